@@ -1,0 +1,163 @@
+//! The canonical activity record: what every importer produces and every store accepts.
+
+use serde_json::{Map, Value};
+
+use crate::{Kind, Timestamp};
+
+/// Who did something, as the platform knows them. `id` is the stable platform user id, unique
+/// within the source; the rest is what was seen with it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Author {
+    pub id: String,
+    pub name: Option<String>,
+    pub handle: Option<String>,
+    pub email: Option<String>,
+    /// The platform says this is staff of the organisation running the community.
+    pub team: Option<bool>,
+    /// The platform says this is a bot.
+    pub bot: Option<bool>,
+}
+
+impl Author {
+    pub fn new(id: impl Into<String>) -> Author {
+        Author { id: id.into(), ..Author::default() }
+    }
+}
+
+/// One activity in canonical form (SPEC §2, §3). Keyed by (`source`, `id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// The source's name. Empty only while an importer has not yet been told the name.
+    pub source: String,
+    /// The platform's own id for the activity (or the derived key documented per format).
+    pub id: String,
+    pub kind: Kind,
+    pub ts: Timestamp,
+    /// `None` for author-less content (unknown or deleted account): it gets an anonymous
+    /// identity of its own, counted as a human, never merged, left out of member counts.
+    pub author: Option<Author>,
+    pub channel: Option<String>,
+    pub thread: Option<String>,
+    /// The activity this one replies to; for `edit` and `delete`, the activity changed.
+    pub reply_to: Option<String>,
+    /// Platform user ids addressed (reply target, mentions).
+    pub to: Vec<String>,
+    pub text: Option<String>,
+    pub url: Option<String>,
+    /// Everything the format knows that the canonical fields cannot hold.
+    pub attrs: Map<String, Value>,
+}
+
+impl Activity {
+    pub fn new(source: impl Into<String>, id: impl Into<String>, kind: Kind, ts: Timestamp, author: Option<Author>) -> Activity {
+        Activity {
+            source: source.into(),
+            id: id.into(),
+            kind,
+            ts,
+            author,
+            channel: None,
+            thread: None,
+            reply_to: None,
+            to: Vec::new(),
+            text: None,
+            url: None,
+            attrs: Map::new(),
+        }
+    }
+
+    /// A hash of everything but the key (`source`, `id`): equal hashes mean a re-import brings
+    /// nothing new; a different hash under the same key is an edit.
+    pub fn content_hash(&self) -> u64 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let mut field = |tag: u8, bytes: &[u8]| {
+            h.update(&[tag]);
+            h.update(&(bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        };
+        field(1, self.kind.as_str().as_bytes());
+        field(2, &self.ts.secs.to_le_bytes());
+        field(3, &self.ts.micros.to_le_bytes());
+        field(4, &self.ts.offset_min.to_le_bytes());
+        if let Some(a) = &self.author {
+            field(5, a.id.as_bytes());
+            for (tag, v) in [(6, &a.name), (7, &a.handle), (8, &a.email)] {
+                if let Some(v) = v {
+                    field(tag, v.as_bytes());
+                }
+            }
+            for (tag, v) in [(9, a.team), (10, a.bot)] {
+                if let Some(v) = v {
+                    field(tag, &[u8::from(v)]);
+                }
+            }
+        }
+        for (tag, v) in [(11, &self.channel), (12, &self.thread), (13, &self.reply_to), (14, &self.text), (15, &self.url)] {
+            if let Some(v) = v {
+                field(tag, v.as_bytes());
+            }
+        }
+        for t in &self.to {
+            field(16, t.as_bytes());
+        }
+        if !self.attrs.is_empty() {
+            // serde_json's Map is ordered by key, so equal maps serialise equally.
+            let json = serde_json::to_vec(&self.attrs).unwrap_or_default();
+            field(17, &json);
+        }
+        h.digest()
+    }
+}
+
+/// What kith derived about an activity, added to exports (SPEC §3) and ignored on import.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Derived {
+    /// kith's member id after identity resolution.
+    pub member: Option<i64>,
+    pub team: bool,
+    pub bot: bool,
+    pub sentiment: Option<Sentiment>,
+    pub hostility: Option<f32>,
+    pub intents: Vec<String>,
+    pub inferred_thread: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sentiment {
+    pub score: f32,
+    pub confidence: f32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Activity {
+        let mut a = Activity::new("s", "1", Kind::Post, Timestamp::from_secs(1_700_000_000), Some(Author::new("u1")));
+        a.text = Some("hello".into());
+        a
+    }
+
+    #[test]
+    fn content_hash_ignores_the_key_and_sees_every_field() {
+        let a = sample();
+        let mut b = a.clone();
+        b.id = "other".into();
+        b.source = "other".into();
+        assert_eq!(a.content_hash(), b.content_hash());
+
+        let mut c = a.clone();
+        c.text = Some("hello!".into());
+        assert_ne!(a.content_hash(), c.content_hash());
+
+        let mut d = a.clone();
+        d.attrs.insert("pinned".into(), Value::Bool(true));
+        assert_ne!(a.content_hash(), d.content_hash());
+
+        // Moving text between fields must not collide.
+        let mut e = a.clone();
+        e.text = None;
+        e.url = Some("hello".into());
+        assert_ne!(a.content_hash(), e.content_hash());
+    }
+}

@@ -1,0 +1,106 @@
+//! The storage interface of kith: what every backend (SQLite, PostgreSQL) provides, and the
+//! conformance suite that holds them to it.
+//!
+//! One database holds one community. The rest of kith talks to a `dyn Store` and cannot tell
+//! which database is behind it; a new backend is a new crate implementing [`Store`] and passing
+//! [`conformance`].
+//!
+//! Architecture invariants:
+//! - The interface is synchronous. Servers call it from blocking threads.
+//! - Writes of activities go through an [`Ingest`] session: one transaction, committed with
+//!   its audit or rolled back entirely.
+//! - Every row change (insert, edit, deletion, merge, source removal) advances the database's
+//!   change sequence, so [`Store::read_changes`] never misses one, even with several writers.
+
+pub mod conformance;
+mod error;
+mod types;
+
+pub use error::{StoreError, StoreResult};
+pub use types::*;
+
+use kith_model::Activity;
+
+/// The schema version this build of kith writes. A database at a higher version is refused
+/// ([`StoreError::NewerSchema`]); a lower one is migrated on open.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A community's database.
+pub trait Store: Send + Sync {
+    /// Which backend, where (credentials removed), and its schema version.
+    fn describe(&self) -> StoreInfo;
+
+    /// The community's settings (name, time zone).
+    fn community(&self) -> StoreResult<Community>;
+    fn set_community(&self, community: &Community) -> StoreResult<()>;
+
+    /// Starts a write session: one transaction, committed by [`Ingest::commit`].
+    /// Dropping the session without committing rolls it back.
+    fn ingest(&self) -> StoreResult<Box<dyn Ingest + '_>>;
+
+    /// Sources with their latest audit, by name.
+    fn sources(&self) -> StoreResult<Vec<SourceSummary>>;
+    /// Sets (or clears) the base URL used to link back to the platform (SPEC §8).
+    fn set_source_base_url(&self, source: &str, base_url: Option<&str>) -> StoreResult<()>;
+    /// Removes a source and everything only it contributed: its activities, channels, threads
+    /// and identities, and members left without identities. Members with identities in other
+    /// sources stay. Errors with [`StoreError::NotFound`] for an unknown name.
+    fn delete_source(&self, name: &str) -> StoreResult<DeletedSource>;
+    /// Stores the audit of an import that stored nothing (a dry run or a failed import).
+    /// Audits of successful imports are stored by [`Ingest::commit`].
+    fn record_audit(&self, audit: &ImportAudit) -> StoreResult<AuditId>;
+    /// Audits, newest first; of one source when `source` is given.
+    fn audits(&self, source: Option<&str>, limit: usize) -> StoreResult<Vec<StoredAudit>>;
+
+    /// Row counts of the main tables.
+    fn counts(&self) -> StoreResult<Counts>;
+
+    /// Members, ordered by id, at most `limit` after id `after`.
+    fn members(&self, after: Option<MemberId>, limit: usize) -> StoreResult<Vec<MemberRow>>;
+    /// One member with its identities and affiliations.
+    fn member(&self, id: MemberId) -> StoreResult<MemberDetail>;
+    /// Sets team / bot flags. `team_since`: activity before it counts as community (SPEC §4.0).
+    fn set_member_flags(&self, id: MemberId, flags: &MemberFlags) -> StoreResult<()>;
+    fn add_affiliation(&self, id: MemberId, affiliation: &Affiliation) -> StoreResult<()>;
+    /// Moves every identity of `from` onto `into` and logs the merge with its evidence. `from`
+    /// stays as an empty member, marked as merged into `into`, so that the merge can be undone.
+    fn merge_members(&self, into: MemberId, from: MemberId, evidence: &MergeEvidence) -> StoreResult<MergeRecord>;
+    /// Undoes a merge: the identities it moved go back to the member they came from. Refused
+    /// ([`StoreError::Conflict`]) if a later merge that is still in force depends on it.
+    fn unmerge(&self, merge: MergeId, actor: &str) -> StoreResult<MergeRecord>;
+    /// The merge log, oldest first.
+    fn merges(&self) -> StoreResult<Vec<MergeRecord>>;
+
+    /// Streams every change after `since`, in one consistent read, and returns the watermark to
+    /// pass next time. Changes are delivered in sequence order; an activity changed twice since
+    /// `since` may be delivered once with its latest state. Starting from
+    /// [`Watermark::ZERO`] delivers the whole current state.
+    fn read_changes(&self, since: Watermark, sink: &mut dyn FnMut(Change) -> StoreResult<()>) -> StoreResult<Watermark>;
+
+    /// Streams every stored activity (deleted ones included, flagged) in insertion order, with
+    /// what kith derived about it: the export path.
+    fn export_activities(&self, sink: &mut dyn FnMut(ExportedActivity) -> StoreResult<()>) -> StoreResult<()>;
+
+    /// A consistent copy of the whole database, taken while it stays in use. SQLite writes a
+    /// database file; PostgreSQL writes a `pg_dump` custom-format archive.
+    fn backup(&self, dest: &std::path::Path) -> StoreResult<()>;
+}
+
+/// A write session: one transaction. Activities are upserted by (source, id): new keys are
+/// inserted, known keys with different content are updated (an edit), known keys with equal
+/// content are counted as unchanged.
+pub trait Ingest {
+    /// Creates the source if it is new; errors if it exists with another format.
+    fn ensure_source(&mut self, name: &str, format: &str) -> StoreResult<SourceId>;
+    /// Writes a batch. Each activity's `source` must name a source ensured in this session.
+    /// `edit` and `delete` activities are stored and also applied to the activity they name
+    /// in `reply_to` (text replaced, or marked deleted) when it exists.
+    fn write(&mut self, batch: &[Activity]) -> StoreResult<BatchOutcome>;
+    /// Marks threads as inferred by kith (conversation-window reconstruction), by source and
+    /// thread id.
+    fn mark_inferred_threads(&mut self, source: &str, threads: &[String]) -> StoreResult<()>;
+    /// Commits everything written, with the audit. Nothing is visible to readers before.
+    fn commit(self: Box<Self>, audit: &ImportAudit) -> StoreResult<AuditId>;
+    /// Rolls everything back.
+    fn rollback(self: Box<Self>) -> StoreResult<()>;
+}
