@@ -1,0 +1,82 @@
+//! `jsonl`: kith's own canonical activity format (SPEC §3, `docs/formats/jsonl.md`).
+//!
+//! Idempotency key: (`source`, `id`) exactly as written in the line. Lines carry their source;
+//! `--source NAME` fills it where missing and lines naming another source are skipped
+//! (reason `source mismatch`). A line that is not JSON stops the import (malformed file); a
+//! line that is JSON but not a valid activity is skipped (reason `invalid record`).
+
+use std::path::Path;
+use kith_model::jsonl::JsonlReader;
+use kith_store::Problem;
+
+use crate::{Format, ImportError, InputFile, ReadContext, RecordSink};
+
+pub struct Jsonl;
+
+impl Jsonl {
+    fn read_file(&self, input: &InputFile, ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {
+        let file = input.display();
+        let reader = input.open(ctx)?;
+        let mut reader = JsonlReader::new(reader);
+        while let Some((line, parsed)) = reader.next_record().map_err(|e| ImportError::io(&input.path, e))? {
+            let mut activity = match parsed {
+                Ok(a) => a,
+                Err(e) if e.malformed => {
+                    return Err(ImportError::Malformed { file, line: e.line, column: e.column, message: format!("{}; expected one JSON object per line", e.message) });
+                }
+                Err(e) => {
+                    sink.skip(Problem { file: file.clone(), line, location: None, reason: "invalid record".into(), message: e.message });
+                    continue;
+                }
+            };
+            match (&ctx.source, activity.source.is_empty()) {
+                (Some(name), true) => activity.source.clone_from(name),
+                (Some(name), false) if activity.source != *name => {
+                    sink.skip(Problem {
+                        file: file.clone(),
+                        line,
+                        location: None,
+                        reason: "source mismatch".into(),
+                        message: format!("the line's source `{}` differs from --source `{name}`", activity.source),
+                    });
+                    continue;
+                }
+                (None, true) => {
+                    sink.skip(Problem {
+                        file: file.clone(),
+                        line,
+                        location: None,
+                        reason: "invalid record".into(),
+                        message: "the line has no `source` and no --source was given".into(),
+                    });
+                    continue;
+                }
+                _ => {}
+            }
+            sink.activity(activity);
+        }
+        Ok(())
+    }
+}
+
+impl Format for Jsonl {
+    fn name(&self) -> &'static str {
+        "jsonl"
+    }
+
+    fn summary(&self) -> &'static str {
+        "kith's canonical activity format, one JSON object per line (.jsonl, .jsonl.gz)"
+    }
+
+    fn accepts(&self, path: &Path) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        name.ends_with(".jsonl") || name.ends_with(".jsonl.gz") || name.ends_with(".ndjson")
+    }
+
+    fn read(&self, inputs: &[InputFile], ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {
+        for input in inputs {
+            self.read_file(input, ctx, sink)?;
+        }
+        Ok(())
+    }
+}

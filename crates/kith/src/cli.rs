@@ -1,0 +1,220 @@
+//! The command line (SPEC §7 command reference).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (database schema ", "1", ")");
+
+/// kith: see and tend the health of your community.
+///
+/// kith imports platform exports (and live events) into one database per community, unifies
+/// members across platforms, and computes health metrics that are defined precisely.
+///
+/// Configuration precedence: command-line flags > KITH_* environment variables > the
+/// configuration file (kith.toml) > defaults.
+///
+/// Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data (nothing stored),
+/// 4 database unreachable or of a newer schema.
+#[derive(Debug, Parser)]
+#[command(name = "kith", version = LONG_VERSION, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The community's database: `sqlite:PATH`, a bare PATH, or `postgres://...`
+    /// [env: KITH_DATABASE] [default: ./kith.db]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// The configuration file [env: KITH_CONFIG] [default: ./kith.toml, if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only errors (no progress bars, no summaries)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// More log output (repeat for more); KITH_LOG sets a filter (e.g. `kith=debug`)
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or migrate a database; set the community's name and time zone
+    Init(InitArgs),
+    /// Generate a realistic community into its own database and serve it
+    ///
+    /// Uses ./kith-demo.db (replaced on every run) unless --database is given on this command
+    /// line; KITH_DATABASE and the configuration file are ignored, so the demo never touches
+    /// your data.
+    Demo(DemoArgs),
+    /// Import platform exports (one transaction: all or nothing)
+    ///
+    /// Re-importing the same or an overlapping export adds nothing twice; changed records are
+    /// updated. Prints the import audit: what was read, imported, updated and skipped, and why.
+    Import(ImportArgs),
+    /// List sources with their last import audit, or delete one
+    Sources(SourcesArgs),
+    /// Write stored data out (nothing is locked in)
+    Export(ExportArgs),
+    /// Take a consistent copy of the database while it stays in use
+    ///
+    /// SQLite: a database file. PostgreSQL: a pg_dump custom-format archive.
+    Backup(BackupArgs),
+    /// Replace the database with a backup taken by `kith backup`
+    ///
+    /// Stop servers using the database first. SQLite: the file is replaced atomically.
+    /// PostgreSQL: pg_restore into the database (existing kith tables are replaced).
+    Restore(RestoreArgs),
+    /// Serve the web app and HTTP API; newly imported data shows without a restart
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The community's name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// IANA time zone for calendar days, weeks and months (e.g. Europe/Berlin) [env: KITH_TIME_ZONE]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many activities to generate (1,000 to 10,000,000)
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1_000..=10_000_000))]
+    pub activities: u64,
+    /// Seed: the same seed generates the same community
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Address to serve on [env: KITH_BIND] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+    /// Generate and store only; do not serve
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Also write the generated community as an export in FORMAT into DIR (for import benchmarks)
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "DIR"])]
+    pub write_export: Option<Vec<String>>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export format (`kith import --list-formats` lists them)
+    #[arg(required_unless_present = "list_formats")]
+    pub format: Option<String>,
+    /// Files, folders or archives to import
+    #[arg(required_unless_present = "list_formats")]
+    pub paths: Vec<PathBuf>,
+    /// The source's name (default: derived from the export and printed)
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Base URL of the platform, for links back to it
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Run the whole import and print its audit, but store nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// List the formats this kith reads
+    #[arg(long)]
+    pub list_formats: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    #[command(subcommand)]
+    pub action: Option<SourcesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesAction {
+    /// List sources with their last audit (the default)
+    List,
+    /// Remove a source and everything only it contributed
+    Delete {
+        /// The source's name
+        name: String,
+    },
+    /// Show the import audits of a source (or of all), newest first, with skipped records
+    Audits {
+        /// The source's name
+        name: Option<String>,
+        /// How many audits
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportWhat {
+    Activities,
+    Members,
+    Threads,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// Output file (default: standard output)
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// What to export
+    #[arg(long, value_enum, default_value_t = ExportWhat::Activities)]
+    pub what: ExportWhat,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the backup
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to serve on [env: KITH_BIND] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn version_names_the_schema() {
+        assert!(LONG_VERSION.ends_with(&format!("(database schema {})", kith_store::SCHEMA_VERSION)));
+    }
+}

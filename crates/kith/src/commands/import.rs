@@ -1,0 +1,37 @@
+//! `kith import FORMAT PATH...`
+
+use kith_import::{ImportOptions, format_by_name, formats};
+
+use super::Context;
+use crate::cli::ImportArgs;
+use crate::failure::Failure;
+use crate::output::audit_text;
+
+fn format_list() -> String {
+    formats().iter().map(|f| format!("  {:<14} {}", f.name(), f.summary())).collect::<Vec<_>>().join("\n")
+}
+
+pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
+    if args.list_formats {
+        let names: Vec<_> = formats().iter().map(|f| serde_json::json!({ "name": f.name(), "summary": f.summary() })).collect();
+        cx.out.result(&names, format_list);
+        return Ok(());
+    }
+    let name = args.format.as_deref().unwrap_or_default();
+    let format = format_by_name(name)
+        .ok_or_else(|| Failure::Usage(format!("unknown import format `{name}`; this kith reads:\n{}", format_list())))?;
+    for path in &args.paths {
+        if !path.exists() {
+            return Err(Failure::Usage(format!("{}: no such file or folder", path.display())));
+        }
+    }
+    let store = cx.open()?;
+    let options = ImportOptions { source: args.source.clone(), base_url: args.base_url.clone(), dry_run: args.dry_run };
+    let bar = cx.out.progress("importing");
+    let audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
+    if args.source.is_none() && !audit.audit.sources.is_empty() {
+        cx.out.note(&format!("source name{}: {} (rename with --source NAME on the next import)", if audit.audit.sources.len() == 1 { "" } else { "s" }, audit.audit.sources.join(", ")));
+    }
+    cx.out.result(&audit, || audit_text(&audit));
+    Ok(())
+}

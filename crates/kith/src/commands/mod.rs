@@ -1,0 +1,48 @@
+//! One function per command. Each parses nothing (clap did), calls the library crates, and
+//! prints through [`Output`].
+
+mod data;
+mod demo;
+mod import;
+mod serve;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Env, Settings};
+use crate::db::Location;
+use crate::failure::Failure;
+use crate::output::Output;
+
+pub use serve::serve_store;
+
+/// What every command gets.
+pub struct Context {
+    pub settings: Settings,
+    pub out: Output,
+}
+
+impl Context {
+    /// The configured database location.
+    pub fn location(&self) -> Result<Location, Failure> {
+        Location::parse(&self.settings.database())
+    }
+
+    /// Opens the configured database (creating and migrating it as needed).
+    pub fn open(&self) -> Result<Box<dyn kith_store::Store>, Failure> {
+        self.location()?.open()
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let settings = Settings::load(cli.global.config.as_deref(), cli.global.database.clone(), Env::from_process())?;
+    let cx = Context { settings, out: Output { json: cli.global.json, quiet: cli.global.quiet } };
+    match cli.command {
+        Command::Init(args) => data::init(&cx, &args),
+        Command::Demo(args) => demo::demo(&cx, &args),
+        Command::Import(args) => import::import(&cx, &args),
+        Command::Sources(args) => data::sources(&cx, &args),
+        Command::Export(args) => data::export(&cx, &args),
+        Command::Backup(args) => data::backup(&cx, &args),
+        Command::Restore(args) => data::restore(&cx, &args),
+        Command::Serve(args) => serve::serve(&cx, &args),
+    }
+}
