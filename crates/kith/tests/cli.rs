@@ -1,0 +1,404 @@
+//! The `kith` program end to end: commands, exit codes, configuration precedence, round trips.
+//! Each test works in its own temporary folder on real SQLite files; the PostgreSQL variants
+//! run when `KITH_TEST_POSTGRES_URL` names a server (as `cargo xtask test` arranges).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const EXAMPLE: &str = include_str!("../../../docs/formats/example.jsonl");
+
+struct Kith {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Kith {
+    fn new() -> Kith {
+        Kith { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kith"));
+        c.args(args).current_dir(self.dir.path()).env_remove("KITH_DATABASE").env_remove("KITH_CONFIG").env_remove("KITH_BIND");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "kith {args:?} failed ({:?}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("kith {args:?} --json printed non-JSON ({e}):\n{text}"))
+    }
+
+    /// Runs and expects failure with `code`; returns stderr.
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "kith {args:?}: expected exit {code}, got {:?}\nstderr: {stderr}", out.status);
+        stderr
+    }
+}
+
+#[test]
+fn version_names_program_and_schema() {
+    let k = Kith::new();
+    let v = k.ok(&["--version"]);
+    assert!(v.starts_with("kith "), "{v}");
+    assert!(v.contains("database schema 1"), "{v}");
+}
+
+#[test]
+fn help_is_complete_for_every_command() {
+    let k = Kith::new();
+    for cmd in ["init", "demo", "import", "sources", "export", "backup", "restore", "serve"] {
+        let h = k.ok(&[cmd, "--help"]);
+        assert!(h.contains("Usage: kith"), "{cmd}: {h}");
+        assert!(h.contains("--database"), "{cmd} --help must list the global options");
+    }
+}
+
+#[test]
+fn init_creates_the_database_and_sets_the_community() {
+    let k = Kith::new();
+    let v = k.json(&["init", "--name", "Rustaceans", "--tz", "Europe/Berlin"]);
+    assert_eq!(v["community"]["name"], "Rustaceans");
+    assert_eq!(v["community"]["time_zone"], "Europe/Berlin");
+    assert!(k.path("kith.db").exists(), "the default database is ./kith.db");
+    // Running again keeps what was set.
+    let v = k.json(&["init"]);
+    assert_eq!(v["community"]["time_zone"], "Europe/Berlin");
+    let e = k.fails(&["init", "--tz", "Mars/Olympus"], 2);
+    assert!(e.contains("Mars/Olympus"), "{e}");
+}
+
+#[test]
+fn configuration_precedence_is_flag_then_environment_then_file() {
+    let mut k = Kith::new();
+    k.write("kith.toml", "database = \"from-file.db\"\n");
+    k.ok(&["init"]);
+    assert!(k.path("from-file.db").exists());
+    k.env.push(("KITH_DATABASE".into(), "from-env.db".into()));
+    k.ok(&["init"]);
+    assert!(k.path("from-env.db").exists());
+    k.ok(&["--database", "from-flag.db", "init"]);
+    assert!(k.path("from-flag.db").exists());
+    assert!(!k.path("kith.db").exists(), "the default is used only when nothing else says");
+
+    k.write("bad.toml", "[server]\nbnd = 1\n");
+    let e = k.fails(&["--config", "bad.toml", "init"], 2);
+    assert!(e.contains("bnd"), "{e}");
+}
+
+#[test]
+fn import_prints_the_audit_and_reimport_adds_nothing() {
+    let k = Kith::new();
+    let file = k.write("example.jsonl", EXAMPLE);
+    let file = file.to_str().unwrap();
+    let first = k.json(&["import", "jsonl", file]);
+    assert_eq!(first["status"], "committed");
+    assert_eq!(first["read"], 8);
+    assert_eq!(first["imported"], 8);
+    assert_eq!(first["sources"], serde_json::json!(["forum"]));
+    assert_eq!(first["first_ts"], 1_709_539_200);
+
+    let again = k.json(&["import", "jsonl", file]);
+    assert_eq!(again["imported"], 0);
+    assert_eq!(again["updated"], 0);
+    assert_eq!(again["skipped"]["duplicate"], 8);
+
+    // The edit line changed p-3's text; the deletion-free example keeps 8 activities.
+    let export = k.ok(&["export"]);
+    assert_eq!(export.lines().count(), 8);
+    let p3: Value = export.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|v| v["id"] == "p-3").unwrap();
+    assert_eq!(p3["text"], "Thanks, that worked! (edited)");
+
+    let sources = k.json(&["sources"]);
+    assert_eq!(sources[0]["name"], "forum");
+    assert_eq!(sources[0]["activities"], 8);
+    assert_eq!(sources[0]["last_audit"]["skipped"]["duplicate"], 8);
+}
+
+#[test]
+fn dry_run_stores_nothing() {
+    let k = Kith::new();
+    let file = k.write("example.jsonl", EXAMPLE);
+    let audit = k.json(&["import", "jsonl", file.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(audit["status"], "dry-run");
+    assert_eq!(audit["imported"], 8);
+    assert_eq!(k.ok(&["export"]).lines().count(), 0);
+    assert_eq!(k.json(&["sources"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn bad_records_are_skipped_with_file_and_line() {
+    let k = Kith::new();
+    let text = format!(
+        "{}{}\n{}\n",
+        EXAMPLE,
+        r#"{"v":1,"source":"forum","id":"x","kind":"comment","ts":"2024-01-01T00:00:00Z","author":null}"#,
+        r#"{"v":1,"source":"forum","id":"y","kind":"post","author":null}"#
+    );
+    let file = k.write("mixed.jsonl", &text);
+    let audit = k.json(&["import", "jsonl", file.to_str().unwrap()]);
+    assert_eq!(audit["read"], 10);
+    assert_eq!(audit["imported"], 8);
+    assert_eq!(audit["skipped"]["invalid record"], 2);
+    let problems = audit["problems"].as_array().unwrap();
+    assert_eq!(problems[0]["line"], 9);
+    assert!(problems[0]["message"].as_str().unwrap().contains("comment"));
+    assert_eq!(problems[1]["line"], 10);
+    assert!(problems[0]["file"].as_str().unwrap().ends_with("mixed.jsonl"));
+}
+
+#[test]
+fn malformed_file_exits_3_and_changes_nothing() {
+    let k = Kith::new();
+    let good = k.write("example.jsonl", EXAMPLE);
+    k.ok(&["import", "jsonl", good.to_str().unwrap()]);
+    let before = k.ok(&["export"]);
+    let sources_before = k.json(&["sources"]);
+
+    // New records first, then a line cut in the middle: the new records must not be stored.
+    let bad = k.write(
+        "cut.jsonl",
+        "{\"v\":1,\"source\":\"forum\",\"id\":\"new-1\",\"kind\":\"post\",\"ts\":\"2024-04-01T00:00:00Z\",\"author\":{\"id\":\"u9\"}}\n{\"v\":1,\"source\":\"forum\",\"id\":\"new-2\",\"ki",
+    );
+    let e = k.fails(&["import", "jsonl", bad.to_str().unwrap()], 3);
+    assert!(e.contains("cut.jsonl") && e.contains("line 2"), "the error names file and line: {e}");
+    assert!(e.contains("nothing was imported"), "{e}");
+    assert_eq!(k.ok(&["export"]), before);
+    assert_eq!(k.json(&["sources"]), sources_before);
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_what_to_do() {
+    let k = Kith::new();
+    let e = k.fails(&["import", "tiktok", "x.json"], 2);
+    assert!(e.contains("unknown import format `tiktok`") && e.contains("jsonl"), "{e}");
+    let e = k.fails(&["import", "jsonl", "missing.jsonl"], 2);
+    assert!(e.contains("missing.jsonl"), "{e}");
+    let e = k.fails(&["import", "jsonl", "x.jsonl", "--source", " bad "], 2);
+    assert!(!e.is_empty());
+    k.fails(&["frobnicate"], 2);
+    let e = k.fails(&["--database", "mysql://h/db", "init"], 2);
+    assert!(e.contains("mysql"), "{e}");
+}
+
+#[test]
+fn unreachable_or_newer_databases_exit_4() {
+    let k = Kith::new();
+    let e = k.fails(&["--database", "postgres://kith@127.0.0.1:1/nothing", "sources"], 4);
+    assert!(e.contains("cannot reach"), "{e}");
+
+    k.ok(&["init"]);
+    let file = k.write("example.jsonl", EXAMPLE);
+    k.ok(&["import", "jsonl", file.to_str().unwrap()]);
+    let before = std::fs::read(k.path("kith.db")).unwrap().len();
+    {
+        let conn = rusqlite::Connection::open(k.path("kith.db")).unwrap();
+        conn.execute("UPDATE kith_meta SET value = '999' WHERE key = 'schema_version'", []).unwrap();
+    }
+    let e = k.fails(&["sources"], 4);
+    assert!(e.contains("999") && e.contains("newer"), "{e}");
+    // Nothing was changed: putting the version back gives the same data.
+    {
+        let conn = rusqlite::Connection::open(k.path("kith.db")).unwrap();
+        conn.execute("UPDATE kith_meta SET value = '1' WHERE key = 'schema_version'", []).unwrap();
+    }
+    assert_eq!(k.ok(&["export"]).lines().count(), 8);
+    assert!(std::fs::read(k.path("kith.db")).unwrap().len() >= before);
+
+    std::fs::write(k.path("garbage.db"), b"this is not a database at all, just text").unwrap();
+    let e = k.fails(&["--database", "garbage.db", "sources"], 4);
+    assert!(e.contains("garbage.db"), "{e}");
+}
+
+/// Export → import into an empty database → export gives the same lines, except kith's member
+/// ids, which must map one-to-one.
+fn assert_round_trip(k: &Kith, first_db: &str, second_db: &str) {
+    let first = k.ok(&["--database", first_db, "export"]);
+    let file = k.write("round.jsonl", &first);
+    k.ok(&["--database", second_db, "import", "jsonl", file.to_str().unwrap()]);
+    let second = k.ok(&["--database", second_db, "export"]);
+    let (a, b): (Vec<&str>, Vec<&str>) = (first.lines().collect(), second.lines().collect());
+    assert_eq!(a.len(), b.len());
+    let mut forward: HashMap<String, Value> = HashMap::new();
+    let mut backward: HashMap<String, Value> = HashMap::new();
+    for (x, y) in a.iter().zip(&b) {
+        let mut x: Value = serde_json::from_str(x).unwrap();
+        let mut y: Value = serde_json::from_str(y).unwrap();
+        let (mx, my) = (x["member"].take(), y["member"].take());
+        assert_eq!(x, y, "lines differ beyond member ids");
+        assert_eq!(forward.entry(mx.to_string()).or_insert_with(|| my.clone()), &my, "member {mx} maps to two members");
+        assert_eq!(backward.entry(my.to_string()).or_insert_with(|| mx.clone()), &mx, "member {my} comes from two members");
+    }
+}
+
+#[test]
+fn export_import_export_round_trips() {
+    let k = Kith::new();
+    let file = k.write("example.jsonl", EXAMPLE);
+    k.ok(&["--database", "one.db", "import", "jsonl", file.to_str().unwrap()]);
+    assert_round_trip(&k, "one.db", "two.db");
+}
+
+#[test]
+fn demo_generates_into_its_own_database_and_round_trips() {
+    let mut k = Kith::new();
+    k.env.push(("KITH_DATABASE".into(), "users-own.db".into()));
+    k.write("kith.toml", "database = \"also-users.db\"\n");
+    let v = k.json(&["demo", "--activities", "3000", "--seed", "3", "--no-serve", "--write-export", "jsonl", "exp"]);
+    assert!(!k.path("users-own.db").exists(), "demo must ignore KITH_DATABASE");
+    assert!(!k.path("also-users.db").exists(), "demo must ignore the configuration file's database");
+    assert!(k.path("kith-demo.db").exists());
+    assert_eq!(v["counts"]["activities"], 3000);
+    assert!(v["counts"]["members"].as_u64().unwrap() > 20);
+    let exported = std::fs::read_to_string(k.path("exp/demo.jsonl")).unwrap();
+    assert_eq!(exported.lines().count(), 3000);
+
+    // The written export imports with the same counts, and a second demo run replaces the file.
+    k.ok(&["--database", "from-export.db", "import", "jsonl", "exp/demo.jsonl"]);
+    assert_eq!(k.ok(&["--database", "from-export.db", "export"]).lines().count(), 3000);
+    let again = k.json(&["demo", "--activities", "3000", "--seed", "3", "--no-serve"]);
+    assert_eq!(again["counts"]["activities"], 3000, "the demo database is replaced, not appended to");
+    assert_round_trip(&k, "kith-demo.db", "copy.db");
+}
+
+#[test]
+fn sqlite_backup_and_restore_round_trip() {
+    let k = Kith::new();
+    let file = k.write("example.jsonl", EXAMPLE);
+    k.ok(&["import", "jsonl", file.to_str().unwrap()]);
+    let before = k.ok(&["export"]);
+    let v = k.json(&["backup", "snap.db"]);
+    assert!(v["bytes"].as_u64().unwrap() > 0);
+
+    k.ok(&["sources", "delete", "forum"]);
+    assert_eq!(k.ok(&["export"]).lines().count(), 0);
+    k.ok(&["restore", "snap.db"]);
+    assert_eq!(k.ok(&["export"]), before);
+
+    let e = k.fails(&["restore", "no-such-backup.db"], 2);
+    assert!(e.contains("no-such-backup.db"), "{e}");
+    let bogus = k.write("bogus.db", "not a database");
+    k.run(&["restore", bogus.to_str().unwrap()]);
+    assert_eq!(k.ok(&["export"]), before, "a bad backup must not replace the database");
+}
+
+#[test]
+fn serve_shows_counts_and_picks_up_new_imports() {
+    let k = Kith::new();
+    k.ok(&["init", "--name", "Served"]);
+    let mut child = k.command(&["serve", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line}")).to_owned();
+    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    };
+    let page = get("/");
+    assert!(page.starts_with("HTTP/1.0 200") || page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Served") && page.contains("No data yet"));
+    assert!(get("/healthz").contains("ok"));
+
+    let file = k.write("example.jsonl", EXAMPLE);
+    k.ok(&["import", "jsonl", file.to_str().unwrap()]);
+    let page = get("/");
+    assert!(page.contains("forum"), "new data shows without a restart: {page}");
+    let summary = get("/api/v1/summary");
+    assert!(summary.contains("\"activities\":8"), "{summary}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("KITH_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            eprintln!("skipped: KITH_TEST_POSTGRES_URL not set (run cargo xtask test)");
+            None
+        }
+    }
+}
+
+/// A fresh database on the test server, as a URL kith accepts.
+fn fresh_postgres_database(base: &str, name: &str) -> String {
+    let mut client = postgres::Client::connect(base, postgres::NoTls).unwrap();
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}")).unwrap();
+    with_dbname(base, name)
+}
+
+/// Replaces the database name in a URL (`postgres://.../db?..`) or key=value string.
+fn with_dbname(base: &str, name: &str) -> String {
+    if base.starts_with("postgres://") || base.starts_with("postgresql://") {
+        let (head, query) = base.split_once('?').map_or((base, None), |(h, q)| (h, Some(q)));
+        let scheme_end = head.find("://").unwrap() + 3;
+        let host_part = &head[scheme_end..];
+        let host = host_part.split_once('/').map_or(host_part, |(h, _)| h);
+        let mut url = format!("{}{host}/{name}", &head[..scheme_end]);
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
+        url
+    } else {
+        let kept: Vec<&str> = base.split_whitespace().filter(|kv| !kv.starts_with("dbname=")).collect();
+        format!("{} dbname={name}", kept.join(" "))
+    }
+}
+
+#[test]
+fn postgres_import_backup_restore_and_round_trip() {
+    let Some(base) = postgres_url() else { return };
+    let db = fresh_postgres_database(&base, "kith_cli_one");
+    let other = fresh_postgres_database(&base, "kith_cli_two");
+    if !db.starts_with("postgres") {
+        eprintln!("skipped: kith takes postgres:// URLs; KITH_TEST_POSTGRES_URL is a key=value string");
+        return;
+    }
+    let k = Kith::new();
+    let file = k.write("example.jsonl", EXAMPLE);
+    let audit = k.json(&["--database", &db, "import", "jsonl", file.to_str().unwrap()]);
+    assert_eq!(audit["imported"], 8);
+    let before = k.ok(&["--database", &db, "export"]);
+    k.ok(&["--database", &db, "backup", "pg.dump"]);
+    k.ok(&["--database", &db, "sources", "delete", "forum"]);
+    assert_eq!(k.ok(&["--database", &db, "export"]).lines().count(), 0);
+    k.ok(&["--database", &db, "restore", "pg.dump"]);
+    assert_eq!(k.ok(&["--database", &db, "export"]), before);
+    assert_round_trip(&k, &db, &other);
+}
