@@ -5,7 +5,6 @@
 //! (reason `source mismatch`). A line that is not JSON stops the import (malformed file); a
 //! line that is JSON but not a valid activity is skipped (reason `invalid record`).
 
-use std::path::Path;
 use kith_model::jsonl::JsonlReader;
 use kith_store::Problem;
 
@@ -68,9 +67,8 @@ impl Format for Jsonl {
         "kith's canonical activity format, one JSON object per line (.jsonl, .jsonl.gz)"
     }
 
-    fn accepts(&self, path: &Path) -> bool {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        name.ends_with(".jsonl") || name.ends_with(".jsonl.gz") || name.ends_with(".ndjson")
+    fn accepts(&self, relative: &str) -> bool {
+        relative.ends_with(".jsonl") || relative.ends_with(".jsonl.gz") || relative.ends_with(".ndjson")
     }
 
     fn read(&self, inputs: &[InputFile], ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {

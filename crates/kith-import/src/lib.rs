@@ -27,8 +27,15 @@ pub trait Format: Sync {
     fn name(&self) -> &'static str;
     /// One line for `--help` and docs.
     fn summary(&self) -> &'static str;
-    /// Whether a file inside a folder given as input belongs to this format.
-    fn accepts(&self, path: &Path) -> bool;
+    /// Whether a file inside a folder or archive given as input belongs to this format, by its
+    /// path relative to that folder (`/`-separated).
+    fn accepts(&self, relative: &str) -> bool;
+    /// The files to read for the paths the user gave. The default expands folders and archives
+    /// into the files [`Format::accepts`]; formats that read something else (a Git repository)
+    /// override it.
+    fn inputs(&self, paths: &[PathBuf]) -> Result<Vec<InputFile>, ImportError> {
+        expand(paths, &|relative| self.accepts(relative))
+    }
     /// Reads every input in order, handing records to `sink`. Returns an error for a malformed
     /// file (the import is then rolled back); bad records inside a well-formed file are
     /// reported to `sink.skip` instead.

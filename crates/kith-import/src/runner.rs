@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use kith_model::{Activity, validate_source_name};
 use kith_store::{AuditStatus, ImportAudit, Ingest, Problem, Store, StoredAudit};
 
-use crate::{Format, ImportError, ReadContext, RecordSink, expand};
+use crate::{Format, ImportError, ReadContext, RecordSink};
 
 
 /// Activities per batch handed from the parser to the writer.
@@ -108,7 +108,7 @@ pub fn import(
     if let Some(name) = &options.source {
         validate_source_name(name).map_err(ImportError::Usage)?;
     }
-    let inputs = expand(paths, &|p| format.accepts(p))?;
+    let inputs = format.inputs(paths)?;
     let ctx = ReadContext { source: options.source.clone(), bytes_read: Arc::new(AtomicU64::new(0)) };
     let total = inputs.iter().map(|i| i.size).sum();
     let names = paths.iter().map(|p| p.display().to_string()).collect();
