@@ -1,0 +1,207 @@
+//! The canonical schema (docs/data-model.md) in PostgreSQL, as an ordered list of migrations.
+//!
+//! Version N of the schema is the first N scripts applied in order; `kith_meta.schema_version`
+//! records how many ran. Migrating takes a transaction-scoped advisory lock, so two kith
+//! processes starting together against an empty database do not both create it.
+//!
+//! Types keep reference SQL portable across SQLite, DuckDB and PostgreSQL: times are `BIGINT`
+//! epoch seconds, booleans are `SMALLINT` 0/1, JSON is `TEXT`.
+
+use kith_store::{StoreError, StoreResult};
+use postgres::Client;
+
+use crate::db_err;
+
+/// Migrations in order; the schema version is how many have been applied.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub(crate) fn current_version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Any constant unique to kith: the key of the advisory lock that serialises migrations.
+const MIGRATION_LOCK: i64 = 0x6b69_7468_5f6d_6967; // "kith_mig"
+
+const V1: &str = r#"
+CREATE TABLE sources (
+    id          BIGSERIAL PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    format      TEXT NOT NULL,
+    base_url    TEXT,
+    created_at  BIGINT NOT NULL,
+    seq         BIGINT NOT NULL
+);
+CREATE TABLE channels (
+    id          BIGSERIAL PRIMARY KEY,
+    source_id   BIGINT NOT NULL REFERENCES sources (id),
+    ext_id      TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    UNIQUE (source_id, ext_id)
+);
+CREATE TABLE threads (
+    id          BIGSERIAL PRIMARY KEY,
+    source_id   BIGINT NOT NULL REFERENCES sources (id),
+    ext_id      TEXT NOT NULL,
+    inferred    SMALLINT NOT NULL DEFAULT 0,
+    seq         BIGINT NOT NULL,
+    UNIQUE (source_id, ext_id)
+);
+CREATE TABLE members (
+    id           BIGSERIAL PRIMARY KEY,
+    display_name TEXT,
+    team         SMALLINT NOT NULL DEFAULT 0,
+    team_since   BIGINT,
+    bot          SMALLINT NOT NULL DEFAULT 0,
+    anonymous    SMALLINT NOT NULL DEFAULT 0,
+    merged_into  BIGINT,
+    created_at   BIGINT NOT NULL,
+    seq          BIGINT NOT NULL
+);
+CREATE TABLE identities (
+    id          BIGSERIAL PRIMARY KEY,
+    source_id   BIGINT NOT NULL REFERENCES sources (id),
+    ext_id      TEXT NOT NULL,
+    name        TEXT,
+    handle      TEXT,
+    email       TEXT,
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    anonymous   SMALLINT NOT NULL DEFAULT 0,
+    team        SMALLINT NOT NULL DEFAULT 0,
+    bot         SMALLINT NOT NULL DEFAULT 0,
+    seq         BIGINT NOT NULL,
+    UNIQUE (source_id, ext_id)
+);
+CREATE INDEX identities_member ON identities (member_id);
+CREATE TABLE affiliations (
+    id           BIGSERIAL PRIMARY KEY,
+    member_id    BIGINT NOT NULL REFERENCES members (id),
+    organisation TEXT NOT NULL,
+    since        BIGINT,
+    until        BIGINT
+);
+CREATE INDEX affiliations_member ON affiliations (member_id);
+CREATE TABLE activities (
+    id           BIGSERIAL PRIMARY KEY,
+    source_id    BIGINT NOT NULL REFERENCES sources (id),
+    ext_id       TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    ts           BIGINT NOT NULL,
+    ts_micros    INTEGER NOT NULL DEFAULT 0,
+    ts_offset    INTEGER NOT NULL DEFAULT 0,
+    identity_id  BIGINT NOT NULL REFERENCES identities (id),
+    channel_id   BIGINT REFERENCES channels (id),
+    thread_id    BIGINT REFERENCES threads (id),
+    reply_to_ext TEXT,
+    reply_to_id  BIGINT,
+    to_ext       TEXT,
+    text         TEXT,
+    url          TEXT,
+    attrs        TEXT,
+    content_hash BIGINT NOT NULL,
+    deleted      SMALLINT NOT NULL DEFAULT 0,
+    seq          BIGINT NOT NULL,
+    UNIQUE (source_id, ext_id)
+);
+-- Replies whose target has not arrived yet: looked up when a batch brings new activities.
+CREATE INDEX activities_unresolved ON activities (source_id, reply_to_ext)
+    WHERE reply_to_id IS NULL AND reply_to_ext IS NOT NULL;
+CREATE TABLE merges (
+    id          BIGSERIAL PRIMARY KEY,
+    at          BIGINT NOT NULL,
+    into_member BIGINT NOT NULL,
+    from_member BIGINT NOT NULL,
+    identities  TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    score       DOUBLE PRECISION NOT NULL,
+    actor       TEXT NOT NULL,
+    undone_at   BIGINT,
+    undone_by   TEXT
+);
+CREATE TABLE audits (
+    id              BIGSERIAL PRIMARY KEY,
+    format          TEXT NOT NULL,
+    sources         TEXT NOT NULL,
+    inputs          TEXT NOT NULL,
+    started_at      BIGINT NOT NULL,
+    finished_at     BIGINT NOT NULL,
+    status          TEXT NOT NULL,
+    read            BIGINT NOT NULL,
+    imported        BIGINT NOT NULL,
+    updated         BIGINT NOT NULL,
+    skipped         TEXT NOT NULL,
+    problems        TEXT NOT NULL,
+    first_ts        BIGINT,
+    last_ts         BIGINT,
+    members_created BIGINT NOT NULL,
+    members_merged  BIGINT NOT NULL,
+    error           TEXT
+);
+CREATE TABLE tombstones (
+    seq       BIGINT NOT NULL,
+    entity    TEXT NOT NULL,
+    entity_id BIGINT NOT NULL
+);
+-- The change feed reads every table by seq.
+CREATE INDEX sources_seq ON sources (seq);
+CREATE INDEX channels_seq ON channels (seq);
+CREATE INDEX threads_seq ON threads (seq);
+CREATE INDEX members_seq ON members (seq);
+CREATE INDEX identities_seq ON identities (seq);
+CREATE INDEX activities_seq ON activities (seq);
+CREATE INDEX tombstones_seq ON tombstones (seq);
+"#;
+
+/// Creates or migrates the schema; refuses a database written by a newer kith.
+pub(crate) fn migrate(client: &mut Client, location: &str) -> StoreResult<u32> {
+    let mut tx = client
+        .transaction()
+        .map_err(|e| db_err("starting the schema migration", e))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(|e| db_err("waiting for the schema migration lock", e))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS kith_meta (key TEXT PRIMARY KEY, value TEXT)")
+        .map_err(|e| db_err("creating kith_meta", e))?;
+    let found: Option<String> = tx
+        .query_opt(
+            "SELECT value FROM kith_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .map_err(|e| db_err("reading the schema version", e))?
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(|e| db_err("reading the schema version", e))?
+        .flatten();
+    let found: u32 = match found {
+        None => 0,
+        Some(text) => text.trim().parse().map_err(|_| {
+            StoreError::backend(
+                "reading the schema version",
+                format!("kith_meta.schema_version is `{text}`, not a number"),
+            )
+        })?,
+    };
+    let supported = current_version();
+    if found > supported {
+        return Err(StoreError::NewerSchema {
+            location: location.to_owned(),
+            found,
+            supported,
+        });
+    }
+    for (i, script) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = i + 1;
+        tx.batch_execute(script)
+            .map_err(|e| db_err(format!("migrating the schema to version {version}"), e))?;
+    }
+    if found < supported {
+        tx.execute(
+            "INSERT INTO kith_meta (key, value) VALUES ('schema_version', $1)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&supported.to_string()],
+        )
+        .map_err(|e| db_err("recording the schema version", e))?;
+    }
+    tx.commit()
+        .map_err(|e| db_err("committing the schema migration", e))?;
+    Ok(supported)
+}
