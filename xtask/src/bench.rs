@@ -121,7 +121,7 @@ fn ingest(args: &[String]) -> Result<ExitCode> {
         "--write-export",
         "jsonl",
     ]).arg(&export_dir))?;
-    let file = export_dir.join("demo.jsonl");
+    let file = export_dir.join("activities.jsonl");
     let bytes = std::fs::metadata(&file)?.len();
 
     step("kith import jsonl into an empty SQLite database");

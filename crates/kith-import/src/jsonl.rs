@@ -5,10 +5,14 @@
 //! (reason `source mismatch`). A line that is not JSON stops the import (malformed file); a
 //! line that is JSON but not a valid activity is skipped (reason `invalid record`).
 
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use kith_model::Activity;
 use kith_model::jsonl::JsonlReader;
 use kith_store::Problem;
 
-use crate::{Format, ImportError, InputFile, ReadContext, RecordSink};
+use crate::{ExportWriter, Format, ImportError, InputFile, ReadContext, RecordSink};
 
 pub struct Jsonl;
 
@@ -76,5 +80,24 @@ impl Format for Jsonl {
             self.read_file(input, ctx, sink)?;
         }
         Ok(())
+    }
+}
+
+impl ExportWriter for Jsonl {
+    fn name(&self) -> &'static str {
+        "jsonl"
+    }
+
+    /// One file, `activities.jsonl`.
+    fn write(&self, activities: &mut dyn Iterator<Item = Activity>, dir: &Path) -> Result<PathBuf, ImportError> {
+        std::fs::create_dir_all(dir).map_err(|e| ImportError::io(dir, e))?;
+        let path = dir.join("activities.jsonl");
+        let file = std::fs::File::create(&path).map_err(|e| ImportError::io(&path, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        for activity in activities {
+            kith_model::jsonl::write_line(&mut out, &activity, None).map_err(|e| ImportError::io(&path, e))?;
+        }
+        out.flush().map_err(|e| ImportError::io(&path, e))?;
+        Ok(path)
     }
 }

@@ -21,6 +21,7 @@ use kith_model::Activity;
 use kith_store::{Problem, StoreError};
 pub use runner::{ImportOptions, Progress, import, ingest_records};
 
+
 /// One export format.
 pub trait Format: Sync {
     /// The name used on the command line (`kith import <name>`).
@@ -47,6 +48,9 @@ pub trait Format: Sync {
 pub struct ReadContext {
     /// `--source NAME`: the source name to use instead of the derived one.
     pub source: Option<String>,
+    /// `--base-url URL`: the platform's address, for building links back to it where the
+    /// export has none.
+    pub base_url: Option<String>,
     /// Bytes read from disk so far, for progress ([`InputFile::open`] counts into it).
     pub bytes_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -66,6 +70,26 @@ pub fn formats() -> &'static [&'static dyn Format] {
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
     formats().iter().copied().find(|f| f.name() == name)
+}
+
+/// Writes canonical activities in a platform's export format: what `kith demo --write-export`
+/// uses to produce large realistic exports for import benchmarks and tests.
+pub trait ExportWriter: Sync {
+    /// The format name, the same as the [`Format`] that reads it back.
+    fn name(&self) -> &'static str;
+    /// Writes `activities` (in time order) into `dir` (created if missing) and returns the path
+    /// to give `kith import`. Memory must not grow with the number of activities beyond what
+    /// the format itself forces (e.g. a user list).
+    fn write(&self, activities: &mut dyn Iterator<Item = Activity>, dir: &Path) -> Result<PathBuf, ImportError>;
+}
+
+/// Every export writer this build has.
+pub fn writers() -> &'static [&'static dyn ExportWriter] {
+    &[&jsonl::Jsonl]
+}
+
+pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {
+    writers().iter().copied().find(|w| w.name() == name)
 }
 
 /// Why an import stopped. Nothing is stored when it does.

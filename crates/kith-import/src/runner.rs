@@ -109,7 +109,7 @@ pub fn import(
         validate_source_name(name).map_err(ImportError::Usage)?;
     }
     let inputs = format.inputs(paths)?;
-    let ctx = ReadContext { source: options.source.clone(), bytes_read: Arc::new(AtomicU64::new(0)) };
+    let ctx = ReadContext { source: options.source.clone(), base_url: options.base_url.clone(), bytes_read: Arc::new(AtomicU64::new(0)) };
     let total = inputs.iter().map(|i| i.size).sum();
     let names = paths.iter().map(|p| p.display().to_string()).collect();
     let bytes = Arc::clone(&ctx.bytes_read);

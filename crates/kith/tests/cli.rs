@@ -281,11 +281,11 @@ fn demo_generates_into_its_own_database_and_round_trips() {
     assert!(k.path("kith-demo.db").exists());
     assert_eq!(v["counts"]["activities"], 3000);
     assert!(v["counts"]["members"].as_u64().unwrap() > 20);
-    let exported = std::fs::read_to_string(k.path("exp/demo.jsonl")).unwrap();
+    let exported = std::fs::read_to_string(k.path("exp/activities.jsonl")).unwrap();
     assert_eq!(exported.lines().count(), 3000);
 
     // The written export imports with the same counts, and a second demo run replaces the file.
-    k.ok(&["--database", "from-export.db", "import", "jsonl", "exp/demo.jsonl"]);
+    k.ok(&["--database", "from-export.db", "import", "jsonl", "exp/activities.jsonl"]);
     assert_eq!(k.ok(&["--database", "from-export.db", "export"]).lines().count(), 3000);
     let again = k.json(&["demo", "--activities", "3000", "--seed", "3", "--no-serve"]);
     assert_eq!(again["counts"]["activities"], 3000, "the demo database is replaced, not appended to");

@@ -1,13 +1,11 @@
 //! `kith demo`: a generated community in its own database, served.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use kith_gen::GenConfig;
-use kith_import::{ImportError, ImportOptions, ingest_records};
+use kith_import::{ImportOptions, ingest_records};
 use kith_store::{Community, Store};
 
 use super::Context;
@@ -45,11 +43,12 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
     };
     let export = match args.write_export.as_deref() {
         None => None,
-        Some([format, dir]) if format == "jsonl" => Some(PathBuf::from(dir)),
-        Some([format, _]) => {
-            return Err(Failure::Usage(format!(
-                "--write-export: format `{format}` cannot be written yet; available: jsonl"
-            )));
+        Some([format, dir]) => {
+            let writer = kith_import::writer_by_name(format).ok_or_else(|| {
+                let names: Vec<_> = kith_import::writers().iter().map(|w| w.name()).collect();
+                Failure::Usage(format!("--write-export: kith cannot write format `{format}`; available: {}", names.join(", ")))
+            })?;
+            Some((writer, PathBuf::from(dir)))
         }
         Some(_) => return Err(Failure::Usage("--write-export takes FORMAT and DIR".into())),
     };
@@ -59,13 +58,14 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
     store.set_community(&Community { name: "Demo community".into(), time_zone: "UTC".into() })?;
 
     let config = GenConfig::new(args.activities, args.seed);
-    let generator = kith_gen::generate(config.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut writer = match &export {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| Failure::Usage(format!("cannot create {}: {e}", dir.display())))?;
-            let path = dir.join(format!("{}.jsonl", config.source));
-            let file = File::create(&path).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
-            Some((path, BufWriter::with_capacity(1 << 20, file)))
+    let generate = || kith_gen::generate(config.clone()).map_err(|e| Failure::Usage(e.to_string()));
+
+    // The generator is deterministic, so the export is written from one run of it and the
+    // database filled from another: both hold the same community.
+    let export_path = match &export {
+        Some((writer, dir)) => {
+            cx.out.note(&format!("writing the generated community as {} into {}", writer.name(), dir.display()));
+            Some(writer.write(&mut generate()?, dir)?)
         }
         None => None,
     };
@@ -74,15 +74,10 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
     let bar = cx.out.progress("generating");
     let inputs = vec![format!("generator: {} activities, seed {}", args.activities, args.seed)];
     let total = (args.activities, None);
+    let generator = generate()?;
     let audit = ingest_records(store.as_ref(), "demo", inputs, &ImportOptions::default(), &bar, total, |sink| {
         for activity in generator {
-            if let Some((path, w)) = writer.as_mut() {
-                kith_model::jsonl::write_line(w, &activity, None).map_err(|e| ImportError::io(path, e))?;
-            }
             sink.activity(activity);
-        }
-        if let Some((path, w)) = writer.as_mut() {
-            w.flush().map_err(|e| ImportError::io(path, e))?;
         }
         Ok(())
     })?;
@@ -93,15 +88,15 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
     cx.out.result(
         &serde_json::json!({
             "database": where_, "seed": args.seed, "seconds": elapsed, "activities_per_second": rate,
-            "counts": counts, "export": export.as_ref().map(|d| d.join(format!("{}.jsonl", config.source))),
+            "counts": counts, "export": export_path,
         }),
         || {
             let mut t = format!(
                 "generated {} activities by {} members in {elapsed:.1} s ({rate:.0}/s) into {where_}",
                 counts.activities, counts.members
             );
-            if let Some(dir) = &export {
-                t.push_str(&format!("\nexport written to {}", dir.join(format!("{}.jsonl", config.source)).display()));
+            if let Some(path) = &export_path {
+                t.push_str(&format!("\nexport written to {} (import it with kith import)", path.display()));
             }
             t
         },
