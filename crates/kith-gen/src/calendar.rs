@@ -30,7 +30,7 @@ const HOURLY: [f64; 24] = [
 fn yearly(day_of_year: f64) -> f64 {
     let m = day_of_year / 30.44; // month-ish, 0-based
     let mut f = 1.0 + 0.08 * ((m - 8.5) / 12.0 * std::f64::consts::TAU).cos();
-    if day_of_year >= 355.0 || day_of_year < 4.0 {
+    if !(4.0..355.0).contains(&day_of_year) {
         f *= 0.6;
     } else if (213.0..243.0).contains(&day_of_year) {
         f *= 0.85;

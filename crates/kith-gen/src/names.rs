@@ -153,6 +153,36 @@ pub(crate) fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// `prefix` followed by `n` in decimal, without the formatting machinery (ids are written
+/// several times per activity, so this is on the hot path).
+pub(crate) fn prefixed(prefix: char, n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(1 + digits.len() - i);
+    s.push(prefix);
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+    s
+}
+
+fn join(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
 /// What a member is, for naming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Badge {
@@ -164,7 +194,7 @@ pub(crate) enum Badge {
 
 /// The author record of member `n` (the platform id is `u{n}`).
 pub(crate) fn author(seed: u64, n: u32, badge: Badge) -> Author {
-    let mut a = Author::new(format!("u{n}"));
+    let mut a = Author::new(prefixed('u', u64::from(n)));
     match badge {
         Badge::WelcomeBot => {
             a.name = Some("Welcome Bot".into());
@@ -189,27 +219,31 @@ pub(crate) fn author(seed: u64, n: u32, badge: Badge) -> Author {
     let name = match style {
         0..=4 => None,
         5..=11 => Some(first.to_owned()),
-        _ if native && (h >> 24) % 2 == 0 => {
+        _ if native && (h >> 24).is_multiple_of(2) => {
             let l = LAST_NATIVE[((h >> 28) % LAST_NATIVE.len() as u64) as usize];
-            Some(format!("{first} {l}"))
+            Some(join(&[first, " ", l]))
         }
-        _ => Some(format!("{first} {last}")),
+        _ => Some(join(&[first, " ", last])),
     };
     let handle = match (h >> 32) % 4 {
-        0 => format!("{first_ascii}{}", n % 1000),
-        1 => format!("{first_ascii}.{last_ascii}"),
+        0 => join(&[first_ascii, &prefixed('_', u64::from(n % 1000))[1..]]),
+        1 => join(&[first_ascii, ".", last_ascii]),
         2 => {
             let w = HANDLE_WORDS[((h >> 36) % HANDLE_WORDS.len() as u64) as usize];
-            format!("{w}_{first_ascii}")
+            join(&[w, "_", first_ascii])
         }
-        _ => format!("{}{last_ascii}{}", &first_ascii[..1], n % 100),
+        _ => join(&[
+            &first_ascii[..1],
+            last_ascii,
+            &prefixed('_', u64::from(n % 100))[1..],
+        ]),
     };
     if badge == Badge::Team {
-        a.email = Some(format!("{first_ascii}.{last_ascii}@team.example.com"));
+        a.email = Some(join(&[first_ascii, ".", last_ascii, "@team.example.com"]));
         a.team = Some(true);
     } else if (h >> 40) % 10 < 3 {
         let d = DOMAINS[((h >> 44) % DOMAINS.len() as u64) as usize];
-        a.email = Some(format!("{handle}@{d}"));
+        a.email = Some(join(&[&handle, "@", d]));
     }
     a.name = name;
     a.handle = Some(handle);
@@ -219,6 +253,13 @@ pub(crate) fn author(seed: u64, n: u32, badge: Badge) -> Author {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefixed_numbers_read_as_decimal() {
+        assert_eq!(prefixed('a', 0), "a0");
+        assert_eq!(prefixed('u', 1234567), "u1234567");
+        assert_eq!(prefixed('a', u64::MAX), format!("a{}", u64::MAX));
+    }
 
     #[test]
     fn names_are_stable_varied_and_sometimes_non_latin() {

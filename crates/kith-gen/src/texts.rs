@@ -498,14 +498,14 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..5000 {
             let t = compose(&mut rng, Intent::Question, 1);
-            let unfilled = t.as_bytes().windows(3).any(|w| w[0] == b'{' && w[1].is_ascii_lowercase() && w[2] == b'}');
+            let unfilled = t
+                .as_bytes()
+                .windows(3)
+                .any(|w| w[0] == b'{' && w[1].is_ascii_lowercase() && w[2] == b'}');
             assert!(!unfilled, "{t}");
             seen.insert(t);
         }
         assert!(seen.len() > 1000, "{}", seen.len());
-        assert_eq!(
-            compose(&mut rng, Intent::EventAnnouncement, 7).contains("#7"),
-            true
-        );
+        assert!(compose(&mut rng, Intent::EventAnnouncement, 7).contains("#7"));
     }
 }

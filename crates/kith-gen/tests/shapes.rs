@@ -25,12 +25,30 @@ fn a_community_of_200k_has_real_shapes_for_several_seeds() {
         let r = measure(seed);
         let ctx = format!("seed {seed}:\n{r}");
         assert_eq!(r.activities, SIZE, "{ctx}");
-        assert!(r.top1_share >= 0.25, "the most active 1 % produce >= 25 % of participation; {ctx}");
-        assert!(r.at_most_one_share >= 0.5, ">= 50 % of members never participate again; {ctx}");
-        assert!((1.0..=6.0).contains(&r.ttfr_median_h), "median first response 1-6 h; {ctx}");
-        assert!((0.05..=0.20).contains(&r.unanswered_share), "5-20 % unanswered; {ctx}");
-        assert!(r.weekday_weekend >= 1.3, "weekdays busier than weekends; {ctx}");
-        assert!(r.newcomers_fast >= 200 && r.newcomers_never >= 50, "enough newcomers to compare; {ctx}");
+        assert!(
+            r.top1_share >= 0.25,
+            "the most active 1 % produce >= 25 % of participation; {ctx}"
+        );
+        assert!(
+            r.at_most_one_share >= 0.5,
+            ">= 50 % of members never participate again; {ctx}"
+        );
+        assert!(
+            (1.0..=6.0).contains(&r.ttfr_median_h),
+            "median first response 1-6 h; {ctx}"
+        );
+        assert!(
+            (0.05..=0.20).contains(&r.unanswered_share),
+            "5-20 % unanswered; {ctx}"
+        );
+        assert!(
+            r.weekday_weekend >= 1.3,
+            "weekdays busier than weekends; {ctx}"
+        );
+        assert!(
+            r.newcomers_fast >= 200 && r.newcomers_never >= 50,
+            "enough newcomers to compare; {ctx}"
+        );
         assert!(r.response_effect() >= 1.5, "answered newcomers stay; {ctx}");
         println!("{ctx}");
     }
@@ -54,7 +72,10 @@ fn a_small_community_is_sane() {
     let ids: HashSet<&str> = all.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids.len(), all.len(), "ids are unique");
     assert!(all.windows(2).all(|w| w[0].ts <= w[1].ts), "time order");
-    assert!(all.iter().all(|a| a.ts < end && a.source == "demo" && a.channel.is_some() && a.author.is_some()));
+    assert!(
+        all.iter()
+            .all(|a| a.ts < end && a.source == "demo" && a.channel.is_some() && a.author.is_some())
+    );
     for kind in [Kind::Join, Kind::Post, Kind::Reply, Kind::Reaction] {
         assert!(all.iter().any(|a| a.kind == kind), "has {kind}");
     }
@@ -74,14 +95,31 @@ fn the_records_are_well_formed() {
         if author.bot == Some(true) {
             bots.insert(author.id.as_str());
         }
-        non_latin |= author.name.as_deref().is_some_and(|n| n.chars().any(|c| u32::from(c) > 0x36F));
+        non_latin |= author
+            .name
+            .as_deref()
+            .is_some_and(|n| n.chars().any(|c| u32::from(c) > 0x36F));
         if matches!(a.kind, Kind::Post | Kind::Reply | Kind::Answer) {
-            let thread = a.thread.as_deref().expect("posts and replies carry their thread");
-            assert!(seen.contains(thread) || thread == a.id, "thread {thread} opened before {}", a.id);
+            let thread = a
+                .thread
+                .as_deref()
+                .expect("posts and replies carry their thread");
+            assert!(
+                seen.contains(thread) || thread == a.id,
+                "thread {thread} opened before {}",
+                a.id
+            );
         }
         if a.kind == Kind::Reply || a.kind == Kind::Answer {
-            let target = a.reply_to.as_deref().expect("replies name what they reply to");
-            assert!(seen.contains(target), "{} replies to earlier {target}", a.id);
+            let target = a
+                .reply_to
+                .as_deref()
+                .expect("replies name what they reply to");
+            assert!(
+                seen.contains(target),
+                "{} replies to earlier {target}",
+                a.id
+            );
             assert_eq!(a.to.len(), 1, "replies address someone");
         }
         if matches!(a.kind, Kind::Rsvp | Kind::Attend) {
@@ -92,8 +130,16 @@ fn the_records_are_well_formed() {
         }
         seen.insert(&a.id);
     }
-    assert!((4..=12).contains(&staff.len()), "a handful of staff: {}", staff.len());
-    assert!((1..=3).contains(&bots.len()), "one to three bots: {}", bots.len());
+    assert!(
+        (4..=12).contains(&staff.len()),
+        "a handful of staff: {}",
+        staff.len()
+    );
+    assert!(
+        (1..=3).contains(&bots.len()),
+        "one to three bots: {}",
+        bots.len()
+    );
     assert!(non_latin, "some names are not in Latin script");
     assert!(texts.len() > 2_000, "varied texts: {}", texts.len());
     let hostile = all.iter().filter(|a| a.kind == Kind::Delete).count();
@@ -103,8 +149,20 @@ fn the_records_are_well_formed() {
 #[test]
 fn bad_configurations_are_refused() {
     assert!(generate(GenConfig::new(0, 1)).is_err());
-    assert!(generate(GenConfig { years: Some(f64::NAN), ..GenConfig::new(10, 1) }).is_err());
-    assert!(generate(GenConfig { source: String::new(), ..GenConfig::new(10, 1) }).is_err());
+    assert!(
+        generate(GenConfig {
+            years: Some(f64::NAN),
+            ..GenConfig::new(10, 1)
+        })
+        .is_err()
+    );
+    assert!(
+        generate(GenConfig {
+            source: String::new(),
+            ..GenConfig::new(10, 1)
+        })
+        .is_err()
+    );
 }
 
 /// The 10-million-activity figures; run with `cargo test --release -p kith-gen -- --ignored`
