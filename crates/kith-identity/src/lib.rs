@@ -1,0 +1,310 @@
+//! Identity resolution (SPEC §4.3): which identities belong to the same person.
+//!
+//! Members are built from identities. This crate finds **merge candidates** between members,
+//! each with its evidence and a score, and decides which merges are applied automatically
+//! (score at or above a threshold) and which wait for a person to review them.
+//!
+//! Evidence rules (each scores 0..1; several rules combine as independent evidence,
+//! `1 − Π(1 − s)`):
+//!
+//! | rule | matches | score |
+//! |---|---|---|
+//! | e-mail | the same e-mail address (case-insensitive) | 0.95 |
+//! | GitHub no-reply | `123+login@users.noreply.github.com` and a GitHub identity or address with that login | 0.95 |
+//! | obfuscated address | the same address after undoing obfuscation (`jane at example.org`, `jane sending from example.org`) and the lossy pipermail mangling (`a`, `s`, `.` → `@`; `l`, `i`, `f` → `|`, as in `j@ne @end|ng |rom ex@mp|e@org`), **and** the same display name | 0.90 |
+//! | handle | the same handle (case-insensitive, ≥ 3 characters) on different sources | 0.60 |
+//! | name | the same full name (≥ 2 words; Latin names compared case- and accent-insensitively, other scripts exactly) | 0.50 |
+//!
+//! Hard rule: two members that each have an identity in the **same source** (two different
+//! user ids of one platform instance) are never merged automatically; a person may merge them
+//! by hand. Bots and anonymous identities are never candidates. A key shared by more than
+//! [`MAX_GROUP`] members (a role address, a common name) is ignored as evidence.
+//!
+//! Architecture invariant: no I/O. The caller reads identities from the store and applies the
+//! merges this crate plans through `Store::merge_members`, which logs them reversibly.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use kith_store::{IdentityRow, MemberId, SourceId};
+use serde::Serialize;
+
+/// Keys shared by more members than this are too common to be evidence.
+pub const MAX_GROUP: usize = 20;
+
+/// The default score at or above which merges are applied without review.
+pub const DEFAULT_THRESHOLD: f64 = 0.9;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    Email,
+    GithubNoreply,
+    ObfuscatedAddress,
+    Handle,
+    Name,
+}
+
+impl Rule {
+    pub fn score(self) -> f64 {
+        match self {
+            Rule::Email | Rule::GithubNoreply => 0.95,
+            Rule::ObfuscatedAddress => 0.90,
+            Rule::Handle => 0.60,
+            Rule::Name => 0.50,
+        }
+    }
+}
+
+/// One reason to think two members are one person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub rule: Rule,
+    /// What matched, for people: "same e-mail address ada@example.org".
+    pub detail: String,
+    pub score: f64,
+}
+
+/// Two members that may be one person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// The member that would remain (the older one) and the one merged into it.
+    pub into: MemberId,
+    pub from: MemberId,
+    pub score: f64,
+    pub evidence: Vec<Evidence>,
+    /// Why this pair must not be merged automatically, if it must not.
+    pub blocked: Option<String>,
+}
+
+impl Candidate {
+    /// A one-line reason for the merge log.
+    pub fn reason(&self) -> String {
+        self.evidence.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// Lowercased, trimmed address if it looks like one.
+pub fn normalize_email(email: &str) -> Option<String> {
+    let e = email.trim().trim_matches(['<', '>']).to_lowercase();
+    let (local, domain) = e.split_once('@')?;
+    (!local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !e.contains(char::is_whitespace)).then_some(e)
+}
+
+/// The login of a GitHub no-reply address (`123+login@users.noreply.github.com`).
+pub fn github_noreply_login(email: &str) -> Option<String> {
+    let e = email.trim().to_lowercase();
+    let local = e.strip_suffix("@users.noreply.github.com")?;
+    let login = local.split_once('+').map_or(local, |(_, l)| l);
+    (!login.is_empty()).then(|| login.to_owned())
+}
+
+/// An address key insensitive to obfuscation (`jane at example dot org`) and to the lossy
+/// pipermail mangling, in which `a`, `s` and `.` may all have become `@` and `l`, `i`, `f` may
+/// have become `|`. Built the same way from clean and mangled forms so that they meet.
+pub fn address_key(address: &str) -> Option<String> {
+    let mut a = address.trim().to_lowercase();
+    // Pipermail first wrote `x at y`; later archives write `x sending from y`, itself mangled.
+    for (from, to) in [
+        (" sending from ", "@"),
+        (" @end|ng |rom ", "@"),
+        (" at ", "@"),
+        (" dot ", "."),
+        (" (at) ", "@"),
+        ("(at)", "@"),
+        (" [at] ", "@"),
+        ("[at]", "@"),
+    ] {
+        a = a.replace(from, to);
+    }
+    let key: String = a
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            'a' | 's' | '.' => '@',
+            'l' | 'i' | 'f' => '|',
+            c => c,
+        })
+        .collect();
+    // At least something beside the mangled letters must remain to be evidence.
+    (key.chars().filter(|c| !matches!(c, '@' | '|')).count() >= 4).then_some(key)
+}
+
+/// A name key: lowercase, punctuation removed, Latin accents folded, words in order. None for
+/// single-word names (too ambiguous to be evidence).
+pub fn name_key(name: &str) -> Option<String> {
+    let folded: String = name.chars().map(fold_latin).flat_map(char::to_lowercase).map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let words: Vec<&str> = folded.split_whitespace().collect();
+    let latin = words.iter().all(|w| w.chars().all(|c| c.is_ascii_alphanumeric()));
+    if latin {
+        (words.len() >= 2 && words.iter().map(|w| w.len()).sum::<usize>() >= 5).then(|| words.join(" "))
+    } else {
+        // Other scripts: compared exactly (no transliteration); short names are too common.
+        let joined: String = words.join(" ");
+        (joined.chars().filter(|c| !c.is_whitespace()).count() >= 2 && (words.len() >= 2 || joined.chars().count() >= 3)).then_some(joined)
+    }
+}
+
+fn fold_latin(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
+        'ç' | 'Ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
+        'ñ' | 'Ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
+        'ý' | 'ÿ' | 'Ý' => 'y',
+        'ß' => 's',
+        c => c,
+    }
+}
+
+fn handle_key(handle: &str) -> Option<String> {
+    let h = handle.trim().trim_start_matches('@').to_lowercase();
+    (h.chars().count() >= 3).then_some(h)
+}
+
+/// Finds merge candidates among `identities` (all identities of the community), strongest
+/// first. Deterministic: the same identities give the same candidates in the same order.
+pub fn candidates(identities: &[IdentityRow]) -> Vec<Candidate> {
+    let people: Vec<&IdentityRow> = identities.iter().filter(|i| !i.anonymous && !i.bot).collect();
+    // key → members carrying it, with the detail to show.
+    let mut groups: BTreeMap<(Rule, String), BTreeMap<MemberId, String>> = BTreeMap::new();
+    let mut add = |rule: Rule, key: String, member: MemberId, detail: String| {
+        groups.entry((rule, key)).or_default().entry(member).or_insert(detail);
+    };
+    for i in &people {
+        if let Some(email) = i.email.as_deref() {
+            if let Some(login) = github_noreply_login(email) {
+                add(Rule::GithubNoreply, login.clone(), i.member, format!("GitHub login {login}"));
+            } else if let Some(e) = normalize_email(email) {
+                add(Rule::Email, e.clone(), i.member, format!("same e-mail address {e}"));
+            }
+            if let (Some(k), Some(n)) = (address_key(email), i.name.as_deref().and_then(name_key)) {
+                add(Rule::ObfuscatedAddress, format!("{k}\u{0}{n}"), i.member, format!("address {email} with name {}", i.name.as_deref().unwrap_or("")));
+            }
+        }
+        if let Some(h) = i.handle.as_deref().and_then(handle_key) {
+            add(Rule::Handle, h.clone(), i.member, format!("same handle {h}"));
+            // A GitHub identity's handle is its login: it meets no-reply addresses.
+            add(Rule::GithubNoreply, h.clone(), i.member, format!("GitHub login {h}"));
+        }
+        if let Some(n) = i.name.as_deref().and_then(name_key) {
+            add(Rule::Name, n, i.member, format!("same name {}", i.name.as_deref().unwrap_or("")));
+        }
+    }
+
+    let mut pairs: HashMap<(MemberId, MemberId), BTreeMap<Rule, Evidence>> = HashMap::new();
+    for ((rule, _), members) in &groups {
+        if members.len() < 2 || members.len() > MAX_GROUP {
+            continue;
+        }
+        let list: Vec<(&MemberId, &String)> = members.iter().collect();
+        for (x, (a, detail)) in list.iter().enumerate() {
+            for (b, _) in &list[x + 1..] {
+                let evidence = Evidence { rule: *rule, detail: (*detail).clone(), score: rule.score() };
+                pairs.entry((**a, **b)).or_default().entry(*rule).or_insert(evidence);
+            }
+        }
+    }
+
+    // The handle rule only counts across sources; GitHub logins only when one side is an address.
+    let sources = sources_by_member(&people);
+    let mut out: Vec<Candidate> = pairs
+        .into_iter()
+        .filter_map(|((a, b), mut evidence)| {
+            if evidence.contains_key(&Rule::Handle) && shared_source(&sources, a, b).is_some() {
+                evidence.remove(&Rule::Handle);
+            }
+            if let Some(e) = evidence.get(&Rule::GithubNoreply)
+                && !has_noreply(&people, a, b)
+            {
+                let _ = e;
+                evidence.remove(&Rule::GithubNoreply);
+            }
+            if evidence.is_empty() {
+                return None;
+            }
+            let evidence: Vec<Evidence> = evidence.into_values().collect();
+            let score = 1.0 - evidence.iter().map(|e| 1.0 - e.score).product::<f64>();
+            let blocked = shared_source(&sources, a, b).map(|s| {
+                format!("both members have a different account in source #{s}: two user ids of one platform are never merged automatically")
+            });
+            Some(Candidate { into: a.min(b), from: a.max(b), score: (score * 1000.0).round() / 1000.0, evidence, blocked })
+        })
+        .collect();
+    out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.into.cmp(&y.into)).then(x.from.cmp(&y.from)));
+    out
+}
+
+fn sources_by_member(people: &[&IdentityRow]) -> HashMap<MemberId, HashMap<SourceId, HashSet<String>>> {
+    let mut m: HashMap<MemberId, HashMap<SourceId, HashSet<String>>> = HashMap::new();
+    for i in people {
+        m.entry(i.member).or_default().entry(i.source).or_default().insert(i.ext_id.clone());
+    }
+    m
+}
+
+type SourcesOf = HashMap<MemberId, HashMap<SourceId, HashSet<String>>>;
+
+/// A source in which `a` and `b` have different user ids, if any.
+fn shared_source(sources: &SourcesOf, a: MemberId, b: MemberId) -> Option<SourceId> {
+    let (sa, sb) = (sources.get(&a)?, sources.get(&b)?);
+    let mut shared: Vec<SourceId> = sa.iter().filter(|(s, ids)| sb.get(s).is_some_and(|other| other != *ids)).map(|(s, _)| *s).collect();
+    shared.sort();
+    shared.first().copied()
+}
+
+fn has_noreply(people: &[&IdentityRow], a: MemberId, b: MemberId) -> bool {
+    people.iter().any(|i| (i.member == a || i.member == b) && i.email.as_deref().and_then(github_noreply_login).is_some())
+}
+
+/// Which candidates to apply automatically: those scoring at or above `threshold` and not
+/// blocked, in score order, skipping any that would put two user ids of one source into one
+/// person through earlier merges of the same plan. The rest wait for review.
+pub fn plan(candidates: &[Candidate], identities: &[IdentityRow], threshold: f64) -> (Vec<Candidate>, Vec<Candidate>) {
+    let people: Vec<&IdentityRow> = identities.iter().filter(|i| !i.anonymous && !i.bot).collect();
+    let mut sources = sources_by_member(&people);
+    let mut root: HashMap<MemberId, MemberId> = HashMap::new();
+    fn find(root: &mut HashMap<MemberId, MemberId>, m: MemberId) -> MemberId {
+        let mut r = m;
+        while let Some(&p) = root.get(&r) {
+            if p == r {
+                break;
+            }
+            r = p;
+        }
+        root.insert(m, r);
+        r
+    }
+    let (mut apply, mut review) = (Vec::new(), Vec::new());
+    for c in candidates {
+        if c.score < threshold || c.blocked.is_some() {
+            review.push(c.clone());
+            continue;
+        }
+        let (ra, rb) = (find(&mut root, c.into), find(&mut root, c.from));
+        if ra == rb {
+            continue;
+        }
+        let (into, from) = (ra.min(rb), ra.max(rb));
+        if shared_source(&sources, into, from).is_some() {
+            review.push(Candidate {
+                blocked: Some("merging would join two user ids of one source through an earlier merge".into()),
+                ..c.clone()
+            });
+            continue;
+        }
+        let moved = sources.remove(&from).unwrap_or_default();
+        let target = sources.entry(into).or_default();
+        for (s, ids) in moved {
+            target.entry(s).or_default().extend(ids);
+        }
+        root.insert(from, into);
+        apply.push(Candidate { into, from, ..c.clone() });
+    }
+    (apply, review)
+}
+
+#[cfg(test)]
+mod tests;
