@@ -91,20 +91,20 @@ impl Generator {
         let author = names::author(self.seed, p.author + 1, badge);
         let mut a = Activity::new(
             self.source.clone(),
-            names::prefixed('a', p.id),
+            names::prefixed(b'a', p.id),
             p.kind,
             Timestamp::from_secs(p.ts),
             Some(author),
         );
         a.channel = Some(p.channel.name().to_owned());
         if p.thread != 0 {
-            a.thread = Some(names::prefixed('a', p.thread));
+            a.thread = Some(names::prefixed(b'a', p.thread));
         }
         if p.reply_to != 0 {
-            a.reply_to = Some(names::prefixed('a', p.reply_to));
+            a.reply_to = Some(names::prefixed(b'a', p.reply_to));
         }
         if p.to != NOBODY {
-            a.to.push(names::prefixed('u', u64::from(p.to) + 1));
+            a.to.push(names::prefixed(b'u', u64::from(p.to) + 1));
         }
         if let Some(intent) = p.intent {
             a.text = Some(texts::compose(&mut self.text_rng, intent, p.aux));

@@ -153,26 +153,26 @@ pub(crate) fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// `prefix` followed by `n` in decimal, without the formatting machinery (ids are written
+/// The ASCII `prefix` followed by `n` in decimal, without the formatting machinery (ids are written
 /// several times per activity, so this is on the hot path).
-pub(crate) fn prefixed(prefix: char, n: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+pub(crate) fn prefixed(prefix: u8, n: u64) -> String {
+    let mut buf = [0u8; 21];
+    let mut i = buf.len();
     let mut v = n;
     loop {
         i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
+        buf[i] = b'0' + (v % 10) as u8;
         v /= 10;
         if v == 0 {
             break;
         }
     }
-    let mut s = String::with_capacity(1 + digits.len() - i);
-    s.push(prefix);
-    for &d in &digits[i..] {
-        s.push(char::from(d));
-    }
-    s
+    i -= 1;
+    buf[i] = prefix;
+    // ASCII throughout, so this never fails.
+    std::str::from_utf8(&buf[i..])
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 fn join(parts: &[&str]) -> String {
@@ -194,7 +194,7 @@ pub(crate) enum Badge {
 
 /// The author record of member `n` (the platform id is `u{n}`).
 pub(crate) fn author(seed: u64, n: u32, badge: Badge) -> Author {
-    let mut a = Author::new(prefixed('u', u64::from(n)));
+    let mut a = Author::new(prefixed(b'u', u64::from(n)));
     match badge {
         Badge::WelcomeBot => {
             a.name = Some("Welcome Bot".into());
@@ -226,7 +226,7 @@ pub(crate) fn author(seed: u64, n: u32, badge: Badge) -> Author {
         _ => Some(join(&[first, " ", last])),
     };
     let handle = match (h >> 32) % 4 {
-        0 => join(&[first_ascii, &prefixed('_', u64::from(n % 1000))[1..]]),
+        0 => join(&[first_ascii, &prefixed(b'_', u64::from(n % 1000))[1..]]),
         1 => join(&[first_ascii, ".", last_ascii]),
         2 => {
             let w = HANDLE_WORDS[((h >> 36) % HANDLE_WORDS.len() as u64) as usize];
@@ -235,7 +235,7 @@ pub(crate) fn author(seed: u64, n: u32, badge: Badge) -> Author {
         _ => join(&[
             &first_ascii[..1],
             last_ascii,
-            &prefixed('_', u64::from(n % 100))[1..],
+            &prefixed(b'_', u64::from(n % 100))[1..],
         ]),
     };
     if badge == Badge::Team {
@@ -256,9 +256,9 @@ mod tests {
 
     #[test]
     fn prefixed_numbers_read_as_decimal() {
-        assert_eq!(prefixed('a', 0), "a0");
-        assert_eq!(prefixed('u', 1234567), "u1234567");
-        assert_eq!(prefixed('a', u64::MAX), format!("a{}", u64::MAX));
+        assert_eq!(prefixed(b'a', 0), "a0");
+        assert_eq!(prefixed(b'u', 1234567), "u1234567");
+        assert_eq!(prefixed(b'a', u64::MAX), format!("a{}", u64::MAX));
     }
 
     #[test]

@@ -1,24 +1,29 @@
-//! Weighted sampling over a growing set of members whose weights change: a Fenwick tree of
-//! integer weights, so that sums stay exact (no floating drift) and draws are reproducible.
+//! Weighted sampling over a growing set of members whose weights change. Slots are grouped in
+//! blocks of 64: a Fenwick tree over block sums (small enough to stay in cache) finds the
+//! block, a scan finds the slot. Weights are integers, so sums stay exact and draws are
+//! reproducible.
 
 use rand::Rng;
+
+const BLOCK: usize = 64;
 
 /// Integer weights by slot; `sample` picks a slot with probability weight / total.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct WeightedSet {
-    /// Plain weights, kept to rebuild the tree when it grows and to read a slot back.
     weights: Vec<u64>,
-    /// Fenwick tree over `weights`, 1-based, length = capacity + 1.
+    /// Fenwick tree over block sums, 1-based, length = block capacity + 1 (a power of two + 1).
     tree: Vec<u64>,
+    blocks: Vec<u64>,
     total: u64,
 }
 
 impl WeightedSet {
     pub(crate) fn with_capacity(capacity: usize) -> WeightedSet {
-        let cap = capacity.max(16).next_power_of_two();
+        let cap = capacity.div_ceil(BLOCK).max(1).next_power_of_two();
         WeightedSet {
-            weights: Vec::with_capacity(cap),
+            weights: Vec::with_capacity(cap * BLOCK),
             tree: vec![0; cap + 1],
+            blocks: vec![0; cap],
             total: 0,
         }
     }
@@ -35,8 +40,8 @@ impl WeightedSet {
     pub(crate) fn set(&mut self, slot: usize, weight: u64) {
         if slot >= self.weights.len() {
             self.weights.resize(slot + 1, 0);
-            if slot + 1 >= self.tree.len() {
-                self.grow(slot + 1);
+            if slot / BLOCK >= self.blocks.len() {
+                self.grow(slot / BLOCK + 1);
             }
         }
         let old = self.weights[slot];
@@ -45,32 +50,26 @@ impl WeightedSet {
         }
         self.weights[slot] = weight;
         self.total = self.total - old + weight;
-        let mut i = slot + 1;
+        let block = slot / BLOCK;
+        self.blocks[block] = self.blocks[block] - old + weight;
+        let mut i = block + 1;
         let n = self.tree.len();
-        if weight > old {
-            let delta = weight - old;
-            while i < n {
-                self.tree[i] += delta;
-                i += i & i.wrapping_neg();
-            }
-        } else {
-            let delta = old - weight;
-            while i < n {
-                self.tree[i] -= delta;
-                i += i & i.wrapping_neg();
-            }
+        while i < n {
+            self.tree[i] = self.tree[i] - old + weight;
+            i += i & i.wrapping_neg();
         }
     }
 
-    fn grow(&mut self, needed: usize) {
-        let cap = (needed + 1).next_power_of_two();
+    fn grow(&mut self, needed_blocks: usize) {
+        let cap = needed_blocks.next_power_of_two();
+        self.blocks.resize(cap, 0);
         self.tree = vec![0; cap + 1];
         // Linear-time Fenwick build.
-        for (slot, &w) in self.weights.iter().enumerate() {
-            self.tree[slot + 1] += w;
-            let parent = (slot + 1) + ((slot + 1) & (slot + 1).wrapping_neg());
+        for b in 1..=cap {
+            self.tree[b] += self.blocks[b - 1];
+            let parent = b + (b & b.wrapping_neg());
             if parent <= cap {
-                let v = self.tree[slot + 1];
+                let v = self.tree[b];
                 self.tree[parent] += v;
             }
         }
@@ -83,7 +82,7 @@ impl WeightedSet {
         }
         let mut target = rng.random_range(0..self.total);
         let mut pos = 0usize;
-        let mut step = (self.tree.len() - 1).next_power_of_two();
+        let mut step = self.tree.len() - 1;
         while step > 0 {
             let next = pos + step;
             if next < self.tree.len() && self.tree[next] <= target {
@@ -92,8 +91,17 @@ impl WeightedSet {
             }
             step >>= 1;
         }
-        // `pos` is the count of slots whose prefix sum is <= target: the drawn slot is `pos`.
-        Some(pos)
+        // `pos` blocks hold weight <= target: the slot is in block `pos`.
+        let first = pos * BLOCK;
+        let last = (first + BLOCK).min(self.weights.len());
+        for (slot, &w) in self.weights[first..last].iter().enumerate() {
+            if target < w {
+                return Some(first + slot);
+            }
+            target -= w;
+        }
+        // Unreachable while the sums are exact; the last non-zero slot is the honest answer.
+        self.weights.iter().rposition(|&w| w > 0)
     }
 }
 
