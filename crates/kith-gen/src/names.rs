@@ -120,17 +120,20 @@ const LAST: &[(&str, &str)] = &[
     ("Adeyemi", "adeyemi"),
 ];
 
-/// Surnames written in the script of the non-Latin first names, used with them.
-const LAST_NATIVE: &[&str] = &[
-    "Иванов",
-    "王",
-    "李",
-    "佐藤",
-    "김",
-    "Παπαδόπουλος",
-    "शर्मा",
-    "الحسن",
-];
+/// A surname in the script of a non-Latin first name, when there is one for that script.
+fn native_surname(first: &str, h: u64) -> Option<&'static str> {
+    let pool: &[&str] = match first.chars().next().map(u32::from)? {
+        0x370..=0x3FF => &["Παπαδόπουλος", "Νικολάου"],
+        0x400..=0x4FF => &["Иванов", "Петрова", "Смирнов"],
+        0x600..=0x6FF => &["الحسن", "حداد"],
+        0x900..=0x97F => &["शर्मा", "वर्मा"],
+        0x3040..=0x30FF => &["佐藤", "鈴木"],
+        0x4E00..=0x9FFF => &["王", "李", "陈"],
+        0xAC00..=0xD7AF => &["김", "박", "이"],
+        _ => return None,
+    };
+    Some(pool[(h % pool.len() as u64) as usize])
+}
 
 const HANDLE_WORDS: &[&str] = &[
     "quiet", "rusty", "lunar", "pixel", "cobalt", "maple", "tiny", "brave", "nimble", "cosmic",
@@ -213,15 +216,13 @@ pub(crate) fn author(seed: u64, n: u32, badge: Badge) -> Author {
     let h = mix(seed ^ mix(u64::from(n)));
     let (first, first_ascii) = FIRST[(h % FIRST.len() as u64) as usize];
     let (last, last_ascii) = LAST[((h >> 8) % LAST.len() as u64) as usize];
-    // Greek and later scripts get a surname in the same script half of the time.
-    let native = first.chars().next().is_some_and(|c| u32::from(c) > 0x36F);
     let style = (h >> 16) % 100;
     let name = match style {
         0..=4 => None,
         5..=11 => Some(first.to_owned()),
-        _ if native && (h >> 24).is_multiple_of(2) => {
-            let l = LAST_NATIVE[((h >> 28) % LAST_NATIVE.len() as u64) as usize];
-            Some(join(&[first, " ", l]))
+        // Non-Latin first names get a surname in the same script half of the time.
+        _ if (h >> 24).is_multiple_of(2) && native_surname(first, h >> 28).is_some() => {
+            native_surname(first, h >> 28).map(|l| join(&[first, " ", l]))
         }
         _ => Some(join(&[first, " ", last])),
     };
