@@ -73,7 +73,7 @@ impl fmt::Display for Timestamp {
         };
         write!(f, "{}", dt.format("%Y-%m-%dT%H:%M:%S"))?;
         if self.micros != 0 {
-            if self.micros % 1000 == 0 {
+            if self.micros.is_multiple_of(1000) {
                 write!(f, ".{:03}", self.micros / 1000)?;
             } else {
                 write!(f, ".{:06}", self.micros)?;
