@@ -10,9 +10,12 @@
 //! - One import is one store transaction: a malformed file rolls back everything and the error
 //!   names the file and the line.
 
+pub mod conversation;
 mod input;
+mod json_stream;
 pub mod jsonl;
 mod runner;
+pub mod slack;
 
 use std::path::{Path, PathBuf};
 
@@ -65,7 +68,7 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl]
+    &[&jsonl::Jsonl, &slack::SlackExport]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -85,7 +88,7 @@ pub trait ExportWriter: Sync {
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl]
+    &[&jsonl::Jsonl, &slack::SlackExport]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {
