@@ -16,6 +16,7 @@ mod json_stream;
 pub mod jsonl;
 mod runner;
 pub mod slack;
+pub mod stackexchange;
 
 use std::path::{Path, PathBuf};
 
@@ -68,7 +69,7 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl, &slack::SlackExport]
+    &[&jsonl::Jsonl, &slack::SlackExport, &stackexchange::StackExchange]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -88,7 +89,7 @@ pub trait ExportWriter: Sync {
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl, &slack::SlackExport]
+    &[&jsonl::Jsonl, &slack::SlackExport, &stackexchange::StackExchange]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {
