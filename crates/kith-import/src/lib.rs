@@ -14,6 +14,7 @@ pub mod conversation;
 mod input;
 mod json_stream;
 pub mod jsonl;
+pub mod mbox;
 mod runner;
 pub mod slack;
 pub mod stackexchange;
@@ -69,7 +70,7 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &stackexchange::StackExchange]
+    &[&jsonl::Jsonl, &slack::SlackExport, &stackexchange::StackExchange, &mbox::Mbox]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -89,7 +90,7 @@ pub trait ExportWriter: Sync {
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &stackexchange::StackExchange]
+    &[&jsonl::Jsonl, &slack::SlackExport, &stackexchange::StackExchange, &mbox::MboxWriter]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {

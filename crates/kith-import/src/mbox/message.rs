@@ -1,0 +1,235 @@
+//! One message's bytes (after its envelope line) read into the fields kith keeps: the headers
+//! that matter, unfolded and decoded lossily (invalid UTF-8 never stops an import), and the
+//! body text. Plain bodies (pipermail, 7/8-bit text) are taken as they are; MIME bodies
+//! (multipart, base64, quoted-printable, other charsets) go through `mail-parser`.
+
+use std::borrow::Cow;
+
+use mail_parser::parsers::MessageStream;
+use mail_parser::{HeaderValue, MessageParser};
+
+#[derive(Debug, Default)]
+pub(crate) struct Headers {
+    pub from: Option<String>,
+    pub date: Option<String>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Option<String>,
+    pub list_id: Option<String>,
+    pub content_type: Option<String>,
+    pub transfer_encoding: Option<String>,
+}
+
+/// Where the header block ends.
+pub(crate) struct Parsed {
+    pub headers: Headers,
+    /// Byte offset of the body in the message.
+    pub body_start: usize,
+    /// Whether a blank line closed the header block (else the message ended inside it).
+    pub closed: bool,
+}
+
+pub(crate) fn parse_headers(bytes: &[u8]) -> Parsed {
+    let mut headers = Headers::default();
+    let mut current: Option<(usize, String)> = None;
+    let mut pos = 0;
+    let mut closed = false;
+    while pos < bytes.len() {
+        let end = memchr_newline(&bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
+        let line = trim_eol(&bytes[pos..end]);
+        if line.is_empty() {
+            pos = end;
+            closed = true;
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            if let Some((_, value)) = current.as_mut() {
+                value.push(' ');
+                value.push_str(String::from_utf8_lossy(line).trim());
+            }
+            pos = end;
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            // Not a header: the body starts here without the blank line, unless this is a
+            // last line without its newline (a file cut inside a header).
+            closed = end < bytes.len() || bytes.ends_with(b"\n");
+            break;
+        };
+        store(&mut headers, current.take());
+        let name = &line[..colon];
+        if name.is_empty() || name.iter().any(|b| b.is_ascii_whitespace()) {
+            closed = true;
+            break;
+        }
+        let slot = header_slot(name);
+        current = slot.map(|s| {
+            (
+                s,
+                String::from_utf8_lossy(&line[colon + 1..])
+                    .trim()
+                    .to_owned(),
+            )
+        });
+        pos = end;
+    }
+    store(&mut headers, current.take());
+    Parsed {
+        headers,
+        body_start: pos,
+        closed,
+    }
+}
+
+fn memchr_newline(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+const NAMES: [&str; 9] = [
+    "from",
+    "date",
+    "subject",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "list-id",
+    "content-type",
+    "content-transfer-encoding",
+];
+
+fn header_slot(name: &[u8]) -> Option<usize> {
+    NAMES
+        .iter()
+        .position(|n| n.as_bytes().eq_ignore_ascii_case(name))
+}
+
+fn store(h: &mut Headers, current: Option<(usize, String)>) {
+    let Some((slot, value)) = current else { return };
+    let field = match slot {
+        0 => &mut h.from,
+        1 => &mut h.date,
+        2 => &mut h.subject,
+        3 => &mut h.message_id,
+        4 => &mut h.in_reply_to,
+        5 => &mut h.references,
+        6 => &mut h.list_id,
+        7 => &mut h.content_type,
+        _ => &mut h.transfer_encoding,
+    };
+    // The first occurrence wins (later ones are usually quoted or resent copies).
+    if field.is_none() {
+        *field = Some(value);
+    }
+}
+
+/// Decodes RFC 2047 encoded words (`=?UTF-8?B?...?=`) in an unstructured header value.
+pub(crate) fn decode_words(value: &str) -> String {
+    if !value.contains("=?") {
+        return value.to_owned();
+    }
+    let with_end = format!("{value}\n");
+    match MessageStream::new(with_end.as_bytes()).parse_unstructured() {
+        HeaderValue::Text(text) => text.trim().to_owned(),
+        _ => value.to_owned(),
+    }
+}
+
+/// Message ids in a header value, without angle brackets, in order. A value without brackets
+/// that is one token with an `@` counts as one id.
+pub(crate) fn message_ids(value: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut rest = value;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let id = rest[open + 1..open + close].trim();
+        if !id.is_empty() && !id.contains(char::is_whitespace) {
+            ids.push(id.to_owned());
+        }
+        rest = &rest[open + close + 1..];
+    }
+    if ids.is_empty() {
+        let token = value.trim();
+        if token.contains('@') && !token.contains(char::is_whitespace) {
+            ids.push(token.to_owned());
+        }
+    }
+    ids
+}
+
+/// The body as text: plain bodies lossily as UTF-8; MIME bodies through `mail-parser` (first
+/// text part, HTML turned into text when there is no plain part).
+pub(crate) fn body_text<'a>(message: &'a [u8], parsed: &Parsed) -> Cow<'a, str> {
+    let body = message.get(parsed.body_start..).unwrap_or_default();
+    if !needs_mime(&parsed.headers) {
+        return String::from_utf8_lossy(body);
+    }
+    let parser = MessageParser::new().with_mime_headers();
+    match parser
+        .parse(message)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+    {
+        Some(text) => Cow::Owned(text),
+        None => String::from_utf8_lossy(body),
+    }
+}
+
+fn needs_mime(h: &Headers) -> bool {
+    let ct = h.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
+    let cte = h
+        .transfer_encoding
+        .as_deref()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let plain_charset = !ct.contains("charset")
+        || ct.contains("utf-8")
+        || ct.contains("us-ascii")
+        || ct.contains("utf8");
+    ct.contains("multipart")
+        || ct.contains("html")
+        || cte.contains("base64")
+        || cte.contains("quoted-printable")
+        || !plain_charset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_unfold_and_first_occurrence_wins() {
+        let msg = b"From: jane at example.org (Jane)\nSubject: a long\n subject\nReferences: <a@x>\n\t<b@x>\nSubject: second\nX-Other: 1\n\nbody\n";
+        let p = parse_headers(msg);
+        assert!(p.closed);
+        assert_eq!(p.headers.subject.as_deref(), Some("a long subject"));
+        assert_eq!(
+            message_ids(p.headers.references.as_deref().unwrap()),
+            ["a@x", "b@x"]
+        );
+        assert_eq!(&msg[p.body_start..], b"body\n");
+    }
+
+    #[test]
+    fn encoded_words_are_decoded() {
+        assert_eq!(decode_words("=?UTF-8?B?QWRyaWFuIER1yJlh?="), "Adrian Dușa");
+        assert_eq!(
+            decode_words("=?iso-8859-1?q?J=F6rg?= Schmidt"),
+            "Jörg Schmidt"
+        );
+        assert_eq!(decode_words("plain"), "plain");
+    }
+
+    #[test]
+    fn mime_bodies_are_decoded() {
+        let msg = b"From: a@b\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe\n";
+        let p = parse_headers(msg);
+        assert_eq!(body_text(msg, &p).trim(), "Grüße");
+    }
+}
