@@ -11,6 +11,7 @@
 //!   names the file and the line.
 
 pub mod conversation;
+pub mod discord;
 mod input;
 mod json_stream;
 pub mod jsonl;
@@ -70,7 +71,7 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &stackexchange::StackExchange, &mbox::Mbox]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &stackexchange::StackExchange, &mbox::Mbox]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -90,7 +91,7 @@ pub trait ExportWriter: Sync {
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &stackexchange::StackExchange, &mbox::MboxWriter]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &stackexchange::StackExchange, &mbox::MboxWriter]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {
