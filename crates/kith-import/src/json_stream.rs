@@ -171,8 +171,6 @@ pub(crate) enum Event<'k> {
     },
     /// One element of a streamed array.
     Element {
-        depth: usize,
-        key: &'k str,
         line: u64,
         value: Value,
     },
@@ -227,15 +225,7 @@ impl<'de> Visitor<'de> for Objects<'_> {
         (each)(Event::Begin { depth });
         while let Some(key) = map.next_key::<String>()? {
             if shape.streamed.contains(&key.as_str()) {
-                let key_ref = key.as_str();
-                let mut forward = |line: u64, value: Value| {
-                    (each)(Event::Element {
-                        depth,
-                        key: key_ref,
-                        line,
-                        value,
-                    })
-                };
+                let mut forward = |line: u64, value: Value| (each)(Event::Element { line, value });
                 map.next_value_seed(Elements {
                     lines,
                     each: &mut forward,

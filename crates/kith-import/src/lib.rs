@@ -18,6 +18,7 @@ pub mod jsonl;
 pub mod mbox;
 mod runner;
 pub mod slack;
+pub mod telegram;
 pub mod stackexchange;
 
 use std::path::{Path, PathBuf};
@@ -71,7 +72,7 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &stackexchange::StackExchange, &mbox::Mbox]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::Mbox]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -91,7 +92,7 @@ pub trait ExportWriter: Sync {
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &stackexchange::StackExchange, &mbox::MboxWriter]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::MboxWriter]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {
