@@ -12,6 +12,7 @@
 
 pub mod conversation;
 pub mod discord;
+pub mod git;
 mod input;
 mod json_stream;
 pub mod jsonl;
@@ -72,7 +73,7 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::Mbox]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::Mbox, &git::Git]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -92,7 +93,7 @@ pub trait ExportWriter: Sync {
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::MboxWriter]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::MboxWriter, &git::GitWriter]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {

@@ -1,0 +1,390 @@
+//! The `git` importer: a small repository made by the test (trailers, a .mailmap, a bot, a
+//! merge) against its golden output, source names, usage errors, and the export writer's round
+//! trip through `git fast-import`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kith_import::{ExportWriter, Format, ImportError, ReadContext, RecordSink};
+use kith_model::{Activity, Kind};
+use kith_store::Problem;
+
+const FORMAT: &kith_import::git::Git = &kith_import::git::Git;
+
+#[derive(Default, Debug)]
+struct Collect {
+    activities: Vec<Activity>,
+    problems: Vec<Problem>,
+}
+
+impl RecordSink for Collect {
+    fn activity(&mut self, activity: Activity) {
+        self.activities.push(activity);
+    }
+    fn skip(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+    fn inferred_threads(&mut self, _: &str, _: Vec<String>) {}
+}
+
+fn read(paths: &[PathBuf], ctx: &ReadContext) -> Result<Collect, ImportError> {
+    let inputs = FORMAT.inputs(paths)?;
+    let mut sink = Collect::default();
+    FORMAT.read(&inputs, ctx, &mut sink)?;
+    Ok(sink)
+}
+
+/// Compares canonical JSONL with the golden file; `KITH_BLESS=1` rewrites it.
+fn check_golden(name: &str, activities: &[Activity]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    let text: String = activities
+        .iter()
+        .map(|a| kith_model::jsonl::to_line(a, None) + "\n")
+        .collect();
+    if std::env::var_os("KITH_BLESS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (bless with KITH_BLESS=1)", path.display()));
+    for (i, (got, want)) in text.lines().zip(expected.lines()).enumerate() {
+        assert_eq!(
+            got,
+            want,
+            "line {} of {} differs (re-bless with KITH_BLESS=1 if intended)",
+            i + 1,
+            path.display()
+        );
+    }
+    assert_eq!(
+        text.lines().count(),
+        expected.lines().count(),
+        "line count differs from {}",
+        path.display()
+    );
+}
+
+/// Runs git in `dir` with a fixed identity and clock and no user or system configuration.
+fn run(dir: &Path, args: &[&str], author: (&str, &str), committer: (&str, &str), date: &str) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", author.0)
+        .env("GIT_AUTHOR_EMAIL", author.1)
+        .env("GIT_COMMITTER_NAME", committer.0)
+        .env("GIT_COMMITTER_EMAIL", committer.1)
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const JANE_OLD: (&str, &str) = ("jane", "jane@old.example");
+const JANE: (&str, &str) = ("Jane Doe", "jane@example.org");
+const BOB: (&str, &str) = ("Bob Maintainer", "bob@example.org");
+const DEPENDABOT: (&str, &str) = (
+    "dependabot[bot]",
+    "49699333+dependabot[bot]@users.noreply.github.com",
+);
+
+/// A repository with a .mailmap, credit trailers, a committer who is not the author, a bot
+/// commit and a merge.
+fn make_repository(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    run(
+        dir,
+        &["init", "-q", "-b", "main"],
+        JANE,
+        JANE,
+        "2024-03-01T10:00:00+01:00",
+    );
+    std::fs::write(dir.join("README"), "widgets\n").unwrap();
+    std::fs::write(
+        dir.join(".mailmap"),
+        "Jane Doe <jane@example.org> <jane@old.example>\n",
+    )
+    .unwrap();
+    run(
+        dir,
+        &["add", "."],
+        JANE_OLD,
+        JANE_OLD,
+        "2024-03-01T10:00:00+01:00",
+    );
+    run(
+        dir,
+        &["commit", "-q", "-m", "Add README"],
+        JANE_OLD,
+        JANE_OLD,
+        "2024-03-01T10:00:00+01:00",
+    );
+    std::fs::write(dir.join("lib.txt"), "code\n").unwrap();
+    run(dir, &["add", "."], JANE, BOB, "2024-03-02T11:00:00+01:00");
+    let message = "Add the widget parser\n\nParses widgets.\n\nCo-authored-by: Carol <carol@example.org>\nReviewed-by: Bob Maintainer <bob@example.org>\nTested-by: Dave <123+dave@users.noreply.github.com>\nSigned-off-by: Jane Doe <jane@example.org>\nCo-authored-by: Carol <carol@example.org>";
+    run(
+        dir,
+        &["commit", "-q", "-m", message],
+        JANE,
+        BOB,
+        "2024-03-02T11:00:00+01:00",
+    );
+    run(
+        dir,
+        &["checkout", "-q", "-b", "deps"],
+        BOB,
+        BOB,
+        "2024-03-03T09:00:00Z",
+    );
+    std::fs::write(dir.join("deps.txt"), "foo 1.2\n").unwrap();
+    run(
+        dir,
+        &["add", "."],
+        DEPENDABOT,
+        DEPENDABOT,
+        "2024-03-03T09:00:00Z",
+    );
+    run(
+        dir,
+        &["commit", "-q", "-m", "Bump foo from 1.1 to 1.2"],
+        DEPENDABOT,
+        DEPENDABOT,
+        "2024-03-03T09:00:00Z",
+    );
+    run(
+        dir,
+        &["checkout", "-q", "main"],
+        BOB,
+        BOB,
+        "2024-03-03T09:00:00Z",
+    );
+    run(
+        dir,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge branch 'deps'",
+            "deps",
+        ],
+        BOB,
+        BOB,
+        "2024-03-04T12:00:00-05:00",
+    );
+}
+
+#[test]
+fn hand_made_repository_matches_golden_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("widgets");
+    make_repository(&repo);
+    let out = read(std::slice::from_ref(&repo), &ReadContext::default()).unwrap();
+    assert!(out.problems.is_empty());
+    check_golden("git.jsonl", &out.activities);
+    let a = &out.activities;
+    assert!(
+        a.iter()
+            .all(|a| a.kind == Kind::Contribution && a.source == "widgets")
+    );
+    assert_eq!(
+        a.len(),
+        4 + 3,
+        "four commits and three credit trailers (Signed-off-by and a repeated trailer do not count)"
+    );
+    // .mailmap: the old address is Jane's.
+    let readme = a
+        .iter()
+        .find(|x| x.text.as_deref() == Some("Add README"))
+        .unwrap();
+    assert_eq!(readme.author.as_ref().unwrap().id, "jane@example.org");
+    // Committer differs from author: kept in attrs; trailers credit the people they name.
+    let parser = a
+        .iter()
+        .find(|x| {
+            x.text
+                .as_deref()
+                .is_some_and(|t| t.starts_with("Add the widget parser"))
+        })
+        .unwrap();
+    assert_eq!(parser.attrs["committer"]["email"], "bob@example.org");
+    let credits: Vec<_> = a
+        .iter()
+        .filter(|x| x.reply_to.as_deref() == Some(parser.id.as_str()))
+        .map(|x| {
+            (
+                x.attrs["role"].as_str().unwrap(),
+                x.author.as_ref().unwrap().id.as_str(),
+                x.id.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        credits,
+        [
+            (
+                "Co-authored-by",
+                "carol@example.org",
+                format!("{}:co-authored-by:carol@example.org", parser.id)
+            ),
+            (
+                "Reviewed-by",
+                "bob@example.org",
+                format!("{}:reviewed-by:bob@example.org", parser.id)
+            ),
+            (
+                "Tested-by",
+                "123+dave@users.noreply.github.com",
+                format!("{}:tested-by:123+dave@users.noreply.github.com", parser.id)
+            ),
+        ]
+    );
+    let dave = a
+        .iter()
+        .find(|x| x.attrs.get("role").is_some_and(|r| r == "Tested-by"))
+        .unwrap();
+    assert_eq!(
+        dave.author.as_ref().unwrap().handle.as_deref(),
+        Some("dave")
+    );
+    // Bots and merges.
+    let bump = a
+        .iter()
+        .find(|x| x.text.as_deref() == Some("Bump foo from 1.1 to 1.2"))
+        .unwrap();
+    assert_eq!(bump.author.as_ref().unwrap().bot, Some(true));
+    assert_eq!(
+        bump.author.as_ref().unwrap().handle.as_deref(),
+        Some("dependabot[bot]")
+    );
+    let merge = a.iter().find(|x| x.attrs.get("merge").is_some()).unwrap();
+    assert_eq!(merge.ts.to_rfc3339(), "2024-03-04T12:00:00-05:00");
+    // The .git folder reads the same.
+    let again = read(&[repo.join(".git")], &ReadContext::default()).unwrap();
+    assert_eq!(again.activities, out.activities);
+}
+
+#[test]
+fn the_origin_remote_names_the_source_and_base_url_makes_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("checkout");
+    make_repository(&repo);
+    run(
+        &repo,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "git@github.com:example/gadgets.git",
+        ],
+        BOB,
+        BOB,
+        "2024-03-05T00:00:00Z",
+    );
+    let ctx = ReadContext {
+        base_url: Some("https://github.com/example/gadgets/".into()),
+        ..ReadContext::default()
+    };
+    let out = read(&[repo], &ctx).unwrap();
+    assert!(out.activities.iter().all(|a| a.source == "gadgets"));
+    let first = &out.activities[0];
+    assert_eq!(
+        first.url.as_deref(),
+        Some(format!("https://github.com/example/gadgets/commit/{}", first.id).as_str())
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_a_repository_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = read(&[tmp.path().to_owned()], &ReadContext::default()).unwrap_err();
+    assert!(matches!(e, ImportError::Usage(_)), "{e}");
+    assert!(e.to_string().contains("not a Git repository"), "{e}");
+    let file = tmp.path().join("file.txt");
+    std::fs::write(&file, "x").unwrap();
+    assert!(matches!(
+        read(&[file], &ReadContext::default()),
+        Err(ImportError::Usage(_))
+    ));
+}
+
+#[test]
+fn an_empty_repository_has_no_activities() {
+    let tmp = tempfile::tempdir().unwrap();
+    run(
+        tmp.path(),
+        &["init", "-q"],
+        JANE,
+        JANE,
+        "2024-03-01T10:00:00Z",
+    );
+    let out = read(&[tmp.path().to_owned()], &ReadContext::default()).unwrap();
+    assert!(out.activities.is_empty());
+}
+
+#[test]
+fn generated_contributions_round_trip_through_fast_import() {
+    let activities: Vec<Activity> = kith_gen::generate(kith_gen::GenConfig::new(20_000, 7))
+        .unwrap()
+        .collect();
+    let contributions: Vec<&Activity> = activities
+        .iter()
+        .filter(|a| a.kind == Kind::Contribution)
+        .collect();
+    assert!(!contributions.is_empty());
+    let tmp = tempfile::tempdir().unwrap();
+    let writer: &dyn ExportWriter = &kith_import::git::GitWriter;
+    let path = writer
+        .write(
+            &mut activities.clone().into_iter(),
+            &tmp.path().join("demo"),
+        )
+        .unwrap();
+    let out = read(&[path], &ReadContext::default()).unwrap();
+    assert!(out.problems.is_empty());
+    let commits: Vec<&Activity> = out
+        .activities
+        .iter()
+        .filter(|a| a.attrs.get("role").is_none())
+        .collect();
+    assert_eq!(commits.len(), contributions.len());
+    // Each commit says which activity it was; time and author survive.
+    let by_activity: HashMap<&str, &Activity> = commits
+        .iter()
+        .map(|c| {
+            (
+                c.text
+                    .as_deref()
+                    .unwrap()
+                    .rsplit("Kith-Activity: ")
+                    .next()
+                    .unwrap(),
+                *c,
+            )
+        })
+        .collect();
+    for c in &contributions {
+        let r = by_activity[c.id.as_str()];
+        assert_eq!(r.ts, c.ts);
+        assert_eq!(r.ts.offset_min, c.ts.offset_min);
+        assert_eq!(
+            r.author.as_ref().unwrap().name,
+            c.author
+                .as_ref()
+                .unwrap()
+                .name
+                .clone()
+                .or_else(|| Some(c.author.as_ref().unwrap().id.clone()))
+        );
+    }
+}
