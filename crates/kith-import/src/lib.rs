@@ -12,6 +12,7 @@
 
 pub mod conversation;
 pub mod discord;
+pub mod discourse;
 pub mod git;
 mod input;
 mod json_stream;
@@ -73,7 +74,7 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::Mbox, &git::Git]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::Mbox, &git::Git, &discourse::Discourse]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -93,7 +94,7 @@ pub trait ExportWriter: Sync {
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::MboxWriter, &git::GitWriter]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::MboxWriter, &git::GitWriter, &discourse::Discourse]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {
