@@ -208,7 +208,7 @@ fn read_repository(
             std::io::Error::other(format!("`git log` failed ({status}): {}", stderr.trim())),
         ));
     }
-    if !fields.is_empty() && !(fields.len() == 1 && fields[0].trim().is_empty()) {
+    if fields.len() > 1 || fields.first().is_some_and(|f| !f.trim().is_empty()) {
         return Err(ImportError::Malformed {
             file: display.to_owned(),
             line: 0,
@@ -381,13 +381,18 @@ const BOT_NAMES: [&str; 14] = [
 fn is_bot(name: &str, email: &str) -> bool {
     let name = name.trim().to_lowercase();
     let local = email.split('@').next().unwrap_or("");
+    let named = |b: &str| {
+        name == b
+            || name.starts_with(&format!("{b}["))
+            || local == b
+            || local.ends_with(&format!("+{b}"))
+            || local.contains(&format!("{b}["))
+    };
     name.ends_with("[bot]")
         || local.ends_with("[bot]")
         || name.ends_with("-bot")
         || local.ends_with("-bot")
-        || BOT_NAMES
-            .iter()
-            .any(|b| name.starts_with(b) || local.contains(b))
+        || BOT_NAMES.iter().any(|b| named(b))
         || matches!(
             email,
             "action@github.com"
@@ -546,7 +551,8 @@ mod tests {
         assert!(is_bot("github-actions", "action@github.com"));
         assert!(is_bot("bors", "bors@rust-lang.org"));
         assert!(!is_bot("Jane Doe", "jane@example.org"));
-        assert!(!is_bot("Borsalino Smith", "b@example.org") || true);
+        assert!(!is_bot("Borsalino Smith", "borsalino@example.org"));
+        assert!(!is_bot("Renovate Smith", "rsmith@example.org"));
         assert_eq!(
             github_login("123+jane-doe@users.noreply.github.com").as_deref(),
             Some("jane-doe")

@@ -85,10 +85,10 @@ pub(crate) fn parse_address(addr: &str) -> Option<Sender> {
             break;
         }
     }
-    if split.is_none() {
-        if let Some(i) = lower.rfind('@') {
-            split = Some((&lower[..i], &lower[i + 1..]));
-        }
+    if split.is_none()
+        && let Some(i) = lower.rfind('@')
+    {
+        split = Some((&lower[..i], &lower[i + 1..]));
     }
     if split.is_none() {
         for word in AT_WORDS {
