@@ -456,7 +456,7 @@ impl PgIngest<'_> {
         let n = missing.len() as i64;
         let member_ids: Vec<i64> = self
             .conn
-            .query("SELECT nextval(pg_get_serial_sequence('members', 'id')) AS id FROM generate_series(1, $1)", &[&n])
+            .query("SELECT nextval(pg_get_serial_sequence('members', 'id')) AS id FROM generate_series(1, $1::bigint)", &[&n])
             .map_err(|e| db_err("allocating member ids", e))?
             .iter()
             .map(|r| col::<i64>(r, "id"))
@@ -505,9 +505,7 @@ impl PgIngest<'_> {
             used_members.insert(member);
             if let Some(new) = by_key.get(&key).copied() {
                 outcome.identities_created += 1;
-                if !new.anonymous {
-                    outcome.members_created += 1;
-                }
+                outcome.members_created += 1;
                 self.identities.insert(
                     key,
                     KnownIdentity {

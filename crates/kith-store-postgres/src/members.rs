@@ -176,7 +176,7 @@ impl PgStore {
             let (target, source) = if a.id == into { (a, b) } else { (b, a) };
             for m in [&target, &source] {
                 if m.anonymous {
-                    return Err(StoreError::Conflict(format!(
+                    return Err(StoreError::Invalid(format!(
                         "member {} stands for author-less content and is never merged",
                         m.id
                     )));

@@ -130,22 +130,17 @@ impl PgStore {
                         "WITH gone AS (
                             DELETE FROM members m USING kith_orphans o
                             WHERE m.id = o.id AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.member_id = m.id)
-                            RETURNING m.id, m.anonymous),
+                            RETURNING m.id),
                          stones AS (INSERT INTO tombstones (seq, entity, entity_id) SELECT $1, 'member', id FROM gone)
-                         SELECT id, anonymous FROM gone",
+                         SELECT id FROM gone",
                         &[&xid],
                     )
                     .map_err(|e| db_err(ctx("members"), e))?;
                 if rows.is_empty() {
                     break;
                 }
-                let mut gone = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    gone.push(col::<i64>(row, "id")?);
-                    if col::<i16>(row, "anonymous")? == 0 {
-                        members += 1;
-                    }
-                }
+                let gone: Vec<i64> = rows.iter().map(|r| col::<i64>(r, "id")).collect::<StoreResult<_>>()?;
+                members += gone.len() as u64;
                 tx.execute("DELETE FROM affiliations WHERE member_id = ANY($1)", &[&gone])
                     .map_err(|e| db_err(ctx("affiliations"), e))?;
                 // The next round: members that had been merged into the ones just removed.
