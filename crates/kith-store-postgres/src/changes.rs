@@ -4,7 +4,8 @@
 //! start writing, not when they commit, so a reader cannot simply deliver "everything up to the
 //! highest seq seen": a transaction with a lower id may still be running and commit later. The
 //! read therefore stops below `xmin`, the oldest transaction still running in its snapshot;
-//! everything below it has finished, and the next read starts at `xmin`.
+//! everything below it has finished, and the next read starts at `xmin`. (Refinement: running
+//! transactions of other databases of the server are left out, see [`HORIZON`].)
 
 use kith_model::Kind;
 use kith_store::{
@@ -16,6 +17,20 @@ use postgres::fallible_iterator::FallibleIterator;
 
 use crate::members::{identity_from_row, member_from_row};
 use crate::{PgStore, col, db_err, flag};
+
+/// The horizon of this snapshot: the oldest transaction still running in it, leaving out those
+/// seen running in *another* database (they cannot write here, and on a shared server they would
+/// otherwise hold every reader back). A running transaction whose database cannot be told (it
+/// ended meanwhile, or `pg_stat_activity` hides it from this role) counts, so the horizon errs
+/// on the early side: changes are delivered later, never skipped.
+const HORIZON: &str = "
+SELECT COALESCE(
+         (SELECT min(x::text::bigint)
+            FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+           WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                              WHERE a.backend_xid = x::xid
+                                AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database()))),
+         pg_snapshot_xmax(pg_current_snapshot())::text::bigint) AS horizon";
 
 /// One query per table, parents before children, removals last: a reader applying changes in
 /// order never meets an id it has not seen. Each table's columns are read by [`decode`] under
@@ -74,13 +89,10 @@ impl PgStore {
         self.read("reading changes", |tx| {
             // The first statement fixes the transaction's snapshot; the feeds below read the same one.
             let row = tx
-                .query_one(
-                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin",
-                    &[],
-                )
+                .query_one(HORIZON, &[])
                 .map_err(|e| db_err("reading the snapshot horizon", e))?;
-            let xmin: i64 = col(&row, "xmin")?;
-            if xmin <= since.0 {
+            let horizon: i64 = col(&row, "horizon")?;
+            if horizon <= since.0 {
                 return Ok(since);
             }
             for (feed, sql) in FEEDS {
@@ -89,13 +101,13 @@ impl PgStore {
                     continue;
                 }
                 let mut rows = tx
-                    .query_raw(sql, [since.0, xmin])
+                    .query_raw(sql, [since.0, horizon])
                     .map_err(|e| db_err("reading changes", e))?;
                 while let Some(row) = rows.next().map_err(|e| db_err("reading changes", e))? {
                     sink(decode(feed, &row)?)?;
                 }
             }
-            Ok(Watermark(xmin))
+            Ok(Watermark(horizon))
         })
     }
 }

@@ -1,0 +1,269 @@
+//! What only the PostgreSQL backend has to prove: the change sequence with writers that commit
+//! out of order, concurrent sessions and migrations, connection errors, and schema versions.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use kith_model::{Activity, Author, Kind, Timestamp};
+use kith_store::{ActivityId, Change, ImportAudit, Store, StoreError, Watermark};
+use kith_store_postgres::PgStore;
+use kith_store_postgres::testing::TestServer;
+
+const T0: i64 = 1_700_000_000;
+
+fn post(source: &str, id: &str, author: &str) -> Activity {
+    let mut a = Activity::new(
+        source,
+        id,
+        Kind::Post,
+        Timestamp::from_secs(T0),
+        Some(Author::new(author)),
+    );
+    a.channel = Some("general".into());
+    a.text = Some(format!("post {id}"));
+    a
+}
+
+fn audit(source: &str) -> ImportAudit {
+    let mut a = ImportAudit::new("jsonl", vec![], T0);
+    a.sources = vec![source.into()];
+    a
+}
+
+fn read(store: &dyn Store, since: Watermark) -> (BTreeSet<ActivityId>, Watermark) {
+    let mut ids = BTreeSet::new();
+    let mark = store
+        .read_changes(since, &mut |c| {
+            if let Change::Activity(f) = c {
+                ids.insert(f.id);
+            }
+            Ok(())
+        })
+        .expect("read_changes");
+    (ids, mark)
+}
+
+fn all_ids(store: &dyn Store) -> BTreeSet<ActivityId> {
+    let mut ids = BTreeSet::new();
+    store
+        .export_activities(&mut |e| {
+            ids.insert(e.id);
+            Ok(())
+        })
+        .expect("export");
+    ids
+}
+
+#[test]
+fn a_writer_that_commits_late_is_delivered_next_time_not_skipped() {
+    let Some(server) =
+        TestServer::from_env("a_writer_that_commits_late_is_delivered_next_time_not_skipped")
+    else {
+        return;
+    };
+    let store = server.fresh_store();
+
+    // A starts first (lower transaction id) and writes; B writes and commits while A is open.
+    let mut a = store.ingest().expect("session A");
+    a.ensure_source("a", "jsonl").expect("source a");
+    let batch_a: Vec<Activity> = (0..50)
+        .map(|i| post("a", &format!("a{i}"), &format!("ua{i}")))
+        .collect();
+    a.write(&batch_a).expect("A writes");
+    let mut b = store.ingest().expect("session B");
+    b.ensure_source("b", "jsonl").expect("source b");
+    let batch_b: Vec<Activity> = (0..30)
+        .map(|i| post("b", &format!("b{i}"), &format!("ub{i}")))
+        .collect();
+    b.write(&batch_b).expect("B writes");
+    b.commit(&audit("b")).expect("B commits");
+
+    let (first, mark) = read(&store, Watermark::ZERO);
+    let b_ids = all_ids(&store);
+    assert_eq!(b_ids.len(), 30, "B's rows are committed and visible");
+    assert!(
+        first.is_empty(),
+        "while A (older) is running, nothing at or above its id may be delivered, B's rows included: {first:?}"
+    );
+
+    a.commit(&audit("a")).expect("A commits");
+    let (second, mark2) = read(&store, mark);
+    assert!(mark2 > mark, "the watermark advances once A has finished");
+    let everything = all_ids(&store);
+    assert_eq!(everything.len(), 80);
+    let delivered: BTreeSet<ActivityId> = first.union(&second).copied().collect();
+    assert_eq!(
+        delivered, everything,
+        "A's late commit and B's rows are delivered on the next read: nothing skipped"
+    );
+    let (third, _) = read(&store, mark2);
+    assert!(third.is_empty(), "and nothing is delivered twice");
+}
+
+#[test]
+fn a_long_transaction_in_another_database_does_not_hold_the_feed_back() {
+    let Some(server) =
+        TestServer::from_env("a_long_transaction_in_another_database_does_not_hold_the_feed_back")
+    else {
+        return;
+    };
+    let store = server.fresh_store();
+    let other_url = server.fresh_database();
+    let mut other = postgres::Client::connect(&other_url, postgres::NoTls)
+        .expect("connect to the other database");
+    other
+        .batch_execute("BEGIN; SELECT pg_current_xact_id();")
+        .expect("an open transaction with an id");
+
+    let mut s = store.ingest().expect("session");
+    s.ensure_source("forum", "jsonl").expect("source");
+    s.write(&[post("forum", "p1", "u1")]).expect("write");
+    s.commit(&audit("forum")).expect("commit");
+    let (ids, _) = read(&store, Watermark::ZERO);
+    assert_eq!(
+        ids.len(),
+        1,
+        "the other database's open transaction does not delay this one's changes"
+    );
+    other.batch_execute("ROLLBACK").expect("rollback");
+}
+
+#[test]
+fn sessions_creating_the_same_identities_concurrently_share_them() {
+    let Some(server) =
+        TestServer::from_env("sessions_creating_the_same_identities_concurrently_share_them")
+    else {
+        return;
+    };
+    let store = server.fresh_store();
+    let mut seed = store.ingest().expect("session");
+    seed.ensure_source("forum", "jsonl").expect("source");
+    seed.write(&[post("forum", "seed", "seed")]).expect("write");
+    seed.commit(&audit("forum")).expect("commit");
+
+    let first: Vec<Activity> = (0..20)
+        .map(|i| post("forum", &format!("x{i}"), &format!("u{i}")))
+        .collect();
+    let second: Vec<Activity> = (0..20)
+        .map(|i| post("forum", &format!("y{i}"), &format!("u{i}")))
+        .collect();
+    let mut a = store.ingest().expect("session A");
+    a.ensure_source("forum", "jsonl").expect("source");
+    let out_a = a.write(&first).expect("A writes");
+    std::thread::scope(|scope| {
+        // B waits on A's uncommitted identities, then takes them over.
+        let b = scope.spawn(|| {
+            let mut b = store.ingest().expect("session B");
+            b.ensure_source("forum", "jsonl").expect("source");
+            let out = b.write(&second).expect("B writes");
+            b.commit(&audit("forum")).expect("B commits");
+            out
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        a.commit(&audit("forum")).expect("A commits");
+        let out_b = b.join().expect("session B");
+        assert_eq!((out_a.identities_created, out_a.members_created), (20, 20));
+        assert_eq!(
+            (out_b.identities_created, out_b.members_created),
+            (0, 0),
+            "B reuses A's identities"
+        );
+        assert_eq!(out_b.inserted, 20);
+    });
+    let counts = store.counts().expect("counts");
+    assert_eq!(
+        (counts.identities, counts.members, counts.activities),
+        (21, 21, 41)
+    );
+    let members = store.members(None, 1000).expect("members");
+    assert_eq!(members.len(), 21, "B's spare members were removed");
+}
+
+#[test]
+fn a_key_repeated_with_new_content_in_one_batch_counts_like_sequential_writes() {
+    let Some(server) = TestServer::from_env(
+        "a_key_repeated_with_new_content_in_one_batch_counts_like_sequential_writes",
+    ) else {
+        return;
+    };
+    let store = server.fresh_store();
+    let v1 = post("forum", "p1", "u1");
+    let mut v2 = v1.clone();
+    v2.text = Some("second version".into());
+    let mut s = store.ingest().expect("session");
+    s.ensure_source("forum", "jsonl").expect("source");
+    let out = s
+        .write(&[v1.clone(), v2.clone(), v2.clone(), v1.clone()])
+        .expect("write");
+    s.commit(&audit("forum")).expect("commit");
+    assert_eq!((out.inserted, out.updated, out.unchanged), (1, 2, 1));
+    let mut texts = Vec::new();
+    store
+        .export_activities(&mut |e| {
+            texts.push(e.activity.text);
+            Ok(())
+        })
+        .expect("export");
+    assert_eq!(texts, vec![v1.text], "the last version wins");
+}
+
+#[test]
+fn starting_together_on_an_empty_database_migrates_once() {
+    let Some(server) = TestServer::from_env("starting_together_on_an_empty_database_migrates_once")
+    else {
+        return;
+    };
+    let url = server.fresh_database();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| PgStore::connect(&url).map(|_| ())))
+            .collect();
+        for h in handles {
+            h.join()
+                .expect("thread")
+                .expect("every process opens the database");
+        }
+    });
+}
+
+#[test]
+fn a_database_of_a_newer_kith_is_refused() {
+    let Some(server) = TestServer::from_env("a_database_of_a_newer_kith_is_refused") else {
+        return;
+    };
+    let url = server.fresh_database();
+    drop(PgStore::connect(&url).expect("create"));
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    c.batch_execute("UPDATE kith_meta SET value = '99' WHERE key = 'schema_version'")
+        .expect("bump the version");
+    match PgStore::connect(&url) {
+        Err(StoreError::NewerSchema {
+            found: 99,
+            supported,
+            ..
+        }) => assert_eq!(supported, kith_store::SCHEMA_VERSION),
+        Err(other) => panic!("expected NewerSchema, got {other}"),
+        Ok(_) => panic!("a newer schema was accepted"),
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_reported_without_the_password() {
+    // Needs no server: nothing listens on port 1.
+    match PgStore::connect("postgres://kith:s3cret@127.0.0.1:1/kith?connect_timeout=2") {
+        Err(e @ StoreError::Unreachable { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("127.0.0.1:1/kith"),
+                "the message names the server: {text}"
+            );
+            assert!(
+                !text.contains("s3cret"),
+                "the message hides the password: {text}"
+            );
+            assert!(e.is_unavailable());
+        }
+        Err(other) => panic!("expected Unreachable, got {other}"),
+        Ok(_) => panic!("connected to nothing"),
+    }
+}
