@@ -53,11 +53,17 @@ pub(crate) fn place(
     inferred: &mut InferredThreads,
     sink: &mut dyn RecordSink,
 ) {
-    let author = a.author.as_ref().filter(|x| x.bot != Some(true)).map(|x| x.id.clone());
+    let author = a
+        .author
+        .as_ref()
+        .filter(|x| x.bot != Some(true))
+        .map(|x| x.id.clone());
     let Some(author) = author else {
         // Bots never take part; author-less content opens a thread of its own.
         if let Some(target) = native {
-            let (thread, _) = conv.find(&target).map_or((target.clone(), None), |(t, w)| (t.to_owned(), Some(w)));
+            let (thread, _) = conv
+                .find(&target)
+                .map_or((target.clone(), None), |(t, w)| (t.to_owned(), Some(w)));
             a.kind = Kind::Reply;
             a.thread = Some(thread);
             a.reply_to = Some(target);
@@ -70,7 +76,9 @@ pub(crate) fn place(
         return;
     };
     if let Some(target) = native {
-        let (thread, to) = conv.find(&target).map_or((target.clone(), None), |(t, w)| (t.to_owned(), Some(w.to_owned())));
+        let (thread, to) = conv.find(&target).map_or((target.clone(), None), |(t, w)| {
+            (t.to_owned(), Some(w.to_owned()))
+        });
         let to = to.filter(|w| *w != author);
         conv.record(&a.id, &author, a.ts.as_micros(), &thread, to.as_deref());
         a.kind = Kind::Reply;
@@ -78,7 +86,13 @@ pub(crate) fn place(
         a.reply_to = Some(target);
         a.to.extend(to);
     } else {
-        let p = conv.place(&Message { id: &a.id, author: &author, ts: a.ts.as_micros(), quotes: &[], mentions });
+        let p = conv.place(&Message {
+            id: &a.id,
+            author: &author,
+            ts: a.ts.as_micros(),
+            quotes: &[],
+            mentions,
+        });
         if p.opens() {
             inferred.push(&a.source, p.thread.clone(), sink);
         } else {
@@ -101,8 +115,13 @@ fn author(v: &Value) -> Option<Author> {
         return None;
     }
     let mut a = Author::new(id);
-    a.handle = str_of(v, "name").filter(|s| !s.is_empty()).map(str::to_owned);
-    a.name = str_of(v, "nickname").filter(|s| !s.is_empty()).map(str::to_owned).or_else(|| a.handle.clone());
+    a.handle = str_of(v, "name")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    a.name = str_of(v, "nickname")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .or_else(|| a.handle.clone());
     if v.get("isBot").and_then(Value::as_bool) == Some(true) {
         a.bot = Some(true);
     }
@@ -123,7 +142,12 @@ struct FileState {
 }
 
 impl Discord {
-    fn read_file(&self, input: &InputFile, ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {
+    fn read_file(
+        &self,
+        input: &InputFile,
+        ctx: &ReadContext,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ImportError> {
         let file = input.display();
         let fallback = input.file_name().trim_end_matches(".json").to_owned();
         let mut st = FileState {
@@ -136,35 +160,69 @@ impl Discord {
             conv: Conversation::default(),
             inferred: InferredThreads::default(),
         };
-        let shape = Shape { streamed: &["messages"], nested: &[], fields: &["guild", "channel"] };
+        let shape = Shape {
+            streamed: &["messages"],
+            nested: &[],
+            fields: &["guild", "channel"],
+        };
         let mut top = false;
-        walk_object(input.open(ctx)?, &file, "a DiscordChatExporter JSON file: an object with `guild`, `channel` and `messages`", &shape, &mut |ev| match ev {
-            Event::Begin { depth: 0 } => top = true,
-            Event::Field { key: "guild", value, .. } => {
-                st.guild_id = id_of(&value, "id").unwrap_or_default();
-                if st.source.is_none() {
-                    st.source = str_of(&value, "name").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        walk_object(
+            input.open(ctx)?,
+            &file,
+            "a DiscordChatExporter JSON file: an object with `guild`, `channel` and `messages`",
+            &shape,
+            &mut |ev| match ev {
+                Event::Begin { depth: 0 } => top = true,
+                Event::Field {
+                    key: "guild",
+                    value,
+                    ..
+                } => {
+                    st.guild_id = id_of(&value, "id").unwrap_or_default();
+                    if st.source.is_none() {
+                        st.source = str_of(&value, "name")
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned);
+                    }
                 }
-            }
-            Event::Field { key: "channel", value, .. } => {
-                if let Some(id) = id_of(&value, "id") {
-                    st.channel_id = id;
+                Event::Field {
+                    key: "channel",
+                    value,
+                    ..
+                } => {
+                    if let Some(id) = id_of(&value, "id") {
+                        st.channel_id = id;
+                    }
+                    let name = str_of(&value, "name")
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned);
+                    let is_thread = str_of(&value, "type").is_some_and(|t| t.contains("Thread"));
+                    if is_thread {
+                        st.thread = Some(st.channel_id.clone());
+                        // DiscordChatExporter names a thread's parent channel as its category.
+                        st.channel = str_of(&value, "category")
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .or(name)
+                            .unwrap_or_else(|| st.channel_id.clone());
+                    } else if let Some(n) = name {
+                        st.channel = n;
+                    }
                 }
-                let name = str_of(&value, "name").filter(|s| !s.is_empty()).map(str::to_owned);
-                let is_thread = str_of(&value, "type").is_some_and(|t| t.contains("Thread"));
-                if is_thread {
-                    st.thread = Some(st.channel_id.clone());
-                    // DiscordChatExporter names a thread's parent channel as its category.
-                    st.channel = str_of(&value, "category").filter(|s| !s.is_empty()).map(str::to_owned).or(name).unwrap_or_else(|| st.channel_id.clone());
-                } else if let Some(n) = name {
-                    st.channel = n;
+                Event::Element { line, value, .. } => {
+                    self.message(&file, line, &value, ctx, &mut st, sink)
                 }
-            }
-            Event::Element { line, value, .. } => self.message(&file, line, &value, ctx, &mut st, sink),
-            _ => {}
-        })?;
+                _ => {}
+            },
+        )?;
         if !top {
-            return Err(ImportError::Malformed { file, line: 1, column: 1, message: "expected a DiscordChatExporter JSON object with `messages`".into() });
+            return Err(ImportError::Malformed {
+                file,
+                line: 1,
+                column: 1,
+                message: "expected a DiscordChatExporter JSON object with `messages`".into(),
+            });
         }
         if let Some(source) = st.source.clone() {
             st.inferred.flush(&source, sink);
@@ -172,25 +230,60 @@ impl Discord {
         Ok(())
     }
 
-    fn message(&self, file: &str, line: u64, m: &Value, ctx: &ReadContext, st: &mut FileState, sink: &mut dyn RecordSink) {
-        let skip = |sink: &mut dyn RecordSink, location: Option<String>, reason: &str, message: String| {
-            sink.skip(Problem { file: file.to_owned(), line, location, reason: reason.to_owned(), message });
-        };
+    fn message(
+        &self,
+        file: &str,
+        line: u64,
+        m: &Value,
+        ctx: &ReadContext,
+        st: &mut FileState,
+        sink: &mut dyn RecordSink,
+    ) {
+        let skip =
+            |sink: &mut dyn RecordSink, location: Option<String>, reason: &str, message: String| {
+                sink.skip(Problem {
+                    file: file.to_owned(),
+                    line,
+                    location,
+                    reason: reason.to_owned(),
+                    message,
+                });
+            };
         let Some(id) = id_of(m, "id") else {
-            skip(sink, None, "invalid record", "a message without `id`".into());
+            skip(
+                sink,
+                None,
+                "invalid record",
+                "a message without `id`".into(),
+            );
             return;
         };
         let location = Some(format!("message {id}"));
         let Some(ts_text) = str_of(m, "timestamp") else {
-            skip(sink, location, "invalid record", "a message without `timestamp`".into());
+            skip(
+                sink,
+                location,
+                "invalid record",
+                "a message without `timestamp`".into(),
+            );
             return;
         };
         let Ok(ts) = Timestamp::parse_rfc3339(ts_text) else {
-            skip(sink, location, "invalid record", format!("`timestamp` {ts_text:?} is not an RFC 3339 time"));
+            skip(
+                sink,
+                location,
+                "invalid record",
+                format!("`timestamp` {ts_text:?} is not an RFC 3339 time"),
+            );
             return;
         };
         let Some(source) = st.source.clone() else {
-            skip(sink, location, "invalid record", "the file names no guild before its messages; give --source".into());
+            skip(
+                sink,
+                location,
+                "invalid record",
+                "the file names no guild before its messages; give --source".into(),
+            );
             return;
         };
         let kind_name = str_of(m, "type").unwrap_or("Default");
@@ -199,25 +292,52 @@ impl Discord {
             "GuildMemberJoin" | "RecipientAdd" => Kind::Join,
             "RecipientRemove" => Kind::Leave,
             t if SYSTEM.contains(&t) => {
-                skip(sink, location, "system message", format!("type `{t}` is a notice, not something a member said"));
+                skip(
+                    sink,
+                    location,
+                    "system message",
+                    format!("type `{t}` is a notice, not something a member said"),
+                );
                 return;
             }
             t => {
-                skip(sink, location, "unknown subtype", format!("message type `{t}` is not one kith knows"));
+                skip(
+                    sink,
+                    location,
+                    "unknown subtype",
+                    format!("message type `{t}` is not one kith knows"),
+                );
                 return;
             }
         };
-        let mut a = Activity::new(source, id.clone(), kind, ts, m.get("author").and_then(author));
+        let mut a = Activity::new(
+            source,
+            id.clone(),
+            kind,
+            ts,
+            m.get("author").and_then(author),
+        );
         a.channel = Some(st.channel.clone());
         if let Some(text) = str_of(m, "content").filter(|s| !s.is_empty()) {
             a.text = Some(text.to_owned());
         }
         if let Some(base) = ctx.base_url.as_deref() {
-            a.url = Some(format!("{}/channels/{}/{}/{id}", base.trim_end_matches('/'), st.guild_id, st.channel_id));
+            a.url = Some(format!(
+                "{}/channels/{}/{}/{id}",
+                base.trim_end_matches('/'),
+                st.guild_id,
+                st.channel_id
+            ));
         }
         a.attrs = attrs(m, kind_name);
         if kind == Kind::Post {
-            let mentions: Vec<String> = m.get("mentions").and_then(Value::as_array).into_iter().flatten().filter_map(|u| id_of(u, "id")).collect();
+            let mentions: Vec<String> = m
+                .get("mentions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|u| id_of(u, "id"))
+                .collect();
             let native = m.get("reference").and_then(|r| id_of(r, "messageId"));
             match (&st.thread, &st.thread_first) {
                 // A thread file: its first message opens the (native) thread, the others
@@ -232,7 +352,13 @@ impl Discord {
                 (Some(thread), Some(first)) => {
                     let native = native.or_else(|| {
                         let who = a.author.as_ref().map(|w| w.id.as_str()).unwrap_or_default();
-                        let p = st.conv.place(&Message { id: &id, author: who, ts: ts.as_micros(), quotes: &[], mentions: &mentions });
+                        let p = st.conv.place(&Message {
+                            id: &id,
+                            author: who,
+                            ts: ts.as_micros(),
+                            quotes: &[],
+                            mentions: &mentions,
+                        });
                         Some(p.reply_to.unwrap_or_else(|| first.clone()))
                     });
                     let (thread, first) = (thread.clone(), first.clone());
@@ -244,7 +370,14 @@ impl Discord {
                         a.reply_to = Some(first);
                     }
                 }
-                (None, _) => place(&mut a, native, &mentions, &mut st.conv, &mut st.inferred, sink),
+                (None, _) => place(
+                    &mut a,
+                    native,
+                    &mentions,
+                    &mut st.conv,
+                    &mut st.inferred,
+                    sink,
+                ),
             }
         }
         let thread = a.thread.clone();
@@ -252,17 +385,38 @@ impl Discord {
         let source = a.source.clone();
         let channel = a.channel.clone();
         sink.activity(a);
-        for r in m.get("reactions").and_then(Value::as_array).into_iter().flatten() {
+        for r in m
+            .get("reactions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let emoji = r.get("emoji").unwrap_or(&Value::Null);
-            let Some(name) = id_of(emoji, "id").or_else(|| id_of(emoji, "name")) else { continue };
-            for user in r.get("users").and_then(Value::as_array).into_iter().flatten() {
+            let Some(name) = id_of(emoji, "id").or_else(|| id_of(emoji, "name")) else {
+                continue;
+            };
+            for user in r
+                .get("users")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(who) = author(user) else { continue };
-                let mut ra = Activity::new(source.clone(), format!("{id}:reaction:{name}:{}", who.id), Kind::Reaction, ts, None);
+                let mut ra = Activity::new(
+                    source.clone(),
+                    format!("{id}:reaction:{name}:{}", who.id),
+                    Kind::Reaction,
+                    ts,
+                    None,
+                );
                 ra.channel.clone_from(&channel);
                 ra.thread.clone_from(&thread);
                 ra.reply_to = Some(id.clone());
                 ra.to.extend(target_author.clone().filter(|t| *t != who.id));
-                ra.attrs.insert("emoji".into(), Value::String(str_of(emoji, "name").unwrap_or(&name).to_owned()));
+                ra.attrs.insert(
+                    "emoji".into(),
+                    Value::String(str_of(emoji, "name").unwrap_or(&name).to_owned()),
+                );
                 ra.author = Some(who);
                 sink.activity(ra);
             }
@@ -305,8 +459,17 @@ fn attrs(m: &Value, kind: &str) -> Map<String, Value> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter(|r| r.get("users").and_then(Value::as_array).is_none_or(|u| u.is_empty()))
-        .filter_map(|r| Some((str_of(r.get("emoji")?, "name")?.to_owned(), r.get("count")?.clone())))
+        .filter(|r| {
+            r.get("users")
+                .and_then(Value::as_array)
+                .is_none_or(|u| u.is_empty())
+        })
+        .filter_map(|r| {
+            Some((
+                str_of(r.get("emoji")?, "name")?.to_owned(),
+                r.get("count")?.clone(),
+            ))
+        })
         .collect();
     if !counts.is_empty() {
         out.insert("reaction_counts".into(), Value::Object(counts));
@@ -327,7 +490,12 @@ impl Format for Discord {
         relative.ends_with(".json") || relative.ends_with(".json.gz")
     }
 
-    fn read(&self, inputs: &[InputFile], ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {
+    fn read(
+        &self,
+        inputs: &[InputFile],
+        ctx: &ReadContext,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ImportError> {
         for input in inputs {
             self.read_file(input, ctx, sink)?;
         }
@@ -347,16 +515,25 @@ impl ExportWriter for Discord {
         "discord"
     }
 
-    fn write(&self, activities: &mut dyn Iterator<Item = Activity>, dir: &Path) -> Result<PathBuf, ImportError> {
+    fn write(
+        &self,
+        activities: &mut dyn Iterator<Item = Activity>,
+        dir: &Path,
+    ) -> Result<PathBuf, ImportError> {
         let root = dir.join("discord-export");
         std::fs::create_dir_all(&root).map_err(|e| ImportError::io(&root, e))?;
         let mut files: HashMap<String, (PathBuf, BufWriter<File>, bool)> = HashMap::new();
-        let mut held: std::collections::VecDeque<(i64, String, String, Value)> = std::collections::VecDeque::new();
+        let mut held: std::collections::VecDeque<(i64, String, String, Value)> =
+            std::collections::VecDeque::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut base = 0usize; // index of held[0] in the stream of held messages
         let mut channel_ids: HashMap<String, u64> = HashMap::new();
         let guild = json!({"id": "100000000000000001", "name": "kith-demo", "iconUrl": ""});
-        let write_out = |files: &mut HashMap<String, (PathBuf, BufWriter<File>, bool)>, channel: &str, msg: &Value, channel_ids: &HashMap<String, u64>| -> Result<(), ImportError> {
+        let write_out = |files: &mut HashMap<String, (PathBuf, BufWriter<File>, bool)>,
+                         channel: &str,
+                         msg: &Value,
+                         channel_ids: &HashMap<String, u64>|
+         -> Result<(), ImportError> {
             if !files.contains_key(channel) {
                 let path = root.join(format!("kith-demo - {channel}.json"));
                 let f = File::create(&path).map_err(|e| ImportError::io(&path, e))?;
@@ -369,7 +546,8 @@ impl ExportWriter for Discord {
             if let Some((path, w, first)) = files.get_mut(channel) {
                 let sep = if *first { "\n    " } else { ",\n    " };
                 *first = false;
-                w.write_all(sep.as_bytes()).map_err(|e| ImportError::io(path, e))?;
+                w.write_all(sep.as_bytes())
+                    .map_err(|e| ImportError::io(path, e))?;
                 serde_json::to_writer(&mut *w, msg).map_err(|e| ImportError::io(path, e.into()))?;
             }
             Ok(())
@@ -377,7 +555,9 @@ impl ExportWriter for Discord {
         for a in activities {
             let channel = a.channel.clone().unwrap_or_else(|| "general".to_owned());
             let n = channel_ids.len() as u64;
-            channel_ids.entry(channel.clone()).or_insert(200_000_000_000_000_000 + n);
+            channel_ids
+                .entry(channel.clone())
+                .or_insert(200_000_000_000_000_000 + n);
             // Flush what is older than a day.
             while let Some((ts, ..)) = held.front() {
                 if a.ts.secs - *ts <= 86_400 {
@@ -391,9 +571,18 @@ impl ExportWriter for Discord {
             }
             let user = |x: &Author| json!({"id": x.id, "name": x.handle.clone().unwrap_or_else(|| x.id.clone()), "discriminator": "0000", "nickname": x.name, "isBot": x.bot == Some(true)});
             if a.kind == Kind::Reaction {
-                let target = a.reply_to.as_ref().and_then(|r| index.get(r)).and_then(|i| held.get_mut(i - base));
+                let target = a
+                    .reply_to
+                    .as_ref()
+                    .and_then(|r| index.get(r))
+                    .and_then(|i| held.get_mut(i - base));
                 if let (Some((.., msg)), Some(who)) = (target, a.author.as_ref()) {
-                    let emoji = a.attrs.get("emoji").and_then(Value::as_str).unwrap_or("👍").to_owned();
+                    let emoji = a
+                        .attrs
+                        .get("emoji")
+                        .and_then(Value::as_str)
+                        .unwrap_or("👍")
+                        .to_owned();
                     add_reaction(msg, &emoji, user(who));
                 }
                 continue;
@@ -413,7 +602,10 @@ impl ExportWriter for Discord {
             m.insert("author".into(), a.author.as_ref().map_or(json!({"id": DELETED_USER, "name": "Deleted User", "discriminator": "0000", "isBot": false}), user));
             m.insert("attachments".into(), json!([]));
             m.insert("reactions".into(), json!([]));
-            m.insert("mentions".into(), Value::Array(a.to.iter().map(|t| json!({"id": t, "name": t})).collect()));
+            m.insert(
+                "mentions".into(),
+                Value::Array(a.to.iter().map(|t| json!({"id": t, "name": t})).collect()),
+            );
             if let Some(r) = reference {
                 m.insert("reference".into(), json!({"messageId": r, "channelId": channel_ids.get(&channel).map(u64::to_string), "guildId": "100000000000000001"}));
             }
@@ -424,7 +616,8 @@ impl ExportWriter for Discord {
             write_out(&mut files, &ch, &msg, &channel_ids)?;
         }
         for (_, (path, mut w, _)) in files {
-            w.write_all(b"\n  ]\n}\n").map_err(|e| ImportError::io(&path, e))?;
+            w.write_all(b"\n  ]\n}\n")
+                .map_err(|e| ImportError::io(&path, e))?;
             w.flush().map_err(|e| ImportError::io(&path, e))?;
         }
         Ok(root)
@@ -432,8 +625,13 @@ impl ExportWriter for Discord {
 }
 
 fn add_reaction(msg: &mut Value, emoji: &str, user: Value) {
-    let Some(list) = msg.get_mut("reactions").and_then(Value::as_array_mut) else { return };
-    if let Some(r) = list.iter_mut().find(|r| r.get("emoji").and_then(|e| str_of(e, "name")) == Some(emoji)) {
+    let Some(list) = msg.get_mut("reactions").and_then(Value::as_array_mut) else {
+        return;
+    };
+    if let Some(r) = list
+        .iter_mut()
+        .find(|r| r.get("emoji").and_then(|e| str_of(e, "name")) == Some(emoji))
+    {
         if let Some(users) = r.get_mut("users").and_then(Value::as_array_mut) {
             if users.iter().any(|u| u.get("id") == user.get("id")) {
                 return;

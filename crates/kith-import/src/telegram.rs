@@ -36,7 +36,9 @@ struct Chat {
 /// exporting machine's local time there, without an offset).
 fn timestamp(m: &Value) -> Option<Timestamp> {
     if let Some(secs) = id_of(m, "date_unixtime").and_then(|s| s.parse::<i64>().ok()) {
-        return (0..253_402_300_800).contains(&secs).then_some(Timestamp::from_secs(secs));
+        return (0..253_402_300_800)
+            .contains(&secs)
+            .then_some(Timestamp::from_secs(secs));
     }
     let date = str_of(m, "date")?;
     if date.len() != 19 {
@@ -62,7 +64,10 @@ fn text_of(v: Option<&Value>) -> String {
 
 /// Mentions that name a user id (`mention_name` entities).
 fn mentions(m: &Value) -> Vec<String> {
-    let entities = m.get("text_entities").or_else(|| m.get("text")).and_then(Value::as_array);
+    let entities = m
+        .get("text_entities")
+        .or_else(|| m.get("text"))
+        .and_then(Value::as_array);
     let mut out: Vec<String> = Vec::new();
     for e in entities.into_iter().flatten() {
         if str_of(e, "type") == Some("mention_name")
@@ -80,78 +85,162 @@ fn mentions(m: &Value) -> Vec<String> {
 fn author(m: &Value, id_key: &str, name_key: &str) -> Option<Author> {
     let id = id_of(m, id_key)?;
     let mut a = Author::new(id);
-    a.name = str_of(m, name_key).filter(|s| !s.is_empty()).map(str::to_owned);
+    a.name = str_of(m, name_key)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
     Some(a)
 }
 
 impl Telegram {
-    fn read_file(&self, input: &InputFile, ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {
+    fn read_file(
+        &self,
+        input: &InputFile,
+        ctx: &ReadContext,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ImportError> {
         let file = input.display();
-        let shape = Shape { streamed: &["messages"], nested: &["chats", "left_chats", "list"], fields: &["name", "id"] };
+        let shape = Shape {
+            streamed: &["messages"],
+            nested: &["chats", "left_chats", "list"],
+            fields: &["name", "id"],
+        };
         let mut chat = Chat::default();
         let mut top = false;
-        walk_object(input.open(ctx)?, &file, "a Telegram Desktop result.json: an object with `messages` or `chats.list`", &shape, &mut |ev| match ev {
-            Event::Begin { depth } => {
-                top = true;
-                // depth 0: a single-chat export; depth 2: a chat in `chats.list`.
-                if depth != 1 {
-                    chat = Chat { depth, ..Chat::default() };
+        walk_object(
+            input.open(ctx)?,
+            &file,
+            "a Telegram Desktop result.json: an object with `messages` or `chats.list`",
+            &shape,
+            &mut |ev| match ev {
+                Event::Begin { depth } => {
+                    top = true;
+                    // depth 0: a single-chat export; depth 2: a chat in `chats.list`.
+                    if depth != 1 {
+                        chat = Chat {
+                            depth,
+                            ..Chat::default()
+                        };
+                    }
                 }
-            }
-            Event::Field { depth, key, value } if depth == chat.depth => match key {
-                "name" => chat.name = value.as_str().map(str::to_owned),
-                _ => chat.id = id_of(&json!({ "id": value }), "id"),
+                Event::Field { depth, key, value } if depth == chat.depth => match key {
+                    "name" => chat.name = value.as_str().map(str::to_owned),
+                    _ => chat.id = id_of(&json!({ "id": value }), "id"),
+                },
+                Event::Element { line, value, .. } => {
+                    self.message(&file, line, &value, ctx, &mut chat, sink)
+                }
+                Event::End { depth } if depth == chat.depth => {
+                    if let Some(source) = ctx.source.clone().or_else(|| chat.name.clone()) {
+                        chat.inferred.flush(&source, sink);
+                    }
+                }
+                _ => {}
             },
-            Event::Element { line, value, .. } => self.message(&file, line, &value, ctx, &mut chat, sink),
-            Event::End { depth } if depth == chat.depth => {
-                if let Some(source) = ctx.source.clone().or_else(|| chat.name.clone()) {
-                    chat.inferred.flush(&source, sink);
-                }
-            }
-            _ => {}
-        })?;
+        )?;
         if !top {
-            return Err(ImportError::Malformed { file, line: 1, column: 1, message: "expected a Telegram Desktop result.json object".into() });
+            return Err(ImportError::Malformed {
+                file,
+                line: 1,
+                column: 1,
+                message: "expected a Telegram Desktop result.json object".into(),
+            });
         }
         Ok(())
     }
 
-    fn message(&self, file: &str, line: u64, m: &Value, ctx: &ReadContext, chat: &mut Chat, sink: &mut dyn RecordSink) {
-        let skip = |sink: &mut dyn RecordSink, location: Option<String>, reason: &str, message: String| {
-            sink.skip(Problem { file: file.to_owned(), line, location, reason: reason.to_owned(), message });
-        };
+    fn message(
+        &self,
+        file: &str,
+        line: u64,
+        m: &Value,
+        ctx: &ReadContext,
+        chat: &mut Chat,
+        sink: &mut dyn RecordSink,
+    ) {
+        let skip =
+            |sink: &mut dyn RecordSink, location: Option<String>, reason: &str, message: String| {
+                sink.skip(Problem {
+                    file: file.to_owned(),
+                    line,
+                    location,
+                    reason: reason.to_owned(),
+                    message,
+                });
+            };
         let Some(msg_id) = id_of(m, "id") else {
-            skip(sink, None, "invalid record", "a message without `id`".into());
+            skip(
+                sink,
+                None,
+                "invalid record",
+                "a message without `id`".into(),
+            );
             return;
         };
         let location = Some(format!("message {msg_id}"));
         let Some(ts) = timestamp(m) else {
-            skip(sink, location, "invalid record", "a message without a valid `date_unixtime` or `date`".into());
+            skip(
+                sink,
+                location,
+                "invalid record",
+                "a message without a valid `date_unixtime` or `date`".into(),
+            );
             return;
         };
-        let chat_name = chat.name.clone().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let chat_name = chat
+            .name
+            .clone()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
         let Some(source) = ctx.source.clone().or_else(|| chat_name.clone()) else {
-            skip(sink, location, "invalid record", "the chat has no name before its messages; give --source".into());
+            skip(
+                sink,
+                location,
+                "invalid record",
+                "the chat has no name before its messages; give --source".into(),
+            );
             return;
         };
-        let chat_id = chat.id.clone().unwrap_or_else(|| chat_name.clone().unwrap_or_default());
+        let chat_id = chat
+            .id
+            .clone()
+            .unwrap_or_else(|| chat_name.clone().unwrap_or_default());
         let key = |id: &str| format!("{chat_id}:{id}");
         let (kind, who) = match str_of(m, "type") {
             Some("message") => (Kind::Post, author(m, "from_id", "from")),
             Some("service") => match str_of(m, "action") {
-                Some("join_group_by_link" | "invite_members" | "join_group_by_request") => (Kind::Join, author(m, "actor_id", "actor")),
+                Some("join_group_by_link" | "invite_members" | "join_group_by_request") => {
+                    (Kind::Join, author(m, "actor_id", "actor"))
+                }
                 Some("remove_members") => (Kind::Leave, author(m, "actor_id", "actor")),
                 Some(action) => {
-                    skip(sink, location, "system message", format!("service action `{action}` is a notice about the chat"));
+                    skip(
+                        sink,
+                        location,
+                        "system message",
+                        format!("service action `{action}` is a notice about the chat"),
+                    );
                     return;
                 }
                 None => {
-                    skip(sink, location, "invalid record", "a service message without `action`".into());
+                    skip(
+                        sink,
+                        location,
+                        "invalid record",
+                        "a service message without `action`".into(),
+                    );
                     return;
                 }
             },
             other => {
-                skip(sink, location, "unknown subtype", format!("message type `{}` is not one kith knows", other.unwrap_or("(none)")));
+                skip(
+                    sink,
+                    location,
+                    "unknown subtype",
+                    format!(
+                        "message type `{}` is not one kith knows",
+                        other.unwrap_or("(none)")
+                    ),
+                );
                 return;
             }
         };
@@ -168,21 +257,54 @@ impl Telegram {
         a.attrs = attrs(m);
         if kind == Kind::Post {
             let native = id_of(m, "reply_to_message_id").map(|r| key(&r));
-            place(&mut a, native, &mentions(m), &mut chat.conv, &mut chat.inferred, sink);
+            place(
+                &mut a,
+                native,
+                &mentions(m),
+                &mut chat.conv,
+                &mut chat.inferred,
+                sink,
+            );
         }
-        let (thread, target, channel, source) = (a.thread.clone(), a.author.as_ref().map(|x| x.id.clone()), a.channel.clone(), a.source.clone());
+        let (thread, target, channel, source) = (
+            a.thread.clone(),
+            a.author.as_ref().map(|x| x.id.clone()),
+            a.channel.clone(),
+            a.source.clone(),
+        );
         sink.activity(a);
-        for r in m.get("reactions").and_then(Value::as_array).into_iter().flatten() {
-            let Some(emoji) = str_of(r, "emoji").or_else(|| str_of(r, "document_id")) else { continue };
-            for who in r.get("recent").and_then(Value::as_array).into_iter().flatten() {
-                let Some(user) = author(who, "from_id", "from") else { continue };
+        for r in m
+            .get("reactions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(emoji) = str_of(r, "emoji").or_else(|| str_of(r, "document_id")) else {
+                continue;
+            };
+            for who in r
+                .get("recent")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(user) = author(who, "from_id", "from") else {
+                    continue;
+                };
                 let rts = timestamp(who).unwrap_or(ts);
-                let mut ra = Activity::new(source.clone(), format!("{id}:reaction:{emoji}:{}", user.id), Kind::Reaction, rts, None);
+                let mut ra = Activity::new(
+                    source.clone(),
+                    format!("{id}:reaction:{emoji}:{}", user.id),
+                    Kind::Reaction,
+                    rts,
+                    None,
+                );
                 ra.channel.clone_from(&channel);
                 ra.thread.clone_from(&thread);
                 ra.reply_to = Some(id.clone());
                 ra.to.extend(target.clone().filter(|t| *t != user.id));
-                ra.attrs.insert("emoji".into(), Value::String(emoji.to_owned()));
+                ra.attrs
+                    .insert("emoji".into(), Value::String(emoji.to_owned()));
                 ra.author = Some(user);
                 sink.activity(ra);
             }
@@ -192,7 +314,16 @@ impl Telegram {
 
 fn attrs(m: &Value) -> Map<String, Value> {
     let mut out = Map::new();
-    for (from, to) in [("action", "action"), ("edited", "edited"), ("forwarded_from", "forwarded_from"), ("via_bot", "via_bot"), ("media_type", "media_type"), ("file", "file"), ("photo", "photo"), ("members", "members")] {
+    for (from, to) in [
+        ("action", "action"),
+        ("edited", "edited"),
+        ("forwarded_from", "forwarded_from"),
+        ("via_bot", "via_bot"),
+        ("media_type", "media_type"),
+        ("file", "file"),
+        ("photo", "photo"),
+        ("members", "members"),
+    ] {
         if let Some(v) = m.get(from).filter(|v| !v.is_null()) {
             out.insert(to.into(), v.clone());
         }
@@ -214,7 +345,12 @@ impl Format for Telegram {
         name == "result.json" || name == "result.json.gz"
     }
 
-    fn read(&self, inputs: &[InputFile], ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {
+    fn read(
+        &self,
+        inputs: &[InputFile],
+        ctx: &ReadContext,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ImportError> {
         for input in inputs {
             self.read_file(input, ctx, sink)?;
         }
@@ -231,7 +367,11 @@ impl ExportWriter for Telegram {
         "telegram"
     }
 
-    fn write(&self, activities: &mut dyn Iterator<Item = Activity>, dir: &Path) -> Result<PathBuf, ImportError> {
+    fn write(
+        &self,
+        activities: &mut dyn Iterator<Item = Activity>,
+        dir: &Path,
+    ) -> Result<PathBuf, ImportError> {
         let root = dir.join("telegram-export");
         std::fs::create_dir_all(&root).map_err(|e| ImportError::io(&root, e))?;
         let path = root.join("result.json");
@@ -243,14 +383,20 @@ impl ExportWriter for Telegram {
         let mut next = 0u64;
         let mut first = true;
         let mut started = false;
-        let emit = |out: &mut BufWriter<std::fs::File>, msg: &Value, first: &mut bool| -> std::io::Result<()> {
+        let emit = |out: &mut BufWriter<std::fs::File>,
+                    msg: &Value,
+                    first: &mut bool|
+         -> std::io::Result<()> {
             out.write_all(if *first { b"\n  " } else { b",\n  " })?;
             *first = false;
             serde_json::to_writer(&mut *out, msg).map_err(std::io::Error::other)
         };
         for a in activities {
             if !started {
-                let head = format!("{{\n \"name\": {},\n \"type\": \"public_supergroup\",\n \"id\": 1000000001,\n \"messages\": [", json!(a.source));
+                let head = format!(
+                    "{{\n \"name\": {},\n \"type\": \"public_supergroup\",\n \"id\": 1000000001,\n \"messages\": [",
+                    json!(a.source)
+                );
                 out.write_all(head.as_bytes()).map_err(io)?;
                 started = true;
             }
@@ -260,17 +406,36 @@ impl ExportWriter for Telegram {
                     emit(&mut out, &msg, &mut first).map_err(io)?;
                 }
             }
-            let date = a.ts.to_utc().map(|d| d.format("%Y-%m-%dT%H:%M:%S").to_string()).unwrap_or_default();
-            let user_id = a.author.as_ref().map(|x| format!("user{}", x.id.trim_start_matches(|c: char| !c.is_ascii_digit())));
-            let user_name = a.author.as_ref().and_then(|x| x.name.clone().or_else(|| x.handle.clone()));
+            let date =
+                a.ts.to_utc()
+                    .map(|d| d.format("%Y-%m-%dT%H:%M:%S").to_string())
+                    .unwrap_or_default();
+            let user_id = a.author.as_ref().map(|x| {
+                format!(
+                    "user{}",
+                    x.id.trim_start_matches(|c: char| !c.is_ascii_digit())
+                )
+            });
+            let user_name = a
+                .author
+                .as_ref()
+                .and_then(|x| x.name.clone().or_else(|| x.handle.clone()));
             if a.kind == Kind::Reaction {
                 let target = a.reply_to.as_ref().and_then(|r| numbers.get(r)).copied();
                 // Held messages are numbered consecutively: the index is the distance.
-                let front = held.front().and_then(|(_, _, m)| m.get("id").and_then(Value::as_u64));
+                let front = held
+                    .front()
+                    .and_then(|(_, _, m)| m.get("id").and_then(Value::as_u64));
                 if let (Some(n), Some(front)) = (target, front)
-                    && let Some((.., msg)) = n.checked_sub(front).and_then(|i| held.get_mut(i as usize))
+                    && let Some((.., msg)) =
+                        n.checked_sub(front).and_then(|i| held.get_mut(i as usize))
                 {
-                    let emoji = a.attrs.get("emoji").and_then(Value::as_str).unwrap_or("👍").to_owned();
+                    let emoji = a
+                        .attrs
+                        .get("emoji")
+                        .and_then(Value::as_str)
+                        .unwrap_or("👍")
+                        .to_owned();
                     let who = json!({"from": user_name, "from_id": user_id, "date": date});
                     add_reaction(msg, &emoji, who);
                 }
@@ -315,12 +480,21 @@ impl ExportWriter for Telegram {
 }
 
 fn add_reaction(msg: &mut Value, emoji: &str, who: Value) {
-    let Some(obj) = msg.as_object_mut() else { return };
-    let list = obj.entry("reactions").or_insert_with(|| Value::Array(Vec::new()));
-    let Some(list) = list.as_array_mut() else { return };
+    let Some(obj) = msg.as_object_mut() else {
+        return;
+    };
+    let list = obj
+        .entry("reactions")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(list) = list.as_array_mut() else {
+        return;
+    };
     if let Some(r) = list.iter_mut().find(|r| str_of(r, "emoji") == Some(emoji)) {
         if let Some(recent) = r.get_mut("recent").and_then(Value::as_array_mut) {
-            if recent.iter().any(|x| x.get("from_id") == who.get("from_id")) {
+            if recent
+                .iter()
+                .any(|x| x.get("from_id") == who.get("from_id"))
+            {
                 return;
             }
             recent.push(who);

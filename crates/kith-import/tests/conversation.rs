@@ -10,17 +10,38 @@ struct Channel {
 
 impl Channel {
     fn new() -> Channel {
-        Channel { c: Conversation::default() }
+        Channel {
+            c: Conversation::default(),
+        }
     }
 
     fn say(&mut self, id: &str, author: &str, minute: i64) -> Placement {
-        self.c.place(&Message { id, author, ts: minute * MIN, quotes: &[], mentions: &[] })
+        self.c.place(&Message {
+            id,
+            author,
+            ts: minute * MIN,
+            quotes: &[],
+            mentions: &[],
+        })
     }
 
-    fn say_with(&mut self, id: &str, author: &str, minute: i64, quotes: &[&str], mentions: &[&str]) -> Placement {
+    fn say_with(
+        &mut self,
+        id: &str,
+        author: &str,
+        minute: i64,
+        quotes: &[&str],
+        mentions: &[&str],
+    ) -> Placement {
         let quotes: Vec<String> = quotes.iter().map(|s| s.to_string()).collect();
         let mentions: Vec<String> = mentions.iter().map(|s| s.to_string()).collect();
-        self.c.place(&Message { id, author, ts: minute * MIN, quotes: &quotes, mentions: &mentions })
+        self.c.place(&Message {
+            id,
+            author,
+            ts: minute * MIN,
+            quotes: &quotes,
+            mentions: &mentions,
+        })
     }
 }
 
@@ -28,7 +49,15 @@ impl Channel {
 fn a_first_message_opens_a_thread() {
     let mut ch = Channel::new();
     let p = ch.say("m1", "ann", 0);
-    assert_eq!(p, Placement { thread: "m1".into(), reply_to: None, to: None, rule: Rule::Opens });
+    assert_eq!(
+        p,
+        Placement {
+            thread: "m1".into(),
+            reply_to: None,
+            to: None,
+            rule: Rule::Opens
+        }
+    );
     assert!(p.opens());
 }
 
@@ -37,7 +66,15 @@ fn someone_else_within_15_minutes_replies_to_the_previous_message() {
     let mut ch = Channel::new();
     ch.say("m1", "ann", 0);
     let p = ch.say("m2", "bob", 15);
-    assert_eq!((p.rule, p.thread.as_str(), p.reply_to.as_deref(), p.to.as_deref()), (Rule::Previous, "m1", Some("m1"), Some("ann")));
+    assert_eq!(
+        (
+            p.rule,
+            p.thread.as_str(),
+            p.reply_to.as_deref(),
+            p.to.as_deref()
+        ),
+        (Rule::Previous, "m1", Some("m1"), Some("ann"))
+    );
 }
 
 #[test]
@@ -56,7 +93,15 @@ fn the_same_author_within_15_minutes_continues_their_thread() {
     ch.say("m3", "cat", 30); // cat opens a new thread
     // bob again 14 min after his last message but right after cat's: his own thread wins.
     let p = ch.say("m4", "bob", 15);
-    assert_eq!((p.rule, p.thread.as_str(), p.reply_to.as_deref(), p.to.as_deref()), (Rule::SameAuthor, "m1", Some("m2"), Some("ann")));
+    assert_eq!(
+        (
+            p.rule,
+            p.thread.as_str(),
+            p.reply_to.as_deref(),
+            p.to.as_deref()
+        ),
+        (Rule::SameAuthor, "m1", Some("m2"), Some("ann"))
+    );
 }
 
 #[test]
@@ -66,7 +111,15 @@ fn the_same_author_after_15_minutes_falls_back_to_the_previous_message_by_someon
     ch.say("m2", "bob", 20);
     // ann 21 minutes after her own message, 1 minute after bob's: rule 3.
     let p = ch.say("m3", "ann", 21);
-    assert_eq!((p.rule, p.thread.as_str(), p.reply_to.as_deref(), p.to.as_deref()), (Rule::Previous, "m2", Some("m2"), Some("bob")));
+    assert_eq!(
+        (
+            p.rule,
+            p.thread.as_str(),
+            p.reply_to.as_deref(),
+            p.to.as_deref()
+        ),
+        (Rule::Previous, "m2", Some("m2"), Some("bob"))
+    );
 }
 
 #[test]
@@ -83,7 +136,10 @@ fn the_previous_message_by_someone_else_skips_the_authors_own_messages() {
     ch.say("m3", "bob", 10);
     // cat at 12: the previous message by someone else is bob's m3.
     let p = ch.say("m4", "cat", 12);
-    assert_eq!((p.rule, p.reply_to.as_deref()), (Rule::Previous, Some("m3")));
+    assert_eq!(
+        (p.rule, p.reply_to.as_deref()),
+        (Rule::Previous, Some("m3"))
+    );
 }
 
 #[test]
@@ -93,7 +149,15 @@ fn a_mention_replies_to_the_mentioned_authors_most_recent_message_at_any_distanc
     ch.say("m2", "ann", 5);
     ch.say("m3", "bob", 100);
     let p = ch.say_with("m4", "cat", 101, &[], &["ann"]);
-    assert_eq!((p.rule, p.thread.as_str(), p.reply_to.as_deref(), p.to.as_deref()), (Rule::Mention, "m1", Some("m2"), Some("ann")));
+    assert_eq!(
+        (
+            p.rule,
+            p.thread.as_str(),
+            p.reply_to.as_deref(),
+            p.to.as_deref()
+        ),
+        (Rule::Mention, "m1", Some("m2"), Some("ann"))
+    );
 }
 
 #[test]
@@ -102,7 +166,15 @@ fn a_quote_replies_to_the_quoted_message() {
     ch.say("m1", "ann", 0);
     ch.say("m2", "bob", 60);
     let p = ch.say_with("m3", "cat", 61, &["m1"], &[]);
-    assert_eq!((p.rule, p.thread.as_str(), p.reply_to.as_deref(), p.to.as_deref()), (Rule::Quote, "m1", Some("m1"), Some("ann")));
+    assert_eq!(
+        (
+            p.rule,
+            p.thread.as_str(),
+            p.reply_to.as_deref(),
+            p.to.as_deref()
+        ),
+        (Rule::Quote, "m1", Some("m1"), Some("ann"))
+    );
 }
 
 #[test]

@@ -152,3 +152,44 @@ pub fn peak_rss_kib() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// The chat formats' throughput benchmark: generate, write, then time the read (see benches/).
+pub fn bench(format: &dyn Format, writer: &dyn kith_import::ExportWriter, name: &str) {
+    let n: u64 = std::env::var("KITH_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let mut activities = kith_gen::generate(kith_gen::GenConfig::new(n, 1)).unwrap();
+    let path = writer.write(&mut activities, tmp.path()).unwrap();
+    let bytes: u64 = format
+        .inputs(std::slice::from_ref(&path))
+        .unwrap()
+        .iter()
+        .map(|i| i.size)
+        .sum();
+    println!(
+        "{name}: generated and wrote {n} activities ({:.1} MB) in {:.1} s",
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    // Reset the peak so that VmHWM measures the read alone (Linux: clear_refs 5).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let inputs = format.inputs(&[path]).unwrap();
+    let mut sink = Count::default();
+    let started = std::time::Instant::now();
+    format
+        .read(&inputs, &ReadContext::default(), &mut sink)
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{name}: read {} records ({} skipped, {} inferred threads) in {secs:.2} s = {:.0} records/s, {:.1} MB/s; peak RSS during read {} KiB",
+        sink.activities,
+        sink.skips,
+        sink.inferred,
+        sink.activities as f64 / secs,
+        bytes as f64 / 1e6 / secs,
+        peak_rss_kib().unwrap_or(0)
+    );
+}

@@ -1,0 +1,12 @@
+//! Throughput of the `discord` reader (SPEC §9: ≥ 100,000 messages/s at 1 million messages):
+//! generates `KITH_BENCH_N` activities (default 1,000,000) with kith-gen, writes them with the
+//! format's writer into a temporary folder, then times `Format::read` into a counting sink.
+//! Run: `cargo bench -p kith-import --bench discord`.
+
+#[path = "../tests/support_chat/mod.rs"]
+mod support_chat;
+
+fn main() {
+    let format = kith_import::discord::Discord;
+    support_chat::bench(&format, &format, "discord");
+}
