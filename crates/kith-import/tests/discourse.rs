@@ -192,7 +192,7 @@ fn posts_replies_and_solutions_follow_the_topic() {
 #[test]
 fn the_source_comes_from_the_option_the_base_url_or_a_host_named_folder() {
     let one = fixture().join("t/102.json");
-    let e = read(&[one.clone()], &ReadContext::default()).unwrap_err();
+    let e = read(std::slice::from_ref(&one), &ReadContext::default()).unwrap_err();
     assert!(
         matches!(e, ImportError::Usage(_)) && e.to_string().contains("--source"),
         "{e}"
@@ -201,7 +201,7 @@ fn the_source_comes_from_the_option_the_base_url_or_a_host_named_folder() {
         base_url: Some("https://discuss.example.com/".into()),
         ..ReadContext::default()
     };
-    let out = read(&[one.clone()], &ctx).unwrap();
+    let out = read(std::slice::from_ref(&one), &ctx).unwrap();
     assert!(
         out.activities
             .iter()
