@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | e-mail | the same e-mail address (case-insensitive) | 0.95 |
 //! | GitHub no-reply | `123+login@users.noreply.github.com` and a GitHub identity or address with that login | 0.95 |
-//! | obfuscated address | the same address after undoing obfuscation (`jane at example.org`, `jane sending from example.org`) and the lossy pipermail mangling (`a`, `s`, `.` → `@`; `l`, `i`, `f` → `|`, as in `j@ne @end|ng |rom ex@mp|e@org`), **and** the same display name | 0.90 |
+//! | obfuscated address | the same address after undoing obfuscation (`jane at example.org`, `jane sending from example.org`) and the lossy pipermail mangling (`a`, `s`, `n`, `.` → `@`; `l`, `i`, `f` → `|`, as in `j@ne @end|ng |rom ex@mp|e@org`; the same folding as the mbox importer's author ids), **and** the same display name | 0.90 |
 //! | handle | the same handle (case-insensitive, ≥ 3 characters) on different sources | 0.60 |
 //! | name | the same full name (≥ 2 words; Latin names compared case- and accent-insensitively, other scripts exactly) | 0.50 |
 //!
@@ -99,8 +99,8 @@ pub fn github_noreply_login(email: &str) -> Option<String> {
 }
 
 /// An address key insensitive to obfuscation (`jane at example dot org`) and to the lossy
-/// pipermail mangling, in which `a`, `s` and `.` may all have become `@` and `l`, `i`, `f` may
-/// have become `|`. Built the same way from clean and mangled forms so that they meet.
+/// pipermail mangling, in which `a`, `s`, `n` and `.` may all have become `@` and `l`, `i`, `f`
+/// may have become `|` (the mbox importer's author ids are built the same way). Built the same way from clean and mangled forms so that they meet.
 pub fn address_key(address: &str) -> Option<String> {
     let mut a = address.trim().to_lowercase();
     // Pipermail first wrote `x at y`; later archives write `x sending from y`, itself mangled.
@@ -120,7 +120,7 @@ pub fn address_key(address: &str) -> Option<String> {
         .chars()
         .filter(|c| !c.is_whitespace())
         .map(|c| match c {
-            'a' | 's' | '.' => '@',
+            'a' | 's' | 'n' | '.' => '@',
             'l' | 'i' | 'f' => '|',
             c => c,
         })
@@ -174,14 +174,18 @@ pub fn candidates(identities: &[IdentityRow]) -> Vec<Candidate> {
         groups.entry((rule, key)).or_default().entry(member).or_insert(detail);
     };
     for i in &people {
+        // mbox author ids are address keys themselves (`local at domain`, folded).
+        let address = i.email.as_deref().or_else(|| (i.ext_id.contains('@') || i.ext_id.contains(" at ")).then_some(i.ext_id.as_str()));
+        if let Some(address) = address
+            && let (Some(k), Some(n)) = (address_key(address), i.name.as_deref().and_then(name_key))
+        {
+            add(Rule::ObfuscatedAddress, format!("{k}\u{0}{n}"), i.member, format!("address {address} with name {}", i.name.as_deref().unwrap_or("")));
+        }
         if let Some(email) = i.email.as_deref() {
             if let Some(login) = github_noreply_login(email) {
                 add(Rule::GithubNoreply, login.clone(), i.member, format!("GitHub login {login}"));
             } else if let Some(e) = normalize_email(email) {
                 add(Rule::Email, e.clone(), i.member, format!("same e-mail address {e}"));
-            }
-            if let (Some(k), Some(n)) = (address_key(email), i.name.as_deref().and_then(name_key)) {
-                add(Rule::ObfuscatedAddress, format!("{k}\u{0}{n}"), i.member, format!("address {email} with name {}", i.name.as_deref().unwrap_or("")));
             }
         }
         if let Some(h) = i.handle.as_deref().and_then(handle_key) {

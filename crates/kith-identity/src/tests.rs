@@ -75,9 +75,10 @@ fn mangled_pipermail_addresses_meet_clean_ones_with_the_same_name() {
     assert_eq!(address_key("pd@|gd @end|ng |rom gm@||@com"), address_key("pdalgd@gmail.com"));
     assert_eq!(address_key(mangled), address_key("jane.doe@example.de"));
     assert_eq!(address_key("jane.doe at example.de"), address_key("jane.doe@example.de"));
+    // The mbox importer's author id form, with no recoverable e-mail.
+    assert_eq!(address_key("j@@e@doe at ex@mp|e@de"), address_key("jane.doe@example.de"));
     let ids = [
-        with(ident(1, 1, 1, "k1"), |i| {
-            i.email = Some(mangled.into());
+        with(ident(1, 1, 1, "j@@e@doe at ex@mp|e@de"), |i| {
             i.name = Some("Jane Doe".into());
         }),
         with(ident(2, 2, 2, "jane.doe@example.de"), |i| {
