@@ -54,6 +54,7 @@ pub(crate) struct PgIngest<'s> {
 const STAGING: &str = "
 CREATE TEMP TABLE kith_stage (
     ord          INTEGER NOT NULL,
+    id           BIGINT NOT NULL,
     source_id    BIGINT NOT NULL,
     ext_id       TEXT NOT NULL,
     kind         TEXT NOT NULL,
@@ -78,11 +79,12 @@ CREATE TEMP TABLE kith_stage_edits (
     text      TEXT
 ) ON COMMIT DROP;";
 
-const COPY_STAGE: &str = "COPY kith_stage (ord, source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, channel_id,
+const COPY_STAGE: &str = "COPY kith_stage (ord, id, source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, channel_id,
     thread_id, reply_to_ext, to_ext, text, url, attrs, content_hash) FROM STDIN (FORMAT binary)";
 
-const STAGE_TYPES: [Type; 16] = [
+const STAGE_TYPES: [Type; 17] = [
     Type::INT4,
+    Type::INT8,
     Type::INT8,
     Type::TEXT,
     Type::TEXT,
@@ -103,12 +105,13 @@ const STAGE_TYPES: [Type; 16] = [
 /// Stores the staged batch; counts what it inserted and updated, and queues the stored edits.
 const UPSERT: &str = "
 WITH up AS (
-    INSERT INTO activities AS a (source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, channel_id, thread_id,
+    INSERT INTO activities AS a (id, source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, channel_id, thread_id,
                                  reply_to_ext, reply_to_id, to_ext, text, url, attrs, content_hash, deleted, seq)
-    SELECT s.source_id, s.ext_id, s.kind, s.ts, s.ts_micros, s.ts_offset, s.identity_id, s.channel_id, s.thread_id,
-           s.reply_to_ext, t.id, s.to_ext, s.text, s.url, s.attrs, s.content_hash, 0, $1
+    SELECT s.id, s.source_id, s.ext_id, s.kind, s.ts, s.ts_micros, s.ts_offset, s.identity_id, s.channel_id, s.thread_id,
+           s.reply_to_ext, COALESCE(t.id, b.id), s.to_ext, s.text, s.url, s.attrs, s.content_hash, 0, $1
       FROM kith_stage s
       LEFT JOIN activities t ON t.source_id = s.source_id AND t.ext_id = s.reply_to_ext
+      LEFT JOIN kith_stage b ON b.source_id = s.source_id AND b.ext_id = s.reply_to_ext
      ORDER BY s.ord
     ON CONFLICT (source_id, ext_id) DO UPDATE SET
         kind = EXCLUDED.kind, ts = EXCLUDED.ts, ts_micros = EXCLUDED.ts_micros, ts_offset = EXCLUDED.ts_offset,
@@ -129,7 +132,8 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted,
        count(*) FILTER (WHERE kind IN ('edit', 'delete') AND reply_to_ext IS NOT NULL) AS edits
   FROM up";
 
-/// Replies stored earlier (or in this batch) whose target has just arrived.
+/// Replies stored earlier whose target has just arrived. (Replies of the batch itself were
+/// resolved on insert: the batch's rows get their ids before the insert, see [`PgIngest::stage`].)
 const RESOLVE_REPLIES: &str = "
 UPDATE activities a SET reply_to_id = t.id, seq = $1
   FROM kith_stage s
@@ -319,15 +323,29 @@ impl PgIngest<'_> {
                 offset: i32::from(a.ts.offset_min),
             });
         }
+        // Ids are taken up front, in batch order, so that a reply can point at a target of the
+        // same batch on insert. Rows that turn out to be stored already leave their id unused.
+        let n = items.len() as i64;
+        let ids: Vec<i64> = self
+            .conn
+            .query(
+                "SELECT nextval('activities_id_seq') AS id FROM generate_series(1, $1::bigint)",
+                &[&n],
+            )
+            .map_err(|e| db_err("allocating activity ids", e))?
+            .iter()
+            .map(|r| col::<i64>(r, "id"))
+            .collect::<StoreResult<_>>()?;
         let sink = self
             .conn
             .copy_in(COPY_STAGE)
             .map_err(|e| db_err("starting the COPY of a batch", e))?;
         let mut writer = BinaryCopyInWriter::new(sink, &STAGE_TYPES);
-        for (it, r) in items.iter().zip(&rows) {
+        for ((it, r), id) in items.iter().zip(&rows).zip(&ids) {
             let a = it.activity;
-            let values: [&(dyn ToSql + Sync); 16] = [
+            let values: [&(dyn ToSql + Sync); 17] = [
                 &r.ord,
+                id,
                 &it.source,
                 &a.id,
                 &a.kind.as_str(),
@@ -351,6 +369,11 @@ impl PgIngest<'_> {
         writer
             .finish()
             .map_err(|e| db_err("finishing the COPY of a batch", e))?;
+        // Temporary tables have no statistics: without them the planner may join the batch to
+        // `activities` by scanning the whole table instead of probing its key index.
+        self.conn
+            .batch_execute("ANALYZE kith_stage")
+            .map_err(|e| db_err("analysing the staged batch", e))?;
         Ok(())
     }
 
@@ -456,7 +479,10 @@ impl PgIngest<'_> {
         let n = missing.len() as i64;
         let member_ids: Vec<i64> = self
             .conn
-            .query("SELECT nextval(pg_get_serial_sequence('members', 'id')) AS id FROM generate_series(1, $1::bigint)", &[&n])
+            .query(
+                "SELECT nextval('members_id_seq') AS id FROM generate_series(1, $1::bigint)",
+                &[&n],
+            )
             .map_err(|e| db_err("allocating member ids", e))?
             .iter()
             .map(|r| col::<i64>(r, "id"))
