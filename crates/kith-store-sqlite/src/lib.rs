@@ -1,1 +1,420 @@
-//! (being written)
+//! kith's embedded storage backend: one SQLite file, zero configuration (SPEC §8).
+//!
+//! [`SqliteStore`] implements [`kith_store::Store`] over the canonical schema of
+//! `docs/data-model.md` and passes the shared conformance suite
+//! ([`kith_store::conformance`]).
+//!
+//! ```no_run
+//! use kith_store::Store;
+//! let store = kith_store_sqlite::SqliteStore::open(std::path::Path::new("kith.db"))?;
+//! println!("{} activities", store.counts()?.activities);
+//! # Ok::<(), kith_store::StoreError>(())
+//! ```
+//!
+//! Architecture invariants:
+//! - **One writer.** All writes go through one connection behind a mutex; an [`Ingest`]
+//!   session holds it (and one `BEGIN IMMEDIATE` transaction) for its whole life. Other
+//!   *processes* may write the same file: SQLite's lock serialises them, and the busy timeout
+//!   (5 s) makes a writer wait its turn instead of failing at once.
+//! - **Readers never wait for writers.** The file is in WAL mode and reads run on a small pool
+//!   of separate connections, each read in one transaction (a consistent snapshot).
+//! - **Change sequence.** Every write transaction takes the next value of `kith_meta.seq` and
+//!   stamps it on every row it writes; physical removals leave `tombstones` rows. Since writers
+//!   are serialised, `seq` order is commit order, and `read_changes` returns the counter + 1
+//!   of its snapshot as the watermark.
+//! - **Versioned schema.** `kith_meta.schema_version` records the migrations applied
+//!   (`schema.rs`). A newer database is refused; an older one is copied to
+//!   `<file>.pre-v<N>.bak` and migrated in one transaction.
+//! - **Exports repeat what came in** (kind, timestamp with its offset and microseconds, channel,
+//!   thread, reply target, addressees, text, URL, attributes), with two documented exceptions:
+//!   the author is rebuilt from the identity, so it carries the *latest* name, handle and e-mail
+//!   seen for that account, and its `team`/`bot` hints read `Some(true)` or `None`; and an
+//!   activity changed by an `edit` activity exports the edited text.
+//!
+//! [`Ingest`]: kith_store::Ingest
+
+mod backup;
+mod changes;
+mod error;
+mod export;
+mod ingest;
+mod members;
+mod schema;
+mod sources;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use kith_store::{
+    AuditId, Backend, Change, Community, Counts, DeletedSource, ImportAudit, Ingest, MemberDetail,
+    MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId, MergeRecord, SourceSummary, Store,
+    StoreError, StoreInfo, StoreResult, StoredAudit, Watermark,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+pub use backup::restore;
+use error::{Context, opening, poisoned, unreachable};
+
+/// How long a writer waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reader connections kept open between reads.
+const READER_POOL: usize = 4;
+
+/// A kith database in one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file (and the schema) if it is missing, and
+    /// migrating an older schema after copying the file to `<file>.pre-v<N>.bak`.
+    ///
+    /// Errors: [`StoreError::Unreachable`] when the file cannot be opened or is not a kith
+    /// database; [`StoreError::NewerSchema`] when a newer kith wrote it.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if path.is_dir() {
+            return Err(unreachable(
+                path,
+                "this is a folder; name a database file, e.g. kith.db",
+            ));
+        }
+        let mut writer = connect(path, true)?;
+        schema::migrate(&mut writer, path)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one write transaction that has taken the next change-sequence value.
+    /// Any error rolls the transaction back.
+    fn write<T>(
+        &self,
+        context: &str,
+        f: impl FnOnce(&Connection, i64) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| poisoned("writer connection"))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(context)?;
+        let seq = next_seq(&tx)?;
+        let out = f(&tx, seq)?;
+        tx.commit().ctx(context)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction: everything it reads comes from one snapshot.
+    fn read<T>(
+        &self,
+        context: &str,
+        f: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut reader = self.reader()?;
+        let tx = reader.transaction().ctx(context)?;
+        let out = f(&tx)?;
+        tx.finish().ctx(context)?;
+        Ok(out)
+    }
+
+    fn reader(&self) -> StoreResult<PooledReader<'_>> {
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|_| poisoned("reader pool"))?
+            .pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => connect(&self.path, false)?,
+        };
+        Ok(PooledReader {
+            store: self,
+            conn: Some(conn),
+        })
+    }
+}
+
+/// A reader connection on loan from the pool; goes back on drop.
+struct PooledReader<'a> {
+    store: &'a SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for PooledReader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("a pooled reader holds its connection until dropped"))
+    }
+}
+
+impl std::ops::DerefMut for PooledReader<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("a pooled reader holds its connection until dropped"))
+    }
+}
+
+impl Drop for PooledReader<'_> {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut pool)) = (self.conn.take(), self.store.readers.lock())
+            && pool.len() < READER_POOL
+            && conn.is_autocommit()
+        {
+            pool.push(conn);
+        }
+    }
+}
+
+/// Opens one connection with kith's settings. The writer creates the file and switches it to
+/// WAL (a persistent property of the file); readers are `query_only`.
+fn connect(path: &Path, writer: bool) -> StoreResult<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if writer {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| opening(path, "opening the database", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| opening(path, "setting the busy timeout", e))?;
+    if writer {
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| opening(path, "switching to WAL mode", e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(unreachable(
+                path,
+                format!(
+                    "SQLite cannot use WAL mode here (journal mode stays `{mode}`); put the database on a local disk"
+                ),
+            ));
+        }
+    }
+    let settings = if writer {
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;"
+    } else {
+        "PRAGMA synchronous = NORMAL; PRAGMA query_only = 1; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;"
+    };
+    conn.execute_batch(settings)
+        .map_err(|e| opening(path, "applying connection settings", e))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Takes the next value of the change sequence. Call inside a write transaction.
+fn next_seq(conn: &Connection) -> StoreResult<i64> {
+    conn.query_row(
+        "UPDATE kith_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq' RETURNING CAST(value AS INTEGER)",
+        [],
+        |r| r.get(0),
+    )
+    .ctx("taking the next change-sequence number")
+}
+
+/// Now, in epoch seconds.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn meta(conn: &Connection, key: &str) -> StoreResult<Option<String>> {
+    conn.query_row("SELECT value FROM kith_meta WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+    .with_ctx(|| format!("reading kith_meta.{key}"))
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &str) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO kith_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .with_ctx(|| format!("writing kith_meta.{key}"))?;
+    Ok(())
+}
+
+/// Converts a stored count (never negative) to `u64`.
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl Store for SqliteStore {
+    fn describe(&self) -> StoreInfo {
+        StoreInfo {
+            backend: Backend::Sqlite,
+            location: self.path.display().to_string(),
+            schema_version: kith_store::SCHEMA_VERSION,
+        }
+    }
+
+    fn community(&self) -> StoreResult<Community> {
+        self.read("reading the community settings", |conn| {
+            let default = Community::default();
+            Ok(Community {
+                name: meta(conn, "community_name")?.unwrap_or(default.name),
+                time_zone: meta(conn, "time_zone")?.unwrap_or(default.time_zone),
+            })
+        })
+    }
+
+    fn set_community(&self, community: &Community) -> StoreResult<()> {
+        if community.name.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "the community name cannot be empty".into(),
+            ));
+        }
+        if community.time_zone.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "the community time zone cannot be empty (e.g. UTC, Europe/Paris)".into(),
+            ));
+        }
+        self.write("saving the community settings", |conn, _| {
+            set_meta(conn, "community_name", &community.name)?;
+            set_meta(conn, "time_zone", &community.time_zone)
+        })
+    }
+
+    fn ingest(&self) -> StoreResult<Box<dyn Ingest + '_>> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| poisoned("writer connection"))?;
+        Ok(Box::new(ingest::Session::begin(conn)?))
+    }
+
+    fn sources(&self) -> StoreResult<Vec<SourceSummary>> {
+        self.read("listing sources", sources::list)
+    }
+
+    fn set_source_base_url(&self, source: &str, base_url: Option<&str>) -> StoreResult<()> {
+        self.write("setting a source's base URL", |conn, seq| {
+            sources::set_base_url(conn, seq, source, base_url)
+        })
+    }
+
+    fn delete_source(&self, name: &str) -> StoreResult<DeletedSource> {
+        self.write("deleting a source", |conn, seq| {
+            sources::delete(conn, seq, name)
+        })
+    }
+
+    fn record_audit(&self, audit: &ImportAudit) -> StoreResult<AuditId> {
+        self.write("recording an import audit", |conn, _| {
+            sources::insert_audit(conn, audit)
+        })
+    }
+
+    fn audits(&self, source: Option<&str>, limit: usize) -> StoreResult<Vec<StoredAudit>> {
+        self.read("reading import audits", |conn| {
+            sources::audits(conn, source, limit)
+        })
+    }
+
+    fn counts(&self) -> StoreResult<Counts> {
+        self.read("counting rows", sources::counts)
+    }
+
+    fn members(&self, after: Option<MemberId>, limit: usize) -> StoreResult<Vec<MemberRow>> {
+        self.read("listing members", |conn| members::page(conn, after, limit))
+    }
+
+    fn member(&self, id: MemberId) -> StoreResult<MemberDetail> {
+        self.read("reading a member", |conn| members::detail(conn, id))
+    }
+
+    fn set_member_flags(&self, id: MemberId, flags: &MemberFlags) -> StoreResult<()> {
+        self.write("setting member flags", |conn, seq| {
+            members::set_flags(conn, seq, id, flags)
+        })
+    }
+
+    fn add_affiliation(
+        &self,
+        id: MemberId,
+        affiliation: &kith_store::Affiliation,
+    ) -> StoreResult<()> {
+        self.write("adding an affiliation", |conn, seq| {
+            members::add_affiliation(conn, seq, id, affiliation)
+        })
+    }
+
+    fn merge_members(
+        &self,
+        into: MemberId,
+        from: MemberId,
+        evidence: &MergeEvidence,
+    ) -> StoreResult<MergeRecord> {
+        self.write("merging members", |conn, seq| {
+            members::merge(conn, seq, into, from, evidence)
+        })
+    }
+
+    fn unmerge(&self, merge: MergeId, actor: &str) -> StoreResult<MergeRecord> {
+        self.write("undoing a merge", |conn, seq| {
+            members::unmerge(conn, seq, merge, actor)
+        })
+    }
+
+    fn merges(&self) -> StoreResult<Vec<MergeRecord>> {
+        self.read("reading the merge log", members::merge_log)
+    }
+
+    fn read_changes(
+        &self,
+        since: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+    ) -> StoreResult<Watermark> {
+        self.read("reading changes", |conn| changes::read(conn, since, sink))
+    }
+
+    fn export_activities(
+        &self,
+        sink: &mut dyn FnMut(kith_store::ExportedActivity) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.read("exporting activities", |conn| {
+            export::activities(conn, sink)
+        })
+    }
+
+    fn backup(&self, dest: &Path) -> StoreResult<()> {
+        if backup::same_file(dest, &self.path)
+            || ["-wal", "-shm"]
+                .iter()
+                .any(|s| backup::same_file(dest, &backup::with_suffix(&self.path, s)))
+        {
+            return Err(StoreError::Invalid(format!(
+                "{} is the live database; back up to another file",
+                dest.display()
+            )));
+        }
+        let reader = self.reader()?;
+        backup::copy_database(&reader, dest)
+    }
+}
+
+/// Keeps `MutexGuard` nameable for the ingest module.
+type WriterGuard<'a> = MutexGuard<'a, Connection>;

@@ -1,0 +1,159 @@
+//! `read_changes`: every row stamped at or after a watermark, parents before children, then
+//! the removals, all from one read transaction.
+
+use kith_model::Kind;
+use kith_store::{
+    ActivityFact, ActivityId, Change, ChannelId, ChannelRow, IdentityId, MemberId, SourceId,
+    SourceRow, StoreError, StoreResult, ThreadId, ThreadRow, Watermark,
+};
+use rusqlite::{Connection, Row};
+
+use crate::error::Context;
+use crate::members::{IDENTITY_COLUMNS, identity_row, member_row};
+
+type Sink<'a> = dyn FnMut(Change) -> StoreResult<()> + 'a;
+
+/// Call inside a read transaction.
+pub(crate) fn read(
+    conn: &Connection,
+    since: Watermark,
+    sink: &mut Sink<'_>,
+) -> StoreResult<Watermark> {
+    // The counter of this snapshot: every row with a seq at or below it is committed.
+    let counter: i64 = conn
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM kith_meta WHERE key = 'seq'",
+            [],
+            |r| r.get(0),
+        )
+        .ctx("reading the change counter")?;
+    let since = since.0;
+
+    stream(
+        conn,
+        "SELECT id, name, format, base_url FROM sources WHERE seq >= ?1 ORDER BY id",
+        since,
+        sink,
+        |r| {
+            Ok(Change::Source(SourceRow {
+                id: SourceId(r.get(0)?),
+                name: r.get(1)?,
+                format: r.get(2)?,
+                base_url: r.get(3)?,
+            }))
+        },
+    )?;
+    stream(
+        conn,
+        "SELECT id, source_id, ext_id FROM channels WHERE seq >= ?1 ORDER BY id",
+        since,
+        sink,
+        |r| {
+            Ok(Change::Channel(ChannelRow {
+                id: ChannelId(r.get(0)?),
+                source: SourceId(r.get(1)?),
+                ext_id: r.get(2)?,
+            }))
+        },
+    )?;
+    stream(
+        conn,
+        "SELECT id, source_id, ext_id, inferred FROM threads WHERE seq >= ?1 ORDER BY id",
+        since,
+        sink,
+        |r| {
+            Ok(Change::Thread(ThreadRow {
+                id: ThreadId(r.get(0)?),
+                source: SourceId(r.get(1)?),
+                ext_id: r.get(2)?,
+                inferred: r.get(3)?,
+            }))
+        },
+    )?;
+    stream(
+        conn,
+        "SELECT id, display_name, team, team_since, bot, merged_into, anonymous, created_at FROM members \
+         WHERE seq >= ?1 ORDER BY id",
+        since,
+        sink,
+        |r| Ok(Change::Member(member_row(r)?)),
+    )?;
+    stream(
+        conn,
+        &format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE seq >= ?1 ORDER BY id"),
+        since,
+        sink,
+        |r| Ok(Change::Identity(identity_row(r)?)),
+    )?;
+    stream(
+        conn,
+        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted FROM activities \
+         WHERE seq >= ?1 ORDER BY id",
+        since,
+        sink,
+        activity_fact,
+    )?;
+    // From zero the reader has nothing to remove.
+    if since > 0 {
+        stream(
+            conn,
+            "SELECT entity, entity_id FROM tombstones WHERE seq >= ?1 ORDER BY seq, rowid",
+            since,
+            sink,
+            |r| {
+                let entity: String = r.get(0)?;
+                let id: i64 = r.get(1)?;
+                Ok(match entity.as_str() {
+                    "source" => Change::SourceRemoved(SourceId(id)),
+                    "channel" => Change::ChannelRemoved(ChannelId(id)),
+                    "thread" => Change::ThreadRemoved(ThreadId(id)),
+                    "member" => Change::MemberRemoved(MemberId(id)),
+                    "identity" => Change::IdentityRemoved(IdentityId(id)),
+                    "activity" => Change::ActivityRemoved(ActivityId(id)),
+                    other => {
+                        return Err(rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Text,
+                            format!("unknown tombstone entity `{other}`").into(),
+                        ));
+                    }
+                })
+            },
+        )?;
+    }
+    Ok(Watermark(counter + 1))
+}
+
+fn activity_fact(r: &Row<'_>) -> rusqlite::Result<Change> {
+    let kind: String = r.get(2)?;
+    let kind = kind.parse::<Kind>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Change::Activity(ActivityFact {
+        id: ActivityId(r.get(0)?),
+        source: SourceId(r.get(1)?),
+        kind,
+        ts: r.get(3)?,
+        identity: IdentityId(r.get(4)?),
+        channel: r.get::<_, Option<i64>>(5)?.map(ChannelId),
+        thread: r.get::<_, Option<i64>>(6)?.map(ThreadId),
+        reply_to: r.get::<_, Option<i64>>(7)?.map(ActivityId),
+        deleted: r.get(8)?,
+    }))
+}
+
+fn stream(
+    conn: &Connection,
+    sql: &str,
+    since: i64,
+    sink: &mut Sink<'_>,
+    map: impl Fn(&Row<'_>) -> rusqlite::Result<Change>,
+) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(sql).ctx("preparing to read changes")?;
+    let mut rows = stmt.query([since]).ctx("reading changes")?;
+    while let Some(row) = rows.next().ctx("reading changes")? {
+        let change = map(row).map_err(|e| StoreError::backend("reading changes", e))?;
+        sink(change)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,645 @@
+//! The write path: an [`Ingest`] session is one `BEGIN IMMEDIATE` transaction on the writer
+//! connection, holding its lock for the session's life.
+//!
+//! The hot loop does one `INSERT .. ON CONFLICT DO NOTHING` per activity with cached prepared
+//! statements; sources, channels, threads and identities are found through in-session caches
+//! (falling back to the database, which may hold earlier imports). Only re-imports pay a second
+//! statement (compare `content_hash`, update when different). Replies whose target is not
+//! stored yet are resolved at commit through a small partial index of unresolved rows.
+
+use std::collections::{BTreeSet, HashMap};
+
+use kith_model::{Activity, Author, Kind};
+use kith_store::{AuditId, BatchOutcome, ImportAudit, Ingest, SourceId, StoreError, StoreResult};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Context;
+use crate::{WriterGuard, now};
+
+/// Past this many entries a cache is emptied: it only saves lookups, and memory must stay flat
+/// in the size of the input.
+const CACHE_LIMIT: usize = 1 << 20;
+
+const INSERT_ACTIVITY: &str = "INSERT INTO activities (source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, \
+     channel_id, thread_id, reply_to_ext, reply_to_id, to_ext, text, url, attrs, content_hash, deleted, seq) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17) \
+     ON CONFLICT (source_id, ext_id) DO NOTHING";
+
+const UPDATE_ACTIVITY: &str = "UPDATE activities SET kind = ?3, ts = ?4, ts_micros = ?5, ts_offset = ?6, identity_id = ?7, \
+     channel_id = ?8, thread_id = ?9, reply_to_ext = ?10, reply_to_id = ?11, to_ext = ?12, text = ?13, url = ?14, \
+     attrs = ?15, content_hash = ?16, seq = ?17 WHERE source_id = ?1 AND ext_id = ?2";
+
+const FIND_ACTIVITY: &str =
+    "SELECT id, content_hash FROM activities WHERE source_id = ?1 AND ext_id = ?2";
+
+pub(crate) struct Session<'a> {
+    conn: WriterGuard<'a>,
+    /// True until committed or rolled back; dropping an open session rolls it back.
+    open: bool,
+    seq: i64,
+    state: State,
+}
+
+#[derive(Default)]
+struct State {
+    now: i64,
+    /// Sources ensured in this session, by name.
+    sources: HashMap<String, i64>,
+    channels: HashMap<i64, HashMap<String, i64>>,
+    threads: HashMap<i64, HashMap<String, i64>>,
+    identities: HashMap<i64, HashMap<String, CachedIdentity>>,
+    /// Sources this session wrote activities to (where replies may need resolving).
+    written: BTreeSet<i64>,
+}
+
+/// What is stored for an identity, to notice when an activity brings new values.
+struct CachedIdentity {
+    id: i64,
+    name: Option<String>,
+    handle: Option<String>,
+    email: Option<String>,
+    team: bool,
+    bot: bool,
+}
+
+impl CachedIdentity {
+    fn is_refreshed_by(&self, a: &Author) -> bool {
+        fn newer(new: &Option<String>, old: &Option<String>) -> bool {
+            new.is_some() && new != old
+        }
+        newer(&a.name, &self.name)
+            || newer(&a.handle, &self.handle)
+            || newer(&a.email, &self.email)
+            || a.team.is_some_and(|t| t != self.team)
+            || a.bot.is_some_and(|b| b != self.bot)
+    }
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn begin(conn: WriterGuard<'a>) -> StoreResult<Session<'a>> {
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .ctx("starting an import transaction")?;
+        let mut session = Session {
+            conn,
+            open: true,
+            seq: 0,
+            state: State {
+                now: now(),
+                ..State::default()
+            },
+        };
+        session.seq = crate::next_seq(&session.conn)?;
+        Ok(session)
+    }
+
+    /// Resolves replies of the written sources whose target is now stored, and applies edits
+    /// and deletions that were waiting for their target.
+    fn resolve_replies(&mut self) -> StoreResult<()> {
+        let conn: &Connection = &self.conn;
+        let mut resolve = conn
+            .prepare_cached(
+                "UPDATE activities AS a SET reply_to_id = t.id, seq = ?1 FROM activities AS t \
+                 WHERE a.source_id = ?2 AND a.reply_to_id IS NULL AND a.reply_to_ext IS NOT NULL \
+                 AND t.source_id = a.source_id AND t.ext_id = a.reply_to_ext \
+                 RETURNING kind, reply_to_id, text, ts, id",
+            )
+            .ctx("preparing reply resolution")?;
+        let mut waiting: Vec<(i64, i64, String, i64, Option<String>)> = Vec::new();
+        for &source in &self.state.written {
+            let mut rows = resolve
+                .query(params![self.seq, source])
+                .ctx("resolving replies")?;
+            while let Some(row) = rows.next().ctx("resolving replies")? {
+                let kind: String = row.get(0).ctx("resolving replies")?;
+                if kind == Kind::Edit.as_str() || kind == Kind::Delete.as_str() {
+                    waiting.push((
+                        row.get(3).ctx("resolving replies")?,
+                        row.get(4).ctx("resolving replies")?,
+                        kind,
+                        row.get(1).ctx("resolving replies")?,
+                        row.get(2).ctx("resolving replies")?,
+                    ));
+                }
+            }
+        }
+        // Apply in the order they happened.
+        waiting.sort_by_key(|w| (w.0, w.1));
+        for (_, _, kind, target, text) in waiting {
+            let kind = if kind == Kind::Edit.as_str() {
+                Kind::Edit
+            } else {
+                Kind::Delete
+            };
+            apply_change(conn, self.seq, kind, target, text.as_deref())?;
+        }
+        Ok(())
+    }
+
+    fn source_of(&self, name: &str) -> StoreResult<i64> {
+        if let Some(&id) = self.state.sources.get(name) {
+            return Ok(id);
+        }
+        self.conn
+            .query_row("SELECT id FROM sources WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .ctx("looking up a source")?
+            .ok_or_else(|| StoreError::NotFound(format!("source `{name}`")))
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: the caller chose not to commit.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl Ingest for Session<'_> {
+    fn ensure_source(&mut self, name: &str, format: &str) -> StoreResult<SourceId> {
+        kith_model::validate_source_name(name).map_err(StoreError::Invalid)?;
+        if format.trim().is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "source `{name}` needs a format"
+            )));
+        }
+        let found: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT id, format FROM sources WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ctx("looking up a source")?;
+        let id = match found {
+            Some((id, stored)) if stored == format => id,
+            Some((_, stored)) => {
+                return Err(StoreError::Conflict(format!(
+                    "source `{name}` was imported with format `{stored}`, not `{format}`; \
+                     import this data under another --source name"
+                )));
+            }
+            None => self
+                .conn
+                .query_row(
+                    "INSERT INTO sources (name, format, base_url, created_at, seq) VALUES (?1, ?2, NULL, ?3, ?4) RETURNING id",
+                    params![name, format, self.state.now, self.seq],
+                    |r| r.get(0),
+                )
+                .with_ctx(|| format!("creating source `{name}`"))?,
+        };
+        self.state.sources.insert(name.to_owned(), id);
+        Ok(SourceId(id))
+    }
+
+    fn write(&mut self, batch: &[Activity]) -> StoreResult<BatchOutcome> {
+        let conn: &Connection = &self.conn;
+        let seq = self.seq;
+        let st = &mut self.state;
+        let mut out = BatchOutcome::default();
+        let mut insert = conn
+            .prepare_cached(INSERT_ACTIVITY)
+            .ctx("preparing the activity insert")?;
+        let mut find = conn
+            .prepare_cached(FIND_ACTIVITY)
+            .ctx("preparing the activity lookup")?;
+        let mut to_json = String::new();
+        let mut last_source: Option<(&str, i64)> = None;
+
+        for a in batch {
+            let source_id = match last_source {
+                Some((name, id)) if name == a.source => id,
+                _ => {
+                    let id = *st.sources.get(a.source.as_str()).ok_or_else(|| {
+                        StoreError::Invalid(format!(
+                            "activity `{}` names source `{}`, which was not ensured in this import session",
+                            a.id, a.source
+                        ))
+                    })?;
+                    last_source = Some((a.source.as_str(), id));
+                    id
+                }
+            };
+            if a.id.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "an activity of source `{}` has an empty id",
+                    a.source
+                )));
+            }
+            st.written.insert(source_id);
+
+            let identity = match &a.author {
+                Some(author) => identity(conn, st, seq, source_id, author, &mut out)?,
+                None => anonymous_identity(conn, st.now, seq, source_id, &a.id, &mut out)?,
+            };
+            let channel = match &a.channel {
+                Some(ext) => Some(place(
+                    conn,
+                    &mut st.channels,
+                    Place::Channel,
+                    source_id,
+                    ext,
+                    seq,
+                )?),
+                None => None,
+            };
+            let thread = match &a.thread {
+                Some(ext) => Some(place(
+                    conn,
+                    &mut st.threads,
+                    Place::Thread,
+                    source_id,
+                    ext,
+                    seq,
+                )?),
+                None => None,
+            };
+            let reply_to_id: Option<i64> = match &a.reply_to {
+                Some(ext) => find
+                    .query_row(params![source_id, ext], |r| r.get(0))
+                    .optional()
+                    .ctx("looking up a reply target")?,
+                None => None,
+            };
+            let to_ext = if a.to.is_empty() {
+                None
+            } else {
+                to_json.clear();
+                to_json.push('[');
+                for (i, t) in a.to.iter().enumerate() {
+                    if i > 0 {
+                        to_json.push(',');
+                    }
+                    push_json_string(&mut to_json, t);
+                }
+                to_json.push(']');
+                Some(to_json.as_str())
+            };
+            let attrs = if a.attrs.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&a.attrs).map_err(|e| {
+                    StoreError::Invalid(format!("attrs of activity `{}`: {e}", a.id))
+                })?)
+            };
+            // Stored as the same 64 bits, read back with the reverse cast.
+            let hash = a.content_hash() as i64;
+            let values = params![
+                source_id,
+                a.id,
+                a.kind.as_str(),
+                a.ts.secs,
+                a.ts.micros,
+                a.ts.offset_min,
+                identity,
+                channel,
+                thread,
+                a.reply_to,
+                reply_to_id,
+                to_ext,
+                a.text,
+                a.url,
+                attrs,
+                hash,
+                seq
+            ];
+            let changed = if insert
+                .execute(values)
+                .with_ctx(|| format!("storing activity `{}`", a.id))?
+                == 1
+            {
+                out.inserted += 1;
+                true
+            } else {
+                let stored_hash: i64 = find
+                    .query_row(params![source_id, a.id], |r| r.get(1))
+                    .with_ctx(|| format!("reading stored activity `{}`", a.id))?;
+                if stored_hash == hash {
+                    out.unchanged += 1;
+                    false
+                } else {
+                    conn.prepare_cached(UPDATE_ACTIVITY)
+                        .ctx("preparing the activity update")?
+                        .execute(values)
+                        .with_ctx(|| format!("updating activity `{}`", a.id))?;
+                    out.updated += 1;
+                    true
+                }
+            };
+            if changed
+                && matches!(a.kind, Kind::Edit | Kind::Delete)
+                && let Some(target) = reply_to_id
+            {
+                apply_change(conn, seq, a.kind, target, a.text.as_deref())?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn mark_inferred_threads(&mut self, source: &str, threads: &[String]) -> StoreResult<()> {
+        let source_id = self.source_of(source)?;
+        let mut mark = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO threads (source_id, ext_id, inferred, seq) VALUES (?1, ?2, 1, ?3) \
+                 ON CONFLICT (source_id, ext_id) DO UPDATE SET inferred = 1, seq = excluded.seq WHERE inferred = 0",
+            )
+            .ctx("preparing to mark inferred threads")?;
+        for thread in threads {
+            mark.execute(params![source_id, thread, self.seq])
+                .with_ctx(|| format!("marking thread `{thread}` of `{source}` as inferred"))?;
+        }
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>, audit: &ImportAudit) -> StoreResult<AuditId> {
+        self.resolve_replies()?;
+        let id = crate::sources::insert_audit(&self.conn, audit)?;
+        self.conn
+            .execute_batch("COMMIT")
+            .ctx("committing the import")?;
+        self.open = false;
+        Ok(id)
+    }
+
+    fn rollback(mut self: Box<Self>) -> StoreResult<()> {
+        self.open = false;
+        self.conn
+            .execute_batch("ROLLBACK")
+            .ctx("rolling back the import")
+    }
+}
+
+/// Replaces the target's text (edit) or marks it deleted (delete).
+fn apply_change(
+    conn: &Connection,
+    seq: i64,
+    kind: Kind,
+    target: i64,
+    text: Option<&str>,
+) -> StoreResult<()> {
+    match kind {
+        // An edit without text changed something else (attachments): the text stays.
+        Kind::Edit => {
+            if let Some(text) = text {
+                conn.prepare_cached("UPDATE activities SET text = ?1, seq = ?2 WHERE id = ?3")
+                    .and_then(|mut s| s.execute(params![text, seq, target]))
+                    .ctx("applying an edit")?;
+            }
+        }
+        Kind::Delete => {
+            conn.prepare_cached(
+                "UPDATE activities SET deleted = 1, seq = ?1 WHERE id = ?2 AND deleted = 0",
+            )
+            .and_then(|mut s| s.execute(params![seq, target]))
+            .ctx("applying a deletion")?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn identity(
+    conn: &Connection,
+    st: &mut State,
+    seq: i64,
+    source_id: i64,
+    author: &Author,
+    out: &mut BatchOutcome,
+) -> StoreResult<i64> {
+    let cache = st.identities.entry(source_id).or_default();
+    if let Some(cached) = cache.get_mut(author.id.as_str()) {
+        if cached.is_refreshed_by(author) {
+            refresh_identity(conn, seq, cached, author)?;
+        }
+        return Ok(cached.id);
+    }
+    if cache.len() >= CACHE_LIMIT {
+        cache.clear();
+    }
+    let found = conn
+        .prepare_cached("SELECT id, name, handle, email, team, bot FROM identities WHERE source_id = ?1 AND ext_id = ?2")
+        .ctx("preparing the identity lookup")?
+        .query_row(params![source_id, author.id], |r| {
+            Ok(CachedIdentity {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                handle: r.get(2)?,
+                email: r.get(3)?,
+                team: r.get(4)?,
+                bot: r.get(5)?,
+            })
+        })
+        .optional()
+        .with_ctx(|| format!("looking up identity `{}`", author.id))?;
+    let mut cached = match found {
+        Some(found) => found,
+        None => {
+            let team = author.team.unwrap_or(false);
+            let bot = author.bot.unwrap_or(false);
+            let display_name = author.name.as_deref().or(author.handle.as_deref());
+            let member = new_member(conn, seq, st.now, display_name, team, bot, false)?;
+            let id: i64 = conn
+                .prepare_cached(
+                    "INSERT INTO identities (source_id, ext_id, name, handle, email, member_id, anonymous, team, bot, seq) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9) RETURNING id",
+                )
+                .ctx("preparing the identity insert")?
+                .query_row(
+                    params![source_id, author.id, author.name, author.handle, author.email, member, team, bot, seq],
+                    |r| r.get(0),
+                )
+                .with_ctx(|| format!("creating identity `{}`", author.id))?;
+            out.identities_created += 1;
+            out.members_created += 1;
+            CachedIdentity {
+                id,
+                name: author.name.clone(),
+                handle: author.handle.clone(),
+                email: author.email.clone(),
+                team,
+                bot,
+            }
+        }
+    };
+    if cached.is_refreshed_by(author) {
+        refresh_identity(conn, seq, &mut cached, author)?;
+    }
+    let id = cached.id;
+    cache.insert(author.id.clone(), cached);
+    Ok(id)
+}
+
+/// Stores the newer name, handle, e-mail and hints an activity brought.
+fn refresh_identity(
+    conn: &Connection,
+    seq: i64,
+    cached: &mut CachedIdentity,
+    a: &Author,
+) -> StoreResult<()> {
+    for (new, old) in [
+        (&a.name, &mut cached.name),
+        (&a.handle, &mut cached.handle),
+        (&a.email, &mut cached.email),
+    ] {
+        if new.is_some() {
+            old.clone_from(new);
+        }
+    }
+    cached.team = a.team.unwrap_or(cached.team);
+    cached.bot = a.bot.unwrap_or(cached.bot);
+    conn.prepare_cached("UPDATE identities SET name = ?1, handle = ?2, email = ?3, team = ?4, bot = ?5, seq = ?6 WHERE id = ?7")
+        .and_then(|mut s| {
+            s.execute(params![cached.name, cached.handle, cached.email, cached.team, cached.bot, seq, cached.id])
+        })
+        .with_ctx(|| format!("refreshing identity `{}`", a.id))?;
+    if let Some(name) = cached.name.as_deref().or(cached.handle.as_deref()) {
+        conn.prepare_cached(
+            "UPDATE members SET display_name = ?1, seq = ?2 \
+             WHERE id = (SELECT member_id FROM identities WHERE id = ?3) AND display_name IS NULL",
+        )
+        .and_then(|mut s| s.execute(params![name, seq, cached.id]))
+        .ctx("naming a member")?;
+    }
+    Ok(())
+}
+
+/// Author-less content: an anonymous identity (and member) of its own per activity.
+fn anonymous_identity(
+    conn: &Connection,
+    now: i64,
+    seq: i64,
+    source_id: i64,
+    activity: &str,
+    out: &mut BatchOutcome,
+) -> StoreResult<i64> {
+    let ext_id = format!("anon:{activity}");
+    let found: Option<i64> = conn
+        .prepare_cached("SELECT id FROM identities WHERE source_id = ?1 AND ext_id = ?2")
+        .ctx("preparing the identity lookup")?
+        .query_row(params![source_id, ext_id], |r| r.get(0))
+        .optional()
+        .with_ctx(|| format!("looking up identity `{ext_id}`"))?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    let member = new_member(conn, seq, now, None, false, false, true)?;
+    let id = conn
+        .prepare_cached(
+            "INSERT INTO identities (source_id, ext_id, name, handle, email, member_id, anonymous, team, bot, seq) \
+             VALUES (?1, ?2, NULL, NULL, NULL, ?3, 1, 0, 0, ?4) RETURNING id",
+        )
+        .ctx("preparing the identity insert")?
+        .query_row(params![source_id, ext_id, member, seq], |r| r.get(0))
+        .with_ctx(|| format!("creating identity `{ext_id}`"))?;
+    out.identities_created += 1;
+    out.members_created += 1;
+    Ok(id)
+}
+
+fn new_member(
+    conn: &Connection,
+    seq: i64,
+    now: i64,
+    display_name: Option<&str>,
+    team: bool,
+    bot: bool,
+    anonymous: bool,
+) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "INSERT INTO members (display_name, team, team_since, bot, anonymous, merged_into, created_at, seq) \
+         VALUES (?1, ?2, NULL, ?3, ?4, NULL, ?5, ?6) RETURNING id",
+    )
+    .ctx("preparing the member insert")?
+    .query_row(params![display_name, team, bot, anonymous, now, seq], |r| r.get(0))
+    .ctx("creating a member")
+}
+
+#[derive(Clone, Copy)]
+enum Place {
+    Channel,
+    Thread,
+}
+
+/// The row id of a channel or thread, created on first sight.
+fn place(
+    conn: &Connection,
+    cache: &mut HashMap<i64, HashMap<String, i64>>,
+    place: Place,
+    source_id: i64,
+    ext: &str,
+    seq: i64,
+) -> StoreResult<i64> {
+    let cache = cache.entry(source_id).or_default();
+    if let Some(&id) = cache.get(ext) {
+        return Ok(id);
+    }
+    if cache.len() >= CACHE_LIMIT {
+        cache.clear();
+    }
+    let (insert, find, what) = match place {
+        Place::Channel => (
+            "INSERT INTO channels (source_id, ext_id, seq) VALUES (?1, ?2, ?3) ON CONFLICT (source_id, ext_id) DO NOTHING",
+            "SELECT id FROM channels WHERE source_id = ?1 AND ext_id = ?2",
+            "channel",
+        ),
+        Place::Thread => (
+            "INSERT INTO threads (source_id, ext_id, inferred, seq) VALUES (?1, ?2, 0, ?3) \
+             ON CONFLICT (source_id, ext_id) DO NOTHING",
+            "SELECT id FROM threads WHERE source_id = ?1 AND ext_id = ?2",
+            "thread",
+        ),
+    };
+    let inserted = conn
+        .prepare_cached(insert)
+        .and_then(|mut s| s.execute(params![source_id, ext, seq]))
+        .with_ctx(|| format!("storing {what} `{ext}`"))?;
+    let id = if inserted == 1 {
+        conn.last_insert_rowid()
+    } else {
+        conn.prepare_cached(find)
+            .and_then(|mut s| s.query_row(params![source_id, ext], |r| r.get(0)))
+            .with_ctx(|| format!("looking up {what} `{ext}`"))?
+    };
+    cache.insert(ext.to_owned(), id);
+    Ok(id)
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_json_string;
+
+    #[test]
+    fn addressees_are_written_as_a_json_array_serde_reads_back() {
+        for s in ["plain", "quote\"back\\slash", "new\nline\u{1}", "ünï©ødé"] {
+            let mut out = String::new();
+            push_json_string(&mut out, s);
+            let back: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+}

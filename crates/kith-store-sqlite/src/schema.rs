@@ -1,0 +1,367 @@
+//! The canonical schema (docs/data-model.md) as versioned migrations, and the check that runs
+//! on every open: refuse a newer database, back up and migrate an older one.
+//!
+//! `MIGRATIONS[i]` takes a database from version `i` to `i + 1`; version 0 is an empty file.
+//! Never edit a released migration: append a new one and raise `kith_store::SCHEMA_VERSION`.
+
+use std::path::{Path, PathBuf};
+
+use kith_store::{StoreError, StoreResult};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::{Context, opening, unreachable};
+
+/// v1: the canonical schema. Foreign keys are declared for readers of the schema but not
+/// enforced (`foreign_keys` stays off): the ingest path keeps them by construction, and checking
+/// four parents per activity would cost a third of the write rate.
+///
+/// `AUTOINCREMENT` keeps ids of removed rows from being handed out again, so that a removal in
+/// the change stream can never be confused with a later insert under the same id.
+const V1: &str = r#"
+CREATE TABLE kith_meta (key TEXT PRIMARY KEY, value TEXT);
+INSERT INTO kith_meta (key, value) VALUES ('seq', '0');
+
+CREATE TABLE sources (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT NOT NULL UNIQUE,
+    format      TEXT NOT NULL,
+    base_url    TEXT,
+    created_at  BIGINT NOT NULL,
+    seq         BIGINT NOT NULL
+);
+
+CREATE TABLE channels (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id   BIGINT NOT NULL REFERENCES sources (id),
+    ext_id      TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    UNIQUE (source_id, ext_id)
+);
+CREATE INDEX channels_seq ON channels (seq);
+
+CREATE TABLE threads (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id   BIGINT NOT NULL REFERENCES sources (id),
+    ext_id      TEXT NOT NULL,
+    inferred    INTEGER NOT NULL DEFAULT 0,
+    seq         BIGINT NOT NULL,
+    UNIQUE (source_id, ext_id)
+);
+CREATE INDEX threads_seq ON threads (seq);
+
+CREATE TABLE members (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    display_name TEXT,
+    team         INTEGER NOT NULL DEFAULT 0,
+    team_since   BIGINT,
+    bot          INTEGER NOT NULL DEFAULT 0,
+    anonymous    INTEGER NOT NULL DEFAULT 0,
+    merged_into  BIGINT REFERENCES members (id),
+    created_at   BIGINT NOT NULL,
+    seq          BIGINT NOT NULL
+);
+CREATE INDEX members_seq ON members (seq);
+
+CREATE TABLE identities (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id   BIGINT NOT NULL REFERENCES sources (id),
+    ext_id      TEXT NOT NULL,
+    name        TEXT,
+    handle      TEXT,
+    email       TEXT,
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    anonymous   INTEGER NOT NULL DEFAULT 0,
+    team        INTEGER NOT NULL DEFAULT 0,
+    bot         INTEGER NOT NULL DEFAULT 0,
+    seq         BIGINT NOT NULL,
+    UNIQUE (source_id, ext_id)
+);
+CREATE INDEX identities_member ON identities (member_id);
+CREATE INDEX identities_seq ON identities (seq);
+
+CREATE TABLE affiliations (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id    BIGINT NOT NULL REFERENCES members (id),
+    organisation TEXT NOT NULL,
+    since        BIGINT,
+    until        BIGINT
+);
+CREATE INDEX affiliations_member ON affiliations (member_id);
+
+CREATE TABLE activities (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id    BIGINT NOT NULL REFERENCES sources (id),
+    ext_id       TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    ts           BIGINT NOT NULL,
+    ts_micros    INTEGER NOT NULL DEFAULT 0,
+    ts_offset    INTEGER NOT NULL DEFAULT 0,
+    identity_id  BIGINT NOT NULL REFERENCES identities (id),
+    channel_id   BIGINT REFERENCES channels (id),
+    thread_id    BIGINT REFERENCES threads (id),
+    reply_to_ext TEXT,
+    reply_to_id  BIGINT REFERENCES activities (id),
+    to_ext       TEXT,
+    text         TEXT,
+    url          TEXT,
+    attrs        TEXT,
+    content_hash BIGINT NOT NULL,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    seq          BIGINT NOT NULL,
+    UNIQUE (source_id, ext_id)
+);
+CREATE INDEX activities_seq ON activities (seq);
+-- Replies whose target is not stored yet: resolved when the target arrives. Stays small.
+CREATE INDEX activities_unresolved ON activities (source_id, reply_to_ext)
+    WHERE reply_to_id IS NULL AND reply_to_ext IS NOT NULL;
+
+CREATE TABLE merges (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          BIGINT NOT NULL,
+    into_member BIGINT NOT NULL,
+    from_member BIGINT NOT NULL,
+    identities  TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    score       REAL NOT NULL,
+    actor       TEXT NOT NULL,
+    undone_at   BIGINT,
+    undone_by   TEXT
+);
+
+CREATE TABLE audits (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    format          TEXT NOT NULL,
+    sources         TEXT NOT NULL,
+    inputs          TEXT NOT NULL,
+    started_at      BIGINT NOT NULL,
+    finished_at     BIGINT NOT NULL,
+    status          TEXT NOT NULL,
+    read            BIGINT NOT NULL,
+    imported        BIGINT NOT NULL,
+    updated         BIGINT NOT NULL,
+    skipped         TEXT NOT NULL,
+    problems        TEXT NOT NULL,
+    first_ts        BIGINT,
+    last_ts         BIGINT,
+    members_created BIGINT NOT NULL,
+    members_merged  BIGINT NOT NULL,
+    error           TEXT
+);
+
+CREATE TABLE tombstones (
+    seq       BIGINT NOT NULL,
+    entity    TEXT NOT NULL,
+    entity_id BIGINT NOT NULL
+);
+CREATE INDEX tombstones_seq ON tombstones (seq);
+"#;
+
+/// The migrations of this build, oldest first. Its length is `kith_store::SCHEMA_VERSION`.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+const _: () = assert!(MIGRATIONS.len() == kith_store::SCHEMA_VERSION as usize);
+
+/// The schema version recorded in the database, or `None` for an empty file.
+/// Errors with `Unreachable` for a SQLite database that is not kith's.
+pub(crate) fn stored_version(conn: &Connection, path: &Path) -> StoreResult<Option<u32>> {
+    let has_meta: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kith_meta')", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| opening(path, "reading the schema", e))?;
+    if !has_meta {
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| opening(path, "reading the schema", e))?;
+        if tables > 0 {
+            return Err(unreachable(
+                path,
+                "this is a SQLite database, but not a kith database (it has no kith_meta table); \
+                 point kith at its own database file",
+            ));
+        }
+        return Ok(None);
+    }
+    let text: Option<String> = conn
+        .query_row(
+            "SELECT value FROM kith_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| opening(path, "reading the schema version", e))?;
+    let Some(text) = text else {
+        return Err(unreachable(
+            path,
+            "kith_meta has no schema_version: the database is damaged; restore a backup",
+        ));
+    };
+    text.trim().parse::<u32>().map(Some).map_err(|_| {
+        unreachable(path, format!("kith_meta.schema_version is `{text}`, not a number: the database is damaged; restore a backup"))
+    })
+}
+
+/// Brings the database to `MIGRATIONS.len()`.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
+    migrate_with(conn, path, MIGRATIONS)
+}
+
+/// [`migrate`] over any migration list, so tests can exercise an upgrade.
+pub(crate) fn migrate_with(
+    conn: &mut Connection,
+    path: &Path,
+    migrations: &[&str],
+) -> StoreResult<()> {
+    let target = u32::try_from(migrations.len()).unwrap_or(u32::MAX);
+    let found = stored_version(conn, path)?;
+    if let Some(found) = found {
+        if found > target {
+            return Err(StoreError::NewerSchema {
+                location: path.display().to_string(),
+                found,
+                supported: target,
+            });
+        }
+        if found == target {
+            return Ok(());
+        }
+        // An existing database one or more versions behind: keep a copy first.
+        let backup = backup_path(path, target);
+        crate::backup::copy_database(conn, &backup)?;
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| opening(path, "starting the schema migration", e))?;
+    // Another process may have migrated while we waited for the lock.
+    let from = stored_version(&tx, path)?.unwrap_or(0);
+    if from > target {
+        return Err(StoreError::NewerSchema {
+            location: path.display().to_string(),
+            found: from,
+            supported: target,
+        });
+    }
+    for (i, script) in migrations.iter().enumerate().skip(from as usize) {
+        tx.execute_batch(script)
+            .with_ctx(|| format!("migrating {} to schema version {}", path.display(), i + 1))?;
+    }
+    tx.execute(
+        "INSERT INTO kith_meta (key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [target.to_string()],
+    )
+    .ctx("recording the schema version")?;
+    tx.commit()
+        .with_ctx(|| format!("committing the schema migration of {}", path.display()))
+}
+
+/// `<file>.pre-v<N>.bak`: the copy kept before migrating to version N.
+pub(crate) fn backup_path(path: &Path, target: u32) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".pre-v{target}.bak"));
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kith_store::{Community, Store};
+
+    #[test]
+    fn an_older_database_is_backed_up_then_migrated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kith.db");
+        {
+            let store = crate::SqliteStore::open(&path).unwrap();
+            store
+                .set_community(&Community {
+                    name: "before".into(),
+                    time_zone: "UTC".into(),
+                })
+                .unwrap();
+        }
+        // A build with one more migration than this one opens the v1 file.
+        let mut conn = crate::connect(&path, true).unwrap();
+        let v2 = "ALTER TABLE members ADD COLUMN note TEXT;";
+        migrate_with(&mut conn, &path, &[V1, v2]).unwrap();
+        assert_eq!(stored_version(&conn, &path).unwrap(), Some(2));
+        conn.execute("UPDATE members SET note = 'x'", [])
+            .expect("the v2 column exists");
+        let kept: String = conn
+            .query_row(
+                "SELECT value FROM kith_meta WHERE key = 'community_name'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, "before", "data survives the migration");
+
+        let backup = backup_path(&path, 2);
+        assert!(
+            backup.ends_with("kith.db.pre-v2.bak"),
+            "{}",
+            backup.display()
+        );
+        let old = Connection::open(&backup).unwrap();
+        assert_eq!(
+            stored_version(&old, &backup).unwrap(),
+            Some(1),
+            "the backup is the database before migrating"
+        );
+
+        // Opening again at v2 migrates nothing and makes no new backup.
+        std::fs::remove_file(&backup).unwrap();
+        migrate_with(&mut conn, &path, &[V1, v2]).unwrap();
+        assert!(
+            !backup.exists(),
+            "an up-to-date database is not backed up again"
+        );
+    }
+
+    #[test]
+    fn a_failed_migration_leaves_the_database_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kith.db");
+        drop(crate::SqliteStore::open(&path).unwrap());
+        let mut conn = crate::connect(&path, true).unwrap();
+        let broken = "ALTER TABLE members ADD COLUMN note TEXT; SELECT * FROM no_such_table;";
+        let err = migrate_with(&mut conn, &path, &[V1, broken]).unwrap_err();
+        assert!(err.to_string().contains("schema version 2"), "{err}");
+        assert_eq!(
+            stored_version(&conn, &path).unwrap(),
+            Some(1),
+            "the version is unchanged"
+        );
+        assert!(
+            conn.execute("UPDATE members SET note = 'x'", []).is_err(),
+            "the half migration was rolled back"
+        );
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kith.db");
+        drop(crate::SqliteStore::open(&path).unwrap());
+        let mut conn = crate::connect(&path, true).unwrap();
+        let err = migrate_with(&mut conn, &path, &[]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::NewerSchema {
+                    found: 1,
+                    supported: 0,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}
