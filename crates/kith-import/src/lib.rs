@@ -14,6 +14,7 @@ pub mod conversation;
 pub mod discord;
 pub mod discourse;
 pub mod git;
+pub mod github;
 mod input;
 mod json_stream;
 pub mod jsonl;
@@ -74,7 +75,7 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::Mbox, &git::Git, &discourse::Discourse]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::Mbox, &git::Git, &discourse::Discourse, &github::GitHub]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -94,7 +95,7 @@ pub trait ExportWriter: Sync {
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::MboxWriter, &git::GitWriter, &discourse::Discourse]
+    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::MboxWriter, &git::GitWriter, &discourse::Discourse, &github::GitHub]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {
