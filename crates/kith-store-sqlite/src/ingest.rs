@@ -7,7 +7,8 @@
 //! statement (compare `content_hash`, update when different). Replies whose target is not
 //! stored yet are resolved at commit through a small partial index of unresolved rows.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use kith_model::{Activity, Author, Kind};
 use kith_store::{AuditId, BatchOutcome, ImportAudit, Ingest, SourceId, StoreError, StoreResult};
@@ -16,18 +17,68 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Context;
 use crate::{WriterGuard, now};
 
+/// The session caches' map: keys are platform ids from one import, not attacker-chosen at a
+/// scale where hash flooding matters, and SipHash showed up at 5 % of the write path.
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The multiply-rotate hash of rustc (FxHash).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 /// Past this many entries a cache is emptied: it only saves lookups, and memory must stay flat
 /// in the size of the input.
 const CACHE_LIMIT: usize = 1 << 20;
+/// The bound of the recent-activity map (reply targets are mostly recent).
+const RECENT_LIMIT: usize = 1 << 18;
 
-const INSERT_ACTIVITY: &str = "INSERT INTO activities (source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, \
+const INSERT_ACTIVITY: &str = "INSERT INTO activities (id, source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, \
      channel_id, thread_id, reply_to_ext, reply_to_id, to_ext, text, url, attrs, content_hash, deleted, seq) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17) \
+     VALUES (?18, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17) \
      ON CONFLICT (source_id, ext_id) DO NOTHING";
 
 const UPDATE_ACTIVITY: &str = "UPDATE activities SET kind = ?3, ts = ?4, ts_micros = ?5, ts_offset = ?6, identity_id = ?7, \
      channel_id = ?8, thread_id = ?9, reply_to_ext = ?10, reply_to_id = ?11, to_ext = ?12, text = ?13, url = ?14, \
-     attrs = ?15, content_hash = ?16, seq = ?17 WHERE source_id = ?1 AND ext_id = ?2";
+     attrs = ?15, content_hash = ?16, seq = ?17 WHERE id = ?18";
 
 const FIND_ACTIVITY: &str =
     "SELECT id, content_hash FROM activities WHERE source_id = ?1 AND ext_id = ?2";
@@ -50,6 +101,12 @@ struct State {
     identities: HashMap<i64, HashMap<String, CachedIdentity>>,
     /// Sources this session wrote activities to (where replies may need resolving).
     written: BTreeSet<i64>,
+    /// Row ids of the activities this session wrote, by source and platform id: most reply
+    /// targets are recent, and this spares the index lookup.
+    recent: HashMap<i64, HashMap<String, i64>>,
+    /// The next free row ids (see [`crate::schema::next_id`]).
+    next_activity: i64,
+    next_thread: i64,
 }
 
 /// What is stored for an identity, to notice when an activity brings new values.
@@ -89,6 +146,8 @@ impl<'a> Session<'a> {
             },
         };
         session.seq = crate::next_seq(&session.conn)?;
+        session.state.next_activity = crate::schema::next_id(&session.conn, "activities")?;
+        session.state.next_thread = crate::schema::next_id(&session.conn, "threads")?;
         Ok(session)
     }
 
@@ -251,18 +310,22 @@ impl Ingest for Session<'_> {
                 Some(ext) => Some(place(
                     conn,
                     &mut st.threads,
-                    Place::Thread,
+                    Place::Thread(&mut st.next_thread),
                     source_id,
                     ext,
                     seq,
                 )?),
                 None => None,
             };
+            let recent = st.recent.entry(source_id).or_default();
             let reply_to_id: Option<i64> = match &a.reply_to {
-                Some(ext) => find
-                    .query_row(params![source_id, ext], |r| r.get(0))
-                    .optional()
-                    .ctx("looking up a reply target")?,
+                Some(ext) => match recent.get(ext.as_str()) {
+                    Some(&id) => Some(id),
+                    None => find
+                        .query_row(params![source_id, ext], |r| r.get(0))
+                        .optional()
+                        .ctx("looking up a reply target")?,
+                },
                 None => None,
             };
             let to_ext = if a.to.is_empty() {
@@ -288,43 +351,52 @@ impl Ingest for Session<'_> {
             };
             // Stored as the same 64 bits, read back with the reverse cast.
             let hash = a.content_hash() as i64;
-            let values = params![
-                source_id,
-                a.id,
-                a.kind.as_str(),
-                a.ts.secs,
-                a.ts.micros,
-                a.ts.offset_min,
-                identity,
-                channel,
-                thread,
-                a.reply_to,
-                reply_to_id,
-                to_ext,
-                a.text,
-                a.url,
-                attrs,
-                hash,
-                seq
-            ];
+            macro_rules! values {
+                ($row:expr) => {
+                    params![
+                        source_id,
+                        a.id,
+                        a.kind.as_str(),
+                        a.ts.secs,
+                        a.ts.micros,
+                        a.ts.offset_min,
+                        identity,
+                        channel,
+                        thread,
+                        a.reply_to,
+                        reply_to_id,
+                        to_ext,
+                        a.text,
+                        a.url,
+                        attrs,
+                        hash,
+                        seq,
+                        $row
+                    ]
+                };
+            }
+            let row = st.next_activity;
             let changed = if insert
-                .execute(values)
+                .execute(values!(row))
                 .with_ctx(|| format!("storing activity `{}`", a.id))?
                 == 1
             {
+                st.next_activity += 1;
                 out.inserted += 1;
+                remember(recent, &a.id, row);
                 true
             } else {
-                let stored_hash: i64 = find
-                    .query_row(params![source_id, a.id], |r| r.get(1))
+                let (row, stored_hash): (i64, i64) = find
+                    .query_row(params![source_id, a.id], |r| Ok((r.get(0)?, r.get(1)?)))
                     .with_ctx(|| format!("reading stored activity `{}`", a.id))?;
+                remember(recent, &a.id, row);
                 if stored_hash == hash {
                     out.unchanged += 1;
                     false
                 } else {
                     conn.prepare_cached(UPDATE_ACTIVITY)
                         .ctx("preparing the activity update")?
-                        .execute(values)
+                        .execute(values!(row))
                         .with_ctx(|| format!("updating activity `{}`", a.id))?;
                     out.updated += 1;
                     true
@@ -345,13 +417,15 @@ impl Ingest for Session<'_> {
         let mut mark = self
             .conn
             .prepare_cached(
-                "INSERT INTO threads (source_id, ext_id, inferred, seq) VALUES (?1, ?2, 1, ?3) \
+                "INSERT INTO threads (id, source_id, ext_id, inferred, seq) VALUES (?4, ?1, ?2, 1, ?3) \
                  ON CONFLICT (source_id, ext_id) DO UPDATE SET inferred = 1, seq = excluded.seq WHERE inferred = 0",
             )
             .ctx("preparing to mark inferred threads")?;
         for thread in threads {
-            mark.execute(params![source_id, thread, self.seq])
+            mark.execute(params![source_id, thread, self.seq, self.state.next_thread])
                 .with_ctx(|| format!("marking thread `{thread}` of `{source}` as inferred"))?;
+            // Spent whether the thread was new or not: ids only need to be unused.
+            self.state.next_thread += 1;
         }
         Ok(())
     }
@@ -372,6 +446,14 @@ impl Ingest for Session<'_> {
             .execute_batch("ROLLBACK")
             .ctx("rolling back the import")
     }
+}
+
+/// Remembers an activity's row id for replies later in the session, within the cache bound.
+fn remember(recent: &mut HashMap<String, i64>, ext_id: &str, row: i64) {
+    if recent.len() >= RECENT_LIMIT {
+        recent.clear();
+    }
+    recent.insert(ext_id.to_owned(), row);
 }
 
 /// Replaces the target's text (edit) or marks it deleted (delete).
@@ -446,13 +528,11 @@ fn identity(
             let id: i64 = conn
                 .prepare_cached(
                     "INSERT INTO identities (source_id, ext_id, name, handle, email, member_id, anonymous, team, bot, seq) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9) RETURNING id",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)",
                 )
                 .ctx("preparing the identity insert")?
-                .query_row(
-                    params![source_id, author.id, author.name, author.handle, author.email, member, team, bot, seq],
-                    |r| r.get(0),
-                )
+                .execute(params![source_id, author.id, author.name, author.handle, author.email, member, team, bot, seq])
+                .map(|_| conn.last_insert_rowid())
                 .with_ctx(|| format!("creating identity `{}`", author.id))?;
             out.identities_created += 1;
             out.members_created += 1;
@@ -552,24 +632,25 @@ fn new_member(
 ) -> StoreResult<i64> {
     conn.prepare_cached(
         "INSERT INTO members (display_name, team, team_since, bot, anonymous, merged_into, created_at, seq) \
-         VALUES (?1, ?2, NULL, ?3, ?4, NULL, ?5, ?6) RETURNING id",
+         VALUES (?1, ?2, NULL, ?3, ?4, NULL, ?5, ?6)",
     )
     .ctx("preparing the member insert")?
-    .query_row(params![display_name, team, bot, anonymous, now, seq], |r| r.get(0))
+    .execute(params![display_name, team, bot, anonymous, now, seq])
+    .map(|_| conn.last_insert_rowid())
     .ctx("creating a member")
 }
 
-#[derive(Clone, Copy)]
-enum Place {
+enum Place<'a> {
     Channel,
-    Thread,
+    /// Threads take explicit ids from the session's allocator.
+    Thread(&'a mut i64),
 }
 
 /// The row id of a channel or thread, created on first sight.
 fn place(
     conn: &Connection,
     cache: &mut HashMap<i64, HashMap<String, i64>>,
-    place: Place,
+    place: Place<'_>,
     source_id: i64,
     ext: &str,
     seq: i64,
@@ -587,19 +668,29 @@ fn place(
             "SELECT id FROM channels WHERE source_id = ?1 AND ext_id = ?2",
             "channel",
         ),
-        Place::Thread => (
-            "INSERT INTO threads (source_id, ext_id, inferred, seq) VALUES (?1, ?2, 0, ?3) \
+        Place::Thread(_) => (
+            "INSERT INTO threads (id, source_id, ext_id, inferred, seq) VALUES (?4, ?1, ?2, 0, ?3) \
              ON CONFLICT (source_id, ext_id) DO NOTHING",
             "SELECT id FROM threads WHERE source_id = ?1 AND ext_id = ?2",
             "thread",
         ),
     };
-    let inserted = conn
+    let mut stmt = conn
         .prepare_cached(insert)
-        .and_then(|mut s| s.execute(params![source_id, ext, seq]))
-        .with_ctx(|| format!("storing {what} `{ext}`"))?;
+        .with_ctx(|| format!("preparing to store a {what}"))?;
+    let inserted = match &place {
+        Place::Channel => stmt.execute(params![source_id, ext, seq]),
+        Place::Thread(next) => stmt.execute(params![source_id, ext, seq, **next]),
+    }
+    .with_ctx(|| format!("storing {what} `{ext}`"))?;
     let id = if inserted == 1 {
-        conn.last_insert_rowid()
+        match place {
+            Place::Channel => conn.last_insert_rowid(),
+            Place::Thread(next) => {
+                *next += 1;
+                *next - 1
+            }
+        }
     } else {
         conn.prepare_cached(find)
             .and_then(|mut s| s.query_row(params![source_id, ext], |r| r.get(0)))

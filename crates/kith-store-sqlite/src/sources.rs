@@ -79,6 +79,8 @@ pub(crate) fn delete(conn: &Connection, seq: i64, name: &str) -> StoreResult<Del
         .and_then(|mut s| s.query_map([source], |r| r.get(0))?.collect())
         .ctx("finding the source's members")?;
 
+    crate::schema::raise_floor(conn, "activities")?;
+    crate::schema::raise_floor(conn, "threads")?;
     let remove = |table: &str, entity: &str| -> StoreResult<u64> {
         conn.execute(
             &format!("INSERT INTO tombstones (seq, entity, entity_id) SELECT ?1, ?2, id FROM {table} WHERE source_id = ?3"),

@@ -1548,6 +1548,19 @@ pub fn source_removal_appears_as_changes(store: &dyn Store) {
             .any(|c| matches!(c, Change::SourceRemoved(s) if *s == forum)),
         "the source removal appears"
     );
+    // Ids of removed rows are never handed out again.
+    import(store, "forum", &[&generate("forum", "n", 20, 17)]);
+    let (fresh, _) = changes(store, Watermark::ZERO);
+    let max_removed = activities.iter().max().copied().unwrap_or(0);
+    let new_forum: Vec<i64> = facts(&fresh)
+        .values()
+        .filter(|f| f.source != forum && !activities.contains(&f.id.0))
+        .map(|f| f.id.0)
+        .collect();
+    assert!(
+        new_forum.len() >= 20 && new_forum.iter().all(|id| *id > max_removed),
+        "new activities take ids above every removed one: {new_forum:?} vs {max_removed}"
+    );
 }
 
 pub fn a_dropped_or_rolled_back_session_leaves_no_trace(store: &dyn Store) {
