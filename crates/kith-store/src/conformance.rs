@@ -32,123 +32,44 @@ use crate::{
 /// One conformance check, run on a fresh, empty store.
 pub type Check = fn(&dyn Store);
 
+/// Pairs each check function with its name.
+macro_rules! checks {
+    ($($check:ident),* $(,)?) => { &[$((stringify!($check), $check as Check)),*] };
+}
+
 /// Every check [`run_all`] runs, by name.
-pub const CHECKS: &[(&str, Check)] = &[
-    (
-        "describe_names_the_backend_and_current_schema",
-        describe_names_the_backend_and_current_schema,
-    ),
-    (
-        "community_settings_round_trip",
-        community_settings_round_trip,
-    ),
-    (
-        "bulk_insert_counts_and_reads_back",
-        bulk_insert_counts_and_reads_back,
-    ),
-    (
-        "reimporting_the_same_batch_changes_nothing",
-        reimporting_the_same_batch_changes_nothing,
-    ),
-    ("a_changed_text_is_one_update", a_changed_text_is_one_update),
-    (
-        "duplicates_within_one_session_count_as_unchanged",
-        duplicates_within_one_session_count_as_unchanged,
-    ),
-    (
-        "edit_activities_replace_the_target_text",
-        edit_activities_replace_the_target_text,
-    ),
-    (
-        "delete_activities_mark_the_target_deleted",
-        delete_activities_mark_the_target_deleted,
-    ),
-    (
-        "replies_resolve_whenever_the_target_arrives",
-        replies_resolve_whenever_the_target_arrives,
-    ),
-    (
-        "author_less_activities_get_an_anonymous_member_each",
-        author_less_activities_get_an_anonymous_member_each,
-    ),
-    (
-        "new_identities_get_members_with_the_author_hints",
-        new_identities_get_members_with_the_author_hints,
-    ),
-    (
-        "identity_attributes_follow_the_latest_values_seen",
-        identity_attributes_follow_the_latest_values_seen,
-    ),
-    ("members_page_in_id_order", members_page_in_id_order),
-    (
-        "member_flags_and_affiliations_round_trip",
-        member_flags_and_affiliations_round_trip,
-    ),
-    (
-        "merge_moves_identities_and_unmerge_moves_them_back",
-        merge_moves_identities_and_unmerge_moves_them_back,
-    ),
-    (
-        "unmerge_is_refused_while_a_later_merge_depends_on_it",
-        unmerge_is_refused_while_a_later_merge_depends_on_it,
-    ),
-    ("invalid_merges_are_refused", invalid_merges_are_refused),
-    (
-        "read_changes_from_zero_delivers_everything",
-        read_changes_from_zero_delivers_everything,
-    ),
-    (
-        "read_changes_after_a_watermark_delivers_exactly_the_new_rows",
-        read_changes_after_a_watermark_delivers_exactly_the_new_rows,
-    ),
-    (
-        "edits_deletions_and_merges_appear_as_changes",
-        edits_deletions_and_merges_appear_as_changes,
-    ),
-    (
-        "source_removal_appears_as_changes",
-        source_removal_appears_as_changes,
-    ),
-    (
-        "a_dropped_or_rolled_back_session_leaves_no_trace",
-        a_dropped_or_rolled_back_session_leaves_no_trace,
-    ),
-    (
-        "a_failed_import_is_audited_with_record_audit",
-        a_failed_import_is_audited_with_record_audit,
-    ),
-    (
-        "audits_list_newest_first_and_by_source",
-        audits_list_newest_first_and_by_source,
-    ),
-    (
-        "sources_list_with_counts_and_their_latest_audit",
-        sources_list_with_counts_and_their_latest_audit,
-    ),
-    (
-        "ensure_source_refuses_another_format_and_bad_names",
-        ensure_source_refuses_another_format_and_bad_names,
-    ),
-    (
-        "writing_to_a_source_not_ensured_is_refused",
-        writing_to_a_source_not_ensured_is_refused,
-    ),
-    (
-        "delete_source_removes_only_what_it_alone_contributed",
-        delete_source_removes_only_what_it_alone_contributed,
-    ),
-    (
-        "export_round_trip_reproduces_the_written_activities",
-        export_round_trip_reproduces_the_written_activities,
-    ),
-    (
-        "export_derives_member_team_bot_and_inferred_threads",
-        export_derives_member_team_bot_and_inferred_threads,
-    ),
-    (
-        "backup_writes_a_copy_and_refuses_nothing_else",
-        backup_writes_a_copy_and_refuses_nothing_else,
-    ),
+pub const CHECKS: &[(&str, Check)] = checks![
+    describe_names_the_backend_and_current_schema,
+    community_settings_round_trip,
+    bulk_insert_counts_and_reads_back,
+    reimporting_the_same_batch_changes_nothing,
+    a_changed_text_is_one_update,
+    duplicates_within_one_session_count_as_unchanged,
+    edit_activities_replace_the_target_text,
+    delete_activities_mark_the_target_deleted,
+    replies_resolve_whenever_the_target_arrives,
+    author_less_activities_get_an_anonymous_member_each,
+    new_identities_get_members_with_the_author_hints,
+    identity_attributes_follow_the_latest_values_seen,
+    members_page_in_id_order,
+    member_flags_and_affiliations_round_trip,
+    merge_moves_identities_and_unmerge_moves_them_back,
+    unmerge_is_refused_while_a_later_merge_depends_on_it,
+    invalid_merges_are_refused,
+    read_changes_from_zero_delivers_everything,
+    read_changes_after_a_watermark_delivers_exactly_the_new_rows,
+    edits_deletions_and_merges_appear_as_changes,
+    source_removal_appears_as_changes,
+    a_dropped_or_rolled_back_session_leaves_no_trace,
+    a_failed_import_is_audited_with_record_audit,
+    audits_list_newest_first_and_by_source,
+    sources_list_with_counts_and_their_latest_audit,
+    ensure_source_refuses_another_format_and_bad_names,
+    writing_to_a_source_not_ensured_is_refused,
+    delete_source_removes_only_what_it_alone_contributed,
+    export_round_trip_reproduces_the_written_activities,
+    export_derives_member_team_bot_and_inferred_threads,
+    backup_writes_a_copy_and_refuses_nothing_else,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store from `fresh`.
@@ -1464,29 +1385,26 @@ pub fn source_removal_appears_as_changes(store: &dyn Store) {
         Some(Change::Source(s)) => s.id,
         _ => panic!("the forum source is missing from the changes"),
     };
-    let of_forum = |f: &dyn Fn(&Change) -> Option<i64>| -> BTreeSet<i64> {
-        all.iter().filter_map(f).collect()
-    };
-    let activities = of_forum(&|c| match c {
-        Change::Activity(a) if a.source == forum => Some(a.id.0),
-        _ => None,
-    });
-    let identities = of_forum(&|c| match c {
-        Change::Identity(i) if i.source == forum => Some(i.id.0),
-        _ => None,
-    });
-    let members = of_forum(&|c| match c {
-        Change::Identity(i) if i.source == forum => Some(i.member.0),
-        _ => None,
-    });
-    let channels = of_forum(&|c| match c {
-        Change::Channel(x) if x.source == forum => Some(x.id.0),
-        _ => None,
-    });
-    let threads = of_forum(&|c| match c {
-        Change::Thread(x) if x.source == forum => Some(x.id.0),
-        _ => None,
-    });
+    // What the forum contributed, as (entity, id); members are those of its identities.
+    let mut contributed: BTreeSet<(&str, i64)> = BTreeSet::new();
+    for c in &all {
+        match c {
+            Change::Activity(a) if a.source == forum => contributed.insert(("activity", a.id.0)),
+            Change::Identity(i) if i.source == forum => {
+                contributed.insert(("member", i.member.0));
+                contributed.insert(("identity", i.id.0))
+            }
+            Change::Channel(x) if x.source == forum => contributed.insert(("channel", x.id.0)),
+            Change::Thread(x) if x.source == forum => contributed.insert(("thread", x.id.0)),
+            _ => false,
+        };
+    }
+    contributed.insert(("source", forum.0));
+    let activities: BTreeSet<i64> = contributed
+        .iter()
+        .filter(|(e, _)| *e == "activity")
+        .map(|(_, id)| *id)
+        .collect();
     let deleted = store.delete_source("forum").expect("delete_source");
     assert_eq!(
         deleted.activities,
@@ -1494,72 +1412,35 @@ pub fn source_removal_appears_as_changes(store: &dyn Store) {
         "delete_source reports the activities removed"
     );
     let (delta, _) = changes(store, mark);
-    let removed = |f: &dyn Fn(&Change) -> Option<i64>| -> BTreeSet<i64> {
-        delta.iter().filter_map(f).collect()
-    };
+    let removed: BTreeSet<(&str, i64)> = delta
+        .iter()
+        .filter_map(|c| match c {
+            Change::ActivityRemoved(x) => Some(("activity", x.0)),
+            Change::IdentityRemoved(x) => Some(("identity", x.0)),
+            Change::MemberRemoved(x) => Some(("member", x.0)),
+            Change::ChannelRemoved(x) => Some(("channel", x.0)),
+            Change::ThreadRemoved(x) => Some(("thread", x.0)),
+            Change::SourceRemoved(x) => Some(("source", x.0)),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        removed(&|c| if let Change::ActivityRemoved(x) = c {
-            Some(x.0)
-        } else {
-            None
-        }),
-        activities,
-        "every removed activity appears as a removal"
-    );
-    assert_eq!(
-        removed(&|c| if let Change::IdentityRemoved(x) = c {
-            Some(x.0)
-        } else {
-            None
-        }),
-        identities,
-        "every removed identity appears as a removal"
-    );
-    assert_eq!(
-        removed(&|c| if let Change::MemberRemoved(x) = c {
-            Some(x.0)
-        } else {
-            None
-        }),
-        members,
-        "every member left without identities appears as a removal"
-    );
-    assert_eq!(
-        removed(&|c| if let Change::ChannelRemoved(x) = c {
-            Some(x.0)
-        } else {
-            None
-        }),
-        channels,
-        "every removed channel appears as a removal"
-    );
-    assert_eq!(
-        removed(&|c| if let Change::ThreadRemoved(x) = c {
-            Some(x.0)
-        } else {
-            None
-        }),
-        threads,
-        "every removed thread appears as a removal"
-    );
-    assert!(
-        delta
-            .iter()
-            .any(|c| matches!(c, Change::SourceRemoved(s) if *s == forum)),
-        "the source removal appears"
+        removed, contributed,
+        "every activity, identity, channel and thread of the source, the members left without \
+         identities and the source itself appear as removals"
     );
     // Ids of removed rows are never handed out again.
     import(store, "forum", &[&generate("forum", "n", 20, 17)]);
     let (fresh, _) = changes(store, Watermark::ZERO);
     let max_removed = activities.iter().max().copied().unwrap_or(0);
-    let new_forum: Vec<i64> = facts(&fresh)
+    let new_ids: Vec<i64> = facts(&fresh)
         .values()
-        .filter(|f| f.source != forum && !activities.contains(&f.id.0))
+        .filter(|f| !activities.contains(&f.id.0))
         .map(|f| f.id.0)
         .collect();
     assert!(
-        new_forum.len() >= 20 && new_forum.iter().all(|id| *id > max_removed),
-        "new activities take ids above every removed one: {new_forum:?} vs {max_removed}"
+        new_ids.len() >= 20 && new_ids.iter().all(|id| *id > max_removed),
+        "new activities take ids above every removed one: {new_ids:?} vs {max_removed}"
     );
 }
 
