@@ -379,6 +379,31 @@ fn a_cut_file_is_malformed_with_file_line_column_and_what_was_expected() {
         ),
         "{e}"
     );
+    for (text, line, column, says) in [
+        ("", 1, 1, "empty"),
+        (
+            "[\n  {\"id\": 1}\n  {\"id\": 2}\n]",
+            3,
+            3,
+            "expected `,` or `]`",
+        ),
+        ("[{\"id\": 1}] x", 1, 13, "trailing characters"),
+        (
+            "[{\"id\": 1},\n {\"body\": \"cut",
+            2,
+            15,
+            "ends inside a value",
+        ),
+    ] {
+        std::fs::write(dir.path().join("bad.json"), text).unwrap();
+        let e = read(&[dir.path().join("bad.json")], &ReadContext::default()).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            matches!(e, ImportError::Malformed { line: l, column: c, .. } if l == line && c == column)
+                && shown.contains(says),
+            "{text:?}: {shown}"
+        );
+    }
 }
 
 /// The GitHub responses of Perceval's test data (`KITH_SHARED_DATA`).
