@@ -28,11 +28,26 @@ pub fn init(cx: &Context, args: &InitArgs) -> Result<(), Failure> {
         }
         store.set_community(&community)?;
     }
+    // Base URLs of sources named in the configuration file (links back to the platform).
+    let known: Vec<String> = store.sources()?.into_iter().map(|s| s.name).collect();
+    for (name, source) in &cx.settings.file.sources {
+        if let Some(url) = &source.base_url
+            && known.contains(name)
+        {
+            store.set_source_base_url(name, Some(url))?;
+        }
+    }
     let info = store.describe();
-    cx.out.result(&serde_json::json!({ "database": info, "community": community }), || {
+    let config = cx.settings.file_path.as_ref().map(|p| p.display().to_string());
+    cx.out.result(&serde_json::json!({ "database": info, "community": community, "config": config }), || {
         format!(
-            "database ready: {} ({:?}, schema version {})\ncommunity: {} (time zone {})",
-            info.location, info.backend, info.schema_version, community.name, community.time_zone
+            "database ready: {} ({:?}, schema version {})\ncommunity: {} (time zone {})\nconfiguration: {}",
+            info.location,
+            info.backend,
+            info.schema_version,
+            community.name,
+            community.time_zone,
+            config.as_deref().unwrap_or("none (defaults)")
         )
     });
     Ok(())

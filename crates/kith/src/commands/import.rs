@@ -26,7 +26,12 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         }
     }
     let store = cx.open()?;
-    let options = ImportOptions { source: args.source.clone(), base_url: args.base_url.clone(), dry_run: args.dry_run };
+    // --base-url, else the configuration file's `[sources.NAME] base_url` for --source NAME.
+    let base_url = args.base_url.clone().or_else(|| {
+        let name = args.source.as_deref()?;
+        cx.settings.file.sources.get(name).and_then(|s| s.base_url.clone())
+    });
+    let options = ImportOptions { source: args.source.clone(), base_url, dry_run: args.dry_run };
     let bar = cx.out.progress("importing");
     let audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
     if args.source.is_none() && !audit.audit.sources.is_empty() {
