@@ -312,3 +312,43 @@ pub fn plan(candidates: &[Candidate], identities: &[IdentityRow], threshold: f64
 
 #[cfg(test)]
 mod tests;
+
+/// What one resolution pass did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolution {
+    /// Merges applied automatically (each logged in the store and reversible).
+    pub applied: Vec<kith_store::MergeRecord>,
+    /// Candidates waiting for a person: below the threshold, or blocked by a hard rule.
+    pub review: Vec<Candidate>,
+}
+
+/// Finds candidates among the store's identities, applies those at or above `threshold`
+/// (never a pair a person has already separated), and returns the rest for review.
+pub fn resolve(store: &dyn kith_store::Store, threshold: f64) -> kith_store::StoreResult<Resolution> {
+    let (apply, review) = proposals(store, threshold)?;
+    let mut applied = Vec::with_capacity(apply.len());
+    for c in apply {
+        let evidence = kith_store::MergeEvidence { reason: c.reason(), score: c.score, actor: "auto".into() };
+        applied.push(store.merge_members(c.into, c.from, &evidence)?);
+    }
+    Ok(Resolution { applied, review })
+}
+
+/// What [`resolve`] would do, without doing it: (to apply, to review).
+pub fn proposals(store: &dyn kith_store::Store, threshold: f64) -> kith_store::StoreResult<(Vec<Candidate>, Vec<Candidate>)> {
+    let identities = store.identities()?;
+    // Pairs a person separated again stay separated unless a person merges them.
+    let undone: HashSet<(MemberId, MemberId)> =
+        store.merges()?.into_iter().filter(|m| m.undone_at.is_some()).map(|m| (m.into.min(m.from), m.into.max(m.from))).collect();
+    let found: Vec<Candidate> = candidates(&identities)
+        .into_iter()
+        .map(|c| {
+            if c.blocked.is_none() && undone.contains(&(c.into, c.from)) {
+                Candidate { blocked: Some("a person undid an earlier merge of these members".into()), ..c }
+            } else {
+                c
+            }
+        })
+        .collect();
+    Ok(plan(&found, &identities, threshold))
+}

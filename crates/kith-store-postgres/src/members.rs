@@ -95,6 +95,28 @@ impl PgStore {
         })
     }
 
+    pub(crate) fn annotate_audit_merges(&self, audit: kith_store::AuditId, merged: u64) -> StoreResult<()> {
+        self.write("recording merges on an import audit", |tx, _xid| {
+            let n = tx
+                .execute("UPDATE audits SET members_merged = $2 WHERE id = $1", &[&audit.0, &i64::try_from(merged).unwrap_or(i64::MAX)])
+                .map_err(|e| db_err(format!("updating audit {audit}"), e))?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("import audit {audit}")));
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn all_identities(&self) -> StoreResult<Vec<IdentityRow>> {
+        self.read("listing identities", |tx| {
+            tx.query("SELECT id, source_id, ext_id, name, handle, email, member_id, anonymous, team, bot FROM identities ORDER BY id", &[])
+                .map_err(|e| db_err("listing identities", e))?
+                .iter()
+                .map(identity_from_row)
+                .collect()
+        })
+    }
+
     pub(crate) fn member_detail(&self, id: MemberId) -> StoreResult<MemberDetail> {
         self.read("reading a member", |tx| {
             let row = tx

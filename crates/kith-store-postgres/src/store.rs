@@ -4,7 +4,7 @@ use std::path::Path;
 
 use kith_store::{
     Affiliation, AuditId, Backend, Change, Community, Counts, DeletedSource, ExportedActivity,
-    ImportAudit, Ingest, MemberDetail, MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId,
+    IdentityRow, ImportAudit, Ingest, MemberDetail, MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId,
     MergeRecord, SourceSummary, Store, StoreInfo, StoreResult, StoredAudit, Watermark,
 };
 
@@ -47,6 +47,10 @@ impl Store for PgStore {
         self.store_audit(audit)
     }
 
+    fn set_audit_members_merged(&self, audit: AuditId, merged: u64) -> StoreResult<()> {
+        self.annotate_audit_merges(audit, merged)
+    }
+
     fn audits(&self, source: Option<&str>, limit: usize) -> StoreResult<Vec<StoredAudit>> {
         self.list_audits(source, limit)
     }
@@ -57,6 +61,10 @@ impl Store for PgStore {
 
     fn members(&self, after: Option<MemberId>, limit: usize) -> StoreResult<Vec<MemberRow>> {
         self.list_members(after, limit)
+    }
+
+    fn identities(&self) -> StoreResult<Vec<IdentityRow>> {
+        self.all_identities()
     }
 
     fn member(&self, id: MemberId) -> StoreResult<MemberDetail> {

@@ -47,7 +47,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use kith_store::{
-    AuditId, Backend, Change, Community, Counts, DeletedSource, ImportAudit, Ingest, MemberDetail,
+    AuditId, Backend, Change, Community, Counts, DeletedSource, IdentityRow, ImportAudit, Ingest, MemberDetail,
     MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId, MergeRecord, SourceSummary, Store,
     StoreError, StoreInfo, StoreResult, StoredAudit, Watermark,
 };
@@ -328,6 +328,21 @@ impl Store for SqliteStore {
         })
     }
 
+    fn set_audit_members_merged(&self, audit: AuditId, merged: u64) -> StoreResult<()> {
+        self.write("recording merges on an import audit", |conn, _| {
+            let n = conn
+                .execute(
+                    "UPDATE audits SET members_merged = ?2 WHERE id = ?1",
+                    rusqlite::params![audit.0, i64::try_from(merged).unwrap_or(i64::MAX)],
+                )
+                .with_ctx(|| format!("updating audit {audit}"))?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("import audit {audit}")));
+            }
+            Ok(())
+        })
+    }
+
     fn audits(&self, source: Option<&str>, limit: usize) -> StoreResult<Vec<StoredAudit>> {
         self.read("reading import audits", |conn| {
             sources::audits(conn, source, limit)
@@ -340,6 +355,10 @@ impl Store for SqliteStore {
 
     fn members(&self, after: Option<MemberId>, limit: usize) -> StoreResult<Vec<MemberRow>> {
         self.read("listing members", |conn| members::page(conn, after, limit))
+    }
+
+    fn identities(&self) -> StoreResult<Vec<IdentityRow>> {
+        self.read("listing identities", members::all_identities)
     }
 
     fn member(&self, id: MemberId) -> StoreResult<MemberDetail> {

@@ -24,7 +24,7 @@ use kith_model::{Activity, Author, Kind, Timestamp};
 use serde_json::{Map, Value};
 
 use crate::{
-    ActivityFact, ActivityId, Affiliation, AuditStatus, BatchOutcome, Change, Community,
+    ActivityFact, ActivityId, Affiliation, AuditId, AuditStatus, BatchOutcome, Change, Community,
     ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId, MergeEvidence, Problem,
     Store, StoreError, Watermark,
 };
@@ -62,6 +62,8 @@ pub const CHECKS: &[(&str, Check)] = checks![
     source_removal_appears_as_changes,
     a_dropped_or_rolled_back_session_leaves_no_trace,
     a_failed_import_is_audited_with_record_audit,
+    audits_record_members_merged_after_commit,
+    identities_list_every_identity_in_id_order,
     audits_list_newest_first_and_by_source,
     sources_list_with_counts_and_their_latest_audit,
     ensure_source_refuses_another_format_and_bad_names,
@@ -1532,6 +1534,36 @@ pub fn a_failed_import_is_audited_with_record_audit(store: &dyn Store) {
         0,
         "the failed import stored nothing"
     );
+}
+
+pub fn audits_record_members_merged_after_commit(store: &dyn Store) {
+    import(store, "forum", &[&[post("forum", "p1", Some("u1"), "a")]]);
+    let id = store.audits(None, 1).expect("audits")[0].id;
+    store.set_audit_members_merged(id, 3).expect("set_audit_members_merged");
+    assert_eq!(store.audits(None, 1).expect("audits")[0].audit.members_merged, 3);
+    expect_err(
+        store.set_audit_members_merged(AuditId(id.0 + 1000), 1),
+        "annotating an unknown audit",
+        |e| matches!(e, StoreError::NotFound(_)),
+    );
+}
+
+pub fn identities_list_every_identity_in_id_order(store: &dyn Store) {
+    import(
+        store,
+        "forum",
+        &[&[
+            post("forum", "p1", Some("u1"), "a"),
+            post("forum", "p2", Some("u2"), "b"),
+            post("forum", "p3", None, "c"),
+        ]],
+    );
+    let all = store.identities().expect("identities");
+    assert_eq!(all.len(), 3, "two authors and one anonymous identity");
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "ordered by id");
+    assert_eq!(all.iter().filter(|i| i.anonymous).count(), 1);
+    let u1 = all.iter().find(|i| i.ext_id == "u1").expect("u1");
+    assert_eq!(u1.member, member_of(store, "forum", "u1"));
 }
 
 pub fn audits_list_newest_first_and_by_source(store: &dyn Store) {

@@ -49,6 +49,8 @@ pub trait Store: Send + Sync {
     /// Stores the audit of an import that stored nothing (a dry run or a failed import).
     /// Audits of successful imports are stored by [`Ingest::commit`].
     fn record_audit(&self, audit: &ImportAudit) -> StoreResult<AuditId>;
+    /// Records on a committed audit how many members identity resolution merged after it.
+    fn set_audit_members_merged(&self, audit: AuditId, merged: u64) -> StoreResult<()>;
     /// Audits, newest first; of one source when `source` is given.
     fn audits(&self, source: Option<&str>, limit: usize) -> StoreResult<Vec<StoredAudit>>;
 
@@ -57,6 +59,8 @@ pub trait Store: Send + Sync {
 
     /// Members, ordered by id, at most `limit` after id `after`.
     fn members(&self, after: Option<MemberId>, limit: usize) -> StoreResult<Vec<MemberRow>>;
+    /// Every identity, ordered by id (what identity resolution reads).
+    fn identities(&self) -> StoreResult<Vec<IdentityRow>>;
     /// One member with its identities and affiliations.
     fn member(&self, id: MemberId) -> StoreResult<MemberDetail>;
     /// Sets team / bot flags. `team_since`: activity before it counts as community (SPEC §4.0).

@@ -67,6 +67,8 @@ pub enum Command {
     Import(ImportArgs),
     /// List sources with their last import audit, or delete one
     Sources(SourcesArgs),
+    /// Members: list, show, merge candidates, merge and unmerge
+    Members(MembersArgs),
     /// Write stored data out (nothing is locked in)
     Export(ExportArgs),
     /// Take a consistent copy of the database while it stays in use
@@ -156,6 +158,63 @@ pub enum SourcesAction {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct MembersArgs {
+    #[command(subcommand)]
+    pub action: MembersAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembersAction {
+    /// List members (id order)
+    List {
+        /// How many
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Start after this member id
+        #[arg(long, value_name = "ID")]
+        after: Option<i64>,
+    },
+    /// Show a member with its identities and affiliations
+    Show {
+        /// Member id
+        id: i64,
+    },
+    /// Merge candidates waiting for review, with their evidence and score
+    ///
+    /// Candidates at or above the threshold are merged automatically after each import (and by
+    /// `kith members resolve`); the rest, and pairs a hard rule blocks (two user ids of one
+    /// source), wait here.
+    Candidates {
+        /// Score at or above which merges are automatic [config: identity.threshold] [default: 0.9]
+        #[arg(long)]
+        threshold: Option<f64>,
+    },
+    /// Apply the automatic merges now (imports do this by themselves)
+    Resolve {
+        /// Score at or above which merges are automatic [config: identity.threshold] [default: 0.9]
+        #[arg(long)]
+        threshold: Option<f64>,
+    },
+    /// Merge member FROM into member INTO (logged, reversible with `unmerge`)
+    Merge {
+        /// The member that remains
+        into: i64,
+        /// The member whose identities move
+        from: i64,
+        /// Why, for the merge log
+        #[arg(long, default_value = "merged by hand")]
+        reason: String,
+    },
+    /// Undo a merge by its id (see `kith members merges`)
+    Unmerge {
+        /// Merge id
+        merge: i64,
+    },
+    /// The merge log, oldest first
+    Merges,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub community: CommunityConfig,
     #[serde(default)]
     pub server: ServerConfig,
+    #[serde(default)]
+    pub identity: IdentityConfig,
     /// Per-source settings, by source name.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceConfig>,
@@ -37,6 +39,13 @@ pub struct CommunityConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub bind: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Merge candidates scoring at or above this are merged automatically.
+    pub threshold: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +137,19 @@ impl Settings {
         zone.parse::<chrono_tz::Tz>()
             .map(|_| Some(zone.clone()))
             .map_err(|_| Failure::Usage(format!("`{zone}` is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)")))
+    }
+
+    /// The automatic merge threshold: flag > file > 0.9.
+    pub fn merge_threshold(&self, flag: Option<f64>) -> Result<f64, Failure> {
+        let t = flag.or(self.identity_threshold()).unwrap_or(kith_identity::DEFAULT_THRESHOLD);
+        if !(0.0..=1.0).contains(&t) || t.is_nan() {
+            return Err(Failure::Usage(format!("the merge threshold must be between 0 and 1, not {t}")));
+        }
+        Ok(t)
+    }
+
+    fn identity_threshold(&self) -> Option<f64> {
+        self.file.identity.threshold
     }
 
     pub fn community_name(&self, flag: Option<&str>) -> Option<String> {

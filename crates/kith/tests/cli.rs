@@ -402,3 +402,49 @@ fn postgres_import_backup_restore_and_round_trip() {
     assert_eq!(k.ok(&["--database", &db, "export"]), before);
     assert_round_trip(&k, &db, &other);
 }
+
+#[test]
+fn identity_resolution_merges_certain_pairs_and_queues_the_rest() {
+    let k = Kith::new();
+    let chat = concat!(
+        r#"{"v":1,"source":"chat","id":"m1","kind":"post","ts":"2024-01-01T10:00:00Z","author":{"id":"U1","name":"Ada Lovelace","email":"ada@example.org"}}"#,
+        "\n",
+        r#"{"v":1,"source":"chat","id":"m2","kind":"post","ts":"2024-01-01T11:00:00Z","author":{"id":"U2","name":"Grace Hopper","handle":"grace"}}"#,
+        "\n"
+    );
+    let forum = concat!(
+        r#"{"v":1,"source":"forum","id":"p1","kind":"post","ts":"2024-01-02T10:00:00Z","author":{"id":"7","name":"Ada L.","email":"ADA@example.org"}}"#,
+        "\n",
+        r#"{"v":1,"source":"forum","id":"p2","kind":"post","ts":"2024-01-02T11:00:00Z","author":{"id":"8","name":"Grace Hopper","handle":"Grace"}}"#,
+        "\n"
+    );
+    k.json(&["import", "jsonl", k.write("chat.jsonl", chat).to_str().unwrap()]);
+    let audit = k.json(&["import", "jsonl", k.write("forum.jsonl", forum).to_str().unwrap()]);
+    assert_eq!(audit["members_merged"], 1, "the same e-mail on two sources is merged automatically");
+    assert_eq!(k.json(&["sources", "audits", "forum"])[0]["members_merged"], 1, "and the stored audit says so");
+
+    // Handle + name (0.8) waits for review.
+    let review = k.json(&["members", "candidates"]);
+    assert_eq!(review.as_array().unwrap().len(), 1, "{review}");
+    assert_eq!(review[0]["score"], 0.8);
+    let (into, from) = (review[0]["into"].as_i64().unwrap(), review[0]["from"].as_i64().unwrap());
+
+    let merged = k.json(&["members", "merge", &into.to_string(), &from.to_string()]);
+    let merge_id = merged["id"].as_i64().unwrap();
+    assert_eq!(k.json(&["members", "candidates"]).as_array().unwrap().len(), 0);
+    let shown = k.json(&["members", "show", &into.to_string()]);
+    assert_eq!(shown["identities"].as_array().unwrap().len(), 2);
+
+    // Undo: the pair comes back as a candidate, and automatic resolution leaves it alone.
+    k.json(&["members", "unmerge", &merge_id.to_string()]);
+    assert_eq!(k.json(&["members", "show", &into.to_string()])["identities"].as_array().unwrap().len(), 1);
+    let r = k.json(&["members", "resolve", "--threshold", "0.5"]);
+    assert_eq!(r["applied"].as_array().unwrap().len(), 0, "a pair a person separated is not merged again: {r}");
+    assert!(r["review"][0]["blocked"].as_str().unwrap().contains("undid"));
+    let log = k.json(&["members", "merges"]);
+    assert_eq!(log.as_array().unwrap().len(), 2);
+    assert_eq!(log[0]["evidence"]["actor"], "auto");
+
+    k.fails(&["members", "show", "999999"], 2);
+    k.fails(&["members", "merge", &into.to_string(), &into.to_string()], 2);
+}

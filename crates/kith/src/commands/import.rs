@@ -33,7 +33,19 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     });
     let options = ImportOptions { source: args.source.clone(), base_url, dry_run: args.dry_run };
     let bar = cx.out.progress("importing");
-    let audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
+    let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
+    if !args.dry_run {
+        // Identity resolution: merge what is certain, leave the rest for review.
+        let threshold = cx.settings.merge_threshold(None)?;
+        let resolution = kith_identity::resolve(store.as_ref(), threshold)?;
+        audit.audit.members_merged = resolution.applied.len() as u64;
+        if !resolution.applied.is_empty() {
+            store.set_audit_members_merged(audit.id, audit.audit.members_merged)?;
+        }
+        if !resolution.review.is_empty() {
+            cx.out.note(&format!("{} merge candidates wait for review: kith members candidates", resolution.review.len()));
+        }
+    }
     if args.source.is_none() && !audit.audit.sources.is_empty() {
         cx.out.note(&format!("source name{}: {} (rename with --source NAME on the next import)", if audit.audit.sources.len() == 1 { "" } else { "s" }, audit.audit.sources.join(", ")));
     }
