@@ -66,12 +66,61 @@ impl Format for GitHub {
                 reader_in,
                 &file,
                 "a GitHub API response: an array of objects or one object",
+                FIELDS,
                 &mut |index, line, value| reader.record(&file, index, line, &value),
             )?;
         }
         Ok(())
     }
 }
+
+/// The fields this importer looks at; the others (`_links`, `*_url`, `node_id`, ...) are
+/// skipped while parsing, never built.
+const FIELDS: &[&str] = &[
+    "id",
+    "number",
+    "user",
+    "state",
+    "title",
+    "body",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "submitted_at",
+    "merged_at",
+    "merged",
+    "merged_by",
+    "head",
+    "base",
+    "pull_request",
+    "pull_request_review_id",
+    "pull_request_url",
+    "diff_hunk",
+    "issue_url",
+    "repository_url",
+    "html_url",
+    "url",
+    "commit_id",
+    "author_association",
+    "labels",
+    "assignees",
+    "milestone",
+    "locked",
+    "draft",
+    "state_reason",
+    "reactions",
+    "additions",
+    "deletions",
+    "changed_files",
+    "commits",
+    "merge_commit_sha",
+    "path",
+    "line",
+    "original_line",
+    "position",
+    "original_position",
+    "in_reply_to_id",
+];
 
 /// What an object from the API is, by its fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,23 +9,27 @@
 
 use std::io::BufRead;
 
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 use crate::ImportError;
 
-/// Hands each top-level value to `each` with its index in the array (`None` for a top-level
+/// Hands each top-level value (of an object, only the fields named in `keep`: the rest are
+/// skipped without being built) to `each` with its index in the array (`None` for a top-level
 /// value that is not an array) and the line it starts on. A syntax error is
 /// [`ImportError::Malformed`] naming `file`, the line, the column and `expected`.
 pub(super) fn each_value<R: BufRead>(
     reader: R,
     file: &str,
     expected: &str,
+    keep: &[&str],
     each: &mut dyn FnMut(Option<usize>, u64, Value),
 ) -> Result<(), ImportError> {
     let mut s = Scanner {
         reader,
         file,
         expected,
+        keep,
         line: 1,
         column: 1,
         element: Vec::new(),
@@ -88,6 +92,7 @@ struct Scanner<'a, R> {
     reader: R,
     file: &'a str,
     expected: &'a str,
+    keep: &'a [&'a str],
     /// Position of the next unread byte (1-based; columns count bytes).
     line: u64,
     column: usize,
@@ -232,7 +237,7 @@ impl<R: BufRead> Scanner<'_, R> {
                 break 'outer;
             }
         }
-        match serde_json::from_slice::<Value>(&self.element) {
+        match parse(&self.element, self.keep) {
             Ok(v) => Ok((start_line, v)),
             Err(e) => {
                 let text = e.to_string();
@@ -253,5 +258,47 @@ impl<R: BufRead> Scanner<'_, R> {
                 })
             }
         }
+    }
+}
+
+/// Parses one element; an object keeps only the fields named in `keep`.
+fn parse(bytes: &[u8], keep: &[&str]) -> Result<Value, serde_json::Error> {
+    if bytes.first() != Some(&b'{') {
+        return serde_json::from_slice(bytes);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = Kept(keep).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+struct Kept<'k>(&'k [&'k str]);
+
+impl<'de> DeserializeSeed<'de> for Kept<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Kept<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if self.0.contains(&key.as_ref()) {
+                let value = map.next_value::<Value>()?;
+                out.insert(key.into_owned(), value);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Value::Object(out))
     }
 }
