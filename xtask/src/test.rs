@@ -56,8 +56,17 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
 
     let mut runs: Vec<Vec<String>> = Vec::new();
     if args.is_empty() {
-        runs.push(["--workspace", "--all-targets"].map(String::from).to_vec());
-        runs.push(["--workspace", "--doc"].map(String::from).to_vec());
+        // --no-fail-fast: one failing test binary must not hide the results of the others.
+        runs.push(
+            ["--workspace", "--all-targets", "--no-fail-fast"]
+                .map(String::from)
+                .to_vec(),
+        );
+        runs.push(
+            ["--workspace", "--doc", "--no-fail-fast"]
+                .map(String::from)
+                .to_vec(),
+        );
     } else {
         runs.push(args.to_vec());
     }
