@@ -1,0 +1,67 @@
+//! `docs/metrics.md`, generated from the registry: every metric's definition and reference
+//! SQL. A test fails when the committed file is stale; `KITH_BLESS=1` rewrites it.
+
+use crate::metric::registry;
+
+/// The text of `docs/metrics.md`.
+pub fn metrics_markdown() -> String {
+    let mut out = String::from(
+        "# Metrics\n\n\
+         <!-- Generated from crates/kith-analytics (metric modules); do not edit by hand.\n\
+         Regenerate with `KITH_BLESS=1 cargo test -p kith-analytics docs_are_current`. -->\n\n\
+         Every metric below is computed by kith's engine from an in-memory snapshot of the activity\n\
+         log, and has a **reference SQL** query over the canonical schema ([data-model.md](data-model.md))\n\
+         that returns the same numbers; tests hold the two together on random communities.\n\n\
+         Common rules (SPEC §4.0): times are epoch seconds; *as-of* defaults to the latest activity in\n\
+         scope (filters applied, team and bots included) and nothing after it counts; the report range\n\
+         `from ..= to` is in local calendar days (default: the 90 days ending on as-of's day); periods\n\
+         (day, ISO week from Monday, month, quarter) are calendar periods in the report's time zone;\n\
+         elapsed spans are whole 24-hour days; deleted activities never count; team activity (from the\n\
+         member's `team_since`) and bots are excluded unless asked for; author-less content counts as a\n\
+         human in conversations but never as a member. **Participation**: post, reply, answer, solution,\n\
+         contribution, feedback, attend. Quantiles are nearest-rank (the ⌈q·n⌉-th smallest).\n\n\
+         ## Running the reference SQL\n\n\
+         The queries read the canonical tables plus three generated ones: `kith_calendar` (one row per\n\
+         local day: `day_start`, `day_end` (exclusive), `day`, `week`, `month`, `quarter` labels, their\n\
+         ordinals `day_no`, `week_no`, `month_no`, `quarter_no`, and `period`/`period_no` for the\n\
+         report's period), `kith_filter_sources (source_id)` and `kith_filter_channels (channel_id)`.\n\
+         Parameters (`:as_of`, `:from_ts`, `:to_ts`, `:first_period`, `:last_period`, `:first_month`,\n\
+         `:last_month`, `:include_team`, `:include_bots`, `:inactive_days`, `:filter_sources`,\n\
+         `:filter_channels`) are integers substituted into the text. The same text runs on SQLite,\n\
+         DuckDB and PostgreSQL.\n\n",
+    );
+    out.push_str("| metric | what |\n|---|---|\n");
+    for m in registry() {
+        out.push_str(&format!("| [`{}`](#{}) | {} |\n", m.name, m.name, m.title));
+    }
+    for m in registry() {
+        out.push_str(&format!(
+            "\n## {}\n\n`kith report --explain {}`\n\n",
+            m.name, m.name
+        ));
+        out.push_str(&format!("**{}.** ", m.title));
+        out.push_str(m.definition.trim());
+        out.push_str("\n\n<details><summary>Reference SQL</summary>\n\n```sql\n");
+        out.push_str(m.reference_sql.trim());
+        out.push_str("\n```\n\n</details>\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_are_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/metrics.md");
+        let want = super::metrics_markdown();
+        if std::env::var_os("KITH_BLESS").is_some() {
+            std::fs::write(&path, &want).expect("write docs/metrics.md");
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/metrics.md is stale; rerun with KITH_BLESS=1 to regenerate it"
+        );
+    }
+}

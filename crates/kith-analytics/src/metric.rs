@@ -1,0 +1,238 @@
+//! The metric framework: what a metric is (name, definition, reference SQL, fast
+//! implementation), what it returns (tables of cells, the same shape the reference SQL
+//! returns), and the registry of all metrics.
+
+use serde::Serialize;
+
+use crate::scope::Scope;
+
+/// One metric: one module in `metrics/`.
+pub struct MetricDef {
+    /// The name users type: `kith report --explain <name>`.
+    pub name: &'static str,
+    pub title: &'static str,
+    /// Markdown: what the numbers mean, precisely enough to recompute them by hand.
+    pub definition: &'static str,
+    /// One or more `SELECT` statements separated by `;`, one per table of the result, over the
+    /// canonical schema plus `kith_calendar`, `kith_filter_sources (source_id)` and
+    /// `kith_filter_channels (channel_id)`, with integer parameters `:name`
+    /// ([`crate::params::SqlParams`]).
+    pub reference_sql: &'static str,
+    /// The fast implementation. Never does I/O.
+    pub compute: fn(&Scope<'_>) -> MetricValue,
+}
+
+/// A cell of a result table. Integers stay integers so the oracle compares them exactly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl Cell {
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Cell::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Cell::Int(i) => Some(*i as f64),
+            Cell::Real(r) => Some(*r),
+            _ => None,
+        }
+    }
+
+    /// Same value: integers and text exactly; reals to 1e-12 relative (the SQL and Rust
+    /// divisions are the same IEEE operation, the tolerance only covers engines that reorder).
+    pub fn same(&self, other: &Cell) -> bool {
+        match (self, other) {
+            (Cell::Null, Cell::Null) => true,
+            (Cell::Int(a), Cell::Int(b)) => a == b,
+            (Cell::Text(a), Cell::Text(b)) => a == b,
+            (a, b) => match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                _ => false,
+            },
+        }
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(v: i64) -> Cell {
+        Cell::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Cell {
+    fn from(v: Option<i64>) -> Cell {
+        v.map_or(Cell::Null, Cell::Int)
+    }
+}
+
+impl From<Option<f64>> for Cell {
+    fn from(v: Option<f64>) -> Cell {
+        v.map_or(Cell::Null, Cell::Real)
+    }
+}
+
+impl From<String> for Cell {
+    fn from(v: String) -> Cell {
+        Cell::Text(v)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(v: &str) -> Cell {
+        Cell::Text(v.to_owned())
+    }
+}
+
+/// One result table: named columns, rows in a defined order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    pub fn new(name: &'static str, columns: &[&'static str]) -> Table {
+        Table {
+            name,
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<Cell>) {
+        debug_assert_eq!(
+            row.len(),
+            self.columns.len(),
+            "row width of table {}",
+            self.name
+        );
+        self.rows.push(row);
+    }
+
+    /// The cell at `row`, column `name`.
+    pub fn get(&self, row: usize, name: &str) -> Option<&Cell> {
+        let c = self.columns.iter().position(|&x| x == name)?;
+        self.rows.get(row)?.get(c)
+    }
+}
+
+/// What a metric returns: its tables, in the order of its reference SQL statements.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricValue {
+    pub metric: &'static str,
+    pub tables: Vec<Table>,
+}
+
+impl MetricValue {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// Fewer observations than this and a summary is flagged `small_sample`.
+pub const SMALL_SAMPLE: i64 = 30;
+
+/// The nearest-rank quantile of sorted values: the ⌈q·n⌉-th smallest, q = num/den.
+pub fn nearest_rank(sorted: &[i64], num: u64, den: u64) -> Option<i64> {
+    let n = sorted.len() as u64;
+    if n == 0 {
+        return None;
+    }
+    let rank = (num * n).div_ceil(den).max(1);
+    sorted.get(rank as usize - 1).copied()
+}
+
+/// `a / b` as the reference SQL computes it (`1.0 * a / b`), `None` when `b` is 0.
+pub fn share(a: i64, b: i64) -> Option<f64> {
+    (b != 0).then(|| a as f64 / b as f64)
+}
+
+/// The scope every reference query starts from, as common table expressions:
+/// `act` (live activities in the filters up to as-of, with their member and flags) and
+/// `counted` (the rows of `act` whose author counts: no bots, no team activity, unless asked).
+/// Expands to a string literal so that queries can `concat!` it.
+#[macro_export]
+macro_rules! scope_ctes {
+    () => {
+        "act AS (
+  SELECT a.id, a.kind, a.ts, a.thread_id, a.reply_to_id, i.member_id, m.anonymous, m.bot,
+         CASE WHEN m.team = 1 AND (m.team_since IS NULL OR a.ts >= m.team_since) THEN 1 ELSE 0 END AS team_act,
+         CASE WHEN a.kind IN ('post', 'reply', 'answer', 'solution', 'contribution', 'feedback', 'attend')
+              THEN 1 ELSE 0 END AS participation
+  FROM activities a
+  JOIN identities i ON i.id = a.identity_id
+  JOIN members m ON m.id = i.member_id
+  WHERE a.deleted = 0 AND a.ts <= :as_of
+    AND (:filter_sources = 0 OR a.source_id IN (SELECT source_id FROM kith_filter_sources))
+    AND (:filter_channels = 0 OR a.channel_id IN (SELECT channel_id FROM kith_filter_channels))
+),
+counted AS (
+  SELECT * FROM act WHERE (bot = 0 OR :include_bots = 1) AND (team_act = 0 OR :include_team = 1)
+)"
+    };
+}
+
+/// Every metric, in the order of the docs.
+pub fn registry() -> &'static [&'static MetricDef] {
+    use crate::metrics::*;
+    &[
+        &active_members::METRIC,
+        &new_members::METRIC,
+        &member_growth::METRIC,
+        &cohort_retention::METRIC,
+        &activation::METRIC,
+        &churn::METRIC,
+        &first_response::METRIC,
+    ]
+}
+
+/// The metric named `name`.
+pub fn find(name: &str) -> Option<&'static MetricDef> {
+    registry().iter().copied().find(|m| m.name == name)
+}
+
+/// What `kith report --explain <metric>` prints: the definition and the reference SQL.
+pub fn explain(metric: &MetricDef) -> String {
+    format!(
+        "# {} (`{}`)\n\n{}\n\n## Reference SQL\n\n```sql\n{}\n```\n",
+        metric.title,
+        metric.name,
+        metric.definition.trim(),
+        metric.reference_sql.trim()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_is_the_ceiling_of_q_n_th_smallest() {
+        let v = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+        assert_eq!(nearest_rank(&v, 1, 2), Some(50)); // ⌈5⌉ = 5th
+        assert_eq!(nearest_rank(&v, 9, 10), Some(90)); // ⌈9⌉ = 9th
+        assert_eq!(nearest_rank(&v[..3], 1, 2), Some(20)); // ⌈1.5⌉ = 2nd
+        assert_eq!(nearest_rank(&v[..3], 9, 10), Some(30)); // ⌈2.7⌉ = 3rd
+        assert_eq!(nearest_rank(&v[..1], 9, 10), Some(10));
+        assert_eq!(nearest_rank(&[], 1, 2), None);
+    }
+
+    #[test]
+    fn metric_names_are_unique() {
+        let mut names: Vec<_> = registry().iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), registry().len());
+    }
+}

@@ -1,0 +1,573 @@
+//! The compact in-memory copy of the activity log that every metric reads.
+//!
+//! Built and refreshed only through [`Store::read_changes`], so it works on every backend. Store
+//! ids are mapped to dense indexes once, on arrival; activities are kept as parallel columns
+//! (struct of arrays) without any string. A merge moves identities, so it is an update of the
+//! identity → member table, never a rewrite of activities.
+//!
+//! Memory per activity (measured by the scorecard bench, `Snapshot::memory`): 8 (store id) +
+//! 8 (ts) + 1 (kind) + 1 (flags) + 4 (identity) + 4 (thread) + 4 (channel) + 2 (source) + 4
+//! (reply-to) = 36 bytes, plus per thread, member and identity tables.
+
+use std::collections::HashMap;
+
+use kith_model::Kind;
+use kith_store::{ActivityFact, Change, Store, StoreError, Watermark};
+
+use crate::AnalyticsError;
+
+/// "None" for dense u32 references (thread, channel, reply-to, member).
+pub const NONE: u32 = u32::MAX;
+
+/// Activity flags.
+pub const DELETED: u8 = 1;
+/// Removed from the database (its source was deleted): a dead slot.
+pub const REMOVED: u8 = 2;
+
+/// Member flags.
+pub const M_TEAM: u8 = 1;
+pub const M_BOT: u8 = 2;
+pub const M_ANONYMOUS: u8 = 4;
+pub const M_REMOVED: u8 = 8;
+
+/// A source as the snapshot knows it.
+#[derive(Debug, Clone)]
+pub struct SourceEntry {
+    pub store_id: i64,
+    pub name: String,
+    pub removed: bool,
+}
+
+/// A channel as the snapshot knows it (its platform id, for filters).
+#[derive(Debug, Clone)]
+pub struct ChannelEntry {
+    pub store_id: i64,
+    pub source: u16,
+    pub ext_id: String,
+    pub removed: bool,
+}
+
+/// Maps a store id to a dense index, appending new ids.
+#[derive(Debug, Default, Clone)]
+struct DenseIds {
+    index: HashMap<i64, u32>,
+}
+
+impl DenseIds {
+    fn get(&self, id: i64) -> Option<u32> {
+        self.index.get(&id).copied()
+    }
+
+    /// The index of `id`, and whether it is new (then it is `len`).
+    fn get_or_insert(&mut self, id: i64, len: usize) -> (u32, bool) {
+        match self.index.get(&id) {
+            Some(&i) => (i, false),
+            None => {
+                let i = len as u32;
+                self.index.insert(id, i);
+                (i, true)
+            }
+        }
+    }
+}
+
+/// What a refresh applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshStats {
+    pub changes: u64,
+    pub activities_added: u64,
+    pub activities_updated: u64,
+    pub activities_removed: u64,
+    pub identities_changed: u64,
+    pub members_changed: u64,
+}
+
+/// The snapshot. Fields are crate-visible columns; metrics read them through [`crate::Scope`].
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    /// The store's watermark (`Watermark` has no `Default`; 0 is `Watermark::ZERO`).
+    watermark: i64,
+
+    // --- activities, struct of arrays, one slot per activity ever seen ---
+    /// Store ids by slot. New ids arrive in ascending order, so this is sorted and a binary
+    /// search finds a slot; only if an id arrives below the largest one (PostgreSQL writers
+    /// committing out of order) does the snapshot switch to `unordered_ids`, a full map.
+    pub(crate) ids: Vec<i64>,
+    unordered_ids: Option<HashMap<i64, u32>>,
+    pub(crate) ts: Vec<i64>,
+    pub(crate) kind: Vec<u8>,
+    pub(crate) flags: Vec<u8>,
+    pub(crate) identity: Vec<u32>,
+    pub(crate) thread: Vec<u32>,
+    pub(crate) channel: Vec<u32>,
+    pub(crate) source: Vec<u16>,
+    pub(crate) reply_to: Vec<u32>,
+    /// Replies whose target had not arrived yet: (slot, target store id).
+    pending_replies: Vec<(u32, i64)>,
+
+    // --- sources and channels ---
+    source_ids: DenseIds,
+    pub(crate) sources: Vec<SourceEntry>,
+    channel_ids: DenseIds,
+    pub(crate) channels: Vec<ChannelEntry>,
+
+    // --- threads: the opening post (earliest live `post`, by time then id) ---
+    thread_ids: DenseIds,
+    pub(crate) thread_op: Vec<u32>,
+    threads_dirty: bool,
+
+    // --- members and identities ---
+    member_ids: DenseIds,
+    pub(crate) member_store_id: Vec<i64>,
+    pub(crate) member_flags: Vec<u8>,
+    /// Activity at or after this instant is team activity (`i64::MAX`: never team,
+    /// `i64::MIN`: team since always).
+    pub(crate) team_since: Vec<i64>,
+    identity_ids: DenseIds,
+    pub(crate) identity_member: Vec<u32>,
+}
+
+impl Snapshot {
+    /// A new snapshot of everything in the store.
+    pub fn build(store: &dyn Store) -> Result<Snapshot, AnalyticsError> {
+        let mut s = Snapshot::default();
+        let counts = store.counts()?;
+        let n = counts.activities as usize;
+        s.ids.reserve_exact(n);
+        s.ts.reserve_exact(n);
+        s.kind.reserve_exact(n);
+        s.flags.reserve_exact(n);
+        s.identity.reserve_exact(n);
+        s.thread.reserve_exact(n);
+        s.channel.reserve_exact(n);
+        s.source.reserve_exact(n);
+        s.reply_to.reserve_exact(n);
+        s.refresh(store)?;
+        Ok(s)
+    }
+
+    /// Applies every change since the last read (edits, deletions, merges, removals) and moves
+    /// the watermark. Costs time in the number of changes, not in the size of the log (except
+    /// for recomputing opening posts when a post was edited, deleted or removed).
+    pub fn refresh(&mut self, store: &dyn Store) -> Result<RefreshStats, AnalyticsError> {
+        let mut stats = RefreshStats::default();
+        let mut failure: Option<AnalyticsError> = None;
+        let watermark = store.read_changes(Watermark(self.watermark), &mut |change| {
+            stats.changes += 1;
+            match self.apply(change, &mut stats) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let message = e.to_string();
+                    failure = Some(e);
+                    Err(StoreError::Invalid(message))
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.watermark = watermark?.0;
+        self.resolve_pending_replies();
+        if self.threads_dirty {
+            self.recompute_opening_posts();
+        }
+        Ok(stats)
+    }
+
+    pub fn watermark(&self) -> Watermark {
+        Watermark(self.watermark)
+    }
+
+    /// Activity slots (removed ones included).
+    pub fn slots(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// Live activities (neither deleted nor removed).
+    pub fn live_activities(&self) -> usize {
+        self.flags.iter().filter(|&&f| f == 0).count()
+    }
+
+    pub fn members(&self) -> usize {
+        self.member_flags.len()
+    }
+
+    pub fn threads(&self) -> usize {
+        self.thread_op.len()
+    }
+
+    /// The dense member of an activity slot (`NONE` if its identity is unknown).
+    #[inline]
+    pub fn member_of(&self, slot: usize) -> u32 {
+        let identity = self.identity[slot];
+        if identity == NONE {
+            NONE
+        } else {
+            self.identity_member[identity as usize]
+        }
+    }
+
+    /// The slot of a store activity id.
+    pub fn slot_of(&self, id: i64) -> Option<u32> {
+        match &self.unordered_ids {
+            Some(map) => map.get(&id).copied(),
+            None => {
+                let pos = self.ids.partition_point(|&x| x < id);
+                (self.ids.get(pos) == Some(&id)).then_some(pos as u32)
+            }
+        }
+    }
+
+    /// The member store id of a dense member.
+    pub fn member_store_id(&self, member: u32) -> Option<i64> {
+        self.member_store_id.get(member as usize).copied()
+    }
+
+    /// Sources by dense index.
+    pub fn sources(&self) -> &[SourceEntry] {
+        &self.sources
+    }
+
+    pub fn channels(&self) -> &[ChannelEntry] {
+        &self.channels
+    }
+
+    /// Earliest and latest live activity time.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let mut range: Option<(i64, i64)> = None;
+        for (i, &t) in self.ts.iter().enumerate() {
+            if self.flags[i] == 0 {
+                range = Some(match range {
+                    None => (t, t),
+                    Some((a, b)) => (a.min(t), b.max(t)),
+                });
+            }
+        }
+        range
+    }
+
+    /// Heap bytes held, by capacity (what the allocator gave, not what is used).
+    pub fn memory(&self) -> MemoryUse {
+        fn v<T>(x: &Vec<T>) -> usize {
+            x.capacity() * std::mem::size_of::<T>()
+        }
+        // A hash map entry: key + value + one control byte, over a load factor of 7/8.
+        fn h<K, V>(m: &HashMap<K, V>) -> usize {
+            m.capacity() * (std::mem::size_of::<K>() + std::mem::size_of::<V>() + 1) * 8 / 7
+        }
+        let activities = v(&self.ids)
+            + v(&self.ts)
+            + v(&self.kind)
+            + v(&self.flags)
+            + v(&self.identity)
+            + v(&self.thread)
+            + v(&self.channel)
+            + v(&self.source)
+            + v(&self.reply_to)
+            + self.unordered_ids.as_ref().map_or(0, h)
+            + v(&self.pending_replies);
+        let threads = h(&self.thread_ids.index) + v(&self.thread_op);
+        let members = h(&self.member_ids.index)
+            + v(&self.member_store_id)
+            + v(&self.member_flags)
+            + v(&self.team_since)
+            + h(&self.identity_ids.index)
+            + v(&self.identity_member);
+        let places = h(&self.source_ids.index)
+            + h(&self.channel_ids.index)
+            + self
+                .channels
+                .iter()
+                .map(|c| c.ext_id.capacity() + std::mem::size_of::<ChannelEntry>())
+                .sum::<usize>()
+            + self
+                .sources
+                .iter()
+                .map(|s| s.name.capacity() + std::mem::size_of::<SourceEntry>())
+                .sum::<usize>();
+        MemoryUse {
+            activities,
+            threads,
+            members,
+            places,
+        }
+    }
+
+    fn apply(&mut self, change: Change, stats: &mut RefreshStats) -> Result<(), AnalyticsError> {
+        match change {
+            Change::Source(row) => {
+                let s = self.source_slot(row.id.0)?;
+                let e = &mut self.sources[s as usize];
+                e.name = row.name;
+                e.removed = false;
+            }
+            Change::SourceRemoved(id) => {
+                if let Some(s) = self.source_ids.get(id.0) {
+                    self.sources[s as usize].removed = true;
+                }
+            }
+            Change::Channel(row) => {
+                let source = self.source_slot(row.source.0)?;
+                let c = self.channel_slot(row.id.0);
+                let e = &mut self.channels[c as usize];
+                e.source = source;
+                e.ext_id = row.ext_id;
+                e.removed = false;
+            }
+            Change::ChannelRemoved(id) => {
+                if let Some(c) = self.channel_ids.get(id.0) {
+                    self.channels[c as usize].removed = true;
+                }
+            }
+            Change::Thread(row) => {
+                self.thread_slot(row.id.0);
+            }
+            Change::ThreadRemoved(_) => {
+                // Its activities are removed with it; the opening posts are recomputed.
+                self.threads_dirty = true;
+            }
+            Change::Member(row) => {
+                stats.members_changed += 1;
+                let m = self.member_slot(row.id.0) as usize;
+                let mut flags = 0;
+                if row.team {
+                    flags |= M_TEAM;
+                }
+                if row.bot {
+                    flags |= M_BOT;
+                }
+                if row.anonymous {
+                    flags |= M_ANONYMOUS;
+                }
+                self.member_flags[m] = flags;
+                self.team_since[m] = if row.team {
+                    row.team_since.unwrap_or(i64::MIN)
+                } else {
+                    i64::MAX
+                };
+            }
+            Change::MemberRemoved(id) => {
+                if let Some(m) = self.member_ids.get(id.0) {
+                    self.member_flags[m as usize] |= M_REMOVED;
+                }
+            }
+            Change::Identity(row) => {
+                stats.identities_changed += 1;
+                let i = self.identity_slot(row.id.0) as usize;
+                // A merge or unmerge is exactly this: the identity points at another member.
+                self.identity_member[i] = self.member_slot(row.member.0);
+            }
+            Change::IdentityRemoved(id) => {
+                if let Some(i) = self.identity_ids.get(id.0) {
+                    self.identity_member[i as usize] = NONE;
+                }
+            }
+            Change::Activity(fact) => self.upsert_activity(&fact, stats)?,
+            Change::ActivityRemoved(id) => {
+                if let Some(slot) = self.slot_of(id.0) {
+                    let slot = slot as usize;
+                    if self.flags[slot] & REMOVED == 0 {
+                        stats.activities_removed += 1;
+                        if self.kind[slot] == Kind::Post.code() {
+                            self.threads_dirty = true;
+                        }
+                    }
+                    self.flags[slot] |= REMOVED;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn upsert_activity(
+        &mut self,
+        fact: &ActivityFact,
+        stats: &mut RefreshStats,
+    ) -> Result<(), AnalyticsError> {
+        let source = self.source_slot(fact.source.0)?;
+        let identity = self.identity_slot(fact.identity.0);
+        let channel = fact.channel.map_or(NONE, |c| self.channel_slot(c.0));
+        let thread = fact.thread.map_or(NONE, |t| self.thread_slot(t.0));
+        let reply_to = match fact.reply_to {
+            None => NONE,
+            Some(target) => match self.slot_of(target.0) {
+                Some(slot) => slot,
+                None => NONE,
+            },
+        };
+        let flags = if fact.deleted { DELETED } else { 0 };
+        let kind = fact.kind.code();
+        let is_post = fact.kind == Kind::Post;
+
+        let existing = self.slot_of(fact.id.0);
+        let slot = match existing {
+            Some(slot) => {
+                let s = slot as usize;
+                stats.activities_updated += 1;
+                // An edited or deleted post may change which post opens its thread.
+                if self.kind[s] == Kind::Post.code() || is_post {
+                    self.threads_dirty = true;
+                }
+                self.ts[s] = fact.ts;
+                self.kind[s] = kind;
+                self.flags[s] = flags;
+                self.identity[s] = identity;
+                self.thread[s] = thread;
+                self.channel[s] = channel;
+                self.source[s] = source;
+                self.reply_to[s] = reply_to;
+                slot
+            }
+            None => {
+                stats.activities_added += 1;
+                let slot = self.ts.len() as u32;
+                if self.unordered_ids.is_none()
+                    && self.ids.last().is_some_and(|&last| fact.id.0 < last)
+                {
+                    let map = self
+                        .ids
+                        .iter()
+                        .enumerate()
+                        .map(|(s, &id)| (id, s as u32))
+                        .collect();
+                    self.unordered_ids = Some(map);
+                }
+                if let Some(map) = &mut self.unordered_ids {
+                    map.insert(fact.id.0, slot);
+                }
+                self.ids.push(fact.id.0);
+                self.ts.push(fact.ts);
+                self.kind.push(kind);
+                self.flags.push(flags);
+                self.identity.push(identity);
+                self.thread.push(thread);
+                self.channel.push(channel);
+                self.source.push(source);
+                self.reply_to.push(reply_to);
+                if is_post && !fact.deleted && thread != NONE {
+                    self.offer_opening_post(thread, slot);
+                }
+                slot
+            }
+        };
+        if let Some(target) = fact.reply_to
+            && reply_to == NONE
+        {
+            self.pending_replies.push((slot, target.0));
+        }
+        Ok(())
+    }
+
+    /// Keeps the earlier of the thread's current opening post and `slot`.
+    fn offer_opening_post(&mut self, thread: u32, slot: u32) {
+        let t = thread as usize;
+        let current = self.thread_op[t];
+        if current == NONE
+            || (self.ts[slot as usize], self.ids_of(slot))
+                < (self.ts[current as usize], self.ids_of(current))
+        {
+            self.thread_op[t] = slot;
+        }
+    }
+
+    /// The store id of a slot.
+    #[inline]
+    pub(crate) fn ids_of(&self, slot: u32) -> i64 {
+        self.ids[slot as usize]
+    }
+
+    fn recompute_opening_posts(&mut self) {
+        self.thread_op.iter_mut().for_each(|op| *op = NONE);
+        let post = Kind::Post.code();
+        for slot in 0..self.ts.len() {
+            if self.kind[slot] == post && self.flags[slot] == 0 && self.thread[slot] != NONE {
+                self.offer_opening_post(self.thread[slot], slot as u32);
+            }
+        }
+        self.threads_dirty = false;
+    }
+
+    fn resolve_pending_replies(&mut self) {
+        if self.pending_replies.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_replies);
+        for (slot, target) in pending {
+            match self.slot_of(target) {
+                Some(t) => self.reply_to[slot as usize] = t,
+                None => self.pending_replies.push((slot, target)),
+            }
+        }
+    }
+
+    fn source_slot(&mut self, id: i64) -> Result<u16, AnalyticsError> {
+        let (s, new) = self.source_ids.get_or_insert(id, self.sources.len());
+        if new {
+            if s > u32::from(u16::MAX - 1) {
+                return Err(AnalyticsError::TooManySources);
+            }
+            self.sources.push(SourceEntry {
+                store_id: id,
+                name: String::new(),
+                removed: false,
+            });
+        }
+        Ok(s as u16)
+    }
+
+    fn channel_slot(&mut self, id: i64) -> u32 {
+        let (c, new) = self.channel_ids.get_or_insert(id, self.channels.len());
+        if new {
+            self.channels.push(ChannelEntry {
+                store_id: id,
+                source: 0,
+                ext_id: String::new(),
+                removed: false,
+            });
+        }
+        c
+    }
+
+    fn thread_slot(&mut self, id: i64) -> u32 {
+        let (t, new) = self.thread_ids.get_or_insert(id, self.thread_op.len());
+        if new {
+            self.thread_op.push(NONE);
+        }
+        t
+    }
+
+    fn member_slot(&mut self, id: i64) -> u32 {
+        let (m, new) = self.member_ids.get_or_insert(id, self.member_flags.len());
+        if new {
+            self.member_store_id.push(id);
+            self.member_flags.push(0);
+            self.team_since.push(i64::MAX);
+        }
+        m
+    }
+
+    fn identity_slot(&mut self, id: i64) -> u32 {
+        let (i, new) = self
+            .identity_ids
+            .get_or_insert(id, self.identity_member.len());
+        if new {
+            self.identity_member.push(NONE);
+        }
+        i
+    }
+}
+
+/// Heap bytes of a snapshot, by part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryUse {
+    pub activities: usize,
+    pub threads: usize,
+    pub members: usize,
+    pub places: usize,
+}
+
+impl MemoryUse {
+    pub fn total(&self) -> usize {
+        self.activities + self.threads + self.members + self.places
+    }
+}

@@ -1,0 +1,563 @@
+//! Test communities: hand-made ones for worked examples, random ones for the oracle property
+//! tests. Both are written through the real SQLite store, so the snapshot is built from its
+//! change stream exactly as in production.
+
+use std::collections::HashMap;
+
+use kith_model::{Activity, Author, Kind, Timestamp};
+use kith_store::{ImportAudit, MemberFlags, MemberId, MergeEvidence, Store};
+use kith_store_sqlite::SqliteStore;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+use crate::metric::MetricDef;
+use crate::params::Params;
+use crate::snapshot::Snapshot;
+
+/// Epoch seconds of an RFC 3339 instant.
+pub fn at(text: &str) -> i64 {
+    Timestamp::parse_rfc3339(text)
+        .expect("a valid test timestamp")
+        .secs
+}
+
+/// Monthly UTC params over `from ..= to` (dates), as-of defaulted.
+pub fn day_params(from: &str, to: &str) -> Params {
+    Params {
+        from: Some(from.parse().expect("a test date")),
+        to: Some(to.parse().expect("a test date")),
+        ..Params::default()
+    }
+}
+
+/// A hand-made community in source `forum`, channel `general`.
+pub struct Community {
+    acts: Vec<Activity>,
+    flags: Vec<(String, MemberFlags)>,
+    /// Thread name → opening post id.
+    threads: HashMap<String, String>,
+    _dir: tempfile::TempDir,
+    pub store: SqliteStore,
+}
+
+impl Default for Community {
+    fn default() -> Self {
+        Community::new()
+    }
+}
+
+impl Community {
+    pub fn new() -> Community {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = SqliteStore::open(&dir.path().join("kith.db")).expect("a test database");
+        Community {
+            acts: Vec::new(),
+            flags: Vec::new(),
+            threads: HashMap::new(),
+            _dir: dir,
+            store,
+        }
+    }
+
+    fn push(
+        &mut self,
+        kind: Kind,
+        author: Option<Author>,
+        ts: i64,
+        thread: Option<&str>,
+        reply_to: Option<String>,
+    ) -> String {
+        let id = format!("a{}", self.acts.len() + 1);
+        let mut a = Activity::new("forum", id.clone(), kind, Timestamp::from_secs(ts), author);
+        a.channel = Some("general".into());
+        a.thread = thread.map(str::to_owned);
+        a.reply_to = reply_to;
+        self.acts.push(a);
+        id
+    }
+
+    /// Opens thread `thread` (or adds a later post to it).
+    pub fn post(&mut self, who: &str, ts: i64, thread: &str) -> String {
+        let id = self.push(Kind::Post, Some(Author::new(who)), ts, Some(thread), None);
+        self.threads
+            .entry(thread.to_owned())
+            .or_insert_with(|| id.clone());
+        id
+    }
+
+    pub fn team_post(&mut self, who: &str, ts: i64, thread: &str) -> String {
+        self.team(who, None);
+        self.post(who, ts, thread)
+    }
+
+    /// A reply in `thread`, to its opening post.
+    pub fn reply(&mut self, who: &str, ts: i64, thread: &str) -> String {
+        let op = self.threads.get(thread).cloned();
+        self.push(Kind::Reply, Some(Author::new(who)), ts, Some(thread), op)
+    }
+
+    pub fn answer(&mut self, who: &str, ts: i64, thread: &str) -> String {
+        let op = self.threads.get(thread).cloned();
+        self.push(Kind::Answer, Some(Author::new(who)), ts, Some(thread), op)
+    }
+
+    /// Author-less content (a deleted account) replying in a thread.
+    pub fn anonymous_reply(&mut self, ts: i64, thread: &str) -> String {
+        let op = self.threads.get(thread).cloned();
+        self.push(Kind::Reply, None, ts, Some(thread), op)
+    }
+
+    pub fn react(&mut self, who: &str, ts: i64) -> String {
+        self.push(Kind::Reaction, Some(Author::new(who)), ts, None, None)
+    }
+
+    pub fn act(&mut self, kind: Kind, who: &str, ts: i64) -> String {
+        self.push(kind, Some(Author::new(who)), ts, None, None)
+    }
+
+    /// Marks `target` deleted (a `delete` activity naming it).
+    pub fn delete(&mut self, who: &str, ts: i64, target: &str) {
+        self.push(
+            Kind::Delete,
+            Some(Author::new(who)),
+            ts,
+            None,
+            Some(target.to_owned()),
+        );
+    }
+
+    pub fn team(&mut self, who: &str, since: Option<i64>) {
+        self.flags.push((
+            who.to_owned(),
+            MemberFlags {
+                team: true,
+                team_since: since,
+                bot: false,
+            },
+        ));
+    }
+
+    pub fn bot(&mut self, who: &str) {
+        self.flags.push((
+            who.to_owned(),
+            MemberFlags {
+                team: false,
+                team_since: None,
+                bot: true,
+            },
+        ));
+    }
+
+    /// Writes everything and builds a snapshot.
+    pub fn snapshot(&mut self) -> Snapshot {
+        write(&self.store, &std::mem::take(&mut self.acts));
+        for (who, flags) in std::mem::take(&mut self.flags) {
+            let m =
+                member_of(&self.store, "forum", &who).expect("a flagged member has an activity");
+            self.store.set_member_flags(m, &flags).expect("set flags");
+        }
+        Snapshot::build(&self.store).expect("a snapshot")
+    }
+}
+
+/// Writes activities in one session, ensuring their sources.
+pub fn write(store: &SqliteStore, acts: &[Activity]) {
+    let mut session = store.ingest().expect("an ingest session");
+    let mut sources: Vec<&str> = acts.iter().map(|a| a.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    for s in sources {
+        session.ensure_source(s, "jsonl").expect("ensure source");
+    }
+    session.write(acts).expect("write");
+    session
+        .commit(&ImportAudit::new("jsonl", vec![], 0))
+        .expect("commit");
+}
+
+/// The member holding identity `ext` of `source`.
+pub fn member_of(store: &SqliteStore, source: &str, ext: &str) -> Option<MemberId> {
+    let sources = store.sources().ok()?;
+    let sid = sources.iter().find(|s| s.name == source)?.id;
+    let mut after = None;
+    loop {
+        let page = store.members(after, 500).ok()?;
+        if page.is_empty() {
+            return None;
+        }
+        for m in &page {
+            let detail = store.member(m.id).ok()?;
+            if detail
+                .identities
+                .iter()
+                .any(|i| i.source == sid && i.ext_id == ext)
+            {
+                return Some(m.id);
+            }
+        }
+        after = page.last().map(|m| m.id);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Random communities for the oracle.
+
+/// One generated event.
+#[derive(Debug, Clone)]
+struct Event {
+    kind: u8,
+    member: u8,
+    anonymous: bool,
+    source_b: bool,
+    channel2: bool,
+    day: u16,
+    sec: u8,
+    thread: u8,
+    target: u8,
+}
+
+/// A random small community and report parameters.
+#[derive(Debug, Clone)]
+pub struct RandomCase {
+    events: Vec<Event>,
+    /// Per member: 0 community, 1 team, 2 team since a day, 3 bot.
+    member_kinds: Vec<(u8, u16)>,
+    /// Events before this index are in the first import (the snapshot is built after it and
+    /// refreshed after the rest).
+    split: usize,
+    merges: Vec<(u8, u8)>,
+    delete_source_b: bool,
+    tz: usize,
+    period: usize,
+    as_of: Option<u16>,
+    range: Option<(u16, u16)>,
+    include_team: bool,
+    include_bots: bool,
+    filter: u8,
+}
+
+const ZONES: [&str; 5] = [
+    "UTC",
+    "Europe/Paris",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+];
+/// Seconds into a UTC day: midnight, its neighbours, and local midnights of the zones above.
+const SECONDS: [i64; 12] = [
+    0, 1, 3_599, 3_600, 18_000, 18_001, 36_000, 43_210, 66_600, 79_199, 79_200, 86_399,
+];
+/// 2024-03-01T00:00:00Z: the span covers the 2024 daylight-saving changes.
+const BASE: i64 = 1_709_251_200;
+
+fn event() -> impl Strategy<Value = Event> {
+    (
+        0u8..16,
+        0u8..6,
+        prop::bool::weighted(0.08),
+        prop::bool::weighted(0.25),
+        any::<bool>(),
+        0u16..240,
+        0u8..12,
+        any::<u8>(),
+        any::<u8>(),
+    )
+        .prop_map(
+            |(kind, member, anonymous, source_b, channel2, day, sec, thread, target)| Event {
+                kind,
+                member,
+                anonymous,
+                source_b,
+                channel2,
+                day,
+                sec,
+                thread,
+                target,
+            },
+        )
+}
+
+pub fn random_case() -> impl Strategy<Value = RandomCase> {
+    (
+        prop::collection::vec(event(), 0..45),
+        prop::collection::vec(
+            (
+                prop_oneof![6 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+                0u16..240,
+            ),
+            6,
+        ),
+        any::<prop::sample::Index>(),
+        prop::collection::vec((0u8..6, 0u8..6), 0..3),
+        prop::bool::weighted(0.15),
+        (0usize..ZONES.len(), 0usize..4),
+        prop::option::weighted(0.3, 0u16..260),
+        prop::option::weighted(0.6, (0u16..240, 0u16..120)),
+        (
+            prop::bool::weighted(0.2),
+            prop::bool::weighted(0.2),
+            prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+        ),
+    )
+        .prop_map(
+            |(
+                events,
+                member_kinds,
+                split,
+                merges,
+                delete_source_b,
+                (tz, period),
+                as_of,
+                range,
+                (team, bots, filter),
+            )| {
+                let split = if events.is_empty() {
+                    0
+                } else {
+                    split.index(events.len() + 1)
+                };
+                RandomCase {
+                    events,
+                    member_kinds,
+                    split,
+                    merges,
+                    delete_source_b,
+                    tz,
+                    period,
+                    as_of,
+                    range,
+                    include_team: team,
+                    include_bots: bots,
+                    filter,
+                }
+            },
+        )
+}
+
+/// Turns events into activities: posts open threads, replies and answers join a thread and
+/// answer its opening post or another activity, deletions name an earlier activity.
+fn activities(case: &RandomCase) -> Vec<Activity> {
+    let mut out: Vec<Activity> = Vec::new();
+    // (source, thread id, opening post id)
+    let mut threads: Vec<(String, String, String)> = Vec::new();
+    for (i, e) in case.events.iter().enumerate() {
+        let source = if e.source_b { "b" } else { "a" };
+        let ts = BASE + i64::from(e.day) * 86_400 + SECONDS[e.sec as usize % SECONDS.len()];
+        let author = (!e.anonymous).then(|| Author::new(format!("u{}", e.member)));
+        let kind = match e.kind {
+            0..=2 => Kind::Post,
+            3..=6 => Kind::Reply,
+            7 | 8 => Kind::Answer,
+            9 => Kind::Reaction,
+            10 => Kind::Join,
+            11 => Kind::Contribution,
+            12 => Kind::Solution,
+            13 => Kind::Leave,
+            14 => Kind::Delete,
+            _ => Kind::Feedback,
+        };
+        let id = format!("e{i}");
+        let mut a = Activity::new(source, id.clone(), kind, Timestamp::from_secs(ts), author);
+        a.channel = Some(if e.channel2 { "c2".into() } else { "c1".into() });
+        let same_source: Vec<&(String, String, String)> =
+            threads.iter().filter(|t| t.0 == source).collect();
+        match kind {
+            Kind::Post => {
+                // Now and then a second post in an existing thread (the earliest one opens it).
+                if e.target % 7 == 0 && !same_source.is_empty() {
+                    let t = same_source[e.thread as usize % same_source.len()];
+                    a.thread = Some(t.1.clone());
+                } else {
+                    let name = format!("t{i}");
+                    a.thread = Some(name.clone());
+                    threads.push((source.to_owned(), name, id.clone()));
+                }
+            }
+            Kind::Reply | Kind::Answer | Kind::Solution | Kind::Reaction => {
+                if !same_source.is_empty() && e.thread % 5 != 0 {
+                    let t = same_source[e.thread as usize % same_source.len()];
+                    a.thread = Some(t.1.clone());
+                    a.reply_to = Some(t.2.clone());
+                }
+                // Sometimes reply to another activity (a comment on a later post), sometimes
+                // to a post without naming the thread.
+                if e.target % 3 == 0 && !out.is_empty() {
+                    let target = &out[e.target as usize % out.len()];
+                    if target.source == source {
+                        a.reply_to = Some(target.id.clone());
+                        if e.target % 2 == 0 {
+                            a.thread = None;
+                        }
+                    }
+                }
+            }
+            Kind::Delete => {
+                let candidates: Vec<&Activity> =
+                    out.iter().filter(|t| t.source == source).collect();
+                if !candidates.is_empty() {
+                    a.reply_to = Some(candidates[e.target as usize % candidates.len()].id.clone());
+                }
+            }
+            _ => {}
+        }
+        out.push(a);
+    }
+    out
+}
+
+fn params(case: &RandomCase) -> Params {
+    let day = |d: u16| {
+        let date = chrono::DateTime::from_timestamp(BASE, 0)
+            .unwrap_or_default()
+            .date_naive();
+        date + chrono::Duration::days(i64::from(d))
+    };
+    let mut p = Params {
+        tz: ZONES[case.tz].parse().unwrap_or(chrono_tz::UTC),
+        period: crate::Period::ALL[case.period],
+        include_team: case.include_team,
+        include_bots: case.include_bots,
+        ..Params::default()
+    };
+    if let Some(d) = case.as_of {
+        p.as_of = Some(BASE + i64::from(d) * 86_400 + 45_678);
+    }
+    if let Some((from, len)) = case.range {
+        p.from = Some(day(from));
+        p.to = Some(day(from + len));
+    }
+    match case.filter {
+        1 => p.sources = vec!["a".into()],
+        2 => p.channels = vec!["c1".into()],
+        _ => {}
+    }
+    p
+}
+
+/// Writes the case (two imports, flags, merges, maybe a source deletion), building the
+/// snapshot after the first import and refreshing it at the end.
+fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
+    let acts = activities(case);
+    let (first, second) = acts.split_at(case.split.min(acts.len()));
+    if !first.is_empty() {
+        write(store, first);
+    }
+    let mut snap = Snapshot::build(store).expect("a snapshot");
+    if !second.is_empty() {
+        write(store, second);
+    }
+    for (m, &(kind, day)) in case.member_kinds.iter().enumerate() {
+        let flags = match kind {
+            1 => MemberFlags {
+                team: true,
+                team_since: None,
+                bot: false,
+            },
+            2 => MemberFlags {
+                team: true,
+                team_since: Some(BASE + i64::from(day) * 86_400),
+                bot: false,
+            },
+            3 => MemberFlags {
+                team: false,
+                team_since: None,
+                bot: true,
+            },
+            _ => continue,
+        };
+        for source in ["a", "b"] {
+            if let Some(id) = member_of(store, source, &format!("u{m}")) {
+                store.set_member_flags(id, &flags).expect("set flags");
+            }
+        }
+    }
+    for &(x, y) in &case.merges {
+        // u{x} of source b into u{y} of source a.
+        if let (Some(into), Some(from)) = (
+            member_of(store, "a", &format!("u{y}")),
+            member_of(store, "b", &format!("u{x}")),
+        ) && into != from
+        {
+            let evidence = MergeEvidence {
+                reason: "test".into(),
+                score: 1.0,
+                actor: "test".into(),
+            };
+            let _ = store.merge_members(into, from, &evidence);
+        }
+    }
+    if case.delete_source_b
+        && store
+            .sources()
+            .map(|s| s.iter().any(|s| s.name == "b"))
+            .unwrap_or(false)
+    {
+        store.delete_source("b").expect("delete source b");
+    }
+    snap.refresh(store).expect("a refresh");
+    snap
+}
+
+/// Property test: on random communities, the metric's fast result equals its reference SQL
+/// run on the same SQLite database.
+/// `KITH_ORACLE_CASES` overrides the number of cases (for longer runs outside CI).
+pub fn check_oracle(metric: &MetricDef, cases: u32) {
+    let cases = std::env::var("KITH_ORACLE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&random_case(), |case| {
+        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let path = dir.path().join("kith.db");
+        let store = SqliteStore::open(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let snap = materialise(&case, &store);
+        // A snapshot built from scratch must equal the refreshed one.
+        let fresh = Snapshot::build(&store).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let p = params(&case);
+        let resolved = match crate::Resolved::new(&snap, &p) {
+            Ok(r) => r,
+            // Nothing to compare: no activity, or a filter naming what this case lacks.
+            Err(
+                crate::AnalyticsError::NoActivity
+                | crate::AnalyticsError::UnknownSource { .. }
+                | crate::AnalyticsError::UnknownChannel(_),
+            ) => {
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(e.to_string())),
+        };
+        let scope = crate::Scope::with_resolved(&snap, resolved.clone());
+        let fast = (metric.compute)(&scope);
+        // Dense ids differ between the two snapshots: resolve the filters for each.
+        let fresh_resolved =
+            crate::Resolved::new(&fresh, &p).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let fresh_scope = crate::Scope::with_resolved(&fresh, fresh_resolved);
+        let again = (metric.compute)(&fresh_scope);
+        let again_rows: Vec<Vec<Vec<crate::Cell>>> =
+            again.tables.iter().map(|t| t.rows.clone()).collect();
+        if let Err(diff) = crate::oracle::compare(&fast, &again_rows) {
+            return Err(TestCaseError::fail(format!(
+                "refreshed (engine) and fresh (sql) snapshots differ: {diff}"
+            )));
+        }
+        let conn =
+            rusqlite::Connection::open(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let sql = crate::oracle::run_reference(&conn, metric, &resolved)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        if let Err(diff) = crate::oracle::compare(&fast, &sql) {
+            return Err(TestCaseError::fail(format!(
+                "{} disagrees with its reference SQL: {diff}",
+                metric.name
+            )));
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
