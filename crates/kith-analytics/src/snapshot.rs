@@ -48,27 +48,62 @@ pub struct ChannelEntry {
 }
 
 /// Maps a store id to a dense index, appending new ids.
+///
+/// Store ids come from sequences (SQLite `AUTOINCREMENT`, PostgreSQL identity columns), so
+/// they are small and nearly dense: a direct table indexed by id is the fast path (4 bytes per
+/// id up to the largest, no hashing); ids beyond [`DIRECT_LIMIT`] or far beyond the number of
+/// entries go to a hash map.
 #[derive(Debug, Default, Clone)]
 struct DenseIds {
-    index: HashMap<i64, u32>,
+    direct: Vec<u32>,
+    spill: HashMap<i64, u32>,
 }
 
+/// Largest id kept in the direct table (2^28: 1 GiB of table at worst, reached only with that
+/// many rows).
+const DIRECT_LIMIT: i64 = 1 << 28;
+
 impl DenseIds {
+    #[inline]
     fn get(&self, id: i64) -> Option<u32> {
-        self.index.get(&id).copied()
+        if (0..DIRECT_LIMIT).contains(&id) {
+            match self.direct.get(id as usize) {
+                Some(&i) if i != NONE => return Some(i),
+                _ => {}
+            }
+        }
+        self.spill.get(&id).copied()
     }
 
     /// The index of `id`, and whether it is new (then it is `len`).
+    #[inline]
     fn get_or_insert(&mut self, id: i64, len: usize) -> (u32, bool) {
-        match self.index.get(&id) {
-            Some(&i) => (i, false),
-            None => {
-                let i = len as u32;
-                self.index.insert(id, i);
-                (i, true)
-            }
+        if let Some(i) = self.get(id) {
+            return (i, false);
         }
+        let i = len as u32;
+        // Direct while the table stays within twice the entries (plus slack): ids are dense.
+        if (0..DIRECT_LIMIT).contains(&id) && (id as usize) < 2 * len + 1_000_000 {
+            let at = id as usize;
+            if at >= self.direct.len() {
+                self.direct
+                    .resize((at + 1).max(self.direct.len() * 3 / 2), NONE);
+            }
+            self.direct[at] = i;
+        } else {
+            self.spill.insert(id, i);
+        }
+        (i, true)
     }
+
+    fn bytes(&self) -> usize {
+        self.direct.capacity() * 4 + hash_bytes(&self.spill)
+    }
+}
+
+/// A hash map's heap: key + value + one control byte per bucket, buckets = capacity × 8/7.
+fn hash_bytes<K, V>(m: &HashMap<K, V>) -> usize {
+    m.capacity() * (std::mem::size_of::<K>() + std::mem::size_of::<V>() + 1) * 8 / 7
 }
 
 /// What a refresh applied.
@@ -251,10 +286,6 @@ impl Snapshot {
         fn v<T>(x: &Vec<T>) -> usize {
             x.capacity() * std::mem::size_of::<T>()
         }
-        // A hash map entry: key + value + one control byte, over a load factor of 7/8.
-        fn h<K, V>(m: &HashMap<K, V>) -> usize {
-            m.capacity() * (std::mem::size_of::<K>() + std::mem::size_of::<V>() + 1) * 8 / 7
-        }
         let activities = v(&self.ids)
             + v(&self.ts)
             + v(&self.kind)
@@ -264,17 +295,17 @@ impl Snapshot {
             + v(&self.channel)
             + v(&self.source)
             + v(&self.reply_to)
-            + self.unordered_ids.as_ref().map_or(0, h)
+            + self.unordered_ids.as_ref().map_or(0, hash_bytes)
             + v(&self.pending_replies);
-        let threads = h(&self.thread_ids.index) + v(&self.thread_op);
-        let members = h(&self.member_ids.index)
+        let threads = self.thread_ids.bytes() + v(&self.thread_op);
+        let members = self.member_ids.bytes()
             + v(&self.member_store_id)
             + v(&self.member_flags)
             + v(&self.team_since)
-            + h(&self.identity_ids.index)
+            + self.identity_ids.bytes()
             + v(&self.identity_member);
-        let places = h(&self.source_ids.index)
-            + h(&self.channel_ids.index)
+        let places = self.source_ids.bytes()
+            + self.channel_ids.bytes()
             + self
                 .channels
                 .iter()
