@@ -52,6 +52,7 @@ pub mod scope;
 pub mod snapshot;
 #[cfg(test)]
 mod testkit;
+pub mod threads;
 
 pub use calendar::{Calendar, Period};
 pub use metric::{Cell, MetricDef, MetricValue, Table, explain, find, registry};

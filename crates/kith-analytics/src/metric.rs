@@ -194,6 +194,7 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &activation::METRIC,
         &churn::METRIC,
         &first_response::METRIC,
+        &peer_support::METRIC,
     ]
 }
 

@@ -2,11 +2,8 @@
 //! answered within 1 h / 24 h / 72 h and unanswered over threads that are not open, split by
 //! who responded (team or community) and by whether the author was a newcomer.
 
-use kith_model::Kind;
-
 use crate::metric::{Cell, MetricDef, MetricValue, SMALL_SAMPLE, Table, nearest_rank, share};
 use crate::scope::Scope;
-use crate::snapshot::NONE;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "first_response",
@@ -130,82 +127,16 @@ const SEGMENTS: [&str; 5] = [
     "responder:team",
 ];
 
-/// Per-thread state while scanning responses.
-#[derive(Clone, Copy)]
-struct Thread {
-    op: u32,
-    author: u32,
-    /// Earliest response so far: (ts, store id), and whether the responder was team.
-    first: Option<(i64, i64, bool)>,
-}
-
 fn compute(s: &Scope<'_>) -> MetricValue {
     let snap = s.snap;
-    // Threads in the report, indexed by dense thread id.
-    let mut threads: Vec<u32> = vec![NONE; snap.threads()];
-    let mut list: Vec<Thread> = Vec::new();
-    for (t, &op) in snap.thread_op.iter().enumerate() {
-        if op == NONE {
-            continue;
-        }
-        let o = op as usize;
-        if !s.counted(o) || snap.ts[o] < s.p.from_ts || snap.ts[o] >= s.p.to_ts {
-            continue;
-        }
-        threads[t] = list.len() as u32;
-        list.push(Thread {
-            op,
-            author: snap.member_of(o),
-            first: None,
-        });
-    }
-
-    let reply = Kind::Reply.code();
-    let answer = Kind::Answer.code();
-    if !list.is_empty() {
-        for r in s.admitted_slots() {
-            let k = snap.kind[r];
-            if k != reply && k != answer {
-                continue;
-            }
-            let m = snap.member_of(r);
-            if s.is_bot(m as usize) {
-                continue;
-            }
-            let own = snap.thread[r];
-            let mut offer = |t: u32| {
-                let i = threads[t as usize];
-                if i == NONE {
-                    return;
-                }
-                let th = &mut list[i as usize];
-                if m == th.author || snap.ts[r] < snap.ts[th.op as usize] {
-                    return;
-                }
-                let key = (snap.ts[r], snap.ids_of(r as u32));
-                if th.first.is_none_or(|(ts, id, _)| key < (ts, id)) {
-                    th.first = Some((key.0, key.1, s.is_team_at(m as usize, snap.ts[r])));
-                }
-            };
-            if own != NONE {
-                offer(own);
-            }
-            // A comment on an opening post counts for that post's thread.
-            let target = snap.reply_to[r];
-            if target != NONE {
-                let tt = snap.thread[target as usize];
-                if tt != NONE && tt != own && snap.thread_op[tt as usize] == target {
-                    offer(tt);
-                }
-            }
-        }
-    }
+    let threads = crate::threads::report_threads(s);
+    let first = crate::threads::first_responses(s, &threads);
 
     // (rt or None, open) per segment.
     let mut seg: [Vec<(Option<i64>, bool)>; 5] = Default::default();
-    for th in &list {
+    for (th, first) in threads.list.iter().zip(&first) {
         let op_ts = snap.ts[th.op as usize];
-        let rt = th.first.map(|(ts, _, _)| ts - op_ts);
+        let rt = first.map(|(ts, _, _)| ts - op_ts);
         let open = rt.is_none() && op_ts > s.p.as_of - 30 * 86_400;
         let first_part = s
             .participations(th.author as usize)
@@ -216,7 +147,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
         let newcomer = op_ts - first_part < 30 * 86_400;
         seg[0].push((rt, open));
         seg[if newcomer { 1 } else { 2 }].push((rt, open));
-        if let Some((_, _, team)) = th.first {
+        if let Some((_, _, team)) = *first {
             seg[if team { 4 } else { 3 }].push((rt, open));
         }
     }
@@ -368,7 +299,7 @@ mod tests {
         let mut reply = kith_model::Activity::new(
             "forum",
             "comment",
-            Kind::Reply,
+            kith_model::Kind::Reply,
             kith_model::Timestamp::from_secs(at("2024-01-02T10:20:00Z")),
             Some(kith_model::Author::new("bob")),
         );

@@ -8,3 +8,4 @@ pub mod cohort_retention;
 pub mod first_response;
 pub mod member_growth;
 pub mod new_members;
+pub mod peer_support;
