@@ -602,3 +602,111 @@ impl MemoryUse {
         self.activities + self.threads + self.members + self.places
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use kith_model::{Activity, Author, Kind, Timestamp};
+    use kith_store::{MergeEvidence, Store};
+
+    use super::*;
+    use crate::testkit::{member_of, write};
+
+    fn post(source: &str, id: &str, who: &str, ts: i64) -> Activity {
+        let mut a = Activity::new(
+            source,
+            id,
+            Kind::Post,
+            Timestamp::from_secs(ts),
+            Some(Author::new(who)),
+        );
+        a.thread = Some(format!("t-{id}"));
+        a
+    }
+
+    #[test]
+    fn a_merge_remaps_identities_and_rewrites_no_activity() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("k.db")).unwrap();
+        write(
+            &store,
+            &[
+                post("forum", "1", "ann", 100),
+                post("chat", "2", "ann-chat", 200),
+            ],
+        );
+        let mut snap = Snapshot::build(&store).unwrap();
+        assert_ne!(snap.member_of(0), snap.member_of(1));
+        let into = member_of(&store, "forum", "ann").unwrap();
+        let from = member_of(&store, "chat", "ann-chat").unwrap();
+        let evidence = MergeEvidence {
+            reason: "same person".into(),
+            score: 1.0,
+            actor: "test".into(),
+        };
+        let record = store.merge_members(into, from, &evidence).unwrap();
+        let stats = snap.refresh(&store).unwrap();
+        assert_eq!(
+            stats.activities_updated + stats.activities_added,
+            0,
+            "no activity is re-read for a merge"
+        );
+        assert_eq!(snap.member_of(0), snap.member_of(1));
+        store.unmerge(record.id, "test").unwrap();
+        snap.refresh(&store).unwrap();
+        assert_ne!(
+            snap.member_of(0),
+            snap.member_of(1),
+            "an unmerge moves the identity back"
+        );
+    }
+
+    #[test]
+    fn deleting_a_source_removes_its_activities_and_reopens_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("k.db")).unwrap();
+        write(
+            &store,
+            &[
+                post("forum", "1", "ann", 100),
+                post("chat", "2", "bob", 200),
+            ],
+        );
+        let mut snap = Snapshot::build(&store).unwrap();
+        assert_eq!(snap.live_activities(), 2);
+        store.delete_source("chat").unwrap();
+        let stats = snap.refresh(&store).unwrap();
+        assert_eq!(stats.activities_removed, 1);
+        assert_eq!(snap.live_activities(), 1);
+        assert_eq!(
+            snap.thread_op.iter().filter(|&&op| op != NONE).count(),
+            1,
+            "the removed post opens nothing"
+        );
+        assert!(snap.sources().iter().any(|s| s.name == "chat" && s.removed));
+    }
+
+    #[test]
+    fn late_ids_switch_to_a_map_and_stay_findable() {
+        let mut snap = Snapshot::default();
+        let mut stats = RefreshStats::default();
+        for id in [5, 9, 7] {
+            let fact = kith_store::ActivityFact {
+                id: kith_store::ActivityId(id),
+                source: kith_store::SourceId(1),
+                kind: Kind::Post,
+                ts: id * 10,
+                identity: kith_store::IdentityId(1),
+                channel: None,
+                thread: None,
+                reply_to: None,
+                deleted: false,
+            };
+            snap.apply(Change::Activity(fact), &mut stats).unwrap();
+        }
+        assert_eq!(
+            [5, 9, 7].map(|id| snap.slot_of(id)),
+            [Some(0), Some(1), Some(2)]
+        );
+        assert_eq!(snap.slot_of(6), None);
+    }
+}
