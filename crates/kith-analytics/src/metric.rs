@@ -195,6 +195,7 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &churn::METRIC,
         &first_response::METRIC,
         &peer_support::METRIC,
+        &needs_reply::METRIC,
     ]
 }
 

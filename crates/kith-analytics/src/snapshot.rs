@@ -149,6 +149,7 @@ pub struct Snapshot {
     // --- threads: the opening post (earliest live `post`, by time then id) ---
     thread_ids: DenseIds,
     pub(crate) thread_op: Vec<u32>,
+    thread_store_id: Vec<i64>,
     threads_dirty: bool,
 
     // --- members and identities ---
@@ -253,6 +254,14 @@ impl Snapshot {
         }
     }
 
+    /// The store id of a dense thread.
+    pub fn thread_store_id(&self, thread: u32) -> i64 {
+        self.thread_store_id
+            .get(thread as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The member store id of a dense member.
     pub fn member_store_id(&self, member: u32) -> Option<i64> {
         self.member_store_id.get(member as usize).copied()
@@ -297,7 +306,7 @@ impl Snapshot {
             + v(&self.reply_to)
             + self.unordered_ids.as_ref().map_or(0, hash_bytes)
             + v(&self.pending_replies);
-        let threads = self.thread_ids.bytes() + v(&self.thread_op);
+        let threads = self.thread_ids.bytes() + v(&self.thread_op) + v(&self.thread_store_id);
         let members = self.member_ids.bytes()
             + v(&self.member_store_id)
             + v(&self.member_flags)
@@ -563,6 +572,7 @@ impl Snapshot {
         let (t, new) = self.thread_ids.get_or_insert(id, self.thread_op.len());
         if new {
             self.thread_op.push(NONE);
+            self.thread_store_id.push(id);
         }
         t
     }

@@ -25,6 +25,11 @@ pub struct ReportThreads {
 }
 
 pub fn report_threads(s: &Scope<'_>) -> ReportThreads {
+    threads_opened_between(s, s.p.from_ts, s.p.to_ts)
+}
+
+/// Threads whose opening post is counted and at `from <= ts < to`.
+pub fn threads_opened_between(s: &Scope<'_>, from: i64, to: i64) -> ReportThreads {
     let snap = s.snap;
     let mut index = vec![NONE; snap.threads()];
     let mut list = Vec::new();
@@ -33,7 +38,7 @@ pub fn report_threads(s: &Scope<'_>) -> ReportThreads {
             continue;
         }
         let o = op as usize;
-        if !s.counted(o) || snap.ts[o] < s.p.from_ts || snap.ts[o] >= s.p.to_ts {
+        if !s.counted(o) || snap.ts[o] < from || snap.ts[o] >= to {
             continue;
         }
         index[t] = list.len() as u32;

@@ -7,5 +7,6 @@ pub mod churn;
 pub mod cohort_retention;
 pub mod first_response;
 pub mod member_growth;
+pub mod needs_reply;
 pub mod new_members;
 pub mod peer_support;
