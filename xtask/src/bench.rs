@@ -30,8 +30,12 @@ fn flag(args: &[String], name: &str, default: u64) -> Result<u64> {
     match args.iter().position(|a| a == name) {
         None => Ok(default),
         Some(i) => {
-            let v = args.get(i + 1).with_context(|| format!("{name} needs a value"))?;
-            v.replace(['_', ','], "").parse().with_context(|| format!("{name}: `{v}` is not a number"))
+            let v = args
+                .get(i + 1)
+                .with_context(|| format!("{name} needs a value"))?;
+            v.replace(['_', ','], "")
+                .parse()
+                .with_context(|| format!("{name}: `{v}` is not a number"))
         }
     }
 }
@@ -46,12 +50,19 @@ struct Timed {
 /// Runs `cmd`, sampling its peak resident memory (VmHWM) until it exits.
 fn timed(cmd: &mut Command) -> Result<Timed> {
     let start = Instant::now();
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().context("starting kith")?;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting kith")?;
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0;
     let status = loop {
         if let Ok(text) = std::fs::read_to_string(&status_path)
-            && let Some(kib) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         {
             peak_kib = peak_kib.max(kib);
         }
@@ -68,12 +79,20 @@ fn timed(cmd: &mut Command) -> Result<Timed> {
     if !status.success() {
         bail!("kith failed ({status}):\n{stdout}");
     }
-    Ok(Timed { seconds, peak_kib, stdout })
+    Ok(Timed {
+        seconds,
+        peak_kib,
+        stdout,
+    })
 }
 
 fn json_number(json: &str, key: &str) -> Option<f64> {
     // The outputs are kith's own pretty JSON: `"key": 123` on a line.
-    json.lines().find_map(|l| l.trim().strip_prefix(&format!("\"{key}\": ")).and_then(|v| v.trim_end_matches(',').parse().ok()))
+    json.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix(&format!("\"{key}\": "))
+            .and_then(|v| v.trim_end_matches(',').parse().ok())
+    })
 }
 
 fn remove_db(path: &Path) {
@@ -84,17 +103,33 @@ fn remove_db(path: &Path) {
 
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()).unwrap_or_else(|| "unknown CPU".into());
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem_kib: u64 = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()))
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
         .unwrap_or(0);
-    format!("{cores} cores ({model}), {:.0} GiB RAM", mem_kib as f64 / 1024.0 / 1024.0)
+    format!(
+        "{cores} cores ({model}), {:.0} GiB RAM",
+        mem_kib as f64 / 1024.0 / 1024.0
+    )
 }
 
 pub fn today() -> String {
-    Command::new("date").arg("+%Y-%m-%d").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()
+    Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn ingest(args: &[String]) -> Result<ExitCode> {
@@ -102,7 +137,11 @@ fn ingest(args: &[String]) -> Result<ExitCode> {
     let seed = flag(args, "--seed", 7)?;
     let root = repo_root()?;
     step("building kith (release)");
-    run_checked(Command::new("cargo").args(["build", "--release", "--quiet", "-p", "kith"]).current_dir(&root))?;
+    run_checked(
+        Command::new("cargo")
+            .args(["build", "--release", "--quiet", "-p", "kith"])
+            .current_dir(&root),
+    )?;
     let kith = root.join("target/release/kith");
     let dir: PathBuf = root.join("target/bench/ingest");
     std::fs::create_dir_all(&dir)?;
@@ -112,38 +151,86 @@ fn ingest(args: &[String]) -> Result<ExitCode> {
     remove_db(&gen_db);
     remove_db(&bench_db);
 
-    step(&format!("kith demo: generating and storing {n} activities (seed {seed}), writing them as JSONL"));
-    let demo = timed(Command::new(&kith).arg("--database").arg(&gen_db).args(["demo", "--no-serve", "--quiet", "--json"]).args([
-        "--activities",
-        &n.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--write-export",
-        "jsonl",
-    ]).arg(&export_dir))?;
+    step(&format!(
+        "kith demo: generating and storing {n} activities (seed {seed}), writing them as JSONL"
+    ));
+    let demo = timed(
+        Command::new(&kith)
+            .arg("--database")
+            .arg(&gen_db)
+            .args(["demo", "--no-serve", "--quiet", "--json"])
+            .args([
+                "--activities",
+                &n.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--write-export",
+                "jsonl",
+            ])
+            .arg(&export_dir),
+    )?;
     let file = export_dir.join("activities.jsonl");
     let bytes = std::fs::metadata(&file)?.len();
 
     step("kith import jsonl into an empty SQLite database");
-    let first = timed(Command::new(&kith).arg("--database").arg(&bench_db).args(["import", "jsonl", "--quiet", "--json"]).arg(&file))?;
+    let first = timed(
+        Command::new(&kith)
+            .arg("--database")
+            .arg(&bench_db)
+            .args(["import", "jsonl", "--quiet", "--json"])
+            .arg(&file),
+    )?;
     let imported = json_number(&first.stdout, "imported").unwrap_or(0.0);
     if imported as u64 != n {
-        bail!("expected {n} activities imported, the audit says {imported}:\n{}", first.stdout);
+        bail!(
+            "expected {n} activities imported, the audit says {imported}:\n{}",
+            first.stdout
+        );
     }
     step("kith import jsonl of the same file again (idempotent: all duplicates)");
-    let again = timed(Command::new(&kith).arg("--database").arg(&bench_db).args(["import", "jsonl", "--quiet", "--json"]).arg(&file))?;
+    let again = timed(
+        Command::new(&kith)
+            .arg("--database")
+            .arg(&bench_db)
+            .args(["import", "jsonl", "--quiet", "--json"])
+            .arg(&file),
+    )?;
     if json_number(&again.stdout, "imported") != Some(0.0) {
         bail!("the re-import imported something:\n{}", again.stdout);
     }
     let db_bytes = std::fs::metadata(&bench_db).map_or(0, |m| m.len());
 
     let row = |what: &str, t: &Timed| {
-        format!("| {what} | {:.2} s | {:.0}/s | {:.0} MiB |", t.seconds, n as f64 / t.seconds, t.peak_kib as f64 / 1024.0)
+        format!(
+            "| {what} | {:.2} s | {:.0}/s | {:.0} MiB |",
+            t.seconds,
+            n as f64 / t.seconds,
+            t.peak_kib as f64 / 1024.0
+        )
     };
-    println!("\nIngest benchmark, {} activities ({:.0} MiB of JSONL, database {:.0} MiB), {}, {}", n, bytes as f64 / 1048576.0, db_bytes as f64 / 1048576.0, machine(), today());
+    println!(
+        "\nIngest benchmark, {} activities ({:.0} MiB of JSONL, database {:.0} MiB), {}, {}",
+        n,
+        bytes as f64 / 1048576.0,
+        db_bytes as f64 / 1048576.0,
+        machine(),
+        today()
+    );
     println!("\n| run | wall time | activities/s | peak memory |\n|---|---|---|---|");
-    println!("{}", row("`kith import jsonl` into an empty SQLite file", &first));
-    println!("{}", row("`kith import jsonl` again (all duplicates)", &again));
-    println!("{}", row("`kith demo --no-serve --write-export jsonl` (generate + store + write JSONL)", &demo));
+    println!(
+        "{}",
+        row("`kith import jsonl` into an empty SQLite file", &first)
+    );
+    println!(
+        "{}",
+        row("`kith import jsonl` again (all duplicates)", &again)
+    );
+    println!(
+        "{}",
+        row(
+            "`kith demo --no-serve --write-export jsonl` (generate + store + write JSONL)",
+            &demo
+        )
+    );
     Ok(ExitCode::SUCCESS)
 }

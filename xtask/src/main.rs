@@ -9,6 +9,7 @@
 //! Architecture invariants: no dependencies beyond `std` and `anyhow` (xtask must build fast on
 //! a fresh machine), and a task is one module with a `run(args)` entry registered in [`TASKS`].
 
+mod bench;
 mod lint;
 mod postgres;
 mod signals;
@@ -32,6 +33,11 @@ const TASKS: &[Task] = &[
         name: "test",
         summary: "start a throwaway PostgreSQL cluster and run every test of the workspace (CI runs this)",
         run: test::run,
+    },
+    Task {
+        name: "bench",
+        summary: "benchmarks: `bench ingest [--activities N]` times kith import end to end (release build)",
+        run: bench::run,
     },
     Task {
         name: "lint",

@@ -79,7 +79,11 @@ pub struct Candidate {
 impl Candidate {
     /// A one-line reason for the merge log.
     pub fn reason(&self) -> String {
-        self.evidence.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>().join("; ")
+        self.evidence
+            .iter()
+            .map(|e| e.detail.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -87,7 +91,11 @@ impl Candidate {
 pub fn normalize_email(email: &str) -> Option<String> {
     let e = email.trim().trim_matches(['<', '>']).to_lowercase();
     let (local, domain) = e.split_once('@')?;
-    (!local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !e.contains(char::is_whitespace)).then_some(e)
+    (!local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !e.contains(char::is_whitespace))
+    .then_some(e)
 }
 
 /// The login of a GitHub no-reply address (`123+login@users.noreply.github.com`).
@@ -132,15 +140,25 @@ pub fn address_key(address: &str) -> Option<String> {
 /// A name key: lowercase, punctuation removed, Latin accents folded, words in order. None for
 /// single-word names (too ambiguous to be evidence).
 pub fn name_key(name: &str) -> Option<String> {
-    let folded: String = name.chars().map(fold_latin).flat_map(char::to_lowercase).map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let folded: String = name
+        .chars()
+        .map(fold_latin)
+        .flat_map(char::to_lowercase)
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
     let words: Vec<&str> = folded.split_whitespace().collect();
-    let latin = words.iter().all(|w| w.chars().all(|c| c.is_ascii_alphanumeric()));
+    let latin = words
+        .iter()
+        .all(|w| w.chars().all(|c| c.is_ascii_alphanumeric()));
     if latin {
-        (words.len() >= 2 && words.iter().map(|w| w.len()).sum::<usize>() >= 5).then(|| words.join(" "))
+        (words.len() >= 2 && words.iter().map(|w| w.len()).sum::<usize>() >= 5)
+            .then(|| words.join(" "))
     } else {
         // Other scripts: compared exactly (no transliteration); short names are too common.
         let joined: String = words.join(" ");
-        (joined.chars().filter(|c| !c.is_whitespace()).count() >= 2 && (words.len() >= 2 || joined.chars().count() >= 3)).then_some(joined)
+        (joined.chars().filter(|c| !c.is_whitespace()).count() >= 2
+            && (words.len() >= 2 || joined.chars().count() >= 3))
+            .then_some(joined)
     }
 }
 
@@ -167,34 +185,76 @@ fn handle_key(handle: &str) -> Option<String> {
 /// Finds merge candidates among `identities` (all identities of the community), strongest
 /// first. Deterministic: the same identities give the same candidates in the same order.
 pub fn candidates(identities: &[IdentityRow]) -> Vec<Candidate> {
-    let people: Vec<&IdentityRow> = identities.iter().filter(|i| !i.anonymous && !i.bot).collect();
+    let people: Vec<&IdentityRow> = identities
+        .iter()
+        .filter(|i| !i.anonymous && !i.bot)
+        .collect();
     // key → members carrying it, with the detail to show.
     let mut groups: BTreeMap<(Rule, String), BTreeMap<MemberId, String>> = BTreeMap::new();
     let mut add = |rule: Rule, key: String, member: MemberId, detail: String| {
-        groups.entry((rule, key)).or_default().entry(member).or_insert(detail);
+        groups
+            .entry((rule, key))
+            .or_default()
+            .entry(member)
+            .or_insert(detail);
     };
     for i in &people {
         // mbox author ids are address keys themselves (`local at domain`, folded).
-        let address = i.email.as_deref().or_else(|| (i.ext_id.contains('@') || i.ext_id.contains(" at ")).then_some(i.ext_id.as_str()));
+        let address = i.email.as_deref().or_else(|| {
+            (i.ext_id.contains('@') || i.ext_id.contains(" at ")).then_some(i.ext_id.as_str())
+        });
         if let Some(address) = address
             && let (Some(k), Some(n)) = (address_key(address), i.name.as_deref().and_then(name_key))
         {
-            add(Rule::ObfuscatedAddress, format!("{k}\u{0}{n}"), i.member, format!("address {address} with name {}", i.name.as_deref().unwrap_or("")));
+            add(
+                Rule::ObfuscatedAddress,
+                format!("{k}\u{0}{n}"),
+                i.member,
+                format!(
+                    "address {address} with name {}",
+                    i.name.as_deref().unwrap_or("")
+                ),
+            );
         }
         if let Some(email) = i.email.as_deref() {
             if let Some(login) = github_noreply_login(email) {
-                add(Rule::GithubNoreply, login.clone(), i.member, format!("GitHub login {login}"));
+                add(
+                    Rule::GithubNoreply,
+                    login.clone(),
+                    i.member,
+                    format!("GitHub login {login}"),
+                );
             } else if let Some(e) = normalize_email(email) {
-                add(Rule::Email, e.clone(), i.member, format!("same e-mail address {e}"));
+                add(
+                    Rule::Email,
+                    e.clone(),
+                    i.member,
+                    format!("same e-mail address {e}"),
+                );
             }
         }
         if let Some(h) = i.handle.as_deref().and_then(handle_key) {
-            add(Rule::Handle, h.clone(), i.member, format!("same handle {h}"));
+            add(
+                Rule::Handle,
+                h.clone(),
+                i.member,
+                format!("same handle {h}"),
+            );
             // A GitHub identity's handle is its login: it meets no-reply addresses.
-            add(Rule::GithubNoreply, h.clone(), i.member, format!("GitHub login {h}"));
+            add(
+                Rule::GithubNoreply,
+                h.clone(),
+                i.member,
+                format!("GitHub login {h}"),
+            );
         }
         if let Some(n) = i.name.as_deref().and_then(name_key) {
-            add(Rule::Name, n, i.member, format!("same name {}", i.name.as_deref().unwrap_or("")));
+            add(
+                Rule::Name,
+                n,
+                i.member,
+                format!("same name {}", i.name.as_deref().unwrap_or("")),
+            );
         }
     }
 
@@ -206,24 +266,34 @@ pub fn candidates(identities: &[IdentityRow]) -> Vec<Candidate> {
         let list: Vec<(&MemberId, &String)> = members.iter().collect();
         for (x, (a, detail)) in list.iter().enumerate() {
             for (b, _) in &list[x + 1..] {
-                let evidence = Evidence { rule: *rule, detail: (*detail).clone(), score: rule.score() };
-                pairs.entry((**a, **b)).or_default().entry(*rule).or_insert(evidence);
+                let evidence = Evidence {
+                    rule: *rule,
+                    detail: (*detail).clone(),
+                    score: rule.score(),
+                };
+                pairs
+                    .entry((**a, **b))
+                    .or_default()
+                    .entry(*rule)
+                    .or_insert(evidence);
             }
         }
     }
 
     // The handle rule only counts across sources; GitHub logins only when one side is an address.
     let sources = sources_by_member(&people);
+    let with_noreply: HashSet<MemberId> = people
+        .iter()
+        .filter(|i| i.email.as_deref().and_then(github_noreply_login).is_some())
+        .map(|i| i.member)
+        .collect();
     let mut out: Vec<Candidate> = pairs
         .into_iter()
         .filter_map(|((a, b), mut evidence)| {
             if evidence.contains_key(&Rule::Handle) && shared_source(&sources, a, b).is_some() {
                 evidence.remove(&Rule::Handle);
             }
-            if let Some(e) = evidence.get(&Rule::GithubNoreply)
-                && !has_noreply(&people, a, b)
-            {
-                let _ = e;
+            if evidence.contains_key(&Rule::GithubNoreply) && !with_noreply.contains(&a) && !with_noreply.contains(&b) {
                 evidence.remove(&Rule::GithubNoreply);
             }
             if evidence.is_empty() {
@@ -237,14 +307,25 @@ pub fn candidates(identities: &[IdentityRow]) -> Vec<Candidate> {
             Some(Candidate { into: a.min(b), from: a.max(b), score: (score * 1000.0).round() / 1000.0, evidence, blocked })
         })
         .collect();
-    out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.into.cmp(&y.into)).then(x.from.cmp(&y.from)));
+    out.sort_by(|x, y| {
+        y.score
+            .total_cmp(&x.score)
+            .then(x.into.cmp(&y.into))
+            .then(x.from.cmp(&y.from))
+    });
     out
 }
 
-fn sources_by_member(people: &[&IdentityRow]) -> HashMap<MemberId, HashMap<SourceId, HashSet<String>>> {
+fn sources_by_member(
+    people: &[&IdentityRow],
+) -> HashMap<MemberId, HashMap<SourceId, HashSet<String>>> {
     let mut m: HashMap<MemberId, HashMap<SourceId, HashSet<String>>> = HashMap::new();
     for i in people {
-        m.entry(i.member).or_default().entry(i.source).or_default().insert(i.ext_id.clone());
+        m.entry(i.member)
+            .or_default()
+            .entry(i.source)
+            .or_default()
+            .insert(i.ext_id.clone());
     }
     m
 }
@@ -254,20 +335,27 @@ type SourcesOf = HashMap<MemberId, HashMap<SourceId, HashSet<String>>>;
 /// A source in which `a` and `b` have different user ids, if any.
 fn shared_source(sources: &SourcesOf, a: MemberId, b: MemberId) -> Option<SourceId> {
     let (sa, sb) = (sources.get(&a)?, sources.get(&b)?);
-    let mut shared: Vec<SourceId> = sa.iter().filter(|(s, ids)| sb.get(s).is_some_and(|other| other != *ids)).map(|(s, _)| *s).collect();
+    let mut shared: Vec<SourceId> = sa
+        .iter()
+        .filter(|(s, ids)| sb.get(s).is_some_and(|other| other != *ids))
+        .map(|(s, _)| *s)
+        .collect();
     shared.sort();
     shared.first().copied()
-}
-
-fn has_noreply(people: &[&IdentityRow], a: MemberId, b: MemberId) -> bool {
-    people.iter().any(|i| (i.member == a || i.member == b) && i.email.as_deref().and_then(github_noreply_login).is_some())
 }
 
 /// Which candidates to apply automatically: those scoring at or above `threshold` and not
 /// blocked, in score order, skipping any that would put two user ids of one source into one
 /// person through earlier merges of the same plan. The rest wait for review.
-pub fn plan(candidates: &[Candidate], identities: &[IdentityRow], threshold: f64) -> (Vec<Candidate>, Vec<Candidate>) {
-    let people: Vec<&IdentityRow> = identities.iter().filter(|i| !i.anonymous && !i.bot).collect();
+pub fn plan(
+    candidates: &[Candidate],
+    identities: &[IdentityRow],
+    threshold: f64,
+) -> (Vec<Candidate>, Vec<Candidate>) {
+    let people: Vec<&IdentityRow> = identities
+        .iter()
+        .filter(|i| !i.anonymous && !i.bot)
+        .collect();
     let mut sources = sources_by_member(&people);
     let mut root: HashMap<MemberId, MemberId> = HashMap::new();
     fn find(root: &mut HashMap<MemberId, MemberId>, m: MemberId) -> MemberId {
@@ -294,7 +382,9 @@ pub fn plan(candidates: &[Candidate], identities: &[IdentityRow], threshold: f64
         let (into, from) = (ra.min(rb), ra.max(rb));
         if shared_source(&sources, into, from).is_some() {
             review.push(Candidate {
-                blocked: Some("merging would join two user ids of one source through an earlier merge".into()),
+                blocked: Some(
+                    "merging would join two user ids of one source through an earlier merge".into(),
+                ),
                 ..c.clone()
             });
             continue;
@@ -305,7 +395,11 @@ pub fn plan(candidates: &[Candidate], identities: &[IdentityRow], threshold: f64
             target.entry(s).or_default().extend(ids);
         }
         root.insert(from, into);
-        apply.push(Candidate { into, from, ..c.clone() });
+        apply.push(Candidate {
+            into,
+            from,
+            ..c.clone()
+        });
     }
     (apply, review)
 }
@@ -324,27 +418,44 @@ pub struct Resolution {
 
 /// Finds candidates among the store's identities, applies those at or above `threshold`
 /// (never a pair a person has already separated), and returns the rest for review.
-pub fn resolve(store: &dyn kith_store::Store, threshold: f64) -> kith_store::StoreResult<Resolution> {
+pub fn resolve(
+    store: &dyn kith_store::Store,
+    threshold: f64,
+) -> kith_store::StoreResult<Resolution> {
     let (apply, review) = proposals(store, threshold)?;
     let mut applied = Vec::with_capacity(apply.len());
     for c in apply {
-        let evidence = kith_store::MergeEvidence { reason: c.reason(), score: c.score, actor: "auto".into() };
+        let evidence = kith_store::MergeEvidence {
+            reason: c.reason(),
+            score: c.score,
+            actor: "auto".into(),
+        };
         applied.push(store.merge_members(c.into, c.from, &evidence)?);
     }
     Ok(Resolution { applied, review })
 }
 
 /// What [`resolve`] would do, without doing it: (to apply, to review).
-pub fn proposals(store: &dyn kith_store::Store, threshold: f64) -> kith_store::StoreResult<(Vec<Candidate>, Vec<Candidate>)> {
+pub fn proposals(
+    store: &dyn kith_store::Store,
+    threshold: f64,
+) -> kith_store::StoreResult<(Vec<Candidate>, Vec<Candidate>)> {
     let identities = store.identities()?;
     // Pairs a person separated again stay separated unless a person merges them.
-    let undone: HashSet<(MemberId, MemberId)> =
-        store.merges()?.into_iter().filter(|m| m.undone_at.is_some()).map(|m| (m.into.min(m.from), m.into.max(m.from))).collect();
+    let undone: HashSet<(MemberId, MemberId)> = store
+        .merges()?
+        .into_iter()
+        .filter(|m| m.undone_at.is_some())
+        .map(|m| (m.into.min(m.from), m.into.max(m.from)))
+        .collect();
     let found: Vec<Candidate> = candidates(&identities)
         .into_iter()
         .map(|c| {
             if c.blocked.is_none() && undone.contains(&(c.into, c.from)) {
-                Candidate { blocked: Some("a person undid an earlier merge of these members".into()), ..c }
+                Candidate {
+                    blocked: Some("a person undid an earlier merge of these members".into()),
+                    ..c
+                }
             } else {
                 c
             }

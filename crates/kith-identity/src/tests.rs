@@ -24,8 +24,12 @@ fn with(mut i: IdentityRow, f: impl FnOnce(&mut IdentityRow)) -> IdentityRow {
 #[test]
 fn same_email_across_sources_is_merged_automatically() {
     let ids = [
-        with(ident(1, 1, 1, "U1"), |i| i.email = Some("Ada@Example.org".into())),
-        with(ident(2, 2, 2, "ada-gh"), |i| i.email = Some("ada@example.org ".into())),
+        with(ident(1, 1, 1, "U1"), |i| {
+            i.email = Some("Ada@Example.org".into())
+        }),
+        with(ident(2, 2, 2, "ada-gh"), |i| {
+            i.email = Some("ada@example.org ".into())
+        }),
     ];
     let c = candidates(&ids);
     assert_eq!(c.len(), 1);
@@ -41,8 +45,12 @@ fn same_email_across_sources_is_merged_automatically() {
 fn two_user_ids_of_one_source_are_never_merged_automatically() {
     // Same e-mail, but both accounts live in source 1: a person must decide.
     let ids = [
-        with(ident(1, 1, 1, "U1"), |i| i.email = Some("ada@example.org".into())),
-        with(ident(2, 2, 1, "U2"), |i| i.email = Some("ada@example.org".into())),
+        with(ident(1, 1, 1, "U1"), |i| {
+            i.email = Some("ada@example.org".into())
+        }),
+        with(ident(2, 2, 1, "U2"), |i| {
+            i.email = Some("ada@example.org".into())
+        }),
     ];
     let c = candidates(&ids);
     assert_eq!(c.len(), 1);
@@ -56,27 +64,50 @@ fn two_user_ids_of_one_source_are_never_merged_automatically() {
 fn transitive_merges_cannot_join_two_ids_of_one_source() {
     // m1 (slack U1) ~ m3 (git) by e-mail; m2 (slack U2) ~ m3 by another e-mail.
     let ids = [
-        with(ident(1, 1, 1, "U1"), |i| i.email = Some("a@example.org".into())),
-        with(ident(2, 2, 1, "U2"), |i| i.email = Some("b@example.org".into())),
-        with(ident(3, 3, 2, "a@example.org"), |i| i.email = Some("a@example.org".into())),
-        with(ident(4, 3, 2, "b@example.org"), |i| i.email = Some("b@example.org".into())),
+        with(ident(1, 1, 1, "U1"), |i| {
+            i.email = Some("a@example.org".into())
+        }),
+        with(ident(2, 2, 1, "U2"), |i| {
+            i.email = Some("b@example.org".into())
+        }),
+        with(ident(3, 3, 2, "a@example.org"), |i| {
+            i.email = Some("a@example.org".into())
+        }),
+        with(ident(4, 3, 2, "b@example.org"), |i| {
+            i.email = Some("b@example.org".into())
+        }),
     ];
     let c = candidates(&ids);
     let (apply, review) = plan(&c, &ids, DEFAULT_THRESHOLD);
     assert_eq!(apply.len(), 1, "{apply:?}");
     assert_eq!(review.len(), 1);
-    assert!(review[0].blocked.as_deref().unwrap().contains("earlier merge"));
+    assert!(
+        review[0]
+            .blocked
+            .as_deref()
+            .unwrap()
+            .contains("earlier merge")
+    );
 }
 
 #[test]
 fn mangled_pipermail_addresses_meet_clean_ones_with_the_same_name() {
     // "jane.doe@example.de" mangled lossily, as in the r-package-devel archive.
     let mangled = "j@ne@doe @end|ng |rom ex@mp|e@de";
-    assert_eq!(address_key("pd@|gd @end|ng |rom gm@||@com"), address_key("pdalgd@gmail.com"));
+    assert_eq!(
+        address_key("pd@|gd @end|ng |rom gm@||@com"),
+        address_key("pdalgd@gmail.com")
+    );
     assert_eq!(address_key(mangled), address_key("jane.doe@example.de"));
-    assert_eq!(address_key("jane.doe at example.de"), address_key("jane.doe@example.de"));
+    assert_eq!(
+        address_key("jane.doe at example.de"),
+        address_key("jane.doe@example.de")
+    );
     // The mbox importer's author id form, with no recoverable e-mail.
-    assert_eq!(address_key("j@@e@doe at ex@mp|e@de"), address_key("jane.doe@example.de"));
+    assert_eq!(
+        address_key("j@@e@doe at ex@mp|e@de"),
+        address_key("jane.doe@example.de")
+    );
     let ids = [
         with(ident(1, 1, 1, "j@@e@doe at ex@mp|e@de"), |i| {
             i.name = Some("Jane Doe".into());
@@ -88,19 +119,34 @@ fn mangled_pipermail_addresses_meet_clean_ones_with_the_same_name() {
     ];
     let c = candidates(&ids);
     assert_eq!(c.len(), 1);
-    assert!(c[0].evidence.iter().any(|e| e.rule == Rule::ObfuscatedAddress));
+    assert!(
+        c[0].evidence
+            .iter()
+            .any(|e| e.rule == Rule::ObfuscatedAddress)
+    );
     assert!(c[0].score >= 0.9);
 
     // The same mangled key with another name is not evidence of the address rule.
-    let other = [ids[0].clone(), with(ids[1].clone(), |i| i.name = Some("John Smith".into()))];
-    assert!(candidates(&other).iter().all(|c| c.evidence.iter().all(|e| e.rule != Rule::ObfuscatedAddress)));
+    let other = [
+        ids[0].clone(),
+        with(ids[1].clone(), |i| i.name = Some("John Smith".into())),
+    ];
+    assert!(
+        candidates(&other)
+            .iter()
+            .all(|c| c.evidence.iter().all(|e| e.rule != Rule::ObfuscatedAddress))
+    );
 }
 
 #[test]
 fn github_noreply_addresses_meet_the_github_login() {
     let ids = [
-        with(ident(1, 1, 1, "12345"), |i| i.handle = Some("octocat".into())),
-        with(ident(2, 2, 2, "c"), |i| i.email = Some("12345+octocat@users.noreply.github.com".into())),
+        with(ident(1, 1, 1, "12345"), |i| {
+            i.handle = Some("octocat".into())
+        }),
+        with(ident(2, 2, 2, "c"), |i| {
+            i.email = Some("12345+octocat@users.noreply.github.com".into())
+        }),
     ];
     let c = candidates(&ids);
     assert_eq!(c.len(), 1);
@@ -122,7 +168,10 @@ fn weak_evidence_waits_for_review() {
     ];
     let c = candidates(&ids);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].score, 0.8, "handle 0.6 and name 0.5 combine to 1 - 0.4 * 0.5");
+    assert_eq!(
+        c[0].score, 0.8,
+        "handle 0.6 and name 0.5 combine to 1 - 0.4 * 0.5"
+    );
     let (apply, review) = plan(&c, &ids, DEFAULT_THRESHOLD);
     assert!(apply.is_empty());
     assert_eq!(review.len(), 1);
@@ -146,7 +195,9 @@ fn bots_anonymous_and_common_keys_are_not_evidence() {
             i.email = Some("ci@example.org".into());
             i.bot = true;
         }),
-        with(ident(2, 2, 2, "b2"), |i| i.email = Some("ci@example.org".into())),
+        with(ident(2, 2, 2, "b2"), |i| {
+            i.email = Some("ci@example.org".into())
+        }),
         with(ident(3, 3, 1, "anon:1"), |i| {
             i.anonymous = true;
             i.email = Some("ci@example.org".into());
@@ -155,7 +206,9 @@ fn bots_anonymous_and_common_keys_are_not_evidence() {
     assert!(candidates(&ids).is_empty());
     // 25 members named "John Smith": too common to be evidence.
     for m in 10..35 {
-        ids.push(with(ident(m, m, m, "x"), |i| i.name = Some("John Smith".into())));
+        ids.push(with(ident(m, m, m, "x"), |i| {
+            i.name = Some("John Smith".into())
+        }));
     }
     assert!(candidates(&ids).is_empty());
 }
@@ -163,7 +216,11 @@ fn bots_anonymous_and_common_keys_are_not_evidence() {
 #[test]
 fn output_is_deterministic() {
     let ids: Vec<IdentityRow> = (1..40)
-        .map(|n| with(ident(n, n, n % 3, &format!("u{n}")), |i| i.email = Some(format!("p{}@example.org", n % 7))))
+        .map(|n| {
+            with(ident(n, n, n % 3, &format!("u{n}")), |i| {
+                i.email = Some(format!("p{}@example.org", n % 7))
+            })
+        })
         .collect();
     assert_eq!(candidates(&ids), candidates(&ids));
 }

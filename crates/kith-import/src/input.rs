@@ -35,7 +35,10 @@ impl InputFile {
         Ok(InputFile {
             path: path.to_owned(),
             root: path.parent().map(Path::to_owned).unwrap_or_default(),
-            relative: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            relative: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             size: meta.len(),
             display: path.display().to_string(),
             _extracted: None,
@@ -53,16 +56,24 @@ impl InputFile {
     }
 
     pub fn is_gzip(&self) -> bool {
-        self.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+        self.path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
     }
 
     /// Opens the file, decompressing `.gz`; bytes read from disk are added to the context's
     /// progress counter.
     pub fn open(&self, ctx: &ReadContext) -> Result<Box<dyn BufRead + Send>, ImportError> {
         let file = File::open(&self.path).map_err(|e| ImportError::io(&self.path, e))?;
-        let counted = Counted { inner: file, counter: Arc::clone(&ctx.bytes_read) };
+        let counted = Counted {
+            inner: file,
+            counter: Arc::clone(&ctx.bytes_read),
+        };
         Ok(if self.is_gzip() {
-            Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(counted)))
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                flate2::read::MultiGzDecoder::new(counted),
+            ))
         } else {
             Box::new(BufReader::with_capacity(1 << 16, counted))
         })
@@ -71,7 +82,9 @@ impl InputFile {
     /// Reads the whole file (decompressed) into memory: for small files such as `users.json`.
     pub fn read_all(&self, ctx: &ReadContext) -> Result<Vec<u8>, ImportError> {
         let mut buf = Vec::with_capacity(self.size as usize);
-        self.open(ctx)?.read_to_end(&mut buf).map_err(|e| ImportError::io(&self.path, e))?;
+        self.open(ctx)?
+            .read_to_end(&mut buf)
+            .map_err(|e| ImportError::io(&self.path, e))?;
         Ok(buf)
     }
 }
@@ -90,29 +103,52 @@ impl<R: Read> Read for Counted<R> {
 }
 
 fn is_zip(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
 /// Expands paths into files: a file stands for itself; a folder (or a `.zip` archive) stands
 /// for the files in it, recursively, whose relative path `accept` takes, in path order. A path
 /// that does not exist, or a folder with no such file, is an error naming it.
-pub fn expand(paths: &[PathBuf], accept: &dyn Fn(&str) -> bool) -> Result<Vec<InputFile>, ImportError> {
+pub fn expand(
+    paths: &[PathBuf],
+    accept: &dyn Fn(&str) -> bool,
+) -> Result<Vec<InputFile>, ImportError> {
     let mut out = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|e| ImportError::io(path, e))?;
         let before = out.len();
         if meta.is_dir() {
-            walk(path, path, "", &path.display().to_string(), None, accept, &mut out)?;
+            walk(
+                path,
+                path,
+                "",
+                &path.display().to_string(),
+                None,
+                accept,
+                &mut out,
+            )?;
         } else if is_zip(path) {
             let extracted = Arc::new(extract_zip(path)?);
             let root = extracted.path().to_owned();
-            walk(&root, &root, "", &format!("{}!", path.display()), Some(&extracted), accept, &mut out)?;
+            walk(
+                &root,
+                &root,
+                "",
+                &format!("{}!", path.display()),
+                Some(&extracted),
+                accept,
+                &mut out,
+            )?;
         } else {
             out.push(InputFile::single(path)?);
             continue;
         }
         if out.len() == before {
-            return Err(ImportError::Usage(format!("{}: holds no file this format reads", path.display())));
+            return Err(ImportError::Usage(format!(
+                "{}: holds no file this format reads",
+                path.display()
+            )));
         }
     }
     Ok(out)
@@ -135,7 +171,11 @@ fn walk(
     for entry in entries {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let relative = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         let meta = entry.metadata().map_err(|e| ImportError::io(&path, e))?;
         if meta.is_dir() {
             walk(root, &path, &relative, shown_root, extracted, accept, out)?;
@@ -156,13 +196,27 @@ fn walk(
 /// Unpacks a zip archive into a temporary folder (removed when the last file of it is dropped).
 /// Member names that would escape the folder are refused.
 fn extract_zip(path: &Path) -> Result<tempfile::TempDir, ImportError> {
-    let malformed = |message: String| ImportError::Malformed { file: path.display().to_string(), line: 0, column: 0, message };
+    let malformed = |message: String| ImportError::Malformed {
+        file: path.display().to_string(),
+        line: 0,
+        column: 0,
+        message,
+    };
     let file = File::open(path).map_err(|e| ImportError::io(path, e))?;
-    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| malformed(format!("not a readable zip archive: {e}")))?;
-    let dir = tempfile::Builder::new().prefix("kith-import-").tempdir().map_err(|e| ImportError::io(Path::new("<temporary folder>"), e))?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|e| malformed(format!("not a readable zip archive: {e}")))?;
+    let dir = tempfile::Builder::new()
+        .prefix("kith-import-")
+        .tempdir()
+        .map_err(|e| ImportError::io(Path::new("<temporary folder>"), e))?;
     for i in 0..archive.len() {
-        let mut member = archive.by_index(i).map_err(|e| malformed(format!("member {i}: {e}")))?;
-        let shown = member.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("#{i}"));
+        let mut member = archive
+            .by_index(i)
+            .map_err(|e| malformed(format!("member {i}: {e}")))?;
+        let shown = member
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| format!("#{i}"));
         let Some(name) = member.enclosed_name() else {
             return Err(malformed(format!("member `{shown}` has an unsafe path")));
         };
@@ -175,7 +229,8 @@ fn extract_zip(path: &Path) -> Result<tempfile::TempDir, ImportError> {
             std::fs::create_dir_all(parent).map_err(|e| ImportError::io(parent, e))?;
         }
         let mut out = File::create(&target).map_err(|e| ImportError::io(&target, e))?;
-        io::copy(&mut member, &mut out).map_err(|e| malformed(format!("member `{shown}` cannot be unpacked: {e}")))?;
+        io::copy(&mut member, &mut out)
+            .map_err(|e| malformed(format!("member `{shown}` cannot be unpacked: {e}")))?;
     }
     Ok(dir)
 }
@@ -215,7 +270,13 @@ mod tests {
         let files = expand(&[zip_path], &|_| true).unwrap();
         let rel: Vec<_> = files.iter().map(|f| f.relative.as_str()).collect();
         assert_eq!(rel, ["general/2015-06-12.json", "users.json"]);
-        assert!(files[0].display().ends_with("export.zip!/general/2015-06-12.json"), "{}", files[0].display());
+        assert!(
+            files[0]
+                .display()
+                .ends_with("export.zip!/general/2015-06-12.json"),
+            "{}",
+            files[0].display()
+        );
         assert_eq!(std::fs::read(&files[1].path).unwrap(), b"[]");
     }
 
@@ -224,7 +285,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let zip_path = dir.path().join("broken.zip");
         std::fs::write(&zip_path, b"PK\x03\x04 not really").unwrap();
-        assert!(matches!(expand(&[zip_path], &|_| true), Err(ImportError::Malformed { .. })));
+        assert!(matches!(
+            expand(&[zip_path], &|_| true),
+            Err(ImportError::Malformed { .. })
+        ));
         let missing = dir.path().join("nope");
         let e = expand(&[missing], &|_| true).unwrap_err();
         assert!(e.to_string().contains("nope"));

@@ -17,18 +17,37 @@ use crate::{ExportWriter, Format, ImportError, InputFile, ReadContext, RecordSin
 pub struct Jsonl;
 
 impl Jsonl {
-    fn read_file(&self, input: &InputFile, ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {
+    fn read_file(
+        &self,
+        input: &InputFile,
+        ctx: &ReadContext,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ImportError> {
         let file = input.display();
         let reader = input.open(ctx)?;
         let mut reader = JsonlReader::new(reader);
-        while let Some((line, parsed)) = reader.next_record().map_err(|e| ImportError::io(&input.path, e))? {
+        while let Some((line, parsed)) = reader
+            .next_record()
+            .map_err(|e| ImportError::io(&input.path, e))?
+        {
             let mut activity = match parsed {
                 Ok(a) => a,
                 Err(e) if e.malformed => {
-                    return Err(ImportError::Malformed { file, line: e.line, column: e.column, message: format!("{}; expected one JSON object per line", e.message) });
+                    return Err(ImportError::Malformed {
+                        file,
+                        line: e.line,
+                        column: e.column,
+                        message: format!("{}; expected one JSON object per line", e.message),
+                    });
                 }
                 Err(e) => {
-                    sink.skip(Problem { file: file.clone(), line, location: None, reason: "invalid record".into(), message: e.message });
+                    sink.skip(Problem {
+                        file: file.clone(),
+                        line,
+                        location: None,
+                        reason: "invalid record".into(),
+                        message: e.message,
+                    });
                     continue;
                 }
             };
@@ -40,7 +59,10 @@ impl Jsonl {
                         line,
                         location: None,
                         reason: "source mismatch".into(),
-                        message: format!("the line's source `{}` differs from --source `{name}`", activity.source),
+                        message: format!(
+                            "the line's source `{}` differs from --source `{name}`",
+                            activity.source
+                        ),
                     });
                     continue;
                 }
@@ -72,10 +94,17 @@ impl Format for Jsonl {
     }
 
     fn accepts(&self, relative: &str) -> bool {
-        relative.ends_with(".jsonl") || relative.ends_with(".jsonl.gz") || relative.ends_with(".ndjson")
+        relative.ends_with(".jsonl")
+            || relative.ends_with(".jsonl.gz")
+            || relative.ends_with(".ndjson")
     }
 
-    fn read(&self, inputs: &[InputFile], ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError> {
+    fn read(
+        &self,
+        inputs: &[InputFile],
+        ctx: &ReadContext,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ImportError> {
         for input in inputs {
             self.read_file(input, ctx, sink)?;
         }
@@ -89,13 +118,18 @@ impl ExportWriter for Jsonl {
     }
 
     /// One file, `activities.jsonl`.
-    fn write(&self, activities: &mut dyn Iterator<Item = Activity>, dir: &Path) -> Result<PathBuf, ImportError> {
+    fn write(
+        &self,
+        activities: &mut dyn Iterator<Item = Activity>,
+        dir: &Path,
+    ) -> Result<PathBuf, ImportError> {
         std::fs::create_dir_all(dir).map_err(|e| ImportError::io(dir, e))?;
         let path = dir.join("activities.jsonl");
         let file = std::fs::File::create(&path).map_err(|e| ImportError::io(&path, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         for activity in activities {
-            kith_model::jsonl::write_line(&mut out, &activity, None).map_err(|e| ImportError::io(&path, e))?;
+            kith_model::jsonl::write_line(&mut out, &activity, None)
+                .map_err(|e| ImportError::io(&path, e))?;
         }
         out.flush().map_err(|e| ImportError::io(&path, e))?;
         Ok(path)

@@ -21,8 +21,8 @@ pub mod jsonl;
 pub mod mbox;
 mod runner;
 pub mod slack;
-pub mod telegram;
 pub mod stackexchange;
+pub mod telegram;
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,6 @@ pub use input::{InputFile, expand};
 use kith_model::Activity;
 use kith_store::{Problem, StoreError};
 pub use runner::{ImportOptions, Progress, import, ingest_records};
-
 
 /// One export format.
 pub trait Format: Sync {
@@ -50,7 +49,12 @@ pub trait Format: Sync {
     /// Reads every input in order, handing records to `sink`. Returns an error for a malformed
     /// file (the import is then rolled back); bad records inside a well-formed file are
     /// reported to `sink.skip` instead.
-    fn read(&self, inputs: &[InputFile], ctx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ImportError>;
+    fn read(
+        &self,
+        inputs: &[InputFile],
+        ctx: &ReadContext,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ImportError>;
 }
 
 /// What a format is told about the import it serves.
@@ -75,7 +79,17 @@ pub trait RecordSink {
 
 /// Every format this build knows, by name.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::Mbox, &git::Git, &discourse::Discourse, &github::GitHub]
+    &[
+        &jsonl::Jsonl,
+        &slack::SlackExport,
+        &discord::Discord,
+        &telegram::Telegram,
+        &stackexchange::StackExchange,
+        &mbox::Mbox,
+        &git::Git,
+        &discourse::Discourse,
+        &github::GitHub,
+    ]
 }
 
 pub fn format_by_name(name: &str) -> Option<&'static dyn Format> {
@@ -90,12 +104,26 @@ pub trait ExportWriter: Sync {
     /// Writes `activities` (in time order) into `dir` (created if missing) and returns the path
     /// to give `kith import`. Memory must not grow with the number of activities beyond what
     /// the format itself forces (e.g. a user list).
-    fn write(&self, activities: &mut dyn Iterator<Item = Activity>, dir: &Path) -> Result<PathBuf, ImportError>;
+    fn write(
+        &self,
+        activities: &mut dyn Iterator<Item = Activity>,
+        dir: &Path,
+    ) -> Result<PathBuf, ImportError>;
 }
 
 /// Every export writer this build has.
 pub fn writers() -> &'static [&'static dyn ExportWriter] {
-    &[&jsonl::Jsonl, &slack::SlackExport, &discord::Discord, &telegram::Telegram, &stackexchange::StackExchange, &mbox::MboxWriter, &git::GitWriter, &discourse::Discourse, &github::GitHub]
+    &[
+        &jsonl::Jsonl,
+        &slack::SlackExport,
+        &discord::Discord,
+        &telegram::Telegram,
+        &stackexchange::StackExchange,
+        &mbox::MboxWriter,
+        &git::GitWriter,
+        &discourse::Discourse,
+        &github::GitHub,
+    ]
 }
 
 pub fn writer_by_name(name: &str) -> Option<&'static dyn ExportWriter> {
@@ -110,10 +138,18 @@ pub enum ImportError {
     Usage(String),
     /// A file could not be read.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A file is not valid in its format (exit code 3): where, and what was expected.
     #[error("{file}{}: {message}; nothing was imported", position(*line, *column))]
-    Malformed { file: String, line: u64, column: usize, message: String },
+    Malformed {
+        file: String,
+        line: u64,
+        column: usize,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -128,6 +164,9 @@ fn position(line: u64, column: usize) -> String {
 
 impl ImportError {
     pub fn io(path: &Path, source: std::io::Error) -> ImportError {
-        ImportError::Io { path: path.to_owned(), source }
+        ImportError::Io {
+            path: path.to_owned(),
+            source,
+        }
     }
 }

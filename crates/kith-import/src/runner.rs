@@ -13,7 +13,6 @@ use kith_store::{AuditStatus, ImportAudit, Ingest, Problem, Store, StoredAudit};
 
 use crate::{Format, ImportError, ReadContext, RecordSink};
 
-
 /// Activities per batch handed from the parser to the writer.
 const BATCH: usize = 4096;
 /// Batches in flight between the two threads: bounds memory whatever the input size.
@@ -93,7 +92,9 @@ impl RecordSink for ChannelSink {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Imports `paths` in `format` into `store` as one transaction and returns the audit (stored
@@ -109,11 +110,23 @@ pub fn import(
         validate_source_name(name).map_err(ImportError::Usage)?;
     }
     let inputs = format.inputs(paths)?;
-    let ctx = ReadContext { source: options.source.clone(), base_url: options.base_url.clone(), bytes_read: Arc::new(AtomicU64::new(0)) };
+    let ctx = ReadContext {
+        source: options.source.clone(),
+        base_url: options.base_url.clone(),
+        bytes_read: Arc::new(AtomicU64::new(0)),
+    };
     let total = inputs.iter().map(|i| i.size).sum();
     let names = paths.iter().map(|p| p.display().to_string()).collect();
     let bytes = Arc::clone(&ctx.bytes_read);
-    ingest_records(store, format.name(), names, options, progress, (total, Some(bytes)), |sink| format.read(&inputs, &ctx, sink))
+    ingest_records(
+        store,
+        format.name(),
+        names,
+        options,
+        progress,
+        (total, Some(bytes)),
+        |sink| format.read(&inputs, &ctx, sink),
+    )
 }
 
 /// The pipeline behind [`import`], for any producer of records (a format reading files, the
@@ -129,7 +142,11 @@ pub fn ingest_records(
     total: (u64, Option<Arc<AtomicU64>>),
     produce: impl FnOnce(&mut dyn RecordSink) -> Result<(), ImportError> + Send,
 ) -> Result<StoredAudit, ImportError> {
-    let known_formats: HashMap<String, String> = store.sources()?.into_iter().map(|s| (s.name, s.format)).collect();
+    let known_formats: HashMap<String, String> = store
+        .sources()?
+        .into_iter()
+        .map(|s| (s.name, s.format))
+        .collect();
     let mut audit = ImportAudit::new(format, inputs, now());
     let (total, bytes) = total;
     progress.start(total, bytes.is_some());
@@ -138,15 +155,29 @@ pub fn ingest_records(
     let (tx, rx) = sync_channel(IN_FLIGHT);
     let outcome = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            let mut sink = ChannelSink { tx, batch: Vec::with_capacity(BATCH), closed: false };
+            let mut sink = ChannelSink {
+                tx,
+                batch: Vec::with_capacity(BATCH),
+                closed: false,
+            };
             let result = produce(&mut sink);
             sink.flush();
             result
         });
-        let written = write_all(session.as_mut(), rx, &known_formats, format, &mut audit, bytes.as_deref(), progress);
+        let written = write_all(
+            session.as_mut(),
+            rx,
+            &known_formats,
+            format,
+            &mut audit,
+            bytes.as_deref(),
+            progress,
+        );
         // The reader stops by itself once the receiver is gone (on a write error).
         let read = reader.join().unwrap_or_else(|_| {
-            Err(ImportError::Usage(format!("the {format} reader crashed; please report this with the input that caused it")))
+            Err(ImportError::Usage(format!(
+                "the {format} reader crashed; please report this with the input that caused it"
+            )))
         });
         read.and(written)
     });
@@ -160,7 +191,10 @@ pub fn ingest_records(
     if options.dry_run {
         session.rollback()?;
         audit.status = AuditStatus::DryRun;
-        return Ok(StoredAudit { id: kith_store::AuditId(0), audit });
+        return Ok(StoredAudit {
+            id: kith_store::AuditId(0),
+            audit,
+        });
     }
     audit.status = AuditStatus::Committed;
     let id = session.commit(&audit)?;
@@ -189,7 +223,8 @@ fn write_all(
                 for a in &batch {
                     if !seen.contains(&a.source) {
                         validate_source_name(&a.source).map_err(ImportError::Usage)?;
-                        let source_format = known_formats.get(&a.source).map_or(format, String::as_str);
+                        let source_format =
+                            known_formats.get(&a.source).map_or(format, String::as_str);
                         session.ensure_source(&a.source, source_format)?;
                         audit.sources.push(a.source.clone());
                         seen.insert(a.source.clone());
@@ -206,7 +241,9 @@ fn write_all(
                 records += 1;
                 audit.skip(problem);
             }
-            Message::Inferred(source, threads) => session.mark_inferred_threads(&source, &threads)?,
+            Message::Inferred(source, threads) => {
+                session.mark_inferred_threads(&source, &threads)?
+            }
         }
         progress.update(bytes.map_or(records, |b| b.load(Ordering::Relaxed)));
     }

@@ -20,7 +20,10 @@ pub struct Author {
 
 impl Author {
     pub fn new(id: impl Into<String>) -> Author {
-        Author { id: id.into(), ..Author::default() }
+        Author {
+            id: id.into(),
+            ..Author::default()
+        }
     }
 }
 
@@ -49,7 +52,13 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub fn new(source: impl Into<String>, id: impl Into<String>, kind: Kind, ts: Timestamp, author: Option<Author>) -> Activity {
+    pub fn new(
+        source: impl Into<String>,
+        id: impl Into<String>,
+        kind: Kind,
+        ts: Timestamp,
+        author: Option<Author>,
+    ) -> Activity {
         Activity {
             source: source.into(),
             id: id.into(),
@@ -92,7 +101,13 @@ impl Activity {
                 }
             }
         }
-        for (tag, v) in [(11, &self.channel), (12, &self.thread), (13, &self.reply_to), (14, &self.text), (15, &self.url)] {
+        for (tag, v) in [
+            (11, &self.channel),
+            (12, &self.thread),
+            (13, &self.reply_to),
+            (14, &self.text),
+            (15, &self.url),
+        ] {
             if let Some(v) = v {
                 field(tag, v.as_bytes());
             }
@@ -133,7 +148,13 @@ mod tests {
     use super::*;
 
     fn sample() -> Activity {
-        let mut a = Activity::new("s", "1", Kind::Post, Timestamp::from_secs(1_700_000_000), Some(Author::new("u1")));
+        let mut a = Activity::new(
+            "s",
+            "1",
+            Kind::Post,
+            Timestamp::from_secs(1_700_000_000),
+            Some(Author::new("u1")),
+        );
         a.text = Some("hello".into());
         a
     }

@@ -35,19 +35,28 @@ pub struct LineError {
 /// Parses one line (without its newline). `line` is used for error messages only.
 pub fn parse_line(text: &str, line: u64) -> Result<Activity, LineError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = ActivitySeed.deserialize(&mut de).and_then(|a| de.end().map(|()| a));
+    let parsed = ActivitySeed
+        .deserialize(&mut de)
+        .and_then(|a| de.end().map(|()| a));
     parsed.map_err(|e| {
         use serde_json::error::Category;
         // A data error may hide a syntax error later in the line (`{"v":1}}`): only a line that
         // is valid JSON throughout is a bad record rather than a malformed file.
-        let malformed = matches!(e.classify(), Category::Syntax | Category::Eof | Category::Io)
-            || serde_json::from_str::<IgnoredAny>(text).is_err();
+        let malformed = matches!(
+            e.classify(),
+            Category::Syntax | Category::Eof | Category::Io
+        ) || serde_json::from_str::<IgnoredAny>(text).is_err();
         // serde_json appends " at line L column C"; we report our own position instead.
         let mut message = e.to_string();
         if let Some(cut) = message.rfind(" at line ") {
             message.truncate(cut);
         }
-        LineError { line, column: e.column(), message, malformed }
+        LineError {
+            line,
+            column: e.column(),
+            message,
+            malformed,
+        }
     })
 }
 
@@ -61,7 +70,12 @@ pub struct JsonlReader<R> {
 
 impl<R: BufRead> JsonlReader<R> {
     pub fn new(input: R) -> Self {
-        JsonlReader { input, buf: Vec::with_capacity(1024), line: 0, bytes: 0 }
+        JsonlReader {
+            input,
+            buf: Vec::with_capacity(1024),
+            line: 0,
+            bytes: 0,
+        }
     }
 
     /// Bytes consumed so far (for progress bars).
@@ -104,14 +118,28 @@ impl<R: BufRead> JsonlReader<R> {
 }
 
 /// Writes one activity as a line (with its newline). `derived` adds what kith computed.
-pub fn write_line<W: Write>(out: &mut W, activity: &Activity, derived: Option<&Derived>) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &LineOut { a: activity, d: derived })?;
+pub fn write_line<W: Write>(
+    out: &mut W,
+    activity: &Activity,
+    derived: Option<&Derived>,
+) -> io::Result<()> {
+    serde_json::to_writer(
+        &mut *out,
+        &LineOut {
+            a: activity,
+            d: derived,
+        },
+    )?;
     out.write_all(b"\n")
 }
 
 /// The line as a string without its newline.
 pub fn to_line(activity: &Activity, derived: Option<&Derived>) -> String {
-    serde_json::to_string(&LineOut { a: activity, d: derived }).unwrap_or_default()
+    serde_json::to_string(&LineOut {
+        a: activity,
+        d: derived,
+    })
+    .unwrap_or_default()
 }
 
 struct LineOut<'a> {
@@ -132,7 +160,11 @@ impl Serialize for LineOut<'_> {
             Some(author) => m.serialize_entry("author", &AuthorOut(author))?,
             None => m.serialize_entry("author", &())?,
         }
-        for (key, value) in [("channel", &a.channel), ("thread", &a.thread), ("reply_to", &a.reply_to)] {
+        for (key, value) in [
+            ("channel", &a.channel),
+            ("thread", &a.thread),
+            ("reply_to", &a.reply_to),
+        ] {
             if let Some(v) = value {
                 m.serialize_entry(key, v)?;
             }
@@ -155,7 +187,13 @@ impl Serialize for LineOut<'_> {
             m.serialize_entry("team", &d.team)?;
             m.serialize_entry("bot", &d.bot)?;
             if let Some(s) = d.sentiment {
-                m.serialize_entry("sentiment", &SentimentOut { score: s.score, confidence: s.confidence })?;
+                m.serialize_entry(
+                    "sentiment",
+                    &SentimentOut {
+                        score: s.score,
+                        confidence: s.confidence,
+                    },
+                )?;
             }
             if let Some(h) = d.hostility {
                 m.serialize_entry("hostility", &h)?;
@@ -184,7 +222,11 @@ impl Serialize for AuthorOut<'_> {
         let a = self.0;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("id", &a.id)?;
-        for (key, value) in [("name", &a.name), ("handle", &a.handle), ("email", &a.email)] {
+        for (key, value) in [
+            ("name", &a.name),
+            ("handle", &a.handle),
+            ("email", &a.email),
+        ] {
             if let Some(v) = value {
                 m.serialize_entry(key, v)?;
             }
@@ -242,7 +284,8 @@ impl<'de> Deserialize<'de> for Field {
                     "text" => Field::Text,
                     "url" => Field::Url,
                     "attrs" => Field::Attrs,
-                    "member" | "team" | "bot" | "sentiment" | "hostility" | "intents" | "inferred_thread" => Field::Derived,
+                    "member" | "team" | "bot" | "sentiment" | "hostility" | "intents"
+                    | "inferred_thread" => Field::Derived,
                     other => Field::Other(other.to_owned()),
                 })
             }
@@ -280,7 +323,8 @@ impl<'de> Visitor<'de> for ActivityVisitor {
         let mut kind: Option<Kind> = None;
         let mut ts: Option<Timestamp> = None;
         let mut author: Option<Option<Author>> = None;
-        let (mut channel, mut thread, mut reply_to, mut text, mut url) = (None, None, None, None, None);
+        let (mut channel, mut thread, mut reply_to, mut text, mut url) =
+            (None, None, None, None, None);
         let mut to: Vec<String> = Vec::new();
         let mut attrs: Option<Map<String, Value>> = None;
         let mut extra: Vec<(String, Value)> = Vec::new();
@@ -296,7 +340,10 @@ impl<'de> Visitor<'de> for ActivityVisitor {
                 }
                 Field::Ts => {
                     let s = map.next_value::<CowStr>()?;
-                    ts = Some(Timestamp::parse_rfc3339(s.as_str()).map_err(|e| de::Error::custom(format_args!("field `ts`: {e}")))?);
+                    ts = Some(
+                        Timestamp::parse_rfc3339(s.as_str())
+                            .map_err(|e| de::Error::custom(format_args!("field `ts`: {e}")))?,
+                    );
                 }
                 Field::Author => author = Some(map.next_value::<Option<AuthorIn>>()?.map(|a| a.0)),
                 Field::Channel => channel = map.next_value()?,
@@ -329,7 +376,9 @@ impl<'de> Visitor<'de> for ActivityVisitor {
         if let Some(Some(a)) = &author
             && a.id.is_empty()
         {
-            return Err(de::Error::custom("field `author.id` is empty (use \"author\": null for author-less content)"));
+            return Err(de::Error::custom(
+                "field `author.id` is empty (use \"author\": null for author-less content)",
+            ));
         }
         let mut attrs = attrs.unwrap_or_default();
         for (k, v) in extra {
@@ -405,8 +454,16 @@ impl<'de> Deserialize<'de> for AuthorIn {
             #[serde(default)]
             bot: Option<bool>,
         }
-        let r = Raw::deserialize(d).map_err(|e| de::Error::custom(format_args!("field `author`: {e}")))?;
-        Ok(AuthorIn(Author { id: r.id, name: r.name, handle: r.handle, email: r.email, team: r.team, bot: r.bot }))
+        let r = Raw::deserialize(d)
+            .map_err(|e| de::Error::custom(format_args!("field `author`: {e}")))?;
+        Ok(AuthorIn(Author {
+            id: r.id,
+            name: r.name,
+            handle: r.handle,
+            email: r.email,
+            team: r.team,
+            bot: r.bot,
+        }))
     }
 }
 
@@ -433,25 +490,50 @@ mod tests {
         let a = parse_line(line, 4).unwrap();
         assert_eq!(a.author, None);
         assert_eq!(a.attrs.len(), 1);
-        assert_eq!(a.attrs["mood"], "kept", "explicit attrs win over a stray top-level field");
+        assert_eq!(
+            a.attrs["mood"], "kept",
+            "explicit attrs win over a stray top-level field"
+        );
     }
 
     #[test]
     fn bad_records_name_the_field_and_are_not_malformed() {
         let cases = [
-            (r#"{"v":1,"id":"1","kind":"comment","ts":"2024-01-01T00:00:00Z","author":null}"#, "unknown activity kind `comment`"),
-            (r#"{"v":1,"id":"1","kind":"post","author":null}"#, "missing required field `ts`"),
-            (r#"{"v":1,"id":"1","kind":"post","ts":"2024-01-01 00:00","author":null}"#, "field `ts`"),
-            (r#"{"v":2,"id":"1","kind":"post","ts":"2024-01-01T00:00:00Z","author":null}"#, "version 2"),
-            (r#"{"id":"1","kind":"post","ts":"2024-01-01T00:00:00Z","author":null}"#, "missing required field `v`"),
-            (r#"{"v":1,"id":"1","kind":"post","ts":"2024-01-01T00:00:00Z","author":{"name":"x"}}"#, "author"),
+            (
+                r#"{"v":1,"id":"1","kind":"comment","ts":"2024-01-01T00:00:00Z","author":null}"#,
+                "unknown activity kind `comment`",
+            ),
+            (
+                r#"{"v":1,"id":"1","kind":"post","author":null}"#,
+                "missing required field `ts`",
+            ),
+            (
+                r#"{"v":1,"id":"1","kind":"post","ts":"2024-01-01 00:00","author":null}"#,
+                "field `ts`",
+            ),
+            (
+                r#"{"v":2,"id":"1","kind":"post","ts":"2024-01-01T00:00:00Z","author":null}"#,
+                "version 2",
+            ),
+            (
+                r#"{"id":"1","kind":"post","ts":"2024-01-01T00:00:00Z","author":null}"#,
+                "missing required field `v`",
+            ),
+            (
+                r#"{"v":1,"id":"1","kind":"post","ts":"2024-01-01T00:00:00Z","author":{"name":"x"}}"#,
+                "author",
+            ),
             (r#"[1,2]"#, "JSON object"),
         ];
         for (line, expected) in cases {
             let e = parse_line(line, 7).unwrap_err();
             assert!(!e.malformed, "{line}: {e}");
             assert_eq!(e.line, 7);
-            assert!(e.message.contains(expected), "{line}: `{}` should mention `{expected}`", e.message);
+            assert!(
+                e.message.contains(expected),
+                "{line}: `{}` should mention `{expected}`",
+                e.message
+            );
         }
     }
 
@@ -483,9 +565,20 @@ mod tests {
     #[test]
     fn derived_fields_are_written_after_the_record() {
         let a = parse_line(FULL, 1).unwrap();
-        let d = Derived { member: Some(12), team: true, bot: false, inferred_thread: true, ..Derived::default() };
+        let d = Derived {
+            member: Some(12),
+            team: true,
+            bot: false,
+            inferred_thread: true,
+            ..Derived::default()
+        };
         let line = to_line(&a, Some(&d));
-        assert!(line.ends_with(r#""attrs":{"likes":3},"member":12,"team":true,"bot":false,"inferred_thread":true}"#), "{line}");
+        assert!(
+            line.ends_with(
+                r#""attrs":{"likes":3},"member":12,"team":true,"bot":false,"inferred_thread":true}"#
+            ),
+            "{line}"
+        );
         // And reading it back ignores them.
         assert_eq!(parse_line(&line, 1).unwrap(), a);
     }

@@ -123,7 +123,9 @@ impl fmt::Display for Kind {
 
 /// The text was not one of the kinds of SPEC §2.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown activity kind `{0}` (expected one of: join, leave, post, reply, reaction, answer, solution, contribution, rsvp, attend, feedback, edit, delete)")]
+#[error(
+    "unknown activity kind `{0}` (expected one of: join, leave, post, reply, reaction, answer, solution, contribution, rsvp, attend, feedback, edit, delete)"
+)]
 pub struct UnknownKind(pub String);
 
 impl FromStr for Kind {
@@ -154,10 +156,21 @@ mod tests {
 
     #[test]
     fn classes_follow_spec_4_0() {
-        let participation: Vec<_> = Kind::ALL.into_iter().filter(|k| k.is_participation()).collect();
+        let participation: Vec<_> = Kind::ALL
+            .into_iter()
+            .filter(|k| k.is_participation())
+            .collect();
         assert_eq!(
             participation,
-            [Kind::Post, Kind::Reply, Kind::Answer, Kind::Solution, Kind::Contribution, Kind::Attend, Kind::Feedback]
+            [
+                Kind::Post,
+                Kind::Reply,
+                Kind::Answer,
+                Kind::Solution,
+                Kind::Contribution,
+                Kind::Attend,
+                Kind::Feedback
+            ]
         );
         assert_eq!(Kind::Reaction.class(), KindClass::Presence);
         assert_eq!(Kind::Rsvp.class(), KindClass::Presence);

@@ -28,7 +28,9 @@ pub fn validate_source_name(name: &str) -> Result<(), String> {
         return Err("a source name cannot be empty".into());
     }
     if name.chars().count() > 200 {
-        return Err(format!("source name `{name}` is longer than 200 characters"));
+        return Err(format!(
+            "source name `{name}` is longer than 200 characters"
+        ));
     }
     if name.chars().any(char::is_control) {
         return Err(format!("source name {name:?} contains control characters"));

@@ -18,19 +18,29 @@ pub struct Timestamp {
 
 /// The text is not an RFC 3339 timestamp with an offset.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{text}` is not an RFC 3339 timestamp with an offset (e.g. 2024-05-01T09:30:00Z or 2024-05-01T11:30:00+02:00)")]
+#[error(
+    "`{text}` is not an RFC 3339 timestamp with an offset (e.g. 2024-05-01T09:30:00Z or 2024-05-01T11:30:00+02:00)"
+)]
 pub struct BadTimestamp {
     pub text: String,
 }
 
 impl Timestamp {
     pub const fn from_secs(secs: i64) -> Timestamp {
-        Timestamp { secs, micros: 0, offset_min: 0 }
+        Timestamp {
+            secs,
+            micros: 0,
+            offset_min: 0,
+        }
     }
 
     /// From epoch microseconds, in UTC.
     pub const fn from_micros(us: i64) -> Timestamp {
-        Timestamp { secs: us.div_euclid(1_000_000), micros: us.rem_euclid(1_000_000) as u32, offset_min: 0 }
+        Timestamp {
+            secs: us.div_euclid(1_000_000),
+            micros: us.rem_euclid(1_000_000) as u32,
+            offset_min: 0,
+        }
     }
 
     pub const fn as_micros(&self) -> i64 {
@@ -38,7 +48,9 @@ impl Timestamp {
     }
 
     pub fn parse_rfc3339(text: &str) -> Result<Timestamp, BadTimestamp> {
-        let dt = DateTime::parse_from_rfc3339(text).map_err(|_| BadTimestamp { text: text.to_owned() })?;
+        let dt = DateTime::parse_from_rfc3339(text).map_err(|_| BadTimestamp {
+            text: text.to_owned(),
+        })?;
         Ok(Timestamp::from_datetime(&dt))
     }
 

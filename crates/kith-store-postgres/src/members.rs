@@ -95,10 +95,17 @@ impl PgStore {
         })
     }
 
-    pub(crate) fn annotate_audit_merges(&self, audit: kith_store::AuditId, merged: u64) -> StoreResult<()> {
+    pub(crate) fn annotate_audit_merges(
+        &self,
+        audit: kith_store::AuditId,
+        merged: u64,
+    ) -> StoreResult<()> {
         self.write("recording merges on an import audit", |tx, _xid| {
             let n = tx
-                .execute("UPDATE audits SET members_merged = $2 WHERE id = $1", &[&audit.0, &i64::try_from(merged).unwrap_or(i64::MAX)])
+                .execute(
+                    "UPDATE audits SET members_merged = $2 WHERE id = $1",
+                    &[&audit.0, &i64::try_from(merged).unwrap_or(i64::MAX)],
+                )
                 .map_err(|e| db_err(format!("updating audit {audit}"), e))?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("import audit {audit}")));

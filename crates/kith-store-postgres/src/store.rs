@@ -4,8 +4,9 @@ use std::path::Path;
 
 use kith_store::{
     Affiliation, AuditId, Backend, Change, Community, Counts, DeletedSource, ExportedActivity,
-    IdentityRow, ImportAudit, Ingest, MemberDetail, MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId,
-    MergeRecord, SourceSummary, Store, StoreInfo, StoreResult, StoredAudit, Watermark,
+    IdentityRow, ImportAudit, Ingest, MemberDetail, MemberFlags, MemberId, MemberRow,
+    MergeEvidence, MergeId, MergeRecord, SourceSummary, Store, StoreInfo, StoreResult, StoredAudit,
+    Watermark,
 };
 
 use crate::PgStore;

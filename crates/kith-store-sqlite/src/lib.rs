@@ -47,9 +47,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use kith_store::{
-    AuditId, Backend, Change, Community, Counts, DeletedSource, IdentityRow, ImportAudit, Ingest, MemberDetail,
-    MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId, MergeRecord, SourceSummary, Store,
-    StoreError, StoreInfo, StoreResult, StoredAudit, Watermark,
+    AuditId, Backend, Change, Community, Counts, DeletedSource, IdentityRow, ImportAudit, Ingest,
+    MemberDetail, MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId, MergeRecord,
+    SourceSummary, Store, StoreError, StoreInfo, StoreResult, StoredAudit, Watermark,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 

@@ -58,9 +58,11 @@ pub(crate) fn page(
 }
 
 pub(crate) fn all_identities(conn: &Connection) -> StoreResult<Vec<IdentityRow>> {
-    conn.prepare_cached(&format!("SELECT {IDENTITY_COLUMNS} FROM identities ORDER BY id"))
-        .and_then(|mut s| s.query_map([], identity_row)?.collect())
-        .ctx("listing identities")
+    conn.prepare_cached(&format!(
+        "SELECT {IDENTITY_COLUMNS} FROM identities ORDER BY id"
+    ))
+    .and_then(|mut s| s.query_map([], identity_row)?.collect())
+    .ctx("listing identities")
 }
 
 fn load(conn: &Connection, id: MemberId) -> StoreResult<MemberRow> {

@@ -1539,8 +1539,15 @@ pub fn a_failed_import_is_audited_with_record_audit(store: &dyn Store) {
 pub fn audits_record_members_merged_after_commit(store: &dyn Store) {
     import(store, "forum", &[&[post("forum", "p1", Some("u1"), "a")]]);
     let id = store.audits(None, 1).expect("audits")[0].id;
-    store.set_audit_members_merged(id, 3).expect("set_audit_members_merged");
-    assert_eq!(store.audits(None, 1).expect("audits")[0].audit.members_merged, 3);
+    store
+        .set_audit_members_merged(id, 3)
+        .expect("set_audit_members_merged");
+    assert_eq!(
+        store.audits(None, 1).expect("audits")[0]
+            .audit
+            .members_merged,
+        3
+    );
     expect_err(
         store.set_audit_members_merged(AuditId(id.0 + 1000), 1),
         "annotating an unknown audit",

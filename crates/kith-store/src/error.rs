@@ -13,7 +13,11 @@ pub enum StoreError {
     #[error(
         "the database at {location} has schema version {found}, newer than this kith supports ({supported}); upgrade kith or restore a backup"
     )]
-    NewerSchema { location: String, found: u32, supported: u32 },
+    NewerSchema {
+        location: String,
+        found: u32,
+        supported: u32,
+    },
     #[error("{0} not found")]
     NotFound(String),
     /// The operation contradicts what is stored (e.g. undoing a merge a later merge depends on).
@@ -23,7 +27,10 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// An error from the database driver, with what kith was doing.
     #[error("database error while {context}: {detail}")]
     Backend { context: String, detail: String },
@@ -31,11 +38,17 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn backend(context: impl Into<String>, detail: impl std::fmt::Display) -> StoreError {
-        StoreError::Backend { context: context.into(), detail: detail.to_string() }
+        StoreError::Backend {
+            context: context.into(),
+            detail: detail.to_string(),
+        }
     }
 
     /// True for the errors that mean "cannot use this database at all" (exit code 4).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unreachable { .. } | StoreError::NewerSchema { .. })
+        matches!(
+            self,
+            StoreError::Unreachable { .. } | StoreError::NewerSchema { .. }
+        )
     }
 }

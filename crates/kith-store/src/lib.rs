@@ -68,7 +68,12 @@ pub trait Store: Send + Sync {
     fn add_affiliation(&self, id: MemberId, affiliation: &Affiliation) -> StoreResult<()>;
     /// Moves every identity of `from` onto `into` and logs the merge with its evidence. `from`
     /// stays as an empty member, marked as merged into `into`, so that the merge can be undone.
-    fn merge_members(&self, into: MemberId, from: MemberId, evidence: &MergeEvidence) -> StoreResult<MergeRecord>;
+    fn merge_members(
+        &self,
+        into: MemberId,
+        from: MemberId,
+        evidence: &MergeEvidence,
+    ) -> StoreResult<MergeRecord>;
     /// Undoes a merge: the identities it moved go back to the member they came from. Refused
     /// ([`StoreError::Conflict`]) if a later merge that is still in force depends on it.
     fn unmerge(&self, merge: MergeId, actor: &str) -> StoreResult<MergeRecord>;
@@ -79,11 +84,18 @@ pub trait Store: Send + Sync {
     /// pass next time. Changes are delivered in sequence order; an activity changed twice since
     /// `since` may be delivered once with its latest state. Starting from
     /// [`Watermark::ZERO`] delivers the whole current state.
-    fn read_changes(&self, since: Watermark, sink: &mut dyn FnMut(Change) -> StoreResult<()>) -> StoreResult<Watermark>;
+    fn read_changes(
+        &self,
+        since: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+    ) -> StoreResult<Watermark>;
 
     /// Streams every stored activity (deleted ones included, flagged) in insertion order, with
     /// what kith derived about it: the export path.
-    fn export_activities(&self, sink: &mut dyn FnMut(ExportedActivity) -> StoreResult<()>) -> StoreResult<()>;
+    fn export_activities(
+        &self,
+        sink: &mut dyn FnMut(ExportedActivity) -> StoreResult<()>,
+    ) -> StoreResult<()>;
 
     /// A consistent copy of the whole database, taken while it stays in use. SQLite writes a
     /// database file; PostgreSQL writes a `pg_dump` custom-format archive.

@@ -69,7 +69,10 @@ pub struct Community {
 
 impl Default for Community {
     fn default() -> Self {
-        Community { name: "community".into(), time_zone: "UTC".into() }
+        Community {
+            name: "community".into(),
+            time_zone: "UTC".into(),
+        }
     }
 }
 
@@ -104,7 +107,13 @@ impl AuditStatus {
     }
 
     pub fn parse(s: &str) -> Option<AuditStatus> {
-        [AuditStatus::Committed, AuditStatus::DryRun, AuditStatus::Failed].into_iter().find(|a| a.as_str() == s)
+        [
+            AuditStatus::Committed,
+            AuditStatus::DryRun,
+            AuditStatus::Failed,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
     }
 }
 

@@ -38,13 +38,18 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves until Ctrl-C (or SIGTERM).
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Binds `addr`, with an error that says what to do when the port is taken.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e} (choose another address with --bind)"))
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot listen on {addr}: {e} (choose another address with --bind)"),
+        )
     })
 }
 
@@ -75,7 +80,10 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, WebError> {
     let store = Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || f(store.as_ref())).await.map_err(|e| WebError(e.to_string()))?.map_err(|e| WebError(e.to_string()))
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| WebError(e.to_string()))?
+        .map_err(|e| WebError(e.to_string()))
 }
 
 struct WebError(String);
@@ -83,7 +91,11 @@ struct WebError(String);
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         tracing::error!(error = %self.0, "request failed");
-        (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("kith could not answer: {}\n", self.0))
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("kith could not answer: {}\n", self.0),
+        )
             .into_response()
     }
 }
@@ -94,12 +106,26 @@ async fn healthz() -> &'static str {
 
 async fn overview(State(state): State<AppState>) -> Result<Html<String>, WebError> {
     let demo = state.demo;
-    let (info, community, counts, sources) = blocking(&state, |s| Ok((s.describe(), s.community()?, s.counts()?, s.sources()?))).await?;
-    Ok(Html(page::overview(&page::Overview { demo, info: &info, community: &community, counts: &counts, sources: &sources })))
+    let (info, community, counts, sources) = blocking(&state, |s| {
+        Ok((s.describe(), s.community()?, s.counts()?, s.sources()?))
+    })
+    .await?;
+    Ok(Html(page::overview(&page::Overview {
+        demo,
+        info: &info,
+        community: &community,
+        counts: &counts,
+        sources: &sources,
+    })))
 }
 
 async fn summary(State(state): State<AppState>) -> Result<Response, WebError> {
-    let (community, counts, sources) = blocking(&state, |s| Ok((s.community()?, s.counts()?, s.sources()?))).await?;
+    let (community, counts, sources) =
+        blocking(&state, |s| Ok((s.community()?, s.counts()?, s.sources()?))).await?;
     let body = serde_json::json!({ "community": community, "counts": counts, "sources": sources });
-    Ok(([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
 }

@@ -33,7 +33,7 @@ fn num(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -58,10 +58,16 @@ pub fn overview(o: &Overview) -> String {
     if o.demo {
         h.push_str("<p class=\"demo\" role=\"status\">Demo community: generated data, not a real community.</p>");
     }
-    let _ = write!(h, "<h1>{title}</h1><p class=\"muted\">Time zone {} · {} database at {}</p>", esc(&o.community.time_zone), match o.info.backend {
-        kith_store::Backend::Sqlite => "SQLite",
-        kith_store::Backend::Postgres => "PostgreSQL",
-    }, esc(&o.info.location));
+    let _ = write!(
+        h,
+        "<h1>{title}</h1><p class=\"muted\">Time zone {} · {} database at {}</p>",
+        esc(&o.community.time_zone),
+        match o.info.backend {
+            kith_store::Backend::Sqlite => "SQLite",
+            kith_store::Backend::Postgres => "PostgreSQL",
+        },
+        esc(&o.info.location)
+    );
     h.push_str("<section aria-labelledby=\"stored\"><h2 id=\"stored\">What is stored</h2><dl class=\"counts\">");
     let c = o.counts;
     for (label, value) in [
@@ -74,17 +80,36 @@ pub fn overview(o: &Overview) -> String {
     ] {
         let _ = write!(h, "<div><dt>{label}</dt><dd>{}</dd></div>", num(value));
     }
-    h.push_str("</dl></section><section aria-labelledby=\"sources\"><h2 id=\"sources\">Sources</h2>");
+    h.push_str(
+        "</dl></section><section aria-labelledby=\"sources\"><h2 id=\"sources\">Sources</h2>",
+    );
     if o.sources.is_empty() {
-        h.push_str("<p>No data yet. Import an export with <code>kith import FORMAT PATH</code>.</p>");
+        h.push_str(
+            "<p>No data yet. Import an export with <code>kith import FORMAT PATH</code>.</p>",
+        );
     } else {
         h.push_str("<table><thead><tr><th scope=\"col\">Source</th><th scope=\"col\">Format</th><th scope=\"col\">Activities</th><th scope=\"col\">Last import</th></tr></thead><tbody>");
         for s in o.sources {
             let last = s.last_audit.as_ref().map_or_else(
                 || "never".to_owned(),
-                |a| format!("{} read, {} new, {} updated, {} skipped", num(a.audit.read), num(a.audit.imported), num(a.audit.updated), num(a.audit.skipped_total())),
+                |a| {
+                    format!(
+                        "{} read, {} new, {} updated, {} skipped",
+                        num(a.audit.read),
+                        num(a.audit.imported),
+                        num(a.audit.updated),
+                        num(a.audit.skipped_total())
+                    )
+                },
             );
-            let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&s.name), esc(&s.format), num(s.activities), esc(&last));
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.name),
+                esc(&s.format),
+                num(s.activities),
+                esc(&last)
+            );
         }
         h.push_str("</tbody></table>");
     }
@@ -98,7 +123,10 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]

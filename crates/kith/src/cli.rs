@@ -28,7 +28,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The community's database: `sqlite:PATH`, a bare PATH, or `postgres://...`
+    /// The community's database: `sqlite:PATH`, a bare PATH, `postgres://...`, or a PostgreSQL
+    /// key=value connection string (`host=... dbname=...`)
     /// [env: KITH_DATABASE] [default: ./kith.db]
     #[arg(long, global = true, value_name = "URL")]
     pub database: Option<String>,
@@ -274,6 +275,8 @@ mod tests {
 
     #[test]
     fn version_names_the_schema() {
-        assert!(LONG_VERSION.ends_with(&format!("(database schema {})", kith_store::SCHEMA_VERSION)));
+        assert!(
+            LONG_VERSION.ends_with(&format!("(database schema {})", kith_store::SCHEMA_VERSION))
+        );
     }
 }

@@ -17,17 +17,28 @@ pub enum Location {
 
 impl Location {
     pub fn parse(url: &str) -> Result<Location, Failure> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // A URL, or a libpq key=value connection string (`host=/run/pg port=5432 dbname=kith`).
+        let conninfo = url
+            .split_whitespace()
+            .any(|kv| kv.starts_with("dbname=") || kv.starts_with("host="));
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") || conninfo {
             return Ok(Location::Postgres(url.to_owned()));
         }
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
         if path.is_empty() {
-            return Err(Failure::Usage("the database URL is empty: give `sqlite:PATH`, a path, or `postgres://...`".into()));
+            return Err(Failure::Usage(
+                "the database URL is empty: give `sqlite:PATH`, a path, or `postgres://...`".into(),
+            ));
         }
-        if let Some((scheme, _)) = url.split_once("://") {
-            if scheme != "sqlite" {
-                return Err(Failure::Usage(format!("database URL `{url}`: unknown scheme `{scheme}` (use sqlite:PATH, a path, or postgres://...)")));
-            }
+        if let Some((scheme, _)) = url.split_once("://")
+            && scheme != "sqlite"
+        {
+            return Err(Failure::Usage(format!(
+                "database URL `{url}`: unknown scheme `{scheme}` (use sqlite:PATH, a path, or postgres://...)"
+            )));
         }
         Ok(Location::Sqlite(PathBuf::from(path)))
     }
@@ -43,7 +54,10 @@ impl Location {
     /// Replaces the database with a backup taken by `kith backup`.
     pub fn restore(&self, backup: &Path) -> Result<(), Failure> {
         if !backup.exists() {
-            return Err(Failure::Usage(format!("{}: no such backup file", backup.display())));
+            return Err(Failure::Usage(format!(
+                "{}: no such backup file",
+                backup.display()
+            )));
         }
         match self {
             Location::Sqlite(path) => kith_store_sqlite::restore(backup, path)?,
@@ -59,11 +73,30 @@ mod tests {
 
     #[test]
     fn urls_name_their_backend() {
-        assert_eq!(Location::parse("kith.db").unwrap(), Location::Sqlite("kith.db".into()));
-        assert_eq!(Location::parse("sqlite:data/k.db").unwrap(), Location::Sqlite("data/k.db".into()));
-        assert_eq!(Location::parse("sqlite:///abs/k.db").unwrap(), Location::Sqlite("/abs/k.db".into()));
-        assert!(matches!(Location::parse("postgres://u@h/db").unwrap(), Location::Postgres(_)));
-        assert!(matches!(Location::parse("mysql://h/db"), Err(Failure::Usage(_))));
+        assert_eq!(
+            Location::parse("kith.db").unwrap(),
+            Location::Sqlite("kith.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:data/k.db").unwrap(),
+            Location::Sqlite("data/k.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:///abs/k.db").unwrap(),
+            Location::Sqlite("/abs/k.db".into())
+        );
+        assert!(matches!(
+            Location::parse("postgres://u@h/db").unwrap(),
+            Location::Postgres(_)
+        ));
+        assert!(matches!(
+            Location::parse("host=/tmp/pg port=5432 user=postgres dbname=k").unwrap(),
+            Location::Postgres(_)
+        ));
+        assert!(matches!(
+            Location::parse("mysql://h/db"),
+            Err(Failure::Usage(_))
+        ));
         assert!(matches!(Location::parse("sqlite:"), Err(Failure::Usage(_))));
     }
 }

@@ -40,7 +40,9 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
         match e {
             e if e.is_unavailable() => Failure::Unavailable(e.to_string()),
-            StoreError::NotFound(_) | StoreError::Invalid(_) | StoreError::Conflict(_) => Failure::Usage(e.to_string()),
+            StoreError::NotFound(_) | StoreError::Invalid(_) | StoreError::Conflict(_) => {
+                Failure::Usage(e.to_string())
+            }
             e => Failure::Other(e.into()),
         }
     }

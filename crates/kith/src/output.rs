@@ -36,7 +36,14 @@ impl Output {
     }
 
     pub fn progress(&self, label: &'static str) -> Bar {
-        let bar = ProgressBar::with_draw_target(None, if self.quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+        let bar = ProgressBar::with_draw_target(
+            None,
+            if self.quiet {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            },
+        );
         Bar { bar, label }
     }
 }
@@ -71,7 +78,11 @@ impl kith_import::Progress for Bar {
 }
 
 fn when(secs: Option<i64>) -> String {
-    secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0)).map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map_or_else(
+            || "-".into(),
+            |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        )
 }
 
 /// The audit as people read it.
@@ -83,7 +94,13 @@ pub fn audit_text(stored: &StoredAudit) -> String {
         kith_store::AuditStatus::DryRun => "dry run: nothing was stored".into(),
         kith_store::AuditStatus::Failed => "import failed: nothing was stored".into(),
     };
-    out.push_str(&format!("{} ({}) into source{} {}\n", status, a.format, if a.sources.len() == 1 { "" } else { "s" }, a.sources.join(", ")));
+    out.push_str(&format!(
+        "{} ({}) into source{} {}\n",
+        status,
+        a.format,
+        if a.sources.len() == 1 { "" } else { "s" },
+        a.sources.join(", ")
+    ));
     out.push_str(&format!(
         "  read {}  imported {}  updated {}  skipped {}\n",
         a.read,
@@ -94,8 +111,15 @@ pub fn audit_text(stored: &StoredAudit) -> String {
     for (reason, n) in &a.skipped {
         out.push_str(&format!("    {reason}: {n}\n"));
     }
-    out.push_str(&format!("  time range {} to {}\n", when(a.first_ts), when(a.last_ts)));
-    out.push_str(&format!("  members created {}  merged {}\n", a.members_created, a.members_merged));
+    out.push_str(&format!(
+        "  time range {} to {}\n",
+        when(a.first_ts),
+        when(a.last_ts)
+    ));
+    out.push_str(&format!(
+        "  members created {}  merged {}\n",
+        a.members_created, a.members_merged
+    ));
     let shown = a.problems.len().min(20);
     if shown > 0 {
         out.push_str("  skipped records:\n");
@@ -107,9 +131,14 @@ pub fn audit_text(stored: &StoredAudit) -> String {
             };
             out.push_str(&format!("    {at}: {}: {}\n", p.reason, p.message));
         }
-        let more = a.skipped_total().saturating_sub(shown as u64 + a.skipped.get("duplicate").copied().unwrap_or(0));
+        let more = a
+            .skipped_total()
+            .saturating_sub(shown as u64 + a.skipped.get("duplicate").copied().unwrap_or(0));
         if more > 0 {
-            out.push_str(&format!("    ... and {more} more (kith sources audits --json lists up to {})\n", ImportAudit::MAX_PROBLEMS));
+            out.push_str(&format!(
+                "    ... and {more} more (kith sources audits --json lists up to {})\n",
+                ImportAudit::MAX_PROBLEMS
+            ));
         }
     }
     out

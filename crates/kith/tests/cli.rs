@@ -18,7 +18,10 @@ struct Kith {
 
 impl Kith {
     fn new() -> Kith {
-        Kith { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
+        Kith {
+            dir: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -33,7 +36,11 @@ impl Kith {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_kith"));
-        c.args(args).current_dir(self.dir.path()).env_remove("KITH_DATABASE").env_remove("KITH_CONFIG").env_remove("KITH_BIND");
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("KITH_DATABASE")
+            .env_remove("KITH_CONFIG")
+            .env_remove("KITH_BIND");
         for (k, v) in &self.env {
             c.env(k, v);
         }
@@ -47,7 +54,12 @@ impl Kith {
     /// Runs and expects success; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "kith {args:?} failed ({:?}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kith {args:?} failed ({:?}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -55,14 +67,20 @@ impl Kith {
         let mut all = args.to_vec();
         all.push("--json");
         let text = self.ok(&all);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("kith {args:?} --json printed non-JSON ({e}):\n{text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("kith {args:?} --json printed non-JSON ({e}):\n{text}"))
     }
 
     /// Runs and expects failure with `code`; returns stderr.
     fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.run(args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "kith {args:?}: expected exit {code}, got {:?}\nstderr: {stderr}", out.status);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "kith {args:?}: expected exit {code}, got {:?}\nstderr: {stderr}",
+            out.status
+        );
         stderr
     }
 }
@@ -78,10 +96,15 @@ fn version_names_program_and_schema() {
 #[test]
 fn help_is_complete_for_every_command() {
     let k = Kith::new();
-    for cmd in ["init", "demo", "import", "sources", "export", "backup", "restore", "serve"] {
+    for cmd in [
+        "init", "demo", "import", "sources", "export", "backup", "restore", "serve",
+    ] {
         let h = k.ok(&[cmd, "--help"]);
         assert!(h.contains("Usage: kith"), "{cmd}: {h}");
-        assert!(h.contains("--database"), "{cmd} --help must list the global options");
+        assert!(
+            h.contains("--database"),
+            "{cmd} --help must list the global options"
+        );
     }
 }
 
@@ -91,7 +114,10 @@ fn init_creates_the_database_and_sets_the_community() {
     let v = k.json(&["init", "--name", "Rustaceans", "--tz", "Europe/Berlin"]);
     assert_eq!(v["community"]["name"], "Rustaceans");
     assert_eq!(v["community"]["time_zone"], "Europe/Berlin");
-    assert!(k.path("kith.db").exists(), "the default database is ./kith.db");
+    assert!(
+        k.path("kith.db").exists(),
+        "the default database is ./kith.db"
+    );
     // Running again keeps what was set.
     let v = k.json(&["init"]);
     assert_eq!(v["community"]["time_zone"], "Europe/Berlin");
@@ -110,7 +136,10 @@ fn configuration_precedence_is_flag_then_environment_then_file() {
     assert!(k.path("from-env.db").exists());
     k.ok(&["--database", "from-flag.db", "init"]);
     assert!(k.path("from-flag.db").exists());
-    assert!(!k.path("kith.db").exists(), "the default is used only when nothing else says");
+    assert!(
+        !k.path("kith.db").exists(),
+        "the default is used only when nothing else says"
+    );
 
     k.write("bad.toml", "[server]\nbnd = 1\n");
     let e = k.fails(&["--config", "bad.toml", "init"], 2);
@@ -137,7 +166,11 @@ fn import_prints_the_audit_and_reimport_adds_nothing() {
     // The edit line changed p-3's text; the deletion-free example keeps 8 activities.
     let export = k.ok(&["export"]);
     assert_eq!(export.lines().count(), 8);
-    let p3: Value = export.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|v| v["id"] == "p-3").unwrap();
+    let p3: Value = export
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["id"] == "p-3")
+        .unwrap();
     assert_eq!(p3["text"], "Thanks, that worked! (edited)");
 
     let sources = k.json(&["sources"]);
@@ -175,7 +208,12 @@ fn bad_records_are_skipped_with_file_and_line() {
     assert_eq!(problems[0]["line"], 9);
     assert!(problems[0]["message"].as_str().unwrap().contains("comment"));
     assert_eq!(problems[1]["line"], 10);
-    assert!(problems[0]["file"].as_str().unwrap().ends_with("mixed.jsonl"));
+    assert!(
+        problems[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("mixed.jsonl")
+    );
 }
 
 #[test]
@@ -192,7 +230,10 @@ fn malformed_file_exits_3_and_changes_nothing() {
         "{\"v\":1,\"source\":\"forum\",\"id\":\"new-1\",\"kind\":\"post\",\"ts\":\"2024-04-01T00:00:00Z\",\"author\":{\"id\":\"u9\"}}\n{\"v\":1,\"source\":\"forum\",\"id\":\"new-2\",\"ki",
     );
     let e = k.fails(&["import", "jsonl", bad.to_str().unwrap()], 3);
-    assert!(e.contains("cut.jsonl") && e.contains("line 2"), "the error names file and line: {e}");
+    assert!(
+        e.contains("cut.jsonl") && e.contains("line 2"),
+        "the error names file and line: {e}"
+    );
     assert!(e.contains("nothing was imported"), "{e}");
     assert_eq!(k.ok(&["export"]), before);
     assert_eq!(k.json(&["sources"]), sources_before);
@@ -202,7 +243,10 @@ fn malformed_file_exits_3_and_changes_nothing() {
 fn usage_errors_exit_2_and_say_what_to_do() {
     let k = Kith::new();
     let e = k.fails(&["import", "tiktok", "x.json"], 2);
-    assert!(e.contains("unknown import format `tiktok`") && e.contains("jsonl"), "{e}");
+    assert!(
+        e.contains("unknown import format `tiktok`") && e.contains("jsonl"),
+        "{e}"
+    );
     let e = k.fails(&["import", "jsonl", "missing.jsonl"], 2);
     assert!(e.contains("missing.jsonl"), "{e}");
     let e = k.fails(&["import", "jsonl", "x.jsonl", "--source", " bad "], 2);
@@ -215,7 +259,14 @@ fn usage_errors_exit_2_and_say_what_to_do() {
 #[test]
 fn unreachable_or_newer_databases_exit_4() {
     let k = Kith::new();
-    let e = k.fails(&["--database", "postgres://kith@127.0.0.1:1/nothing", "sources"], 4);
+    let e = k.fails(
+        &[
+            "--database",
+            "postgres://kith@127.0.0.1:1/nothing",
+            "sources",
+        ],
+        4,
+    );
     assert!(e.contains("cannot reach"), "{e}");
 
     k.ok(&["init"]);
@@ -224,19 +275,31 @@ fn unreachable_or_newer_databases_exit_4() {
     let before = std::fs::read(k.path("kith.db")).unwrap().len();
     {
         let conn = rusqlite::Connection::open(k.path("kith.db")).unwrap();
-        conn.execute("UPDATE kith_meta SET value = '999' WHERE key = 'schema_version'", []).unwrap();
+        conn.execute(
+            "UPDATE kith_meta SET value = '999' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
     }
     let e = k.fails(&["sources"], 4);
     assert!(e.contains("999") && e.contains("newer"), "{e}");
     // Nothing was changed: putting the version back gives the same data.
     {
         let conn = rusqlite::Connection::open(k.path("kith.db")).unwrap();
-        conn.execute("UPDATE kith_meta SET value = '1' WHERE key = 'schema_version'", []).unwrap();
+        conn.execute(
+            "UPDATE kith_meta SET value = '1' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
     }
     assert_eq!(k.ok(&["export"]).lines().count(), 8);
     assert!(std::fs::read(k.path("kith.db")).unwrap().len() >= before);
 
-    std::fs::write(k.path("garbage.db"), b"this is not a database at all, just text").unwrap();
+    std::fs::write(
+        k.path("garbage.db"),
+        b"this is not a database at all, just text",
+    )
+    .unwrap();
     let e = k.fails(&["--database", "garbage.db", "sources"], 4);
     assert!(e.contains("garbage.db"), "{e}");
 }
@@ -246,7 +309,13 @@ fn unreachable_or_newer_databases_exit_4() {
 fn assert_round_trip(k: &Kith, first_db: &str, second_db: &str) {
     let first = k.ok(&["--database", first_db, "export"]);
     let file = k.write("round.jsonl", &first);
-    k.ok(&["--database", second_db, "import", "jsonl", file.to_str().unwrap()]);
+    k.ok(&[
+        "--database",
+        second_db,
+        "import",
+        "jsonl",
+        file.to_str().unwrap(),
+    ]);
     let second = k.ok(&["--database", second_db, "export"]);
     let (a, b): (Vec<&str>, Vec<&str>) = (first.lines().collect(), second.lines().collect());
     assert_eq!(a.len(), b.len());
@@ -257,8 +326,16 @@ fn assert_round_trip(k: &Kith, first_db: &str, second_db: &str) {
         let mut y: Value = serde_json::from_str(y).unwrap();
         let (mx, my) = (x["member"].take(), y["member"].take());
         assert_eq!(x, y, "lines differ beyond member ids");
-        assert_eq!(forward.entry(mx.to_string()).or_insert_with(|| my.clone()), &my, "member {mx} maps to two members");
-        assert_eq!(backward.entry(my.to_string()).or_insert_with(|| mx.clone()), &mx, "member {my} comes from two members");
+        assert_eq!(
+            forward.entry(mx.to_string()).or_insert_with(|| my.clone()),
+            &my,
+            "member {mx} maps to two members"
+        );
+        assert_eq!(
+            backward.entry(my.to_string()).or_insert_with(|| mx.clone()),
+            &mx,
+            "member {my} comes from two members"
+        );
     }
 }
 
@@ -266,7 +343,13 @@ fn assert_round_trip(k: &Kith, first_db: &str, second_db: &str) {
 fn export_import_export_round_trips() {
     let k = Kith::new();
     let file = k.write("example.jsonl", EXAMPLE);
-    k.ok(&["--database", "one.db", "import", "jsonl", file.to_str().unwrap()]);
+    k.ok(&[
+        "--database",
+        "one.db",
+        "import",
+        "jsonl",
+        file.to_str().unwrap(),
+    ]);
     assert_round_trip(&k, "one.db", "two.db");
 }
 
@@ -275,9 +358,25 @@ fn demo_generates_into_its_own_database_and_round_trips() {
     let mut k = Kith::new();
     k.env.push(("KITH_DATABASE".into(), "users-own.db".into()));
     k.write("kith.toml", "database = \"also-users.db\"\n");
-    let v = k.json(&["demo", "--activities", "3000", "--seed", "3", "--no-serve", "--write-export", "jsonl", "exp"]);
-    assert!(!k.path("users-own.db").exists(), "demo must ignore KITH_DATABASE");
-    assert!(!k.path("also-users.db").exists(), "demo must ignore the configuration file's database");
+    let v = k.json(&[
+        "demo",
+        "--activities",
+        "3000",
+        "--seed",
+        "3",
+        "--no-serve",
+        "--write-export",
+        "jsonl",
+        "exp",
+    ]);
+    assert!(
+        !k.path("users-own.db").exists(),
+        "demo must ignore KITH_DATABASE"
+    );
+    assert!(
+        !k.path("also-users.db").exists(),
+        "demo must ignore the configuration file's database"
+    );
     assert!(k.path("kith-demo.db").exists());
     assert_eq!(v["counts"]["activities"], 3000);
     assert!(v["counts"]["members"].as_u64().unwrap() > 20);
@@ -285,10 +384,24 @@ fn demo_generates_into_its_own_database_and_round_trips() {
     assert_eq!(exported.lines().count(), 3000);
 
     // The written export imports with the same counts, and a second demo run replaces the file.
-    k.ok(&["--database", "from-export.db", "import", "jsonl", "exp/activities.jsonl"]);
-    assert_eq!(k.ok(&["--database", "from-export.db", "export"]).lines().count(), 3000);
+    k.ok(&[
+        "--database",
+        "from-export.db",
+        "import",
+        "jsonl",
+        "exp/activities.jsonl",
+    ]);
+    assert_eq!(
+        k.ok(&["--database", "from-export.db", "export"])
+            .lines()
+            .count(),
+        3000
+    );
     let again = k.json(&["demo", "--activities", "3000", "--seed", "3", "--no-serve"]);
-    assert_eq!(again["counts"]["activities"], 3000, "the demo database is replaced, not appended to");
+    assert_eq!(
+        again["counts"]["activities"], 3000,
+        "the demo database is replaced, not appended to"
+    );
     assert_round_trip(&k, "kith-demo.db", "copy.db");
 }
 
@@ -310,18 +423,36 @@ fn sqlite_backup_and_restore_round_trip() {
     assert!(e.contains("no-such-backup.db"), "{e}");
     let bogus = k.write("bogus.db", "not a database");
     k.run(&["restore", bogus.to_str().unwrap()]);
-    assert_eq!(k.ok(&["export"]), before, "a bad backup must not replace the database");
+    assert_eq!(
+        k.ok(&["export"]),
+        before,
+        "a bad backup must not replace the database"
+    );
 }
 
 #[test]
 fn serve_shows_counts_and_picks_up_new_imports() {
     let k = Kith::new();
     k.ok(&["init", "--name", "Served"]);
-    let mut child = k.command(&["serve", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = k
+        .command(&["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line}")).to_owned();
-    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line}"))
+        .to_owned();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
 
     let get = |path: &str| {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();
@@ -331,14 +462,20 @@ fn serve_shows_counts_and_picks_up_new_imports() {
         body
     };
     let page = get("/");
-    assert!(page.starts_with("HTTP/1.0 200") || page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.starts_with("HTTP/1.0 200") || page.starts_with("HTTP/1.1 200"),
+        "{page}"
+    );
     assert!(page.contains("Served") && page.contains("No data yet"));
     assert!(get("/healthz").contains("ok"));
 
     let file = k.write("example.jsonl", EXAMPLE);
     k.ok(&["import", "jsonl", file.to_str().unwrap()]);
     let page = get("/");
-    assert!(page.contains("forum"), "new data shows without a restart: {page}");
+    assert!(
+        page.contains("forum"),
+        "new data shows without a restart: {page}"
+    );
     let summary = get("/api/v1/summary");
     assert!(summary.contains("\"activities\":8"), "{summary}");
     child.kill().unwrap();
@@ -358,14 +495,22 @@ fn postgres_url() -> Option<String> {
 /// A fresh database on the test server, as a URL kith accepts.
 fn fresh_postgres_database(base: &str, name: &str) -> String {
     let mut client = postgres::Client::connect(base, postgres::NoTls).unwrap();
-    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}")).unwrap();
+    // One statement per call: DROP/CREATE DATABASE cannot run inside a transaction block.
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
     with_dbname(base, name)
 }
 
 /// Replaces the database name in a URL (`postgres://.../db?..`) or key=value string.
 fn with_dbname(base: &str, name: &str) -> String {
     if base.starts_with("postgres://") || base.starts_with("postgresql://") {
-        let (head, query) = base.split_once('?').map_or((base, None), |(h, q)| (h, Some(q)));
+        let (head, query) = base
+            .split_once('?')
+            .map_or((base, None), |(h, q)| (h, Some(q)));
         let scheme_end = head.find("://").unwrap() + 3;
         let host_part = &head[scheme_end..];
         let host = host_part.split_once('/').map_or(host_part, |(h, _)| h);
@@ -376,7 +521,10 @@ fn with_dbname(base: &str, name: &str) -> String {
         }
         url
     } else {
-        let kept: Vec<&str> = base.split_whitespace().filter(|kv| !kv.starts_with("dbname=")).collect();
+        let kept: Vec<&str> = base
+            .split_whitespace()
+            .filter(|kv| !kv.starts_with("dbname="))
+            .collect();
         format!("{} dbname={name}", kept.join(" "))
     }
 }
@@ -386,10 +534,6 @@ fn postgres_import_backup_restore_and_round_trip() {
     let Some(base) = postgres_url() else { return };
     let db = fresh_postgres_database(&base, "kith_cli_one");
     let other = fresh_postgres_database(&base, "kith_cli_two");
-    if !db.starts_with("postgres") {
-        eprintln!("skipped: kith takes postgres:// URLs; KITH_TEST_POSTGRES_URL is a key=value string");
-        return;
-    }
     let k = Kith::new();
     let file = k.write("example.jsonl", EXAMPLE);
     let audit = k.json(&["--database", &db, "import", "jsonl", file.to_str().unwrap()]);
@@ -418,33 +562,72 @@ fn identity_resolution_merges_certain_pairs_and_queues_the_rest() {
         r#"{"v":1,"source":"forum","id":"p2","kind":"post","ts":"2024-01-02T11:00:00Z","author":{"id":"8","name":"Grace Hopper","handle":"Grace"}}"#,
         "\n"
     );
-    k.json(&["import", "jsonl", k.write("chat.jsonl", chat).to_str().unwrap()]);
-    let audit = k.json(&["import", "jsonl", k.write("forum.jsonl", forum).to_str().unwrap()]);
-    assert_eq!(audit["members_merged"], 1, "the same e-mail on two sources is merged automatically");
-    assert_eq!(k.json(&["sources", "audits", "forum"])[0]["members_merged"], 1, "and the stored audit says so");
+    k.json(&[
+        "import",
+        "jsonl",
+        k.write("chat.jsonl", chat).to_str().unwrap(),
+    ]);
+    let audit = k.json(&[
+        "import",
+        "jsonl",
+        k.write("forum.jsonl", forum).to_str().unwrap(),
+    ]);
+    assert_eq!(
+        audit["members_merged"], 1,
+        "the same e-mail on two sources is merged automatically"
+    );
+    assert_eq!(
+        k.json(&["sources", "audits", "forum"])[0]["members_merged"],
+        1,
+        "and the stored audit says so"
+    );
 
     // Handle + name (0.8) waits for review.
     let review = k.json(&["members", "candidates"]);
     assert_eq!(review.as_array().unwrap().len(), 1, "{review}");
     assert_eq!(review[0]["score"], 0.8);
-    let (into, from) = (review[0]["into"].as_i64().unwrap(), review[0]["from"].as_i64().unwrap());
+    let (into, from) = (
+        review[0]["into"].as_i64().unwrap(),
+        review[0]["from"].as_i64().unwrap(),
+    );
 
     let merged = k.json(&["members", "merge", &into.to_string(), &from.to_string()]);
     let merge_id = merged["id"].as_i64().unwrap();
-    assert_eq!(k.json(&["members", "candidates"]).as_array().unwrap().len(), 0);
+    assert_eq!(
+        k.json(&["members", "candidates"]).as_array().unwrap().len(),
+        0
+    );
     let shown = k.json(&["members", "show", &into.to_string()]);
     assert_eq!(shown["identities"].as_array().unwrap().len(), 2);
 
     // Undo: the pair comes back as a candidate, and automatic resolution leaves it alone.
     k.json(&["members", "unmerge", &merge_id.to_string()]);
-    assert_eq!(k.json(&["members", "show", &into.to_string()])["identities"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        k.json(&["members", "show", &into.to_string()])["identities"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let r = k.json(&["members", "resolve", "--threshold", "0.5"]);
-    assert_eq!(r["applied"].as_array().unwrap().len(), 0, "a pair a person separated is not merged again: {r}");
-    assert!(r["review"][0]["blocked"].as_str().unwrap().contains("undid"));
+    assert_eq!(
+        r["applied"].as_array().unwrap().len(),
+        0,
+        "a pair a person separated is not merged again: {r}"
+    );
+    assert!(
+        r["review"][0]["blocked"]
+            .as_str()
+            .unwrap()
+            .contains("undid")
+    );
     let log = k.json(&["members", "merges"]);
     assert_eq!(log.as_array().unwrap().len(), 2);
     assert_eq!(log[0]["evidence"]["actor"], "auto");
 
     k.fails(&["members", "show", "999999"], 2);
-    k.fails(&["members", "merge", &into.to_string(), &into.to_string()], 2);
+    k.fails(
+        &["members", "merge", &into.to_string(), &into.to_string()],
+        2,
+    );
 }

@@ -7,7 +7,10 @@ use std::io::{BufWriter, Write};
 use kith_store::{Change, Community, SourceSummary};
 
 use super::Context;
-use crate::cli::{BackupArgs, ExportArgs, ExportFormat, ExportWhat, InitArgs, RestoreArgs, SourcesAction, SourcesArgs};
+use crate::cli::{
+    BackupArgs, ExportArgs, ExportFormat, ExportWhat, InitArgs, RestoreArgs, SourcesAction,
+    SourcesArgs,
+};
 use crate::failure::Failure;
 use crate::output::audit_text;
 
@@ -38,7 +41,11 @@ pub fn init(cx: &Context, args: &InitArgs) -> Result<(), Failure> {
         }
     }
     let info = store.describe();
-    let config = cx.settings.file_path.as_ref().map(|p| p.display().to_string());
+    let config = cx
+        .settings
+        .file_path
+        .as_ref()
+        .map(|p| p.display().to_string());
     cx.out.result(&serde_json::json!({ "database": info, "community": community, "config": config }), || {
         format!(
             "database ready: {} ({:?}, schema version {})\ncommunity: {} (time zone {})\nconfiguration: {}",
@@ -72,7 +79,11 @@ pub fn sources(cx: &Context, args: &SourcesArgs) -> Result<(), Failure> {
         Some(SourcesAction::Audits { name, limit }) => {
             let audits = store.audits(name.as_deref(), *limit)?;
             cx.out.result(&audits, || {
-                if audits.is_empty() { "no imports yet".into() } else { audits.iter().map(audit_text).collect::<Vec<_>>().join("\n") }
+                if audits.is_empty() {
+                    "no imports yet".into()
+                } else {
+                    audits.iter().map(audit_text).collect::<Vec<_>>().join("\n")
+                }
             });
         }
     }
@@ -83,12 +94,16 @@ fn sources_text(list: &[SourceSummary]) -> String {
     if list.is_empty() {
         return "no sources yet: import an export with `kith import FORMAT PATH`".into();
     }
-    let mut out = format!("{:<24} {:<14} {:>12} {:>10}  last import\n", "source", "format", "activities", "identities");
+    let mut out = format!(
+        "{:<24} {:<14} {:>12} {:>10}  last import\n",
+        "source", "format", "activities", "identities"
+    );
     for s in list {
         let last = s.last_audit.as_ref().map_or_else(
             || "-".to_owned(),
             |a| {
-                let when = chrono::DateTime::from_timestamp(a.audit.finished_at, 0).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M").to_string());
+                let when = chrono::DateTime::from_timestamp(a.audit.finished_at, 0)
+                    .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M").to_string());
                 format!(
                     "{when} {}: read {}, imported {}, updated {}, skipped {}",
                     a.audit.status.as_str(),
@@ -99,14 +114,21 @@ fn sources_text(list: &[SourceSummary]) -> String {
                 )
             },
         );
-        out.push_str(&format!("{:<24} {:<14} {:>12} {:>10}  {last}\n", s.name, s.format, s.activities, s.identities));
+        out.push_str(&format!(
+            "{:<24} {:<14} {:>12} {:>10}  {last}\n",
+            s.name, s.format, s.activities, s.identities
+        ));
     }
     out
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).
 fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field.to_owned() }
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
 }
 
 fn csv_row(out: &mut dyn Write, fields: &[&str]) -> std::io::Result<()> {
@@ -117,10 +139,15 @@ fn csv_row(out: &mut dyn Write, fields: &[&str]) -> std::io::Result<()> {
 pub fn export(cx: &Context, args: &ExportArgs) -> Result<(), Failure> {
     let store = cx.open()?;
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?)),
+        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| {
+            Failure::Usage(format!("cannot write {}: {e}", path.display()))
+        })?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let io = |e: std::io::Error| kith_store::StoreError::Io { path: args.output.clone().unwrap_or_else(|| "<stdout>".into()), source: e };
+    let io = |e: std::io::Error| kith_store::StoreError::Io {
+        path: args.output.clone().unwrap_or_else(|| "<stdout>".into()),
+        source: e,
+    };
     let mut n = 0u64;
     match (args.what, args.format) {
         (ExportWhat::Activities, ExportFormat::Jsonl) => store.export_activities(&mut |e| {
@@ -128,11 +155,33 @@ pub fn export(cx: &Context, args: &ExportArgs) -> Result<(), Failure> {
             kith_model::jsonl::write_line(&mut out, &e.activity, Some(&e.derived)).map_err(io)
         })?,
         (ExportWhat::Activities, ExportFormat::Csv) => {
-            csv_row(&mut out, &["source", "id", "kind", "ts", "author_id", "author_name", "member", "team", "bot", "channel", "thread", "reply_to", "text", "url", "deleted"]).map_err(io)?;
+            csv_row(
+                &mut out,
+                &[
+                    "source",
+                    "id",
+                    "kind",
+                    "ts",
+                    "author_id",
+                    "author_name",
+                    "member",
+                    "team",
+                    "bot",
+                    "channel",
+                    "thread",
+                    "reply_to",
+                    "text",
+                    "url",
+                    "deleted",
+                ],
+            )
+            .map_err(io)?;
             store.export_activities(&mut |e| {
                 n += 1;
                 let a = &e.activity;
-                let (author_id, author_name) = a.author.as_ref().map_or(("", ""), |au| (au.id.as_str(), au.name.as_deref().unwrap_or("")));
+                let (author_id, author_name) = a.author.as_ref().map_or(("", ""), |au| {
+                    (au.id.as_str(), au.name.as_deref().unwrap_or(""))
+                });
                 let member = e.derived.member.map(|m| m.to_string()).unwrap_or_default();
                 csv_row(
                     &mut out,
@@ -159,7 +208,20 @@ pub fn export(cx: &Context, args: &ExportArgs) -> Result<(), Failure> {
         }
         (ExportWhat::Members, format) => {
             if format == ExportFormat::Csv {
-                csv_row(&mut out, &["id", "display_name", "team", "team_since", "bot", "anonymous", "merged_into", "created_at"]).map_err(io)?;
+                csv_row(
+                    &mut out,
+                    &[
+                        "id",
+                        "display_name",
+                        "team",
+                        "team_since",
+                        "bot",
+                        "anonymous",
+                        "merged_into",
+                        "created_at",
+                    ],
+                )
+                .map_err(io)?;
             }
             let mut after = None;
             loop {
@@ -169,7 +231,12 @@ pub fn export(cx: &Context, args: &ExportArgs) -> Result<(), Failure> {
                 for m in &page {
                     n += 1;
                     match format {
-                        ExportFormat::Jsonl => writeln!(out, "{}", serde_json::to_string(m).map_err(|e| Failure::Other(e.into()))?).map_err(io)?,
+                        ExportFormat::Jsonl => writeln!(
+                            out,
+                            "{}",
+                            serde_json::to_string(m).map_err(|e| Failure::Other(e.into()))?
+                        )
+                        .map_err(io)?,
                         ExportFormat::Csv => csv_row(
                             &mut out,
                             &[
@@ -228,7 +295,10 @@ pub fn backup(cx: &Context, args: &BackupArgs) -> Result<(), Failure> {
     let store = cx.open()?;
     store.backup(&args.file)?;
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
-    cx.out.result(&serde_json::json!({ "backup": args.file, "bytes": size }), || format!("backup written to {} ({size} bytes)", args.file.display()));
+    cx.out.result(
+        &serde_json::json!({ "backup": args.file, "bytes": size }),
+        || format!("backup written to {} ({size} bytes)", args.file.display()),
+    );
     Ok(())
 }
 
@@ -239,9 +309,19 @@ pub fn restore(cx: &Context, args: &RestoreArgs) -> Result<(), Failure> {
     let store = location.open()?;
     let counts = store.counts()?;
     let community: Community = store.community()?;
-    cx.out.result(&serde_json::json!({ "restored": args.file, "counts": counts }), || {
-        format!("restored {} into {}: {} members, {} activities ({})", args.file.display(), store.describe().location, counts.members, counts.activities, community.name)
-    });
+    cx.out.result(
+        &serde_json::json!({ "restored": args.file, "counts": counts }),
+        || {
+            format!(
+                "restored {} into {}: {} members, {} activities ({})",
+                args.file.display(),
+                store.describe().location,
+                counts.members,
+                counts.activities,
+                community.name
+            )
+        },
+    );
     Ok(())
 }
 

@@ -24,7 +24,12 @@ fn remove_sqlite(path: &Path) -> Result<(), Failure> {
         match std::fs::remove_file(PathBuf::from(p)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Failure::Usage(format!("cannot replace the demo database {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(Failure::Usage(format!(
+                    "cannot replace the demo database {}: {e}",
+                    path.display()
+                )));
+            }
         }
     }
     Ok(())
@@ -46,16 +51,26 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
         Some([format, dir]) => {
             let writer = kith_import::writer_by_name(format).ok_or_else(|| {
                 let names: Vec<_> = kith_import::writers().iter().map(|w| w.name()).collect();
-                Failure::Usage(format!("--write-export: kith cannot write format `{format}`; available: {}", names.join(", ")))
+                Failure::Usage(format!(
+                    "--write-export: kith cannot write format `{format}`; available: {}",
+                    names.join(", ")
+                ))
             })?;
             Some((writer, PathBuf::from(dir)))
         }
         Some(_) => return Err(Failure::Usage("--write-export takes FORMAT and DIR".into())),
     };
-    let bind = if args.no_serve { None } else { Some(cx.settings.bind(args.bind)?) };
+    let bind = if args.no_serve {
+        None
+    } else {
+        Some(cx.settings.bind(args.bind)?)
+    };
 
     let store: Arc<dyn Store> = Arc::from(location.open()?);
-    store.set_community(&Community { name: "Demo community".into(), time_zone: "UTC".into() })?;
+    store.set_community(&Community {
+        name: "Demo community".into(),
+        time_zone: "UTC".into(),
+    })?;
 
     let config = GenConfig::new(args.activities, args.seed);
     let generate = || kith_gen::generate(config.clone()).map_err(|e| Failure::Usage(e.to_string()));
@@ -64,7 +79,11 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
     // database filled from another: both hold the same community.
     let export_path = match &export {
         Some((writer, dir)) => {
-            cx.out.note(&format!("writing the generated community as {} into {}", writer.name(), dir.display()));
+            cx.out.note(&format!(
+                "writing the generated community as {} into {}",
+                writer.name(),
+                dir.display()
+            ));
             Some(writer.write(&mut generate()?, dir)?)
         }
         None => None,
@@ -72,15 +91,26 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
 
     let started = Instant::now();
     let bar = cx.out.progress("generating");
-    let inputs = vec![format!("generator: {} activities, seed {}", args.activities, args.seed)];
+    let inputs = vec![format!(
+        "generator: {} activities, seed {}",
+        args.activities, args.seed
+    )];
     let total = (args.activities, None);
     let generator = generate()?;
-    let audit = ingest_records(store.as_ref(), "demo", inputs, &ImportOptions::default(), &bar, total, |sink| {
-        for activity in generator {
-            sink.activity(activity);
-        }
-        Ok(())
-    })?;
+    let audit = ingest_records(
+        store.as_ref(),
+        "demo",
+        inputs,
+        &ImportOptions::default(),
+        &bar,
+        total,
+        |sink| {
+            for activity in generator {
+                sink.activity(activity);
+            }
+            Ok(())
+        },
+    )?;
     let elapsed = started.elapsed().as_secs_f64();
     let counts = store.counts()?;
     let where_ = store.describe().location;

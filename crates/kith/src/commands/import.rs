@@ -8,30 +8,52 @@ use crate::failure::Failure;
 use crate::output::audit_text;
 
 fn format_list() -> String {
-    formats().iter().map(|f| format!("  {:<14} {}", f.name(), f.summary())).collect::<Vec<_>>().join("\n")
+    formats()
+        .iter()
+        .map(|f| format!("  {:<14} {}", f.name(), f.summary()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     if args.list_formats {
-        let names: Vec<_> = formats().iter().map(|f| serde_json::json!({ "name": f.name(), "summary": f.summary() })).collect();
+        let names: Vec<_> = formats()
+            .iter()
+            .map(|f| serde_json::json!({ "name": f.name(), "summary": f.summary() }))
+            .collect();
         cx.out.result(&names, format_list);
         return Ok(());
     }
     let name = args.format.as_deref().unwrap_or_default();
-    let format = format_by_name(name)
-        .ok_or_else(|| Failure::Usage(format!("unknown import format `{name}`; this kith reads:\n{}", format_list())))?;
+    let format = format_by_name(name).ok_or_else(|| {
+        Failure::Usage(format!(
+            "unknown import format `{name}`; this kith reads:\n{}",
+            format_list()
+        ))
+    })?;
     for path in &args.paths {
         if !path.exists() {
-            return Err(Failure::Usage(format!("{}: no such file or folder", path.display())));
+            return Err(Failure::Usage(format!(
+                "{}: no such file or folder",
+                path.display()
+            )));
         }
     }
     let store = cx.open()?;
     // --base-url, else the configuration file's `[sources.NAME] base_url` for --source NAME.
     let base_url = args.base_url.clone().or_else(|| {
         let name = args.source.as_deref()?;
-        cx.settings.file.sources.get(name).and_then(|s| s.base_url.clone())
+        cx.settings
+            .file
+            .sources
+            .get(name)
+            .and_then(|s| s.base_url.clone())
     });
-    let options = ImportOptions { source: args.source.clone(), base_url, dry_run: args.dry_run };
+    let options = ImportOptions {
+        source: args.source.clone(),
+        base_url,
+        dry_run: args.dry_run,
+    };
     let bar = cx.out.progress("importing");
     let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
     if !args.dry_run {
@@ -43,11 +65,22 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
             store.set_audit_members_merged(audit.id, audit.audit.members_merged)?;
         }
         if !resolution.review.is_empty() {
-            cx.out.note(&format!("{} merge candidates wait for review: kith members candidates", resolution.review.len()));
+            cx.out.note(&format!(
+                "{} merge candidates wait for review: kith members candidates",
+                resolution.review.len()
+            ));
         }
     }
     if args.source.is_none() && !audit.audit.sources.is_empty() {
-        cx.out.note(&format!("source name{}: {} (rename with --source NAME on the next import)", if audit.audit.sources.len() == 1 { "" } else { "s" }, audit.audit.sources.join(", ")));
+        cx.out.note(&format!(
+            "source name{}: {} (rename with --source NAME on the next import)",
+            if audit.audit.sources.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            audit.audit.sources.join(", ")
+        ));
     }
     cx.out.result(&audit, || audit_text(&audit));
     Ok(())

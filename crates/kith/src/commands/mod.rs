@@ -34,8 +34,18 @@ impl Context {
 }
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
-    let settings = Settings::load(cli.global.config.as_deref(), cli.global.database.clone(), Env::from_process())?;
-    let cx = Context { settings, out: Output { json: cli.global.json, quiet: cli.global.quiet } };
+    let settings = Settings::load(
+        cli.global.config.as_deref(),
+        cli.global.database.clone(),
+        Env::from_process(),
+    )?;
+    let cx = Context {
+        settings,
+        out: Output {
+            json: cli.global.json,
+            quiet: cli.global.quiet,
+        },
+    };
     match cli.command {
         Command::Init(args) => data::init(&cx, &args),
         Command::Demo(args) => demo::demo(&cx, &args),

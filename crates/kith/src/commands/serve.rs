@@ -17,13 +17,24 @@ pub fn serve(cx: &Context, args: &ServeArgs) -> Result<(), Failure> {
 }
 
 /// Serves `store` on `bind` until Ctrl-C, printing the URL first.
-pub fn serve_store(cx: &Context, store: Arc<dyn Store>, bind: SocketAddr, demo: bool) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+pub fn serve_store(
+    cx: &Context,
+    store: Arc<dyn Store>,
+    bind: SocketAddr,
+    demo: bool,
+) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let listener = kith_web::bind(bind).await.map_err(|e| Failure::Usage(e.to_string()))?;
+        let listener = kith_web::bind(bind)
+            .await
+            .map_err(|e| Failure::Usage(e.to_string()))?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}/");
-        cx.out.result(&serde_json::json!({ "url": url }), || format!("kith is serving {url} (Ctrl-C to stop)"));
+        cx.out.result(&serde_json::json!({ "url": url }), || {
+            format!("kith is serving {url} (Ctrl-C to stop)")
+        });
         kith_web::serve(AppState { store, demo }, listener).await?;
         Ok(())
     })
