@@ -43,7 +43,13 @@ fn main() {
         }
         let mut batch = Vec::with_capacity(BATCH);
         let mut written = 0u64;
-        for a in generator.by_ref() {
+        // A reused database needs no generation (and gets no append).
+        let stream: &mut dyn Iterator<Item = Activity> = if reuse {
+            &mut std::iter::empty()
+        } else {
+            &mut generator
+        };
+        for a in stream {
             if written < n {
                 if let Some(s) = session.as_mut() {
                     batch.push(a);

@@ -46,6 +46,13 @@ pub struct Scope<'a> {
     pub part_start: Vec<u32>,
     pub part_ts: Vec<i64>,
     pub part_day: Vec<DayNo>,
+    /// Admitted replies and answers by humans (not bots): the candidates for responses.
+    pub reply_slots: Vec<u32>,
+    /// First responses of the report's threads, computed once for the conversation metrics.
+    pub(crate) first_responses: std::sync::OnceLock<(
+        crate::threads::ReportThreads,
+        Vec<crate::threads::FirstResponse>,
+    )>,
 }
 
 impl<'a> Scope<'a> {
@@ -62,6 +69,8 @@ impl<'a> Scope<'a> {
         let members = snap.members();
         let mut first_seen = vec![i64::MAX; members];
         let mut part_count = vec![0u32; members + 1];
+        let mut reply_slots = Vec::new();
+        let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
 
         for slot in 0..n {
             if snap.flags[slot] != 0 || snap.ts[slot] > p.as_of {
@@ -88,6 +97,10 @@ impl<'a> Scope<'a> {
             let ts = snap.ts[slot];
             if flags & M_REMOVED != 0 {
                 continue;
+            }
+            let k = snap.kind[slot];
+            if (k == reply || k == answer) && flags & M_BOT == 0 {
+                reply_slots.push(slot as u32);
             }
             if (flags & M_BOT != 0 && !p.include_bots)
                 || (ts >= snap.team_since[mu] && !p.include_team)
@@ -145,6 +158,8 @@ impl<'a> Scope<'a> {
             part_start,
             part_ts,
             part_day,
+            reply_slots,
+            first_responses: std::sync::OnceLock::new(),
         }
     }
 

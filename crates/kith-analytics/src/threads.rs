@@ -2,8 +2,6 @@
 //! (first response, peer support): which threads a report covers, and which activities are
 //! responses to them.
 
-use kith_model::Kind;
-
 use crate::scope::Scope;
 use crate::snapshot::NONE;
 
@@ -62,17 +60,9 @@ pub fn for_each_response(
         return;
     }
     let snap = s.snap;
-    let reply = Kind::Reply.code();
-    let answer = Kind::Answer.code();
-    for r in s.admitted_slots() {
-        let k = snap.kind[r];
-        if k != reply && k != answer {
-            continue;
-        }
+    for &r in &s.reply_slots {
+        let r = r as usize;
         let m = snap.member_of(r);
-        if s.is_bot(m as usize) {
-            continue;
-        }
         let own = snap.thread[r];
         let mut offer = |t: u32| {
             let i = threads.index[t as usize];
@@ -98,8 +88,20 @@ pub fn for_each_response(
     }
 }
 
-/// The first response of each report thread: (ts, store id, responder was team), by time then id.
-pub fn first_responses(s: &Scope<'_>, threads: &ReportThreads) -> Vec<Option<(i64, i64, bool)>> {
+/// A thread's first response: (ts, store id, responder was team), or none.
+pub type FirstResponse = Option<(i64, i64, bool)>;
+
+/// The report's threads and their first responses, computed once per scope.
+pub fn report_first_responses<'s>(s: &'s Scope<'_>) -> &'s (ReportThreads, Vec<FirstResponse>) {
+    s.first_responses.get_or_init(|| {
+        let threads = report_threads(s);
+        let first = first_responses(s, &threads);
+        (threads, first)
+    })
+}
+
+/// The first response of each thread, by time then id.
+pub fn first_responses(s: &Scope<'_>, threads: &ReportThreads) -> Vec<FirstResponse> {
     let snap = s.snap;
     let mut first: Vec<Option<(i64, i64, bool)>> = vec![None; threads.list.len()];
     for_each_response(s, threads, |i, r, m| {

@@ -57,19 +57,16 @@ ORDER BY ord"
 );
 
 fn compute(s: &Scope<'_>) -> MetricValue {
-    let threads = crate::threads::report_threads(s);
+    let (threads, first_responses) = crate::threads::report_first_responses(s);
     let mut all = (0i64, 0i64);
-    crate::threads::for_each_response(s, &threads, |_, r, m| {
+    crate::threads::for_each_response(s, threads, |_, r, m| {
         all.0 += 1;
         if !s.is_team_at(m as usize, s.snap.ts[r]) {
             all.1 += 1;
         }
     });
     let mut first = (0i64, 0i64);
-    for f in crate::threads::first_responses(s, &threads)
-        .into_iter()
-        .flatten()
-    {
+    for f in first_responses.iter().flatten() {
         first.0 += 1;
         if !f.2 {
             first.1 += 1;
