@@ -12,28 +12,45 @@ fn shared_data() -> Option<PathBuf> {
     match std::env::var_os("KITH_SHARED_DATA") {
         Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
         _ => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "KITH_SHARED_DATA must be set in CI");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "KITH_SHARED_DATA must be set in CI"
+            );
             eprintln!("skipped: KITH_SHARED_DATA not set");
             None
         }
     }
 }
 
-fn run(store: &dyn Store, format: &str, path: &Path, source: Option<&str>) -> Result<StoredAudit, ImportError> {
+fn run(
+    store: &dyn Store,
+    format: &str,
+    path: &Path,
+    source: Option<&str>,
+) -> Result<StoredAudit, ImportError> {
     let format = format_by_name(format).expect("format is registered");
-    let options = ImportOptions { source: source.map(str::to_owned), ..ImportOptions::default() };
+    let options = ImportOptions {
+        source: source.map(str::to_owned),
+        ..ImportOptions::default()
+    };
     import(store, format, &[path.to_owned()], &options, &())
 }
 
 /// What a database holds, to compare before and after a failed import.
 fn state(store: &dyn Store) -> (kith_store::Counts, Vec<String>, usize) {
-    let sources = store.sources().unwrap().into_iter().map(|s| format!("{}:{}:{}", s.name, s.activities, s.identities)).collect();
+    let sources = store
+        .sources()
+        .unwrap()
+        .into_iter()
+        .map(|s| format!("{}:{}:{}", s.name, s.activities, s.identities))
+        .collect();
     let mut n = 0;
-    store.export_activities(&mut |_| {
-        n += 1;
-        Ok(())
-    })
-    .unwrap();
+    store
+        .export_activities(&mut |_| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
     (store.counts().unwrap(), sources, n)
 }
 
@@ -57,12 +74,21 @@ fn truncate(path: &Path) {
 }
 
 /// Imports `sample` twice and a corrupted copy once, checking the three outcomes.
-fn check(format: &str, sample: &Path, source: Option<&str>, corrupt: &dyn Fn(&Path) -> PathBuf) -> StoredAudit {
+fn check(
+    format: &str,
+    sample: &Path,
+    source: Option<&str>,
+    corrupt: &dyn Fn(&Path) -> PathBuf,
+) -> StoredAudit {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("kith.db")).unwrap();
 
     let first = run(&store, format, sample, source).unwrap_or_else(|e| panic!("{format}: {e}"));
-    assert!(first.audit.imported > 0, "{format}: nothing imported: {:?}", first.audit);
+    assert!(
+        first.audit.imported > 0,
+        "{format}: nothing imported: {:?}",
+        first.audit
+    );
     assert_eq!(
         first.audit.read,
         first.audit.imported + first.audit.updated + first.audit.skipped_total(),
@@ -71,26 +97,48 @@ fn check(format: &str, sample: &Path, source: Option<&str>, corrupt: &dyn Fn(&Pa
 
     let stored = state(&store);
     let again = run(&store, format, sample, source).unwrap();
-    assert_eq!(again.audit.imported, 0, "{format}: a re-import stores no new row: {:?}", again.audit);
-    assert_eq!(again.audit.read, first.audit.read, "{format}: the re-import reads the same records");
-    assert_eq!(state(&store), stored, "{format}: a re-import leaves the same data");
+    assert_eq!(
+        again.audit.imported, 0,
+        "{format}: a re-import stores no new row: {:?}",
+        again.audit
+    );
+    assert_eq!(
+        again.audit.read, first.audit.read,
+        "{format}: the re-import reads the same records"
+    );
+    assert_eq!(
+        state(&store),
+        stored,
+        "{format}: a re-import leaves the same data"
+    );
     if format != "github" && format != "discourse" {
         // The Perceval GitHub and Discourse fixtures hold several snapshots of the same issue or
         // post (saved at different times) in one export: within one import the later snapshot
         // updates the earlier one, so a re-import re-applies both and counts them as updated,
         // ending in the same state (checked above).
-        assert_eq!(again.audit.updated, 0, "{format}: nothing changed, nothing updated: {:?}", again.audit);
+        assert_eq!(
+            again.audit.updated, 0,
+            "{format}: nothing changed, nothing updated: {:?}",
+            again.audit
+        );
     }
 
     let before = state(&store);
     let broken = corrupt(dir.path());
     match run(&store, format, &broken, source) {
         Err(ImportError::Malformed { file, message, .. }) => {
-            assert!(!file.is_empty() && !message.is_empty(), "{format}: the error names file and problem");
+            assert!(
+                !file.is_empty() && !message.is_empty(),
+                "{format}: the error names file and problem"
+            );
         }
         other => panic!("{format}: a corrupted copy must be malformed, got {other:?}"),
     }
-    assert_eq!(state(&store), before, "{format}: a failed import leaves the database as it was");
+    assert_eq!(
+        state(&store),
+        before,
+        "{format}: a failed import leaves the database as it was"
+    );
     first
 }
 
@@ -105,7 +153,12 @@ fn slack_export_sample() {
         copy
     });
     assert_eq!(first.audit.sources, ["houstondatavis"]);
-    assert_eq!(first.audit.skipped.get("system message").copied(), Some(28), "{:?}", first.audit.skipped);
+    assert_eq!(
+        first.audit.skipped.get("system message").copied(),
+        Some(28),
+        "{:?}",
+        first.audit.skipped
+    );
 }
 
 #[test]
@@ -141,12 +194,17 @@ fn mbox_sample() {
 fn discourse_sample() {
     let Some(root) = shared_data() else { return };
     let sample = root.join("api-fixtures-perceval/discourse");
-    check("discourse", &sample, Some("discourse.example.org"), &|tmp| {
-        let copy = tmp.join("discourse");
-        copy_dir(&sample, &copy);
-        truncate(&copy.join("discourse_topic_1148.json"));
-        copy
-    });
+    check(
+        "discourse",
+        &sample,
+        Some("discourse.example.org"),
+        &|tmp| {
+            let copy = tmp.join("discourse");
+            copy_dir(&sample, &copy);
+            truncate(&copy.join("discourse_topic_1148.json"));
+            copy
+        },
+    );
 }
 
 #[test]

@@ -631,3 +631,57 @@ fn identity_resolution_merges_certain_pairs_and_queues_the_rest() {
         2,
     );
 }
+
+#[test]
+fn an_import_killed_part_way_reruns_to_the_counts_of_an_uninterrupted_one() {
+    let k = Kith::new();
+    k.ok(&[
+        "--database",
+        "gen.db",
+        "demo",
+        "--activities",
+        "60000",
+        "--seed",
+        "5",
+        "--no-serve",
+        "--write-export",
+        "jsonl",
+        "exp",
+    ]);
+    let file = "exp/activities.jsonl";
+
+    // Uninterrupted reference.
+    let reference = k.json(&["--database", "clean.db", "import", "jsonl", file]);
+    assert_eq!(reference["imported"], 60_000);
+
+    // Kill -9 part-way through, then run again.
+    let mut child = k
+        .command(&[
+            "--database",
+            "killed.db",
+            "import",
+            "jsonl",
+            file,
+            "--quiet",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let finished_early = child.try_wait().unwrap().is_some();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let rerun = k.json(&["--database", "killed.db", "import", "jsonl", file]);
+    if !finished_early {
+        assert_eq!(
+            rerun["imported"], 60_000,
+            "nothing of the killed import was committed, so the re-run stores everything: {rerun}"
+        );
+    }
+    assert_eq!(
+        k.ok(&["--database", "killed.db", "export"]),
+        k.ok(&["--database", "clean.db", "export"]),
+        "the re-run gives exactly the data of an uninterrupted import"
+    );
+    let again = k.json(&["--database", "killed.db", "import", "jsonl", file]);
+    assert_eq!(again["imported"], 0);
+}
