@@ -68,6 +68,12 @@ pub enum Command {
     Import(ImportArgs),
     /// List sources with their last import audit, or delete one
     Sources(SourcesArgs),
+    /// The attachment scorecard of a period, with every figure's definition
+    ///
+    /// Every "now" is --as-of (default: the latest activity in scope), so historical exports give
+    /// meaningful answers. `--explain METRIC` prints a metric's definition and its reference SQL
+    /// (the query that computes the same numbers over the canonical schema).
+    Report(ReportArgs),
     /// Members: list, show, merge candidates, merge and unmerge
     Members(MembersArgs),
     /// Write stored data out (nothing is locked in)
@@ -159,6 +165,66 @@ pub enum SourcesAction {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportPeriod {
+    Day,
+    Week,
+    Month,
+    Quarter,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// First day of the report (YYYY-MM-DD, in the time zone) [default: 89 days before --to]
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day of the report, inclusive (YYYY-MM-DD) [default: the day of as-of]
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// "Now" for every metric: RFC 3339 (2018-10-01T00:00:00Z) or a date (its end)
+    /// [default: the latest activity in scope]
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Calendar period of the per-period tables
+    #[arg(long, value_enum, default_value_t = ReportPeriod::Month)]
+    pub period: ReportPeriod,
+    /// IANA time zone for days, weeks and months [default: the community's]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Only these sources (repeat for several)
+    #[arg(long, value_name = "NAME")]
+    pub source: Vec<String>,
+    /// Only these channels, by platform channel id (repeat for several)
+    #[arg(long, value_name = "ID")]
+    pub channel: Vec<String>,
+    /// Count team members' activity as community activity
+    #[arg(long)]
+    pub include_team: bool,
+    /// Count bots' activity
+    #[arg(long)]
+    pub include_bots: bool,
+    /// Output format (`--json` is `--format json`)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print a metric's definition and reference SQL
+    #[arg(long, value_name = "METRIC")]
+    pub explain: Option<String>,
+    /// List the metric names
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]

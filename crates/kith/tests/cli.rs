@@ -685,3 +685,72 @@ fn an_import_killed_part_way_reruns_to_the_counts_of_an_uninterrupted_one() {
     let again = k.json(&["--database", "killed.db", "import", "jsonl", file]);
     assert_eq!(again["imported"], 0);
 }
+
+#[test]
+fn report_lists_explains_and_renders_every_format() {
+    let k = Kith::new();
+    let list = k.json(&["report", "--list"]);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"first_response") && names.contains(&"active_members"),
+        "{names:?}"
+    );
+    let explained = k.ok(&["report", "--explain", "first_response"]);
+    assert!(
+        explained.contains("Reference SQL") && explained.contains("SELECT"),
+        "{explained}"
+    );
+    let e = k.fails(&["report", "--explain", "vibes"], 2);
+    assert!(
+        e.contains("unknown metric `vibes`") && e.contains("first_response"),
+        "{e}"
+    );
+
+    let file = k.write("example.jsonl", EXAMPLE);
+    k.ok(&["import", "jsonl", file.to_str().unwrap()]);
+    let json = k.json(&["report", "--as-of", "2024-03-31", "--period", "week"]);
+    assert_eq!(json["report"]["period"], "week");
+    assert_eq!(
+        json["metrics"].as_array().unwrap().len(),
+        names.len(),
+        "every metric is in the report"
+    );
+    let text = k.ok(&["report", "--as-of", "2024-03-31"]);
+    assert!(
+        text.contains("Time to first response") && text.contains("kith report --explain"),
+        "{text}"
+    );
+    let csv = k.ok(&["report", "--format", "csv", "--as-of", "2024-03-31"]);
+    assert!(csv.starts_with("metric,table,row,column,value\n"));
+    k.ok(&[
+        "report",
+        "--format",
+        "html",
+        "--output",
+        "report.html",
+        "--as-of",
+        "2024-03-31",
+    ]);
+    let html = std::fs::read_to_string(k.path("report.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("Reference SQL"),
+        "the HTML report has charts and definitions"
+    );
+    let without_svg_namespace = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    assert!(
+        !without_svg_namespace.contains("http://") && !without_svg_namespace.contains("https://"),
+        "no external assets"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("<link"),
+        "self-contained"
+    );
+
+    let e = k.fails(&["report", "--from", "2024-13-01"], 2);
+    assert!(e.contains("2024-13-01"), "{e}");
+}

@@ -5,6 +5,7 @@ mod data;
 mod demo;
 mod import;
 mod members;
+mod report;
 mod serve;
 
 use crate::cli::{Cli, Command};
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo(args) => demo::demo(&cx, &args),
         Command::Import(args) => import::import(&cx, &args),
         Command::Sources(args) => data::sources(&cx, &args),
+        Command::Report(args) => report::report(&cx, &args),
         Command::Members(args) => members::members(&cx, &args),
         Command::Export(args) => data::export(&cx, &args),
         Command::Backup(args) => data::backup(&cx, &args),
