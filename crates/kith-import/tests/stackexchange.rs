@@ -180,7 +180,8 @@ fn questions_answers_comments_and_solutions_are_threaded() {
     let on_answer = by_id["c101"];
     assert_eq!(
         (on_answer.thread.as_deref(), on_answer.reply_to.as_deref()),
-        (Some("q10"), Some("a11"))
+        (Some("a11"), Some("a11")),
+        "comments on an answer are the answer's own conversation, not responses to the question"
     );
     assert_eq!(on_answer.attrs["comment_on"], "answer");
     assert!(by_id["c102"].author.is_none());

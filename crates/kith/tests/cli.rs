@@ -754,3 +754,71 @@ fn report_lists_explains_and_renders_every_format() {
     let e = k.fails(&["report", "--from", "2024-13-01"], 2);
     assert!(e.contains("2024-13-01"), "{e}");
 }
+
+fn shared_data() -> Option<PathBuf> {
+    match std::env::var_os("KITH_SHARED_DATA") {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "KITH_SHARED_DATA must be set in CI"
+            );
+            eprintln!("skipped: KITH_SHARED_DATA not set");
+            None
+        }
+    }
+}
+
+/// The known facts of the Stack Exchange sample (shared data README), through the product:
+/// import, then `kith report` with the as-of the README names.
+#[test]
+fn stackexchange_sample_gives_its_known_response_facts() {
+    let Some(root) = shared_data() else { return };
+    let k = Kith::new();
+    let dump = root.join("stackexchange-history-meta");
+    k.ok(&[
+        "import",
+        "stackexchange",
+        dump.to_str().unwrap(),
+        "--source",
+        "history.meta",
+    ]);
+    // The Community user (id -1) is a bot on Stack Exchange; the README counts its 6 questions.
+    let report = k.json(&[
+        "report",
+        "--as-of",
+        "2018-10-01T00:00:00Z",
+        "--from",
+        "2008-01-01",
+        "--to",
+        "2018-09-30",
+        "--include-bots",
+    ]);
+    let fr = report["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "first_response")
+        .unwrap();
+    let table = &fr["tables"][0];
+    let columns: Vec<&str> = table["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let all = table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == "all")
+        .unwrap();
+    let get = |name: &str| all[columns.iter().position(|c| *c == name).unwrap()].clone();
+    assert_eq!(get("threads"), 556);
+    assert_eq!(get("responded"), 545);
+    assert_eq!(get("unanswered"), 11);
+    assert!((get("unanswered_share").as_f64().unwrap() - 0.0198).abs() < 0.00005);
+    let median_h = get("median_s").as_f64().unwrap() / 3600.0;
+    assert!((median_h - 2.07).abs() < 0.005, "median {median_h} h");
+    assert!((get("within_24h_share").as_f64().unwrap() - 0.874).abs() < 0.0005);
+}

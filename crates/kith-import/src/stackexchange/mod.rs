@@ -6,7 +6,7 @@
 //! comments are `reply`s to their post, accepted answers give a `solution` credited to the
 //! answer's author, accounts give a `join`. Files are streamed; what is held in memory is
 //! the small per-site index the threading needs: user id → display name, accepted-answer
-//! votes, and one 40-byte entry per post (id, question, owner, time, type).
+//! votes, and one small entry per post (id, owner, time, type).
 
 mod writer;
 mod xml;
@@ -141,15 +141,13 @@ enum PostType {
 #[derive(Debug, Clone, Copy)]
 struct PostRef {
     id: i64,
-    /// The question of an answer; the post itself otherwise.
-    question: i64,
     owner: Option<i64>,
     ts: Timestamp,
     kind: PostType,
 }
 
 /// Posts by id: a sorted vector (dumps are in id order, so pushes append), searched by
-/// binary search. 40 bytes per post.
+/// binary search.
 #[derive(Default)]
 struct PostIndex {
     posts: Vec<PostRef>,
@@ -572,7 +570,6 @@ impl SiteReader<'_> {
         self.sink.activity(a);
         self.posts.insert(PostRef {
             id,
-            question,
             owner,
             ts,
             kind,
@@ -663,11 +660,9 @@ impl SiteReader<'_> {
                     Some(format!("q{post_id}")),
                     "question",
                 ),
-                PostType::Answer => (
-                    format!("a{post_id}"),
-                    Some(format!("q{}", p.question)),
-                    "answer",
-                ),
+                // Comments on an answer are that answer's own conversation, not a response
+                // to the question (SPEC §4.0: comments on later posts do not count).
+                PostType::Answer => (format!("a{post_id}"), Some(format!("a{post_id}")), "answer"),
                 PostType::Wiki => (format!("p{post_id}"), None, "wiki"),
                 PostType::Other => (format!("p{post_id}"), Some(format!("p{post_id}")), "post"),
             },
