@@ -1,0 +1,136 @@
+//! Evaluation helpers shared by the accuracy example, the regression test and the bench:
+//! parsing the labelled set and the tweet set, Pearson r, precision and recall. Pure: the
+//! callers read the files.
+
+use crate::intent::Intent;
+
+/// One labelled message of `data/eval/messages.tsv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    pub id: String,
+    pub test: bool,
+    pub intents: Vec<Intent>,
+    pub hostile: bool,
+    pub text: String,
+}
+
+/// The labelled set shipped with the crate.
+pub const MESSAGES_TSV: &str = include_str!("../data/eval/messages.tsv");
+
+/// FNV-1a 64 of the id: the split is `test` when this is divisible by 3.
+pub fn split_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('\\') => out.push('\\'),
+                Some(o) => {
+                    out.push('\\');
+                    out.push(o);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses the labelled TSV; `Err` names the line that is wrong.
+pub fn parse_labelled(tsv: &str) -> Result<Vec<Labelled>, String> {
+    let mut out = Vec::new();
+    for (n, line) in tsv.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.splitn(5, '\t').collect();
+        let [id, split, intents, hostile, text] = f[..] else {
+            return Err(format!("messages.tsv line {}: expected 5 columns", n + 1));
+        };
+        let intents = intents
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| Intent::parse(s).ok_or(format!("line {}: unknown intent {s}", n + 1)))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(Labelled {
+            id: id.to_string(),
+            test: split == "test",
+            intents,
+            hostile: hostile == "1",
+            text: unescape(text),
+        });
+    }
+    Ok(out)
+}
+
+/// Parses the VADER tweet ground truth: (id, mean rating −4..4, text).
+pub fn parse_tweets(tsv: &str) -> Vec<(String, f64, String)> {
+    tsv.lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, '\t');
+            let id = f.next()?;
+            let r = f.next()?.trim().parse().ok()?;
+            Some((id.to_string(), r, f.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// Pearson correlation; 0 when either side has no variance.
+pub fn pearson(xs: &[f64], ys: &[f64]) -> f64 {
+    let n = xs.len().min(ys.len()) as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let (mut c, mut vx, mut vy) = (0.0, 0.0, 0.0);
+    for (x, y) in xs.iter().zip(ys) {
+        c += (x - mx) * (y - my);
+        vx += (x - mx) * (x - mx);
+        vy += (y - my) * (y - my);
+    }
+    if vx == 0.0 || vy == 0.0 {
+        0.0
+    } else {
+        c / (vx * vy).sqrt()
+    }
+}
+
+/// Counts for one binary label.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counts {
+    pub tp: u32,
+    pub fp: u32,
+    pub fn_: u32,
+}
+
+impl Counts {
+    pub fn add(&mut self, predicted: bool, actual: bool) {
+        match (predicted, actual) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fp += 1,
+            (false, true) => self.fn_ += 1,
+            (false, false) => {}
+        }
+    }
+    /// Precision; 1 when nothing was predicted (no false claims).
+    pub fn precision(&self) -> f64 {
+        let d = self.tp + self.fp;
+        if d == 0 { 1.0 } else { f64::from(self.tp) / f64::from(d) }
+    }
+    pub fn recall(&self) -> f64 {
+        let d = self.tp + self.fn_;
+        if d == 0 { 1.0 } else { f64::from(self.tp) / f64::from(d) }
+    }
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    }
+}

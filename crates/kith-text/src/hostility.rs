@@ -1,0 +1,292 @@
+//! Hostility: attacks on people (insults aimed at someone, slurs, threats, harassment), kept
+//! apart from negativity. A bug report that swears at the software is negative, not hostile;
+//! quoted (`> `, "…") and reported insults ("he called me an idiot") do not count, nor does
+//! self-deprecation ("I'm such an idiot").
+
+use crate::tokens::{Sentence, first_phrase, sentences};
+
+/// What kind of attack a piece of evidence shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum AttackKind {
+    /// An insult aimed at a person or group ("you idiot", "the mods are losers").
+    Insult,
+    Slur,
+    Threat,
+    /// Exclusion, dismissal, contempt ("nobody wants you here", "shut up").
+    Harassment,
+    /// Profanity aimed at a person ("f*** you", "piss off").
+    DirectedProfanity,
+}
+
+/// One matched term or pattern.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    pub kind: AttackKind,
+    /// The matched words, lower-case.
+    pub matched: String,
+}
+
+/// Hostility of one message.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Hostility {
+    /// [0, 1]: 1 − Π(1 − wᵢ) over the evidence weights.
+    pub score: f64,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Hostility {
+    /// The decision threshold used by the evaluation and the moderation defaults.
+    pub const THRESHOLD: f64 = 0.5;
+
+    pub fn is_hostile(&self) -> bool {
+        self.score >= Self::THRESHOLD
+    }
+}
+
+const INSULT_NOUNS: &[&str] = &[
+    "idiot", "idiots", "moron", "morons", "imbecile", "imbeciles", "loser", "losers", "clown",
+    "clowns", "fool", "fools", "dumbass", "jackass", "jerk", "jerks", "prick", "pricks",
+    "asshole", "assholes", "douche", "douchebag", "troll", "trolls", "hack", "disgrace", "liar",
+    "fraud", "joke", "scum", "cretin", "dipshit", "buffoon", "genius",
+];
+
+const INSULT_ADJECTIVES: &[&str] = &[
+    "stupid", "dumb", "useless", "pathetic", "incompetent", "worthless", "clueless", "brain-dead",
+    "ignorant", "braindead",
+];
+
+const SECOND_PERSON: &[&str] = &["you", "u", "ya", "ur", "you're", "youre", "yourself", "your"];
+
+const THIRD_PARTY: &[&str] = &[
+    "he", "she", "they", "whoever", "maintainer", "maintainers", "moderators", "mods", "mod",
+    "developer", "developers", "devs", "dev", "people", "guy", "guys", "admins", "admin",
+];
+
+const FIRST_PERSON: &[&str] = &["i", "i'm", "im", "me", "myself", "i've", "i'd"];
+
+const THREATS: &[&str] = &[
+    "kill yourself", "kys", "go die", "and die", "hope you die", "i know where you live",
+    "i know where you work", "watch yourself", "watch your back", "make you pay",
+    "you'll regret", "regret it", "punch", "beat the crap out of", "beat you", "find you",
+    "hope you get fired", "hurt you",
+];
+
+const HARASSMENT: &[&str] = &[
+    "nobody wants you", "no one wants you", "nobody cares what you think", "nobody asked you",
+    "want your kind", "get out of this forum", "get out of here", "crawled out of",
+    "waste of oxygen", "waste of space", "you should be ashamed", "disgrace to", "go cry",
+    "flip burgers", "your opinion doesn't matter", "shut your mouth", "shut up", "stfu",
+    "and so are you", "imagine being this dumb", "imagine being this stupid", "typical woman",
+    "typical women", "typical girl", "get lost", "go away",
+];
+
+const DIRECTED_PROFANITY: &[&str] = &[
+    "fuck you", "fuck off", "f off", "piss off", "eat shit", "screw you", "f u", "go to hell",
+    "fuck your", "fuck u",
+];
+
+/// A short list of slurs, ROT13-encoded so that the source does not display them. Matched as
+/// whole words (and their plural).
+const SLURS_ROT13: &[&str] = &[
+    "ergneq", "ergneqrq", "snt", "snttbg", "avttre", "avttn", "xvxr", "fcvp", "puvax", "genaal",
+    "qlxr", "jrgonpx",
+];
+
+fn rot13(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'a'..='m' => (c as u8 + 13) as char,
+            'n'..='z' => (c as u8 - 13) as char,
+            _ => c,
+        })
+        .collect()
+}
+
+fn slurs() -> &'static [String] {
+    static S: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    S.get_or_init(|| SLURS_ROT13.iter().map(|s| rot13(s)).collect())
+}
+
+/// Removes text inside double quotes: quoted speech is not the author's attack.
+fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_quote = false;
+    for c in text.chars() {
+        match c {
+            '"' => in_quote = !in_quote,
+            '“' => in_quote = true,
+            '”' => in_quote = false,
+            _ if !in_quote => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+const REPORTED: &[&str] = &[
+    "called me", "calling me", "called us", "called him", "called her", "called them", "told me",
+    "telling me", "tells me", "said i", "says i", "said that i",
+];
+
+/// Hostility of already-extracted prose (see `prose::extract`, which drops `>` quotes).
+pub fn hostility_of_prose(text: &str) -> Hostility {
+    let text = without_quoted(text);
+    let mut evidence = Vec::new();
+    for s in sentences(&text) {
+        sentence_evidence(&s, &mut evidence);
+    }
+    let score = 1.0
+        - evidence
+            .iter()
+            .map(|e| 1.0 - weight(e.kind))
+            .product::<f64>();
+    Hostility { score, evidence }
+}
+
+/// Hostility of a raw message.
+pub fn hostility(text: &str) -> Hostility {
+    hostility_of_prose(&crate::prose::extract(text).text)
+}
+
+fn weight(kind: AttackKind) -> f64 {
+    match kind {
+        AttackKind::Threat | AttackKind::Slur => 0.95,
+        AttackKind::Insult => 0.8,
+        AttackKind::DirectedProfanity => 0.8,
+        AttackKind::Harassment => 0.7,
+    }
+}
+
+fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
+    // Reported speech: only what comes before "called me …" is the author's own.
+    let mut words: &[String] = &s.words;
+    let mut joined = s.joined.as_str();
+    if let Some(p) = REPORTED.iter().filter_map(|r| find_phrase_at(joined, r)).min() {
+        joined = &joined[..p];
+        let n = joined.split(' ').filter(|w| !w.is_empty()).count();
+        words = &words[..n.min(words.len())];
+    }
+    for (list, kind) in [
+        (THREATS, AttackKind::Threat),
+        (DIRECTED_PROFANITY, AttackKind::DirectedProfanity),
+        (HARASSMENT, AttackKind::Harassment),
+    ] {
+        if let Some(p) = first_phrase(joined, list) {
+            out.push(Evidence {
+                kind,
+                matched: p.to_string(),
+            });
+        }
+    }
+    for (i, w) in words.iter().enumerate() {
+        let base = w.strip_suffix('s').unwrap_or(w);
+        if slurs().iter().any(|s| s == w || s == base) {
+            out.push(Evidence {
+                kind: AttackKind::Slur,
+                matched: w.clone(),
+            });
+            continue;
+        }
+        let noun = INSULT_NOUNS.contains(&w.as_str());
+        let adjective = INSULT_ADJECTIVES.contains(&w.as_str());
+        if !(noun || adjective) {
+            continue;
+        }
+        if let Some(m) = directed(words, i, noun) {
+            out.push(Evidence {
+                kind: AttackKind::Insult,
+                matched: m,
+            });
+        }
+    }
+}
+
+fn find_phrase_at(haystack: &str, phrase: &str) -> Option<usize> {
+    let mut start = 0;
+    while let Some(pos) = haystack[start..].find(phrase) {
+        let at = start + pos;
+        let end = at + phrase.len();
+        let left_ok = at == 0 || haystack.as_bytes()[at - 1] == b' ';
+        let right_ok = end == haystack.len() || haystack.as_bytes()[end] == b' ';
+        if left_ok && right_ok {
+            return Some(at);
+        }
+        start = end;
+    }
+    None
+}
+
+/// Is the insult word at `i` aimed at a person? Returns the matched span.
+fn directed(words: &[String], i: usize, noun: bool) -> Option<String> {
+    let w = words[i].as_str();
+    // "genius" and "joke" are insults only when said to someone directly.
+    let weak = matches!(w, "genius" | "joke" | "hack");
+    let window = if noun { 6 } else { 3 };
+    let from = i.saturating_sub(if weak { 2 } else { window });
+    for j in (from..i).rev() {
+        let t = words[j].as_str();
+        if FIRST_PERSON.contains(&t) {
+            return None;
+        }
+        if SECOND_PERSON.contains(&t) || t.starts_with('@') {
+            // "your stupid laptop", "your PR is useless" attack a thing, not you.
+            if t == "your" && !noun {
+                return None;
+            }
+            return Some(words[j..=i].join(" "));
+        }
+        if noun && !weak && j + 8 >= i && THIRD_PARTY.contains(&t) {
+            return Some(words[j..=i].join(" "));
+        }
+    }
+    if noun && !weak {
+        // "What a moron." / "What an arrogant prick."
+        if i >= 2 && words[0] == "what" && matches!(words[1].as_str(), "a" | "an") && i <= 3 {
+            return Some(words[..=i].join(" "));
+        }
+        // Vocative at the end of a short sentence: "Go away, idiot." / "Get lost, troll."
+        if i + 1 == words.len()
+            && i >= 1
+            && !matches!(
+                words[i - 1].as_str(),
+                "a" | "an" | "the" | "like" | "such" | "this" | "that" | "my"
+            )
+        {
+            return Some(words[i - 1..=i].join(" "));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directed_insults_are_hostile() {
+        for t in [
+            "You're an idiot.",
+            "shut up, nobody asked you",
+            "Go away, idiot.",
+            "What a moron.",
+            "Whoever wrote this is a brain-dead idiot.",
+        ] {
+            assert!(hostility(t).is_hostile(), "{t}");
+        }
+    }
+
+    #[test]
+    fn quoted_reported_and_self_directed_insults_are_not() {
+        for t in [
+            "> You're an idiot.\nPlease keep it civil.",
+            "he called me an idiot in a DM, can a mod look?",
+            "A user keeps telling me to \"kill yourself\" in DMs.",
+            "I'm such an idiot, it was a typo.",
+            "This bug kills me.",
+            "This damn thing crashes every single time.",
+            "the `(idiot|moron)` regex only matches whole words",
+        ] {
+            assert!(!hostility(t).is_hostile(), "{t}: {:?}", hostility(t));
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! Intents of a message, by rules over phrases, question form and sentiment; several may hold
+//! at once (an angry bug report is a bug report and a complaint). Each detected intent comes
+//! with the phrase that triggered it.
+
+use crate::tokens::{Sentence, first_phrase, has_phrase, sentences};
+
+/// What a message does in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Question,
+    Answer,
+    /// Gratitude for help or a resolution (not "thanks in advance", not sarcasm).
+    Thanks,
+    BugReport,
+    FeatureRequest,
+    Complaint,
+    Praise,
+    Introduction,
+    Announcement,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 9] = [
+        Intent::Question,
+        Intent::Answer,
+        Intent::Thanks,
+        Intent::BugReport,
+        Intent::FeatureRequest,
+        Intent::Complaint,
+        Intent::Praise,
+        Intent::Introduction,
+        Intent::Announcement,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Intent::Question => "question",
+            Intent::Answer => "answer",
+            Intent::Thanks => "thanks",
+            Intent::BugReport => "bug_report",
+            Intent::FeatureRequest => "feature_request",
+            Intent::Complaint => "complaint",
+            Intent::Praise => "praise",
+            Intent::Introduction => "introduction",
+            Intent::Announcement => "announcement",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Intent> {
+        Intent::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+}
+
+/// One detected intent and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IntentMatch {
+    pub intent: Intent,
+    /// The phrase or feature that triggered it.
+    pub evidence: String,
+}
+
+/// What the intent rules need besides the prose.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context {
+    /// Sentiment score of the prose.
+    pub sentiment: f64,
+    /// The message had a code block or a stack trace.
+    pub technical: bool,
+    pub had_code: bool,
+    pub had_trace: bool,
+    pub hostile: bool,
+}
+
+const QUESTION_STARTS: &[&str] = &[
+    "how do", "how can", "how to", "how would", "how are", "how long", "what's", "what is",
+    "what does", "where can", "where do", "where are", "which", "does", "do i", "do you",
+    "is there", "is it", "is anyone", "can i", "can someone", "can somebody", "could someone",
+    "could you clarify", "any idea", "anyone know", "has anyone", "wondering", "looking for",
+    "trying to understand", "help needed", "please help", "can't figure out", "any pointers",
+    "any tips", "any recommendations", "i need to", "i was wondering", "curious how",
+    "not sure where to ask", "who do i", "should i", "should the", "quick question",
+    "newbie question", "i'm confused", "i'd love to know", "could someone", "any advice",
+];
+
+const REQUEST_PHRASES: &[&str] = &[
+    "feature request", "feature req", "feature idea", "it would be great", "it would be nice",
+    "would be nice", "would be great", "would be cool", "would be lovely", "would be even better",
+    "would be very handy", "would help a lot", "would love", "i'd love", "i wish", "please add",
+    "please consider", "please support", "please make", "please let us", "could we have",
+    "could you add", "can you add", "could we get", "would you consider", "suggestion",
+    "proposal", "idea", "rfc", "wishlist", "+1 for", "any chance", "is there any plan",
+    "plans for", "we need a way", "requesting", "request", "i would like the ability",
+    "would it be possible to add", "is it possible to add", "what about adding",
+    "would it make sense", "hoping for", "might be worth adding", "it'd be", "could there be",
+    "could the", "we'd really benefit", "would make it much easier", "one thing i'd love",
+    "has anyone proposed", "allow", "having the", "make the", "support for", "adding support",
+    "add support", "add the ability", "add an option", "add a", "would be",
+];
+
+const THANKS_WORDS: &[&str] = &[
+    "thanks", "thank you", "thx", "ty", "appreciate it", "much appreciated", "cheers",
+    "lifesaver", "owe you", "appreciate the", "many thanks", "big thanks", "thank",
+];
+
+const RESOLUTION: &[&str] = &[
+    "solved",
+    "resolved",
+    "that did it",
+    "that was it",
+    "works now",
+    "working now",
+    "fixed it",
+    "did the trick",
+    "worked",
+    "works",
+    "fixed",
+    "that answers",
+    "got it",
+    "all good",
+    "makes sense",
+    "spot on",
+    "exactly what",
+    "closing this",
+    "accepted",
+    "saved my",
+    "explains",
+    "fine now",
+];
+
+const NOT_THANKS: &[&str] = &[
+    "thanks in advance",
+    "thanks for nothing",
+    "thank you in advance",
+    "but it still",
+    "but what about",
+    "one more question",
+    "didn't help",
+    "for organising",
+    "thanks a lot",
+];
+
+const BUG_PHRASES: &[&str] = &[
+    "crash",
+    "crashes",
+    "crashed",
+    "bug",
+    "broken",
+    "fails",
+    "failed",
+    "error",
+    "panics",
+    "segfault",
+    "regression",
+    "doesn't work",
+    "does nothing",
+    "silently",
+    "off-by-one",
+    "off by",
+    "skips",
+    "drops",
+    "deadlock",
+    "hang forever",
+    "memory grows",
+    "leak",
+    "race condition",
+    "reproduce",
+    "expected",
+    "500",
+    "502",
+    "404",
+    "blank page",
+    "wrong",
+    "ignores",
+    "exits 0",
+    "disappear",
+    "loses",
+    "loses focus",
+    "invalid",
+    "unreadable",
+    "fails with",
+    "doesn't start",
+    "nothing happens",
+    "twice",
+    "corrupt",
+    "freezes",
+    "stopped working",
+    "chokes",
+    "security issue",
+    "xss",
+    "eats",
+    "is off",
+    "shows",
+    "deletes",
+    "deleted all",
+    "wiped",
+    "logged out",
+    "returns the wrong",
+    "still shows",
+    "still show",
+    "not the",
+    "breaks",
+    "typo",
+    "says",
+    "dies",
+    "dying",
+    "killing me",
+    "kills me",
+    "skip",
+    "is wrong",
+    "mismatch",
+    "doesn't",
+    "shifted",
+];
+
+const COMPLAINT_PHRASES: &[&str] = &[
+    "disappointed",
+    "disappointing",
+    "frustrating",
+    "frustrated",
+    "annoying",
+    "annoyed",
+    "ridiculous",
+    "terrible",
+    "awful",
+    "not happy",
+    "not a fan",
+    "not impressed",
+    "not thrilled",
+    "tired of",
+    "hate to",
+    "dislike",
+    "don't like",
+    "way too",
+    "too expensive",
+    "too strict",
+    "too slow",
+    "poorly",
+    "unusable",
+    "a mess",
+    "a joke",
+    "nightmare",
+    "disaster",
+    "step backwards",
+    "rushed",
+    "not okay",
+    "not cool",
+    "disrespectful",
+    "shameful",
+    "so hard",
+    "still not",
+    "still there",
+    "oh great",
+    "great, another",
+    "yet another",
+    "thanks for nothing",
+    "love it",
+    "brilliant idea",
+    "can't wait to spend",
+    "sure, because",
+    "infuriating",
+    "seriously",
+    "come on",
+    "letdown",
+    "lets it down",
+    "useless",
+    "really poor",
+    "are really poor",
+    "pretty bad",
+    "is pretty bad",
+    "worse",
+    "meh",
+    "unhappy",
+    "wearing me out",
+    "give up",
+    "never updated",
+    "ignored",
+    "snarky",
+    "inconsistent",
+    "not enough",
+    "without notice",
+    "without any",
+    "shouldn't have to",
+    "too slow",
+    "awful",
+    "do better",
+    "angry",
+    "really discouraging",
+    "stop deleting",
+    "aggressive",
+    "thanks a lot",
+    "confusing",
+];
+
+const PRAISE_WORDS: &[&str] = &[
+    "great", "awesome", "amazing", "love", "loving", "excellent", "fantastic", "brilliant",
+    "kudos", "props", "congrats", "congratulations", "impressed", "best", "beautiful", "gorgeous",
+    "wonderful", "superb", "hero", "gem", "well done", "nice work", "great job", "genius",
+    "rock solid", "so much better", "polished", "smoothest", "a joy", "pleasure", "helpful",
+    "flawless", "shoutout", "so good", "lovely", "keeps getting better", "better than",
+    "clean code", "proud", "impressive", "thriving", "not bad", "can't believe how good",
+    "exactly the tool", "made managing", "easier", "so smooth", "hands down",
+];
+
+const INTRO_PHRASES: &[&str] = &[
+    "i'm",
+    "i am",
+    "my name is",
+    "my name's",
+    "introducing myself",
+    "quick intro",
+    "new here",
+    "new member",
+    "just joined",
+    "first post",
+    "lurker",
+    "finally making an account",
+    "say hello",
+    "nice to meet",
+    "glad to join",
+    "happy to be here",
+    "having me",
+    "new to the community",
+    "im new",
+];
+
+const GREETINGS: &[&str] = &[
+    "hi", "hello", "hey", "greetings", "g'day", "howdy", "hiya", "hey hey", "heya",
+];
+
+const ANNOUNCE_PHRASES: &[&str] = &[
+    "is out", "released", "is available", "are available", "announcing", "announcement",
+    "excited to announce", "psa", "reminder", "save the date", "registration", "now open",
+    "open now", "maintenance window", "downtime", "will be read-only", "will be shut down",
+    "we've just published", "just published", "new blog post", "welcome to our", "starting today",
+    "starting next week", "from now on", "effective immediately", "end of life", "we just shipped",
+    "has moved", "deprecating", "is now on", "is live", "tickets", "call for proposals",
+    "looking for volunteers", "📢", "results are in", "new episode", "just released",
+    "we're hosting", "is confirmed", "has joined", "we have updated", "we've received",
+    "is published", "is tagged", "official", "applications are open", "patch release",
+    "security release", "new release", "hacktoberfest is here", "will be offline",
+    "will be published", "we're migrating", "is archived", "is now split", "new maintainers",
+    "will be signed", "release candidate", "now on youtube", "are now on", "closes on",
+    "please upgrade", "there will be no more",
+];
+
+const ANSWER_STARTS: &[&str] = &[
+    "you need",
+    "you can",
+    "you have to",
+    "you're hitting",
+    "try",
+    "use",
+    "set",
+    "run",
+    "add",
+    "check",
+    "it's in",
+    "yes",
+    "no",
+    "not out of the box",
+    "that's a known",
+    "that's intended",
+    "i had the same",
+    "works for me",
+    "here is",
+    "here's",
+    "in my experience",
+    "the problem is",
+    "this happens",
+    "that error means",
+    "looks like your",
+    "pretty sure",
+    "the trick is",
+    "as far as i know",
+    "the answer is",
+    "stop the",
+    "deleting",
+    "expect",
+    "i think what you want",
+    "it's a",
+    "we use",
+    "this is covered",
+    "just checked",
+    "sudo",
+    "in the docs",
+    "it's the",
+    "the api",
+    "change",
+    "that's a",
+    "run",
+];
+
+fn any_sentence_starts(ss: &[Sentence], starts: &[&str]) -> Option<String> {
+    for s in ss {
+        for p in starts {
+            if s.joined.starts_with(p)
+                && (s.joined.len() == p.len() || s.joined.as_bytes()[p.len()] == b' ')
+            {
+                return Some((*p).to_string());
+            }
+        }
+    }
+    None
+}
+
+fn find(joined: &str, phrases: &[&str]) -> Option<String> {
+    first_phrase(joined, phrases).map(str::to_string)
+}
+
+/// Intents of already-extracted prose (lower-cased matching; `raw` is the original message,
+/// used for cues that prose extraction removes, such as `?` inside an error quote).
+pub fn intents_of_prose(prose: &str, ctx: Context) -> Vec<IntentMatch> {
+    let ss = sentences(prose);
+    let all: String = ss
+        .iter()
+        .map(|s| s.joined.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let lower = prose.to_lowercase();
+    let mut out = Vec::new();
+    let mut add = |intent: Intent, evidence: String| {
+        out.push(IntentMatch { intent, evidence });
+    };
+
+    let intro = intro(&ss, &all);
+    let announce = if intro.is_none() {
+        find(&all, ANNOUNCE_PHRASES)
+    } else {
+        None
+    };
+    let request = find(&all, REQUEST_PHRASES).filter(|_| announce.is_none());
+    let thanks_word = find(&all, THANKS_WORDS);
+    let not_thanks = find(&all, NOT_THANKS).or_else(|| {
+        (lower.contains("thanks for the \"") || lower.contains("thanks, but"))
+            .then(|| "thanks, but".to_string())
+    });
+    let resolution = find(&all, RESOLUTION);
+    let complaint = find(&all, COMPLAINT_PHRASES).or_else(|| {
+        (ctx.sentiment <= -0.5 && !ctx.technical).then(|| format!("sentiment {:.2}", ctx.sentiment))
+    });
+    let bug = find(&all, BUG_PHRASES).or_else(|| ctx.had_trace.then(|| "stack trace".into()));
+
+    // Question: a sentence ending in "?" or a question opening, unless it is a request phrased
+    // as a question or a rhetorical attack.
+    let qmark = ss.iter().any(|s| s.question);
+    let qstart = any_sentence_starts(&ss, QUESTION_STARTS);
+    let rhetorical = ctx.hostile
+        || ss
+            .iter()
+            .filter(|s| s.question)
+            .all(|s| s.joined.starts_with("why") && complaint.is_some());
+    let direct_request = request.as_deref().is_some_and(|r| {
+        !matches!(
+            r,
+            "is there any plan" | "plans for" | "has anyone proposed" | "would you consider"
+        )
+    });
+    let question = if (qmark || qstart.is_some()) && !rhetorical && !direct_request {
+        Some(if qmark {
+            "?".to_string()
+        } else {
+            qstart.clone().unwrap_or_default()
+        })
+    } else {
+        None
+    };
+
+    let thanks = match (&thanks_word, &not_thanks) {
+        (Some(w), None) => Some(w.clone()),
+        (None, None) => resolution
+            .clone()
+            .filter(|r| matches!(r.as_str(), "solved" | "resolved" | "that did it" | "that was it")),
+        _ => None,
+    };
+
+    if let Some(e) = &intro {
+        add(Intent::Introduction, e.clone());
+    }
+    if let Some(e) = &announce {
+        add(Intent::Announcement, e.clone());
+    }
+    if let Some(e) = &question {
+        add(Intent::Question, e.clone());
+    }
+    if let Some(e) = &thanks {
+        add(Intent::Thanks, e.clone());
+    }
+    if let Some(e) = &request
+        && intro.is_none()
+        && thanks.is_none()
+    {
+        add(Intent::FeatureRequest, e.clone());
+    }
+    let bug = bug.filter(|_| {
+        announce.is_none() && intro.is_none() && thanks.is_none() && request.is_none()
+    });
+    if let Some(e) = &bug {
+        add(Intent::BugReport, e.clone());
+    }
+    if let Some(e) = &complaint
+        && thanks.is_none()
+        && announce.is_none()
+    {
+        add(Intent::Complaint, e.clone());
+    }
+    let praise = find(&all, PRAISE_WORDS).filter(|_| {
+        ctx.sentiment >= 0.3
+            && complaint.is_none()
+            && thanks.is_none()
+            && question.is_none()
+            && intro.is_none()
+            && bug.is_none()
+    });
+    if let Some(e) = praise {
+        add(Intent::Praise, e);
+    }
+    let answered = question.is_none()
+        && thanks.is_none()
+        && intro.is_none()
+        && announce.is_none()
+        && request.is_none()
+        && bug.is_none();
+    if answered {
+        if let Some(e) = any_sentence_starts(&ss, ANSWER_STARTS) {
+            add(Intent::Answer, e);
+        } else if ctx.had_code {
+            add(Intent::Answer, "code".into());
+        }
+    }
+    out.sort_by_key(|m| m.intent);
+    out
+}
+
+fn intro(ss: &[Sentence], all: &str) -> Option<String> {
+    let greeting = ss.first().is_some_and(|s| {
+        GREETINGS
+            .iter()
+            .any(|g| s.joined == *g || s.joined.starts_with(&format!("{g} ")))
+    });
+    let phrase = first_phrase(all, INTRO_PHRASES)?;
+    if greeting
+        || matches!(
+            phrase,
+            "introducing myself" | "quick intro" | "just joined" | "new member" | "my name is"
+        )
+    {
+        Some(phrase.to_string())
+    } else if has_phrase(all, "i'm") && has_phrase(all, "new to") {
+        Some("i'm new to".into())
+    } else {
+        None
+    }
+}
