@@ -3,7 +3,7 @@
 //! quoted (`> `, "…") and reported insults ("he called me an idiot") do not count, nor does
 //! self-deprecation ("I'm such an idiot").
 
-use crate::tokens::{Sentence, first_phrase, sentences};
+use crate::tokens::{Sentence, phrase_set, sentences};
 
 /// What kind of attack a piece of evidence shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -130,10 +130,19 @@ const REPORTED: &[&str] = &[
 
 /// Hostility of already-extracted prose (see `prose::extract`, which drops `>` quotes).
 pub fn hostility_of_prose(text: &str) -> Hostility {
-    let text = without_quoted(text);
+    if text.contains(['"', '“', '”']) {
+        hostility_of_sentences(&sentences(&without_quoted(text)))
+    } else {
+        hostility_of_sentences(&sentences(text))
+    }
+}
+
+/// Hostility of prose already split into sentences; the caller must have removed quoted
+/// speech (text in double quotes) first.
+pub(crate) fn hostility_of_sentences(ss: &[Sentence]) -> Hostility {
     let mut evidence = Vec::new();
-    for s in sentences(&text) {
-        sentence_evidence(&s, &mut evidence);
+    for s in ss {
+        sentence_evidence(s, &mut evidence);
     }
     let score = 1.0
         - evidence
@@ -157,6 +166,10 @@ fn weight(kind: AttackKind) -> f64 {
     }
 }
 
+phrase_set!(threats, THREATS);
+phrase_set!(profanity, DIRECTED_PROFANITY);
+phrase_set!(harassment, HARASSMENT);
+
 fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
     // Reported speech: only what comes before "called me …" is the author's own.
     let mut words: &[String] = &s.words;
@@ -166,12 +179,12 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
         let n = joined.split(' ').filter(|w| !w.is_empty()).count();
         words = &words[..n.min(words.len())];
     }
-    for (list, kind) in [
-        (THREATS, AttackKind::Threat),
-        (DIRECTED_PROFANITY, AttackKind::DirectedProfanity),
-        (HARASSMENT, AttackKind::Harassment),
+    for (set, kind) in [
+        (threats(), AttackKind::Threat),
+        (profanity(), AttackKind::DirectedProfanity),
+        (harassment(), AttackKind::Harassment),
     ] {
-        if let Some(p) = first_phrase(joined, list) {
+        if let Some(p) = set.first(joined) {
             out.push(Evidence {
                 kind,
                 matched: p.to_string(),

@@ -2,7 +2,7 @@
 //! at once (an angry bug report is a bug report and a complaint). Each detected intent comes
 //! with the phrase that triggered it.
 
-use crate::tokens::{Sentence, first_phrase, has_phrase, sentences};
+use crate::tokens::{PhraseSet, Sentence, has_phrase, phrase_set, sentences};
 
 /// What a message does in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -404,14 +404,28 @@ fn any_sentence_starts(ss: &[Sentence], starts: &[&str]) -> Option<String> {
     None
 }
 
-fn find(joined: &str, phrases: &[&str]) -> Option<String> {
-    first_phrase(joined, phrases).map(str::to_string)
+phrase_set!(announce_set, ANNOUNCE_PHRASES);
+phrase_set!(request_set, REQUEST_PHRASES);
+phrase_set!(thanks_set, THANKS_WORDS);
+phrase_set!(not_thanks_set, NOT_THANKS);
+phrase_set!(resolution_set, RESOLUTION);
+phrase_set!(complaint_set, COMPLAINT_PHRASES);
+phrase_set!(bug_set, BUG_PHRASES);
+phrase_set!(praise_set, PRAISE_WORDS);
+phrase_set!(intro_set, INTRO_PHRASES);
+
+fn find(joined: &str, set: &PhraseSet) -> Option<String> {
+    set.first(joined).map(str::to_string)
 }
 
 /// Intents of already-extracted prose (lower-cased matching; `raw` is the original message,
 /// used for cues that prose extraction removes, such as `?` inside an error quote).
 pub fn intents_of_prose(prose: &str, ctx: Context) -> Vec<IntentMatch> {
-    let ss = sentences(prose);
+    intents_of_sentences(prose, &sentences(prose), ctx)
+}
+
+/// Intents of prose already split into sentences (`ss` must be `sentences(prose)`).
+pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -> Vec<IntentMatch> {
     let all: String = ss
         .iter()
         .map(|s| s.joined.as_str())
@@ -423,28 +437,28 @@ pub fn intents_of_prose(prose: &str, ctx: Context) -> Vec<IntentMatch> {
         out.push(IntentMatch { intent, evidence });
     };
 
-    let intro = intro(&ss, &all);
+    let intro = intro(ss, &all);
     let announce = if intro.is_none() {
-        find(&all, ANNOUNCE_PHRASES)
+        find(&all, announce_set())
     } else {
         None
     };
-    let request = find(&all, REQUEST_PHRASES).filter(|_| announce.is_none());
-    let thanks_word = find(&all, THANKS_WORDS);
-    let not_thanks = find(&all, NOT_THANKS).or_else(|| {
+    let request = find(&all, request_set()).filter(|_| announce.is_none());
+    let thanks_word = find(&all, thanks_set());
+    let not_thanks = find(&all, not_thanks_set()).or_else(|| {
         (lower.contains("thanks for the \"") || lower.contains("thanks, but"))
             .then(|| "thanks, but".to_string())
     });
-    let resolution = find(&all, RESOLUTION);
-    let complaint = find(&all, COMPLAINT_PHRASES).or_else(|| {
+    let resolution = find(&all, resolution_set());
+    let complaint = find(&all, complaint_set()).or_else(|| {
         (ctx.sentiment <= -0.5 && !ctx.technical).then(|| format!("sentiment {:.2}", ctx.sentiment))
     });
-    let bug = find(&all, BUG_PHRASES).or_else(|| ctx.had_trace.then(|| "stack trace".into()));
+    let bug = find(&all, bug_set()).or_else(|| ctx.had_trace.then(|| "stack trace".into()));
 
     // Question: a sentence ending in "?" or a question opening, unless it is a request phrased
     // as a question or a rhetorical attack.
     let qmark = ss.iter().any(|s| s.question);
-    let qstart = any_sentence_starts(&ss, QUESTION_STARTS);
+    let qstart = any_sentence_starts(ss, QUESTION_STARTS);
     let rhetorical = ctx.hostile
         || ss
             .iter()
@@ -504,7 +518,7 @@ pub fn intents_of_prose(prose: &str, ctx: Context) -> Vec<IntentMatch> {
     {
         add(Intent::Complaint, e.clone());
     }
-    let praise = find(&all, PRAISE_WORDS).filter(|_| {
+    let praise = find(&all, praise_set()).filter(|_| {
         ctx.sentiment >= 0.3
             && complaint.is_none()
             && thanks.is_none()
@@ -522,7 +536,7 @@ pub fn intents_of_prose(prose: &str, ctx: Context) -> Vec<IntentMatch> {
         && request.is_none()
         && bug.is_none();
     if answered {
-        if let Some(e) = any_sentence_starts(&ss, ANSWER_STARTS) {
+        if let Some(e) = any_sentence_starts(ss, ANSWER_STARTS) {
             add(Intent::Answer, e);
         } else if ctx.had_code {
             add(Intent::Answer, "code".into());
@@ -536,9 +550,12 @@ fn intro(ss: &[Sentence], all: &str) -> Option<String> {
     let greeting = ss.first().is_some_and(|s| {
         GREETINGS
             .iter()
-            .any(|g| s.joined == *g || s.joined.starts_with(&format!("{g} ")))
+            .any(|g| {
+                s.joined.starts_with(g)
+                    && (s.joined.len() == g.len() || s.joined.as_bytes()[g.len()] == b' ')
+            })
     });
-    let phrase = first_phrase(all, INTRO_PHRASES)?;
+    let phrase = intro_set().first(all)?;
     if greeting
         || matches!(
             phrase,

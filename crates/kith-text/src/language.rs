@@ -27,6 +27,21 @@ const EN_FUNCTION_WORDS: &[&str] = &[
     "get", "got", "new", "one", "up", "out", "as", "some",
 ];
 
+fn is_function_word(w: &str) -> bool {
+    static SET: std::sync::OnceLock<crate::vader::FnvMap<&'static str, ()>> =
+        std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| EN_FUNCTION_WORDS.iter().map(|&w| (w, ())).collect());
+    let mut buf = [0u8; 8];
+    let bytes = w.as_bytes();
+    if bytes.len() > buf.len() {
+        return false;
+    }
+    for (b, c) in buf.iter_mut().zip(bytes) {
+        *b = c.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&buf[..bytes.len()]).is_ok_and(|l| set.contains_key(l))
+}
+
 /// Detects the language of `text` (ideally prose, see `prose::extract`).
 pub fn detect(text: &str) -> Language {
     let mut words = 0usize;
@@ -39,7 +54,7 @@ pub fn detect(text: &str) -> Language {
         }
         letters += w.chars().filter(|c| c.is_alphabetic()).count();
         words += 1;
-        if w.len() <= 7 && EN_FUNCTION_WORDS.iter().any(|f| f.eq_ignore_ascii_case(w)) {
+        if w.len() <= 7 && is_function_word(w) {
             function += 1;
         }
     }

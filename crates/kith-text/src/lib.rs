@@ -82,7 +82,14 @@ pub fn analyze(text: &str) -> Analysis {
         };
     }
     let sentiment = sentiment::sentiment_of_prose(&prose);
-    let hostility = hostility::hostility_of_prose(&prose.text);
+    // One sentence split serves both rule sets unless quoted speech must be removed first.
+    let quoted = prose.text.contains(['"', '“', '”']);
+    let ss = tokens::sentences(&prose.text);
+    let hostility = if quoted {
+        hostility::hostility_of_prose(&prose.text)
+    } else {
+        hostility::hostility_of_sentences(&ss)
+    };
     let ctx = intent::Context {
         sentiment: sentiment.score,
         technical: prose.is_technical(),
@@ -90,7 +97,7 @@ pub fn analyze(text: &str) -> Analysis {
         had_trace: prose.had_trace,
         hostile: hostility.is_hostile(),
     };
-    let intents = intent::intents_of_prose(&prose.text, ctx);
+    let intents = intent::intents_of_sentences(&prose.text, &ss, ctx);
     Analysis {
         language,
         scored: true,

@@ -8,37 +8,40 @@ use crate::vader::{self, Polarity, Valence};
 /// Words whose everyday valence misreads technical writing ("kill the process", "fatal
 /// error", "merge conflict", "looks like", "Postgres support"). Applied only in a technical
 /// context; the values keep a mild sign where the technical sense is still bad news.
-const DOMAIN: &[(&str, f64)] = &[
-    ("kill", -0.5),
-    ("kills", -0.5),
-    ("killed", -0.5),
-    ("killing", -0.5),
-    ("killer", -0.3),
-    ("dead", -1.0),
-    ("die", -0.8),
-    ("dies", -0.8),
-    ("fatal", -1.0),
-    ("panic", -0.8),
-    ("panics", -0.8),
-    ("block", -0.3),
-    ("blocked", -0.6),
-    ("dump", 0.0),
-    ("bomb", -0.8),
-    ("fire", 0.0),
-    ("fires", 0.0),
-    ("free", 0.5),
-    ("like", 0.3),
-    ("pretty", 0.5),
-    ("critical", -0.5),
-    ("warning", -0.5),
-    ("conflict", -0.5),
-    ("support", 0.5),
-    ("ignore", -0.3),
-    ("ignored", -0.8),
-    ("cut", 0.0),
-    ("exploit", -0.8),
-    ("hell", -1.5),
-];
+fn domain(word: &str) -> Option<f64> {
+    Some(match word {
+        "kill" => -0.5,
+        "kills" => -0.5,
+        "killed" => -0.5,
+        "killing" => -0.5,
+        "killer" => -0.3,
+        "dead" => -1.0,
+        "die" => -0.8,
+        "dies" => -0.8,
+        "fatal" => -1.0,
+        "panic" => -0.8,
+        "panics" => -0.8,
+        "block" => -0.3,
+        "blocked" => -0.6,
+        "dump" => 0.0,
+        "bomb" => -0.8,
+        "fire" => 0.0,
+        "fires" => 0.0,
+        "free" => 0.5,
+        "like" => 0.3,
+        "pretty" => 0.5,
+        "critical" => -0.5,
+        "warning" => -0.5,
+        "conflict" => -0.5,
+        "support" => 0.5,
+        "ignore" => -0.3,
+        "ignored" => -0.8,
+        "cut" => 0.0,
+        "exploit" => -0.8,
+        "hell" => -1.5,
+        _ => return None,
+    })
+}
 
 /// Words that mark a message as technical even without code: the domain adjustment applies.
 const TECH_MARKERS: &[&str] = &[
@@ -55,11 +58,7 @@ struct Domain;
 
 impl Valence for Domain {
     fn valence(&self, lower: &str) -> Option<f64> {
-        DOMAIN
-            .iter()
-            .find(|(w, _)| *w == lower)
-            .map(|&(_, v)| v)
-            .or_else(|| vader::lexicon().get(lower).copied())
+        domain(lower).or_else(|| vader::lexicon().get(lower).copied())
     }
 }
 

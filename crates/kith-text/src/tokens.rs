@@ -76,3 +76,47 @@ pub(crate) fn has_phrase(haystack: &str, phrase: &str) -> bool {
 pub(crate) fn first_phrase<'p>(haystack: &str, phrases: &[&'p str]) -> Option<&'p str> {
     phrases.iter().copied().find(|p| has_phrase(haystack, p))
 }
+
+/// A list of phrases matched in one pass (Aho-Corasick) on word boundaries; reports the
+/// phrase that comes first *in the list* among those present, so list order is priority.
+pub(crate) struct PhraseSet {
+    phrases: &'static [&'static str],
+    automaton: Option<aho_corasick::AhoCorasick>,
+}
+
+impl PhraseSet {
+    pub fn new(phrases: &'static [&'static str]) -> PhraseSet {
+        PhraseSet {
+            phrases,
+            automaton: aho_corasick::AhoCorasick::new(phrases).ok(),
+        }
+    }
+
+    pub fn first(&self, haystack: &str) -> Option<&'static str> {
+        let Some(ac) = &self.automaton else {
+            return first_phrase(haystack, self.phrases);
+        };
+        let bytes = haystack.as_bytes();
+        let mut best: Option<usize> = None;
+        for m in ac.find_overlapping_iter(haystack) {
+            let left_ok = m.start() == 0 || bytes[m.start() - 1] == b' ';
+            let right_ok = m.end() == bytes.len() || bytes[m.end() - 1 + 1] == b' ';
+            if left_ok && right_ok {
+                let id = m.pattern().as_usize();
+                best = Some(best.map_or(id, |b| b.min(id)));
+            }
+        }
+        best.map(|i| self.phrases[i])
+    }
+}
+
+/// Declares a lazily built [`PhraseSet`] over a phrase list constant.
+macro_rules! phrase_set {
+    ($name:ident, $list:expr) => {
+        fn $name() -> &'static $crate::tokens::PhraseSet {
+            static SET: std::sync::OnceLock<$crate::tokens::PhraseSet> = std::sync::OnceLock::new();
+            SET.get_or_init(|| $crate::tokens::PhraseSet::new($list))
+        }
+    };
+}
+pub(crate) use phrase_set;

@@ -82,10 +82,31 @@ pub fn normalize(score: f64) -> f64 {
     (score / (score * score + 15.0).sqrt()).clamp(-1.0, 1.0)
 }
 
-pub(crate) fn lexicon() -> &'static HashMap<&'static str, f64> {
-    static LEX: OnceLock<HashMap<&'static str, f64>> = OnceLock::new();
+/// FNV-1a: lexicon keys are short words, where it is several times faster than SipHash; the
+/// keys are fixed data, so there is no flooding concern.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub(crate) type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+pub(crate) fn lexicon() -> &'static FnvMap<&'static str, f64> {
+    static LEX: OnceLock<FnvMap<&'static str, f64>> = OnceLock::new();
     LEX.get_or_init(|| {
-        let mut map = HashMap::with_capacity(7600);
+        let mut map = FnvMap::default();
+        map.reserve(7600);
         for line in LEXICON_TXT.split('\n') {
             let mut fields = line.trim().split('\t');
             let (Some(word), Some(measure)) = (fields.next(), fields.next()) else {
@@ -99,10 +120,11 @@ pub(crate) fn lexicon() -> &'static HashMap<&'static str, f64> {
     })
 }
 
-fn emojis() -> &'static HashMap<char, &'static str> {
-    static EMO: OnceLock<HashMap<char, &'static str>> = OnceLock::new();
+fn emojis() -> &'static FnvMap<char, &'static str> {
+    static EMO: OnceLock<FnvMap<char, &'static str>> = OnceLock::new();
     EMO.get_or_init(|| {
-        let mut map = HashMap::with_capacity(1300);
+        let mut map = FnvMap::default();
+        map.reserve(1300);
         for line in EMOJI_TXT.split('\n') {
             let mut fields = line.trim().split('\t');
             let (Some(emoji), Some(description)) = (fields.next(), fields.next()) else {
@@ -196,7 +218,8 @@ pub(crate) fn polarity_scores_with(text: &str, lex: &dyn Valence) -> Polarity {
     let mut converted = String::with_capacity(text.len() + 16);
     let mut prev_space = true;
     for c in text.chars() {
-        if let Some(description) = emo.get(&c) {
+        // Every emoji in the lexicon is outside ASCII: skip the lookup for ASCII.
+        if let Some(description) = (!c.is_ascii()).then(|| emo.get(&c)).flatten() {
             if !prev_space {
                 converted.push(' ');
             }
@@ -329,8 +352,19 @@ fn negation_check(valence: f64, toks: &[Token<'_>], start_i: usize, i: usize) ->
     valence
 }
 
+/// Every word that occurs in a special case or a multi-word booster: when none of the six
+/// words around `i` is one of them, no sequence can match and the strings need not be built.
+const IDIOM_WORDS: &[&str] = &[
+    "the", "shit", "bomb", "bad", "ass", "badass", "bus", "stop", "yeah", "right", "kiss", "of",
+    "death", "to", "die", "for", "beating", "heart", "just", "enough", "kind", "sort",
+];
+
 fn special_idioms_check(mut valence: f64, toks: &[Token<'_>], i: usize) -> f64 {
     let w = |k: usize| -> &str { &toks[k].lower };
+    let hi = (i + 2).min(toks.len() - 1);
+    if !(i - 3..=hi).any(|k| IDIOM_WORDS.contains(&w(k))) {
+        return valence;
+    }
     let onezero = format!("{} {}", w(i - 1), w(i));
     let twoonezero = format!("{} {} {}", w(i - 2), w(i - 1), w(i));
     let twoone = format!("{} {}", w(i - 2), w(i - 1));
