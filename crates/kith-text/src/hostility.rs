@@ -77,7 +77,7 @@ const HARASSMENT: &[&str] = &[
     "waste of oxygen", "waste of space", "you should be ashamed", "disgrace to", "go cry",
     "flip burgers", "your opinion doesn't matter", "shut your mouth", "shut up", "stfu",
     "and so are you", "imagine being this dumb", "imagine being this stupid", "typical woman",
-    "typical women", "typical girl", "get lost", "go away",
+    "typical women", "typical girl", "get lost", "go away", "and that's you",
 ];
 
 const DIRECTED_PROFANITY: &[&str] = &[

@@ -2,7 +2,7 @@
 //! at once (an angry bug report is a bug report and a complaint). Each detected intent comes
 //! with the phrase that triggered it.
 
-use crate::tokens::{PhraseSet, Sentence, has_phrase, phrase_set, sentences};
+use crate::tokens::{PhraseSet, Sentence, first_phrase, has_phrase, phrase_set, sentences};
 
 /// What a message does in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -73,29 +73,119 @@ pub struct Context {
 }
 
 const QUESTION_STARTS: &[&str] = &[
-    "how do", "how can", "how to", "how would", "how are", "how long", "what's", "what is",
-    "what does", "where can", "where do", "where are", "which", "does", "do i", "do you",
-    "is there", "is it", "is anyone", "can i", "can someone", "can somebody", "could someone",
-    "could you clarify", "any idea", "anyone know", "has anyone", "wondering", "looking for",
-    "trying to understand", "help needed", "please help", "can't figure out", "any pointers",
-    "any tips", "any recommendations", "i need to", "i was wondering", "curious how",
-    "not sure where to ask", "who do i", "should i", "should the", "quick question",
-    "newbie question", "i'm confused", "i'd love to know", "could someone", "any advice",
+    "how do",
+    "how can",
+    "how to",
+    "how would",
+    "how are",
+    "how long",
+    "what's",
+    "what is",
+    "what does",
+    "where can",
+    "where do",
+    "where are",
+    "which",
+    "does",
+    "do i",
+    "do you",
+    "is there",
+    "is it",
+    "is anyone",
+    "can i",
+    "can someone",
+    "can somebody",
+    "could someone",
+    "could you clarify",
+    "any idea",
+    "anyone know",
+    "has anyone",
+    "wondering",
+    "looking for",
+    "trying to understand",
+    "help needed",
+    "please help",
+    "can't figure out",
+    "any pointers",
+    "any tips",
+    "any recommendations",
+    "i need to",
+    "i was wondering",
+    "curious how",
+    "not sure where to ask",
+    "who do i",
+    "should i",
+    "should the",
+    "quick question",
+    "newbie question",
+    "i'm confused",
+    "i'd love to know",
+    "could someone",
+    "any advice",
+    "where's",
+    "where is",
+    "what's the best",
+    "does anyone",
+    "do you folks",
 ];
 
 const REQUEST_PHRASES: &[&str] = &[
-    "feature request", "feature req", "feature idea", "it would be great", "it would be nice",
-    "would be nice", "would be great", "would be cool", "would be lovely", "would be even better",
-    "would be very handy", "would help a lot", "would love", "i'd love", "i wish", "please add",
-    "please consider", "please support", "please make", "please let us", "could we have",
-    "could you add", "can you add", "could we get", "would you consider", "suggestion",
-    "proposal", "idea", "rfc", "wishlist", "+1 for", "any chance", "is there any plan",
-    "plans for", "we need a way", "requesting", "request", "i would like the ability",
-    "would it be possible to add", "is it possible to add", "what about adding",
-    "would it make sense", "hoping for", "might be worth adding", "it'd be", "could there be",
-    "could the", "we'd really benefit", "would make it much easier", "one thing i'd love",
-    "has anyone proposed", "allow", "having the", "make the", "support for", "adding support",
-    "add support", "add the ability", "add an option", "add a", "would be",
+    "feature request",
+    "feature req",
+    "feature idea",
+    "it would be great",
+    "it would be nice",
+    "would be nice",
+    "would be great",
+    "would be cool",
+    "would be lovely",
+    "would be even better",
+    "would be very handy",
+    "would help a lot",
+    "would love",
+    "i'd love",
+    "i wish",
+    "please add",
+    "please consider",
+    "please support",
+    "please make",
+    "please let us",
+    "could we have",
+    "could you add",
+    "can you add",
+    "could we get",
+    "would you consider",
+    "+1 for",
+    "any chance",
+    "is there any plan",
+    "we need a way",
+    "requesting",
+    "i would like the ability",
+    "would it be possible to add",
+    "is it possible to add",
+    "what about adding",
+    "would it make sense",
+    "hoping for",
+    "might be worth adding",
+    "it'd be",
+    "could there be",
+    "could the",
+    "we'd really benefit",
+    "would make it much easier",
+    "one thing i'd love",
+    "has anyone proposed",
+    "adding support",
+    "add support",
+    "add the ability",
+    "add an option",
+    "suggestion for",
+    "would save me",
+    "plans for a",
+    "i'd like to request",
+    "would be handy",
+    "would be useful",
+    "make the api",
+    "would be a nice",
 ];
 
 const THANKS_WORDS: &[&str] = &[
@@ -137,7 +227,15 @@ const NOT_THANKS: &[&str] = &[
     "one more question",
     "didn't help",
     "for organising",
-    "thanks a lot",
+    "thank you for this",
+    "thanks for this",
+    "thank you to everyone",
+    "thanks to everyone",
+    "thanks to the",
+    "for organizing",
+    "for the suggestion",
+    "thanks for having me",
+    "would thank you",
 ];
 
 const BUG_PHRASES: &[&str] = &[
@@ -148,7 +246,6 @@ const BUG_PHRASES: &[&str] = &[
     "broken",
     "fails",
     "failed",
-    "error",
     "panics",
     "segfault",
     "regression",
@@ -165,12 +262,9 @@ const BUG_PHRASES: &[&str] = &[
     "leak",
     "race condition",
     "reproduce",
-    "expected",
-    "500",
     "502",
     "404",
     "blank page",
-    "wrong",
     "ignores",
     "exits 0",
     "disappear",
@@ -181,16 +275,12 @@ const BUG_PHRASES: &[&str] = &[
     "fails with",
     "doesn't start",
     "nothing happens",
-    "twice",
     "corrupt",
     "freezes",
     "stopped working",
     "chokes",
     "security issue",
     "xss",
-    "eats",
-    "is off",
-    "shows",
     "deletes",
     "deleted all",
     "wiped",
@@ -198,19 +288,29 @@ const BUG_PHRASES: &[&str] = &[
     "returns the wrong",
     "still shows",
     "still show",
-    "not the",
     "breaks",
-    "typo",
-    "says",
     "dies",
     "dying",
-    "killing me",
     "kills me",
-    "skip",
     "is wrong",
     "mismatch",
-    "doesn't",
     "shifted",
+    "a 500",
+    "500 when",
+    "500 for",
+    "errors from",
+    "an error",
+    "error:",
+    "greys out",
+    "sent twice",
+    "fires twice",
+    "header row twice",
+    "the wrong total",
+    "one day off",
+    "hours off",
+    "never goes back",
+    "stays blank",
+    "render empty",
 ];
 
 const COMPLAINT_PHRASES: &[&str] = &[
@@ -254,10 +354,8 @@ const COMPLAINT_PHRASES: &[&str] = &[
     "great, another",
     "yet another",
     "thanks for nothing",
-    "love it",
     "brilliant idea",
     "can't wait to spend",
-    "sure, because",
     "infuriating",
     "seriously",
     "come on",
@@ -288,18 +386,66 @@ const COMPLAINT_PHRASES: &[&str] = &[
     "really discouraging",
     "stop deleting",
     "aggressive",
-    "thanks a lot",
     "confusing",
+    "sure because",
+    "still no",
+    "a real problem",
+    "been slow",
+    "so flaky",
+    "third time",
+    "no acknowledgement",
 ];
 
 const PRAISE_WORDS: &[&str] = &[
-    "great", "awesome", "amazing", "love", "loving", "excellent", "fantastic", "brilliant",
-    "kudos", "props", "congrats", "congratulations", "impressed", "best", "beautiful", "gorgeous",
-    "wonderful", "superb", "hero", "gem", "well done", "nice work", "great job", "genius",
-    "rock solid", "so much better", "polished", "smoothest", "a joy", "pleasure", "helpful",
-    "flawless", "shoutout", "so good", "lovely", "keeps getting better", "better than",
-    "clean code", "proud", "impressive", "thriving", "not bad", "can't believe how good",
-    "exactly the tool", "made managing", "easier", "so smooth", "hands down",
+    "great",
+    "awesome",
+    "amazing",
+    "love",
+    "loving",
+    "excellent",
+    "fantastic",
+    "brilliant",
+    "kudos",
+    "props",
+    "congrats",
+    "congratulations",
+    "impressed",
+    "best",
+    "beautiful",
+    "gorgeous",
+    "wonderful",
+    "superb",
+    "hero",
+    "gem",
+    "well done",
+    "nice work",
+    "great job",
+    "genius",
+    "rock solid",
+    "so much better",
+    "polished",
+    "smoothest",
+    "a joy",
+    "pleasure",
+    "helpful",
+    "flawless",
+    "shoutout",
+    "so good",
+    "lovely",
+    "keeps getting better",
+    "better than",
+    "clean code",
+    "proud",
+    "impressive",
+    "thriving",
+    "not bad",
+    "can't believe how good",
+    "exactly the tool",
+    "made managing",
+    "easier",
+    "so smooth",
+    "hands down",
+    "amazed",
 ];
 
 const INTRO_PHRASES: &[&str] = &[
@@ -329,19 +475,92 @@ const GREETINGS: &[&str] = &[
 ];
 
 const ANNOUNCE_PHRASES: &[&str] = &[
-    "is out", "released", "is available", "are available", "announcing", "announcement",
-    "excited to announce", "psa", "reminder", "save the date", "registration", "now open",
-    "open now", "maintenance window", "downtime", "will be read-only", "will be shut down",
-    "we've just published", "just published", "new blog post", "welcome to our", "starting today",
-    "starting next week", "from now on", "effective immediately", "end of life", "we just shipped",
-    "has moved", "deprecating", "is now on", "is live", "tickets", "call for proposals",
-    "looking for volunteers", "📢", "results are in", "new episode", "just released",
-    "we're hosting", "is confirmed", "has joined", "we have updated", "we've received",
-    "is published", "is tagged", "official", "applications are open", "patch release",
-    "security release", "new release", "hacktoberfest is here", "will be offline",
-    "will be published", "we're migrating", "is archived", "is now split", "new maintainers",
-    "will be signed", "release candidate", "now on youtube", "are now on", "closes on",
-    "please upgrade", "there will be no more",
+    "is out",
+    "released",
+    "is available",
+    "are available",
+    "announcing",
+    "announcement",
+    "excited to announce",
+    "psa",
+    "reminder",
+    "save the date",
+    "registration",
+    "now open",
+    "open now",
+    "maintenance window",
+    "will be read-only",
+    "will be shut down",
+    "we've just published",
+    "just published",
+    "new blog post",
+    "welcome to our",
+    "starting today",
+    "starting next week",
+    "from now on",
+    "effective immediately",
+    "end of life",
+    "we just shipped",
+    "has moved",
+    "deprecating",
+    "is now on",
+    "is live",
+    "call for proposals",
+    "looking for volunteers",
+    "📢",
+    "results are in",
+    "new episode",
+    "just released",
+    "we're hosting",
+    "is confirmed",
+    "has joined",
+    "we have updated",
+    "we've received",
+    "is published",
+    "is tagged",
+    "applications are open",
+    "patch release",
+    "security release",
+    "new release",
+    "hacktoberfest is here",
+    "will be offline",
+    "will be published",
+    "we're migrating",
+    "is archived",
+    "is now split",
+    "new maintainers",
+    "will be signed",
+    "release candidate",
+    "now on youtube",
+    "are now on",
+    "closes on",
+    "please upgrade",
+    "there will be no more",
+    "tickets for",
+    "tickets are",
+    "sign up",
+    "seats are limited",
+    "official mastodon",
+    "downtime notice",
+];
+
+/// Question cues anywhere in a sentence (after a greeting, mid-sentence).
+const QUESTION_ANYWHERE: &[&str] = &[
+    "any idea", "anyone know", "does anyone", "has anyone", "how do i", "how can i", "how to",
+    "wondering if", "wondering whether", "is there a way", "what's the best way",
+    "i'd love to know",
+];
+
+/// Answer cues anywhere: the reply explains or points somewhere.
+const ANSWER_ANYWHERE: &[&str] = &[
+    "means", "is documented", "is described", "is in the", "are in the", "you can",
+    "should do it", "use the", "is per", "default is", "includes", "allows", "caches", "you need",
+    "has to", "you have to", "go to", "are mit", "is mit", "hang out in",
+];
+
+/// Request cues at the start of a sentence ("Suggestion: …", "Idea: …", "Allow …").
+const REQUEST_STARTS: &[&str] = &[
+    "suggestion", "idea", "proposal", "allow", "rfc", "wishlist", "feature",
 ];
 
 const ANSWER_STARTS: &[&str] = &[
@@ -389,6 +608,12 @@ const ANSWER_STARTS: &[&str] = &[
     "change",
     "that's a",
     "run",
+    "remove",
+    "sync",
+    "look at",
+    "ping",
+    "go to",
+    "the default is",
 ];
 
 fn any_sentence_starts(ss: &[Sentence], starts: &[&str]) -> Option<String> {
@@ -413,6 +638,8 @@ phrase_set!(complaint_set, COMPLAINT_PHRASES);
 phrase_set!(bug_set, BUG_PHRASES);
 phrase_set!(praise_set, PRAISE_WORDS);
 phrase_set!(intro_set, INTRO_PHRASES);
+phrase_set!(question_anywhere_set, QUESTION_ANYWHERE);
+phrase_set!(answer_anywhere_set, ANSWER_ANYWHERE);
 
 fn find(joined: &str, set: &PhraseSet) -> Option<String> {
     set.first(joined).map(str::to_string)
@@ -437,33 +664,54 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         out.push(IntentMatch { intent, evidence });
     };
 
-    let intro = intro(ss, &all);
-    let announce = if intro.is_none() {
-        find(&all, announce_set())
+    let intro = intro(prose, ss, &all);
+    let announce = if intro.is_none() && !ss.iter().any(|s| s.question) {
+        find(&all, announce_set()).filter(|_| first_phrase(&all, COMPLAINT_PHRASES).is_none())
     } else {
         None
     };
-    let request = find(&all, request_set()).filter(|_| announce.is_none());
+    let request = find(&all, request_set())
+        .or_else(|| any_sentence_starts(ss, REQUEST_STARTS))
+        .filter(|_| announce.is_none() && !has_phrase(&all, "i'd love to know"));
     let thanks_word = find(&all, thanks_set());
-    let not_thanks = find(&all, not_thanks_set()).or_else(|| {
-        (lower.contains("thanks for the \"") || lower.contains("thanks, but"))
-            .then(|| "thanks, but".to_string())
-    });
+    // "Thanks a lot." after bad news, "thanks for the \"quick\" reply": sarcasm.
+    let sarcastic = (has_phrase(&all, "thanks a lot") && ctx.sentiment < 0.0)
+        || lower.contains("thanks for the \"");
+    let not_thanks = find(&all, not_thanks_set())
+        .or_else(|| lower.contains("thanks, but").then(|| "thanks, but".to_string()))
+        .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()));
     let resolution = find(&all, resolution_set());
-    let complaint = find(&all, complaint_set()).or_else(|| {
-        (ctx.sentiment <= -0.5 && !ctx.technical).then(|| format!("sentiment {:.2}", ctx.sentiment))
-    });
-    let bug = find(&all, bug_set()).or_else(|| ctx.had_trace.then(|| "stack trace".into()));
+    let answer_cue = any_sentence_starts(ss, ANSWER_STARTS)
+        .or_else(|| find(&all, answer_anywhere_set()));
+    let complaint = find(&all, complaint_set())
+        .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
+        .or_else(|| {
+            (ctx.sentiment <= -0.5 && !ctx.technical && !ctx.hostile && answer_cue.is_none())
+                .then(|| format!("sentiment {:.2}", ctx.sentiment))
+        })
+        // Under an attack, "useless" or "a joke" is the insult, not a complaint.
+        .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke"));
+    let bug = find(&all, bug_set())
+        .filter(|b| {
+            b != "bug"
+                || !["bug fixes", "bug bash", "tagged bug", "bug report template"]
+                    .iter()
+                    .any(|x| has_phrase(&all, x))
+        })
+        .or_else(|| ctx.had_trace.then(|| "stack trace".into()));
 
     // Question: a sentence ending in "?" or a question opening, unless it is a request phrased
     // as a question or a rhetorical attack.
     let qmark = ss.iter().any(|s| s.question);
-    let qstart = any_sentence_starts(ss, QUESTION_STARTS);
+    let qstart = any_sentence_starts(ss, QUESTION_STARTS)
+        .or_else(|| find(&all, question_anywhere_set()));
     let rhetorical = ctx.hostile
-        || ss
-            .iter()
-            .filter(|s| s.question)
-            .all(|s| s.joined.starts_with("why") && complaint.is_some());
+        || (qmark
+            && complaint.is_some()
+            && ss
+                .iter()
+                .filter(|s| s.question)
+                .all(|s| s.joined.starts_with("why")));
     let direct_request = request.as_deref().is_some_and(|r| {
         !matches!(
             r,
@@ -481,10 +729,15 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     };
 
     let thanks = match (&thanks_word, &not_thanks) {
+        _ if intro.is_some() || announce.is_some() => None,
         (Some(w), None) => Some(w.clone()),
-        (None, None) => resolution
-            .clone()
-            .filter(|r| matches!(r.as_str(), "solved" | "resolved" | "that did it" | "that was it")),
+        // Without a thanks word, only an explicit resolution opening a sentence counts.
+        (None, None) => resolution.as_ref().and_then(|_| {
+            any_sentence_starts(
+                ss,
+                &["solved", "resolved", "problem solved", "that did it", "that was it"],
+            )
+        }),
         _ => None,
     };
 
@@ -519,8 +772,9 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         add(Intent::Complaint, e.clone());
     }
     let praise = find(&all, praise_set()).filter(|_| {
-        ctx.sentiment >= 0.3
-            && complaint.is_none()
+        ctx.sentiment >= 0.1
+            && (complaint.is_none() || has_phrase(&all, "but"))
+            && request.is_none()
             && thanks.is_none()
             && question.is_none()
             && intro.is_none()
@@ -536,7 +790,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         && request.is_none()
         && bug.is_none();
     if answered {
-        if let Some(e) = any_sentence_starts(ss, ANSWER_STARTS) {
+        if let Some(e) = answer_cue {
             add(Intent::Answer, e);
         } else if ctx.had_code {
             add(Intent::Answer, "code".into());
@@ -546,7 +800,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     out
 }
 
-fn intro(ss: &[Sentence], all: &str) -> Option<String> {
+fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
     let greeting = ss.first().is_some_and(|s| {
         GREETINGS
             .iter()
@@ -555,13 +809,23 @@ fn intro(ss: &[Sentence], all: &str) -> Option<String> {
                     && (s.joined.len() == g.len() || s.joined.as_bytes()[g.len()] == b' ')
             })
     });
+    const STRONG: &[&str] = &[
+        "introducing myself", "quick intro", "just joined", "new member", "my name is",
+        "new here", "first post", "lurker", "finally making an account", "nice to meet",
+        "glad to join", "happy to be here", "new to the community", "im new",
+    ];
+    if let Some(p) = first_phrase(all, STRONG) {
+        return Some(p.to_string());
+    }
     let phrase = intro_set().first(all)?;
-    if greeting
-        || matches!(
-            phrase,
-            "introducing myself" | "quick intro" | "just joined" | "new member" | "my name is"
-        )
-    {
+    let starts_with_name = ["I'm ", "I am "].iter().any(|p| {
+        prose
+            .trim_start()
+            .strip_prefix(p)
+            .and_then(|r| r.chars().next())
+            .is_some_and(char::is_uppercase)
+    }) && prose.split(',').next().is_some_and(|s| s.len() < 24);
+    if greeting || starts_with_name {
         Some(phrase.to_string())
     } else if has_phrase(all, "i'm") && has_phrase(all, "new to") {
         Some("i'm new to".into())
