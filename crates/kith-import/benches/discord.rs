@@ -3,10 +3,9 @@
 //! format's writer into a temporary folder, then times `Format::read` into a counting sink.
 //! Run: `cargo bench -p kith-import --bench discord`.
 
-#[path = "../tests/support_chat/mod.rs"]
-mod support_chat;
+mod support;
 
 fn main() {
     let format = kith_import::discord::Discord;
-    support_chat::bench(&format, &format, "discord");
+    support::chat(&format, &format, "discord");
 }

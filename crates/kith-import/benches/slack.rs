@@ -3,10 +3,9 @@
 //! format's writer into a temporary folder, then times `Format::read` into a counting sink.
 //! Run: `cargo bench -p kith-import --bench slack`.
 
-#[path = "../tests/support_chat/mod.rs"]
-mod support_chat;
+mod support;
 
 fn main() {
     let format = kith_import::slack::SlackExport;
-    support_chat::bench(&format, &format, "slack");
+    support::chat(&format, &format, "slack");
 }

@@ -3,10 +3,9 @@
 //! format's writer into a temporary folder, then times `Format::read` into a counting sink.
 //! Run: `cargo bench -p kith-import --bench telegram`.
 
-#[path = "../tests/support_chat/mod.rs"]
-mod support_chat;
+mod support;
 
 fn main() {
     let format = kith_import::telegram::Telegram;
-    support_chat::bench(&format, &format, "telegram");
+    support::chat(&format, &format, "telegram");
 }

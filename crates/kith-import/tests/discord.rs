@@ -1,15 +1,15 @@
 //! `discord` (DiscordChatExporter JSON): fixtures against golden output, bad input, streaming
 //! of a large file, and a writer round trip.
 
-mod support_chat;
+mod support;
 
 use std::collections::HashMap;
 
 use kith_import::discord::Discord;
-use kith_import::{ExportWriter, ImportError, ReadContext};
+use kith_import::{ImportError, ReadContext};
 use kith_model::Kind;
 use proptest::prelude::*;
-use support_chat::*;
+use support::*;
 
 fn ctx() -> ReadContext {
     ReadContext {
@@ -81,7 +81,7 @@ fn every_case_of_the_fixture_is_mapped() {
         ),
         (Kind::Reply, Some("1012"), Some("2001"), Some("general"))
     );
-    let reasons: Vec<&str> = got.skips.iter().map(|p| p.reason.as_str()).collect();
+    let reasons: Vec<&str> = got.problems.iter().map(|p| p.reason.as_str()).collect();
     assert_eq!(
         reasons,
         [
@@ -93,7 +93,7 @@ fn every_case_of_the_fixture_is_mapped() {
             "system message"
         ]
     );
-    assert!(got.skips.iter().all(|p| p.line > 5));
+    assert!(got.problems.iter().all(|p| p.line > 5));
 }
 
 #[test]
@@ -131,14 +131,7 @@ fn a_file_cut_mid_message_is_malformed_with_its_line() {
 
 #[test]
 fn written_exports_read_back_with_the_same_counts() {
-    let activities: Vec<_> = kith_gen::generate(kith_gen::GenConfig::new(5_000, 3))
-        .unwrap()
-        .collect();
-    let tmp = tempfile::tempdir().unwrap();
-    let path = Discord
-        .write(&mut activities.clone().into_iter(), tmp.path())
-        .unwrap();
-    let got = read(&Discord, &[path], &ReadContext::default()).unwrap();
+    let (activities, got) = round_trip(&Discord, &Discord, 5_000, 3, "");
     let count = |v: &[kith_model::Activity], f: &dyn Fn(&kith_model::Activity) -> bool| {
         v.iter().filter(|a| f(a)).count()
     };
@@ -151,7 +144,7 @@ fn written_exports_read_back_with_the_same_counts() {
     assert_eq!(count(&got.activities, &joins), count(&activities, &joins));
     let reactions = count(&got.activities, &|a| a.kind == Kind::Reaction);
     assert!(reactions > 0 && reactions <= count(&activities, &|a| a.kind == Kind::Reaction));
-    assert!(got.skips.is_empty());
+    assert!(got.problems.is_empty());
     assert_eq!(got.activities[0].source, "kith-demo");
 }
 
@@ -160,23 +153,16 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..500)) {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("x.json");
-        std::fs::write(&path, bytes).unwrap();
+        let (_tmp, path) = temp_file("x.json", &bytes);
         let _ = read(&Discord, &[path], &ReadContext::default());
     }
 
     #[test]
     fn truncated_or_mutated_fixtures_never_panic(cut in 0.0f64..1.0, flips in proptest::collection::vec((0.0f64..1.0, any::<u8>()), 0..6)) {
         let mut bytes = std::fs::read(fixture("discord").join("Acme Guild - Text Channels - general [300].json")).unwrap();
-        bytes.truncate(((bytes.len() as f64) * cut) as usize);
-        let len = bytes.len();
-        for (at, b) in flips {
-            if let Some(x) = bytes.get_mut(((len as f64) * at) as usize) { *x = b; }
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("x.json");
-        std::fs::write(&path, bytes).unwrap();
+        bytes.truncate(at_fraction(bytes.len(), cut));
+        flip_at_fractions(&mut bytes, &flips);
+        let (_tmp, path) = temp_file("x.json", &bytes);
         let _ = read(&Discord, &[path], &ReadContext::default());
     }
 }

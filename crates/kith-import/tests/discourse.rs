@@ -2,88 +2,32 @@
 //! against their golden output, Perceval's real topic JSON, malformed files, the export
 //! writer's round trip, and no panics on mangled input.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod support;
 
-use kith_import::{ExportWriter, Format, ImportError, ReadContext, RecordSink};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use kith_import::{ImportError, ReadContext};
 use kith_model::{Activity, Kind};
-use kith_store::Problem;
 use proptest::prelude::*;
+use support::{
+    Collect, flip_wrapping, golden, kinds, render_activities, round_trip, shared_data, temp_file,
+};
 
 const FORMAT: &kith_import::discourse::Discourse = &kith_import::discourse::Discourse;
 
-#[derive(Default, Debug)]
-struct Collect {
-    activities: Vec<Activity>,
-    problems: Vec<Problem>,
-}
-
-impl RecordSink for Collect {
-    fn activity(&mut self, activity: Activity) {
-        self.activities.push(activity);
-    }
-    fn skip(&mut self, problem: Problem) {
-        self.problems.push(problem);
-    }
-    fn inferred_threads(&mut self, _: &str, _: Vec<String>) {}
-}
-
 fn read(paths: &[PathBuf], ctx: &ReadContext) -> Result<Collect, ImportError> {
-    let inputs = FORMAT.inputs(paths)?;
-    let mut sink = Collect::default();
-    FORMAT.read(&inputs, ctx, &mut sink)?;
-    Ok(sink)
+    support::read(FORMAT, paths, ctx)
 }
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/discourse/forum.example.org")
-}
-
-/// Compares canonical JSONL with the golden file; `KITH_BLESS=1` rewrites it.
-fn check_golden(name: &str, activities: &[Activity]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    let text: String = activities
-        .iter()
-        .map(|a| kith_model::jsonl::to_line(a, None) + "\n")
-        .collect();
-    if std::env::var_os("KITH_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &text).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (bless with KITH_BLESS=1)", path.display()));
-    for (i, (got, want)) in text.lines().zip(expected.lines()).enumerate() {
-        assert_eq!(
-            got,
-            want,
-            "line {} of {} differs (re-bless with KITH_BLESS=1 if intended)",
-            i + 1,
-            path.display()
-        );
-    }
-    assert_eq!(
-        text.lines().count(),
-        expected.lines().count(),
-        "line count differs from {}",
-        path.display()
-    );
-}
-
-fn kinds(activities: &[Activity]) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for a in activities {
-        *m.entry(a.kind.as_str()).or_default() += 1;
-    }
-    m
+    support::fixture("discourse/forum.example.org")
 }
 
 #[test]
 fn hand_made_topics_match_golden_output() {
     let out = read(&[fixture()], &ReadContext::default()).unwrap();
-    check_golden("discourse.jsonl", &out.activities);
+    golden("discourse", &render_activities(&out.activities));
     assert!(
         out.activities
             .iter()
@@ -252,12 +196,14 @@ fn invalid_json_is_malformed_with_line_and_column() {
 /// The Discourse topics of Perceval's test data (`KITH_SHARED_DATA`): first pages only.
 #[test]
 fn real_perceval_topics_import() {
-    let Some(root) = shared_data() else { return };
+    let Some(topics) = shared_data("api-fixtures-perceval/discourse") else {
+        return;
+    };
     let ctx = ReadContext {
         source: Some("perceval".into()),
         ..ReadContext::default()
     };
-    let out = read(&[root.join("api-fixtures-perceval/discourse")], &ctx).unwrap();
+    let out = read(&[topics], &ctx).unwrap();
     let k = kinds(&out.activities);
     assert_eq!(
         k["post"], 5,
@@ -285,16 +231,7 @@ fn real_perceval_topics_import() {
 
 #[test]
 fn generated_community_round_trips_through_the_export_writer() {
-    let activities: Vec<Activity> = kith_gen::generate(kith_gen::GenConfig::new(20_000, 7))
-        .unwrap()
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("forum.demo.example");
-    let writer: &dyn ExportWriter = FORMAT;
-    let path = writer
-        .write(&mut activities.clone().into_iter(), &site)
-        .unwrap();
-    let out = read(&[path], &ReadContext::default()).unwrap();
+    let (activities, out) = round_trip(FORMAT, FORMAT, 20_000, 7, "forum.demo.example");
     assert!(out.problems.is_empty(), "{:?}", out.problems.first());
     let k = kinds(&out.activities);
     let count = |f: &dyn Fn(&Activity) -> bool| activities.iter().filter(|a| f(a)).count();
@@ -350,8 +287,7 @@ proptest! {
     #[test]
     fn truncated_and_mutated_fixtures_never_panic(cut in 0usize..4000, at in 0usize..4000, byte in any::<u8>()) {
         let mut topic = std::fs::read(fixture().join("t/101.json")).unwrap();
-        let i = at % topic.len();
-        topic[i] = byte;
+        flip_wrapping(&mut topic, at, byte);
         topic.truncate(cut.min(topic.len()));
         let _ = read_bytes(&topic);
     }
@@ -391,25 +327,10 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 fn read_bytes(bytes: &[u8]) -> Result<Collect, ImportError> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("1.json");
-    std::fs::write(&path, bytes).unwrap();
+    let (_dir, path) = temp_file("1.json", bytes);
     let ctx = ReadContext {
         source: Some("f".into()),
         ..ReadContext::default()
     };
     read(&[path], &ctx)
-}
-
-fn shared_data() -> Option<PathBuf> {
-    match std::env::var_os("KITH_SHARED_DATA") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("KITH_SHARED_DATA must be set in CI")
-        }
-        None => {
-            println!("skipped: KITH_SHARED_DATA not set");
-            None
-        }
-    }
 }

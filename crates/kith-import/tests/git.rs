@@ -2,69 +2,20 @@
 //! merge) against its golden output, source names, usage errors, and the export writer's round
 //! trip through `git fast-import`.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kith_import::{ExportWriter, Format, ImportError, ReadContext, RecordSink};
+use kith_import::{ImportError, ReadContext};
 use kith_model::{Activity, Kind};
-use kith_store::Problem;
+use support::{Collect, golden, render_activities, round_trip};
 
 const FORMAT: &kith_import::git::Git = &kith_import::git::Git;
 
-#[derive(Default, Debug)]
-struct Collect {
-    activities: Vec<Activity>,
-    problems: Vec<Problem>,
-}
-
-impl RecordSink for Collect {
-    fn activity(&mut self, activity: Activity) {
-        self.activities.push(activity);
-    }
-    fn skip(&mut self, problem: Problem) {
-        self.problems.push(problem);
-    }
-    fn inferred_threads(&mut self, _: &str, _: Vec<String>) {}
-}
-
 fn read(paths: &[PathBuf], ctx: &ReadContext) -> Result<Collect, ImportError> {
-    let inputs = FORMAT.inputs(paths)?;
-    let mut sink = Collect::default();
-    FORMAT.read(&inputs, ctx, &mut sink)?;
-    Ok(sink)
-}
-
-/// Compares canonical JSONL with the golden file; `KITH_BLESS=1` rewrites it.
-fn check_golden(name: &str, activities: &[Activity]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    let text: String = activities
-        .iter()
-        .map(|a| kith_model::jsonl::to_line(a, None) + "\n")
-        .collect();
-    if std::env::var_os("KITH_BLESS").is_some() {
-        std::fs::write(&path, &text).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (bless with KITH_BLESS=1)", path.display()));
-    for (i, (got, want)) in text.lines().zip(expected.lines()).enumerate() {
-        assert_eq!(
-            got,
-            want,
-            "line {} of {} differs (re-bless with KITH_BLESS=1 if intended)",
-            i + 1,
-            path.display()
-        );
-    }
-    assert_eq!(
-        text.lines().count(),
-        expected.lines().count(),
-        "line count differs from {}",
-        path.display()
-    );
+    support::read(FORMAT, paths, ctx)
 }
 
 /// Runs git in `dir` with a fixed identity and clock and no user or system configuration.
@@ -191,7 +142,7 @@ fn hand_made_repository_matches_golden_output() {
     make_repository(&repo);
     let out = read(std::slice::from_ref(&repo), &ReadContext::default()).unwrap();
     assert!(out.problems.is_empty());
-    check_golden("git.jsonl", &out.activities);
+    golden("git", &render_activities(&out.activities));
     let a = &out.activities;
     assert!(
         a.iter()
@@ -334,23 +285,12 @@ fn an_empty_repository_has_no_activities() {
 
 #[test]
 fn generated_contributions_round_trip_through_fast_import() {
-    let activities: Vec<Activity> = kith_gen::generate(kith_gen::GenConfig::new(20_000, 7))
-        .unwrap()
-        .collect();
+    let (activities, out) = round_trip(&kith_import::git::GitWriter, FORMAT, 20_000, 7, "demo");
     let contributions: Vec<&Activity> = activities
         .iter()
         .filter(|a| a.kind == Kind::Contribution)
         .collect();
     assert!(!contributions.is_empty());
-    let tmp = tempfile::tempdir().unwrap();
-    let writer: &dyn ExportWriter = &kith_import::git::GitWriter;
-    let path = writer
-        .write(
-            &mut activities.clone().into_iter(),
-            &tmp.path().join("demo"),
-        )
-        .unwrap();
-    let out = read(&[path], &ReadContext::default()).unwrap();
     assert!(out.problems.is_empty());
     let commits: Vec<&Activity> = out
         .activities

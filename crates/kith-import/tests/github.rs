@@ -3,81 +3,26 @@
 //! Perceval's real GitHub responses, malformed files, the export writer's round trip, and no
 //! panics on mangled input.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+mod support;
 
-use kith_import::{ExportWriter, Format, ImportError, ReadContext, RecordSink};
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use kith_import::{ImportError, ReadContext};
 use kith_model::{Activity, Kind};
-use kith_store::Problem;
 use proptest::prelude::*;
+use support::{
+    Collect, flip_wrapping, golden, kinds, render_activities, round_trip, shared_data, temp_file,
+};
 
 const FORMAT: &kith_import::github::GitHub = &kith_import::github::GitHub;
 
-#[derive(Default, Debug)]
-struct Collect {
-    activities: Vec<Activity>,
-    problems: Vec<Problem>,
-}
-
-impl RecordSink for Collect {
-    fn activity(&mut self, activity: Activity) {
-        self.activities.push(activity);
-    }
-    fn skip(&mut self, problem: Problem) {
-        self.problems.push(problem);
-    }
-    fn inferred_threads(&mut self, _: &str, _: Vec<String>) {}
-}
-
 fn read(paths: &[PathBuf], ctx: &ReadContext) -> Result<Collect, ImportError> {
-    let inputs = FORMAT.inputs(paths)?;
-    let mut sink = Collect::default();
-    FORMAT.read(&inputs, ctx, &mut sink)?;
-    Ok(sink)
+    support::read(FORMAT, paths, ctx)
 }
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/github/acme-widgets")
-}
-
-/// Compares canonical JSONL with the golden file; `KITH_BLESS=1` rewrites it.
-fn check_golden(name: &str, activities: &[Activity]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    let text: String = activities
-        .iter()
-        .map(|a| kith_model::jsonl::to_line(a, None) + "\n")
-        .collect();
-    if std::env::var_os("KITH_BLESS").is_some() {
-        std::fs::write(&path, &text).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (bless with KITH_BLESS=1)", path.display()));
-    for (i, (got, want)) in text.lines().zip(expected.lines()).enumerate() {
-        assert_eq!(
-            got,
-            want,
-            "line {} of {} differs (re-bless with KITH_BLESS=1 if intended)",
-            i + 1,
-            path.display()
-        );
-    }
-    assert_eq!(
-        text.lines().count(),
-        expected.lines().count(),
-        "line count differs from {}",
-        path.display()
-    );
-}
-
-fn kinds(activities: &[Activity]) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for a in activities {
-        *m.entry(a.kind.as_str()).or_default() += 1;
-    }
-    m
+    support::fixture("github/acme-widgets")
 }
 
 fn last<'a>(out: &'a Collect, id: &str) -> &'a Activity {
@@ -91,7 +36,7 @@ fn last<'a>(out: &'a Collect, id: &str) -> &'a Activity {
 #[test]
 fn hand_made_responses_match_golden_output() {
     let out = read(&[fixture()], &ReadContext::default()).unwrap();
-    check_golden("github.jsonl", &out.activities);
+    golden("github", &render_activities(&out.activities));
     assert_eq!(
         kinds(&out.activities),
         BTreeMap::from([("contribution", 1), ("post", 8), ("reply", 7)])
@@ -409,12 +354,10 @@ fn a_cut_file_is_malformed_with_file_line_column_and_what_was_expected() {
 /// The GitHub responses of Perceval's test data (`KITH_SHARED_DATA`).
 #[test]
 fn real_perceval_responses_import() {
-    let Some(root) = shared_data() else { return };
-    let out = read(
-        &[root.join("api-fixtures-perceval/github")],
-        &ReadContext::default(),
-    )
-    .unwrap();
+    let Some(responses) = shared_data("api-fixtures-perceval/github") else {
+        return;
+    };
+    let out = read(&[responses], &ReadContext::default()).unwrap();
     let k = kinds(&out.activities);
     // Issues: github_issue_1, _2, _2_with_pr, github_request, _from_2016_03_01 (5 objects,
     // numbers 1 and 2 only); pulls: github_request_pull_request_1, _2.
@@ -473,15 +416,7 @@ fn real_perceval_responses_import() {
 
 #[test]
 fn generated_community_round_trips_through_the_export_writer() {
-    let activities: Vec<Activity> = kith_gen::generate(kith_gen::GenConfig::new(20_000, 7))
-        .unwrap()
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let writer: &dyn ExportWriter = FORMAT;
-    let path = writer
-        .write(&mut activities.clone().into_iter(), dir.path())
-        .unwrap();
-    let out = read(&[path], &ReadContext::default()).unwrap();
+    let (activities, out) = round_trip(FORMAT, FORMAT, 20_000, 7, "");
     assert!(out.problems.is_empty(), "{:?}", out.problems.first());
     let opens = |a: &Activity| a.thread.as_deref().is_none_or(|t| t == a.id);
     let issues: HashSet<&str> = activities
@@ -554,8 +489,7 @@ proptest! {
     ) {
         let name = ["issues-1.json", "pulls.json", "review-comments.json", "reviews.json"][file];
         let mut bytes = std::fs::read(fixture().join(name)).unwrap();
-        let i = at % bytes.len();
-        bytes[i] = byte;
+        flip_wrapping(&mut bytes, at, byte);
         bytes.truncate(cut.min(bytes.len()));
         let _ = read_bytes(&bytes);
     }
@@ -608,21 +542,6 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 fn read_bytes(bytes: &[u8]) -> Result<Collect, ImportError> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("issues.json");
-    std::fs::write(&path, bytes).unwrap();
+    let (_dir, path) = temp_file("issues.json", bytes);
     read(&[path], &ReadContext::default())
-}
-
-fn shared_data() -> Option<PathBuf> {
-    match std::env::var_os("KITH_SHARED_DATA") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("KITH_SHARED_DATA must be set in CI")
-        }
-        None => {
-            println!("skipped: KITH_SHARED_DATA not set");
-            None
-        }
-    }
 }

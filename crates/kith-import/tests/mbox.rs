@@ -2,74 +2,26 @@
 //! r-package-devel archive against its known facts, malformed files, the export writer's round
 //! trip, and no panics on mangled input.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+mod support;
 
-use kith_import::{ExportWriter, Format, ImportError, ReadContext, RecordSink};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use kith_import::{ImportError, ReadContext};
 use kith_model::{Activity, Kind};
-use kith_store::Problem;
 use proptest::prelude::*;
+use support::{
+    Collect, flip_wrapping, golden, render_activities, round_trip, shared_data, temp_file,
+};
 
 const FORMAT: &kith_import::mbox::Mbox = &kith_import::mbox::Mbox;
 
-#[derive(Default, Debug)]
-struct Collect {
-    activities: Vec<Activity>,
-    problems: Vec<Problem>,
-}
-
-impl RecordSink for Collect {
-    fn activity(&mut self, activity: Activity) {
-        self.activities.push(activity);
-    }
-    fn skip(&mut self, problem: Problem) {
-        self.problems.push(problem);
-    }
-    fn inferred_threads(&mut self, _: &str, _: Vec<String>) {}
-}
-
 fn read(paths: &[PathBuf], ctx: &ReadContext) -> Result<Collect, ImportError> {
-    let inputs = FORMAT.inputs(paths)?;
-    let mut sink = Collect::default();
-    FORMAT.read(&inputs, ctx, &mut sink)?;
-    Ok(sink)
+    support::read(FORMAT, paths, ctx)
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mbox")
-}
-
-/// Compares canonical JSONL with the golden file; `KITH_BLESS=1` rewrites it.
-fn check_golden(name: &str, activities: &[Activity]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    let text: String = activities
-        .iter()
-        .map(|a| kith_model::jsonl::to_line(a, None) + "\n")
-        .collect();
-    if std::env::var_os("KITH_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &text).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (bless with KITH_BLESS=1)", path.display()));
-    for (i, (got, want)) in text.lines().zip(expected.lines()).enumerate() {
-        assert_eq!(
-            got,
-            want,
-            "line {} of {} differs (re-bless with KITH_BLESS=1 if intended)",
-            i + 1,
-            path.display()
-        );
-    }
-    assert_eq!(
-        text.lines().count(),
-        expected.lines().count(),
-        "line count differs from {}",
-        path.display()
-    );
+    support::fixture("mbox")
 }
 
 fn by_id<'a>(activities: &'a [Activity], id: &str) -> &'a Activity {
@@ -89,7 +41,7 @@ fn hand_made_archives_match_golden_output() {
         &ReadContext::default(),
     )
     .unwrap();
-    check_golden("mbox.jsonl", &out.activities);
+    golden("mbox", &render_activities(&out.activities));
     let skipped: Vec<_> = out
         .problems
         .iter()
@@ -342,24 +294,12 @@ fn a_cut_gzip_stream_is_malformed() {
     assert!(matches!(e, ImportError::Malformed { .. }), "{e}");
 }
 
-fn shared_data() -> Option<PathBuf> {
-    match std::env::var_os("KITH_SHARED_DATA") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("KITH_SHARED_DATA must be set in CI")
-        }
-        None => {
-            println!("skipped: KITH_SHARED_DATA not set");
-            None
-        }
-    }
-}
-
 /// The real r-package-devel pipermail archive, 2015-05 to 2026-07 (`KITH_SHARED_DATA`).
 #[test]
 fn real_r_package_devel_archive_gives_its_known_facts() {
-    let Some(root) = shared_data() else { return };
-    let folder = root.join("mbox-r-package-devel");
+    let Some(folder) = shared_data("mbox-r-package-devel") else {
+        return;
+    };
     let out = read(std::slice::from_ref(&folder), &ReadContext::default()).unwrap();
     assert!(
         out.problems.is_empty(),
@@ -434,13 +374,15 @@ fn real_r_package_devel_archive_gives_its_known_facts() {
 
 #[test]
 fn real_archive_audit_counts_three_duplicates() {
-    let Some(root) = shared_data() else { return };
+    let Some(archive) = shared_data("mbox-r-package-devel") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("kith.db")).unwrap();
     let audit = kith_import::import(
         &store,
         FORMAT,
-        &[root.join("mbox-r-package-devel")],
+        &[archive],
         &kith_import::ImportOptions::default(),
         &(),
     )
@@ -459,18 +401,13 @@ fn real_archive_audit_counts_three_duplicates() {
 
 #[test]
 fn generated_community_round_trips_through_the_export_writer() {
-    let activities: Vec<Activity> = kith_gen::generate(kith_gen::GenConfig::new(20_000, 7))
-        .unwrap()
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let writer: &dyn ExportWriter = &kith_import::mbox::MboxWriter;
-    let path = writer
-        .write(
-            &mut activities.clone().into_iter(),
-            &dir.path().join("demo-list"),
-        )
-        .unwrap();
-    let out = read(&[path], &ReadContext::default()).unwrap();
+    let (activities, out) = round_trip(
+        &kith_import::mbox::MboxWriter,
+        FORMAT,
+        20_000,
+        7,
+        "demo-list",
+    );
     assert!(out.problems.is_empty(), "{:?}", out.problems.first());
     let messages: Vec<&Activity> = activities
         .iter()
@@ -524,8 +461,7 @@ proptest! {
         let mut bytes = std::fs::read(fixtures().join("example-list/2015-June.txt")).unwrap();
         bytes.extend(std::fs::read(fixtures().join("plain.mbox")).unwrap());
         for (at, b) in flips {
-            let i = at % bytes.len();
-            bytes[i] = b;
+            flip_wrapping(&mut bytes, at, b);
         }
         bytes.truncate(cut % (bytes.len() + 1));
         let _ = read_bytes(&bytes, "mutated.txt");
@@ -534,8 +470,6 @@ proptest! {
 }
 
 fn read_bytes(bytes: &[u8], name: &str) -> Result<Collect, ImportError> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(name);
-    std::fs::write(&path, bytes).unwrap();
+    let (_dir, path) = temp_file(name, bytes);
     read(&[path], &ReadContext::default())
 }

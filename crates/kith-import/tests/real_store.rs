@@ -2,25 +2,14 @@
 //! stores it, a re-import adds nothing, and a corrupted copy stops with a clear error and leaves
 //! the database exactly as it was (issue: importers, acceptance).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use kith_import::{ImportError, ImportOptions, format_by_name, import};
 use kith_store::{Store, StoredAudit};
 use kith_store_sqlite::SqliteStore;
-
-fn shared_data() -> Option<PathBuf> {
-    match std::env::var_os("KITH_SHARED_DATA") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "KITH_SHARED_DATA must be set in CI"
-            );
-            eprintln!("skipped: KITH_SHARED_DATA not set");
-            None
-        }
-    }
-}
+use support::{copy_dir, shared_data};
 
 fn run(
     store: &dyn Store,
@@ -52,19 +41,6 @@ fn state(store: &dyn Store) -> (kith_store::Counts, Vec<String>, usize) {
         })
         .unwrap();
     (store.counts().unwrap(), sources, n)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Cuts a file in the middle (of a record, for these formats).
@@ -144,8 +120,9 @@ fn check(
 
 #[test]
 fn slack_export_sample() {
-    let Some(root) = shared_data() else { return };
-    let sample = root.join("slack-export-houstondatavis");
+    let Some(sample) = shared_data("slack-export-houstondatavis") else {
+        return;
+    };
     let first = check("slack-export", &sample, None, &|tmp| {
         let copy = tmp.join("houstondatavis");
         copy_dir(&sample, &copy);
@@ -163,8 +140,9 @@ fn slack_export_sample() {
 
 #[test]
 fn stackexchange_sample() {
-    let Some(root) = shared_data() else { return };
-    let sample = root.join("stackexchange-history-meta");
+    let Some(sample) = shared_data("stackexchange-history-meta") else {
+        return;
+    };
     let first = check("stackexchange", &sample, Some("history.meta"), &|tmp| {
         let copy = tmp.join("history-meta-cut");
         copy_dir(&sample, &copy);
@@ -177,8 +155,9 @@ fn stackexchange_sample() {
 
 #[test]
 fn mbox_sample() {
-    let Some(root) = shared_data() else { return };
-    let sample = root.join("mbox-r-package-devel");
+    let Some(sample) = shared_data("mbox-r-package-devel") else {
+        return;
+    };
     let first = check("mbox", &sample, None, &|tmp| {
         let cut = tmp.join("2015q2.txt");
         let mut bytes = b"this is not an mbox archive: no envelope line comes first\n".to_vec();
@@ -192,8 +171,9 @@ fn mbox_sample() {
 
 #[test]
 fn discourse_sample() {
-    let Some(root) = shared_data() else { return };
-    let sample = root.join("api-fixtures-perceval/discourse");
+    let Some(sample) = shared_data("api-fixtures-perceval/discourse") else {
+        return;
+    };
     check(
         "discourse",
         &sample,
@@ -209,8 +189,9 @@ fn discourse_sample() {
 
 #[test]
 fn github_sample() {
-    let Some(root) = shared_data() else { return };
-    let sample = root.join("api-fixtures-perceval/github");
+    let Some(sample) = shared_data("api-fixtures-perceval/github") else {
+        return;
+    };
     check("github", &sample, Some("perceval"), &|tmp| {
         let copy = tmp.join("github");
         copy_dir(&sample, &copy);

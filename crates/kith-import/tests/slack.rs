@@ -1,16 +1,16 @@
 //! `slack-export`: the fixture export against its golden output, bad input, the real
 //! houstondatavis sample's known facts, and a writer round trip.
 
-mod support_chat;
+mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use kith_import::slack::SlackExport;
-use kith_import::{ExportWriter, ImportError, ReadContext};
+use kith_import::{ImportError, ReadContext};
 use kith_model::Kind;
 use proptest::prelude::*;
-use support_chat::*;
+use support::*;
 
 const EXPORT: &str = "Acme Slack export Jan 1 2024 - Jan 31 2024";
 
@@ -101,7 +101,7 @@ fn every_case_of_the_fixture_is_mapped() {
     );
     // Skips, with their lines.
     let reasons: Vec<(&str, u64)> = got
-        .skips
+        .problems
         .iter()
         .map(|p| (p.reason.as_str(), p.line))
         .collect();
@@ -137,19 +137,6 @@ fn keys_do_not_change_when_the_export_folder_is_moved() {
     let a = read(&SlackExport, &[fixture("slack-export").join(EXPORT)], &c).unwrap();
     let b = read(&SlackExport, &[moved], &c).unwrap();
     assert_eq!(a.activities, b.activities);
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -275,25 +262,18 @@ fn real_houstondatavis_export_has_its_known_facts() {
     assert_eq!(got.activities[0].source, "houstondatavis");
     // System notices skipped with their reason: purpose 13, archive 9, name 2, topic 2, bot_add 1, pinned_item 1.
     assert_eq!(
-        got.skips
+        got.problems
             .iter()
             .filter(|p| p.reason == "system message")
             .count(),
         28
     );
-    assert_eq!(got.skips.len(), 28);
+    assert_eq!(got.problems.len(), 28);
 }
 
 #[test]
 fn written_exports_read_back_with_the_same_counts() {
-    let activities: Vec<_> = kith_gen::generate(kith_gen::GenConfig::new(5_000, 7))
-        .unwrap()
-        .collect();
-    let tmp = tempfile::tempdir().unwrap();
-    let path = SlackExport
-        .write(&mut activities.clone().into_iter(), tmp.path())
-        .unwrap();
-    let got = read(&SlackExport, &[path], &ReadContext::default()).unwrap();
+    let (activities, got) = round_trip(&SlackExport, &SlackExport, 5_000, 7, "");
     let messages = activities
         .iter()
         .filter(|a| a.kind != Kind::Reaction)
@@ -303,13 +283,6 @@ fn written_exports_read_back_with_the_same_counts() {
         .iter()
         .filter(|a| a.kind != Kind::Reaction)
         .count();
-    let kinds = |v: &[kith_model::Activity]| {
-        let mut m = std::collections::BTreeMap::new();
-        for a in v {
-            *m.entry(a.kind.as_str()).or_insert(0) += 1;
-        }
-        m
-    };
     assert_eq!(
         back,
         messages,
@@ -317,7 +290,7 @@ fn written_exports_read_back_with_the_same_counts() {
         kinds(&got.activities),
         kinds(&activities)
     );
-    assert!(got.skips.is_empty(), "{:?}", &got.skips[..1]);
+    assert!(got.problems.is_empty(), "{:?}", &got.problems[..1]);
     let joins = |v: &[kith_model::Activity]| v.iter().filter(|a| a.kind == Kind::Join).count();
     assert_eq!(joins(&got.activities), joins(&activities));
     assert!(got.activities.iter().any(|a| a.kind == Kind::Reaction));
@@ -364,12 +337,8 @@ proptest! {
     fn truncated_or_mutated_fixtures_never_panic(which in 0usize..4, cut in 0.0f64..1.0, flips in proptest::collection::vec((0.0f64..1.0, any::<u8>()), 0..6)) {
         let mut files = fixture_files();
         let bytes = &mut files[which].1;
-        let len = ((bytes.len() as f64) * cut) as usize;
-        bytes.truncate(len.max(1));
-        for (at, b) in flips {
-            let i = ((bytes.len() as f64) * at) as usize;
-            if let Some(x) = bytes.get_mut(i) { *x = b; }
-        }
+        bytes.truncate(at_fraction(bytes.len(), cut).max(1));
+        flip_at_fractions(bytes, &flips);
         read_mutated(&files);
     }
 }

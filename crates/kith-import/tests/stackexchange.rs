@@ -2,90 +2,33 @@
 //! history.meta dump against its known facts, malformed files, the export writer's round
 //! trip, and no panics on mangled input.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod support;
 
-use kith_import::{ExportWriter, Format, ImportError, ReadContext, RecordSink};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use kith_import::{ImportError, ReadContext};
 use kith_model::{Activity, Kind};
-use kith_store::Problem;
 use proptest::prelude::*;
+use support::{
+    Collect, flip_wrapping, golden, kinds, render_activities, round_trip, shared_data, temp_file,
+};
 
 const FORMAT: &kith_import::stackexchange::StackExchange =
     &kith_import::stackexchange::StackExchange;
 
-#[derive(Default)]
-struct Collect {
-    activities: Vec<Activity>,
-    problems: Vec<Problem>,
-}
-
-impl RecordSink for Collect {
-    fn activity(&mut self, activity: Activity) {
-        self.activities.push(activity);
-    }
-    fn skip(&mut self, problem: Problem) {
-        self.problems.push(problem);
-    }
-    fn inferred_threads(&mut self, _: &str, _: Vec<String>) {}
-}
-
 fn read(paths: &[PathBuf], ctx: &ReadContext) -> Result<Collect, ImportError> {
-    let inputs = FORMAT.inputs(paths)?;
-    let mut sink = Collect::default();
-    FORMAT.read(&inputs, ctx, &mut sink)?;
-    Ok(sink)
+    support::read(FORMAT, paths, ctx)
 }
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/stackexchange/example.stackexchange.com")
-}
-
-/// Compares canonical JSONL with the golden file; `KITH_BLESS=1` rewrites it.
-fn check_golden(name: &str, activities: &[Activity]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    let text: String = activities
-        .iter()
-        .map(|a| kith_model::jsonl::to_line(a, None) + "\n")
-        .collect();
-    if std::env::var_os("KITH_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &text).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (bless with KITH_BLESS=1)", path.display()));
-    for (i, (got, want)) in text.lines().zip(expected.lines()).enumerate() {
-        assert_eq!(
-            got,
-            want,
-            "line {} of {} differs (re-bless with KITH_BLESS=1 if intended)",
-            i + 1,
-            path.display()
-        );
-    }
-    assert_eq!(
-        text.lines().count(),
-        expected.lines().count(),
-        "line count differs from {}",
-        path.display()
-    );
-}
-
-fn kinds(activities: &[Activity]) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for a in activities {
-        *m.entry(a.kind.as_str()).or_default() += 1;
-    }
-    m
+    support::fixture("stackexchange/example.stackexchange.com")
 }
 
 #[test]
 fn hand_made_dump_matches_golden_output() {
     let out = read(&[fixture()], &ReadContext::default()).unwrap();
-    check_golden("stackexchange.jsonl", &out.activities);
+    golden("stackexchange", &render_activities(&out.activities));
     assert!(
         out.activities
             .iter()
@@ -266,12 +209,10 @@ fn malformed_files_stop_with_file_line_and_what_was_expected() {
 /// The real history.meta.stackexchange.com dump of August 2018 (`KITH_SHARED_DATA`).
 #[test]
 fn real_history_meta_dump_gives_its_known_facts() {
-    let Some(root) = shared_data() else { return };
-    let out = read(
-        &[root.join("stackexchange-history-meta")],
-        &ReadContext::default(),
-    )
-    .unwrap();
+    let Some(dump) = shared_data("stackexchange-history-meta") else {
+        return;
+    };
+    let out = read(&[dump], &ReadContext::default()).unwrap();
     assert!(out.problems.is_empty(), "{:?}", out.problems.first());
     let questions: Vec<_> = out
         .activities
@@ -319,31 +260,9 @@ fn real_history_meta_dump_gives_its_known_facts() {
     );
 }
 
-fn shared_data() -> Option<PathBuf> {
-    match std::env::var_os("KITH_SHARED_DATA") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("KITH_SHARED_DATA must be set in CI")
-        }
-        None => {
-            println!("skipped: KITH_SHARED_DATA not set");
-            None
-        }
-    }
-}
-
 #[test]
 fn generated_community_round_trips_through_the_export_writer() {
-    let activities: Vec<Activity> = kith_gen::generate(kith_gen::GenConfig::new(20_000, 7))
-        .unwrap()
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("demo.stackexchange.com");
-    let writer: &dyn ExportWriter = FORMAT;
-    let path = writer
-        .write(&mut activities.clone().into_iter(), &site)
-        .unwrap();
-    let out = read(&[path], &ReadContext::default()).unwrap();
+    let (activities, out) = round_trip(FORMAT, FORMAT, 20_000, 7, "demo.stackexchange.com");
     assert!(out.problems.is_empty(), "{:?}", out.problems.first());
     let k = kinds(&out.activities);
     let count = |f: &dyn Fn(&Activity) -> bool| activities.iter().filter(|a| f(a)).count();
@@ -409,20 +328,15 @@ proptest! {
     #[test]
     fn truncated_and_mutated_fixtures_never_panic(cut in 0usize..2000, at in 0usize..2000, byte in any::<u8>()) {
         let mut posts = std::fs::read(fixture().join("Posts.xml")).unwrap();
-        if !posts.is_empty() {
-            let i = at % posts.len();
-            posts[i] = byte;
-        }
+        flip_wrapping(&mut posts, at, byte);
         posts.truncate(cut.min(posts.len()));
         let _ = read_bytes(&posts);
     }
 }
 
 fn read_bytes(posts: &[u8]) -> Result<Collect, ImportError> {
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
-    std::fs::create_dir_all(&site).unwrap();
-    std::fs::write(site.join("Posts.xml"), posts).unwrap();
+    let (_dir, path) = temp_file("site/Posts.xml", posts);
+    let site = path.parent().unwrap().to_owned();
     std::fs::copy(fixture().join("Comments.xml"), site.join("Comments.xml")).unwrap();
     read(&[site], &ReadContext::default())
 }

@@ -1,15 +1,15 @@
 //! `telegram` (Telegram Desktop result.json): a single chat and a whole-account export against
 //! golden output, bad input, and a writer round trip.
 
-mod support_chat;
+mod support;
 
 use std::collections::HashMap;
 
 use kith_import::telegram::Telegram;
-use kith_import::{ExportWriter, ImportError, ReadContext};
+use kith_import::{ImportError, ReadContext};
 use kith_model::Kind;
 use proptest::prelude::*;
-use support_chat::*;
+use support::*;
 
 fn ctx() -> ReadContext {
     ReadContext {
@@ -70,7 +70,7 @@ fn every_case_of_the_single_chat_is_mapped() {
     );
     assert_eq!(by_id["1700000001:10"].ts.secs, 1704207600);
     assert!(by_id["1700000001:15"].author.is_none());
-    let reasons: Vec<&str> = got.skips.iter().map(|p| p.reason.as_str()).collect();
+    let reasons: Vec<&str> = got.problems.iter().map(|p| p.reason.as_str()).collect();
     assert_eq!(
         reasons,
         [
@@ -81,7 +81,7 @@ fn every_case_of_the_single_chat_is_mapped() {
             "invalid record"
         ]
     );
-    assert_eq!(got.skips[1].line, 17);
+    assert_eq!(got.problems[1].line, 17);
 }
 
 #[test]
@@ -132,14 +132,7 @@ fn a_file_cut_mid_message_is_malformed() {
 
 #[test]
 fn written_exports_read_back_with_the_same_counts() {
-    let activities: Vec<_> = kith_gen::generate(kith_gen::GenConfig::new(5_000, 5))
-        .unwrap()
-        .collect();
-    let tmp = tempfile::tempdir().unwrap();
-    let path = Telegram
-        .write(&mut activities.clone().into_iter(), tmp.path())
-        .unwrap();
-    let got = read(&Telegram, &[path], &ReadContext::default()).unwrap();
+    let (activities, got) = round_trip(&Telegram, &Telegram, 5_000, 5, "");
     let count = |v: &[kith_model::Activity], f: &dyn Fn(&kith_model::Activity) -> bool| {
         v.iter().filter(|a| f(a)).count()
     };
@@ -151,7 +144,7 @@ fn written_exports_read_back_with_the_same_counts() {
     let joins = |a: &kith_model::Activity| a.kind == Kind::Join;
     assert_eq!(count(&got.activities, &joins), count(&activities, &joins));
     assert!(count(&got.activities, &|a| a.kind == Kind::Reaction) > 0);
-    assert!(got.skips.is_empty());
+    assert!(got.problems.is_empty());
 }
 
 proptest! {
@@ -159,9 +152,7 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..500)) {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("result.json");
-        std::fs::write(&path, bytes).unwrap();
+        let (_tmp, path) = temp_file("result.json", &bytes);
         let _ = read(&Telegram, &[path], &ReadContext::default());
     }
 
@@ -169,14 +160,9 @@ proptest! {
     fn truncated_or_mutated_fixtures_never_panic(which in 0usize..2, cut in 0.0f64..1.0, flips in proptest::collection::vec((0.0f64..1.0, any::<u8>()), 0..6)) {
         let name = ["telegram/single/result.json", "telegram/account/result.json"][which];
         let mut bytes = std::fs::read(fixture(name)).unwrap();
-        bytes.truncate(((bytes.len() as f64) * cut) as usize);
-        let len = bytes.len();
-        for (at, b) in flips {
-            if let Some(x) = bytes.get_mut(((len as f64) * at) as usize) { *x = b; }
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("result.json");
-        std::fs::write(&path, bytes).unwrap();
+        bytes.truncate(at_fraction(bytes.len(), cut));
+        flip_at_fractions(&mut bytes, &flips);
+        let (_tmp, path) = temp_file("result.json", &bytes);
         let _ = read(&Telegram, &[path], &ReadContext::default());
     }
 }
