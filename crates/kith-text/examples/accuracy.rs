@@ -240,7 +240,10 @@ fn labelled_section(md: &mut String, errors: bool) {
                     m.hostile,
                     got,
                     a.hostility.is_hostile(),
-                    a.intents.iter().map(|i| i.evidence.as_str()).collect::<Vec<_>>(),
+                    a.intents
+                        .iter()
+                        .map(|i| i.evidence.as_str())
+                        .collect::<Vec<_>>(),
                     a.hostility.evidence,
                     m.text.replace('\n', "⏎")
                 );
@@ -252,7 +255,10 @@ fn labelled_section(md: &mut String, errors: bool) {
 type Scores = (Vec<(Intent, Counts)>, Counts);
 
 fn score(part: &[&Labelled]) -> Scores {
-    let mut per: Vec<(Intent, Counts)> = Intent::ALL.iter().map(|&i| (i, Counts::default())).collect();
+    let mut per: Vec<(Intent, Counts)> = Intent::ALL
+        .iter()
+        .map(|&i| (i, Counts::default()))
+        .collect();
     let mut host = Counts::default();
     for m in part {
         let a = analyze(&m.text);

@@ -123,14 +123,26 @@ impl Counts {
     /// Precision; 1 when nothing was predicted (no false claims).
     pub fn precision(&self) -> f64 {
         let d = self.tp + self.fp;
-        if d == 0 { 1.0 } else { f64::from(self.tp) / f64::from(d) }
+        if d == 0 {
+            1.0
+        } else {
+            f64::from(self.tp) / f64::from(d)
+        }
     }
     pub fn recall(&self) -> f64 {
         let d = self.tp + self.fn_;
-        if d == 0 { 1.0 } else { f64::from(self.tp) / f64::from(d) }
+        if d == 0 {
+            1.0
+        } else {
+            f64::from(self.tp) / f64::from(d)
+        }
     }
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
 }

@@ -44,45 +44,144 @@ impl Hostility {
 }
 
 const INSULT_NOUNS: &[&str] = &[
-    "idiot", "idiots", "moron", "morons", "imbecile", "imbeciles", "loser", "losers", "clown",
-    "clowns", "fool", "fools", "dumbass", "jackass", "jerk", "jerks", "prick", "pricks",
-    "asshole", "assholes", "douche", "douchebag", "troll", "trolls", "hack", "disgrace", "liar",
-    "fraud", "joke", "scum", "cretin", "dipshit", "buffoon", "genius",
+    "idiot",
+    "idiots",
+    "moron",
+    "morons",
+    "imbecile",
+    "imbeciles",
+    "loser",
+    "losers",
+    "clown",
+    "clowns",
+    "fool",
+    "fools",
+    "dumbass",
+    "jackass",
+    "jerk",
+    "jerks",
+    "prick",
+    "pricks",
+    "asshole",
+    "assholes",
+    "douche",
+    "douchebag",
+    "troll",
+    "trolls",
+    "hack",
+    "disgrace",
+    "liar",
+    "fraud",
+    "joke",
+    "scum",
+    "cretin",
+    "dipshit",
+    "buffoon",
+    "genius",
 ];
 
 const INSULT_ADJECTIVES: &[&str] = &[
-    "stupid", "dumb", "useless", "pathetic", "incompetent", "worthless", "clueless", "brain-dead",
-    "ignorant", "braindead",
+    "stupid",
+    "dumb",
+    "useless",
+    "pathetic",
+    "incompetent",
+    "worthless",
+    "clueless",
+    "brain-dead",
+    "ignorant",
+    "braindead",
 ];
 
-const SECOND_PERSON: &[&str] = &["you", "u", "ya", "ur", "you're", "youre", "yourself", "your"];
+const SECOND_PERSON: &[&str] = &[
+    "you", "u", "ya", "ur", "you're", "youre", "yourself", "your",
+];
 
 const THIRD_PARTY: &[&str] = &[
-    "he", "she", "they", "whoever", "maintainer", "maintainers", "moderators", "mods", "mod",
-    "developer", "developers", "devs", "dev", "people", "guy", "guys", "admins", "admin",
+    "he",
+    "she",
+    "they",
+    "whoever",
+    "maintainer",
+    "maintainers",
+    "moderators",
+    "mods",
+    "mod",
+    "developer",
+    "developers",
+    "devs",
+    "dev",
+    "people",
+    "guy",
+    "guys",
+    "admins",
+    "admin",
 ];
 
 const FIRST_PERSON: &[&str] = &["i", "i'm", "im", "me", "myself", "i've", "i'd"];
 
 const THREATS: &[&str] = &[
-    "kill yourself", "kys", "go die", "and die", "hope you die", "i know where you live",
-    "i know where you work", "watch yourself", "watch your back", "make you pay",
-    "you'll regret", "regret it", "punch", "beat the crap out of", "beat you", "find you",
-    "hope you get fired", "hurt you",
+    "kill yourself",
+    "kys",
+    "go die",
+    "and die",
+    "hope you die",
+    "i know where you live",
+    "i know where you work",
+    "watch yourself",
+    "watch your back",
+    "make you pay",
+    "you'll regret",
+    "regret it",
+    "punch",
+    "beat the crap out of",
+    "beat you",
+    "find you",
+    "hope you get fired",
+    "hurt you",
 ];
 
 const HARASSMENT: &[&str] = &[
-    "nobody wants you", "no one wants you", "nobody cares what you think", "nobody asked you",
-    "want your kind", "get out of this forum", "get out of here", "crawled out of",
-    "waste of oxygen", "waste of space", "you should be ashamed", "disgrace to", "go cry",
-    "flip burgers", "your opinion doesn't matter", "shut your mouth", "shut up", "stfu",
-    "and so are you", "imagine being this dumb", "imagine being this stupid", "typical woman",
-    "typical women", "typical girl", "get lost", "go away", "and that's you",
+    "nobody wants you",
+    "no one wants you",
+    "nobody cares what you think",
+    "nobody asked you",
+    "want your kind",
+    "get out of this forum",
+    "get out of here",
+    "crawled out of",
+    "waste of oxygen",
+    "waste of space",
+    "you should be ashamed",
+    "disgrace to",
+    "go cry",
+    "flip burgers",
+    "your opinion doesn't matter",
+    "shut your mouth",
+    "shut up",
+    "stfu",
+    "and so are you",
+    "imagine being this dumb",
+    "imagine being this stupid",
+    "typical woman",
+    "typical women",
+    "typical girl",
+    "get lost",
+    "go away",
+    "and that's you",
 ];
 
 const DIRECTED_PROFANITY: &[&str] = &[
-    "fuck you", "fuck off", "f off", "piss off", "eat shit", "screw you", "f u", "go to hell",
-    "fuck your", "fuck u",
+    "fuck you",
+    "fuck off",
+    "f off",
+    "piss off",
+    "eat shit",
+    "screw you",
+    "f u",
+    "go to hell",
+    "fuck your",
+    "fuck u",
 ];
 
 /// A short list of slurs, ROT13-encoded so that the source does not display them. Matched as
@@ -124,8 +223,18 @@ fn without_quoted(text: &str) -> String {
 }
 
 const REPORTED: &[&str] = &[
-    "called me", "calling me", "called us", "called him", "called her", "called them", "told me",
-    "telling me", "tells me", "said i", "says i", "said that i",
+    "called me",
+    "calling me",
+    "called us",
+    "called him",
+    "called her",
+    "called them",
+    "told me",
+    "telling me",
+    "tells me",
+    "said i",
+    "says i",
+    "said that i",
 ];
 
 /// Hostility of already-extracted prose (see `prose::extract`, which drops `>` quotes).
@@ -174,7 +283,11 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
     // Reported speech: only what comes before "called me …" is the author's own.
     let mut words: &[String] = &s.words;
     let mut joined = s.joined.as_str();
-    if let Some(p) = REPORTED.iter().filter_map(|r| find_phrase_at(joined, r)).min() {
+    if let Some(p) = REPORTED
+        .iter()
+        .filter_map(|r| find_phrase_at(joined, r))
+        .min()
+    {
         joined = &joined[..p];
         let n = joined.split(' ').filter(|w| !w.is_empty()).count();
         words = &words[..n.min(words.len())];

@@ -69,6 +69,8 @@ pub struct Context {
     pub technical: bool,
     pub had_code: bool,
     pub had_trace: bool,
+    /// Quoted lines (`>`) were removed: the message reacts to someone else's words.
+    pub had_quote: bool,
     pub hostile: bool,
 }
 
@@ -189,8 +191,19 @@ const REQUEST_PHRASES: &[&str] = &[
 ];
 
 const THANKS_WORDS: &[&str] = &[
-    "thanks", "thank you", "thx", "ty", "appreciate it", "much appreciated", "cheers",
-    "lifesaver", "owe you", "appreciate the", "many thanks", "big thanks", "thank",
+    "thanks",
+    "thank you",
+    "thx",
+    "ty",
+    "appreciate it",
+    "much appreciated",
+    "cheers",
+    "lifesaver",
+    "owe you",
+    "appreciate the",
+    "many thanks",
+    "big thanks",
+    "thank",
 ];
 
 const RESOLUTION: &[&str] = &[
@@ -471,7 +484,15 @@ const INTRO_PHRASES: &[&str] = &[
 ];
 
 const GREETINGS: &[&str] = &[
-    "hi", "hello", "hey", "greetings", "g'day", "howdy", "hiya", "hey hey", "heya",
+    "hi",
+    "hello",
+    "hey",
+    "greetings",
+    "g'day",
+    "howdy",
+    "hiya",
+    "hey hey",
+    "heya",
 ];
 
 const ANNOUNCE_PHRASES: &[&str] = &[
@@ -546,21 +567,53 @@ const ANNOUNCE_PHRASES: &[&str] = &[
 
 /// Question cues anywhere in a sentence (after a greeting, mid-sentence).
 const QUESTION_ANYWHERE: &[&str] = &[
-    "any idea", "anyone know", "does anyone", "has anyone", "how do i", "how can i", "how to",
-    "wondering if", "wondering whether", "is there a way", "what's the best way",
+    "any idea",
+    "anyone know",
+    "does anyone",
+    "has anyone",
+    "how do i",
+    "how can i",
+    "how to",
+    "wondering if",
+    "wondering whether",
+    "is there a way",
+    "what's the best way",
     "i'd love to know",
 ];
 
 /// Answer cues anywhere: the reply explains or points somewhere.
 const ANSWER_ANYWHERE: &[&str] = &[
-    "means", "is documented", "is described", "is in the", "are in the", "you can",
-    "should do it", "use the", "is per", "default is", "includes", "allows", "caches", "you need",
-    "has to", "you have to", "go to", "are mit", "is mit", "hang out in",
+    "means",
+    "is documented",
+    "is described",
+    "is in the",
+    "are in the",
+    "you can",
+    "should do it",
+    "use the",
+    "is per",
+    "default is",
+    "includes",
+    "allows",
+    "caches",
+    "you need",
+    "has to",
+    "you have to",
+    "go to",
+    "are mit",
+    "is mit",
+    "hang out in",
 ];
 
 /// Request cues at the start of a sentence ("Suggestion: …", "Idea: …", "Allow …").
 const REQUEST_STARTS: &[&str] = &[
-    "suggestion", "idea", "proposal", "allow", "rfc", "wishlist", "feature",
+    "suggestion",
+    "idea",
+    "proposal",
+    "allow",
+    "rfc",
+    "wishlist",
+    "feature",
 ];
 
 const ANSWER_STARTS: &[&str] = &[
@@ -614,6 +667,30 @@ const ANSWER_STARTS: &[&str] = &[
     "ping",
     "go to",
     "the default is",
+    "start",
+    "look",
+    "allow",
+    "open",
+    "install",
+    "enable",
+    "disable",
+    "restart",
+    "update",
+    "upgrade",
+    "delete",
+    "make sure",
+    "go",
+    "read",
+    "see",
+    "pass",
+    "edit",
+    "clear",
+    "increase",
+    "give",
+    "put",
+    "map",
+    "there's no",
+    "there is no",
 ];
 
 fn any_sentence_starts(ss: &[Sentence], starts: &[&str]) -> Option<String> {
@@ -678,11 +755,15 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     let sarcastic = (has_phrase(&all, "thanks a lot") && ctx.sentiment < 0.0)
         || lower.contains("thanks for the \"");
     let not_thanks = find(&all, not_thanks_set())
-        .or_else(|| lower.contains("thanks, but").then(|| "thanks, but".to_string()))
+        .or_else(|| {
+            lower
+                .contains("thanks, but")
+                .then(|| "thanks, but".to_string())
+        })
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()));
     let resolution = find(&all, resolution_set());
-    let answer_cue = any_sentence_starts(ss, ANSWER_STARTS)
-        .or_else(|| find(&all, answer_anywhere_set()));
+    let answer_cue =
+        any_sentence_starts(ss, ANSWER_STARTS).or_else(|| find(&all, answer_anywhere_set()));
     let complaint = find(&all, complaint_set())
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
         .or_else(|| {
@@ -703,8 +784,8 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // Question: a sentence ending in "?" or a question opening, unless it is a request phrased
     // as a question or a rhetorical attack.
     let qmark = ss.iter().any(|s| s.question);
-    let qstart = any_sentence_starts(ss, QUESTION_STARTS)
-        .or_else(|| find(&all, question_anywhere_set()));
+    let qstart =
+        any_sentence_starts(ss, QUESTION_STARTS).or_else(|| find(&all, question_anywhere_set()));
     let rhetorical = ctx.hostile
         || (qmark
             && complaint.is_some()
@@ -735,7 +816,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         (None, None) => resolution.as_ref().and_then(|_| {
             any_sentence_starts(
                 ss,
-                &["solved", "resolved", "problem solved", "that did it", "that was it"],
+                &[
+                    "solved",
+                    "resolved",
+                    "problem solved",
+                    "that did it",
+                    "that was it",
+                ],
             )
         }),
         _ => None,
@@ -759,9 +846,8 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     {
         add(Intent::FeatureRequest, e.clone());
     }
-    let bug = bug.filter(|_| {
-        announce.is_none() && intro.is_none() && thanks.is_none() && request.is_none()
-    });
+    let bug = bug
+        .filter(|_| announce.is_none() && intro.is_none() && thanks.is_none() && request.is_none());
     if let Some(e) = &bug {
         add(Intent::BugReport, e.clone());
     }
@@ -771,19 +857,37 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     {
         add(Intent::Complaint, e.clone());
     }
-    let praise = find(&all, praise_set()).filter(|_| {
-        ctx.sentiment >= 0.1
-            && (complaint.is_none() || has_phrase(&all, "but"))
-            && request.is_none()
-            && thanks.is_none()
-            && question.is_none()
-            && intro.is_none()
-            && bug.is_none()
-    });
-    if let Some(e) = praise {
-        add(Intent::Praise, e);
+    // Praise is judged per sentence: not in a sentence that thanks, asks or requests
+    // ("thanks, great answer" is thanks; "I'd love an option" is a request).
+    let praise = ss
+        .iter()
+        .filter(|s| {
+            !s.question
+                && (thanks_set().first(&s.joined).is_none()
+                    || not_thanks_set().first(&s.joined).is_some())
+                && request_set().first(&s.joined).is_none()
+        })
+        .find_map(|s| praise_set().first(&s.joined))
+        .map(str::to_string)
+        .filter(|_| {
+            ctx.sentiment > -0.05
+                && (complaint.is_none() || has_phrase(&all, "but"))
+                && intro.is_none()
+                && bug.is_none()
+        });
+    if let Some(e) = &praise {
+        add(Intent::Praise, e.clone());
     }
-    let answered = question.is_none()
+    let no_other = question.is_none()
+        && thanks.is_none()
+        && intro.is_none()
+        && announce.is_none()
+        && request.is_none()
+        && bug.is_none()
+        && complaint.is_none()
+        && praise.is_none();
+    let answered = !ctx.hostile
+        && question.is_none()
         && thanks.is_none()
         && intro.is_none()
         && announce.is_none()
@@ -794,25 +898,57 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             add(Intent::Answer, e);
         } else if ctx.had_code {
             add(Intent::Answer, "code".into());
+        } else if no_other
+            && thanks_word.is_none()
+            && !ctx.had_quote
+            && ctx.sentiment.abs() < 0.5
+            && informative(ss, prose)
+        {
+            add(Intent::Answer, "informative statement".into());
         }
     }
     out.sort_by_key(|m| m.intent);
     out
 }
 
+/// A plain statement of fact, not about the writer: what replies that explain look like.
+/// At least seven words, no first person singular, no exclamation.
+fn informative(ss: &[Sentence], prose: &str) -> bool {
+    let words: usize = ss.iter().map(|s| s.words.len()).sum();
+    words >= 7
+        && !prose.contains('!')
+        && !ss.iter().any(|s| {
+            s.words.iter().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "i" | "i'm" | "i'll" | "i've" | "my" | "me" | "we're" | "lol" | "haha"
+                )
+            })
+        })
+}
+
 fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
     let greeting = ss.first().is_some_and(|s| {
-        GREETINGS
-            .iter()
-            .any(|g| {
-                s.joined.starts_with(g)
-                    && (s.joined.len() == g.len() || s.joined.as_bytes()[g.len()] == b' ')
-            })
+        GREETINGS.iter().any(|g| {
+            s.joined.starts_with(g)
+                && (s.joined.len() == g.len() || s.joined.as_bytes()[g.len()] == b' ')
+        })
     });
     const STRONG: &[&str] = &[
-        "introducing myself", "quick intro", "just joined", "new member", "my name is",
-        "new here", "first post", "lurker", "finally making an account", "nice to meet",
-        "glad to join", "happy to be here", "new to the community", "im new",
+        "introducing myself",
+        "quick intro",
+        "just joined",
+        "new member",
+        "my name is",
+        "new here",
+        "first post",
+        "lurker",
+        "finally making an account",
+        "nice to meet",
+        "glad to join",
+        "happy to be here",
+        "new to the community",
+        "im new",
     ];
     if let Some(p) = first_phrase(all, STRONG) {
         return Some(p.to_string());

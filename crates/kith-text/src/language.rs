@@ -19,12 +19,12 @@ pub struct Language {
 
 const EN_FUNCTION_WORDS: &[&str] = &[
     "the", "a", "an", "and", "or", "but", "is", "are", "was", "were", "be", "been", "it", "its",
-    "it's", "this", "that", "to", "of", "in", "on", "for", "with", "at", "by", "from", "i",
-    "i'm", "you", "you're", "we", "they", "he", "she", "my", "your", "our", "have", "has",
-    "had", "do", "does", "did", "don't", "can", "can't", "not", "no", "yes", "what", "how",
-    "why", "when", "where", "who", "which", "if", "so", "just", "there", "here", "all", "any",
-    "me", "thanks", "thank", "please", "would", "should", "could", "will", "about", "like",
-    "get", "got", "new", "one", "up", "out", "as", "some",
+    "it's", "this", "that", "to", "of", "in", "on", "for", "with", "at", "by", "from", "i", "i'm",
+    "you", "you're", "we", "they", "he", "she", "my", "your", "our", "have", "has", "had", "do",
+    "does", "did", "don't", "can", "can't", "not", "no", "yes", "what", "how", "why", "when",
+    "where", "who", "which", "if", "so", "just", "there", "here", "all", "any", "me", "thanks",
+    "thank", "please", "would", "should", "could", "will", "about", "like", "get", "got", "new",
+    "one", "up", "out", "as", "some",
 ];
 
 fn is_function_word(w: &str) -> bool {
@@ -120,7 +120,14 @@ mod tests {
 
     #[test]
     fn english_and_short_messages_are_supported() {
-        for t in ["lgtm", "+1", "Thanks, that fixed it!", "👍", "Merged.", "brb, coffee"] {
+        for t in [
+            "lgtm",
+            "+1",
+            "Thanks, that fixed it!",
+            "👍",
+            "Merged.",
+            "brb, coffee",
+        ] {
             assert!(detect(t).supported, "{t}");
         }
     }

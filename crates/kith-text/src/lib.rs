@@ -92,9 +92,10 @@ pub fn analyze(text: &str) -> Analysis {
     };
     let ctx = intent::Context {
         sentiment: sentiment.score,
-        technical: prose.is_technical(),
+        technical: sentiment.technical,
         had_code: prose.had_code,
         had_trace: prose.had_trace,
+        had_quote: prose.had_quote,
         hostile: hostility.is_hostile(),
     };
     let intents = intent::intents_of_sentences(&prose.text, &ss, ctx);

@@ -129,7 +129,10 @@ mod tests {
         let p = extract(
             "> you idiot\nSee `kill -9` and https://x.org/a\n```\nfn main() {}\n```\nthread 'main' panicked at 'x'\nok",
         );
-        assert_eq!(p.text.split_whitespace().collect::<Vec<_>>(), ["See", "and", "ok"]);
+        assert_eq!(
+            p.text.split_whitespace().collect::<Vec<_>>(),
+            ["See", "and", "ok"]
+        );
         assert!(p.had_code && p.had_quote && p.had_trace);
         assert_eq!(p.urls, 1);
     }

@@ -99,7 +99,11 @@ pub fn conversation_quality(t: &ThreadSummary) -> ConversationQuality {
             points: value * weight,
         })
         .collect();
-    let score = components.iter().map(|c| c.points).sum::<f64>().clamp(0.0, 100.0);
+    let score = components
+        .iter()
+        .map(|c| c.points)
+        .sum::<f64>()
+        .clamp(0.0, 100.0);
     ConversationQuality { score, components }
 }
 

@@ -45,13 +45,68 @@ fn domain(word: &str) -> Option<f64> {
 
 /// Words that mark a message as technical even without code: the domain adjustment applies.
 const TECH_MARKERS: &[&str] = &[
-    "bug", "bugs", "crash", "crashes", "crashed", "error", "errors", "compile", "compiler",
-    "build", "install", "config", "server", "api", "cli", "deploy", "docker", "process",
-    "thread", "ci", "pr", "commit", "merge", "upgrade", "plugin", "database", "query", "logs",
-    "stack", "segfault", "exception", "oom", "daemon", "worker", "workers", "script",
-    "function", "flag", "sigkill", "import", "export", "release", "version", "repo", "branch",
-    "cache", "container", "kubernetes", "endpoint", "backend", "frontend", "regression",
-    "webhook", "test", "tests", "debug", "memory", "cpu", "node", "python", "rust", "java",
+    "bug",
+    "bugs",
+    "crash",
+    "crashes",
+    "crashed",
+    "error",
+    "errors",
+    "compile",
+    "compiler",
+    "build",
+    "install",
+    "config",
+    "server",
+    "api",
+    "cli",
+    "deploy",
+    "docker",
+    "process",
+    "thread",
+    "ci",
+    "pr",
+    "commit",
+    "merge",
+    "upgrade",
+    "plugin",
+    "database",
+    "query",
+    "logs",
+    "stack",
+    "segfault",
+    "exception",
+    "oom",
+    "daemon",
+    "worker",
+    "workers",
+    "script",
+    "function",
+    "flag",
+    "sigkill",
+    "import",
+    "export",
+    "release",
+    "version",
+    "repo",
+    "branch",
+    "cache",
+    "container",
+    "kubernetes",
+    "endpoint",
+    "backend",
+    "frontend",
+    "regression",
+    "webhook",
+    "test",
+    "tests",
+    "debug",
+    "memory",
+    "cpu",
+    "node",
+    "python",
+    "rust",
+    "java",
 ];
 
 struct Domain;
@@ -98,9 +153,7 @@ impl Sentiment {
 fn is_technical(prose: &Prose) -> bool {
     prose.is_technical()
         || prose.text.split(|c: char| !c.is_alphanumeric()).any(|w| {
-            w.len() >= 2
-                && w.len() <= 10
-                && TECH_MARKERS.iter().any(|m| m.eq_ignore_ascii_case(w))
+            w.len() >= 2 && w.len() <= 10 && TECH_MARKERS.iter().any(|m| m.eq_ignore_ascii_case(w))
         })
 }
 
@@ -143,7 +196,8 @@ mod tests {
 
     #[test]
     fn technical_violence_words_are_mild() {
-        let s = sentiment("You can kill the stuck worker with kill -9, the supervisor restarts it.");
+        let s =
+            sentiment("You can kill the stuck worker with kill -9, the supervisor restarts it.");
         assert!(s.score > -0.5, "{s:?}");
         assert!(s.technical);
     }

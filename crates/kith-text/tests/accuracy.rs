@@ -18,9 +18,17 @@ fn tweet_sentiment_correlates_with_human_mean_at_least_0_86() {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let tweets = eval::parse_tweets(&text);
-    assert_eq!(tweets.len(), 4200, "{} should hold 4,200 tweets", path.display());
+    assert_eq!(
+        tweets.len(),
+        4200,
+        "{} should hold 4,200 tweets",
+        path.display()
+    );
     let human: Vec<f64> = tweets.iter().map(|t| t.1).collect();
-    let kith: Vec<f64> = tweets.iter().map(|t| sentiment::sentiment(&t.2).score).collect();
+    let kith: Vec<f64> = tweets
+        .iter()
+        .map(|t| sentiment::sentiment(&t.2).score)
+        .collect();
     let r = eval::pearson(&kith, &human);
     assert!(r >= 0.86, "Pearson r {r:.4} < 0.86");
 }
@@ -30,19 +38,24 @@ fn split_is_the_fixed_hash_of_the_id() {
     let set = eval::parse_labelled(eval::MESSAGES_TSV).expect("labelled set parses");
     assert!(set.len() >= 600);
     for m in &set {
-        assert_eq!(m.test, eval::split_hash(&m.id) % 3 == 0, "{}", m.id);
+        assert_eq!(m.test, eval::split_hash(&m.id).is_multiple_of(3), "{}", m.id);
     }
 }
 
 fn test_split_counts() -> (Vec<(Intent, Counts)>, Counts) {
     let set = eval::parse_labelled(eval::MESSAGES_TSV).expect("labelled set parses");
-    let mut per: Vec<(Intent, Counts)> =
-        Intent::ALL.iter().map(|&i| (i, Counts::default())).collect();
+    let mut per: Vec<(Intent, Counts)> = Intent::ALL
+        .iter()
+        .map(|&i| (i, Counts::default()))
+        .collect();
     let mut host = Counts::default();
     for m in set.iter().filter(|m| m.test) {
         let a = analyze(&m.text);
         for (intent, c) in per.iter_mut() {
-            c.add(a.intents.iter().any(|x| x.intent == *intent), m.intents.contains(intent));
+            c.add(
+                a.intents.iter().any(|x| x.intent == *intent),
+                m.intents.contains(intent),
+            );
         }
         host.add(a.hostility.is_hostile(), m.hostile);
     }
@@ -52,7 +65,11 @@ fn test_split_counts() -> (Vec<(Intent, Counts)>, Counts) {
 #[test]
 fn hostility_precision_on_test_split_at_least_0_90() {
     let (_, host) = test_split_counts();
-    assert!(host.precision() >= 0.90, "hostility precision {:.2}", host.precision());
+    assert!(
+        host.precision() >= 0.90,
+        "hostility precision {:.2}",
+        host.precision()
+    );
 }
 
 #[test]
