@@ -42,6 +42,19 @@ struct Topic {
     numbers: HashMap<String, u64>,
 }
 
+impl Topic {
+    /// The post of this page that the activity `reply_to` was written as.
+    fn post_mut(&mut self, reply_to: Option<&String>) -> Option<&mut Value> {
+        let target = self.numbers.get(reply_to?).copied()?;
+        let base = self
+            .posts
+            .first()
+            .and_then(|p| p["post_number"].as_u64())
+            .unwrap_or(1);
+        self.posts.get_mut((target - base) as usize)
+    }
+}
+
 /// What is remembered of a topic already written.
 struct Written {
     next_number: u64,
@@ -291,42 +304,14 @@ pub fn write_export(
                 topic.last = a.ts;
             }
             Kind::Solution => {
-                let Some(topic) = st.open.get_mut(&thread) else {
-                    continue;
-                };
-                let Some(target) = a
-                    .reply_to
-                    .as_ref()
-                    .and_then(|r| topic.numbers.get(r).copied())
-                else {
-                    continue;
-                };
-                let base = topic
-                    .posts
-                    .first()
-                    .and_then(|p| p["post_number"].as_u64())
-                    .unwrap_or(1);
-                if let Some(p) = topic.posts.get_mut((target - base) as usize) {
+                let topic = st.open.get_mut(&thread);
+                if let Some(p) = topic.and_then(|t| t.post_mut(a.reply_to.as_ref())) {
                     p["accepted_answer"] = json!(true);
                 }
             }
             Kind::Reaction => {
-                let Some(topic) = st.open.get_mut(&thread) else {
-                    continue;
-                };
-                let Some(target) = a
-                    .reply_to
-                    .as_ref()
-                    .and_then(|r| topic.numbers.get(r).copied())
-                else {
-                    continue;
-                };
-                let base = topic
-                    .posts
-                    .first()
-                    .and_then(|p| p["post_number"].as_u64())
-                    .unwrap_or(1);
-                if let Some(p) = topic.posts.get_mut((target - base) as usize) {
+                let topic = st.open.get_mut(&thread);
+                if let Some(p) = topic.and_then(|t| t.post_mut(a.reply_to.as_ref())) {
                     let likes = p["actions_summary"]
                         .as_array()
                         .and_then(|a| a.first())
