@@ -301,29 +301,20 @@ proptest! {
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
-    let leaf = prop_oneof![
-        Just(serde_json::Value::Null),
-        any::<bool>().prop_map(serde_json::Value::from),
-        any::<i64>().prop_map(serde_json::Value::from),
-        "[a-z0-9:.TZ+-]{0,12}".prop_map(serde_json::Value::from),
-    ];
-    leaf.prop_recursive(3, 24, 6, |inner| {
-        let keys = prop_oneof![
-            Just("id".to_owned()),
-            Just("post_number".to_owned()),
-            Just("created_at".to_owned()),
-            Just("user_id".to_owned()),
-            Just("reply_to_post_number".to_owned()),
-            Just("accepted_answer".to_owned()),
-            Just("topic_id".to_owned()),
-            "[a-z_]{1,8}",
-        ];
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
-            proptest::collection::btree_map(keys, inner, 0..6)
-                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
-        ]
-    })
+    support::json_value(
+        "[a-z0-9:.TZ+-]{0,12}",
+        &[],
+        &[
+            "id",
+            "post_number",
+            "created_at",
+            "user_id",
+            "reply_to_post_number",
+            "accepted_answer",
+            "topic_id",
+        ],
+        6,
+    )
 }
 
 fn read_bytes(bytes: &[u8]) -> Result<Collect, ImportError> {

@@ -502,43 +502,33 @@ proptest! {
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
-    let leaf = prop_oneof![
-        Just(serde_json::Value::Null),
-        any::<bool>().prop_map(serde_json::Value::from),
-        any::<i64>().prop_map(serde_json::Value::from),
-        "[a-z0-9:./#TZ+-]{0,16}".prop_map(serde_json::Value::from),
-        Just(serde_json::Value::from(
-            "https://api.github.com/repos/o/r/issues/1"
-        )),
-        Just(serde_json::Value::from("2024-01-01T00:00:00Z")),
-    ];
-    leaf.prop_recursive(3, 24, 8, |inner| {
-        let keys = prop_oneof![
-            Just("id".to_owned()),
-            Just("number".to_owned()),
-            Just("user".to_owned()),
-            Just("state".to_owned()),
-            Just("created_at".to_owned()),
-            Just("submitted_at".to_owned()),
-            Just("merged_at".to_owned()),
-            Just("merged".to_owned()),
-            Just("head".to_owned()),
-            Just("base".to_owned()),
-            Just("issue_url".to_owned()),
-            Just("pull_request_url".to_owned()),
-            Just("pull_request".to_owned()),
-            Just("diff_hunk".to_owned()),
-            Just("commit_id".to_owned()),
-            Just("reactions".to_owned()),
-            Just("labels".to_owned()),
-            "[a-z_]{1,8}",
-        ];
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
-            proptest::collection::btree_map(keys, inner, 0..8)
-                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
-        ]
-    })
+    support::json_value(
+        "[a-z0-9:./#TZ+-]{0,16}",
+        &[
+            "https://api.github.com/repos/o/r/issues/1",
+            "2024-01-01T00:00:00Z",
+        ],
+        &[
+            "id",
+            "number",
+            "user",
+            "state",
+            "created_at",
+            "submitted_at",
+            "merged_at",
+            "merged",
+            "head",
+            "base",
+            "issue_url",
+            "pull_request_url",
+            "pull_request",
+            "diff_hunk",
+            "commit_id",
+            "reactions",
+            "labels",
+        ],
+        8,
+    )
 }
 
 fn read_bytes(bytes: &[u8]) -> Result<Collect, ImportError> {

@@ -223,3 +223,34 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Arbitrary JSON for the no-panic properties: null, booleans, integers, strings matching
+/// `strings` and each of `fixed`, nested up to 3 deep in arrays and in objects of up to
+/// `width - 1` entries whose keys are the format's own `keys` or short names.
+pub fn json_value(
+    strings: &'static str,
+    fixed: &'static [&'static str],
+    keys: &'static [&'static str],
+    width: usize,
+) -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    use proptest::strategy::Union;
+    use serde_json::Value;
+    let mut leaves: Vec<BoxedStrategy<Value>> = vec![
+        Just(Value::Null).boxed(),
+        any::<bool>().prop_map(Value::from).boxed(),
+        any::<i64>().prop_map(Value::from).boxed(),
+        strings.prop_map(Value::from).boxed(),
+    ];
+    leaves.extend(fixed.iter().map(|&s| Just(Value::from(s)).boxed()));
+    Union::new(leaves).prop_recursive(3, 24, width as u32, move |inner| {
+        let mut names: Vec<BoxedStrategy<String>> =
+            keys.iter().map(|&k| Just(k.to_owned()).boxed()).collect();
+        names.push("[a-z_]{1,8}".boxed());
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map(Union::new(names), inner, 0..width)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
