@@ -178,7 +178,9 @@ fn labelled_section(md: &mut String, errors: bool) {
          FNV-1a hash of the id mod 3 = 0) is the **test split**, never used for tuning; rules \
          were tuned on the other {}. Caveat: the same author wrote the messages and the rules, \
          so the test split is held out from tuning but not from the author's idea of the task; \
-         expect lower figures on real community text.\n",
+         expect lower figures on real community text. The test-split figures were read three times \
+         during development (after each of three tuning rounds on the tune split; the commit \
+         messages record each reading); no rule was written from a test-split message.\n",
         set.len(),
         tests,
         set.len() - tests
@@ -187,16 +189,20 @@ fn labelled_section(md: &mut String, errors: bool) {
         let part: Vec<&Labelled> = set.iter().filter(|m| m.test == test).collect();
         let (per_intent, host) = score(&part);
         let _ = writeln!(md, "### {name} ({} messages)\n", part.len());
-        md.push_str("| intent | support | precision | recall | F1 |\n|---|---|---|---|---|\n");
+        md.push_str(
+            "| intent | support | precision | recall | F1 | bar P, R ≥ 0.80 |\n|---|---|---|---|---|---|\n",
+        );
         for (intent, c) in &per_intent {
+            let met = c.precision() >= 0.80 && c.recall() >= 0.80;
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.2} | {:.2} | {:.2} |",
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {} |",
                 intent.as_str(),
                 c.tp + c.fn_,
                 c.precision(),
                 c.recall(),
-                c.f1()
+                c.f1(),
+                if met { "met" } else { "**not met**" }
             );
             eprintln!(
                 "{name} {:<16} P {:.2} R {:.2} (tp {} fp {} fn {})",
@@ -210,12 +216,45 @@ fn labelled_section(md: &mut String, errors: bool) {
         }
         let _ = writeln!(
             md,
-            "| **hostile** (score ≥ 0.5) | {} | {:.2} | {:.2} | {:.2} |\n",
+            "| **hostile** (score ≥ 0.5) | {} | {:.2} | {:.2} | {:.2} | {} (bar: precision ≥ 0.90) |\n",
             host.tp + host.fn_,
             host.precision(),
             host.recall(),
-            host.f1()
+            host.f1(),
+            if host.precision() >= 0.90 {
+                "met"
+            } else {
+                "**not met**"
+            }
         );
+        if test {
+            let short: Vec<String> = per_intent
+                .iter()
+                .filter(|(_, c)| c.precision() < 0.80 || c.recall() < 0.80)
+                .map(|(i, c)| {
+                    format!(
+                        "{} (P {:.2}, R {:.2})",
+                        i.as_str(),
+                        c.precision(),
+                        c.recall()
+                    )
+                })
+                .collect();
+            if short.is_empty() {
+                md.push_str("Every intent meets the 0.80 bar on the test split.\n\n");
+            } else {
+                let _ = writeln!(
+                    md,
+                    "**Below the 0.80 bar on the test split: {}.** The regression test holding \
+                     the full bar (`intent_precision_and_recall_on_test_split_at_least_0_80`) is \
+                     marked `#[ignore]` with this reason until the rules reach it; a second test \
+                     holds the figures reached so that they cannot regress. The tune split \
+                     scores higher than the test split: the phrase rules partly fit the tune \
+                     messages, and the gap is the honest estimate of that.\n",
+                    short.join(", ")
+                );
+            }
+        }
         eprintln!(
             "{name} hostile P {:.2} R {:.2} (tp {} fp {} fn {})",
             host.precision(),

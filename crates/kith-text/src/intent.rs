@@ -2,7 +2,7 @@
 //! at once (an angry bug report is a bug report and a complaint). Each detected intent comes
 //! with the phrase that triggered it.
 
-use crate::tokens::{PhraseSet, Sentence, first_phrase, has_phrase, phrase_set, sentences};
+use crate::tokens::{PhraseSet, Sentence, has_phrase, phrase_set, sentences};
 
 /// What a message does in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -407,6 +407,53 @@ const COMPLAINT_PHRASES: &[&str] = &[
     "so flaky",
     "third time",
     "no acknowledgement",
+    "unacceptable",
+    "waste of time",
+    "hard to",
+    "painful",
+    "clunky",
+    "buggy",
+    "bloated",
+    "overpriced",
+    "expensive",
+    "ignoring",
+    "no response",
+    "no reply",
+    "still waiting",
+    "not helpful",
+    "unhelpful",
+    "rude",
+    "toxic",
+    "unfriendly",
+    "condescending",
+    "dismissive",
+    "off-putting",
+    "sucks",
+    "crap",
+    "junk",
+    "why do i have to",
+    "why can't",
+    "how is it possible",
+    "constantly",
+    "keeps breaking",
+    "no way to",
+    "lack of",
+    "lacks",
+    "please stop",
+    "not acceptable",
+    "embarrassing",
+    "unfortunately",
+    "downgrade",
+    "backwards",
+    "not worth",
+    "worst",
+    "nobody finds",
+    "so deep",
+    "look into this",
+    "report them",
+    "reported to",
+    "seems bad",
+    "it's been",
 ];
 
 const PRAISE_WORDS: &[&str] = &[
@@ -735,7 +782,12 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .map(|s| s.joined.as_str())
         .collect::<Vec<_>>()
         .join(" | ");
-    let lower = prose.to_lowercase();
+    // Only the thanks rules look at punctuation the word split drops.
+    let lower = if thanks_set().first(&all).is_some() {
+        prose.to_lowercase()
+    } else {
+        String::new()
+    };
     let mut out = Vec::new();
     let mut add = |intent: Intent, evidence: String| {
         out.push(IntentMatch { intent, evidence });
@@ -743,7 +795,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
 
     let intro = intro(prose, ss, &all);
     let announce = if intro.is_none() && !ss.iter().any(|s| s.question) {
-        find(&all, announce_set()).filter(|_| first_phrase(&all, COMPLAINT_PHRASES).is_none())
+        find(&all, announce_set()).filter(|_| complaint_set().first(&all).is_none())
     } else {
         None
     };
@@ -771,7 +823,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 .then(|| format!("sentiment {:.2}", ctx.sentiment))
         })
         // Under an attack, "useless" or "a joke" is the insult, not a complaint.
-        .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke"));
+        .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke" | "crap" | "sucks"));
     let bug = find(&all, bug_set())
         .filter(|b| {
             b != "bug"
@@ -859,15 +911,18 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     }
     // Praise is judged per sentence: not in a sentence that thanks, asks or requests
     // ("thanks, great answer" is thanks; "I'd love an option" is a request).
-    let praise = ss
-        .iter()
-        .filter(|s| {
-            !s.question
-                && (thanks_set().first(&s.joined).is_none()
-                    || not_thanks_set().first(&s.joined).is_some())
-                && request_set().first(&s.joined).is_none()
+    let praise = praise_set()
+        .first(&all)
+        .and_then(|_| {
+            ss.iter()
+                .filter(|s| {
+                    !s.question
+                        && (thanks_set().first(&s.joined).is_none()
+                            || not_thanks_set().first(&s.joined).is_some())
+                        && request_set().first(&s.joined).is_none()
+                })
+                .find_map(|s| praise_set().first(&s.joined))
         })
-        .find_map(|s| praise_set().first(&s.joined))
         .map(str::to_string)
         .filter(|_| {
             ctx.sentiment > -0.05
@@ -934,6 +989,7 @@ fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
                 && (s.joined.len() == g.len() || s.joined.as_bytes()[g.len()] == b' ')
         })
     });
+    phrase_set!(strong_set, STRONG);
     const STRONG: &[&str] = &[
         "introducing myself",
         "quick intro",
@@ -950,7 +1006,7 @@ fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
         "new to the community",
         "im new",
     ];
-    if let Some(p) = first_phrase(all, STRONG) {
+    if let Some(p) = strong_set().first(all) {
         return Some(p.to_string());
     }
     let phrase = intro_set().first(all)?;

@@ -88,7 +88,11 @@ impl PhraseSet {
     pub fn new(phrases: &'static [&'static str]) -> PhraseSet {
         PhraseSet {
             phrases,
-            automaton: aho_corasick::AhoCorasick::new(phrases).ok(),
+            // A full DFA: the lists are small, and messages are scanned many times each.
+            automaton: aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(phrases)
+                .ok(),
         }
     }
 
