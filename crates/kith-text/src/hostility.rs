@@ -281,7 +281,8 @@ phrase_set!(harassment, HARASSMENT);
 
 fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
     // Reported speech: only what comes before "called me …" is the author's own.
-    let mut words: &[String] = &s.words;
+    let all_words = s.words();
+    let mut words: &[&str] = &all_words;
     let mut joined = s.joined.as_str();
     if let Some(p) = REPORTED
         .iter()
@@ -304,17 +305,17 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
             });
         }
     }
-    for (i, w) in words.iter().enumerate() {
+    for (i, &w) in words.iter().enumerate() {
         let base = w.strip_suffix('s').unwrap_or(w);
         if slurs().iter().any(|s| s == w || s == base) {
             out.push(Evidence {
                 kind: AttackKind::Slur,
-                matched: w.clone(),
+                matched: w.to_string(),
             });
             continue;
         }
-        let noun = INSULT_NOUNS.contains(&w.as_str());
-        let adjective = INSULT_ADJECTIVES.contains(&w.as_str());
+        let noun = INSULT_NOUNS.contains(&w);
+        let adjective = INSULT_ADJECTIVES.contains(&w);
         if !(noun || adjective) {
             continue;
         }
@@ -343,14 +344,14 @@ fn find_phrase_at(haystack: &str, phrase: &str) -> Option<usize> {
 }
 
 /// Is the insult word at `i` aimed at a person? Returns the matched span.
-fn directed(words: &[String], i: usize, noun: bool) -> Option<String> {
-    let w = words[i].as_str();
+fn directed(words: &[&str], i: usize, noun: bool) -> Option<String> {
+    let w = words[i];
     // "genius" and "joke" are insults only when said to someone directly.
     let weak = matches!(w, "genius" | "joke" | "hack");
     let window = if noun { 6 } else { 3 };
     let from = i.saturating_sub(if weak { 2 } else { window });
     for j in (from..i).rev() {
-        let t = words[j].as_str();
+        let t = words[j];
         if FIRST_PERSON.contains(&t) {
             return None;
         }
@@ -367,14 +368,14 @@ fn directed(words: &[String], i: usize, noun: bool) -> Option<String> {
     }
     if noun && !weak {
         // "What a moron." / "What an arrogant prick."
-        if i >= 2 && words[0] == "what" && matches!(words[1].as_str(), "a" | "an") && i <= 3 {
+        if i >= 2 && words[0] == "what" && matches!(words[1], "a" | "an") && i <= 3 {
             return Some(words[..=i].join(" "));
         }
         // Vocative at the end of a short sentence: "Go away, idiot." / "Get lost, troll."
         if i + 1 == words.len()
             && i >= 1
             && !matches!(
-                words[i - 1].as_str(),
+                words[i - 1],
                 "a" | "an" | "the" | "like" | "such" | "this" | "that" | "my"
             )
         {

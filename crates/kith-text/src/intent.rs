@@ -969,13 +969,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
 /// A plain statement of fact, not about the writer: what replies that explain look like.
 /// At least seven words, no first person singular, no exclamation.
 fn informative(ss: &[Sentence], prose: &str) -> bool {
-    let words: usize = ss.iter().map(|s| s.words.len()).sum();
+    let words: usize = ss.iter().map(|s| s.word_count()).sum();
     words >= 7
         && !prose.contains('!')
         && !ss.iter().any(|s| {
-            s.words.iter().any(|w| {
+            s.words().iter().any(|w| {
                 matches!(
-                    w.as_str(),
+                    *w,
                     "i" | "i'm" | "i'll" | "i've" | "my" | "me" | "we're" | "lol" | "haha"
                 )
             })

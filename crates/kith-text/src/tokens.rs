@@ -2,11 +2,25 @@
 
 /// A sentence as lower-case word tokens (letters, digits, `'`, `-`, `@`, `_` kept inside).
 pub(crate) struct Sentence {
-    pub words: Vec<String>,
+    /// Byte ranges of the words in `joined`.
+    spans: Vec<(usize, usize)>,
     /// The sentence text, lower-cased, single spaces between words, for phrase matching.
     pub joined: String,
     /// The sentence ended with a question mark.
     pub question: bool,
+}
+
+impl Sentence {
+    pub fn words(&self) -> Vec<&str> {
+        self.spans
+            .iter()
+            .map(|&(a, b)| &self.joined[a..b])
+            .collect()
+    }
+
+    pub fn word_count(&self) -> usize {
+        self.spans.len()
+    }
 }
 
 fn is_word_char(c: char) -> bool {
@@ -34,20 +48,33 @@ pub(crate) fn sentences(text: &str) -> Vec<Sentence> {
 }
 
 fn push(out: &mut Vec<Sentence>, s: &str, question: bool) {
-    let words: Vec<String> = s
-        .split(|c: char| !is_word_char(c))
-        .map(|w| w.trim_matches(|c| matches!(c, '\'' | '-')).to_lowercase())
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.is_empty() {
+    // One lower-cased string per sentence; words are spans into it (no allocation per word).
+    let mut joined = String::with_capacity(s.len());
+    let mut spans = Vec::new();
+    for w in s.split(|c: char| !is_word_char(c)) {
+        let w = w.trim_matches(|c| matches!(c, '\'' | '-'));
+        if w.is_empty() {
+            continue;
+        }
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        let start = joined.len();
+        if w.is_ascii() {
+            joined.extend(w.chars().map(|c| c.to_ascii_lowercase()));
+        } else {
+            joined.push_str(&w.to_lowercase());
+        }
+        spans.push((start, joined.len()));
+    }
+    if spans.is_empty() {
         if question && let Some(last) = out.last_mut() {
             last.question = true;
         }
         return;
     }
-    let joined = words.join(" ");
     out.push(Sentence {
-        words,
+        spans,
         joined,
         question,
     });
