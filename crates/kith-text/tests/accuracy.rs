@@ -120,3 +120,45 @@ fn intent_test_split_figures_do_not_regress() {
         );
     }
 }
+
+/// The VADER port gives Python vaderSentiment 3.3.2's compound score (rounded to 4 decimals,
+/// as Python reports it) for every tweet: the port is faithful, and kith's own adjustments
+/// live outside it.
+#[test]
+fn vader_port_matches_python_vader_on_every_tweet() {
+    let Some(dir) = std::env::var_os("KITH_SHARED_DATA") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "KITH_SHARED_DATA must be set in CI"
+        );
+        eprintln!("skipped: KITH_SHARED_DATA not set");
+        return;
+    };
+    let path = std::path::Path::new(&dir).join("sentiment-vader-tweets/tweets_GroundTruth.txt");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let python: std::collections::HashMap<&str, f64> =
+        include_str!("../data/python-vader-3.3.2-tweets.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (id, v) = l.split_once('\t')?;
+                Some((id, v.parse().ok()?))
+            })
+            .collect();
+    let mut mismatches = Vec::new();
+    for (id, _, tweet) in eval::parse_tweets(&text) {
+        let ours =
+            (kith_text::vader::polarity_scores(&tweet).compound * 10_000.0).round() / 10_000.0;
+        let theirs = python.get(id.as_str()).copied().unwrap_or(f64::NAN);
+        if (ours - theirs).abs() > 1e-9 {
+            mismatches.push(format!("{id}: {ours} vs {theirs}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches: {:?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(10)]
+    );
+}
