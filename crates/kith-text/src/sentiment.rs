@@ -215,3 +215,35 @@ mod tests {
         assert_eq!(sentiment(t).score, vader::polarity_scores(t).compound);
     }
 }
+
+/// The lexicon words behind a message's sentiment, with their base valence (−4..4, before
+/// VADER's rules for negation, boosters, "but" and emphasis), in order of appearance. For
+/// showing a score's reasons; not on the scoring path.
+pub fn evidence(text: &str) -> Vec<(String, f64)> {
+    let prose = crate::prose::extract(text);
+    let technical = is_technical(&prose);
+    prose
+        .text
+        .split_whitespace()
+        .filter_map(|t| {
+            let t = t.trim_matches(|c: char| c.is_ascii_punctuation());
+            let lower = t.to_lowercase();
+            let v = if technical {
+                Domain.valence(&lower)
+            } else {
+                vader::lexicon().get(lower.as_str()).copied()
+            }?;
+            (v != 0.0).then_some((lower, v))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod evidence_tests {
+    #[test]
+    fn evidence_lists_the_lexicon_words() {
+        let e = super::evidence("The new docs are great, but the search is awful.");
+        let words: Vec<&str> = e.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(words, ["great", "awful"]);
+    }
+}
