@@ -6,13 +6,6 @@
 //! (falling back to the database, which may hold earlier imports). Only re-imports pay a second
 //! statement (compare `content_hash`, update when different). Replies whose target is not
 //! stored yet are resolved at commit through a small partial index of unresolved rows.
-//!
-//! Activities are keyed by `(source_id, key_hash)`, not by the text `(source_id, ext_id)`: an
-//! integer unique index costs a fraction of a text one on the hot path. `key_hash` is
-//! [`key_hash`] of the platform id at the first probe whose slot was free when the row was
-//! inserted; rows are only ever removed a whole source at a time, so every lookup by platform id
-//! ([`find_activity`]) walks the same probe sequence until it meets the id or a free slot.
-//! Correctness never depends on the hash: a collision costs one more probe.
 
 use std::collections::BTreeSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -79,75 +72,22 @@ const CACHE_LIMIT: usize = 1 << 20;
 const RECENT_LIMIT: usize = 1 << 18;
 
 const INSERT_ACTIVITY: &str = "INSERT INTO activities (id, source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, \
-     channel_id, thread_id, reply_to_ext, reply_to_id, to_ext, text, url, attrs, content_hash, deleted, seq, key_hash) \
-     VALUES (?18, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, ?19) \
-     ON CONFLICT (source_id, key_hash) DO NOTHING";
+     channel_id, thread_id, reply_to_ext, reply_to_id, to_ext, text, url, attrs, content_hash, deleted, seq) \
+     VALUES (?18, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17) \
+     ON CONFLICT (source_id, ext_id) DO NOTHING";
 
 const UPDATE_ACTIVITY: &str = "UPDATE activities SET kind = ?3, ts = ?4, ts_micros = ?5, ts_offset = ?6, identity_id = ?7, \
      channel_id = ?8, thread_id = ?9, reply_to_ext = ?10, reply_to_id = ?11, to_ext = ?12, text = ?13, url = ?14, \
-     attrs = ?15, content_hash = ?16, seq = ?17 WHERE id = ?18 AND key_hash = ?19";
+     attrs = ?15, content_hash = ?16, seq = ?17 WHERE id = ?18";
 
-/// The row in one probe slot: its id, whether it is the platform id sought, its content hash.
 const FIND_ACTIVITY: &str =
-    "SELECT id, ext_id = ?3, content_hash FROM activities WHERE source_id = ?1 AND key_hash = ?2";
-
-/// Bits of [`key_hash`] kept in production. Tests open stores with a few bits to force
-/// collisions ([`crate::SqliteStore::open_with_key_bits`]).
-pub(crate) const KEY_BITS: u32 = 64;
-/// Past this many probes a lookup gives up: unreachable with 64-bit hashes (it would take a
-/// thousand colliding ids in a row), it only stops a test store with a tiny hash from looping.
-const MAX_PROBES: u32 = 1000;
-
-/// The key hash of platform id `ext_id` at probe `probe`, keeping the low `bits` bits.
-pub(crate) fn key_hash(ext_id: &str, probe: u32, bits: u32) -> i64 {
-    let h = xxhash_rust::xxh3::xxh3_64_with_seed(ext_id.as_bytes(), u64::from(probe));
-    let h = if bits >= 64 {
-        h
-    } else {
-        h & ((1u64 << bits) - 1)
-    };
-    // Stored as the same 64 bits.
-    h as i64
-}
-
-/// Finds the stored activity `ext_id` of `source_id`: its row id and content hash.
-fn find_activity(
-    find: &mut rusqlite::CachedStatement<'_>,
-    source_id: i64,
-    ext_id: &str,
-    bits: u32,
-) -> StoreResult<Option<(i64, i64)>> {
-    for probe in 0..MAX_PROBES {
-        let slot: Option<(i64, bool, i64)> = find
-            .query_row(
-                params![source_id, key_hash(ext_id, probe, bits), ext_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .with_ctx(|| format!("looking up activity `{ext_id}`"))?;
-        match slot {
-            None => return Ok(None),
-            Some((row, true, hash)) => return Ok(Some((row, hash))),
-            Some((_, false, _)) => {}
-        }
-    }
-    Err(too_many_probes(ext_id))
-}
-
-fn too_many_probes(ext_id: &str) -> StoreError {
-    StoreError::backend(
-        "looking up an activity",
-        format!("activity `{ext_id}`: {MAX_PROBES} key-hash collisions in a row"),
-    )
-}
+    "SELECT id, content_hash FROM activities WHERE source_id = ?1 AND ext_id = ?2";
 
 pub(crate) struct Session<'a> {
     conn: WriterGuard<'a>,
     /// True until committed or rolled back; dropping an open session rolls it back.
     open: bool,
     seq: i64,
-    /// Bits of the activity key hash ([`KEY_BITS`] outside tests).
-    key_bits: u32,
     state: State,
 }
 
@@ -193,14 +133,13 @@ impl CachedIdentity {
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn begin(conn: WriterGuard<'a>, key_bits: u32) -> StoreResult<Session<'a>> {
+    pub(crate) fn begin(conn: WriterGuard<'a>) -> StoreResult<Session<'a>> {
         conn.execute_batch("BEGIN IMMEDIATE")
             .ctx("starting an import transaction")?;
         let mut session = Session {
             conn,
             open: true,
             seq: 0,
-            key_bits,
             state: State {
                 now: now(),
                 ..State::default()
@@ -213,55 +152,43 @@ impl<'a> Session<'a> {
     }
 
     /// Resolves replies of the written sources whose target is now stored, and applies edits
-    /// and deletions that were waiting for their target. Walks the partial index of unresolved
-    /// rows a page at a time (memory stays flat) and looks each target up by its key hash.
+    /// and deletions that were waiting for their target.
     fn resolve_replies(&mut self) -> StoreResult<()> {
-        const PAGE: i64 = 4096;
         let conn: &Connection = &self.conn;
-        let mut unresolved = conn
+        let mut resolve = conn
             .prepare_cached(
-                "SELECT id, reply_to_ext, kind, text, ts FROM activities \
-                 WHERE source_id = ?1 AND reply_to_id IS NULL AND reply_to_ext IS NOT NULL \
-                 AND (reply_to_ext, id) > (?2, ?3) ORDER BY reply_to_ext, id LIMIT ?4",
+                "UPDATE activities AS a SET reply_to_id = t.id, seq = ?1 FROM activities AS t \
+                 WHERE a.source_id = ?2 AND a.reply_to_id IS NULL AND a.reply_to_ext IS NOT NULL \
+                 AND t.source_id = a.source_id AND t.ext_id = a.reply_to_ext \
+                 RETURNING kind, reply_to_id, text, ts, id",
             )
             .ctx("preparing reply resolution")?;
-        let mut find = conn
-            .prepare_cached(FIND_ACTIVITY)
-            .ctx("preparing the activity lookup")?;
-        let mut link = conn
-            .prepare_cached("UPDATE activities SET reply_to_id = ?1, seq = ?2 WHERE id = ?3")
-            .ctx("preparing reply resolution")?;
-        let mut waiting: Vec<(i64, i64, Kind, i64, Option<String>)> = Vec::new();
+        let mut waiting: Vec<(i64, i64, String, i64, Option<String>)> = Vec::new();
         for &source in &self.state.written {
-            let mut after = (String::new(), i64::MIN);
-            loop {
-                let page: Vec<(i64, String, String, Option<String>, i64)> = unresolved
-                    .query_map(params![source, after.0, after.1, PAGE], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                    })
-                    .and_then(|rows| rows.collect())
-                    .ctx("resolving replies")?;
-                let Some(last) = page.last() else { break };
-                after = (last.1.clone(), last.0);
-                for (id, target_ext, kind, text, ts) in page {
-                    let Some((target, _)) =
-                        find_activity(&mut find, source, &target_ext, self.key_bits)?
-                    else {
-                        continue;
-                    };
-                    link.execute(params![target, self.seq, id])
-                        .ctx("resolving replies")?;
-                    if kind == Kind::Edit.as_str() {
-                        waiting.push((ts, id, Kind::Edit, target, text));
-                    } else if kind == Kind::Delete.as_str() {
-                        waiting.push((ts, id, Kind::Delete, target, text));
-                    }
+            let mut rows = resolve
+                .query(params![self.seq, source])
+                .ctx("resolving replies")?;
+            while let Some(row) = rows.next().ctx("resolving replies")? {
+                let kind: String = row.get(0).ctx("resolving replies")?;
+                if kind == Kind::Edit.as_str() || kind == Kind::Delete.as_str() {
+                    waiting.push((
+                        row.get(3).ctx("resolving replies")?,
+                        row.get(4).ctx("resolving replies")?,
+                        kind,
+                        row.get(1).ctx("resolving replies")?,
+                        row.get(2).ctx("resolving replies")?,
+                    ));
                 }
             }
         }
         // Apply in the order they happened.
         waiting.sort_by_key(|w| (w.0, w.1));
         for (_, _, kind, target, text) in waiting {
+            let kind = if kind == Kind::Edit.as_str() {
+                Kind::Edit
+            } else {
+                Kind::Delete
+            };
             apply_change(conn, self.seq, kind, target, text.as_deref())?;
         }
         Ok(())
@@ -331,7 +258,6 @@ impl Ingest for Session<'_> {
     fn write(&mut self, batch: &[Activity]) -> StoreResult<BatchOutcome> {
         let conn: &Connection = &self.conn;
         let seq = self.seq;
-        let bits = self.key_bits;
         let st = &mut self.state;
         let mut out = BatchOutcome::default();
         let mut insert = conn
@@ -395,7 +321,10 @@ impl Ingest for Session<'_> {
             let reply_to_id: Option<i64> = match &a.reply_to {
                 Some(ext) => match recent.get(ext.as_str()) {
                     Some(&id) => Some(id),
-                    None => find_activity(&mut find, source_id, ext, bits)?.map(|(id, _)| id),
+                    None => find
+                        .query_row(params![source_id, ext], |r| r.get(0))
+                        .optional()
+                        .ctx("looking up a reply target")?,
                 },
                 None => None,
             };
@@ -423,7 +352,7 @@ impl Ingest for Session<'_> {
             // Stored as the same 64 bits, read back with the reverse cast.
             let hash = a.content_hash() as i64;
             macro_rules! values {
-                ($row:expr, $key:expr) => {
+                ($row:expr) => {
                     params![
                         source_id,
                         a.id,
@@ -442,56 +371,35 @@ impl Ingest for Session<'_> {
                         attrs,
                         hash,
                         seq,
-                        $row,
-                        $key
+                        $row
                     ]
                 };
             }
             let row = st.next_activity;
-            // The first probe whose slot is free, or the one holding this id already.
-            let mut probe = 0;
-            let stored = loop {
-                let key = key_hash(&a.id, probe, bits);
-                if insert
-                    .execute(values!(row, key))
-                    .with_ctx(|| format!("storing activity `{}`", a.id))?
-                    == 1
-                {
-                    break None;
-                }
-                let slot: (i64, bool, i64) = find
-                    .query_row(params![source_id, key, a.id], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })
+            let changed = if insert
+                .execute(values!(row))
+                .with_ctx(|| format!("storing activity `{}`", a.id))?
+                == 1
+            {
+                st.next_activity += 1;
+                out.inserted += 1;
+                remember(recent, &a.id, row);
+                true
+            } else {
+                let (row, stored_hash): (i64, i64) = find
+                    .query_row(params![source_id, a.id], |r| Ok((r.get(0)?, r.get(1)?)))
                     .with_ctx(|| format!("reading stored activity `{}`", a.id))?;
-                if slot.1 {
-                    break Some((slot.0, slot.2, key));
-                }
-                probe += 1;
-                if probe >= MAX_PROBES {
-                    return Err(too_many_probes(&a.id));
-                }
-            };
-            let changed = match stored {
-                None => {
-                    st.next_activity += 1;
-                    out.inserted += 1;
-                    remember(recent, &a.id, row);
+                remember(recent, &a.id, row);
+                if stored_hash == hash {
+                    out.unchanged += 1;
+                    false
+                } else {
+                    conn.prepare_cached(UPDATE_ACTIVITY)
+                        .ctx("preparing the activity update")?
+                        .execute(values!(row))
+                        .with_ctx(|| format!("updating activity `{}`", a.id))?;
+                    out.updated += 1;
                     true
-                }
-                Some((row, stored_hash, key)) => {
-                    remember(recent, &a.id, row);
-                    if stored_hash == hash {
-                        out.unchanged += 1;
-                        false
-                    } else {
-                        conn.prepare_cached(UPDATE_ACTIVITY)
-                            .ctx("preparing the activity update")?
-                            .execute(values!(row, key))
-                            .with_ctx(|| format!("updating activity `{}`", a.id))?;
-                        out.updated += 1;
-                        true
-                    }
                 }
             };
             if changed
@@ -814,112 +722,7 @@ fn push_json_string(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{key_hash, push_json_string};
-    use kith_model::{Activity, Author, Kind, Timestamp};
-    use kith_store::{ImportAudit, Store};
-
-    /// Four platform ids whose first probe lands in the same slot of a 2-bit hash, so that
-    /// every insert and every lookup after the first walks the probe sequence.
-    fn colliding_ids() -> Vec<String> {
-        let ids: Vec<String> = (0..200)
-            .map(|i| format!("m{i}"))
-            .filter(|id| key_hash(id, 0, 2) == 0)
-            .take(4)
-            .collect();
-        assert_eq!(ids.len(), 4);
-        ids
-    }
-
-    fn activity(id: &str, kind: Kind, secs: i64, reply_to: Option<&str>, text: &str) -> Activity {
-        let mut a = Activity::new(
-            "forum",
-            id,
-            kind,
-            Timestamp::from_secs(1_700_000_000 + secs),
-            Some(Author::new("u1")),
-        );
-        a.reply_to = reply_to.map(str::to_owned);
-        a.text = Some(text.to_owned());
-        a
-    }
-
-    fn import(store: &crate::SqliteStore, batches: &[Vec<Activity>]) -> (u64, u64, u64) {
-        let mut session = store.ingest().unwrap();
-        session.ensure_source("forum", "test").unwrap();
-        let mut total = (0, 0, 0);
-        for b in batches {
-            let out = session.write(b).unwrap();
-            total.0 += out.inserted;
-            total.1 += out.updated;
-            total.2 += out.unchanged;
-        }
-        session
-            .commit(&ImportAudit::new("test", Vec::new(), 0))
-            .unwrap();
-        total
-    }
-
-    #[test]
-    fn colliding_key_hashes_keep_every_activity_apart() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kith.db");
-        let store = crate::SqliteStore::open_with_key_bits(&path, 2).unwrap();
-        let ids = colliding_ids();
-        let (post, reply, edit, other) = (&ids[0], &ids[1], &ids[2], &ids[3]);
-        // The reply and the edit come before their target: resolved at commit, by probing.
-        let early = vec![
-            activity(reply, Kind::Reply, 2, Some(post), "a reply"),
-            activity(edit, Kind::Edit, 3, Some(post), "edited"),
-        ];
-        let late = vec![
-            activity(post, Kind::Post, 1, None, "original"),
-            activity(other, Kind::Reply, 4, Some(post), "resolved at write time"),
-        ];
-        let all = [early, late];
-        assert_eq!(import(&store, &all), (4, 0, 0));
-
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        let row = |ext: &str| -> (i64, Option<i64>, Option<String>, i64) {
-            conn.query_row(
-                "SELECT id, reply_to_id, text, key_hash FROM activities WHERE ext_id = ?1",
-                [ext],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .unwrap()
-        };
-        let target = row(post).0;
-        assert_eq!(row(reply).1, Some(target));
-        assert_eq!(row(edit).1, Some(target));
-        assert_eq!(row(other).1, Some(target));
-        assert_eq!(
-            row(post).2.as_deref(),
-            Some("edited"),
-            "the edit was applied"
-        );
-        let keys: std::collections::BTreeSet<i64> = ids.iter().map(|id| row(id).3).collect();
-        assert_eq!(keys.len(), 4, "four slots for four ids");
-
-        // Re-import: every id is found through its probe sequence.
-        assert_eq!(import(&store, &all), (0, 0, 4));
-        // A changed activity is an update of its own row, not of a colliding one.
-        let changed = vec![activity(other, Kind::Reply, 4, Some(post), "changed")];
-        assert_eq!(import(&store, &[changed]), (0, 1, 0));
-        assert_eq!(row(other).2.as_deref(), Some("changed"));
-        assert_eq!(row(reply).2.as_deref(), Some("a reply"));
-        assert_eq!(store.counts().unwrap().activities, 4);
-
-        // A fifth id has no free slot left in a 2-bit hash: an error, not a wrong row.
-        let mut session = store.ingest().unwrap();
-        session.ensure_source("forum", "test").unwrap();
-        let fifth = (0..)
-            .map(|i| format!("n{i}"))
-            .find(|id| !ids.contains(id))
-            .unwrap();
-        let err = session
-            .write(&[activity(&fifth, Kind::Post, 5, None, "no room")])
-            .unwrap_err();
-        assert!(err.to_string().contains("collisions"), "{err}");
-    }
+    use super::push_json_string;
 
     #[test]
     fn addressees_are_written_as_a_json_array_serde_reads_back() {

@@ -66,8 +66,6 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    /// Bits of the activity key hash: 64, fewer only in tests that force collisions.
-    key_bits: u32,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -85,13 +83,6 @@ impl SqliteStore {
     /// Errors: [`StoreError::Unreachable`] when the file cannot be opened or is not a kith
     /// database; [`StoreError::NewerSchema`] when a newer kith wrote it.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        SqliteStore::open_with_key_bits(path, ingest::KEY_BITS)
-    }
-
-    /// [`SqliteStore::open`] keeping only `bits` bits of the activity key hash, so that tests
-    /// can make platform ids collide. Every session on one database must use the same bits.
-    #[doc(hidden)]
-    pub fn open_with_key_bits(path: &Path, bits: u32) -> StoreResult<SqliteStore> {
         if path.is_dir() {
             return Err(unreachable(
                 path,
@@ -104,7 +95,6 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            key_bits: bits.clamp(1, ingest::KEY_BITS),
         })
     }
 
@@ -313,7 +303,7 @@ impl Store for SqliteStore {
             .writer
             .lock()
             .map_err(|_| poisoned("writer connection"))?;
-        Ok(Box::new(ingest::Session::begin(conn, self.key_bits)?))
+        Ok(Box::new(ingest::Session::begin(conn)?))
     }
 
     fn sources(&self) -> StoreResult<Vec<SourceSummary>> {

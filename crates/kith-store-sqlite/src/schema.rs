@@ -110,10 +110,7 @@ CREATE TABLE activities (
     content_hash BIGINT NOT NULL,
     deleted      INTEGER NOT NULL DEFAULT 0,
     seq          BIGINT NOT NULL,
-    -- SQLite storage detail (docs/data-model.md): a 64-bit hash of ext_id, probed on collision
-    -- (crate::ingest::key_hash), so that the unique key is two integers, not a text.
-    key_hash     BIGINT NOT NULL,
-    UNIQUE (source_id, key_hash)
+    UNIQUE (source_id, ext_id)
 );
 CREATE INDEX activities_seq ON activities (seq);
 -- Replies whose target is not stored yet: resolved when the target arrives. Stays small.

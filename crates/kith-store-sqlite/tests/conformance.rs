@@ -29,20 +29,6 @@ fn sqlite_passes_the_conformance_suite() {
     conformance::run_all(&|| open(&folders.new_db()));
 }
 
-/// The whole suite again with a 12-bit activity key hash (4,096 slots per source, up to 3,000
-/// activities per source in the suite): collisions everywhere, and nothing may change.
-#[test]
-fn sqlite_passes_the_conformance_suite_with_colliding_key_hashes() {
-    let folders = Folders(Mutex::new(Vec::new()));
-    conformance::run_all(&|| {
-        let path = folders.new_db();
-        Box::new(
-            SqliteStore::open_with_key_bits(&path, 12)
-                .unwrap_or_else(|e| panic!("opening {}: {e}", path.display())),
-        )
-    });
-}
-
 #[test]
 fn sqlite_backups_open_with_the_same_data() {
     let folders = Folders(Mutex::new(Vec::new()));
