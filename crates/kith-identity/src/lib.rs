@@ -185,6 +185,17 @@ fn handle_key(handle: &str) -> Option<String> {
 /// Finds merge candidates among `identities` (all identities of the community), strongest
 /// first. Deterministic: the same identities give the same candidates in the same order.
 pub fn candidates(identities: &[IdentityRow]) -> Vec<Candidate> {
+    find_candidates(identities, true)
+}
+
+/// The most weak evidence alone can score (handle and name together).
+const WEAK_ONLY_MAX: f64 = 0.8;
+
+/// [`candidates`], optionally without pairs that only weak rules (handle, name) support:
+/// those can never reach an automatic threshold above [`WEAK_ONLY_MAX`], and in a large
+/// community common names make them the bulk of the work. Weak evidence still adds to pairs
+/// that a strong rule found.
+fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidate> {
     let people: Vec<&IdentityRow> = identities
         .iter()
         .filter(|i| !i.anonymous && !i.bot)
@@ -259,10 +270,12 @@ pub fn candidates(identities: &[IdentityRow]) -> Vec<Candidate> {
     }
 
     let mut pairs: HashMap<(MemberId, MemberId), BTreeMap<Rule, Evidence>> = HashMap::new();
+    // Groups come in rule order: the strong rules (e-mail, no-reply, address) first.
     for ((rule, _), members) in &groups {
         if members.len() < 2 || members.len() > MAX_GROUP {
             continue;
         }
+        let weak = matches!(rule, Rule::Handle | Rule::Name);
         let list: Vec<(&MemberId, &String)> = members.iter().collect();
         for (x, (a, detail)) in list.iter().enumerate() {
             for (b, _) in &list[x + 1..] {
@@ -271,6 +284,9 @@ pub fn candidates(identities: &[IdentityRow]) -> Vec<Candidate> {
                     detail: (*detail).clone(),
                     score: rule.score(),
                 };
+                if weak && !weak_pairs && !pairs.contains_key(&(**a, **b)) {
+                    continue;
+                }
                 pairs
                     .entry((**a, **b))
                     .or_default()
@@ -422,7 +438,7 @@ pub fn resolve(
     store: &dyn kith_store::Store,
     threshold: f64,
 ) -> kith_store::StoreResult<Resolution> {
-    let (apply, review) = proposals(store, threshold)?;
+    let (apply, review) = proposals(store, threshold, false)?;
     let mut applied = Vec::with_capacity(apply.len());
     for c in apply {
         let evidence = kith_store::MergeEvidence {
@@ -435,10 +451,13 @@ pub fn resolve(
     Ok(Resolution { applied, review })
 }
 
-/// What [`resolve`] would do, without doing it: (to apply, to review).
+/// What [`resolve`] would do, without doing it: (to apply, to review). With `all`, the review
+/// list also holds pairs only weak evidence supports (what `kith members candidates` shows);
+/// without, only pairs that could reach `threshold` are considered (what an import needs).
 pub fn proposals(
     store: &dyn kith_store::Store,
     threshold: f64,
+    all: bool,
 ) -> kith_store::StoreResult<(Vec<Candidate>, Vec<Candidate>)> {
     let identities = store.identities()?;
     // Pairs a person separated again stay separated unless a person merges them.
@@ -448,7 +467,8 @@ pub fn proposals(
         .filter(|m| m.undone_at.is_some())
         .map(|m| (m.into.min(m.from), m.into.max(m.from)))
         .collect();
-    let found: Vec<Candidate> = candidates(&identities)
+    // Automatic resolution after an import needs only pairs that can reach its threshold.
+    let found: Vec<Candidate> = find_candidates(&identities, all || threshold <= WEAK_ONLY_MAX)
         .into_iter()
         .map(|c| {
             if c.blocked.is_none() && undone.contains(&(c.into, c.from)) {

@@ -224,3 +224,29 @@ fn output_is_deterministic() {
         .collect();
     assert_eq!(candidates(&ids), candidates(&ids));
 }
+
+#[test]
+fn weak_only_pairs_can_be_left_out_but_weak_evidence_still_adds_up() {
+    let ids = [
+        with(ident(1, 1, 1, "u1"), |i| {
+            i.name = Some("Ada Lovelace".into());
+            i.email = Some("ada@example.org".into());
+        }),
+        with(ident(2, 2, 2, "u2"), |i| {
+            i.name = Some("Ada Lovelace".into());
+            i.email = Some("ada@example.org".into());
+        }),
+        with(ident(3, 3, 3, "u3"), |i| {
+            i.name = Some("Ada Lovelace".into())
+        }),
+    ];
+    assert_eq!(
+        candidates(&ids).len(),
+        3,
+        "all pairs, two of them by name only"
+    );
+    let strong = find_candidates(&ids, false);
+    assert_eq!(strong.len(), 1, "only the pair a strong rule supports");
+    assert!(strong[0].evidence.iter().any(|e| e.rule == Rule::Name), "with its name evidence added");
+    assert!(strong[0].score > 0.97);
+}

@@ -82,7 +82,7 @@ pub fn members(cx: &Context, args: &MembersArgs) -> Result<(), Failure> {
         }
         MembersAction::Candidates { threshold } => {
             let threshold = cx.settings.merge_threshold(*threshold)?;
-            let (_, review) = kith_identity::proposals(store.as_ref(), threshold)?;
+            let (_, review) = kith_identity::proposals(store.as_ref(), threshold, true)?;
             cx.out.result(&review, || {
                 if review.is_empty() {
                     return "no merge candidates wait for review".into();
