@@ -247,6 +247,9 @@ fn weak_only_pairs_can_be_left_out_but_weak_evidence_still_adds_up() {
     );
     let strong = find_candidates(&ids, false);
     assert_eq!(strong.len(), 1, "only the pair a strong rule supports");
-    assert!(strong[0].evidence.iter().any(|e| e.rule == Rule::Name), "with its name evidence added");
+    assert!(
+        strong[0].evidence.iter().any(|e| e.rule == Rule::Name),
+        "with its name evidence added"
+    );
     assert!(strong[0].score > 0.97);
 }
