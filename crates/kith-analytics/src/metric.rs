@@ -183,6 +183,25 @@ counted AS (
     };
 }
 
+/// `op`: the opening post of every thread (its earliest live `post`, ties by id), with its
+/// author's member: the thread definition every conversation metric shares (the fast side's
+/// counterpart is `threads.rs`). Expands to a string literal ending in `,` so that queries can
+/// `concat!` it between `scope_ctes!()` and their own CTEs.
+#[macro_export]
+macro_rules! opening_post_cte {
+    () => {
+        "op AS (
+  SELECT thread_id, id, ts, member_id FROM (
+    SELECT a.thread_id, a.id, a.ts, i.member_id,
+           ROW_NUMBER() OVER (PARTITION BY a.thread_id ORDER BY a.ts, a.id) AS rn
+    FROM activities a JOIN identities i ON i.id = a.identity_id
+    WHERE a.kind = 'post' AND a.deleted = 0 AND a.thread_id IS NOT NULL
+  ) x WHERE rn = 1
+),
+"
+    };
+}
+
 /// Every metric, in the order of the docs.
 pub fn registry() -> &'static [&'static MetricDef] {
     use crate::metrics::*;

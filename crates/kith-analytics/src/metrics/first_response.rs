@@ -42,15 +42,9 @@ const REFERENCE_SQL: &str = concat!(
     "WITH ",
     crate::scope_ctes!(),
     ",
-op AS (
-  SELECT thread_id, id, ts, member_id FROM (
-    SELECT a.thread_id, a.id, a.ts, i.member_id,
-           ROW_NUMBER() OVER (PARTITION BY a.thread_id ORDER BY a.ts, a.id) AS rn
-    FROM activities a JOIN identities i ON i.id = a.identity_id
-    WHERE a.kind = 'post' AND a.deleted = 0 AND a.thread_id IS NOT NULL
-  ) x WHERE rn = 1
-),
-thr AS (
+",
+    crate::opening_post_cte!(),
+    "thr AS (
   SELECT op.thread_id, op.id AS op_id, op.ts AS op_ts, op.member_id AS author
   FROM op JOIN counted c ON c.id = op.id
   WHERE op.ts >= :from_ts AND op.ts < :to_ts
