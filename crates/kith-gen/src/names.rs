@@ -243,8 +243,11 @@ pub(crate) fn author(seed: u64, n: u32, badge: Badge) -> Author {
         a.email = Some(join(&[first_ascii, ".", last_ascii, "@team.example.com"]));
         a.team = Some(true);
     } else if (h >> 40) % 10 < 3 {
+        // Unique per member, as real addresses are: namesakes must not look like one person
+        // with two accounts (identity resolution would queue every such pair for review).
         let d = DOMAINS[((h >> 44) % DOMAINS.len() as u64) as usize];
-        a.email = Some(join(&[&handle, "@", d]));
+        let number = &prefixed(b'_', u64::from(n))[1..];
+        a.email = Some(join(&[first_ascii, ".", last_ascii, number, "@", d]));
     }
     a.name = name;
     a.handle = Some(handle);
@@ -260,6 +263,22 @@ mod tests {
         assert_eq!(prefixed(b'a', 0), "a0");
         assert_eq!(prefixed(b'u', 1234567), "u1234567");
         assert_eq!(prefixed(b'a', u64::MAX), format!("a{}", u64::MAX));
+    }
+
+    #[test]
+    fn members_never_share_an_email_address() {
+        let mut seen = std::collections::HashSet::new();
+        let mut with_email = 0;
+        for n in 0..50_000 {
+            if let Some(e) = author(7, n, Badge::Member).email {
+                with_email += 1;
+                assert!(seen.insert(e.clone()), "{e} given to two members");
+            }
+        }
+        assert!(
+            with_email > 10_000,
+            "about 30 % have an address: {with_email}"
+        );
     }
 
     #[test]

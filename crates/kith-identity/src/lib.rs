@@ -200,104 +200,79 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
         .iter()
         .filter(|i| !i.anonymous && !i.bot)
         .collect();
-    // key → members carrying it, with the detail to show.
-    let mut groups: BTreeMap<(Rule, String), BTreeMap<MemberId, String>> = BTreeMap::new();
-    let mut add = |rule: Rule, key: String, member: MemberId, detail: String| {
-        groups
-            .entry((rule, key))
-            .or_default()
-            .entry(member)
-            .or_insert(detail);
-    };
-    for i in &people {
-        // mbox author ids are address keys themselves (`local at domain`, folded).
-        let address = i.email.as_deref().or_else(|| {
-            (i.ext_id.contains('@') || i.ext_id.contains(" at ")).then_some(i.ext_id.as_str())
-        });
-        if let Some(address) = address
+    // Every (rule, key) an identity carries, sorted so that equal keys form runs: a group is a
+    // run, in rule order (the strong rules first) and key order, which keeps the output
+    // deterministic. Details are only written for the pairs found.
+    let mut keys: Vec<KeyEntry> = Vec::with_capacity(people.len() * 3);
+    for (at, i) in people.iter().enumerate() {
+        let person = at as u32;
+        if let Some(address) = address_of(i)
             && let (Some(k), Some(n)) = (address_key(address), i.name.as_deref().and_then(name_key))
         {
-            add(
+            keys.push(KeyEntry::new(
                 Rule::ObfuscatedAddress,
                 format!("{k}\u{0}{n}"),
                 i.member,
-                format!(
-                    "address {address} with name {}",
-                    i.name.as_deref().unwrap_or("")
-                ),
-            );
+                person,
+            ));
         }
         if let Some(email) = i.email.as_deref() {
             if let Some(login) = github_noreply_login(email) {
-                add(
-                    Rule::GithubNoreply,
-                    login.clone(),
-                    i.member,
-                    format!("GitHub login {login}"),
-                );
+                keys.push(KeyEntry::new(Rule::GithubNoreply, login, i.member, person));
             } else if let Some(e) = normalize_email(email) {
-                add(
-                    Rule::Email,
-                    e.clone(),
-                    i.member,
-                    format!("same e-mail address {e}"),
-                );
+                keys.push(KeyEntry::new(Rule::Email, e, i.member, person));
             }
         }
         if let Some(h) = i.handle.as_deref().and_then(handle_key) {
-            add(
-                Rule::Handle,
-                h.clone(),
-                i.member,
-                format!("same handle {h}"),
-            );
             // A GitHub identity's handle is its login: it meets no-reply addresses.
-            add(
+            keys.push(KeyEntry::new(
                 Rule::GithubNoreply,
                 h.clone(),
                 i.member,
-                format!("GitHub login {h}"),
-            );
+                person,
+            ));
+            keys.push(KeyEntry::new(Rule::Handle, h, i.member, person));
         }
         if let Some(n) = i.name.as_deref().and_then(name_key) {
-            add(
-                Rule::Name,
-                n,
-                i.member,
-                format!("same name {}", i.name.as_deref().unwrap_or("")),
-            );
+            keys.push(KeyEntry::new(Rule::Name, n, i.member, person));
         }
     }
+    keys.sort_unstable_by(|x, y| {
+        (x.rule, &x.key, x.member, x.person).cmp(&(y.rule, &y.key, y.member, y.person))
+    });
+    // One entry per member and key: the first identity (in input order) that carried it.
+    keys.dedup_by(|later, first| {
+        later.rule == first.rule && later.key == first.key && later.member == first.member
+    });
 
     let mut pairs: HashMap<(MemberId, MemberId), BTreeMap<Rule, Evidence>> = HashMap::new();
-    // Groups come in rule order: the strong rules (e-mail, no-reply, address) first.
-    for ((rule, _), members) in &groups {
-        if members.len() < 2 || members.len() > MAX_GROUP {
+    for group in keys.chunk_by(|x, y| x.rule == y.rule && x.key == y.key) {
+        if group.len() < 2 || group.len() > MAX_GROUP {
             continue;
         }
+        let rule = group[0].rule;
         let weak = matches!(rule, Rule::Handle | Rule::Name);
-        let list: Vec<(&MemberId, &String)> = members.iter().collect();
-        for (x, (a, detail)) in list.iter().enumerate() {
-            for (b, _) in &list[x + 1..] {
-                let evidence = Evidence {
-                    rule: *rule,
-                    detail: (*detail).clone(),
-                    score: rule.score(),
-                };
-                if weak && !weak_pairs && !pairs.contains_key(&(**a, **b)) {
+        for (x, a) in group.iter().enumerate() {
+            for b in &group[x + 1..] {
+                let pair = (a.member, b.member);
+                if weak && !weak_pairs && !pairs.contains_key(&pair) {
                     continue;
                 }
                 pairs
-                    .entry((**a, **b))
+                    .entry(pair)
                     .or_default()
-                    .entry(*rule)
-                    .or_insert(evidence);
+                    .entry(rule)
+                    .or_insert_with(|| Evidence {
+                        rule,
+                        detail: detail(rule, &a.key, people[a.person as usize]),
+                        score: rule.score(),
+                    });
             }
         }
     }
 
     // The handle rule only counts across sources; GitHub logins only when one side is an address.
-    let sources = sources_by_member(&people);
+    let accounts = Accounts::new(&people);
     let with_noreply: HashSet<MemberId> = people
         .iter()
         .filter(|i| i.email.as_deref().and_then(github_noreply_login).is_some())
@@ -306,7 +281,8 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
     let mut out: Vec<Candidate> = pairs
         .into_iter()
         .filter_map(|((a, b), mut evidence)| {
-            if evidence.contains_key(&Rule::Handle) && shared_source(&sources, a, b).is_some() {
+            let shared = accounts.shared_source(&[a], &[b]);
+            if shared.is_some() {
                 evidence.remove(&Rule::Handle);
             }
             if evidence.contains_key(&Rule::GithubNoreply) && !with_noreply.contains(&a) && !with_noreply.contains(&b) {
@@ -317,7 +293,7 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
             }
             let evidence: Vec<Evidence> = evidence.into_values().collect();
             let score = 1.0 - evidence.iter().map(|e| 1.0 - e.score).product::<f64>();
-            let blocked = shared_source(&sources, a, b).map(|s| {
+            let blocked = shared.map(|s| {
                 format!("both members have a different account in source #{s}: two user ids of one platform are never merged automatically")
             });
             Some(Candidate { into: a.min(b), from: a.max(b), score: (score * 1000.0).round() / 1000.0, evidence, blocked })
@@ -332,32 +308,93 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
     out
 }
 
-fn sources_by_member(
-    people: &[&IdentityRow],
-) -> HashMap<MemberId, HashMap<SourceId, HashSet<String>>> {
-    let mut m: HashMap<MemberId, HashMap<SourceId, HashSet<String>>> = HashMap::new();
-    for i in people {
-        m.entry(i.member)
-            .or_default()
-            .entry(i.source)
-            .or_default()
-            .insert(i.ext_id.clone());
-    }
-    m
+/// One key an identity carries for a rule.
+struct KeyEntry {
+    rule: Rule,
+    key: String,
+    member: MemberId,
+    /// The identity's index among the people considered.
+    person: u32,
 }
 
-type SourcesOf = HashMap<MemberId, HashMap<SourceId, HashSet<String>>>;
+impl KeyEntry {
+    fn new(rule: Rule, key: String, member: MemberId, person: u32) -> KeyEntry {
+        KeyEntry {
+            rule,
+            key,
+            member,
+            person,
+        }
+    }
+}
 
-/// A source in which `a` and `b` have different user ids, if any.
-fn shared_source(sources: &SourcesOf, a: MemberId, b: MemberId) -> Option<SourceId> {
-    let (sa, sb) = (sources.get(&a)?, sources.get(&b)?);
-    let mut shared: Vec<SourceId> = sa
-        .iter()
-        .filter(|(s, ids)| sb.get(s).is_some_and(|other| other != *ids))
-        .map(|(s, _)| *s)
-        .collect();
-    shared.sort();
-    shared.first().copied()
+/// The address an identity is known by: its e-mail, or an mbox author id, which is an address
+/// key itself (`local at domain`, folded).
+fn address_of(i: &IdentityRow) -> Option<&str> {
+    i.email.as_deref().or_else(|| {
+        (i.ext_id.contains('@') || i.ext_id.contains(" at ")).then_some(i.ext_id.as_str())
+    })
+}
+
+/// What matched, for people to read.
+fn detail(rule: Rule, key: &str, i: &IdentityRow) -> String {
+    let name = i.name.as_deref().unwrap_or("");
+    match rule {
+        Rule::ObfuscatedAddress => {
+            format!("address {} with name {name}", address_of(i).unwrap_or(""))
+        }
+        Rule::GithubNoreply => format!("GitHub login {key}"),
+        Rule::Email => format!("same e-mail address {key}"),
+        Rule::Handle => format!("same handle {key}"),
+        Rule::Name => format!("same name {name}"),
+    }
+}
+
+/// Which accounts (source, user id) each member has: what the hard rule about two user ids of
+/// one source is checked against. Built once, read for the few members in candidate pairs.
+struct Accounts<'a> {
+    of: HashMap<MemberId, Vec<(SourceId, &'a str)>>,
+}
+
+impl<'a> Accounts<'a> {
+    fn new(people: &[&'a IdentityRow]) -> Accounts<'a> {
+        let mut of: HashMap<MemberId, Vec<(SourceId, &'a str)>> =
+            HashMap::with_capacity(people.len());
+        for i in people {
+            of.entry(i.member)
+                .or_default()
+                .push((i.source, i.ext_id.as_str()));
+        }
+        Accounts { of }
+    }
+
+    /// The smallest source in which the members of group `a` and those of group `b` have
+    /// different sets of user ids (both having accounts there), if any.
+    fn shared_source(&self, a: &[MemberId], b: &[MemberId]) -> Option<SourceId> {
+        let collect = |group: &[MemberId]| {
+            let mut v: Vec<(SourceId, &str)> = group
+                .iter()
+                .filter_map(|m| self.of.get(m))
+                .flatten()
+                .copied()
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let (va, vb) = (collect(a), collect(b));
+        let ids = |v: &[(SourceId, &'a str)], s: SourceId| -> Vec<&'a str> {
+            v.iter()
+                .filter(|(x, _)| *x == s)
+                .map(|(_, id)| *id)
+                .collect()
+        };
+        let mut sources: Vec<SourceId> = va.iter().map(|(s, _)| *s).collect();
+        sources.dedup();
+        sources
+            .into_iter()
+            .find(|&s| vb.iter().any(|(x, _)| *x == s) && ids(&va, s) != ids(&vb, s))
+    }
 }
 
 /// Which candidates to apply automatically: those scoring at or above `threshold` and not
@@ -372,8 +409,10 @@ pub fn plan(
         .iter()
         .filter(|i| !i.anonymous && !i.bot)
         .collect();
-    let mut sources = sources_by_member(&people);
+    let accounts = Accounts::new(&people);
+    // Union-find over the merges planned so far; each root knows the members it holds.
     let mut root: HashMap<MemberId, MemberId> = HashMap::new();
+    let mut holds: HashMap<MemberId, Vec<MemberId>> = HashMap::new();
     fn find(root: &mut HashMap<MemberId, MemberId>, m: MemberId) -> MemberId {
         let mut r = m;
         while let Some(&p) = root.get(&r) {
@@ -396,7 +435,11 @@ pub fn plan(
             continue;
         }
         let (into, from) = (ra.min(rb), ra.max(rb));
-        if shared_source(&sources, into, from).is_some() {
+        let group = |holds: &HashMap<MemberId, Vec<MemberId>>, r: MemberId| {
+            holds.get(&r).cloned().unwrap_or_else(|| vec![r])
+        };
+        let (gi, gf) = (group(&holds, into), group(&holds, from));
+        if accounts.shared_source(&gi, &gf).is_some() {
             review.push(Candidate {
                 blocked: Some(
                     "merging would join two user ids of one source through an earlier merge".into(),
@@ -405,11 +448,8 @@ pub fn plan(
             });
             continue;
         }
-        let moved = sources.remove(&from).unwrap_or_default();
-        let target = sources.entry(into).or_default();
-        for (s, ids) in moved {
-            target.entry(s).or_default().extend(ids);
-        }
+        holds.remove(&from);
+        holds.insert(into, gi.into_iter().chain(gf).collect());
         root.insert(from, into);
         apply.push(Candidate {
             into,

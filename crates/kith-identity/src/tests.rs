@@ -1,5 +1,8 @@
 use super::*;
 use kith_store::IdentityId;
+use proptest::prelude::*;
+
+mod reference;
 
 fn ident(id: i64, member: i64, source: i64, ext: &str) -> IdentityRow {
     IdentityRow {
@@ -252,4 +255,67 @@ fn weak_only_pairs_can_be_left_out_but_weak_evidence_still_adds_up() {
         "with its name evidence added"
     );
     assert!(strong[0].score > 0.97);
+}
+
+/// Random identities drawn from small pools of e-mails, handles, names and sources, so that
+/// keys collide often: every rule, the hard rule and the group-size cap get exercised.
+fn arbitrary_identities() -> impl Strategy<Value = Vec<IdentityRow>> {
+    let one = (
+        1i64..40,
+        1i64..4,
+        0usize..12,
+        prop::option::of(0usize..6),
+        prop::option::of(0usize..6),
+        prop::option::of(0usize..6),
+        prop::bool::weighted(0.05),
+    );
+    prop::collection::vec(one, 0..60).prop_map(|rows| {
+        const EMAILS: [&str; 6] = [
+            "ada@example.org",
+            "ADA@example.org ",
+            "12+ada@users.noreply.github.com",
+            "bob at example dot org",
+            "b@b@ @end|ng |rom ex@mp|e@org",
+            "carol@example.net",
+        ];
+        const HANDLES: [&str; 6] = ["ada", "@Ada", "bob", "carol", "x", "dave"];
+        const NAMES: [&str; 6] = [
+            "Ada Lovelace",
+            "ada lovelace",
+            "Bob Dobbs",
+            "Bob",
+            "Грейс Хоппер",
+            "Carol Ann",
+        ];
+        rows.into_iter()
+            .enumerate()
+            .map(
+                |(n, (member, source, ext, email, handle, name, bot))| IdentityRow {
+                    id: IdentityId(n as i64 + 1),
+                    source: SourceId(source),
+                    ext_id: format!("u{ext}"),
+                    name: name.map(|k| NAMES[k].to_owned()),
+                    handle: handle.map(|k| HANDLES[k].to_owned()),
+                    email: email.map(|k| EMAILS[k].to_owned()),
+                    member: MemberId(member),
+                    anonymous: false,
+                    team: false,
+                    bot,
+                },
+            )
+            .collect()
+    })
+}
+
+proptest! {
+    #[test]
+    fn candidates_and_plans_match_the_straightforward_implementation(
+        ids in arbitrary_identities(),
+        weak in any::<bool>(),
+        threshold in prop::sample::select(vec![0.5, 0.8, 0.9, 0.95]),
+    ) {
+        let fast = find_candidates(&ids, weak);
+        prop_assert_eq!(&fast, &reference::reference_candidates(&ids, weak));
+        prop_assert_eq!(plan(&fast, &ids, threshold), reference::reference_plan(&fast, &ids, threshold));
+    }
 }

@@ -26,6 +26,10 @@ pub struct ImportOptions {
     pub base_url: Option<String>,
     /// `--dry-run`: run the whole import, print the audit, store nothing.
     pub dry_run: bool,
+    /// The import is the database's only user while it runs (a command-line import, not one
+    /// started by the web server): the store may take it exclusively to load faster
+    /// ([`Store::ingest_exclusive`]).
+    pub exclusive: bool,
 }
 
 /// Progress of a running import, for progress bars.
@@ -151,7 +155,11 @@ pub fn ingest_records(
     let (total, bytes) = total;
     progress.start(total, bytes.is_some());
 
-    let mut session = store.ingest()?;
+    let mut session = if options.exclusive {
+        store.ingest_exclusive()?
+    } else {
+        store.ingest()?
+    };
     let (tx, rx) = sync_channel(IN_FLIGHT);
     let outcome = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {

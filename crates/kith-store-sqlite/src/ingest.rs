@@ -42,6 +42,11 @@ impl Hasher for FxHasher {
         self.add(u64::from(i));
     }
 
+    fn write_u128(&mut self, i: u128) {
+        // Already a good hash: one word of it is enough.
+        self.0 = i as u64;
+    }
+
     fn write_u64(&mut self, i: u64) {
         self.add(i);
     }
@@ -83,10 +88,25 @@ const UPDATE_ACTIVITY: &str = "UPDATE activities SET kind = ?3, ts = ?4, ts_micr
 const FIND_ACTIVITY: &str =
     "SELECT id, content_hash FROM activities WHERE source_id = ?1 AND ext_id = ?2";
 
+/// How a session holds the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// WAL: readers read the last committed state while the session writes.
+    Shared,
+    /// The file was switched to a rollback journal for this session, which had every
+    /// connection to itself ([`crate::SqliteStore`]'s `ingest_exclusive`): back to WAL at
+    /// the end.
+    Bulk,
+}
+
 pub(crate) struct Session<'a> {
     conn: WriterGuard<'a>,
     /// True until committed or rolled back; dropping an open session rolls it back.
     open: bool,
+    mode: Mode,
+    /// The change-sequence indexes were dropped (bulk load into an empty database) and are
+    /// built again before the commit.
+    rebuild_indexes: bool,
     seq: i64,
     state: State,
 }
@@ -103,7 +123,9 @@ struct State {
     written: BTreeSet<i64>,
     /// Row ids of the activities this session wrote, by source and platform id: most reply
     /// targets are recent, and this spares the index lookup.
-    recent: HashMap<i64, HashMap<String, i64>>,
+    /// Keyed by a 128-bit hash of the platform id (no allocation per activity; two ids of one
+    /// source sharing a 128-bit hash will not happen in the life of the universe).
+    recent: HashMap<i64, HashMap<u128, i64>>,
     /// The next free row ids (see [`crate::schema::next_id`]).
     next_activity: i64,
     next_thread: i64,
@@ -133,12 +155,18 @@ impl CachedIdentity {
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn begin(conn: WriterGuard<'a>) -> StoreResult<Session<'a>> {
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .ctx("starting an import transaction")?;
+    pub(crate) fn begin(conn: WriterGuard<'a>, mode: Mode) -> StoreResult<Session<'a>> {
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            if mode == Mode::Bulk {
+                restore_wal(&conn);
+            }
+            return Err(e).ctx("starting an import transaction");
+        }
         let mut session = Session {
             conn,
             open: true,
+            mode,
+            rebuild_indexes: false,
             seq: 0,
             state: State {
                 now: now(),
@@ -148,7 +176,37 @@ impl<'a> Session<'a> {
         session.seq = crate::next_seq(&session.conn)?;
         session.state.next_activity = crate::schema::next_id(&session.conn, "activities")?;
         session.state.next_thread = crate::schema::next_id(&session.conn, "threads")?;
+        if mode == Mode::Bulk {
+            // Still empty now that the write lock is ours? Then no reader can see the indexes
+            // missing, and building them once at the end is cheaper than a B-tree insert per row.
+            let empty: bool = session
+                .conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM activities)", [], |r| {
+                    r.get(0)
+                })
+                .ctx("checking whether the database is empty")?;
+            if empty {
+                for (name, _) in crate::schema::BULK_REBUILT_INDEXES {
+                    session
+                        .conn
+                        .execute_batch(&format!("DROP INDEX {name}"))
+                        .ctx("preparing the bulk load")?;
+                }
+                session.rebuild_indexes = true;
+            }
+        }
         Ok(session)
+    }
+
+    /// Ends the transaction with `sql` (COMMIT or ROLLBACK) and gives the file its WAL back.
+    /// On an error the session stays open, and dropping it rolls it back.
+    fn end(&mut self, sql: &str, what: &str) -> StoreResult<()> {
+        self.conn.execute_batch(sql).ctx(what)?;
+        self.open = false;
+        if self.mode == Mode::Bulk {
+            restore_wal(&self.conn);
+        }
+        Ok(())
     }
 
     /// Resolves replies of the written sources whose target is now stored, and applies edits
@@ -212,9 +270,15 @@ impl Drop for Session<'_> {
     fn drop(&mut self) {
         if self.open {
             // Nothing to report to: the caller chose not to commit.
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = self.end("ROLLBACK", "rolling back the import");
         }
     }
+}
+
+/// Switches the file back to WAL after a bulk session. Best effort: the data is committed or
+/// rolled back either way, and every writer's open switches an unlucky file back (`connect`).
+fn restore_wal(conn: &Connection) {
+    let _ = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
 }
 
 impl Ingest for Session<'_> {
@@ -319,7 +383,7 @@ impl Ingest for Session<'_> {
             };
             let recent = st.recent.entry(source_id).or_default();
             let reply_to_id: Option<i64> = match &a.reply_to {
-                Some(ext) => match recent.get(ext.as_str()) {
+                Some(ext) => match recent.get(&key_hash(ext)) {
                     Some(&id) => Some(id),
                     None => find
                         .query_row(params![source_id, ext], |r| r.get(0))
@@ -433,27 +497,33 @@ impl Ingest for Session<'_> {
     fn commit(mut self: Box<Self>, audit: &ImportAudit) -> StoreResult<AuditId> {
         self.resolve_replies()?;
         let id = crate::sources::insert_audit(&self.conn, audit)?;
-        self.conn
-            .execute_batch("COMMIT")
-            .ctx("committing the import")?;
-        self.open = false;
+        if self.rebuild_indexes {
+            for (_, create) in crate::schema::BULK_REBUILT_INDEXES {
+                self.conn
+                    .execute_batch(create)
+                    .ctx("building the indexes of the bulk load")?;
+            }
+        }
+        self.end("COMMIT", "committing the import")?;
         Ok(id)
     }
 
     fn rollback(mut self: Box<Self>) -> StoreResult<()> {
-        self.open = false;
-        self.conn
-            .execute_batch("ROLLBACK")
-            .ctx("rolling back the import")
+        self.end("ROLLBACK", "rolling back the import")
     }
 }
 
 /// Remembers an activity's row id for replies later in the session, within the cache bound.
-fn remember(recent: &mut HashMap<String, i64>, ext_id: &str, row: i64) {
+fn remember(recent: &mut HashMap<u128, i64>, ext_id: &str, row: i64) {
     if recent.len() >= RECENT_LIMIT {
         recent.clear();
     }
-    recent.insert(ext_id.to_owned(), row);
+    recent.insert(key_hash(ext_id), row);
+}
+
+/// The key of an activity's platform id in the session's recent map.
+fn key_hash(ext_id: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(ext_id.as_bytes())
 }
 
 /// Replaces the target's text (edit) or marks it deleted (delete).

@@ -303,7 +303,51 @@ impl Store for SqliteStore {
             .writer
             .lock()
             .map_err(|_| poisoned("writer connection"))?;
-        Ok(Box::new(ingest::Session::begin(conn)?))
+        Ok(Box::new(ingest::Session::begin(
+            conn,
+            ingest::Mode::Shared,
+        )?))
+    }
+
+    /// On an empty database (no activities yet: a first import), the session switches the
+    /// file to a rollback journal and leaves the change-sequence indexes to be built at commit:
+    /// the data is written once instead of to the WAL and again at the checkpoint, and the
+    /// indexes are built by one sort each. That needs every other connection closed; when
+    /// another one is open (a running `kith serve`), the session runs as [`Store::ingest`] does.
+    /// The file is switched back to WAL when the session ends, and on the next open if the
+    /// process dies first.
+    fn ingest_exclusive(&self) -> StoreResult<Box<dyn Ingest + '_>> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| poisoned("writer connection"))?;
+        let empty: bool = conn
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM activities)", [], |r| {
+                r.get(0)
+            })
+            .ctx("checking whether the database is empty")?;
+        if !empty {
+            return Ok(Box::new(ingest::Session::begin(
+                conn,
+                ingest::Mode::Shared,
+            )?));
+        }
+        // Our own idle readers would keep the file in WAL mode.
+        self.readers
+            .lock()
+            .map_err(|_| poisoned("reader pool"))?
+            .clear();
+        let mode = conn
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .unwrap_or_default();
+        let mode = if mode.eq_ignore_ascii_case("delete") {
+            ingest::Mode::Bulk
+        } else {
+            ingest::Mode::Shared
+        };
+        Ok(Box::new(ingest::Session::begin(conn, mode)?))
     }
 
     fn sources(&self) -> StoreResult<Vec<SourceSummary>> {

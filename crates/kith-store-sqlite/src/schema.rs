@@ -158,6 +158,17 @@ CREATE TABLE tombstones (
 CREATE INDEX tombstones_seq ON tombstones (seq);
 "#;
 
+/// The change-sequence indexes of the tables a bulk load fills (see `ingest.rs`): dropped when
+/// an exclusive session starts on an empty database and built again, in one sorted pass each,
+/// before it commits. The same definitions as in the migrations (a test compares the schemas).
+pub(crate) const BULK_REBUILT_INDEXES: &[(&str, &str)] = &[
+    (
+        "activities_seq",
+        "CREATE INDEX activities_seq ON activities (seq)",
+    ),
+    ("threads_seq", "CREATE INDEX threads_seq ON threads (seq)"),
+];
+
 /// The migrations of this build, oldest first. Its length is `kith_store::SCHEMA_VERSION`.
 pub(crate) const MIGRATIONS: &[&str] = &[V1];
 

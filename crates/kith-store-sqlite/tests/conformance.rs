@@ -43,3 +43,10 @@ fn sqlite_readers_beside_a_writer_never_skip_a_change() {
         (open(&path), open(&path))
     });
 }
+
+#[test]
+fn sqlite_passes_the_conformance_suite_with_exclusive_sessions() {
+    // On an empty database these take the bulk path (rollback journal, indexes built at commit).
+    let folders = Folders(Mutex::new(Vec::new()));
+    conformance::run_all_exclusive(&|| open(&folders.new_db()));
+}

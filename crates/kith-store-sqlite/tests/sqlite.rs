@@ -253,3 +253,113 @@ fn restore_refuses_what_is_not_a_kith_backup() {
     );
     assert!(!dest.exists(), "a refused restore writes nothing");
 }
+
+/// The schema as SQLite records it (every table and index definition), and the journal mode.
+fn schema_of(path: &Path) -> (Vec<(String, Option<String>)>, String) {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = c
+        .prepare("SELECT name, sql FROM sqlite_master ORDER BY name")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let mode = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    (rows, mode)
+}
+
+fn import_exclusive(store: &dyn Store, batch: &[Activity]) {
+    let mut session = store.ingest_exclusive().unwrap();
+    session.ensure_source("forum", "jsonl").unwrap();
+    session.write(batch).unwrap();
+    session
+        .commit(&ImportAudit::new("jsonl", vec![], 0))
+        .unwrap();
+}
+
+#[test]
+fn a_first_exclusive_import_ends_with_the_same_schema_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bulk, plain) = (dir.path().join("bulk.db"), dir.path().join("plain.db"));
+    let batch = activities(500);
+    {
+        let store = SqliteStore::open(&bulk).unwrap();
+        let mut session = store.ingest_exclusive().unwrap();
+        session.ensure_source("forum", "jsonl").unwrap();
+        session.write(&batch).unwrap();
+        assert_eq!(
+            schema_of(&bulk).1,
+            "delete",
+            "the load writes through a rollback journal"
+        );
+        session
+            .commit(&ImportAudit::new("jsonl", vec![], 0))
+            .unwrap();
+    }
+    import(&SqliteStore::open(&plain).unwrap(), &batch);
+    let (bulk_schema, bulk_mode) = schema_of(&bulk);
+    assert_eq!(
+        bulk_schema,
+        schema_of(&plain).0,
+        "the indexes left out during the load are built again, with the same definitions"
+    );
+    assert_eq!(bulk_mode, "wal", "the file is back in WAL mode");
+    let store = SqliteStore::open(&bulk).unwrap();
+    assert_eq!(store.counts().unwrap().activities, 500);
+    // A later exclusive import into the now non-empty database is an ordinary one.
+    import_exclusive(&store, &activities(600));
+    assert_eq!(store.counts().unwrap().activities, 600);
+    assert_eq!(schema_of(&bulk), (bulk_schema, "wal".into()));
+}
+
+#[test]
+fn a_rolled_back_exclusive_import_leaves_the_empty_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kith.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let before = schema_of(&path);
+    {
+        let mut session = store.ingest_exclusive().unwrap();
+        session.ensure_source("forum", "jsonl").unwrap();
+        session.write(&activities(300)).unwrap();
+        session.rollback().unwrap();
+    }
+    assert_eq!(schema_of(&path), before);
+    {
+        let mut session = store.ingest_exclusive().unwrap();
+        session.ensure_source("forum", "jsonl").unwrap();
+        session.write(&activities(300)).unwrap();
+        // Dropped without a word: rolled back too.
+    }
+    assert_eq!(schema_of(&path), before);
+    assert_eq!(store.counts().unwrap().activities, 0);
+}
+
+#[test]
+fn an_exclusive_import_beside_another_open_connection_shares_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kith.db");
+    let store = SqliteStore::open(&path).unwrap();
+    // Another process's reader (a running `kith serve`): the import must neither wait for it
+    // nor lock it out.
+    let other = SqliteStore::open(&path).unwrap();
+    assert_eq!(other.counts().unwrap().activities, 0);
+    let started = std::time::Instant::now();
+    let mut session = store.ingest_exclusive().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    session.ensure_source("forum", "jsonl").unwrap();
+    session.write(&activities(200)).unwrap();
+    assert_eq!(
+        other.counts().unwrap().activities,
+        0,
+        "the other connection reads the last committed state while the import runs"
+    );
+    session
+        .commit(&ImportAudit::new("jsonl", vec![], 0))
+        .unwrap();
+    assert_eq!(other.counts().unwrap().activities, 200);
+    assert_eq!(schema_of(&path).1, "wal");
+}

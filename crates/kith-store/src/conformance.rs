@@ -83,6 +83,41 @@ pub fn run_all(fresh: &dyn Fn() -> Box<dyn Store>) {
     }
 }
 
+/// [`run_all`] with every write session opened by [`Store::ingest_exclusive`]: whatever a
+/// backend does with an exclusive session, the results must be the same.
+pub fn run_all_exclusive(fresh: &dyn Fn() -> Box<dyn Store>) {
+    EXCLUSIVE.set(true);
+    let _reset = ResetExclusive;
+    for (name, check) in CHECKS {
+        eprintln!("conformance (exclusive sessions): {name}");
+        let store = fresh();
+        check(store.as_ref());
+    }
+}
+
+thread_local! {
+    /// Whether the checks of this thread open their sessions with `ingest_exclusive`.
+    static EXCLUSIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Puts [`EXCLUSIVE`] back when a run ends, also by a failed check's panic.
+struct ResetExclusive;
+
+impl Drop for ResetExclusive {
+    fn drop(&mut self) {
+        EXCLUSIVE.set(false);
+    }
+}
+
+/// A write session the way this run opens them.
+fn session(store: &dyn Store) -> crate::StoreResult<Box<dyn crate::Ingest + '_>> {
+    if EXCLUSIVE.get() {
+        store.ingest_exclusive()
+    } else {
+        store.ingest()
+    }
+}
+
 /// Backs up a populated store, opens the backup with `open_backup`, and compares counts,
 /// exports and settings.
 pub fn run_backup(
@@ -238,9 +273,7 @@ fn audit_for(source: &str) -> ImportAudit {
 
 /// Imports `batches` into `source` in one session and commits; returns the summed outcome.
 fn import(store: &dyn Store, source: &str, batches: &[&[Activity]]) -> BatchOutcome {
-    let mut session = store
-        .ingest()
-        .unwrap_or_else(|e| panic!("starting an ingest session: {e}"));
+    let mut session = session(store).unwrap_or_else(|e| panic!("starting an ingest session: {e}"));
     session
         .ensure_source(source, "jsonl")
         .unwrap_or_else(|e| panic!("ensure_source({source}): {e}"));
@@ -522,7 +555,7 @@ pub fn a_changed_text_is_one_update(store: &dyn Store) {
 
 pub fn duplicates_within_one_session_count_as_unchanged(store: &dyn Store) {
     let a = post("forum", "p1", Some("u1"), "hello");
-    let mut session = store.ingest().expect("ingest");
+    let mut session = session(store).expect("ingest");
     session
         .ensure_source("forum", "jsonl")
         .expect("ensure_source");
@@ -1456,7 +1489,7 @@ pub fn a_dropped_or_rolled_back_session_leaves_no_trace(store: &dyn Store) {
     let before = store.counts().expect("counts");
     let batch = generate("forum", "a", 200, 10);
     {
-        let mut session = store.ingest().expect("ingest");
+        let mut session = session(store).expect("ingest");
         session
             .ensure_source("forum", "jsonl")
             .expect("ensure_source");
@@ -1466,7 +1499,7 @@ pub fn a_dropped_or_rolled_back_session_leaves_no_trace(store: &dyn Store) {
         session.write(&batch).expect("write");
         // Dropped without commit.
     }
-    let mut session = store.ingest().expect("ingest after a dropped session");
+    let mut session = session(store).expect("ingest after a dropped session");
     session
         .ensure_source("forum", "jsonl")
         .expect("ensure_source");
@@ -1512,7 +1545,7 @@ pub fn a_failed_import_is_audited_with_record_audit(store: &dyn Store) {
     audit.first_ts = Some(T0);
     audit.last_ts = Some(T0 + 10);
     {
-        let mut session = store.ingest().expect("ingest");
+        let mut session = session(store).expect("ingest");
         session
             .ensure_source("forum", "jsonl")
             .expect("ensure_source");
@@ -1660,7 +1693,7 @@ pub fn sources_list_with_counts_and_their_latest_audit(store: &dyn Store) {
 
 pub fn ensure_source_refuses_another_format_and_bad_names(store: &dyn Store) {
     import(store, "forum", &[&[post("forum", "p1", Some("u1"), "a")]]);
-    let mut session = store.ingest().expect("ingest");
+    let mut session = session(store).expect("ingest");
     let id = session
         .ensure_source("forum", "jsonl")
         .expect("the same format again");
@@ -1685,7 +1718,7 @@ pub fn ensure_source_refuses_another_format_and_bad_names(store: &dyn Store) {
 }
 
 pub fn writing_to_a_source_not_ensured_is_refused(store: &dyn Store) {
-    let mut session = store.ingest().expect("ingest");
+    let mut session = session(store).expect("ingest");
     session
         .ensure_source("forum", "jsonl")
         .expect("ensure_source");
@@ -1834,7 +1867,7 @@ pub fn export_round_trip_reproduces_the_written_activities(store: &dyn Store) {
 pub fn export_derives_member_team_bot_and_inferred_threads(store: &dyn Store) {
     let mut chat = post("chat", "m1", Some("U1"), "hi");
     chat.thread = Some("conv-1".into());
-    let mut session = store.ingest().expect("ingest");
+    let mut session = session(store).expect("ingest");
     session
         .ensure_source("chat", "slack-export")
         .expect("ensure_source");

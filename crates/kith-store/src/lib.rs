@@ -38,6 +38,14 @@ pub trait Store: Send + Sync {
     /// Dropping the session without committing rolls it back.
     fn ingest(&self) -> StoreResult<Box<dyn Ingest + '_>>;
 
+    /// [`Store::ingest`] for a caller that is the database's only user while the session
+    /// lasts (a command-line import, the demo generator), so that the backend may take the
+    /// database exclusively to load faster. Readers elsewhere wait until the session ends; the
+    /// result is the same as through [`Store::ingest`]. The default is [`Store::ingest`].
+    fn ingest_exclusive(&self) -> StoreResult<Box<dyn Ingest + '_>> {
+        self.ingest()
+    }
+
     /// Sources with their latest audit, by name.
     fn sources(&self) -> StoreResult<Vec<SourceSummary>>;
     /// Sets (or clears) the base URL used to link back to the platform (SPEC §8).

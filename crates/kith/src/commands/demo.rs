@@ -101,7 +101,10 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
         store.as_ref(),
         "demo",
         inputs,
-        &ImportOptions::default(),
+        &ImportOptions {
+            exclusive: true,
+            ..ImportOptions::default()
+        },
         &bar,
         total,
         |sink| {

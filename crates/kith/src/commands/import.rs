@@ -53,6 +53,7 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         source: args.source.clone(),
         base_url,
         dry_run: args.dry_run,
+        exclusive: true,
     };
     let bar = cx.out.progress("importing");
     let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
