@@ -49,13 +49,17 @@ impl Progress for () {
 }
 
 enum Message {
-    Batch(Vec<Activity>),
+    /// Activities and their content hashes, computed on the producer's thread.
+    Batch(Vec<Activity>, Vec<u64>),
     Skip(Problem),
     Inferred(String, Vec<String>),
 }
 
 struct ChannelSink {
     tx: SyncSender<Message>,
+    /// Batches the writer is done with come back to be freed here: the producer allocated
+    /// them, and freeing is cheaper on the allocating thread and off the writer's.
+    spent: Receiver<Vec<Activity>>,
     batch: Vec<Activity>,
     /// The writer hung up (it failed): stop parsing.
     closed: bool,
@@ -70,8 +74,15 @@ impl ChannelSink {
 
     fn flush(&mut self) {
         if !self.batch.is_empty() {
-            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-            self.send(Message::Batch(batch));
+            let mut next = None;
+            while let Ok(mut spent) = self.spent.try_recv() {
+                spent.clear();
+                next = Some(spent);
+            }
+            let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
+            let batch = std::mem::replace(&mut self.batch, next);
+            let hashes = kith_store::content_hashes(&batch);
+            self.send(Message::Batch(batch, hashes));
         }
     }
 }
@@ -161,10 +172,12 @@ pub fn ingest_records(
         store.ingest()?
     };
     let (tx, rx) = sync_channel(IN_FLIGHT);
+    let (spent_tx, spent_rx) = sync_channel(IN_FLIGHT);
     let outcome = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut sink = ChannelSink {
                 tx,
+                spent: spent_rx,
                 batch: Vec::with_capacity(BATCH),
                 closed: false,
             };
@@ -175,6 +188,7 @@ pub fn ingest_records(
         let written = write_all(
             session.as_mut(),
             rx,
+            spent_tx,
             &known_formats,
             format,
             &mut audit,
@@ -217,6 +231,7 @@ pub fn ingest_records(
 fn write_all(
     session: &mut dyn Ingest,
     rx: Receiver<Message>,
+    spent: SyncSender<Vec<Activity>>,
     known_formats: &HashMap<String, String>,
     format: &str,
     audit: &mut ImportAudit,
@@ -227,7 +242,7 @@ fn write_all(
     let mut seen: std::collections::HashSet<String> = audit.sources.iter().cloned().collect();
     for message in rx {
         match message {
-            Message::Batch(batch) => {
+            Message::Batch(batch, hashes) => {
                 for a in &batch {
                     if !seen.contains(&a.source) {
                         validate_source_name(&a.source).map_err(ImportError::Usage)?;
@@ -241,8 +256,10 @@ fn write_all(
                 }
                 audit.read += batch.len() as u64;
                 records += batch.len() as u64;
-                let outcome = session.write(&batch)?;
+                let outcome = session.write_hashed(&batch, &hashes)?;
                 audit.add(&outcome);
+                // Back to the producer to be freed; if it is not taking them, here.
+                let _ = spent.try_send(batch);
             }
             Message::Skip(problem) => {
                 audit.read += 1;

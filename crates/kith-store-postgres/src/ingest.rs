@@ -779,14 +779,15 @@ impl Ingest for PgIngest<'_> {
         Ok(SourceId(id))
     }
 
-    fn write(&mut self, batch: &[Activity]) -> StoreResult<BatchOutcome> {
+    fn write_hashed(&mut self, batch: &[Activity], hashes: &[u64]) -> StoreResult<BatchOutcome> {
+        kith_store::check_hashes(batch, hashes)?;
         let mut outcome = BatchOutcome::default();
         // Split into rounds that hold each key once; byte-identical repeats are just unchanged.
         let mut rounds: Vec<Vec<Item<'_>>> = vec![Vec::with_capacity(batch.len())];
         let mut seen: HashMap<(i64, &str), (usize, i64)> = HashMap::with_capacity(batch.len());
-        for a in batch {
+        for (a, &hash) in batch.iter().zip(hashes) {
             let source = self.source_id(a)?;
-            let hash = a.content_hash() as i64;
+            let hash = hash as i64;
             let round = match seen.get_mut(&(source, a.id.as_str())) {
                 None => {
                     seen.insert((source, a.id.as_str()), (0, hash));

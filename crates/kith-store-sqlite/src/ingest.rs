@@ -319,7 +319,8 @@ impl Ingest for Session<'_> {
         Ok(SourceId(id))
     }
 
-    fn write(&mut self, batch: &[Activity]) -> StoreResult<BatchOutcome> {
+    fn write_hashed(&mut self, batch: &[Activity], hashes: &[u64]) -> StoreResult<BatchOutcome> {
+        kith_store::check_hashes(batch, hashes)?;
         let conn: &Connection = &self.conn;
         let seq = self.seq;
         let st = &mut self.state;
@@ -333,7 +334,7 @@ impl Ingest for Session<'_> {
         let mut to_json = String::new();
         let mut last_source: Option<(&str, i64)> = None;
 
-        for a in batch {
+        for (a, &hash) in batch.iter().zip(hashes) {
             let source_id = match last_source {
                 Some((name, id)) if name == a.source => id,
                 _ => {
@@ -414,7 +415,7 @@ impl Ingest for Session<'_> {
                 })?)
             };
             // Stored as the same 64 bits, read back with the reverse cast.
-            let hash = a.content_hash() as i64;
+            let hash = hash as i64;
             macro_rules! values {
                 ($row:expr) => {
                     params![

@@ -119,7 +119,14 @@ pub trait Ingest {
     /// Writes a batch. Each activity's `source` must name a source ensured in this session.
     /// `edit` and `delete` activities are stored and also applied to the activity they name
     /// in `reply_to` (text replaced, or marked deleted) when it exists.
-    fn write(&mut self, batch: &[Activity]) -> StoreResult<BatchOutcome>;
+    fn write(&mut self, batch: &[Activity]) -> StoreResult<BatchOutcome> {
+        let hashes = content_hashes(batch);
+        self.write_hashed(batch, &hashes)
+    }
+    /// [`Ingest::write`] with each activity's [`Activity::content_hash`] already computed
+    /// (`hashes[i]` is that of `batch[i]`), so that a pipeline can compute them on the
+    /// producer's thread and leave the writer's thread to the database.
+    fn write_hashed(&mut self, batch: &[Activity], hashes: &[u64]) -> StoreResult<BatchOutcome>;
     /// Marks threads as inferred by kith (conversation-window reconstruction), by source and
     /// thread id.
     fn mark_inferred_threads(&mut self, source: &str, threads: &[String]) -> StoreResult<()>;
@@ -127,4 +134,22 @@ pub trait Ingest {
     fn commit(self: Box<Self>, audit: &ImportAudit) -> StoreResult<AuditId>;
     /// Rolls everything back.
     fn rollback(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// The content hash of each activity, for [`Ingest::write_hashed`].
+pub fn content_hashes(batch: &[Activity]) -> Vec<u64> {
+    batch.iter().map(Activity::content_hash).collect()
+}
+
+/// What a backend's [`Ingest::write_hashed`] checks first: one hash per activity.
+pub fn check_hashes(batch: &[Activity], hashes: &[u64]) -> StoreResult<()> {
+    if batch.len() == hashes.len() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "a batch of {} activities came with {} content hashes",
+            batch.len(),
+            hashes.len()
+        )))
+    }
 }
