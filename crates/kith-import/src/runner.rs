@@ -187,8 +187,10 @@ pub fn ingest_records(
         });
         let written = write_all(
             session.as_mut(),
-            rx,
-            spent_tx,
+            WriterEnds {
+                batches: rx,
+                spent: spent_tx,
+            },
             &known_formats,
             format,
             &mut audit,
@@ -228,10 +230,15 @@ pub fn ingest_records(
     Ok(StoredAudit { id, audit })
 }
 
+/// The writer's ends of the channels to the producer: batches in, spent batches back.
+struct WriterEnds {
+    batches: Receiver<Message>,
+    spent: SyncSender<Vec<Activity>>,
+}
+
 fn write_all(
     session: &mut dyn Ingest,
-    rx: Receiver<Message>,
-    spent: SyncSender<Vec<Activity>>,
+    ends: WriterEnds,
     known_formats: &HashMap<String, String>,
     format: &str,
     audit: &mut ImportAudit,
@@ -240,7 +247,7 @@ fn write_all(
 ) -> Result<(), ImportError> {
     let mut records = 0u64;
     let mut seen: std::collections::HashSet<String> = audit.sources.iter().cloned().collect();
-    for message in rx {
+    for message in ends.batches {
         match message {
             Message::Batch(batch, hashes) => {
                 for a in &batch {
@@ -259,7 +266,7 @@ fn write_all(
                 let outcome = session.write_hashed(&batch, &hashes)?;
                 audit.add(&outcome);
                 // Back to the producer to be freed; if it is not taking them, here.
-                let _ = spent.try_send(batch);
+                let _ = ends.spent.try_send(batch);
             }
             Message::Skip(problem) => {
                 audit.read += 1;
