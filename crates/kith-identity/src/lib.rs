@@ -218,7 +218,9 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
         }
         if let Some(email) = i.email.as_deref() {
             if let Some(login) = github_noreply_login(email) {
-                keys.push(KeyEntry::new(Rule::GithubNoreply, login, i.member, person));
+                let mut entry = KeyEntry::new(Rule::GithubNoreply, login, i.member, person);
+                entry.address = true;
+                keys.push(entry);
             } else if let Some(e) = normalize_email(email) {
                 keys.push(KeyEntry::new(Rule::Email, e, i.member, person));
             }
@@ -240,9 +242,15 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
     keys.sort_unstable_by(|x, y| {
         (x.rule, &x.key, x.member, x.person).cmp(&(y.rule, &y.key, y.member, y.person))
     });
-    // One entry per member and key: the first identity (in input order) that carried it.
+    // One entry per member and key: the first identity (in input order) that carried it,
+    // marked as an address if any of the member's entries for the key was one.
     keys.dedup_by(|later, first| {
-        later.rule == first.rule && later.key == first.key && later.member == first.member
+        let same =
+            later.rule == first.rule && later.key == first.key && later.member == first.member;
+        if same {
+            first.address |= later.address;
+        }
+        same
     });
 
     let mut pairs: HashMap<(MemberId, MemberId), BTreeMap<Rule, Evidence>> = HashMap::new();
@@ -254,6 +262,10 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
         let weak = matches!(rule, Rule::Handle | Rule::Name);
         for (x, a) in group.iter().enumerate() {
             for b in &group[x + 1..] {
+                // A GitHub login is evidence between a no-reply address and an account.
+                if rule == Rule::GithubNoreply && !a.address && !b.address {
+                    continue;
+                }
                 let pair = (a.member, b.member);
                 if weak && !weak_pairs && !pairs.contains_key(&pair) {
                     continue;
@@ -271,22 +283,15 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
         }
     }
 
-    // The handle rule only counts across sources; GitHub logins only when one side is an address.
-    let accounts = Accounts::new(&people);
-    let with_noreply: HashSet<MemberId> = people
-        .iter()
-        .filter(|i| i.email.as_deref().and_then(github_noreply_login).is_some())
-        .map(|i| i.member)
-        .collect();
+    // The handle rule only counts across sources.
+    let involved: HashSet<MemberId> = pairs.keys().flat_map(|&(a, b)| [a, b]).collect();
+    let accounts = Accounts::new(&people, |m| involved.contains(&m));
     let mut out: Vec<Candidate> = pairs
         .into_iter()
         .filter_map(|((a, b), mut evidence)| {
             let shared = accounts.shared_source(&[a], &[b]);
             if shared.is_some() {
                 evidence.remove(&Rule::Handle);
-            }
-            if evidence.contains_key(&Rule::GithubNoreply) && !with_noreply.contains(&a) && !with_noreply.contains(&b) {
-                evidence.remove(&Rule::GithubNoreply);
             }
             if evidence.is_empty() {
                 return None;
@@ -315,6 +320,8 @@ struct KeyEntry {
     member: MemberId,
     /// The identity's index among the people considered.
     person: u32,
+    /// A GitHub login read from a no-reply address (not from a handle).
+    address: bool,
 }
 
 impl KeyEntry {
@@ -324,6 +331,7 @@ impl KeyEntry {
             key,
             member,
             person,
+            address: false,
         }
     }
 }
@@ -350,17 +358,16 @@ fn detail(rule: Rule, key: &str, i: &IdentityRow) -> String {
     }
 }
 
-/// Which accounts (source, user id) each member has: what the hard rule about two user ids of
-/// one source is checked against. Built once, read for the few members in candidate pairs.
+/// Which accounts (source, user id) members have: what the hard rule about two user ids of one
+/// source is checked against. Kept for the members `wanted` (those in candidate pairs).
 struct Accounts<'a> {
     of: HashMap<MemberId, Vec<(SourceId, &'a str)>>,
 }
 
 impl<'a> Accounts<'a> {
-    fn new(people: &[&'a IdentityRow]) -> Accounts<'a> {
-        let mut of: HashMap<MemberId, Vec<(SourceId, &'a str)>> =
-            HashMap::with_capacity(people.len());
-        for i in people {
+    fn new(people: &[&'a IdentityRow], wanted: impl Fn(MemberId) -> bool) -> Accounts<'a> {
+        let mut of: HashMap<MemberId, Vec<(SourceId, &'a str)>> = HashMap::new();
+        for i in people.iter().filter(|i| wanted(i.member)) {
             of.entry(i.member)
                 .or_default()
                 .push((i.source, i.ext_id.as_str()));
@@ -409,7 +416,12 @@ pub fn plan(
         .iter()
         .filter(|i| !i.anonymous && !i.bot)
         .collect();
-    let accounts = Accounts::new(&people);
+    let involved: HashSet<MemberId> = candidates
+        .iter()
+        .filter(|c| c.score >= threshold && c.blocked.is_none())
+        .flat_map(|c| [c.into, c.from])
+        .collect();
+    let accounts = Accounts::new(&people, |m| involved.contains(&m));
     // Union-find over the merges planned so far; each root knows the members it holds.
     let mut root: HashMap<MemberId, MemberId> = HashMap::new();
     let mut holds: HashMap<MemberId, Vec<MemberId>> = HashMap::new();

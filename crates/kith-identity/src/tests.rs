@@ -158,6 +158,24 @@ fn github_noreply_addresses_meet_the_github_login() {
 }
 
 #[test]
+fn a_github_login_is_evidence_only_beside_a_noreply_address_with_that_login() {
+    // Member 1 has a no-reply address for `octocat` and the handle `hubot`; member 2 has the
+    // handle `hubot` too. The shared handle is only the (weak) handle rule, not a GitHub login.
+    let ids = [
+        with(ident(1, 1, 1, "a"), |i| {
+            i.email = Some("1+octocat@users.noreply.github.com".into());
+            i.handle = Some("hubot".into());
+        }),
+        with(ident(2, 2, 2, "b"), |i| i.handle = Some("hubot".into())),
+    ];
+    let c = candidates(&ids);
+    assert_eq!(c.len(), 1);
+    let rules: Vec<Rule> = c[0].evidence.iter().map(|e| e.rule).collect();
+    assert_eq!(rules, vec![Rule::Handle]);
+    assert!(c[0].score < DEFAULT_THRESHOLD);
+}
+
+#[test]
 fn weak_evidence_waits_for_review() {
     let ids = [
         with(ident(1, 1, 1, "u1"), |i| {

@@ -13,7 +13,7 @@ use postgres::Client;
 use crate::db_err;
 
 /// Migrations in order; the schema version is how many have been applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> u32 {
@@ -22,6 +22,10 @@ pub(crate) fn current_version() -> u32 {
 
 /// Any constant unique to kith: the key of the advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x6b69_7468_5f6d_6967; // "kith_mig"
+
+/// v2 changed how the SQLite backend follows activity changes; PostgreSQL's change stream
+/// (transaction ids) needs nothing new. The version stays shared by both backends.
+const V2: &str = "SELECT 1;";
 
 const V1: &str = r#"
 CREATE TABLE sources (

@@ -85,11 +85,30 @@ pub(crate) fn read(
         sink,
         |r| Ok(Change::Identity(identity_row(r)?)),
     )?;
-    stream(
+    // Activities (schema v2): those changed after their insert come from the partial index,
+    // the rest from the id ranges the sessions since `since` inserted, which lie above every
+    // older row. Both parts in id order, the first entirely below the second.
+    let first_new: i64 = conn
+        .query_row(
+            "SELECT coalesce((SELECT min(first_id) FROM activity_inserts WHERE seq >= ?1), \
+                             (SELECT coalesce(max(id), 0) + 1 FROM activities))",
+            [since],
+            |r| r.get(0),
+        )
+        .ctx("reading the activity ranges")?;
+    stream_with(
         conn,
         "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted FROM activities \
-         WHERE seq >= ?1 ORDER BY id",
-        since,
+         WHERE changed = 1 AND seq >= ?1 AND id < ?2 ORDER BY id",
+        (since, first_new),
+        sink,
+        activity_fact,
+    )?;
+    stream_with(
+        conn,
+        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted FROM activities \
+         WHERE id >= ?2 AND seq >= ?1 ORDER BY id",
+        (since, first_new),
         sink,
         activity_fact,
     )?;
@@ -149,8 +168,18 @@ fn stream(
     sink: &mut Sink<'_>,
     map: impl Fn(&Row<'_>) -> rusqlite::Result<Change>,
 ) -> StoreResult<()> {
+    stream_with(conn, sql, [since], sink, map)
+}
+
+fn stream_with(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    sink: &mut Sink<'_>,
+    map: impl Fn(&Row<'_>) -> rusqlite::Result<Change>,
+) -> StoreResult<()> {
     let mut stmt = conn.prepare_cached(sql).ctx("preparing to read changes")?;
-    let mut rows = stmt.query([since]).ctx("reading changes")?;
+    let mut rows = stmt.query(params).ctx("reading changes")?;
     while let Some(row) = rows.next().ctx("reading changes")? {
         let change = map(row).map_err(|e| StoreError::backend("reading changes", e))?;
         sink(change)?;

@@ -81,9 +81,10 @@ const INSERT_ACTIVITY: &str = "INSERT INTO activities (id, source_id, ext_id, ki
      VALUES (?18, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17) \
      ON CONFLICT (source_id, ext_id) DO NOTHING";
 
+/// Rows inserted before this session (ids below ?19) are marked changed (schema v2).
 const UPDATE_ACTIVITY: &str = "UPDATE activities SET kind = ?3, ts = ?4, ts_micros = ?5, ts_offset = ?6, identity_id = ?7, \
      channel_id = ?8, thread_id = ?9, reply_to_ext = ?10, reply_to_id = ?11, to_ext = ?12, text = ?13, url = ?14, \
-     attrs = ?15, content_hash = ?16, seq = ?17 WHERE id = ?18";
+     attrs = ?15, content_hash = ?16, seq = ?17, changed = changed | (id < ?19) WHERE id = ?18";
 
 const FIND_ACTIVITY: &str =
     "SELECT id, content_hash FROM activities WHERE source_id = ?1 AND ext_id = ?2";
@@ -128,6 +129,9 @@ struct State {
     recent: HashMap<i64, HashMap<u128, i64>>,
     /// The next free row ids (see [`crate::schema::next_id`]).
     next_activity: i64,
+    /// The first activity id of this session: rows below it existed before, and any change
+    /// to them is marked (`changed`); the session's own rows are found by their id range.
+    first_activity: i64,
     next_thread: i64,
 }
 
@@ -175,6 +179,7 @@ impl<'a> Session<'a> {
         };
         session.seq = crate::next_seq(&session.conn)?;
         session.state.next_activity = crate::schema::next_id(&session.conn, "activities")?;
+        session.state.first_activity = session.state.next_activity;
         session.state.next_thread = crate::schema::next_id(&session.conn, "threads")?;
         if mode == Mode::Bulk {
             // Still empty now that the write lock is ours? Then no reader can see the indexes
@@ -185,8 +190,16 @@ impl<'a> Session<'a> {
                     r.get(0)
                 })
                 .ctx("checking whether the database is empty")?;
+            if let Ok(m) = std::env::var("KITH_EXP_MMAP") {
+                session
+                    .conn
+                    .execute_batch(&format!("PRAGMA mmap_size = {m}"))
+                    .unwrap();
+            }
             if empty {
-                for (name, _) in crate::schema::BULK_REBUILT_INDEXES {
+                for (name, _) in crate::schema::BULK_REBUILT_INDEXES.iter().filter(|(n, _)| {
+                    std::env::var("KITH_EXP_KEEP").map_or(true, |k| !k.contains(n))
+                }) {
                     session
                         .conn
                         .execute_batch(&format!("DROP INDEX {name}"))
@@ -215,8 +228,8 @@ impl<'a> Session<'a> {
         let conn: &Connection = &self.conn;
         let mut resolve = conn
             .prepare_cached(
-                "UPDATE activities AS a SET reply_to_id = t.id, seq = ?1 FROM activities AS t \
-                 WHERE a.source_id = ?2 AND a.reply_to_id IS NULL AND a.reply_to_ext IS NOT NULL \
+                "UPDATE activities AS a SET reply_to_id = t.id, seq = ?1, changed = a.changed | (a.id < ?3) \
+                 FROM activities AS t WHERE a.source_id = ?2 AND a.reply_to_id IS NULL AND a.reply_to_ext IS NOT NULL \
                  AND t.source_id = a.source_id AND t.ext_id = a.reply_to_ext \
                  RETURNING kind, reply_to_id, text, ts, id",
             )
@@ -224,7 +237,7 @@ impl<'a> Session<'a> {
         let mut waiting: Vec<(i64, i64, String, i64, Option<String>)> = Vec::new();
         for &source in &self.state.written {
             let mut rows = resolve
-                .query(params![self.seq, source])
+                .query(params![self.seq, source, self.state.first_activity])
                 .ctx("resolving replies")?;
             while let Some(row) = rows.next().ctx("resolving replies")? {
                 let kind: String = row.get(0).ctx("resolving replies")?;
@@ -247,7 +260,13 @@ impl<'a> Session<'a> {
             } else {
                 Kind::Delete
             };
-            apply_change(conn, self.seq, kind, target, text.as_deref())?;
+            apply_change(
+                conn,
+                (self.seq, self.state.first_activity),
+                kind,
+                target,
+                text.as_deref(),
+            )?;
         }
         Ok(())
     }
@@ -417,7 +436,7 @@ impl Ingest for Session<'_> {
             // Stored as the same 64 bits, read back with the reverse cast.
             let hash = hash as i64;
             macro_rules! values {
-                ($row:expr) => {
+                ($($tail:expr),+) => {
                     params![
                         source_id,
                         a.id,
@@ -436,7 +455,7 @@ impl Ingest for Session<'_> {
                         attrs,
                         hash,
                         seq,
-                        $row
+                        $($tail),+
                     ]
                 };
             }
@@ -461,7 +480,7 @@ impl Ingest for Session<'_> {
                 } else {
                     conn.prepare_cached(UPDATE_ACTIVITY)
                         .ctx("preparing the activity update")?
-                        .execute(values!(row))
+                        .execute(values!(row, st.first_activity))
                         .with_ctx(|| format!("updating activity `{}`", a.id))?;
                     out.updated += 1;
                     true
@@ -471,7 +490,13 @@ impl Ingest for Session<'_> {
                 && matches!(a.kind, Kind::Edit | Kind::Delete)
                 && let Some(target) = reply_to_id
             {
-                apply_change(conn, seq, a.kind, target, a.text.as_deref())?;
+                apply_change(
+                    conn,
+                    (seq, st.first_activity),
+                    a.kind,
+                    target,
+                    a.text.as_deref(),
+                )?;
             }
         }
         Ok(out)
@@ -497,9 +522,24 @@ impl Ingest for Session<'_> {
 
     fn commit(mut self: Box<Self>, audit: &ImportAudit) -> StoreResult<AuditId> {
         self.resolve_replies()?;
+        if self.state.next_activity > self.state.first_activity {
+            self.conn
+                .execute(
+                    "INSERT INTO activity_inserts (seq, first_id, last_id) VALUES (?1, ?2, ?3)",
+                    params![
+                        self.seq,
+                        self.state.first_activity,
+                        self.state.next_activity - 1
+                    ],
+                )
+                .ctx("recording the activities inserted")?;
+        }
         let id = crate::sources::insert_audit(&self.conn, audit)?;
         if self.rebuild_indexes {
-            for (_, create) in crate::schema::BULK_REBUILT_INDEXES {
+            for (_, create) in crate::schema::BULK_REBUILT_INDEXES
+                .iter()
+                .filter(|(n, _)| std::env::var("KITH_EXP_KEEP").map_or(true, |k| !k.contains(n)))
+            {
                 self.conn
                     .execute_batch(create)
                     .ctx("building the indexes of the bulk load")?;
@@ -527,28 +567,33 @@ fn key_hash(ext_id: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(ext_id.as_bytes())
 }
 
-/// Replaces the target's text (edit) or marks it deleted (delete).
+/// Replaces the target's text (edit) or marks it deleted (delete). `stamp` is the session's
+/// change number and its first activity id (older rows are marked changed).
 fn apply_change(
     conn: &Connection,
-    seq: i64,
+    stamp: (i64, i64),
     kind: Kind,
     target: i64,
     text: Option<&str>,
 ) -> StoreResult<()> {
+    let (seq, first) = stamp;
     match kind {
         // An edit without text changed something else (attachments): the text stays.
         Kind::Edit => {
             if let Some(text) = text {
-                conn.prepare_cached("UPDATE activities SET text = ?1, seq = ?2 WHERE id = ?3")
-                    .and_then(|mut s| s.execute(params![text, seq, target]))
-                    .ctx("applying an edit")?;
+                conn.prepare_cached(
+                    "UPDATE activities SET text = ?1, seq = ?2, changed = changed | (id < ?4) WHERE id = ?3",
+                )
+                .and_then(|mut s| s.execute(params![text, seq, target, first]))
+                .ctx("applying an edit")?;
             }
         }
         Kind::Delete => {
             conn.prepare_cached(
-                "UPDATE activities SET deleted = 1, seq = ?1 WHERE id = ?2 AND deleted = 0",
+                "UPDATE activities SET deleted = 1, seq = ?1, changed = changed | (id < ?3) \
+                 WHERE id = ?2 AND deleted = 0",
             )
-            .and_then(|mut s| s.execute(params![seq, target]))
+            .and_then(|mut s| s.execute(params![seq, target, first]))
             .ctx("applying a deletion")?;
         }
         _ => {}

@@ -158,19 +158,68 @@ CREATE TABLE tombstones (
 CREATE INDEX tombstones_seq ON tombstones (seq);
 "#;
 
-/// The change-sequence indexes of the tables a bulk load fills (see `ingest.rs`): dropped when
-/// an exclusive session starts on an empty database and built again, in one sorted pass each,
-/// before it commits. The same definitions as in the migrations (a test compares the schemas).
-pub(crate) const BULK_REBUILT_INDEXES: &[(&str, &str)] = &[
-    (
-        "activities_seq",
-        "CREATE INDEX activities_seq ON activities (seq)",
-    ),
-    ("threads_seq", "CREATE INDEX threads_seq ON threads (seq)"),
-];
+/// v2: activities are found by the change stream without an index entry per insert (the
+/// write rate of SPEC §9). Each session that inserts activities records the contiguous range
+/// of ids it took in `activity_inserts`; a row changed after its insert (an edit, a deletion,
+/// a re-import with new content, a late reply target) gets `changed = 1` and lands in the
+/// small partial index `activities_changed`. The unique key becomes a named index, which a
+/// bulk load may drop and build again. Rows stored before count as inserted at the newest
+/// change number (a reader from an older watermark reads them once more).
+const V2: &str = r#"
+CREATE TABLE activities_v2 (
+    id           INTEGER PRIMARY KEY,
+    source_id    BIGINT NOT NULL REFERENCES sources (id),
+    ext_id       TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    ts           BIGINT NOT NULL,
+    ts_micros    INTEGER NOT NULL DEFAULT 0,
+    ts_offset    INTEGER NOT NULL DEFAULT 0,
+    identity_id  BIGINT NOT NULL REFERENCES identities (id),
+    channel_id   BIGINT REFERENCES channels (id),
+    thread_id    BIGINT REFERENCES threads (id),
+    reply_to_ext TEXT,
+    reply_to_id  BIGINT REFERENCES activities (id),
+    to_ext       TEXT,
+    text         TEXT,
+    url          TEXT,
+    attrs        TEXT,
+    content_hash BIGINT NOT NULL,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    seq          BIGINT NOT NULL,
+    changed      INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO activities_v2 (id, source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id,
+    channel_id, thread_id, reply_to_ext, reply_to_id, to_ext, text, url, attrs, content_hash,
+    deleted, seq, changed)
+  SELECT id, source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, channel_id,
+    thread_id, reply_to_ext, reply_to_id, to_ext, text, url, attrs, content_hash, deleted, seq, 0
+  FROM activities;
+DROP TABLE activities;
+ALTER TABLE activities_v2 RENAME TO activities;
+CREATE UNIQUE INDEX activities_key ON activities (source_id, ext_id);
+CREATE INDEX activities_changed ON activities (seq) WHERE changed = 1;
+-- Replies whose target is not stored yet: resolved when the target arrives. Stays small.
+CREATE INDEX activities_unresolved ON activities (source_id, reply_to_ext)
+    WHERE reply_to_id IS NULL AND reply_to_ext IS NOT NULL;
+
+CREATE TABLE activity_inserts (
+    seq      BIGINT NOT NULL,
+    first_id BIGINT NOT NULL,
+    last_id  BIGINT NOT NULL
+);
+CREATE INDEX activity_inserts_seq ON activity_inserts (seq);
+INSERT INTO activity_inserts (seq, first_id, last_id)
+  SELECT max(seq), min(id), max(id) FROM activities HAVING count(*) > 0;
+"#;
+
+/// The indexes a bulk load (see `ingest.rs`) drops when an exclusive session starts on an
+/// empty database and builds again, in one sorted pass each, before it commits. The same
+/// definitions as in the migrations (a test compares the schemas).
+pub(crate) const BULK_REBUILT_INDEXES: &[(&str, &str)] =
+    &[("threads_seq", "CREATE INDEX threads_seq ON threads (seq)")];
 
 /// The migrations of this build, oldest first. Its length is `kith_store::SCHEMA_VERSION`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 const _: () = assert!(MIGRATIONS.len() == kith_store::SCHEMA_VERSION as usize);
 
@@ -320,11 +369,13 @@ mod tests {
                 })
                 .unwrap();
         }
-        // A build with one more migration than this one opens the v1 file.
+        // A build with one more migration than this one opens the file.
+        let current = MIGRATIONS.len() as u32;
         let mut conn = crate::connect(&path, true).unwrap();
-        let v2 = "ALTER TABLE members ADD COLUMN note TEXT;";
-        migrate_with(&mut conn, &path, &[V1, v2]).unwrap();
-        assert_eq!(stored_version(&conn, &path).unwrap(), Some(2));
+        let next = "ALTER TABLE members ADD COLUMN note TEXT;";
+        let newer: Vec<&str> = MIGRATIONS.iter().copied().chain([next]).collect();
+        migrate_with(&mut conn, &path, &newer).unwrap();
+        assert_eq!(stored_version(&conn, &path).unwrap(), Some(current + 1));
         conn.execute("UPDATE members SET note = 'x'", [])
             .expect("the v2 column exists");
         let kept: String = conn
@@ -336,22 +387,22 @@ mod tests {
             .unwrap();
         assert_eq!(kept, "before", "data survives the migration");
 
-        let backup = backup_path(&path, 2);
+        let backup = backup_path(&path, current + 1);
         assert!(
-            backup.ends_with("kith.db.pre-v2.bak"),
+            backup.ends_with(format!("kith.db.pre-v{}.bak", current + 1)),
             "{}",
             backup.display()
         );
         let old = Connection::open(&backup).unwrap();
         assert_eq!(
             stored_version(&old, &backup).unwrap(),
-            Some(1),
+            Some(current),
             "the backup is the database before migrating"
         );
 
-        // Opening again at v2 migrates nothing and makes no new backup.
+        // Opening again at the same version migrates nothing and makes no new backup.
         std::fs::remove_file(&backup).unwrap();
-        migrate_with(&mut conn, &path, &[V1, v2]).unwrap();
+        migrate_with(&mut conn, &path, &newer).unwrap();
         assert!(
             !backup.exists(),
             "an up-to-date database is not backed up again"
@@ -365,11 +416,17 @@ mod tests {
         drop(crate::SqliteStore::open(&path).unwrap());
         let mut conn = crate::connect(&path, true).unwrap();
         let broken = "ALTER TABLE members ADD COLUMN note TEXT; SELECT * FROM no_such_table;";
-        let err = migrate_with(&mut conn, &path, &[V1, broken]).unwrap_err();
-        assert!(err.to_string().contains("schema version 2"), "{err}");
+        let current = MIGRATIONS.len() as u32;
+        let newer: Vec<&str> = MIGRATIONS.iter().copied().chain([broken]).collect();
+        let err = migrate_with(&mut conn, &path, &newer).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("schema version {}", current + 1)),
+            "{err}"
+        );
         assert_eq!(
             stored_version(&conn, &path).unwrap(),
-            Some(1),
+            Some(current),
             "the version is unchanged"
         );
         assert!(
@@ -384,17 +441,58 @@ mod tests {
         let path = dir.path().join("kith.db");
         drop(crate::SqliteStore::open(&path).unwrap());
         let mut conn = crate::connect(&path, true).unwrap();
-        let err = migrate_with(&mut conn, &path, &[]).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                StoreError::NewerSchema {
-                    found: 1,
-                    supported: 0,
-                    ..
-                }
+        let older = &MIGRATIONS[..MIGRATIONS.len() - 1];
+        let err = migrate_with(&mut conn, &path, older).unwrap_err();
+        match err {
+            StoreError::NewerSchema {
+                found, supported, ..
+            } => assert_eq!(
+                (found, supported),
+                (MIGRATIONS.len() as u32, older.len() as u32)
             ),
-            "{err:?}"
+            other => panic!("expected NewerSchema, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_v1_database_keeps_its_activities_and_their_changes_through_v2() {
+        use kith_store::{Change, Watermark};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kith.db");
+        {
+            let mut conn = crate::connect(&path, true).unwrap();
+            migrate_with(&mut conn, &path, &[V1]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO sources (id, name, format, created_at, seq) VALUES (1, 'forum', 'jsonl', 0, 1);
+                 INSERT INTO members (id, created_at, seq) VALUES (1, 0, 1);
+                 INSERT INTO identities (id, source_id, ext_id, member_id, seq) VALUES (1, 1, 'u1', 1, 1);
+                 INSERT INTO activities (id, source_id, ext_id, kind, ts, identity_id, content_hash, seq)
+                   VALUES (1, 1, 'p1', 'post', 100, 1, 7, 1), (2, 1, 'p2', 'post', 200, 1, 8, 2);
+                 UPDATE kith_meta SET value = '2' WHERE key = 'seq';",
+            )
+            .unwrap();
+        }
+        let store = crate::SqliteStore::open(&path).unwrap();
+        let mut ids = Vec::new();
+        store
+            .read_changes(Watermark(0), &mut |c| {
+                if let Change::Activity(a) = c {
+                    ids.push(a.id.0);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            ids,
+            vec![1, 2],
+            "a reader from zero sees every stored activity"
         );
+        let conn = Connection::open(&path).unwrap();
+        let duplicate = conn.execute(
+            "INSERT INTO activities (id, source_id, ext_id, kind, ts, identity_id, content_hash, seq)
+             VALUES (3, 1, 'p1', 'post', 300, 1, 9, 3)",
+            [],
+        );
+        assert!(duplicate.is_err(), "(source, platform id) stays unique");
     }
 }

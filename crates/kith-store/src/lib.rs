@@ -23,7 +23,7 @@ use kith_model::Activity;
 
 /// The schema version this build of kith writes. A database at a higher version is refused
 /// ([`StoreError::NewerSchema`]); a lower one is migrated on open.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A community's database.
 pub trait Store: Send + Sync {

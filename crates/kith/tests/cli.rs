@@ -90,7 +90,10 @@ fn version_names_program_and_schema() {
     let k = Kith::new();
     let v = k.ok(&["--version"]);
     assert!(v.starts_with("kith "), "{v}");
-    assert!(v.contains("database schema 1"), "{v}");
+    assert!(
+        v.contains(&format!("database schema {}", kith_store::SCHEMA_VERSION)),
+        "{v}"
+    );
 }
 
 #[test]
@@ -287,8 +290,8 @@ fn unreachable_or_newer_databases_exit_4() {
     {
         let conn = rusqlite::Connection::open(k.path("kith.db")).unwrap();
         conn.execute(
-            "UPDATE kith_meta SET value = '1' WHERE key = 'schema_version'",
-            [],
+            "UPDATE kith_meta SET value = ?1 WHERE key = 'schema_version'",
+            [kith_store::SCHEMA_VERSION.to_string()],
         )
         .unwrap();
     }

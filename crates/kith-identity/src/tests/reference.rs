@@ -14,6 +14,8 @@ pub fn reference_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec
         .collect();
     // key → members carrying it, with the detail to show.
     let mut groups: BTreeMap<(Rule, String), BTreeMap<MemberId, String>> = BTreeMap::new();
+    // (login, member) of every GitHub no-reply address.
+    let mut from_address: HashSet<(String, MemberId)> = HashSet::new();
     let mut add = |rule: Rule, key: String, member: MemberId, detail: String| {
         groups
             .entry((rule, key))
@@ -41,6 +43,7 @@ pub fn reference_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec
         }
         if let Some(email) = i.email.as_deref() {
             if let Some(login) = github_noreply_login(email) {
+                from_address.insert((login.clone(), i.member));
                 add(
                     Rule::GithubNoreply,
                     login.clone(),
@@ -83,7 +86,7 @@ pub fn reference_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec
 
     let mut pairs: HashMap<(MemberId, MemberId), BTreeMap<Rule, Evidence>> = HashMap::new();
     // Groups come in rule order: the strong rules (e-mail, no-reply, address) first.
-    for ((rule, _), members) in &groups {
+    for ((rule, key), members) in &groups {
         if members.len() < 2 || members.len() > MAX_GROUP {
             continue;
         }
@@ -91,6 +94,13 @@ pub fn reference_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec
         let list: Vec<(&MemberId, &String)> = members.iter().collect();
         for (x, (a, detail)) in list.iter().enumerate() {
             for (b, _) in &list[x + 1..] {
+                // A GitHub login is evidence between a no-reply address and an account.
+                if *rule == Rule::GithubNoreply
+                    && !from_address.contains(&(key.clone(), **a))
+                    && !from_address.contains(&(key.clone(), **b))
+                {
+                    continue;
+                }
                 let evidence = Evidence {
                     rule: *rule,
                     detail: (*detail).clone(),
@@ -108,21 +118,13 @@ pub fn reference_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec
         }
     }
 
-    // The handle rule only counts across sources; GitHub logins only when one side is an address.
+    // The handle rule only counts across sources.
     let sources = sources_by_member(&people);
-    let with_noreply: HashSet<MemberId> = people
-        .iter()
-        .filter(|i| i.email.as_deref().and_then(github_noreply_login).is_some())
-        .map(|i| i.member)
-        .collect();
     let mut out: Vec<Candidate> = pairs
         .into_iter()
         .filter_map(|((a, b), mut evidence)| {
             if evidence.contains_key(&Rule::Handle) && shared_source(&sources, a, b).is_some() {
                 evidence.remove(&Rule::Handle);
-            }
-            if evidence.contains_key(&Rule::GithubNoreply) && !with_noreply.contains(&a) && !with_noreply.contains(&b) {
-                evidence.remove(&Rule::GithubNoreply);
             }
             if evidence.is_empty() {
                 return None;
