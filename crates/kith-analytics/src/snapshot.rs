@@ -380,7 +380,11 @@ impl Snapshot {
             + self.identity_ids.bytes()
             + v(&self.identity_member)
             + v(&self.affiliations)
-            + self.organisations.iter().map(|o| o.capacity() + 24).sum::<usize>();
+            + self
+                .organisations
+                .iter()
+                .map(|o| o.capacity() + 24)
+                .sum::<usize>();
         let places = self.source_ids.bytes()
             + self.channel_ids.bytes()
             + self

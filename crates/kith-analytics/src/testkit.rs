@@ -201,7 +201,9 @@ impl Community {
         for (who, a) in std::mem::take(&mut self.affiliations) {
             let m = member_of(&self.store, "forum", &who)
                 .expect("an affiliated member has an activity");
-            self.store.add_affiliation(m, &a).expect("add an affiliation");
+            self.store
+                .add_affiliation(m, &a)
+                .expect("add an affiliation");
         }
         Snapshot::build(&self.store).expect("a snapshot")
     }
@@ -283,6 +285,8 @@ pub struct RandomCase {
     include_team: bool,
     include_bots: bool,
     filter: u8,
+    /// Inactive contributors' interval, in days.
+    interval: i64,
 }
 
 const ZONES: [&str; 5] = [
@@ -357,6 +361,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
             prop::bool::weighted(0.2),
             prop::bool::weighted(0.2),
             prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+            prop_oneof![Just(90i64), Just(30i64), Just(7i64), 0i64..200],
         ),
     )
         .prop_map(
@@ -369,7 +374,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                 (tz, period),
                 as_of,
                 range,
-                (team, bots, filter),
+                (team, bots, filter, interval),
             )| {
                 let split = if events.is_empty() {
                     0
@@ -390,6 +395,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                     include_team: team,
                     include_bots: bots,
                     filter,
+                    interval,
                 }
             },
         )
@@ -478,6 +484,7 @@ fn params(case: &RandomCase) -> Params {
         period: crate::Period::ALL[case.period],
         include_team: case.include_team,
         include_bots: case.include_bots,
+        inactive_interval_days: case.interval,
         ..Params::default()
     };
     if let Some(d) = case.as_of {

@@ -126,16 +126,23 @@ impl PgStore {
 
     pub(crate) fn all_affiliations(&self) -> StoreResult<Vec<(MemberId, Affiliation)>> {
         self.read("listing affiliations", |tx| {
-            tx.query("SELECT member_id, organisation, since, until FROM affiliations ORDER BY id", &[])
-                .map_err(|e| db_err("listing affiliations", e))?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        MemberId(col(r, "member_id")?),
-                        Affiliation { organisation: col(r, "organisation")?, since: col(r, "since")?, until: col(r, "until")? },
-                    ))
-                })
-                .collect()
+            tx.query(
+                "SELECT member_id, organisation, since, until FROM affiliations ORDER BY id",
+                &[],
+            )
+            .map_err(|e| db_err("listing affiliations", e))?
+            .iter()
+            .map(|r| {
+                Ok((
+                    MemberId(col(r, "member_id")?),
+                    Affiliation {
+                        organisation: col(r, "organisation")?,
+                        since: col(r, "since")?,
+                        until: col(r, "until")?,
+                    },
+                ))
+            })
+            .collect()
         })
     }
 

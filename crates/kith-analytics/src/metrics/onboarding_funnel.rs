@@ -186,7 +186,10 @@ fn compute(s: &Scope<'_>) -> MetricValue {
             if ended(anchor, k + 30) {
                 c.eligible[step] += 1;
                 let from = parts.partition_point(|&t| t < anchor + k * DAY);
-                if parts.get(from).is_some_and(|&t| t < anchor + (k + 30) * DAY) {
+                if parts
+                    .get(from)
+                    .is_some_and(|&t| t < anchor + (k + 30) * DAY)
+                {
                     c.members[step] += 1;
                 }
             }
@@ -310,7 +313,10 @@ mod tests {
                 Cell::Null
             ]
         );
-        assert_eq!(step(&v, "2024-01", "active_day_60")[2..4], [3, 0].map(Cell::Int));
+        assert_eq!(
+            step(&v, "2024-01", "active_day_60")[2..4],
+            [3, 0].map(Cell::Int)
+        );
         assert_eq!(
             step(&v, "2024-01", "active_day_90")[2..5],
             [Cell::Int(0), Cell::Int(0), Cell::Null]
@@ -323,7 +329,10 @@ mod tests {
             step(&v, "2024-02", "second_participation_30d")[2..4],
             [1, 0].map(Cell::Int)
         );
-        assert_eq!(step(&v, "2024-02", "active_day_30")[2..4], [0, 0].map(Cell::Int));
+        assert_eq!(
+            step(&v, "2024-02", "active_day_30")[2..4],
+            [0, 0].map(Cell::Int)
+        );
     }
 
     #[test]

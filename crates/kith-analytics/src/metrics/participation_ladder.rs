@@ -260,14 +260,17 @@ mod tests {
         .unwrap();
         let t = v.table("periods").unwrap();
         assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[0][..6], [
-            Cell::Text("2024-01".into()),
-            Cell::Int(4),
-            Cell::Int(1),
-            Cell::Int(1),
-            Cell::Int(1),
-            Cell::Int(1)
-        ]);
+        assert_eq!(
+            t.rows[0][..6],
+            [
+                Cell::Text("2024-01".into()),
+                Cell::Int(4),
+                Cell::Int(1),
+                Cell::Int(1),
+                Cell::Int(1),
+                Cell::Int(1)
+            ]
+        );
         assert_eq!(t.get(0, "leads_share"), Some(&Cell::Real(0.25)));
         assert_eq!(t.rows[1][1..6], [3, 0, 1, 1, 1].map(Cell::Int));
         assert_eq!(t.get(1, "presence_only_share"), Some(&Cell::Real(0.0)));
