@@ -35,6 +35,7 @@ as-of). **Retained**: at least one participation on days 30–59 after t₀ (SPE
 Columns: `answered`, `newcomers` (n), `retained`, `share` = `retained / newcomers`, `ci_low` and
 `ci_high`: the 95 % Wilson score interval (z = 1.96, z² = 3.8416):
 `(p + z²/2n) / (1 + z²/n) ∓ z · √(p(1 − p)/n + z²/4n²) / (1 + z²/n)`, clamped to [0, 1]
+and exactly 0 (1) when none (all) are retained
 (the square root by 60 Newton steps from `(a + 1) / 2`, in the SQL too, because SQLite builds
 often lack `SQRT`); `small_sample` is 1 when n < 30. Empty shares and intervals when n = 0.";
 
@@ -85,8 +86,8 @@ wilson AS (
   FROM terms t LEFT JOIN newton r ON r.grp = t.grp AND r.i = 60
 )
 SELECT answered, n AS newcomers, retained, p AS share,
-       CASE WHEN n = 0 THEN NULL WHEN center - half < 0 THEN 0.0 ELSE center - half END AS ci_low,
-       CASE WHEN n = 0 THEN NULL WHEN center + half > 1 THEN 1.0 ELSE center + half END AS ci_high,
+       CASE WHEN n = 0 THEN NULL WHEN retained = 0 OR center - half < 0 THEN 0.0 ELSE center - half END AS ci_low,
+       CASE WHEN n = 0 THEN NULL WHEN retained = n OR center + half > 1 THEN 1.0 ELSE center + half END AS ci_high,
        CASE WHEN n < 30 THEN 1 ELSE 0 END AS small_sample
 FROM wilson
 ORDER BY grp"
@@ -113,9 +114,10 @@ pub fn wilson(k: i64, n: i64) -> Option<(f64, f64)> {
     let half = 1.96 * newton_sqrt(a) / (1.0 + Z2 / nf);
     let low = center - half;
     let high = center + half;
+    // The bounds are exactly 0 at k = 0 and 1 at k = n; rounding would leave ±1e-17.
     Some((
-        if low < 0.0 { 0.0 } else { low },
-        if high > 1.0 { 1.0 } else { high },
+        if k == 0 || low < 0.0 { 0.0 } else { low },
+        if k == n || high > 1.0 { 1.0 } else { high },
     ))
 }
 
@@ -258,9 +260,9 @@ mod tests {
             t.rows[2][4..],
             [Cell::Real(lo), Cell::Real(hi), Cell::Int(1)]
         );
-        // 1 of 1: center 2.9208 / 4.8416 and half 1.9208 / 4.8416 add up to 1.
-        let high = t.get(0, "ci_high").and_then(Cell::as_f64).unwrap();
-        assert!((high - 1.0).abs() < 1e-12 && high <= 1.0, "{high}");
+        // 1 of 1: center 2.9208 / 4.8416 and half 1.9208 / 4.8416 add up to exactly 1.
+        assert_eq!(t.get(0, "ci_high"), Some(&Cell::Real(1.0)));
+        assert_eq!(t.get(1, "ci_low"), Some(&Cell::Real(0.0)));
     }
 
     #[test]
