@@ -122,13 +122,13 @@ fn rung(s: &Scope<'_>, slot: usize, m: u32) -> u8 {
 
 fn compute(s: &Scope<'_>) -> MetricValue {
     let snap = s.snap;
-    let cal = &s.p.calendar;
     let periods = s.periods();
-    let first = s.p.first_period;
     let (lo, hi) = match (periods.first(), periods.last()) {
         (Some(a), Some(b)) => (a.start, b.end),
         _ => (0, 0),
     };
+    // Period ends, for a search per activity instead of a calendar conversion.
+    let ends: Vec<i64> = periods.iter().map(|p| p.end).collect();
     // (period, member, rung) of each activity in the periods, then grouped by period with a
     // counting sort, so that each period is one pass with a per-member stamp (no hashing).
     let mut entries: Vec<(u32, u32, u8)> = Vec::new();
@@ -146,8 +146,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
         if r == 0 {
             continue;
         }
-        let Some(d) = cal.day_of(t) else { continue };
-        let p = (cal.bucket(d) - first) as u32;
+        let p = ends.partition_point(|&e| e <= t) as u32;
         per_period[p as usize + 1] += 1;
         entries.push((p, m, r));
     }
