@@ -26,8 +26,8 @@ pub fn metrics_markdown() -> String {
          ordinals `day_no`, `week_no`, `month_no`, `quarter_no`, and `period`/`period_no` for the\n\
          report's period), `kith_filter_sources (source_id)` and `kith_filter_channels (channel_id)`.\n\
          Parameters (`:as_of`, `:from_ts`, `:to_ts`, `:first_period`, `:last_period`, `:first_month`,\n\
-         `:last_month`, `:include_team`, `:include_bots`, `:inactive_days`, `:filter_sources`,\n\
-         `:filter_channels`) are integers substituted into the text. The same text runs on SQLite,\n\
+         `:last_month`, `:include_team`, `:include_bots`, `:inactive_days`, `:inactive_interval_days`,\n\
+         `:filter_sources`, `:filter_channels`) are integers substituted into the text. The same text runs on SQLite,\n\
          DuckDB and PostgreSQL.\n\n",
     );
     out.push_str("| metric | what |\n|---|---|\n");

@@ -209,12 +209,20 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &active_members::METRIC,
         &new_members::METRIC,
         &member_growth::METRIC,
+        &participation_ladder::METRIC,
+        &absence_factor::METRIC,
         &cohort_retention::METRIC,
         &activation::METRIC,
         &churn::METRIC,
+        &recently_inactive::METRIC,
+        &inactive_contributors::METRIC,
         &first_response::METRIC,
         &peer_support::METRIC,
+        &resolution::METRIC,
         &needs_reply::METRIC,
+        &onboarding_funnel::METRIC,
+        &response_effect::METRIC,
+        &newcomers_waiting::METRIC,
     ]
 }
 

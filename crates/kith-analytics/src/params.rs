@@ -31,6 +31,9 @@ pub struct Params {
     pub include_bots: bool,
     /// Resurrected: a participation after at least this many days without one.
     pub inactive_days: i64,
+    /// Inactive contributors (CHAOSS): a contributor with no participation in this many days
+    /// before a period's end is inactive at that period.
+    pub inactive_interval_days: i64,
 }
 
 impl Default for Params {
@@ -46,6 +49,7 @@ impl Default for Params {
             include_team: false,
             include_bots: false,
             inactive_days: 90,
+            inactive_interval_days: 90,
         }
     }
 }
@@ -71,6 +75,7 @@ pub struct Resolved {
     pub include_team: bool,
     pub include_bots: bool,
     pub inactive_days: i64,
+    pub inactive_interval_days: i64,
     /// By dense source index; `None` = all sources.
     pub source_filter: Option<Vec<bool>>,
     /// By dense channel index; `None` = all channels.
@@ -221,6 +226,7 @@ impl Resolved {
             include_team: params.include_team,
             include_bots: params.include_bots,
             inactive_days: params.inactive_days,
+            inactive_interval_days: params.inactive_interval_days,
             source_filter,
             channel_filter,
             source_store_ids,
@@ -241,6 +247,7 @@ impl Resolved {
             ("include_team", i64::from(self.include_team)),
             ("include_bots", i64::from(self.include_bots)),
             ("inactive_days", self.inactive_days),
+            ("inactive_interval_days", self.inactive_interval_days),
             ("filter_sources", i64::from(self.source_filter.is_some())),
             ("filter_channels", i64::from(self.channel_filter.is_some())),
         ])

@@ -53,6 +53,9 @@ pub struct Scope<'a> {
         crate::threads::ReportThreads,
         Vec<crate::threads::FirstResponse>,
     )>,
+    /// Every counted thread up to as-of with its first response, and each member's first post:
+    /// computed once for the newcomer metrics.
+    pub(crate) first_posts: std::sync::OnceLock<crate::threads::FirstPosts>,
 }
 
 impl<'a> Scope<'a> {
@@ -160,6 +163,7 @@ impl<'a> Scope<'a> {
             part_day,
             reply_slots,
             first_responses: std::sync::OnceLock::new(),
+            first_posts: std::sync::OnceLock::new(),
         }
     }
 

@@ -47,6 +47,19 @@ pub struct ChannelEntry {
     pub removed: bool,
 }
 
+/// A member's affiliation with an organisation (SPEC §2), times inclusive (`i64::MIN` /
+/// `i64::MAX` when open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AffiliationEntry {
+    pub member: u32,
+    /// Dense organisation id: an index into [`Snapshot::organisations`].
+    pub organisation: u32,
+    pub since: i64,
+    pub until: i64,
+    /// Whether `since` was given (an open start sorts below every dated one).
+    pub dated: bool,
+}
+
 /// Maps a store id to a dense index, appending new ids.
 ///
 /// Store ids come from sequences (SQLite `AUTOINCREMENT`, PostgreSQL identity columns), so
@@ -161,6 +174,11 @@ pub struct Snapshot {
     pub(crate) team_since: Vec<i64>,
     identity_ids: DenseIds,
     pub(crate) identity_member: Vec<u32>,
+
+    // --- affiliations (re-read whole when a member changed: adding one bumps its member) ---
+    pub(crate) organisations: Vec<String>,
+    /// Ordered by member, then in the store's order (affiliation id).
+    pub(crate) affiliations: Vec<AffiliationEntry>,
 }
 
 impl Snapshot {
@@ -188,6 +206,7 @@ impl Snapshot {
     pub fn refresh(&mut self, store: &dyn Store) -> Result<RefreshStats, AnalyticsError> {
         let mut stats = RefreshStats::default();
         let mut failure: Option<AnalyticsError> = None;
+        let first_read = self.watermark == 0;
         let watermark = store.read_changes(Watermark(self.watermark), &mut |change| {
             stats.changes += 1;
             match self.apply(change, &mut stats) {
@@ -203,6 +222,9 @@ impl Snapshot {
             return Err(e);
         }
         self.watermark = watermark?.0;
+        if first_read || stats.members_changed > 0 {
+            self.read_affiliations(store)?;
+        }
         self.resolve_pending_replies();
         if self.threads_dirty {
             self.recompute_opening_posts();
@@ -290,6 +312,50 @@ impl Snapshot {
         range
     }
 
+    /// Organisation names by dense id.
+    pub fn organisations(&self) -> &[String] {
+        &self.organisations
+    }
+
+    /// Every affiliation, ordered by member.
+    pub fn affiliations(&self) -> &[AffiliationEntry] {
+        &self.affiliations
+    }
+
+    /// Re-reads the (small) affiliations table. Adding an affiliation bumps its member's change
+    /// sequence and removing a member removes its affiliations, so a refresh that saw no member
+    /// change has nothing to re-read.
+    fn read_affiliations(&mut self, store: &dyn Store) -> Result<(), AnalyticsError> {
+        let rows = store.affiliations()?;
+        self.affiliations.clear();
+        let mut names: HashMap<String, u32> = self
+            .organisations
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        for (member, a) in rows {
+            let Some(m) = self.member_ids.get(member.0) else {
+                continue;
+            };
+            let next = names.len() as u32;
+            let organisation = *names.entry(a.organisation.clone()).or_insert(next);
+            if organisation == next {
+                self.organisations.push(a.organisation);
+            }
+            self.affiliations.push(AffiliationEntry {
+                member: m,
+                organisation,
+                since: a.since.unwrap_or(i64::MIN),
+                until: a.until.unwrap_or(i64::MAX),
+                dated: a.since.is_some(),
+            });
+        }
+        // Stable: within a member, the store's order stays (ties are broken by it).
+        self.affiliations.sort_by_key(|a| a.member);
+        Ok(())
+    }
+
     /// Heap bytes held, by capacity (what the allocator gave, not what is used).
     pub fn memory(&self) -> MemoryUse {
         fn v<T>(x: &Vec<T>) -> usize {
@@ -312,7 +378,13 @@ impl Snapshot {
             + v(&self.member_flags)
             + v(&self.team_since)
             + self.identity_ids.bytes()
-            + v(&self.identity_member);
+            + v(&self.identity_member)
+            + v(&self.affiliations)
+            + self
+                .organisations
+                .iter()
+                .map(|o| o.capacity() + 24)
+                .sum::<usize>();
         let places = self.source_ids.bytes()
             + self.channel_ids.bytes()
             + self

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use kith_model::{Activity, Author, Kind, Timestamp};
-use kith_store::{ImportAudit, MemberFlags, MemberId, MergeEvidence, Store};
+use kith_store::{Affiliation, ImportAudit, MemberFlags, MemberId, MergeEvidence, Store};
 use kith_store_sqlite::SqliteStore;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -34,6 +34,7 @@ pub fn day_params(from: &str, to: &str) -> Params {
 pub struct Community {
     acts: Vec<Activity>,
     flags: Vec<(String, MemberFlags)>,
+    affiliations: Vec<(String, Affiliation)>,
     /// Thread name → opening post id.
     threads: HashMap<String, String>,
     _dir: tempfile::TempDir,
@@ -53,6 +54,7 @@ impl Community {
         Community {
             acts: Vec::new(),
             flags: Vec::new(),
+            affiliations: Vec::new(),
             threads: HashMap::new(),
             _dir: dir,
             store,
@@ -148,6 +150,46 @@ impl Community {
         ));
     }
 
+    /// A reply to a given activity (by id), in `thread`.
+    pub fn reply_to(&mut self, who: &str, ts: i64, thread: &str, target: &str) -> String {
+        self.push(
+            Kind::Reply,
+            Some(Author::new(who)),
+            ts,
+            Some(thread),
+            Some(target.to_owned()),
+        )
+    }
+
+    /// A `solution` in `thread` (the accepted answer `answer`, credited to `who`).
+    pub fn solution(&mut self, who: &str, ts: i64, thread: &str, answer: &str) -> String {
+        self.push(
+            Kind::Solution,
+            Some(Author::new(who)),
+            ts,
+            Some(thread),
+            Some(answer.to_owned()),
+        )
+    }
+
+    /// `who` works for `organisation` from `since` to `until` (inclusive, open when `None`).
+    pub fn affiliate(
+        &mut self,
+        who: &str,
+        organisation: &str,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) {
+        self.affiliations.push((
+            who.to_owned(),
+            Affiliation {
+                organisation: organisation.to_owned(),
+                since,
+                until,
+            },
+        ));
+    }
+
     /// Writes everything and builds a snapshot.
     pub fn snapshot(&mut self) -> Snapshot {
         write(&self.store, &std::mem::take(&mut self.acts));
@@ -155,6 +197,13 @@ impl Community {
             let m =
                 member_of(&self.store, "forum", &who).expect("a flagged member has an activity");
             self.store.set_member_flags(m, &flags).expect("set flags");
+        }
+        for (who, a) in std::mem::take(&mut self.affiliations) {
+            let m = member_of(&self.store, "forum", &who)
+                .expect("an affiliated member has an activity");
+            self.store
+                .add_affiliation(m, &a)
+                .expect("add an affiliation");
         }
         Snapshot::build(&self.store).expect("a snapshot")
     }
@@ -226,6 +275,8 @@ pub struct RandomCase {
     /// refreshed after the rest).
     split: usize,
     merges: Vec<(u8, u8)>,
+    /// (member, organisation, since day, days until the end): added after the first import.
+    affiliations: Vec<(u8, u8, Option<u16>, Option<u16>)>,
     delete_source_b: bool,
     tz: usize,
     period: usize,
@@ -234,6 +285,8 @@ pub struct RandomCase {
     include_team: bool,
     include_bots: bool,
     filter: u8,
+    /// Inactive contributors' interval, in days.
+    interval: i64,
 }
 
 const ZONES: [&str; 5] = [
@@ -288,7 +341,18 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
             6,
         ),
         any::<prop::sample::Index>(),
-        prop::collection::vec((0u8..6, 0u8..6), 0..3),
+        (
+            prop::collection::vec((0u8..6, 0u8..6), 0..3),
+            prop::collection::vec(
+                (
+                    0u8..6,
+                    0u8..3,
+                    prop::option::weighted(0.7, 0u16..240),
+                    prop::option::weighted(0.5, 0u16..120),
+                ),
+                0..6,
+            ),
+        ),
         prop::bool::weighted(0.15),
         (0usize..ZONES.len(), 0usize..4),
         prop::option::weighted(0.3, 0u16..260),
@@ -297,6 +361,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
             prop::bool::weighted(0.2),
             prop::bool::weighted(0.2),
             prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+            prop_oneof![Just(90i64), Just(30i64), Just(7i64), 0i64..200],
         ),
     )
         .prop_map(
@@ -304,12 +369,12 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                 events,
                 member_kinds,
                 split,
-                merges,
+                (merges, affiliations),
                 delete_source_b,
                 (tz, period),
                 as_of,
                 range,
-                (team, bots, filter),
+                (team, bots, filter, interval),
             )| {
                 let split = if events.is_empty() {
                     0
@@ -321,6 +386,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                     member_kinds,
                     split,
                     merges,
+                    affiliations,
                     delete_source_b,
                     tz,
                     period,
@@ -329,6 +395,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                     include_team: team,
                     include_bots: bots,
                     filter,
+                    interval,
                 }
             },
         )
@@ -417,6 +484,7 @@ fn params(case: &RandomCase) -> Params {
         period: crate::Period::ALL[case.period],
         include_team: case.include_team,
         include_bots: case.include_bots,
+        inactive_interval_days: case.interval,
         ..Params::default()
     };
     if let Some(d) = case.as_of {
@@ -469,6 +537,20 @@ fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
             if let Some(id) = member_of(store, source, &format!("u{m}")) {
                 store.set_member_flags(id, &flags).expect("set flags");
             }
+        }
+    }
+    for &(m, org, since, len) in &case.affiliations {
+        // Seconds within the day, so that an affiliation can start or end between two activities
+        // of one day.
+        let since = since.map(|d| BASE + i64::from(d) * 86_400 + 43_210);
+        let until = len.map(|l| since.unwrap_or(BASE) + i64::from(l) * 86_400);
+        if let Some(id) = member_of(store, "a", &format!("u{m}")) {
+            let a = Affiliation {
+                organisation: ["Acme", "Globex", "Initech"][org as usize % 3].into(),
+                since,
+                until,
+            };
+            store.add_affiliation(id, &a).expect("add an affiliation");
         }
     }
     for &(x, y) in &case.merges {

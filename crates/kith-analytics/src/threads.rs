@@ -1,6 +1,7 @@
 //! Threads and responses as SPEC §4.0 defines them, shared by the conversation metrics
-//! (first response, peer support): which threads a report covers, and which activities are
-//! responses to them.
+//! (first response, peer support, resolution) and the newcomer metrics (onboarding funnel,
+//! response effect, newcomers waiting): which threads a report covers, which activities are
+//! responses to them, and each member's first post.
 
 use crate::scope::Scope;
 use crate::snapshot::NONE;
@@ -111,4 +112,75 @@ pub fn first_responses(s: &Scope<'_>, threads: &ReportThreads) -> Vec<FirstRespo
         }
     });
     first
+}
+
+/// Every counted thread up to as-of (opened at any time) with its first response, and each
+/// member's **first post**: their earliest counted opening post (by time, then id).
+pub struct FirstPosts {
+    pub threads: ReportThreads,
+    pub first: Vec<FirstResponse>,
+    /// Per dense member: the position of their first post in `threads.list`, or `NONE`.
+    pub of_member: Vec<u32>,
+}
+
+impl FirstPosts {
+    /// Member `m`'s first post: (opening post slot, dense thread, first response).
+    pub fn of(&self, m: usize) -> Option<(u32, FirstResponse)> {
+        let i = *self.of_member.get(m)?;
+        (i != NONE).then(|| (self.threads.list[i as usize].op, self.first[i as usize]))
+    }
+}
+
+/// Each member's first post and its first response, computed once per scope.
+pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
+    s.first_posts.get_or_init(|| {
+        let snap = s.snap;
+        let threads = threads_opened_between(s, i64::MIN, i64::MAX);
+        let first = first_responses(s, &threads);
+        let mut of_member = vec![NONE; s.members()];
+        for (i, th) in threads.list.iter().enumerate() {
+            let slot = &mut of_member[th.author as usize];
+            let key = |op: u32| (snap.ts[op as usize], snap.ids_of(op));
+            if *slot == NONE || key(th.op) < key(threads.list[*slot as usize].op) {
+                *slot = i as u32;
+            }
+        }
+        FirstPosts {
+            threads,
+            first,
+            of_member,
+        }
+    })
+}
+
+/// The SQL counterpart of [`first_posts`], as common table expressions after `scope_ctes!()`
+/// and `opening_post_cte!()`: `first_post (member_id, anonymous, thread_id, op_id, op_ts,
+/// resp_ts)`, one row per member with a counted opening post: their earliest one and the time
+/// of its first response (`NULL`: none by as-of). Expands to a string literal ending in `,`.
+#[macro_export]
+macro_rules! first_post_ctes {
+    () => {
+        "all_thr AS (
+  SELECT op.thread_id, op.id AS op_id, op.ts AS op_ts, op.member_id AS author, c.anonymous
+  FROM op JOIN counted c ON c.id = op.id
+),
+fp AS (
+  SELECT thread_id, op_id, op_ts, author, anonymous FROM (
+    SELECT t.thread_id, t.op_id, t.op_ts, t.author, t.anonymous,
+           ROW_NUMBER() OVER (PARTITION BY t.author ORDER BY t.op_ts, t.op_id) AS rn
+    FROM all_thr t
+  ) x WHERE rn = 1
+),
+fp_resp AS (
+  SELECT f.author, MIN(r.ts) AS resp_ts
+  FROM fp f JOIN act r ON (r.thread_id = f.thread_id OR r.reply_to_id = f.op_id)
+  WHERE r.kind IN ('reply', 'answer') AND r.bot = 0 AND r.member_id <> f.author AND r.ts >= f.op_ts
+  GROUP BY f.author
+),
+first_post AS (
+  SELECT f.author AS member_id, f.anonymous, f.thread_id, f.op_id, f.op_ts, fr.resp_ts
+  FROM fp f LEFT JOIN fp_resp fr ON fr.author = f.author
+),
+"
+    };
 }

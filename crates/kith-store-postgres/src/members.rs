@@ -124,6 +124,28 @@ impl PgStore {
         })
     }
 
+    pub(crate) fn all_affiliations(&self) -> StoreResult<Vec<(MemberId, Affiliation)>> {
+        self.read("listing affiliations", |tx| {
+            tx.query(
+                "SELECT member_id, organisation, since, until FROM affiliations ORDER BY id",
+                &[],
+            )
+            .map_err(|e| db_err("listing affiliations", e))?
+            .iter()
+            .map(|r| {
+                Ok((
+                    MemberId(col(r, "member_id")?),
+                    Affiliation {
+                        organisation: col(r, "organisation")?,
+                        since: col(r, "since")?,
+                        until: col(r, "until")?,
+                    },
+                ))
+            })
+            .collect()
+        })
+    }
+
     pub(crate) fn member_detail(&self, id: MemberId) -> StoreResult<MemberDetail> {
         self.read("reading a member", |tx| {
             let row = tx

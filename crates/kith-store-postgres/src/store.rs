@@ -80,6 +80,10 @@ impl Store for PgStore {
         self.insert_affiliation(id, affiliation)
     }
 
+    fn affiliations(&self) -> StoreResult<Vec<(MemberId, Affiliation)>> {
+        self.all_affiliations()
+    }
+
     fn merge_members(
         &self,
         into: MemberId,

@@ -425,6 +425,10 @@ impl Store for SqliteStore {
         })
     }
 
+    fn affiliations(&self) -> StoreResult<Vec<(MemberId, kith_store::Affiliation)>> {
+        self.read("listing affiliations", members::all_affiliations)
+    }
+
     fn merge_members(
         &self,
         into: MemberId,

@@ -65,6 +65,26 @@ pub(crate) fn all_identities(conn: &Connection) -> StoreResult<Vec<IdentityRow>>
     .ctx("listing identities")
 }
 
+pub(crate) fn all_affiliations(conn: &Connection) -> StoreResult<Vec<(MemberId, Affiliation)>> {
+    conn.prepare_cached(
+        "SELECT member_id, organisation, since, until FROM affiliations ORDER BY id",
+    )
+    .and_then(|mut s| {
+        s.query_map([], |r| {
+            Ok((
+                MemberId(r.get(0)?),
+                Affiliation {
+                    organisation: r.get(1)?,
+                    since: r.get(2)?,
+                    until: r.get(3)?,
+                },
+            ))
+        })?
+        .collect()
+    })
+    .ctx("listing affiliations")
+}
+
 fn load(conn: &Connection, id: MemberId) -> StoreResult<MemberRow> {
     conn.prepare_cached(&format!(
         "SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?1"

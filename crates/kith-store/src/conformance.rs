@@ -982,7 +982,16 @@ pub fn member_flags_and_affiliations_round_trip(store: &dyn Store) {
         (true, Some(T0 + 3600), false),
         "member flags round-trip"
     );
-    assert_eq!(detail.affiliations, vec![aff], "affiliations round-trip");
+    assert_eq!(
+        detail.affiliations,
+        vec![aff.clone()],
+        "affiliations round-trip"
+    );
+    assert_eq!(
+        store.affiliations().expect("affiliations"),
+        vec![(m, aff)],
+        "every affiliation is listed with its member"
+    );
     let (delta, _) = changes(store, mark);
     assert!(
         delta

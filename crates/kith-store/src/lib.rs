@@ -74,6 +74,10 @@ pub trait Store: Send + Sync {
     /// Sets team / bot flags. `team_since`: activity before it counts as community (SPEC §4.0).
     fn set_member_flags(&self, id: MemberId, flags: &MemberFlags) -> StoreResult<()>;
     fn add_affiliation(&self, id: MemberId, affiliation: &Affiliation) -> StoreResult<()>;
+    /// Every affiliation with its member, ordered by the affiliation's id (the order they were
+    /// added). Adding one bumps its member's `seq`, so a change reader that sees a member change
+    /// knows to read them again (the analytics snapshot does, for the elephant factor).
+    fn affiliations(&self) -> StoreResult<Vec<(MemberId, Affiliation)>>;
     /// Moves every identity of `from` onto `into` and logs the merge with its evidence. `from`
     /// stays as an empty member, marked as merged into `into`, so that the merge can be undone.
     fn merge_members(

@@ -1,12 +1,20 @@
 //! One metric per module. Adding a metric is adding a file here and a line in
 //! [`crate::metric::registry`].
 
+pub mod absence_factor;
 pub mod activation;
 pub mod active_members;
 pub mod churn;
 pub mod cohort_retention;
 pub mod first_response;
+pub mod inactive_contributors;
 pub mod member_growth;
 pub mod needs_reply;
 pub mod new_members;
+pub mod newcomers_waiting;
+pub mod onboarding_funnel;
+pub mod participation_ladder;
 pub mod peer_support;
+pub mod recently_inactive;
+pub mod resolution;
+pub mod response_effect;
