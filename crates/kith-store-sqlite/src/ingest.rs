@@ -190,16 +190,8 @@ impl<'a> Session<'a> {
                     r.get(0)
                 })
                 .ctx("checking whether the database is empty")?;
-            if let Ok(m) = std::env::var("KITH_EXP_MMAP") {
-                session
-                    .conn
-                    .execute_batch(&format!("PRAGMA mmap_size = {m}"))
-                    .unwrap();
-            }
             if empty {
-                for (name, _) in crate::schema::BULK_REBUILT_INDEXES.iter().filter(|(n, _)| {
-                    std::env::var("KITH_EXP_KEEP").map_or(true, |k| !k.contains(n))
-                }) {
+                for (name, _) in crate::schema::BULK_REBUILT_INDEXES {
                     session
                         .conn
                         .execute_batch(&format!("DROP INDEX {name}"))
@@ -536,10 +528,7 @@ impl Ingest for Session<'_> {
         }
         let id = crate::sources::insert_audit(&self.conn, audit)?;
         if self.rebuild_indexes {
-            for (_, create) in crate::schema::BULK_REBUILT_INDEXES
-                .iter()
-                .filter(|(n, _)| std::env::var("KITH_EXP_KEEP").map_or(true, |k| !k.contains(n)))
-            {
+            for (_, create) in crate::schema::BULK_REBUILT_INDEXES {
                 self.conn
                     .execute_batch(create)
                     .ctx("building the indexes of the bulk load")?;
