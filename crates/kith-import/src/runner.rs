@@ -9,7 +9,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use kith_model::{Activity, validate_source_name};
-use kith_store::{AuditStatus, ImportAudit, Ingest, Problem, Store, StoredAudit};
+use kith_store::{
+    AuditStatus, ImportAudit, Ingest, Prepare, Prepared, Problem, Store, StoredAudit,
+};
 
 use crate::{Format, ImportError, ReadContext, RecordSink};
 
@@ -49,17 +51,19 @@ impl Progress for () {
 }
 
 enum Message {
-    /// Activities and their content hashes, computed on the producer's thread.
-    Batch(Vec<Activity>, Vec<u64>),
+    /// Activities prepared on the producer's thread by the session's preparer.
+    Batch(Prepared),
     Skip(Problem),
     Inferred(String, Vec<String>),
 }
 
 struct ChannelSink {
     tx: SyncSender<Message>,
+    /// The write session's per-record work, done here rather than on the writer's thread.
+    preparer: Box<dyn Prepare>,
     /// Batches the writer is done with come back to be freed here: the producer allocated
     /// them, and freeing is cheaper on the allocating thread and off the writer's.
-    spent: Receiver<Vec<Activity>>,
+    spent: Receiver<Prepared>,
     batch: Vec<Activity>,
     /// The writer hung up (it failed): stop parsing.
     closed: bool,
@@ -75,14 +79,15 @@ impl ChannelSink {
     fn flush(&mut self) {
         if !self.batch.is_empty() {
             let mut next = None;
-            while let Ok(mut spent) = self.spent.try_recv() {
-                spent.clear();
-                next = Some(spent);
+            while let Ok(spent) = self.spent.try_recv() {
+                let mut activities = spent.activities;
+                activities.clear();
+                next = Some(activities);
             }
             let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
             let batch = std::mem::replace(&mut self.batch, next);
-            let hashes = kith_store::content_hashes(&batch);
-            self.send(Message::Batch(batch, hashes));
+            let prepared = self.preparer.prepare(batch);
+            self.send(Message::Batch(prepared));
         }
     }
 }
@@ -173,10 +178,12 @@ pub fn ingest_records(
     };
     let (tx, rx) = sync_channel(IN_FLIGHT);
     let (spent_tx, spent_rx) = sync_channel(IN_FLIGHT);
+    let preparer = session.preparer();
     let outcome = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut sink = ChannelSink {
                 tx,
+                preparer,
                 spent: spent_rx,
                 batch: Vec::with_capacity(BATCH),
                 closed: false,
@@ -233,7 +240,7 @@ pub fn ingest_records(
 /// The writer's ends of the channels to the producer: batches in, spent batches back.
 struct WriterEnds {
     batches: Receiver<Message>,
-    spent: SyncSender<Vec<Activity>>,
+    spent: SyncSender<Prepared>,
 }
 
 fn write_all(
@@ -249,8 +256,8 @@ fn write_all(
     let mut seen: std::collections::HashSet<String> = audit.sources.iter().cloned().collect();
     for message in ends.batches {
         match message {
-            Message::Batch(batch, hashes) => {
-                for a in &batch {
+            Message::Batch(batch) => {
+                for a in &batch.activities {
                     if !seen.contains(&a.source) {
                         validate_source_name(&a.source).map_err(ImportError::Usage)?;
                         let source_format =
@@ -261,9 +268,9 @@ fn write_all(
                     }
                     audit.see_time(a.ts.secs);
                 }
-                audit.read += batch.len() as u64;
-                records += batch.len() as u64;
-                let outcome = session.write_hashed(&batch, &hashes)?;
+                audit.read += batch.activities.len() as u64;
+                records += batch.activities.len() as u64;
+                let outcome = session.write_prepared(&batch)?;
                 audit.add(&outcome);
                 // Back to the producer to be freed; if it is not taking them, here.
                 let _ = ends.spent.try_send(batch);

@@ -39,6 +39,7 @@ mod error;
 mod export;
 mod ingest;
 mod members;
+mod prepare;
 mod schema;
 mod sources;
 

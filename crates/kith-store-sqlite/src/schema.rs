@@ -335,6 +335,21 @@ pub(crate) fn next_id(conn: &Connection, table: &str) -> StoreResult<i64> {
     .with_ctx(|| format!("allocating {table} ids"))
 }
 
+/// The next id of an `AUTOINCREMENT` table that no row has ever had: above the largest id
+/// `sqlite_sequence` remembers and above every stored id. A session hands out ids itself (its
+/// preparer runs ahead of the writer), and SQLite moves `sqlite_sequence` past explicit ids.
+pub(crate) fn next_autoincrement_id(conn: &Connection, table: &str) -> StoreResult<i64> {
+    conn.query_row(
+        &format!(
+            "SELECT max(coalesce((SELECT max(id) FROM {table}), 0), \
+                        coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0)) + 1"
+        ),
+        [],
+        |r| r.get(0),
+    )
+    .with_ctx(|| format!("allocating {table} ids"))
+}
+
 /// Records that ids up to the current maximum of `table` are spent, before rows are removed.
 pub(crate) fn raise_floor(conn: &Connection, table: &str) -> StoreResult<()> {
     let floor = next_id(conn, table)? - 1;

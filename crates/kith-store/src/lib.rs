@@ -131,6 +131,18 @@ pub trait Ingest {
     /// (`hashes[i]` is that of `batch[i]`), so that a pipeline can compute them on the
     /// producer's thread and leave the writer's thread to the database.
     fn write_hashed(&mut self, batch: &[Activity], hashes: &[u64]) -> StoreResult<BatchOutcome>;
+    /// The preparer of this session's batches, to run on the thread that produces them: it
+    /// does the per-record work that needs no database connection (content hashes, and
+    /// whatever else the backend can decide ahead), so that the writer's thread only writes.
+    /// Once a session has handed out its preparer, batches must be prepared by it, in the
+    /// order they are written, and written with [`Ingest::write_prepared`] only.
+    fn preparer(&mut self) -> Box<dyn Prepare> {
+        Box::new(HashOnly)
+    }
+    /// Writes a batch made by this session's [`Ingest::preparer`].
+    fn write_prepared(&mut self, batch: &Prepared) -> StoreResult<BatchOutcome> {
+        self.write_hashed(&batch.activities, &batch.hashes)
+    }
     /// Marks threads as inferred by kith (conversation-window reconstruction), by source and
     /// thread id.
     fn mark_inferred_threads(&mut self, source: &str, threads: &[String]) -> StoreResult<()>;
@@ -155,5 +167,34 @@ pub fn check_hashes(batch: &[Activity], hashes: &[u64]) -> StoreResult<()> {
             batch.len(),
             hashes.len()
         )))
+    }
+}
+
+/// Per-record work a write session hands to the producer's thread ([`Ingest::preparer`]).
+pub trait Prepare: Send {
+    /// Prepares the next batch, in the order batches will be written.
+    fn prepare(&mut self, batch: Vec<Activity>) -> Prepared;
+}
+
+/// A batch and what its session's preparer worked out for it.
+pub struct Prepared {
+    pub activities: Vec<Activity>,
+    /// `hashes[i]` is `activities[i].content_hash()`.
+    pub hashes: Vec<u64>,
+    /// The backend's own plan for writing the batch, if its preparer made one.
+    pub plan: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// The preparation every backend can use: content hashes only.
+pub struct HashOnly;
+
+impl Prepare for HashOnly {
+    fn prepare(&mut self, batch: Vec<Activity>) -> Prepared {
+        let hashes = content_hashes(&batch);
+        Prepared {
+            activities: batch,
+            hashes,
+            plan: None,
+        }
     }
 }
