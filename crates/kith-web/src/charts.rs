@@ -134,9 +134,17 @@ fn x_labels(out: &mut String, labels: &[String], x_of: impl Fn(usize) -> f64, y:
             if i + 1 == n && i % step != 0 && (i % step) * 2 < step {
                 continue;
             }
+            // The end labels hug the plot's edges instead of spilling past them.
+            let anchor = if n > 1 && i == 0 {
+                "start"
+            } else if n > 1 && i + 1 == n {
+                "end"
+            } else {
+                "middle"
+            };
             let _ = write!(
                 out,
-                "<text x=\"{:.1}\" y=\"{y}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
+                "<text x=\"{:.1}\" y=\"{y}\" text-anchor=\"{anchor}\" fill=\"#555\">{}</text>",
                 x_of(i),
                 esc(l)
             );
@@ -349,7 +357,8 @@ pub fn heat_map(title: &str, rows: &[HeatRow], columns: &[String]) -> String {
     let label_w = 70.0;
     let w = 720.0;
     let cols = columns.len().max(1);
-    let cell_w = (w - label_w) / cols as f64;
+    // Wide cells for a few columns would read as bars: capped.
+    let cell_w = ((w - label_w) / cols as f64).min(48.0);
     let h = cell_h * (rows.len() as f64 + 1.0) + 4.0;
     let mut out = String::new();
     let desc = format!(

@@ -497,6 +497,15 @@ fn render_profile(state: &AppState, me: &Principal, p: &Profile) -> Markup {
         }
         h2 { "Merge candidates" }
         @if p.candidates.is_empty() { p.muted { "None." } }
+        @if me.may(Action::Merge) && m.merged_into.is_none() {
+            form.inline method="post" action="/members/merge" aria-label="Merge by hand" {
+                (csrf_field(Some(me)))
+                input type="hidden" name="into" value=(m.id);
+                label { "Merge member number" input type="number" name="from" min="1" required; }
+                label { "because" input type="text" name="reason" placeholder="same person (how you know)"; }
+                button type="submit" { "Merge into " (name) }
+            }
+        }
         @for c in &p.candidates { (candidate(me, c, &name_of)) }
         @if !p.merges.is_empty() {
             h2 { "Merge history" }
