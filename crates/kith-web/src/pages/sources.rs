@@ -167,10 +167,12 @@ pub async fn upload(
         )));
     }
     let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    // Never exclusive: the server keeps reading the database while the import runs.
     let options = kith_import::ImportOptions {
         source: clean(source),
         base_url: clean(base_url),
         dry_run: false,
+        exclusive: false,
     };
     let job = state.imports.create(&format, &name, &me.user.name);
     let (s, j) = (state.clone(), Arc::clone(&job));
