@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, TimeZone};
 use kith_analytics::{AnalyticsError, MetricValue, Params, Period, Resolved, Scope, Snapshot};
-use kith_store::{IdentityRow, MemberId, SourceId, Store, StoreError, Watermark};
+use kith_store::{IdentityRow, MemberId, SourceId, SourceSummary, Store, StoreError, Watermark};
 use serde::Deserialize;
 
 use crate::WebError;
@@ -186,6 +186,7 @@ pub struct Analytics {
     watermark: AtomicI64,
     results: Mutex<HashMap<String, (i64, Flight<Computed>)>>,
     directory: Mutex<Option<(i64, Flight<Directory>)>>,
+    sources: Mutex<Option<(i64, Flight<Vec<SourceSummary>>)>>,
     pub stats: AnalyticsStats,
     /// Serialises refreshes (the background task and explicit calls after an upload).
     refreshing: Mutex<()>,
@@ -205,6 +206,7 @@ impl Analytics {
             watermark: AtomicI64::new(watermark),
             results: Mutex::new(HashMap::new()),
             directory: Mutex::new(None),
+            sources: Mutex::new(None),
             stats: AnalyticsStats::default(),
             refreshing: Mutex::new(()),
         })
@@ -302,6 +304,26 @@ impl Analytics {
                 })
                 .map_err(WebError::from)
             })
+            .clone()
+    }
+
+    /// The sources with their counts, read once per watermark (counting a source's activities
+    /// scans an index: too slow to repeat on every page of a large community). Blocking.
+    pub fn sources(&self) -> Result<Arc<Vec<SourceSummary>>, WebError> {
+        let watermark = self.watermark();
+        let flight = {
+            let mut slot = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+            match &*slot {
+                Some((w, f)) if *w == watermark => Arc::clone(f),
+                _ => {
+                    let f: Flight<Vec<SourceSummary>> = Arc::new(OnceLock::new());
+                    *slot = Some((watermark, Arc::clone(&f)));
+                    f
+                }
+            }
+        };
+        flight
+            .get_or_init(|| Ok(Arc::new(self.store.sources()?)))
             .clone()
     }
 

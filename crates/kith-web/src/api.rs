@@ -173,9 +173,9 @@ pub async fn needs_reply(State(state): State<AppState>, Query(q): Query<PeriodQu
 }
 
 pub async fn sources(State(state): State<AppState>) -> ApiResult {
-    let store = state.store.clone();
-    let v = blocking(move || Ok(store.sources()?)).await?;
-    ok(v)
+    let s = state.clone();
+    let v = blocking(move || s.analytics.sources()).await?;
+    ok(&*v)
 }
 
 #[derive(Deserialize)]

@@ -707,3 +707,62 @@ async fn health_and_prometheus_metrics() {
     ));
     assert!(body.contains("kith_snapshot_activities "));
 }
+
+#[tokio::test]
+async fn results_are_computed_once_per_selection_and_database_state() {
+    use std::sync::atomic::Ordering;
+    let app = app(2_000, false);
+    let a = &app.state.analytics;
+    let q = kith_web::analytics::PeriodQuery::default();
+    let first = a.computed(&q, chrono_tz::UTC).unwrap();
+    let again = a.computed(&q, chrono_tz::UTC).unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "the same selection at the same state is computed once"
+    );
+    assert_eq!(a.stats.computations.load(Ordering::Relaxed), 1);
+    let weekly = kith_web::analytics::PeriodQuery {
+        period: Some("week".into()),
+        ..Default::default()
+    };
+    a.computed(&weekly, chrono_tz::UTC).unwrap();
+    assert_eq!(
+        a.stats.computations.load(Ordering::Relaxed),
+        2,
+        "another selection is computed"
+    );
+    assert!(
+        !a.refresh().unwrap(),
+        "nothing changed: the refresh reads nothing"
+    );
+    // A new activity moves the watermark: the cached result is stale and is computed again.
+    let mut late = kith_model::Activity::new(
+        "late",
+        "1",
+        kith_model::Kind::Post,
+        kith_model::Timestamp::from_secs(first.as_of + 3_600),
+        Some(kith_model::Author::new("newcomer")),
+    );
+    late.thread = Some("t".into());
+    kith_import::ingest_records(
+        app.state.store.as_ref(),
+        "jsonl",
+        vec![],
+        &Default::default(),
+        &(),
+        (1, None),
+        |sink| {
+            sink.activity(late);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert!(a.refresh().unwrap(), "the refresh sees the import");
+    let after = a.computed(&q, chrono_tz::UTC).unwrap();
+    assert_eq!(
+        after.as_of,
+        first.as_of + 3_600,
+        "the default as-of moves to the new latest activity"
+    );
+    assert_eq!(a.stats.computations.load(Ordering::Relaxed), 3);
+}

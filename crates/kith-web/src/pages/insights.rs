@@ -68,18 +68,31 @@ fn first_numeric_bars(m: &MetricValue, title: &str) -> Option<String> {
     ))
 }
 
+/// Member names by store id, for the lists these pages show.
+type Names = std::collections::HashMap<i64, String>;
+
 async fn page(
     state: &AppState,
     me: &crate::auth::Principal,
     q: &PeriodQuery,
     path: &str,
     title: &str,
-    render: impl FnOnce(&Computed) -> Markup,
+    render: impl FnOnce(&Computed, &Names) -> Markup,
 ) -> Result<Markup, WebError> {
     let sources = source_names(state).await?;
+    let s = state.clone();
+    let names: Names = crate::blocking(move || {
+        Ok(s.analytics
+            .directory()?
+            .members
+            .iter()
+            .map(|m| (m.id.0, m.name.clone()))
+            .collect())
+    })
+    .await?;
     let body = match computed(state, q).await? {
         Some(c) => {
-            html! { h1 { (title) } (period_picker(path, q, Some(&c), &sources)) (render(&c)) }
+            html! { h1 { (title) } (period_picker(path, q, Some(&c), &sources)) (render(&c, &names)) }
         }
         None => html! { h1 { (title) } (no_data()) },
     };
@@ -91,11 +104,15 @@ pub async fn onboarding(
     Me(me): Me,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Markup, WebError> {
-    page(&state, &me, &q, "/onboarding", "Onboarding", |c| html! {
+    page(&state, &me, &q, "/onboarding", "Onboarding", |c, names| html! {
         p { "How newcomers are welcomed: from joining to a first post, a first human response, a second participation and still being active 30, 60 and 90 days later." }
-        (section(c, "onboarding_funnel", "Funnel per join cohort", "The funnel (joined → first post → first human response → second participation within 30 days → active at day 30/60/90, with the median time per step) appears once the onboarding funnel metric is part of this kith.", |m| first_numeric_bars(m, "Onboarding funnel")))
-        (section(c, "response_effect", "What a fast answer is worth", "Day-30 retention of newcomers answered within 24 hours, later, or never appears once the response-effect metric is part of this kith.", |m| first_numeric_bars(m, "Day-30 retention by first response")))
-        (section(c, "newcomers_waiting", "Newcomers waiting for a welcome", "The welcome queue appears once the newcomers-waiting metric is part of this kith; meanwhile the needs-reply queue on the Conversations page marks newcomers.", |_| None))
+        (section(c, "onboarding_funnel", "Funnel per join cohort", "The funnel (joined → first post → first human response → second participation within 30 days → active at day 30/60/90, with the median time per step) appears once the onboarding funnel metric is part of this kith.", funnel_chart))
+        (section(c, "response_effect", "What a fast answer is worth", "Day-30 retention of newcomers answered within 24 hours, later, or never appears once the response-effect metric is part of this kith.", |m| first_numeric_bars(m, "Day-30 retention of newcomers by how fast their first post was answered")))
+        (heading("newcomers_waiting", "Newcomers waiting for a welcome"))
+        @match c.metric("newcomers_waiting").and_then(|m| m.table("queue")) {
+            Some(t) => (member_list(t, names, "member_id", &[("waiting", "waiting_s", true), ("posted", "posted", false)], Some("thread_id"))),
+            None => div.empty { p.small { "The welcome queue appears once the newcomers-waiting metric is part of this kith." } }
+        }
         (section(c, "activation", "Activation", "", |m| first_numeric_bars(m, "New contributors active again within 7, 30, 90 days")))
         (section(c, "new_members", "New members and new contributors", "", |m| {
             let t = m.table("periods")?;
@@ -137,7 +154,7 @@ pub async fn retention(
     Me(me): Me,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Markup, WebError> {
-    page(&state, &me, &q, "/retention", "Retention", |c| html! {
+    page(&state, &me, &q, "/retention", "Retention", |c, names| html! {
         (section(c, "cohort_retention", "Cohort retention", "", |m| {
             let (rows, cols) = cohort_rows(m.table("cells")?);
             if rows.is_empty() { return None; }
@@ -149,7 +166,11 @@ pub async fn retention(
             let line = charts::line_chart("Retention curves of the latest cohorts", &labels, &series, Unit::Share);
             Some(format!("{heat}{line}"))
         }))
-        (section(c, "recently_inactive", "Recently inactive", "Members who were among the most active and have gone quiet for 7–28 days (the list to reach out to) appear once the recently-inactive metric is part of this kith. Meanwhile the Members page filters by days of silence.", |_| None))
+        (heading("recently_inactive", "Recently inactive: members to check on"))
+        @match c.metric("recently_inactive").and_then(|m| m.table("members")) {
+            Some(t) => (member_list(t, names, "member_id", &[("last participation", "last_participation", false), ("participations in the 90 days before", "participations_90d", false), ("days silent", "days_silent", false)], None)),
+            None => div.empty { p.small { "Members who were among the most active and have gone quiet for 7–28 days appear once the recently-inactive metric is part of this kith. Meanwhile the Members page filters by days of silence." } }
+        }
         (section(c, "churn", "Churn and resurrection", "", |m| {
             let t = m.table("periods")?;
             let labels: Vec<String> = column(t, "churned").into_iter().map(|p| p.0).collect();
@@ -173,13 +194,83 @@ pub async fn network(
     Me(me): Me,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Markup, WebError> {
-    page(&state, &me, &q, "/network", "Network", |c| {
+    page(&state, &me, &q, "/network", "Network", |c, _| {
         let title = find("network").map_or("Interaction network", |d| d.title);
         html! {
             p { "Who talks with whom: the member-to-member graph from replies, mentions and co-participation." }
             (section(c, "network", title, "Connectors (members bridging groups), isolated newcomers, density, reciprocity and the graph itself appear once the network metric is part of this kith.", network_chart))
         }
     }).await
+}
+
+/// The funnel over every cohort of the range: members at each step as a share of those who
+/// joined (the per-cohort rows are in the table below the chart).
+fn funnel_chart(m: &MetricValue) -> Option<String> {
+    let t = m.table("steps")?;
+    let mut steps: Vec<(String, f64)> = Vec::new();
+    for i in 0..t.rows.len() {
+        let (Some(step), Some(n)) = (
+            t.get(i, "step"),
+            t.get(i, "members").and_then(|v| v.as_f64()),
+        ) else {
+            continue;
+        };
+        let step = super::cell(step);
+        match steps.iter_mut().find(|s| s.0 == step) {
+            Some(s) => s.1 += n,
+            None => steps.push((step, n)),
+        }
+    }
+    let joined = steps.first()?.1;
+    if joined <= 0.0 {
+        return None;
+    }
+    let items: Vec<(String, f64)> = steps
+        .into_iter()
+        .map(|(s, n)| (s.replace('_', " "), n / joined))
+        .collect();
+    Some(charts::hbar_chart(
+        "Onboarding funnel, all cohorts of the range (share of those who joined)",
+        &items,
+        1.0,
+        Unit::Share,
+    ))
+}
+
+/// A list of members from a metric table: name (linked), then the given columns; times are
+/// shown as dates, `*_s` columns as durations.
+fn member_list(
+    t: &Table,
+    names: &Names,
+    id_col: &str,
+    cols: &[(&str, &str, bool)],
+    thread_col: Option<&str>,
+) -> Markup {
+    let shown = 100;
+    html! {
+        p { strong { (t.rows.len()) } " members." }
+        @if !t.rows.is_empty() {
+            table {
+                thead { tr { th { "Member" } @for (label, _, _) in cols { th { (label) } } @if thread_col.is_some() { th { "Thread" } } } }
+                tbody { @for i in 0..t.rows.len().min(shown) {
+                    @let id = t.get(i, id_col).and_then(|v| v.as_i64()).unwrap_or(0);
+                    tr {
+                        td { a href={ "/members/" (id) } { (names.get(&id).cloned().unwrap_or_else(|| format!("member {id}"))) } }
+                        @for (_, col, duration) in cols {
+                            @let v = t.get(i, col).and_then(|v| v.as_i64());
+                            td { @if let Some(v) = v {
+                                @if *duration { (ui::duration(v)) }
+                                @else if col.contains("participation") && !col.ends_with("90d") || *col == "posted" { (ui::day(v)) }
+                                @else { (ui::num(v)) }
+                            } }
+                        }
+                        @if let Some(tc) = thread_col { td { @if let Some(th) = t.get(i, tc).and_then(|v| v.as_i64()) { a href={ "/conversations/threads/" (th) } { "open" } } } }
+                    }
+                } }
+            }
+            @if t.rows.len() > shown { p.muted.small { "The first " (shown) " are shown; the API lists all." } }
+        }
+    }
 }
 
 /// Draws the graph when the network metric returns an edge table (`a`, `b`, `weight`).

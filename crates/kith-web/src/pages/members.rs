@@ -3,6 +3,7 @@
 //! their evidence; merge and unmerge.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -139,7 +140,7 @@ const PAGE: usize = 50;
 pub struct ListData {
     pub dir: std::sync::Arc<Directory>,
     pub tags: HashMap<MemberId, Vec<String>>,
-    pub sources: Vec<kith_store::SourceSummary>,
+    pub sources: Arc<Vec<kith_store::SourceSummary>>,
     pub segments: Vec<kith_store::Segment>,
 }
 
@@ -154,7 +155,7 @@ pub async fn list_data(state: &AppState) -> Result<ListData, WebError> {
         Ok(ListData {
             dir,
             tags,
-            sources: s.store.sources()?,
+            sources: s.analytics.sources()?,
             segments: s.store.segments()?,
         })
     })
@@ -228,7 +229,7 @@ pub async fn list(
         h1 { "Members" }
         form.inline method="get" action="/members" aria-label="Filter members" {
             label { "Search" input type="search" name="q" value=(v(&q.q)) placeholder="name, handle, e-mail"; }
-            label { "Source" select name="source" { option value="" { "any" } @for s in &data.sources { option value=(s.name) selected[q.source.as_deref() == Some(s.name.as_str())] { (s.name) } } } }
+            label { "Source" select name="source" { option value="" { "any" } @for s in data.sources.iter() { option value=(s.name) selected[q.source.as_deref() == Some(s.name.as_str())] { (s.name) } } } }
             label { "Tag" select name="tag" { option value="" { "any" } @for t in &all_tags { option value=(t) selected[q.tag.as_deref() == Some(t.as_str())] { (t) } } } }
             label { "Joined from" input type="date" name="joined_from" value=(v(&q.joined_from)); }
             label { "Joined to" input type="date" name="joined_to" value=(v(&q.joined_to)); }
@@ -377,7 +378,12 @@ pub async fn profile(
         let names = dir.members.iter().map(|m| (m.id, m.name.clone())).collect();
         Ok(Profile {
             entry,
-            sources: store.sources()?.into_iter().map(|s| (s.id, s)).collect(),
+            sources: s
+                .analytics
+                .sources()?
+                .iter()
+                .map(|s| (s.id, s.clone()))
+                .collect(),
             timeline,
             total,
             notes: store.notes(id)?,

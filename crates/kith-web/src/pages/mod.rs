@@ -128,8 +128,15 @@ pub fn period_picker(
 
 /// The names of the live sources, for the picker.
 pub async fn source_names(state: &AppState) -> Result<Vec<String>, WebError> {
-    let store = state.store.clone();
-    crate::blocking(move || Ok(store.sources()?.into_iter().map(|s| s.name).collect())).await
+    let s = state.clone();
+    crate::blocking(move || {
+        Ok(s.analytics
+            .sources()?
+            .iter()
+            .map(|s| s.name.clone())
+            .collect())
+    })
+    .await
 }
 
 /// A cell as text.
