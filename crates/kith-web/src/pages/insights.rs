@@ -203,38 +203,42 @@ pub async fn network(
     }).await
 }
 
-/// The funnel over every cohort of the range: members at each step as a share of those who
-/// joined (the per-cohort rows are in the table below the chart).
+/// The funnel over every cohort of the range: at each step, the members who reached it as a
+/// share of those eligible for it (whose window for the step has ended by as-of), summed over
+/// the cohorts; the per-cohort rows are in the table below the chart.
 fn funnel_chart(m: &MetricValue) -> Option<String> {
     let t = m.table("steps")?;
-    let mut steps: Vec<(String, f64)> = Vec::new();
+    let mut steps: Vec<(String, f64, f64)> = Vec::new();
     for i in 0..t.rows.len() {
-        let (Some(step), Some(n)) = (
+        let (Some(step), Some(n), Some(e)) = (
             t.get(i, "step"),
             t.get(i, "members").and_then(|v| v.as_f64()),
+            t.get(i, "eligible").and_then(|v| v.as_f64()),
         ) else {
             continue;
         };
         let step = super::cell(step);
         match steps.iter_mut().find(|s| s.0 == step) {
-            Some(s) => s.1 += n,
-            None => steps.push((step, n)),
+            Some(s) => {
+                s.1 += n;
+                s.2 += e;
+            }
+            None => steps.push((step, n, e)),
         }
-    }
-    let joined = steps.first()?.1;
-    if joined <= 0.0 {
-        return None;
     }
     let items: Vec<(String, f64)> = steps
         .into_iter()
-        .map(|(s, n)| (s.replace('_', " "), n / joined))
+        .filter(|s| s.2 > 0.0)
+        .map(|(s, n, e)| (s.replace('_', " "), n / e))
         .collect();
-    Some(charts::hbar_chart(
-        "Onboarding funnel, all cohorts of the range (share of those who joined)",
-        &items,
-        1.0,
-        Unit::Share,
-    ))
+    (!items.is_empty()).then(|| {
+        charts::hbar_chart(
+            "Onboarding funnel, all cohorts of the range (share of the members eligible for each step)",
+            &items,
+            1.0,
+            Unit::Share,
+        )
+    })
 }
 
 /// A list of members from a metric table: name (linked), then the given columns; times are
