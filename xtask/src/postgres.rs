@@ -197,7 +197,7 @@ fn find_bin_dir() -> Option<PathBuf> {
         .map(|(_, bin)| bin)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     // `id -u` rather than libc: xtask stays dependency-free.
     Command::new("id")
         .arg("-u")

@@ -41,6 +41,16 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         None
     };
 
+    // The browser tests (crates/kith-web/tests/browser.rs) drive Debian's Chromium through
+    // chromedriver: installed here when missing, like PostgreSQL. Under CI a missing browser
+    // fails those tests; elsewhere they skip with a printed reason.
+    if let Err(e) = ensure_chromium() {
+        if ci {
+            return Err(e);
+        }
+        eprintln!("note: {e:#}; the browser tests will be skipped");
+    }
+
     step("starting a throwaway PostgreSQL cluster");
     let cluster = Cluster::start()?;
     eprintln!("KITH_TEST_POSTGRES_URL={}", cluster.url);
@@ -146,6 +156,48 @@ impl Totals {
             }
         }
     }
+}
+
+/// Where the browser tests look for the browser and its driver.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Installs Debian's `chromium` and `chromium-driver` with apt-get when either is missing
+/// (idempotent: nothing happens when both are there).
+fn ensure_chromium() -> Result<()> {
+    let present = |p: &str| std::path::Path::new(p).exists();
+    if present(CHROMIUM) && present(CHROMEDRIVER) {
+        return Ok(());
+    }
+    step("Chromium or chromedriver not found: installing `chromium` and `chromium-driver`");
+    if !crate::postgres::is_root() {
+        bail!(
+            "Chromium is not installed and xtask is not root: run `sudo apt-get install -y chromium chromium-driver`"
+        );
+    }
+    let apt = |args: &[&str]| -> Result<()> {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("cannot run apt-get")?;
+        if !status.success() {
+            bail!("apt-get {} failed ({status})", args.join(" "));
+        }
+        Ok(())
+    };
+    apt(&["update"])?;
+    apt(&[
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ])?;
+    if !(present(CHROMIUM) && present(CHROMEDRIVER)) {
+        bail!("the chromium packages are installed but {CHROMIUM} or {CHROMEDRIVER} is missing");
+    }
+    Ok(())
 }
 
 /// Runs `cargo test`, passing its output through while counting results.

@@ -43,6 +43,7 @@
 
 pub mod calendar;
 pub mod docs;
+pub mod lookup;
 pub mod metric;
 pub mod metrics;
 #[cfg(any(test, feature = "oracle"))]

@@ -23,8 +23,7 @@ SELECT a.id, s.name AS source, a.ext_id, a.kind, a.ts, a.ts_micros, a.ts_offset,
   JOIN identities i ON i.id = a.identity_id
   JOIN members m ON m.id = i.member_id
   LEFT JOIN channels c ON c.id = a.channel_id
-  LEFT JOIN threads t ON t.id = a.thread_id
- ORDER BY a.id";
+  LEFT JOIN threads t ON t.id = a.thread_id";
 
 impl PgStore {
     pub(crate) fn export(
@@ -34,12 +33,28 @@ impl PgStore {
         self.read("exporting activities", |tx| {
             let params: [i64; 0] = [];
             let mut rows = tx
-                .query_raw(EXPORT, params)
+                .query_raw(&format!("{EXPORT} ORDER BY a.id"), params)
                 .map_err(|e| db_err("exporting activities", e))?;
             while let Some(row) = rows.next().map_err(|e| db_err("exporting activities", e))? {
                 sink(decode(&row)?)?;
             }
             Ok(())
+        })
+    }
+}
+
+impl PgStore {
+    /// The activities with these ids, in id order.
+    pub(crate) fn by_id(&self, ids: &[ActivityId]) -> StoreResult<Vec<ExportedActivity>> {
+        let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+        self.read("reading activities", |tx| {
+            let rows = tx
+                .query(
+                    &format!("{EXPORT} WHERE a.id = ANY($1) ORDER BY a.id"),
+                    &[&ids],
+                )
+                .map_err(|e| db_err("reading activities", e))?;
+            rows.iter().map(decode).collect()
         })
     }
 }

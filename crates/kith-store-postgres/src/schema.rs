@@ -13,7 +13,7 @@ use postgres::Client;
 use crate::db_err;
 
 /// Migrations in order; the schema version is how many have been applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> u32 {
@@ -156,6 +156,66 @@ CREATE INDEX members_seq ON members (seq);
 CREATE INDEX identities_seq ON identities (seq);
 CREATE INDEX activities_seq ON activities (seq);
 CREATE INDEX tombstones_seq ON tombstones (seq);
+"#;
+
+/// v3: the team's own data (accounts, sessions, API tokens, notes, tags, tasks, segments), the
+/// same tables as the SQLite backend's v2. Outside the change sequence: analytics never reads it.
+const V3: &str = r#"
+CREATE TABLE users (
+    id            BIGSERIAL PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    disabled      SMALLINT NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+    key_hash    TEXT PRIMARY KEY,
+    user_id     BIGINT NOT NULL REFERENCES users (id),
+    csrf        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE TABLE api_tokens (
+    id          BIGSERIAL PRIMARY KEY,
+    user_id     BIGINT NOT NULL REFERENCES users (id),
+    name        TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    scopes      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+);
+CREATE TABLE member_notes (
+    id          BIGSERIAL PRIMARY KEY,
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    author      TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX member_notes_member ON member_notes (member_id);
+CREATE TABLE member_tags (
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    tag         TEXT NOT NULL,
+    PRIMARY KEY (member_id, tag)
+);
+CREATE TABLE member_tasks (
+    id          BIGSERIAL PRIMARY KEY,
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    title       TEXT NOT NULL,
+    due         BIGINT,
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    done_at     BIGINT
+);
+CREATE INDEX member_tasks_member ON member_tasks (member_id);
+CREATE TABLE segments (
+    id          BIGSERIAL PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    filter      TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
 "#;
 
 /// Creates or migrates the schema; refuses a database written by a newer kith.

@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use kith_store::{
-    Affiliation, AuditId, Backend, Change, Community, Counts, DeletedSource, ExportedActivity,
-    IdentityRow, ImportAudit, Ingest, MemberDetail, MemberFlags, MemberId, MemberRow,
-    MergeEvidence, MergeId, MergeRecord, SourceSummary, Store, StoreInfo, StoreResult, StoredAudit,
-    Watermark,
+    ActivityId, Affiliation, AuditId, Backend, Change, Community, Counts, DeletedSource,
+    ExportedActivity, IdentityRow, ImportAudit, Ingest, MemberDetail, MemberFlags, MemberId,
+    MemberRow, MergeEvidence, MergeId, MergeRecord, SourceSummary, Store, StoreInfo, StoreResult,
+    StoredAudit, Watermark,
 };
 
 use crate::PgStore;
@@ -114,6 +114,10 @@ impl Store for PgStore {
         sink: &mut dyn FnMut(ExportedActivity) -> StoreResult<()>,
     ) -> StoreResult<()> {
         self.export(sink)
+    }
+
+    fn activities_by_id(&self, ids: &[ActivityId]) -> StoreResult<Vec<ExportedActivity>> {
+        self.by_id(ids)
     }
 
     fn backup(&self, dest: &Path) -> StoreResult<()> {

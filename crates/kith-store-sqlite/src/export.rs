@@ -12,22 +12,21 @@ use crate::error::Context;
 
 type Sink<'a> = dyn FnMut(ExportedActivity) -> StoreResult<()> + 'a;
 
+const SELECT: &str = "SELECT a.id, s.name, a.ext_id, a.kind, a.ts, a.ts_micros, a.ts_offset, \
+        i.ext_id, i.name, i.handle, i.email, i.team, i.bot, i.anonymous, \
+        i.member_id, m.team, m.team_since, m.bot, \
+        c.ext_id, t.ext_id, t.inferred, a.reply_to_ext, a.to_ext, a.text, a.url, a.attrs, a.deleted \
+ FROM activities a \
+ JOIN sources s ON s.id = a.source_id \
+ JOIN identities i ON i.id = a.identity_id \
+ JOIN members m ON m.id = i.member_id \
+ LEFT JOIN channels c ON c.id = a.channel_id \
+ LEFT JOIN threads t ON t.id = a.thread_id";
+
 /// Call inside a read transaction.
 pub(crate) fn activities(conn: &Connection, sink: &mut Sink<'_>) -> StoreResult<()> {
     let mut stmt = conn
-        .prepare(
-            "SELECT a.id, s.name, a.ext_id, a.kind, a.ts, a.ts_micros, a.ts_offset, \
-                    i.ext_id, i.name, i.handle, i.email, i.team, i.bot, i.anonymous, \
-                    i.member_id, m.team, m.team_since, m.bot, \
-                    c.ext_id, t.ext_id, t.inferred, a.reply_to_ext, a.to_ext, a.text, a.url, a.attrs, a.deleted \
-             FROM activities a \
-             JOIN sources s ON s.id = a.source_id \
-             JOIN identities i ON i.id = a.identity_id \
-             JOIN members m ON m.id = i.member_id \
-             LEFT JOIN channels c ON c.id = a.channel_id \
-             LEFT JOIN threads t ON t.id = a.thread_id \
-             ORDER BY a.id",
-        )
+        .prepare(&format!("{SELECT} ORDER BY a.id"))
         .ctx("preparing the export")?;
     let mut rows = stmt.query([]).ctx("exporting activities")?;
     while let Some(row) = rows.next().ctx("exporting activities")? {
@@ -35,6 +34,24 @@ pub(crate) fn activities(conn: &Connection, sink: &mut Sink<'_>) -> StoreResult<
         sink(exported)?;
     }
     Ok(())
+}
+
+/// The activities with these ids, in id order (by primary key: fast at any size).
+pub(crate) fn by_id(conn: &Connection, ids: &[ActivityId]) -> StoreResult<Vec<ExportedActivity>> {
+    let mut ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut stmt = conn
+        .prepare_cached(&format!("{SELECT} WHERE a.id = ?1"))
+        .ctx("preparing an activity lookup")?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let mut rows = stmt.query([id]).ctx("reading activities")?;
+        if let Some(row) = rows.next().ctx("reading activities")? {
+            out.push(exported(row).map_err(|e| StoreError::backend("reading activities", e))?);
+        }
+    }
+    Ok(out)
 }
 
 fn exported(r: &Row<'_>) -> rusqlite::Result<ExportedActivity> {

@@ -42,6 +42,7 @@ mod members;
 mod prepare;
 mod schema;
 mod sources;
+mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -120,6 +121,25 @@ impl SqliteStore {
             .ctx(context)?;
         let seq = next_seq(&tx)?;
         let out = f(&tx, seq)?;
+        tx.commit().ctx(context)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one write transaction outside the change sequence: for the team's own data
+    /// (accounts, notes...), which analytics never reads.
+    fn write_plain<T>(
+        &self,
+        context: &str,
+        f: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| poisoned("writer connection"))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(context)?;
+        let out = f(&tx)?;
         tx.commit().ctx(context)?;
         Ok(out)
     }
@@ -468,6 +488,13 @@ impl Store for SqliteStore {
         })
     }
 
+    fn activities_by_id(
+        &self,
+        ids: &[kith_store::ActivityId],
+    ) -> StoreResult<Vec<kith_store::ExportedActivity>> {
+        self.read("reading activities", |conn| export::by_id(conn, ids))
+    }
+
     fn backup(&self, dest: &Path) -> StoreResult<()> {
         if backup::same_file(dest, &self.path)
             || ["-wal", "-shm"]
@@ -481,6 +508,186 @@ impl Store for SqliteStore {
         }
         let reader = self.reader()?;
         backup::copy_database(&reader, dest)
+    }
+}
+
+impl kith_store::Accounts for SqliteStore {
+    fn users(&self) -> StoreResult<Vec<kith_store::User>> {
+        self.read("listing accounts", workspace::users)
+    }
+
+    fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: kith_store::Role,
+    ) -> StoreResult<kith_store::User> {
+        self.write_plain("creating an account", |c| {
+            workspace::create_user(c, name, password_hash, role)
+        })
+    }
+
+    fn create_first_owner(&self, name: &str, password_hash: &str) -> StoreResult<kith_store::User> {
+        self.write_plain("creating the first account", |c| {
+            workspace::create_first_owner(c, name, password_hash)
+        })
+    }
+
+    fn user_credentials(&self, name: &str) -> StoreResult<Option<(kith_store::User, String)>> {
+        self.read("reading an account", |c| workspace::credentials(c, name))
+    }
+
+    fn set_user_role(&self, user: kith_store::UserId, role: kith_store::Role) -> StoreResult<()> {
+        self.write_plain("changing a role", |c| workspace::set_role(c, user, role))
+    }
+
+    fn set_user_password(&self, user: kith_store::UserId, password_hash: &str) -> StoreResult<()> {
+        self.write_plain("changing a password", |c| {
+            workspace::set_password(c, user, password_hash)
+        })
+    }
+
+    fn set_user_disabled(&self, user: kith_store::UserId, disabled: bool) -> StoreResult<()> {
+        self.write_plain("disabling an account", |c| {
+            workspace::set_disabled(c, user, disabled)
+        })
+    }
+
+    fn create_session(
+        &self,
+        key_hash: &str,
+        user: kith_store::UserId,
+        csrf: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        self.write_plain("starting a session", |c| {
+            workspace::create_session(c, key_hash, user, csrf, expires_at)
+        })
+    }
+
+    fn session(&self, key_hash: &str, at: i64) -> StoreResult<Option<kith_store::SessionRecord>> {
+        self.read("reading a session", |c| workspace::session(c, key_hash, at))
+    }
+
+    fn delete_session(&self, key_hash: &str) -> StoreResult<()> {
+        self.write_plain("ending a session", |c| {
+            workspace::delete_session(c, key_hash)
+        })
+    }
+
+    fn delete_user_sessions(&self, user: kith_store::UserId) -> StoreResult<()> {
+        self.write_plain("ending sessions", |c| {
+            workspace::delete_user_sessions(c, user)
+        })
+    }
+
+    fn create_token(
+        &self,
+        user: kith_store::UserId,
+        name: &str,
+        token_hash: &str,
+        scopes: &[String],
+    ) -> StoreResult<kith_store::ApiToken> {
+        self.write_plain("creating an API token", |c| {
+            workspace::create_token(c, user, name, token_hash, scopes)
+        })
+    }
+
+    fn token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(kith_store::ApiToken, kith_store::User)>> {
+        self.read("reading an API token", |c| workspace::token(c, token_hash))
+    }
+
+    fn tokens(&self, user: Option<kith_store::UserId>) -> StoreResult<Vec<kith_store::ApiToken>> {
+        self.read("listing API tokens", |c| workspace::tokens(c, user))
+    }
+
+    fn revoke_token(&self, token: kith_store::TokenId) -> StoreResult<()> {
+        self.write_plain("revoking an API token", |c| {
+            workspace::revoke_token(c, token)
+        })
+    }
+}
+
+impl kith_store::MemberRecords for SqliteStore {
+    fn notes(&self, member: MemberId) -> StoreResult<Vec<kith_store::Note>> {
+        self.read("reading notes", |c| workspace::notes(c, member))
+    }
+
+    fn add_note(
+        &self,
+        member: MemberId,
+        author: &str,
+        text: &str,
+    ) -> StoreResult<kith_store::Note> {
+        self.write_plain("adding a note", |c| {
+            workspace::add_note(c, member, author, text)
+        })
+    }
+
+    fn delete_note(&self, note: kith_store::NoteId) -> StoreResult<()> {
+        self.write_plain("deleting a note", |c| workspace::delete_note(c, note))
+    }
+
+    fn tags(&self, member: MemberId) -> StoreResult<Vec<String>> {
+        self.read("reading tags", |c| workspace::tags(c, member))
+    }
+
+    fn all_tags(&self) -> StoreResult<Vec<(MemberId, String)>> {
+        self.read("reading tags", workspace::all_tags)
+    }
+
+    fn add_tag(&self, member: MemberId, tag: &str) -> StoreResult<()> {
+        self.write_plain("tagging a member", |c| workspace::add_tag(c, member, tag))
+    }
+
+    fn remove_tag(&self, member: MemberId, tag: &str) -> StoreResult<()> {
+        self.write_plain("removing a tag", |c| workspace::remove_tag(c, member, tag))
+    }
+
+    fn tasks(&self, member: Option<MemberId>) -> StoreResult<Vec<kith_store::Task>> {
+        self.read("reading tasks", |c| workspace::tasks(c, member))
+    }
+
+    fn add_task(
+        &self,
+        member: MemberId,
+        title: &str,
+        due: Option<i64>,
+        created_by: &str,
+    ) -> StoreResult<kith_store::Task> {
+        self.write_plain("adding a task", |c| {
+            workspace::add_task(c, member, title, due, created_by)
+        })
+    }
+
+    fn set_task_done(&self, task: kith_store::TaskId, done: bool) -> StoreResult<()> {
+        self.write_plain("updating a task", |c| {
+            workspace::set_task_done(c, task, done)
+        })
+    }
+
+    fn segments(&self) -> StoreResult<Vec<kith_store::Segment>> {
+        self.read("listing segments", workspace::segments)
+    }
+
+    fn save_segment(
+        &self,
+        name: &str,
+        filter: &str,
+        created_by: &str,
+    ) -> StoreResult<kith_store::Segment> {
+        self.write_plain("saving a segment", |c| {
+            workspace::save_segment(c, name, filter, created_by)
+        })
+    }
+
+    fn delete_segment(&self, segment: kith_store::SegmentId) -> StoreResult<()> {
+        self.write_plain("deleting a segment", |c| {
+            workspace::delete_segment(c, segment)
+        })
     }
 }
 

@@ -218,8 +218,75 @@ INSERT INTO activity_inserts (seq, first_id, last_id)
 pub(crate) const BULK_REBUILT_INDEXES: &[(&str, &str)] =
     &[("threads_seq", "CREATE INDEX threads_seq ON threads (seq)")];
 
+/// v3: the team's own data (`kith_store::Accounts`, `kith_store::MemberRecords`): accounts,
+/// sessions and API tokens (secrets only as hashes), notes, tags and tasks on members, saved
+/// segments. None of it is part of the change sequence: analytics never reads it.
+const V3: &str = r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    name          TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE sessions (
+    key_hash    TEXT PRIMARY KEY,
+    user_id     BIGINT NOT NULL REFERENCES users (id),
+    csrf        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id     BIGINT NOT NULL REFERENCES users (id),
+    name        TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    scopes      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+);
+
+CREATE TABLE member_notes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    author      TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX member_notes_member ON member_notes (member_id);
+
+CREATE TABLE member_tags (
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    tag         TEXT NOT NULL,
+    PRIMARY KEY (member_id, tag)
+);
+
+CREATE TABLE member_tasks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    title       TEXT NOT NULL,
+    due         BIGINT,
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    done_at     BIGINT
+);
+CREATE INDEX member_tasks_member ON member_tasks (member_id);
+
+CREATE TABLE segments (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT NOT NULL UNIQUE,
+    filter      TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+"#;
+
 /// The migrations of this build, oldest first. Its length is `kith_store::SCHEMA_VERSION`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const _: () = assert!(MIGRATIONS.len() == kith_store::SCHEMA_VERSION as usize);
 

@@ -25,8 +25,8 @@ use serde_json::{Map, Value};
 
 use crate::{
     ActivityFact, ActivityId, Affiliation, AuditId, AuditStatus, BatchOutcome, Change, Community,
-    ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId, MergeEvidence, Problem,
-    Store, StoreError, Watermark,
+    ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId, MergeEvidence, Problem, Role,
+    Store, StoreError, UserId, Watermark,
 };
 
 /// One conformance check, run on a fresh, empty store.
@@ -72,6 +72,10 @@ pub const CHECKS: &[(&str, Check)] = checks![
     export_round_trip_reproduces_the_written_activities,
     export_derives_member_team_bot_and_inferred_threads,
     backup_writes_a_copy_and_refuses_nothing_else,
+    activities_by_id_returns_what_export_returns,
+    first_owner_is_created_only_while_no_account_exists,
+    accounts_sessions_and_tokens_round_trip,
+    notes_tags_tasks_and_segments_round_trip,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store from `fresh`.
@@ -2067,4 +2071,259 @@ fn a_reader_beside_a_writer_never_skips_a_committed_change(writer: &dyn Store, r
             "the reader's watermarks delivered every committed activity ({reads} reads)"
         );
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema v2: lookups by id and the team's own data.
+
+pub fn activities_by_id_returns_what_export_returns(store: &dyn Store) {
+    import(store, "forum", &[&generate("forum", "f", 30, 7)]);
+    let all = export(store);
+    let wanted = [all[20].id, all[3].id, ActivityId(i64::MAX), all[3].id];
+    let got = store
+        .activities_by_id(&wanted)
+        .unwrap_or_else(|e| panic!("activities_by_id: {e}"));
+    assert_eq!(
+        got,
+        vec![all[3].clone(), all[20].clone()],
+        "activities_by_id gives the export's records in id order, once each, without unknown ids"
+    );
+    assert!(
+        store.activities_by_id(&[]).unwrap().is_empty(),
+        "no ids, no activities"
+    );
+}
+
+pub fn first_owner_is_created_only_while_no_account_exists(store: &dyn Store) {
+    assert!(
+        store.users().unwrap().is_empty(),
+        "a new database has no account"
+    );
+    let owner = store
+        .create_first_owner("ada", "hash-1")
+        .unwrap_or_else(|e| panic!("create_first_owner: {e}"));
+    assert_eq!(owner.role, Role::Owner);
+    assert_eq!(owner.name, "ada");
+    expect_err(
+        store.create_first_owner("eve", "hash-2"),
+        "a second first-run set-up",
+        |e| matches!(e, StoreError::Conflict(_)),
+    );
+    expect_err(
+        store.create_user("ada", "hash-3", Role::Viewer),
+        "an account with a taken name",
+        |e| matches!(e, StoreError::Conflict(_)),
+    );
+    expect_err(
+        store.create_user(" ", "hash-3", Role::Viewer),
+        "an account with a blank name",
+        |e| matches!(e, StoreError::Invalid(_)),
+    );
+    assert_eq!(store.users().unwrap(), vec![owner]);
+}
+
+pub fn accounts_sessions_and_tokens_round_trip(store: &dyn Store) {
+    let ada = store.create_user("ada", "argon-ada", Role::Admin).unwrap();
+    let bob = store.create_user("bob", "argon-bob", Role::Viewer).unwrap();
+    let names: Vec<String> = store.users().unwrap().into_iter().map(|u| u.name).collect();
+    assert_eq!(names, ["ada", "bob"], "accounts list by name");
+    let (user, hash) = store.user_credentials("ada").unwrap().expect("ada exists");
+    assert_eq!((user.id, hash.as_str()), (ada.id, "argon-ada"));
+    assert!(store.user_credentials("nobody").unwrap().is_none());
+
+    store.set_user_role(bob.id, Role::Analyst).unwrap();
+    store.set_user_password(bob.id, "argon-bob-2").unwrap();
+    let (bob2, hash) = store.user_credentials("bob").unwrap().expect("bob exists");
+    assert_eq!((bob2.role, hash.as_str()), (Role::Analyst, "argon-bob-2"));
+    expect_err(
+        store.set_user_role(UserId(i64::MAX), Role::Owner),
+        "changing the role of an unknown account",
+        |e| matches!(e, StoreError::NotFound(_)),
+    );
+
+    // Sessions: found until they expire, gone when deleted or when the account is disabled.
+    store
+        .create_session("k1", ada.id, "csrf-1", T0 + 100)
+        .unwrap();
+    store
+        .create_session("k2", bob.id, "csrf-2", T0 + 100)
+        .unwrap();
+    store
+        .create_session("k3", bob.id, "csrf-3", T0 + 100)
+        .unwrap();
+    let s = store.session("k1", T0).unwrap().expect("a live session");
+    assert_eq!(
+        (s.user.id, s.csrf.as_str(), s.expires_at),
+        (ada.id, "csrf-1", T0 + 100)
+    );
+    assert!(
+        store.session("k1", T0 + 100).unwrap().is_none(),
+        "a session is over at its expiry"
+    );
+    assert!(store.session("nope", T0).unwrap().is_none());
+    store.delete_session("k1").unwrap();
+    assert!(
+        store.session("k1", T0).unwrap().is_none(),
+        "a deleted session is gone"
+    );
+    store.delete_user_sessions(bob.id).unwrap();
+    assert!(
+        store.session("k2", T0).unwrap().is_none() && store.session("k3", T0).unwrap().is_none()
+    );
+    store
+        .create_session("k4", bob.id, "csrf-4", T0 + 100)
+        .unwrap();
+
+    // Tokens: found by hash until revoked; scopes round-trip.
+    let scopes = vec!["read".to_owned(), "ingest".to_owned()];
+    let t = store
+        .create_token(bob.id, "importer", "h1", &scopes)
+        .unwrap();
+    let t2 = store
+        .create_token(ada.id, "ci", "h2", &["read".to_owned()])
+        .unwrap();
+    let (found, owner) = store
+        .token("h1")
+        .unwrap()
+        .expect("the token is found by its hash");
+    assert_eq!(
+        (found.id, found.scopes.clone(), owner.id),
+        (t.id, scopes, bob.id)
+    );
+    let bobs: Vec<_> = store
+        .tokens(Some(bob.id))
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(bobs, [t.id]);
+    let all: Vec<_> = store
+        .tokens(None)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(all, [t2.id, t.id], "tokens list newest first");
+    store.revoke_token(t.id).unwrap();
+    assert!(
+        store.token("h1").unwrap().is_none(),
+        "a revoked token stops working"
+    );
+    assert!(store.tokens(Some(bob.id)).unwrap()[0].revoked_at.is_some());
+
+    // Disabling ends sessions and stops tokens.
+    store
+        .create_token(bob.id, "second", "h3", &["read".to_owned()])
+        .unwrap();
+    store.set_user_disabled(bob.id, true).unwrap();
+    assert!(
+        store.session("k4", T0).unwrap().is_none(),
+        "a disabled account's sessions end"
+    );
+    assert!(
+        store.token("h3").unwrap().is_none(),
+        "a disabled account's tokens stop"
+    );
+    store.set_user_disabled(bob.id, false).unwrap();
+    assert!(
+        store.token("h3").unwrap().is_some(),
+        "enabled again, its tokens work again"
+    );
+}
+
+pub fn notes_tags_tasks_and_segments_round_trip(store: &dyn Store) {
+    import(store, "forum", &[&generate("forum", "f", 20, 3)]);
+    let people: Vec<MemberId> = store
+        .members(None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|m| !m.anonymous)
+        .map(|m| m.id)
+        .collect();
+    let (m, other) = (people[0], people[1]);
+    let n1 = store.add_note(m, "ada", "Met at the meetup").unwrap();
+    store.add_note(m, "bob", "Offered to translate").unwrap();
+    let texts: Vec<String> = store
+        .notes(m)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.text)
+        .collect();
+    assert_eq!(
+        texts,
+        ["Met at the meetup", "Offered to translate"],
+        "notes oldest first"
+    );
+    store.delete_note(n1.id).unwrap();
+    assert_eq!(store.notes(m).unwrap().len(), 1);
+    expect_err(store.add_note(m, "ada", "  "), "an empty note", |e| {
+        matches!(e, StoreError::Invalid(_))
+    });
+    expect_err(
+        store.add_note(MemberId(i64::MAX), "ada", "x"),
+        "a note on an unknown member",
+        |e| matches!(e, StoreError::NotFound(_)),
+    );
+
+    for tag in ["speaker", "champion", "speaker"] {
+        store.add_tag(m, tag).unwrap();
+    }
+    store.add_tag(other, "champion").unwrap();
+    assert_eq!(
+        store.tags(m).unwrap(),
+        ["champion", "speaker"],
+        "tags sorted, once each"
+    );
+    store.remove_tag(m, "speaker").unwrap();
+    let mut expected = vec![(m, "champion".to_owned()), (other, "champion".to_owned())];
+    expected.sort();
+    assert_eq!(store.all_tags().unwrap(), expected);
+
+    let later = store
+        .add_task(m, "Send swag", Some(T0 + 1000), "ada")
+        .unwrap();
+    let sooner = store.add_task(m, "Say thanks", Some(T0), "ada").unwrap();
+    let undated = store.add_task(other, "Check in", None, "bob").unwrap();
+    store.set_task_done(later.id, true).unwrap();
+    let order: Vec<_> = store
+        .tasks(None)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(
+        order,
+        [sooner.id, undated.id, later.id],
+        "open tasks by due date, then done ones"
+    );
+    assert_eq!(store.tasks(Some(other)).unwrap().len(), 1);
+    store.set_task_done(later.id, false).unwrap();
+    assert!(
+        store
+            .tasks(Some(m))
+            .unwrap()
+            .iter()
+            .all(|t| t.done_at.is_none()),
+        "reopened"
+    );
+
+    let s = store
+        .save_segment("champions", r#"{"tag":"champion"}"#, "ada")
+        .unwrap();
+    store
+        .save_segment("active", r#"{"seen_days":30}"#, "ada")
+        .unwrap();
+    let replaced = store
+        .save_segment("champions", r#"{"tag":"speaker"}"#, "bob")
+        .unwrap();
+    assert_eq!(
+        replaced.id, s.id,
+        "saving under a taken name replaces that segment"
+    );
+    let list = store.segments().unwrap();
+    let names: Vec<&str> = list.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["active", "champions"]);
+    assert_eq!(list[1].filter, r#"{"tag":"speaker"}"#);
+    store.delete_segment(s.id).unwrap();
+    assert_eq!(store.segments().unwrap().len(), 1);
 }

@@ -15,18 +15,21 @@
 pub mod conformance;
 mod error;
 mod types;
+mod workspace;
 
 pub use error::{StoreError, StoreResult};
 pub use types::*;
+pub use workspace::*;
 
 use kith_model::Activity;
 
 /// The schema version this build of kith writes. A database at a higher version is refused
 /// ([`StoreError::NewerSchema`]); a lower one is migrated on open.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
-/// A community's database.
-pub trait Store: Send + Sync {
+/// A community's database. It also keeps the team's own data ([`Accounts`],
+/// [`MemberRecords`]: schema version 3).
+pub trait Store: Accounts + MemberRecords + Send + Sync {
     /// Which backend, where (credentials removed), and its schema version.
     fn describe(&self) -> StoreInfo;
 
@@ -108,6 +111,11 @@ pub trait Store: Send + Sync {
         &self,
         sink: &mut dyn FnMut(ExportedActivity) -> StoreResult<()>,
     ) -> StoreResult<()>;
+
+    /// The activities with these ids, as [`Store::export_activities`] gives them, in id order;
+    /// ids that do not exist are left out. What the web app reads to show a thread or a
+    /// member's timeline (the analytics snapshot finds the ids).
+    fn activities_by_id(&self, ids: &[ActivityId]) -> StoreResult<Vec<ExportedActivity>>;
 
     /// A consistent copy of the whole database, taken while it stays in use. SQLite writes a
     /// database file; PostgreSQL writes a `pg_dump` custom-format archive.

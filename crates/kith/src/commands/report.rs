@@ -288,49 +288,136 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A bar chart of the first numeric column named `column` against the first column, as SVG.
-fn bar_chart(t: &Table, column: &str, label: &str) -> Option<String> {
-    let ci = t.columns.iter().position(|c| *c == column)?;
-    let points: Vec<(String, f64)> = t
-        .rows
+/// A numeric column as (first-column label, value) points.
+fn points(t: &Table, column: &str) -> Vec<(String, f64)> {
+    let Some(i) = t.columns.iter().position(|c| *c == column) else {
+        return Vec::new();
+    };
+    t.rows
         .iter()
-        .filter_map(|r| Some((cell(&r[0]), r[ci].as_f64()?)))
-        .collect();
-    if points.is_empty() {
-        return None;
+        .filter_map(|r| Some((cell(&r[0]), r.get(i)?.as_f64()?)))
+        .collect()
+}
+
+/// The charts of a metric's section, drawn by the web app's chart module (one renderer for the
+/// pages and the report). Metrics without a chart get their tables only.
+fn charts_for(m: &MetricValue) -> Vec<String> {
+    use kith_web::charts::{self, Series, Unit};
+    let line = |t: &Table, title: &str, cols: &[(&str, &str)]| {
+        let labels: Vec<String> = points(t, cols[0].0).into_iter().map(|p| p.0).collect();
+        let series: Vec<Series> = cols
+            .iter()
+            .map(|(c, name)| Series {
+                name,
+                values: points(t, c).into_iter().map(|p| Some(p.1)).collect(),
+            })
+            .collect();
+        (!labels.is_empty()).then(|| charts::line_chart(title, &labels, &series, Unit::Count))
+    };
+    let mut out = Vec::new();
+    match m.metric {
+        "active_members" => {
+            if let Some(t) = m.table("periods") {
+                out.extend(line(
+                    t,
+                    "Active members per period",
+                    &[("active", "active members")],
+                ));
+            }
+        }
+        "new_members" => {
+            if let Some(t) = m.table("periods") {
+                out.extend(line(
+                    t,
+                    "New members and new contributors per period",
+                    &[
+                        ("new_members", "new members"),
+                        ("new_contributors", "new contributors"),
+                    ],
+                ));
+            }
+        }
+        "churn" => {
+            if let Some(t) = m.table("periods") {
+                out.extend(line(
+                    t,
+                    "Retained, churned and resurrected members per period",
+                    &[
+                        ("retained", "retained"),
+                        ("churned", "churned"),
+                        ("resurrected", "resurrected"),
+                    ],
+                ));
+            }
+        }
+        "cohort_retention" => {
+            if let Some(t) = m.table("cells") {
+                let (rows, cols) = kith_web::pages::insights::cohort_rows(t);
+                if !rows.is_empty() {
+                    out.push(charts::heat_map(
+                        "Share of each monthly cohort active k months later",
+                        &rows,
+                        &cols,
+                    ));
+                }
+            }
+        }
+        "first_response" => {
+            if let Some(t) = m.table("segments") {
+                let row = t.rows.iter().position(|r| cell(&r[0]) == "all");
+                let items: Vec<(String, f64)> = [
+                    ("within 1 h", "within_1h_share"),
+                    ("within 24 h", "within_24h_share"),
+                    ("within 72 h", "within_72h_share"),
+                    ("never (unanswered)", "unanswered_share"),
+                ]
+                .into_iter()
+                .filter_map(|(l, c)| Some((l.to_owned(), t.get(row?, c)?.as_f64()?)))
+                .collect();
+                if !items.is_empty() {
+                    out.push(charts::hbar_chart(
+                        "Distribution of time to first response (share of threads)",
+                        &items,
+                        1.0,
+                        Unit::Share,
+                    ));
+                }
+            }
+        }
+        "health_index" => {
+            if let Some(t) = m.tables.iter().find(|t| t.columns.contains(&"component"))
+                && let Some(col) = ["score", "points", "value"]
+                    .into_iter()
+                    .find(|c| t.columns.contains(c))
+            {
+                let items = points(t, col);
+                let max = if items.iter().all(|i| i.1 <= 5.0) {
+                    5.0
+                } else {
+                    100.0
+                };
+                out.push(charts::hbar_chart(
+                    "Health index components",
+                    &items,
+                    max,
+                    Unit::Count,
+                ));
+            }
+        }
+        "onboarding_funnel" | "response_effect" | "activation" | "peer_support" => {
+            if let Some(t) = m.tables.first()
+                && let Some(col) = t.columns.iter().find(|c| c.ends_with("share"))
+            {
+                let items = points(t, col);
+                if !items.is_empty() && items.len() <= 40 {
+                    let title = find(m.metric).map_or(m.metric, |d| d.title);
+                    out.push(charts::hbar_chart(title, &items, 1.0, Unit::Share));
+                }
+            }
+        }
+        _ => {}
     }
-    let max = points.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0);
-    let (w, h, pad) = (720.0, 220.0, 30.0);
-    let bw = (w - 2.0 * pad) / points.len() as f64;
-    let mut svg = format!(
-        "<svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {w} {}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title>",
-        esc(label),
-        h + 40.0,
-        esc(label)
-    );
-    for (i, (x, y)) in points.iter().enumerate() {
-        let bh = (h - pad) * y / max;
-        let _ = write!(
-            svg,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#2a6f97\"><title>{}: {}</title></rect>",
-            pad + i as f64 * bw + 1.0,
-            h - bh,
-            (bw - 2.0).max(1.0),
-            bh,
-            esc(x),
-            y
-        );
-    }
-    let _ = write!(
-        svg,
-        "<text x=\"{pad}\" y=\"{}\" font-size=\"12\">{}</text><text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{}</text><text x=\"{pad}\" y=\"14\" font-size=\"12\">max {max}</text></svg>",
-        h + 16.0,
-        esc(&points[0].0),
-        w - pad,
-        h + 16.0,
-        esc(&points[points.len() - 1].0)
-    );
-    Some(svg)
+    out
 }
 
 /// A self-contained page (no external asset), printable to PDF from a browser.
@@ -367,13 +454,7 @@ fn html(h: &Header, metrics: &[MetricValue]) -> String {
         let def = find(m.metric);
         let title = def.map_or(m.metric, |d| d.title);
         let _ = write!(out, "<section id=\"{}\"><h2>{}</h2>", m.metric, esc(title));
-        if m.metric == "active_members"
-            && let Some(t) = m.tables.first()
-            && let Some(svg) = t
-                .columns
-                .get(1)
-                .and_then(|c| bar_chart(t, c, "Active members per period"))
-        {
+        for svg in charts_for(m) {
             out.push_str(&svg);
         }
         for t in &m.tables {

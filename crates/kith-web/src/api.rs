@@ -1,0 +1,321 @@
+//! The JSON API under `/api/v1` (described in `openapi.rs`) and `/healthz`. The same functions
+//! as the pages: metrics from the shared analytics, records from the store.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kith_store::{MemberId, MergeEvidence, Problem, SourceId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::analytics::PeriodQuery;
+use crate::pages::Me;
+use crate::pages::members::{MemberQuery, apply_segment, filter, list_data};
+use crate::{AppState, WebError, blocking};
+
+/// API errors are JSON.
+pub struct ApiError(WebError);
+
+impl From<WebError> for ApiError {
+    fn from(e: WebError) -> ApiError {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let status = if matches!(self.0, WebError::NoData) {
+            StatusCode::NOT_FOUND
+        } else {
+            status
+        };
+        (status, Json(json!({ "error": self.0.to_string() }))).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn ok(v: impl serde::Serialize) -> ApiResult {
+    Ok(Json(v).into_response())
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 when it does not.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let store = state.store.clone();
+    match blocking(move || Ok(store.community()?)).await {
+        Ok(_) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "ok\n",
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn summary(State(state): State<AppState>) -> ApiResult {
+    let store = state.store.clone();
+    let (community, counts, sources) =
+        blocking(move || Ok((store.community()?, store.counts()?, store.sources()?))).await?;
+    ok(
+        json!({ "community": community, "counts": counts, "sources": sources, "watermark": state.analytics.watermark() }),
+    )
+}
+
+async fn computed(
+    state: &AppState,
+    q: &PeriodQuery,
+) -> Result<std::sync::Arc<crate::analytics::Computed>, WebError> {
+    let (s, q) = (state.clone(), q.clone());
+    blocking(move || s.analytics.computed(&q, s.tz())).await
+}
+
+fn header_of(c: &crate::analytics::Computed) -> Value {
+    json!({ "from": c.from.to_string(), "to": c.to.to_string(), "as_of": c.as_of, "period": c.period.as_str(), "watermark": c.watermark })
+}
+
+pub async fn metrics(State(state): State<AppState>, Query(q): Query<PeriodQuery>) -> ApiResult {
+    let c = computed(&state, &q).await?;
+    ok(json!({ "report": header_of(&c), "metrics": c.metrics }))
+}
+
+pub async fn metric(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult {
+    let def = kith_analytics::find(&name)
+        .ok_or_else(|| WebError::NotFound(format!("metric `{name}`")))?;
+    let c = computed(&state, &q).await?;
+    let value = c
+        .metric(&name)
+        .ok_or_else(|| WebError::NotFound(format!("metric `{name}`")))?;
+    ok(
+        json!({ "report": header_of(&c), "metric": value, "title": def.title, "definition": def.definition, "reference_sql": def.reference_sql }),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct Paging {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+pub async fn members(
+    State(state): State<AppState>,
+    Query(q): Query<MemberQuery>,
+    Query(p): Query<Paging>,
+) -> ApiResult {
+    let data = list_data(&state).await?;
+    let q = apply_segment(q, &data.segments)?;
+    let by_name: HashMap<String, SourceId> = data
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), s.id))
+        .collect();
+    let names: HashMap<SourceId, &str> = data
+        .sources
+        .iter()
+        .map(|s| (s.id, s.name.as_str()))
+        .collect();
+    let found = filter(&data.dir, &q, &data.tags, &by_name)?;
+    let (limit, offset) = (p.limit.unwrap_or(100).min(1000), p.offset.unwrap_or(0));
+    let items: Vec<Value> = found
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|m| {
+            json!({
+                "id": m.id, "name": m.name, "team": m.team, "bot": m.bot,
+                "sources": m.sources.iter().filter_map(|s| names.get(s)).collect::<Vec<_>>(),
+                "tags": data.tags.get(&m.id).cloned().unwrap_or_default(),
+                "first_seen": m.first_seen, "last_active": m.last_active, "participations": m.participations,
+            })
+        })
+        .collect();
+    ok(
+        json!({ "total": found.len(), "offset": offset, "limit": limit, "as_of": data.dir.as_of, "members": items }),
+    )
+}
+
+pub async fn member(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult {
+    let s = state.clone();
+    let v = blocking(move || {
+        let id = MemberId(id);
+        let detail = s.store.member(id)?;
+        let dir = s.analytics.directory()?;
+        let entry = dir.members.iter().find(|m| m.id == id);
+        Ok(json!({
+            "member": detail.member, "identities": detail.identities, "affiliations": detail.affiliations,
+            "first_seen": entry.and_then(|e| e.first_seen), "last_active": entry.and_then(|e| e.last_active),
+            "participations": entry.map_or(0, |e| e.participations),
+            "tags": s.store.tags(id)?, "notes": s.store.notes(id)?, "tasks": s.store.tasks(Some(id))?,
+        }))
+    })
+    .await?;
+    ok(v)
+}
+
+pub async fn needs_reply(State(state): State<AppState>, Query(q): Query<PeriodQuery>) -> ApiResult {
+    let c = computed(&state, &q).await?;
+    let queue = c
+        .metric("needs_reply")
+        .ok_or_else(|| WebError::NotFound("metric `needs_reply`".into()))?;
+    ok(json!({ "report": header_of(&c), "queue": queue.tables.first() }))
+}
+
+pub async fn sources(State(state): State<AppState>) -> ApiResult {
+    let s = state.clone();
+    let v = blocking(move || s.analytics.sources()).await?;
+    ok(&*v)
+}
+
+#[derive(Deserialize)]
+pub struct MergeBody {
+    into: i64,
+    from: i64,
+    reason: Option<String>,
+}
+
+pub async fn merge(
+    State(state): State<AppState>,
+    Me(me): Me,
+    Json(b): Json<MergeBody>,
+) -> ApiResult {
+    let s = state.clone();
+    let r = blocking(move || {
+        let reason = b.reason.unwrap_or_else(|| "merged through the API".into());
+        let r = s.store.merge_members(
+            MemberId(b.into),
+            MemberId(b.from),
+            &MergeEvidence {
+                reason,
+                score: 1.0,
+                actor: me.user.name.clone(),
+            },
+        )?;
+        s.analytics.refresh()?;
+        Ok(r)
+    })
+    .await?;
+    ok(r)
+}
+
+#[derive(Deserialize)]
+pub struct TagBody {
+    tag: String,
+}
+
+pub async fn add_tag(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(b): Json<TagBody>,
+) -> ApiResult {
+    let store = state.store.clone();
+    let tags = blocking(move || {
+        store.add_tag(MemberId(id), &b.tag)?;
+        Ok(store.tags(MemberId(id))?)
+    })
+    .await?;
+    ok(json!({ "member": id, "tags": tags }))
+}
+
+/// Activities per ingest request, at most.
+pub const INGEST_MAX: usize = 100_000;
+
+/// `POST /api/v1/activities`: canonical activities as JSON lines (`application/x-ndjson`, the
+/// default) or as one JSON array (`application/json`). Idempotent by (source, id): sending a
+/// batch twice stores it once. A line that is not JSON rejects the whole batch (400, nothing
+/// stored); a valid JSON line that is not a valid activity is skipped and reported.
+pub async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let json_array = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| WebError::BadRequest(format!("the body is not UTF-8: {e}")))?;
+    let lines: Vec<String> = if json_array {
+        let values: Vec<Value> = serde_json::from_str(text)
+            .map_err(|e| WebError::BadRequest(format!("the body is not a JSON array: {e}")))?;
+        values.iter().map(Value::to_string).collect()
+    } else {
+        text.lines().map(str::to_owned).collect()
+    };
+    let mut activities = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let n = i as u64 + 1;
+        match kith_model::jsonl::parse_line(line, n) {
+            Ok(a) => activities.push(a),
+            Err(e) if e.malformed => {
+                return Err(WebError::BadRequest(format!(
+                    "{} {e}; nothing was stored",
+                    if json_array { "element" } else { "line" }
+                ))
+                .into());
+            }
+            Err(e) => problems.push(Problem {
+                file: "request".into(),
+                line: n,
+                location: None,
+                reason: "invalid record".into(),
+                message: e.message,
+            }),
+        }
+    }
+    if activities.len() + problems.len() > INGEST_MAX {
+        return Err(WebError::BadRequest(format!(
+            "at most {INGEST_MAX} activities per request; split the batch"
+        ))
+        .into());
+    }
+    let s = state.clone();
+    let total = (activities.len() + problems.len()) as u64;
+    let audit = blocking(move || {
+        let audit = kith_import::ingest_records(
+            s.store.as_ref(),
+            "jsonl",
+            vec!["POST /api/v1/activities".into()],
+            &kith_import::ImportOptions::default(),
+            &(),
+            (total, None),
+            move |sink| {
+                for p in problems {
+                    sink.skip(p);
+                }
+                for a in activities {
+                    sink.activity(a);
+                }
+                Ok(())
+            },
+        )
+        .map_err(|e| match e {
+            kith_import::ImportError::Store(s) => WebError::from(s),
+            other => WebError::BadRequest(other.to_string()),
+        })?;
+        let resolution = kith_identity::resolve(s.store.as_ref(), s.config.merge_threshold)?;
+        if !resolution.applied.is_empty() {
+            s.store
+                .set_audit_members_merged(audit.id, resolution.applied.len() as u64)?;
+        }
+        s.analytics.refresh()?;
+        Ok(audit)
+    })
+    .await?;
+    Ok((StatusCode::OK, Json(json!({
+        "audit": audit.id, "read": audit.audit.read, "imported": audit.audit.imported, "updated": audit.audit.updated,
+        "skipped": audit.audit.skipped, "problems": audit.audit.problems, "sources": audit.audit.sources,
+    })))
+        .into_response())
+}
