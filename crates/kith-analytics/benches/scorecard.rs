@@ -154,6 +154,37 @@ fn main() {
         }
         println!("{line}");
     }
+    // `KITH_BENCH_ONLY=network,engagement_levels` (and `KITH_BENCH_REPEAT`, default 20): those
+    // metrics alone, again and again on one scope, for profiling.
+    if let Ok(only) = std::env::var("KITH_BENCH_ONLY") {
+        let repeat: u32 = std::env::var("KITH_BENCH_REPEAT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
+        for name in only.split(',') {
+            let Some(m) = kith_analytics::find(name) else {
+                println!("no metric {name}");
+                continue;
+            };
+            let mut best = Duration::MAX;
+            for _ in 0..repeat {
+                let scope = Scope::new(&snap, &Params::default()).expect("scope");
+                let t = Instant::now();
+                std::hint::black_box((m.compute)(&scope));
+                best = best.min(t.elapsed());
+            }
+            println!(
+                "{name} alone: {:.1} ms (best of {repeat})",
+                best.as_secs_f64() * 1e3
+            );
+            let scope = Scope::new(&snap, &Params::default()).expect("scope");
+            let v = (m.compute)(&scope);
+            if let Some(t) = v.tables.first() {
+                let row = t.rows.first().map(|r| format!("{r:?}")).unwrap_or_default();
+                println!("  {} {:?}: {row}", t.name, t.columns);
+            }
+        }
+    }
     println!(
         "cold total (build + all metrics, default params): {:.3} s",
         {

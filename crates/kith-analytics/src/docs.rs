@@ -1,7 +1,7 @@
 //! `docs/metrics.md`, generated from the registry: every metric's definition and reference
 //! SQL. A test fails when the committed file is stale; `KITH_BLESS=1` rewrites it.
 
-use crate::metric::registry;
+use crate::metric::{NO_REFERENCE_SQL, Reference, registry};
 
 /// The text of `docs/metrics.md`.
 pub fn metrics_markdown() -> String {
@@ -10,8 +10,11 @@ pub fn metrics_markdown() -> String {
          <!-- Generated from crates/kith-analytics (metric modules); do not edit by hand.\n\
          Regenerate with `KITH_BLESS=1 cargo test -p kith-analytics docs_are_current`. -->\n\n\
          Every metric below is computed by kith's engine from an in-memory snapshot of the activity\n\
-         log, and has a **reference SQL** query over the canonical schema ([data-model.md](data-model.md))\n\
-         that returns the same numbers; tests hold the two together on random communities.\n\n\
+         log. Most have a **reference SQL** query over the canonical schema ([data-model.md](data-model.md))\n\
+         that returns the same numbers; tests hold the two together on random communities. The few\n\
+         that SQL cannot express (engagement levels, the interaction network: SPEC §9) say so and\n\
+         how they are verified instead: against a slow, obviously-correct model on random\n\
+         communities, by hand-worked examples, and by documented error bounds.\n\n\
          Common rules (SPEC §4.0): times are epoch seconds; *as-of* defaults to the latest activity in\n\
          scope (filters applied, team and bots included) and nothing after it counts; the report range\n\
          `from ..= to` is in local calendar days (default: the 90 days ending on as-of's day); periods\n\
@@ -41,9 +44,20 @@ pub fn metrics_markdown() -> String {
         ));
         out.push_str(&format!("**{}.** ", m.title));
         out.push_str(m.definition.trim());
-        out.push_str("\n\n<details><summary>Reference SQL</summary>\n\n```sql\n");
-        out.push_str(m.reference_sql.trim());
-        out.push_str("\n```\n\n</details>\n");
+        match m.reference {
+            Reference::Sql(sql) => {
+                out.push_str("\n\n<details><summary>Reference SQL</summary>\n\n```sql\n");
+                out.push_str(sql.trim());
+                out.push_str("\n```\n\n</details>\n");
+            }
+            Reference::Model(how) => {
+                out.push_str("\n\n**No reference SQL.** ");
+                out.push_str(NO_REFERENCE_SQL);
+                out.push_str("\n\n");
+                out.push_str(how.trim());
+                out.push('\n');
+            }
+        }
     }
     out
 }

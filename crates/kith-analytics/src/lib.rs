@@ -1,6 +1,7 @@
 //! kith's health metrics engine (SPEC §4): a compact in-memory snapshot of the activity log,
-//! the metrics computed from it, and for every metric the reference SQL over the canonical
-//! schema that computes the same numbers.
+//! the metrics computed from it, and for every metric that SQL can express the reference SQL
+//! over the canonical schema that computes the same numbers (the others — engagement levels,
+//! the interaction network — are checked against slow Rust models instead).
 //!
 //! Data flow:
 //!
@@ -33,7 +34,9 @@
 //! - **No strings per activity**, no per-activity allocation: dense `u32` ids and parallel
 //!   columns. A merge updates the identity → member table only.
 //! - **One metric, one module** (`metrics/`): definition (rendered into `docs/metrics.md`),
-//!   reference SQL, fast implementation, hand-worked tests and the oracle property test.
+//!   reference SQL, fast implementation, hand-worked tests and the oracle property test; or,
+//!   for a metric SQL cannot express ([`Reference::Model`]), the statement of how it is
+//!   verified and the property test against its slow model.
 //! - **Reference SQL runs unchanged on SQLite, DuckDB and PostgreSQL** (SPEC §8): integer epoch
 //!   seconds, calendar bucketing only through the generated `kith_calendar` table, no integer
 //!   division, booleans as 0/1, parameters substituted as integer literals.
@@ -43,9 +46,11 @@
 
 pub mod calendar;
 pub mod docs;
+pub mod levels;
 pub mod lookup;
 pub mod metric;
 pub mod metrics;
+pub mod network;
 #[cfg(any(test, feature = "oracle"))]
 pub mod oracle;
 pub mod params;
@@ -56,7 +61,7 @@ mod testkit;
 pub mod threads;
 
 pub use calendar::{Calendar, Period};
-pub use metric::{Cell, MetricDef, MetricValue, Table, explain, find, registry};
+pub use metric::{Cell, MetricDef, MetricValue, Reference, Table, explain, find, registry};
 pub use params::{Params, Resolved, SqlParams};
 pub use scope::Scope;
 pub use snapshot::{MemoryUse, RefreshStats, Snapshot};
@@ -92,6 +97,10 @@ pub enum AnalyticsError {
     UnknownSqlParameter(String),
     #[error("reference SQL failed: {0}")]
     Sql(String),
+    #[error(
+        "metric `{0}` has no reference SQL; `kith report --explain {0}` says how it is verified"
+    )]
+    NoReferenceSql(&'static str),
 }
 
 /// One metric over the snapshot.

@@ -13,13 +13,44 @@ pub struct MetricDef {
     pub title: &'static str,
     /// Markdown: what the numbers mean, precisely enough to recompute them by hand.
     pub definition: &'static str,
+    /// What the fast implementation is checked against: reference SQL, or (for the metrics SQL
+    /// cannot express, SPEC §9) a slow model in Rust.
+    pub reference: Reference,
+    /// The fast implementation. Never does I/O.
+    pub compute: fn(&Scope<'_>) -> MetricValue,
+}
+
+/// How a metric's numbers can be checked independently of the fast implementation.
+#[derive(Debug, Clone, Copy)]
+pub enum Reference {
     /// One or more `SELECT` statements separated by `;`, one per table of the result, over the
     /// canonical schema plus `kith_calendar`, `kith_filter_sources (source_id)` and
     /// `kith_filter_channels (channel_id)`, with integer parameters `:name`
-    /// ([`crate::params::SqlParams`]).
-    pub reference_sql: &'static str,
-    /// The fast implementation. Never does I/O.
-    pub compute: fn(&Scope<'_>) -> MetricValue,
+    /// ([`crate::params::SqlParams`]). The oracle tests run it against the fast result.
+    Sql(&'static str),
+    /// No reference SQL: the metric walks graphs or per-member state machines that the shared
+    /// SQL subset cannot express (SPEC §9 names network metrics and engagement levels).
+    /// Markdown saying how it is verified instead (a slow, obviously-correct Rust model
+    /// compared on random communities, hand-worked examples, documented error bounds).
+    Model(&'static str),
+}
+
+impl MetricDef {
+    /// The reference SQL, when the metric has one.
+    pub fn reference_sql(&self) -> Option<&'static str> {
+        match self.reference {
+            Reference::Sql(sql) => Some(sql),
+            Reference::Model(_) => None,
+        }
+    }
+
+    /// How a metric without reference SQL is verified.
+    pub fn verified_by(&self) -> Option<&'static str> {
+        match self.reference {
+            Reference::Sql(_) => None,
+            Reference::Model(how) => Some(how),
+        }
+    }
 }
 
 /// A cell of a result table. Integers stay integers so the oracle compares them exactly.
@@ -223,6 +254,10 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &onboarding_funnel::METRIC,
         &response_effect::METRIC,
         &newcomers_waiting::METRIC,
+        &engagement_levels::METRIC,
+        &level_pipeline::METRIC,
+        &network::METRIC,
+        &health_index::METRIC,
     ]
 }
 
@@ -231,16 +266,28 @@ pub fn find(name: &str) -> Option<&'static MetricDef> {
     registry().iter().copied().find(|m| m.name == name)
 }
 
-/// What `kith report --explain <metric>` prints: the definition and the reference SQL.
+/// What `kith report --explain <metric>` prints: the definition and the reference SQL, or for
+/// a metric without one, that it has none and how it is verified instead.
 pub fn explain(metric: &MetricDef) -> String {
+    let check = match metric.reference {
+        Reference::Sql(sql) => format!("## Reference SQL\n\n```sql\n{}\n```\n", sql.trim()),
+        Reference::Model(how) => format!(
+            "## No reference SQL\n\n{NO_REFERENCE_SQL}\n\n{}\n",
+            how.trim()
+        ),
+    };
     format!(
-        "# {} (`{}`)\n\n{}\n\n## Reference SQL\n\n```sql\n{}\n```\n",
+        "# {} (`{}`)\n\n{}\n\n{check}",
         metric.title,
         metric.name,
         metric.definition.trim(),
-        metric.reference_sql.trim()
     )
 }
+
+/// Said wherever a metric without reference SQL is explained (CLI, docs, reports).
+pub const NO_REFERENCE_SQL: &str = "This metric has no reference SQL: it follows members or \
+graphs through time in ways the SQL subset shared by SQLite, DuckDB and PostgreSQL cannot express \
+(SPEC §9). It is verified instead as follows.";
 
 #[cfg(test)]
 mod tests {

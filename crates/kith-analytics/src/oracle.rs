@@ -56,14 +56,18 @@ pub fn prepare(conn: &Connection, p: &Resolved) -> Result<(), AnalyticsError> {
     Ok(())
 }
 
-/// The reference SQL's tables (rows of cells), one per statement.
+/// The reference SQL's tables (rows of cells), one per statement. A metric without reference
+/// SQL ([`crate::metric::Reference::Model`]) is an error: it is checked against its Rust model.
 pub fn run_reference(
     conn: &Connection,
     metric: &MetricDef,
     p: &Resolved,
 ) -> Result<Vec<Vec<Vec<Cell>>>, AnalyticsError> {
+    let sql = metric
+        .reference_sql()
+        .ok_or(AnalyticsError::NoReferenceSql(metric.name))?;
     prepare(conn, p)?;
-    let bound = p.sql_params().bind(metric.reference_sql)?;
+    let bound = p.sql_params().bind(sql)?;
     let mut tables = Vec::new();
     for statement in bound.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         let mut stmt = conn.prepare(statement).map_err(sql_err)?;

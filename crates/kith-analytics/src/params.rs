@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use crate::AnalyticsError;
 use crate::calendar::{self, Calendar, DayNo, Period, bucket_no, day_no};
+pub use crate::levels::{LevelParams, Milestone, Weights};
+pub use crate::network::NetworkParams;
 use crate::snapshot::Snapshot;
 
 /// What the user asked for. Every field has the SPEC default.
@@ -34,6 +36,10 @@ pub struct Params {
     /// Inactive contributors (CHAOSS): a contributor with no participation in this many days
     /// before a period's end is inactive at that period.
     pub inactive_interval_days: i64,
+    /// Engagement levels (SPEC §4.3): weights, milestones, look-back and hold.
+    pub levels: LevelParams,
+    /// The interaction network (SPEC §4.7): decay, connection threshold, sampling.
+    pub network: NetworkParams,
 }
 
 impl Default for Params {
@@ -50,6 +56,8 @@ impl Default for Params {
             include_bots: false,
             inactive_days: 90,
             inactive_interval_days: 90,
+            levels: LevelParams::default(),
+            network: NetworkParams::default(),
         }
     }
 }
@@ -76,6 +84,8 @@ pub struct Resolved {
     pub include_bots: bool,
     pub inactive_days: i64,
     pub inactive_interval_days: i64,
+    pub levels: LevelParams,
+    pub network: NetworkParams,
     /// By dense source index; `None` = all sources.
     pub source_filter: Option<Vec<bool>>,
     /// By dense channel index; `None` = all channels.
@@ -227,6 +237,8 @@ impl Resolved {
             include_bots: params.include_bots,
             inactive_days: params.inactive_days,
             inactive_interval_days: params.inactive_interval_days,
+            levels: params.levels.clone(),
+            network: params.network.clone(),
             source_filter,
             channel_filter,
             source_store_ids,

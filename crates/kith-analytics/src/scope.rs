@@ -56,6 +56,10 @@ pub struct Scope<'a> {
     /// Every counted thread up to as-of with its first response, and each member's first post:
     /// computed once for the newcomer metrics.
     pub(crate) first_posts: std::sync::OnceLock<crate::threads::FirstPosts>,
+    /// Engagement levels, computed once for `engagement_levels` and `level_pipeline`.
+    pub(crate) levels: std::sync::OnceLock<crate::levels::Timeline>,
+    /// The interaction network, computed once for `network` and `health_index`.
+    pub(crate) network: std::sync::OnceLock<crate::network::Network>,
 }
 
 impl<'a> Scope<'a> {
@@ -164,6 +168,8 @@ impl<'a> Scope<'a> {
             reply_slots,
             first_responses: std::sync::OnceLock::new(),
             first_posts: std::sync::OnceLock::new(),
+            levels: std::sync::OnceLock::new(),
+            network: std::sync::OnceLock::new(),
         }
     }
 

@@ -7,7 +7,8 @@
 //!
 //! Memory per activity (measured by the scorecard bench, `Snapshot::memory`): 8 (store id) +
 //! 8 (ts) + 1 (kind) + 1 (flags) + 4 (identity) + 4 (thread) + 4 (channel) + 2 (source) + 4
-//! (reply-to) = 36 bytes, plus per thread, member and identity tables.
+//! (reply-to) = 36 bytes, plus 8 per addressee (mentions), plus per thread, member and
+//! identity tables.
 
 use std::collections::HashMap;
 
@@ -179,6 +180,19 @@ pub struct Snapshot {
     pub(crate) organisations: Vec<String>,
     /// Ordered by member, then in the store's order (affiliation id).
     pub(crate) affiliations: Vec<AffiliationEntry>,
+
+    // --- addressees (`to`: reply targets, mentions) ---
+    /// (slot, dense identity) sorted by slot; the identity is `NONE` while no identity of that
+    /// platform user id has arrived.
+    mentions: Vec<(u32, u32)>,
+    /// Unresolved addressees: (slot, position among the slot's mentions, source, id hash).
+    pending_mentions: Vec<(u32, u32, u16, u64)>,
+    /// Identities by (source, hash of their platform user id): how addressees are resolved
+    /// without keeping a string per identity. A 64-bit hash collision between two user ids
+    /// of one source would merge their mentions; at a million ids its odds are below 1e-7.
+    identity_by_ext: HashMap<(u16, u64), u32>,
+    /// Slots updated during this refresh with their new addressees (applied at its end).
+    mention_updates: Vec<(u32, Vec<(u16, u64)>)>,
 }
 
 impl Snapshot {
@@ -226,6 +240,8 @@ impl Snapshot {
             self.read_affiliations(store)?;
         }
         self.resolve_pending_replies();
+        self.apply_mention_updates();
+        self.resolve_pending_mentions();
         if self.threads_dirty {
             self.recompute_opening_posts();
         }
@@ -287,6 +303,25 @@ impl Snapshot {
     /// The member store id of a dense member.
     pub fn member_store_id(&self, member: u32) -> Option<i64> {
         self.member_store_id.get(member as usize).copied()
+    }
+
+    /// Every (slot, dense identity) addressed by an activity (`to`: reply targets and
+    /// mentions), sorted by slot; the identity is `NONE` while unknown.
+    pub fn mentions(&self) -> &[(u32, u32)] {
+        &self.mentions
+    }
+
+    /// The dense member of a dense identity (`NONE` if unknown or removed).
+    #[inline]
+    pub fn identity_member_of(&self, identity: u32) -> u32 {
+        if identity == NONE {
+            NONE
+        } else {
+            self.identity_member
+                .get(identity as usize)
+                .copied()
+                .unwrap_or(NONE)
+        }
     }
 
     /// Sources by dense index.
@@ -371,7 +406,9 @@ impl Snapshot {
             + v(&self.source)
             + v(&self.reply_to)
             + self.unordered_ids.as_ref().map_or(0, hash_bytes)
-            + v(&self.pending_replies);
+            + v(&self.pending_replies)
+            + v(&self.mentions)
+            + v(&self.pending_mentions);
         let threads = self.thread_ids.bytes() + v(&self.thread_op) + v(&self.thread_store_id);
         let members = self.member_ids.bytes()
             + v(&self.member_store_id)
@@ -384,7 +421,8 @@ impl Snapshot {
                 .organisations
                 .iter()
                 .map(|o| o.capacity() + 24)
-                .sum::<usize>();
+                .sum::<usize>()
+            + hash_bytes(&self.identity_by_ext);
         let places = self.source_ids.bytes()
             + self.channel_ids.bytes()
             + self
@@ -465,9 +503,12 @@ impl Snapshot {
             }
             Change::Identity(row) => {
                 stats.identities_changed += 1;
-                let i = self.identity_slot(row.id.0) as usize;
+                let i = self.identity_slot(row.id.0);
                 // A merge or unmerge is exactly this: the identity points at another member.
-                self.identity_member[i] = self.member_slot(row.member.0);
+                self.identity_member[i as usize] = self.member_slot(row.member.0);
+                let source = self.source_slot(row.source.0)?;
+                self.identity_by_ext
+                    .insert((source, ext_hash(&row.ext_id)), i);
             }
             Change::IdentityRemoved(id) => {
                 if let Some(i) = self.identity_ids.get(id.0) {
@@ -567,7 +608,101 @@ impl Snapshot {
         {
             self.pending_replies.push((slot, target.0));
         }
+        let keys: Vec<(u16, u64)> = fact.to.iter().map(|t| (source, ext_hash(t))).collect();
+        if existing.is_some() {
+            if !keys.is_empty() || self.has_mentions(slot) {
+                self.mention_updates.push((slot, keys));
+            }
+        } else {
+            for (k, key) in keys.into_iter().enumerate() {
+                self.push_mention(slot, k as u32, key);
+            }
+        }
         Ok(())
+    }
+
+    fn push_mention(&mut self, slot: u32, position: u32, key: (u16, u64)) {
+        let identity = self.identity_by_ext.get(&key).copied().unwrap_or(NONE);
+        if identity == NONE {
+            self.pending_mentions.push((slot, position, key.0, key.1));
+        }
+        self.mentions.push((slot, identity));
+    }
+
+    /// The range of `mentions` holding the slot's addressees.
+    fn mention_range(&self, slot: u32) -> std::ops::Range<usize> {
+        let a = self.mentions.partition_point(|m| m.0 < slot);
+        let b = a + self.mentions[a..].partition_point(|m| m.0 == slot);
+        a..b
+    }
+
+    fn has_mentions(&self, slot: u32) -> bool {
+        !self.mention_range(slot).is_empty()
+    }
+
+    /// Replaces the addressees of activities updated in this refresh. Most updates (an edit
+    /// of the text, a deletion) leave them as they were: then nothing moves.
+    fn apply_mention_updates(&mut self) {
+        if self.mention_updates.is_empty() {
+            return;
+        }
+        let mut updates = std::mem::take(&mut self.mention_updates);
+        // The latest update of a slot wins.
+        updates.reverse();
+        updates.sort_by_key(|u| u.0);
+        updates.dedup_by_key(|u| u.0);
+        let unchanged = |snap: &Snapshot, slot: u32, keys: &[(u16, u64)]| {
+            let range = snap.mention_range(slot);
+            range.len() == keys.len()
+                && range.clone().zip(keys).all(|(i, key)| {
+                    let now = snap.identity_by_ext.get(key).copied().unwrap_or(NONE);
+                    now != NONE && snap.mentions[i].1 == now
+                })
+        };
+        updates.retain(|(slot, keys)| !unchanged(self, *slot, keys));
+        if updates.is_empty() {
+            return;
+        }
+        let changed: std::collections::HashSet<u32> = updates.iter().map(|u| u.0).collect();
+        self.mentions.retain(|m| !changed.contains(&m.0));
+        self.pending_mentions.retain(|p| !changed.contains(&p.0));
+        let kept = std::mem::take(&mut self.mentions);
+        let mut merged = Vec::with_capacity(kept.len() + updates.len());
+        let mut i = 0;
+        for (slot, keys) in updates {
+            while i < kept.len() && kept[i].0 < slot {
+                merged.push(kept[i]);
+                i += 1;
+            }
+            for (k, key) in keys.into_iter().enumerate() {
+                let identity = self.identity_by_ext.get(&key).copied().unwrap_or(NONE);
+                if identity == NONE {
+                    self.pending_mentions.push((slot, k as u32, key.0, key.1));
+                }
+                merged.push((slot, identity));
+            }
+        }
+        merged.extend_from_slice(&kept[i..]);
+        self.mentions = merged;
+    }
+
+    /// Resolves addressees whose identity has arrived since.
+    fn resolve_pending_mentions(&mut self) {
+        if self.pending_mentions.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_mentions);
+        for (slot, position, source, hash) in pending {
+            match self.identity_by_ext.get(&(source, hash)).copied() {
+                Some(identity) => {
+                    let at = self.mention_range(slot).start + position as usize;
+                    if let Some(m) = self.mentions.get_mut(at) {
+                        m.1 = identity;
+                    }
+                }
+                None => self.pending_mentions.push((slot, position, source, hash)),
+            }
+        }
     }
 
     /// Keeps the earlier of the thread's current opening post and `slot`.
@@ -670,6 +805,14 @@ impl Snapshot {
     }
 }
 
+/// The hash of a platform user id, for [`Snapshot::identity_by_ext`].
+fn ext_hash(ext_id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    ext_id.hash(&mut h);
+    h.finish()
+}
+
 /// Heap bytes of a snapshot, by part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct MemoryUse {
@@ -767,6 +910,51 @@ mod tests {
         assert!(snap.sources().iter().any(|s| s.name == "chat" && s.removed));
     }
 
+    // Addressees resolve to identities whenever those arrive, follow edits of the activity,
+    // and move with merges (they point at identities, not members).
+    #[test]
+    fn addressees_resolve_late_and_follow_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("k.db")).unwrap();
+        let mut p = post("forum", "1", "ann", 100);
+        p.to = vec!["bob".into(), "cat".into()];
+        write(&store, &[p.clone(), post("forum", "2", "bob", 50)]);
+        let mut snap = Snapshot::build(&store).unwrap();
+        let members = |snap: &Snapshot| -> Vec<u32> {
+            snap.mentions()
+                .iter()
+                .map(|&(_, i)| snap.identity_member_of(i))
+                .collect()
+        };
+        // Slot 0 is ann's post, slot 1 bob's.
+        let bob = snap.member_of(1);
+        assert_eq!(snap.mentions().len(), 2);
+        assert!(snap.mentions().iter().all(|m| m.0 == 0));
+        assert_eq!(members(&snap), vec![bob, NONE], "cat has not acted yet");
+        write(&store, &[post("forum", "3", "cat", 200)]);
+        snap.refresh(&store).unwrap();
+        let cat = snap.member_of(2);
+        assert_eq!(
+            members(&snap),
+            vec![bob, cat],
+            "cat resolves when she arrives"
+        );
+        p.to = vec!["cat".into()];
+        write(&store, &[p]);
+        snap.refresh(&store).unwrap();
+        assert_eq!(members(&snap), vec![cat], "an edit replaces the addressees");
+        let into = member_of(&store, "forum", "bob").unwrap();
+        let from = member_of(&store, "forum", "cat").unwrap();
+        let evidence = MergeEvidence {
+            reason: "same person".into(),
+            score: 1.0,
+            actor: "test".into(),
+        };
+        store.merge_members(into, from, &evidence).unwrap();
+        snap.refresh(&store).unwrap();
+        assert_eq!(members(&snap), vec![bob], "a merge moves the addressee");
+    }
+
     #[test]
     fn late_ids_switch_to_a_map_and_stay_findable() {
         let mut snap = Snapshot::default();
@@ -781,6 +969,7 @@ mod tests {
                 channel: None,
                 thread: None,
                 reply_to: None,
+                to: Vec::new(),
                 deleted: false,
             };
             snap.apply(Change::Activity(fact), &mut stats).unwrap();

@@ -60,7 +60,7 @@ const FEEDS: [(Feed, &str); 7] = [
     ),
     (
         Feed::Activity,
-        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted
+        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext
            FROM activities WHERE seq >= $1 AND seq < $2 ORDER BY id",
     ),
     (
@@ -148,6 +148,12 @@ fn decode(feed: Feed, row: &Row) -> StoreResult<Change> {
                 channel: col::<Option<i64>>(row, "channel_id")?.map(ChannelId),
                 thread: col::<Option<i64>>(row, "thread_id")?.map(ThreadId),
                 reply_to: col::<Option<i64>>(row, "reply_to_id")?.map(ActivityId),
+                to: match col::<Option<String>>(row, "to_ext")? {
+                    Some(json) => serde_json::from_str(&json).map_err(|e| {
+                        StoreError::backend(format!("reading activity {id}: to_ext"), e)
+                    })?,
+                    None => Vec::new(),
+                },
                 deleted: flag(row, "deleted")?,
             })
         }

@@ -98,7 +98,7 @@ pub(crate) fn read(
         .ctx("reading the activity ranges")?;
     stream_with(
         conn,
-        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted FROM activities \
+        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext FROM activities \
          WHERE changed = 1 AND seq >= ?1 AND id < ?2 ORDER BY id",
         (since, first_new),
         sink,
@@ -106,7 +106,7 @@ pub(crate) fn read(
     )?;
     stream_with(
         conn,
-        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted FROM activities \
+        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext FROM activities \
          WHERE id >= ?2 AND seq >= ?1 ORDER BY id",
         (since, first_new),
         sink,
@@ -157,8 +157,19 @@ fn activity_fact(r: &Row<'_>) -> rusqlite::Result<Change> {
         channel: r.get::<_, Option<i64>>(5)?.map(ChannelId),
         thread: r.get::<_, Option<i64>>(6)?.map(ThreadId),
         reply_to: r.get::<_, Option<i64>>(7)?.map(ActivityId),
+        to: match r.get_ref(9)? {
+            rusqlite::types::ValueRef::Text(json) => addressees(json)?,
+            _ => Vec::new(),
+        },
         deleted: r.get(8)?,
     }))
+}
+
+/// `to_ext`: a JSON array of platform user ids, as the ingest path writes it.
+fn addressees(json: &[u8]) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_slice(json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn stream(

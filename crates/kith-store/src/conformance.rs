@@ -48,6 +48,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     edit_activities_replace_the_target_text,
     delete_activities_mark_the_target_deleted,
     replies_resolve_whenever_the_target_arrives,
+    addressees_reach_the_change_feed,
     author_less_activities_get_an_anonymous_member_each,
     new_identities_get_members_with_the_author_hints,
     identity_attributes_follow_the_latest_values_seen,
@@ -328,7 +329,7 @@ fn facts(changes: &[Change]) -> BTreeMap<ActivityId, ActivityFact> {
     changes
         .iter()
         .filter_map(|c| match c {
-            Change::Activity(f) => Some((f.id, *f)),
+            Change::Activity(f) => Some((f.id, f.clone())),
             _ => None,
         })
         .collect()
@@ -699,7 +700,7 @@ pub fn delete_activities_mark_the_target_deleted(store: &dyn Store) {
     let (delta, _) = changes(store, mark);
     let fact = facts(&delta)
         .get(&target.id)
-        .copied()
+        .cloned()
         .expect("the deleted activity appears in the changes");
     assert!(fact.deleted, "the change carries the deleted flag");
 }
@@ -756,6 +757,29 @@ pub fn replies_resolve_whenever_the_target_arrives(store: &dyn Store) {
         f.get(&id("r3")).map(|x| x.reply_to),
         Some(Some(p9)),
         "a reply resolves when its target arrives later, and appears in the changes"
+    );
+}
+
+pub fn addressees_reach_the_change_feed(store: &dyn Store) {
+    // The network metrics read mentions from the change feed: `to` as written, in order; an
+    // activity without addressees has none; an edit that changes them is delivered again.
+    let mut r1 = reply("forum", "r1", "u2", "p1");
+    r1.to = vec!["u1".into(), "u9 with \"quotes\"".into()];
+    let p1 = post("forum", "p1", Some("u1"), "q");
+    import(store, "forum", &[&[p1, r1.clone()]]);
+    let ids = activity_ids(store);
+    let id = |x: &str| ids[&("forum".to_owned(), x.to_owned())];
+    let (all, mark) = changes(store, Watermark::ZERO);
+    let f = facts(&all);
+    assert_eq!(f[&id("r1")].to, r1.to, "addressees as written");
+    assert!(f[&id("p1")].to.is_empty(), "no addressees");
+    r1.to = vec!["u3".into()];
+    import(store, "forum", &[&[r1.clone()]]);
+    let (delta, _) = changes(store, mark);
+    assert_eq!(
+        facts(&delta)[&id("r1")].to,
+        vec!["u3".to_owned()],
+        "changed addressees are a change"
     );
 }
 

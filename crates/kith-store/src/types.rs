@@ -369,7 +369,7 @@ pub struct ThreadRow {
 }
 
 /// The compact form of an activity that analytics reads: no text, no attributes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActivityFact {
     pub id: ActivityId,
     pub source: SourceId,
@@ -381,6 +381,9 @@ pub struct ActivityFact {
     pub thread: Option<ThreadId>,
     /// The activity replied to, once it is stored.
     pub reply_to: Option<ActivityId>,
+    /// The platform user ids the activity addresses (reply target, mentions): identities'
+    /// `ext_id`s in the same source (`activities.to_ext`). Empty for most activities.
+    pub to: Vec<String>,
     pub deleted: bool,
 }
 

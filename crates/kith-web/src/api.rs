@@ -99,7 +99,7 @@ pub async fn metric(
         .metric(&name)
         .ok_or_else(|| WebError::NotFound(format!("metric `{name}`")))?;
     ok(
-        json!({ "report": header_of(&c), "metric": value, "title": def.title, "definition": def.definition, "reference_sql": def.reference_sql }),
+        json!({ "report": header_of(&c), "metric": value, "title": def.title, "definition": def.definition, "reference_sql": def.reference_sql(), "verified_by": def.verified_by() }),
     )
 }
 

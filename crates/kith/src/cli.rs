@@ -219,7 +219,7 @@ pub struct ReportArgs {
     /// Write to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Print a metric's definition and reference SQL
+    /// Print a metric's definition and its reference SQL (or how it is verified without)
     #[arg(long, value_name = "METRIC")]
     pub explain: Option<String>,
     /// List the metric names

@@ -729,6 +729,20 @@ fn report_lists_explains_and_renders_every_format() {
         explained.contains("Reference SQL") && explained.contains("SELECT"),
         "{explained}"
     );
+    // A metric SQL cannot express says so, and how it is verified instead.
+    let explained = k.ok(&["report", "--explain", "network"]);
+    assert!(
+        explained.contains("No reference SQL") && explained.contains("slow model"),
+        "{explained}"
+    );
+    let explained = k.json(&["report", "--explain", "engagement_levels"]);
+    assert!(explained["reference_sql"].is_null(), "{explained}");
+    assert!(
+        explained["verified_by"]
+            .as_str()
+            .is_some_and(|v| v.contains("slow model")),
+        "{explained}"
+    );
     let e = k.fails(&["report", "--explain", "vibes"], 2);
     assert!(
         e.contains("unknown metric `vibes`") && e.contains("first_response"),

@@ -4,14 +4,14 @@
 
 use kith_model::Kind;
 
-use crate::metric::{Cell, MetricDef, MetricValue, Table, share};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, share};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "absence_factor",
     title: "Contributor absence factor and elephant factor",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

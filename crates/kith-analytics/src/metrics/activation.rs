@@ -1,14 +1,14 @@
 //! Activation: the share of new contributors who participate again within 7, 30 and 90 days
 //! (SPEC §4.2).
 
-use crate::metric::{Cell, MetricDef, MetricValue, SMALL_SAMPLE, Table, share};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, SMALL_SAMPLE, Table, share};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "activation",
     title: "Activation of new contributors",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

@@ -1,13 +1,13 @@
 //! Active members per period, rolling DAU/WAU/MAU, and stickiness (SPEC §4.1).
 
-use crate::metric::{Cell, MetricDef, MetricValue, Table, share};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, share};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "active_members",
     title: "Active members and stickiness",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 
@@ -80,6 +80,24 @@ FROM agg
 ORDER BY window_days"
 );
 
+/// The 24-hour windows back from `end` in which a member with participations `ts` (ascending)
+/// was active: bit j is set when a participation falls in `(end − (j+1)·24 h, end − j·24 h]`,
+/// for j < `days` (at most 64). The rolling DAU/WAU/MAU rows and the health index's
+/// participation component both count from it.
+pub fn rolling_mask(ts: &[i64], end: i64, days: u32) -> u64 {
+    let days = i64::from(days.min(64));
+    let mut mask = 0u64;
+    let upto = ts.partition_point(|&t| t <= end);
+    for &t in ts[..upto].iter().rev() {
+        let back = end - t;
+        if back >= days * 86_400 {
+            break;
+        }
+        mask |= 1 << (back / 86_400);
+    }
+    mask
+}
+
 fn compute(s: &Scope<'_>) -> MetricValue {
     let periods = s.periods();
     let (first, last) = (s.p.first_period, s.p.last_period);
@@ -99,13 +117,8 @@ fn compute(s: &Scope<'_>) -> MetricValue {
         let (ts, days) = s.participations(m);
         let mut last_day = crate::scope::NO_DAY;
         let mut last_bucket = i64::MIN;
-        let mut windows: u32 = 0;
-        for (&t, &d) in ts.iter().zip(days) {
-            // 24-hour windows back from as-of.
-            let back = as_of - t;
-            if back < 28 * 86_400 {
-                windows |= 1 << (back / 86_400);
-            }
+        let windows = rolling_mask(ts, as_of, 28);
+        for &d in days {
             if d == crate::scope::NO_DAY || d == last_day {
                 continue;
             }
@@ -122,7 +135,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
             }
         }
         for (k, &w) in WINDOWS.iter().enumerate() {
-            let mask = windows & ((1u64 << w) - 1) as u32;
+            let mask = windows & ((1u64 << w) - 1);
             if mask != 0 {
                 rolling_active[k] += 1;
                 rolling_days[k] += i64::from(mask.count_ones());

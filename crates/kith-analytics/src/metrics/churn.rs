@@ -1,13 +1,13 @@
 //! Churn and resurrection per period (SPEC §4.2).
 
-use crate::metric::{MetricDef, MetricValue, Table};
+use crate::metric::{MetricDef, MetricValue, Reference, Table};
 use crate::scope::{NO_DAY, Scope};
 
 pub const METRIC: MetricDef = MetricDef {
     name: "churn",
     title: "Churn and resurrection",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

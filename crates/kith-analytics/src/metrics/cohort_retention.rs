@@ -2,14 +2,14 @@
 //! active in month k after it, k = 0..24 (SPEC §4.2).
 
 use crate::calendar::{Period, bucket_no};
-use crate::metric::{MetricDef, MetricValue, Table, share};
+use crate::metric::{MetricDef, MetricValue, Reference, Table, share};
 use crate::scope::{NO_DAY, Scope};
 
 pub const METRIC: MetricDef = MetricDef {
     name: "cohort_retention",
     title: "Cohort retention",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

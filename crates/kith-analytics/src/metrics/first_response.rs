@@ -2,14 +2,16 @@
 //! answered within 1 h / 24 h / 72 h and unanswered over threads that are not open, split by
 //! who responded (team or community) and by whether the author was a newcomer.
 
-use crate::metric::{Cell, MetricDef, MetricValue, SMALL_SAMPLE, Table, nearest_rank, share};
+use crate::metric::{
+    Cell, MetricDef, MetricValue, Reference, SMALL_SAMPLE, Table, nearest_rank, share,
+};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "first_response",
     title: "Time to first response",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

@@ -1,14 +1,14 @@
 //! Inactive contributors per period (SPEC §4.2, CHAOSS "Inactive Contributors"): contributors
 //! who were active before and have not participated within the last `interval` days.
 
-use crate::metric::{Cell, MetricDef, MetricValue, Table, share};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, share};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "inactive_contributors",
     title: "Inactive contributors",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

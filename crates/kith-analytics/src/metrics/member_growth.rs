@@ -1,13 +1,13 @@
 //! Member growth: total members over time and the net change in active members (SPEC §4.1).
 
-use crate::metric::{MetricDef, MetricValue, Table};
+use crate::metric::{MetricDef, MetricValue, Reference, Table};
 use crate::scope::{NO_DAY, Scope};
 
 pub const METRIC: MetricDef = MetricDef {
     name: "member_growth",
     title: "Member growth",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

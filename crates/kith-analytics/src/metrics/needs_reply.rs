@@ -1,14 +1,14 @@
 //! The needs-reply queue: open threads by members with no human response yet, oldest first,
 //! newcomers marked (SPEC §4.4).
 
-use crate::metric::{Cell, MetricDef, MetricValue, Table};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "needs_reply",
     title: "Needs-reply queue",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

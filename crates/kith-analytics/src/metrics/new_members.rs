@@ -1,13 +1,13 @@
 //! New members (first seen) and new contributors (first participation) per period (SPEC §4.1).
 
-use crate::metric::{MetricDef, MetricValue, Table};
+use crate::metric::{MetricDef, MetricValue, Reference, Table};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "new_members",
     title: "New members and new contributors",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

@@ -1,14 +1,14 @@
 //! Newcomers waiting (SPEC §4.6): the welcome queue — newcomers whose first post has no human
 //! response yet at as-of, oldest first.
 
-use crate::metric::{Cell, MetricDef, MetricValue, Table};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "newcomers_waiting",
     title: "Newcomers waiting (welcome queue)",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

@@ -3,14 +3,14 @@
 //! shares and the median time of each step.
 
 use crate::calendar::{Period, bucket_no};
-use crate::metric::{Cell, MetricDef, MetricValue, Table, nearest_rank, share};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, nearest_rank, share};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "onboarding_funnel",
     title: "Onboarding funnel",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

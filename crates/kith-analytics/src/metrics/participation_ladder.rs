@@ -4,7 +4,7 @@
 
 use kith_model::Kind;
 
-use crate::metric::{MetricDef, MetricValue, Table, share};
+use crate::metric::{MetricDef, MetricValue, Reference, Table, share};
 use crate::scope::Scope;
 use crate::snapshot::NONE;
 
@@ -12,7 +12,7 @@ pub const METRIC: MetricDef = MetricDef {
     name: "participation_ladder",
     title: "Participation ladder",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

@@ -1,13 +1,13 @@
 //! Peer support share: does the community help itself, or only the staff? (SPEC §4.4)
 
-use crate::metric::{MetricDef, MetricValue, Table, share};
+use crate::metric::{MetricDef, MetricValue, Reference, Table, share};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "peer_support",
     title: "Peer support share",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 
@@ -50,6 +50,19 @@ FROM agg
 ORDER BY ord"
 );
 
+/// Threads with a first response, and those whose first responder was not team: the `first`
+/// row (and the health index's peer support component).
+pub(crate) fn first_by_community(first_responses: &[crate::threads::FirstResponse]) -> (i64, i64) {
+    let mut first = (0i64, 0i64);
+    for f in first_responses.iter().flatten() {
+        first.0 += 1;
+        if !f.2 {
+            first.1 += 1;
+        }
+    }
+    first
+}
+
 fn compute(s: &Scope<'_>) -> MetricValue {
     let (threads, first_responses) = crate::threads::report_first_responses(s);
     let mut all = (0i64, 0i64);
@@ -59,13 +72,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
             all.1 += 1;
         }
     });
-    let mut first = (0i64, 0i64);
-    for f in first_responses.iter().flatten() {
-        first.0 += 1;
-        if !f.2 {
-            first.1 += 1;
-        }
-    }
+    let first = first_by_community(first_responses);
     let mut table = Table::new("responses", &["responses", "n", "by_community", "share"]);
     for (name, (n, c)) in [("first", first), ("all", all)] {
         table.push(vec![name.into(), n.into(), c.into(), share(c, n).into()]);

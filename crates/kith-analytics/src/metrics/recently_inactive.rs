@@ -1,14 +1,14 @@
 //! Recently inactive members (SPEC §4.0, §4.2): the outreach list — members who were among the
 //! most active before they went quiet 7 to 28 days ago, with their last participation.
 
-use crate::metric::{Cell, MetricDef, MetricValue, Table, nearest_rank};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, nearest_rank};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "recently_inactive",
     title: "Recently inactive members (outreach list)",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

@@ -3,7 +3,9 @@
 
 use kith_model::Kind;
 
-use crate::metric::{Cell, MetricDef, MetricValue, SMALL_SAMPLE, Table, nearest_rank, share};
+use crate::metric::{
+    Cell, MetricDef, MetricValue, Reference, SMALL_SAMPLE, Table, nearest_rank, share,
+};
 use crate::scope::Scope;
 use crate::snapshot::NONE;
 
@@ -11,7 +13,7 @@ pub const METRIC: MetricDef = MetricDef {
     name: "resolution",
     title: "Resolution of question threads",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

@@ -2,14 +2,14 @@
 //! answered within 24 hours, later, or never — what welcoming is worth, with 95 % Wilson
 //! intervals so that small groups are not over-read.
 
-use crate::metric::{Cell, MetricDef, MetricValue, SMALL_SAMPLE, Table, share};
+use crate::metric::{Cell, MetricDef, MetricValue, Reference, SMALL_SAMPLE, Table, share};
 use crate::scope::Scope;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "response_effect",
     title: "Response effect on newcomer retention",
     definition: DEFINITION,
-    reference_sql: REFERENCE_SQL,
+    reference: Reference::Sql(REFERENCE_SQL),
     compute,
 };
 

@@ -311,7 +311,11 @@ pub async fn definitions(State(state): State<AppState>, Me(me): Me) -> Markup {
             section {
                 h2 id=(m.name) { (m.title) " " code.small { (m.name) } }
                 pre { (m.definition.trim()) }
-                details { summary { "Reference SQL" } pre { (m.reference_sql.trim()) } }
+                @match (m.reference_sql(), m.verified_by()) {
+                    (Some(sql), _) => { details { summary { "Reference SQL" } pre { (sql.trim()) } } }
+                    (None, Some(how)) => { p { "No reference SQL: " (how.trim()) } }
+                    (None, None) => {}
+                }
             }
         }
     };

@@ -57,7 +57,16 @@ pub fn report(cx: &Context, args: &ReportArgs) -> Result<(), Failure> {
             ))
         })?;
         let text = explain(metric);
-        cx.out.result(&serde_json::json!({ "name": metric.name, "title": metric.title, "definition": metric.definition, "reference_sql": metric.reference_sql }), || text);
+        cx.out.result(
+            &serde_json::json!({
+                "name": metric.name,
+                "title": metric.title,
+                "definition": metric.definition,
+                "reference_sql": metric.reference_sql(),
+                "verified_by": metric.verified_by(),
+            }),
+            || text,
+        );
         return Ok(());
     }
 
@@ -420,6 +429,9 @@ fn charts_for(m: &MetricValue) -> Vec<String> {
     out
 }
 
+/// Rows of one table shown in the HTML report.
+const HTML_MAX_ROWS: usize = 200;
+
 /// A self-contained page (no external asset), printable to PDF from a browser.
 fn html(h: &Header, metrics: &[MetricValue]) -> String {
     let mut out = format!(
@@ -463,7 +475,9 @@ fn html(h: &Header, metrics: &[MetricValue]) -> String {
                 let _ = write!(out, "<th scope=\"col\">{}</th>", esc(c));
             }
             out.push_str("</tr></thead><tbody>");
-            for r in &t.rows {
+            // Per-member tables (levels, network) have a row per member: a page shows the
+            // first ones, the CSV and JSON formats have them all.
+            for r in t.rows.iter().take(HTML_MAX_ROWS) {
                 out.push_str("<tr>");
                 for c in r {
                     let _ = write!(out, "<td>{}</td>", esc(&cell(c)));
@@ -471,14 +485,31 @@ fn html(h: &Header, metrics: &[MetricValue]) -> String {
                 out.push_str("</tr>");
             }
             out.push_str("</tbody></table>");
+            if t.rows.len() > HTML_MAX_ROWS {
+                let _ = write!(
+                    out,
+                    "<p>… {} more rows: <code>--format csv</code> or <code>json</code> has them all.</p>",
+                    t.rows.len() - HTML_MAX_ROWS
+                );
+            }
         }
         if let Some(d) = def {
+            let check = match d.reference {
+                kith_analytics::Reference::Sql(sql) => format!(
+                    "<p>Reference SQL (computes the same numbers over the canonical schema):</p><pre>{}</pre>",
+                    esc(sql.trim())
+                ),
+                kith_analytics::Reference::Model(how) => format!(
+                    "<p>{}</p><pre>{}</pre>",
+                    esc(kith_analytics::metric::NO_REFERENCE_SQL),
+                    esc(how.trim())
+                ),
+            };
             let _ = write!(
                 out,
-                "<details><summary>Definition of {}</summary><pre>{}</pre><p>Reference SQL (computes the same numbers over the canonical schema):</p><pre>{}</pre></details>",
+                "<details><summary>Definition of {}</summary><pre>{}</pre>{check}</details>",
                 esc(title),
                 esc(d.definition.trim()),
-                esc(d.reference_sql.trim())
             );
         }
         out.push_str("</section>");
