@@ -328,3 +328,147 @@ fn generated_contributions_round_trip_through_fast_import() {
         );
     }
 }
+
+/// Writes a commit object as given (`git hash-object --literally`, which lets a test make the
+/// broken commits real repositories sometimes hold) and points `refs/heads/<branch>` at it.
+fn raw_commit(dir: &Path, body: &[u8], branch: &str) -> String {
+    use std::io::Write;
+    let git = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let tree = git(&["hash-object", "-t", "tree", "-w", "--stdin"], b"");
+    let mut object = format!("tree {tree}\n").into_bytes();
+    object.extend_from_slice(body);
+    let sha = git(
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "--literally",
+            "-w",
+            "--stdin",
+        ],
+        &object,
+    );
+    git(&["update-ref", &format!("refs/heads/{branch}"), &sha], b"");
+    sha
+}
+
+#[test]
+fn a_commit_with_an_unreadable_author_date_is_skipped_and_listed_with_its_sha() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("odd");
+    make_repository(&repo);
+    let bad = raw_commit(
+        &repo,
+        b"author Jane Doe <jane@example.org> yesterday +0000\ncommitter Jane Doe <jane@example.org> 1709287200 +0000\n\nA commit with a broken date\n",
+        "broken-date",
+    );
+    // Git itself stops a message at a NUL byte; so does the import (the rest is not read).
+    let nul = raw_commit(
+        &repo,
+        b"author Jane Doe <jane@example.org> 1709287200 +0000\ncommitter Jane Doe <jane@example.org> 1709287200 +0000\n\nBefore\0after\n",
+        "nul",
+    );
+    let out = read(&[repo], &ReadContext::default()).unwrap();
+    // The four commits of the hand-made repository and their three credits, plus the NUL one.
+    assert_eq!(out.activities.len(), 4 + 3 + 1);
+    assert!(out.activities.iter().all(|a| a.id != bad));
+    let n = out.activities.iter().find(|a| a.id == nul).unwrap();
+    assert_eq!(n.text.as_deref(), Some("Before"));
+    assert_eq!(out.problems.len(), 1);
+    let p = &out.problems[0];
+    assert_eq!(p.reason, "bad date");
+    assert_eq!(p.location.as_deref(), Some(bad.as_str()));
+    assert!(p.message.contains("`yesterday +0000`"), "{}", p.message);
+    assert!(p.file.ends_with("odd"), "{}", p.file);
+}
+
+#[test]
+fn credited_people_go_through_mailmap_and_a_bare_clone_reads_its_committed_mailmap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("mapped");
+    std::fs::create_dir_all(&repo).unwrap();
+    run(
+        &repo,
+        &["init", "-q", "-b", "main"],
+        JANE,
+        JANE,
+        "2024-03-01T10:00:00Z",
+    );
+    std::fs::write(
+        repo.join(".mailmap"),
+        "Carol Jones <carol@example.org> <cj@old.example>\n\
+         Jane Doe <jane@example.org> jane <jane@old.example>\n",
+    )
+    .unwrap();
+    run(&repo, &["add", "."], JANE, JANE, "2024-03-01T10:00:00Z");
+    run(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "Map people\n\nCo-authored-by: cj <cj@old.example>\nReviewed-by: jane <jane@old.example>",
+        ],
+        JANE_OLD,
+        JANE_OLD,
+        "2024-03-01T10:00:00Z",
+    );
+    let out = read(std::slice::from_ref(&repo), &ReadContext::default()).unwrap();
+    let people: Vec<(&str, Option<&str>, &str)> = out
+        .activities
+        .iter()
+        .map(|a| {
+            let au = a.author.as_ref().unwrap();
+            (
+                au.id.as_str(),
+                au.name.as_deref(),
+                a.attrs
+                    .get("role")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("commit"),
+            )
+        })
+        .collect();
+    // The author `jane <jane@old.example>` and both credited people are mapped: by address
+    // alone (cj) and by name and address (jane).
+    assert_eq!(
+        people,
+        [
+            ("jane@example.org", Some("Jane Doe"), "commit"),
+            ("carol@example.org", Some("Carol Jones"), "Co-authored-by"),
+            ("jane@example.org", Some("Jane Doe"), "Reviewed-by"),
+        ]
+    );
+    // A bare clone has no work tree: HEAD:.mailmap applies.
+    let bare = tmp.path().join("mapped-bare.git");
+    let status = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(&repo)
+        .arg(&bare)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let again = read(&[bare], &ReadContext::default()).unwrap();
+    let key = |c: &Collect| -> Vec<(String, Option<kith_model::Author>)> {
+        c.activities
+            .iter()
+            .map(|a| (a.id.clone(), a.author.clone()))
+            .collect()
+    };
+    assert_eq!(key(&again), key(&out));
+}

@@ -61,6 +61,25 @@ pub fn peak_rss_mb() -> f64 {
     peak_rss_kib().map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }
 
+/// CPU seconds (user + system) of this process, all threads, and of its children that have
+/// been waited for, from /proc/self/stat (clock ticks of 1/100 s, Linux's `USER_HZ`).
+pub fn cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (f64::NAN, f64::NAN);
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime, stime, cutime, cstime are fields 14 to 17 of the line, 12 to 15 after `)`.
+    let tick = |i: usize| fields.get(i).copied().unwrap_or(0) as f64 / 100.0;
+    (tick(11) + tick(12), tick(13) + tick(14))
+}
+
 /// Resets the peak so that VmHWM measures what follows alone (Linux: clear_refs 5).
 pub fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");

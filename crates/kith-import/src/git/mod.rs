@@ -9,7 +9,7 @@ mod mailmap;
 mod trailers;
 mod writer;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -235,9 +235,18 @@ fn read_history(
         .base_url
         .as_deref()
         .map(|b| b.trim_end_matches('/').to_owned());
+    let mut people = People::default();
     let mut each = |record: &str| {
         let c = log::parse(record);
-        commit(&c, mailmap, source, display, base.as_deref(), sink);
+        commit(
+            &c,
+            mailmap,
+            &mut people,
+            source,
+            display,
+            base.as_deref(),
+            sink,
+        );
     };
     match log::records(log, &mut each) {
         Ok(Ok(n)) => Ok(n),
@@ -289,6 +298,7 @@ fn iso_date(secs: i64, offset_min: i16) -> String {
 fn commit(
     c: &log::Commit<'_>,
     mailmap: &Mailmap,
+    people: &mut People,
     source: &str,
     file: &str,
     base_url: Option<&str>,
@@ -350,7 +360,7 @@ fn commit(
         sha.to_owned(),
         Kind::Contribution,
         ts,
-        Some(person(a_name, a_email)),
+        Some(people.get(a_name, a_email)),
     );
     let text = c.message.trim();
     activity.text = (!text.is_empty()).then(|| text.to_owned());
@@ -363,8 +373,7 @@ fn commit(
         .unwrap_or_default();
     sink.activity(activity);
 
-    // Most messages have no `:` at all: no trailer to look for.
-    if !c.message.contains(':') {
+    if !may_credit(&c.message) {
         return;
     }
     let mut credited = BTreeSet::new();
@@ -461,18 +470,23 @@ const BOT_NAMES: [&str; 14] = [
 ];
 
 fn is_bot(name: &str, email: &str) -> bool {
-    let name = name.trim().to_lowercase();
+    let name = name.trim();
     let local = email.split('@').next().unwrap_or("");
+    // `b` itself, `b[...]` (GitHub apps: `dependabot[bot]`), `123+b` (noreply addresses).
     let named = |b: &str| {
-        name == b
-            || name.starts_with(&format!("{b}["))
+        name.eq_ignore_ascii_case(b)
+            || starts_with_ignore_case(name, b) && name.as_bytes().get(b.len()) == Some(&b'[')
             || local == b
-            || local.ends_with(&format!("+{b}"))
-            || local.contains(&format!("{b}["))
+            || local
+                .strip_suffix(b)
+                .is_some_and(|before| before.ends_with('+'))
+            || local
+                .match_indices(b)
+                .any(|(i, _)| local.as_bytes().get(i + b.len()) == Some(&b'['))
     };
-    name.ends_with("[bot]")
+    ends_with_ignore_case(name, "[bot]")
         || local.ends_with("[bot]")
-        || name.ends_with("-bot")
+        || ends_with_ignore_case(name, "-bot")
         || local.ends_with("-bot")
         || BOT_NAMES.iter().any(|b| named(b))
         || matches!(
@@ -482,6 +496,55 @@ fn is_bot(name: &str, email: &str) -> bool {
                 | "noreply@github.com"
                 | "bot@renovateapp.com"
         )
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// Whether `message` has `-by` in any case: every credit trailer ends so, and most messages
+/// have none, so the trailer block is not looked for.
+fn may_credit(message: &str) -> bool {
+    message
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'-' && w[1] | 0x20 == b'b' && w[2] | 0x20 == b'y')
+}
+
+/// Authors already made, by name and address as the commit has them (after `.mailmap`): a
+/// history has far fewer people than commits. Bounded: cleared when full.
+#[derive(Default)]
+struct People {
+    known: HashMap<u64, (String, String, Author)>,
+}
+
+const PEOPLE: usize = 1 << 16;
+
+impl People {
+    fn get(&mut self, name: &str, email: &str) -> Author {
+        let key = xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), email.len() as u64)
+            ^ xxhash_rust::xxh3::xxh3_64(email.as_bytes());
+        if let Some((n, e, author)) = self.known.get(&key)
+            && n == name
+            && e == email
+        {
+            return author.clone();
+        }
+        let author = person(name, email);
+        if self.known.len() >= PEOPLE {
+            self.known.clear();
+        }
+        self.known
+            .insert(key, (name.to_owned(), email.to_owned(), author.clone()));
+        author
+    }
 }
 
 #[cfg(test)]
