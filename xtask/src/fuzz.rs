@@ -195,11 +195,10 @@ fn fuzz_one(root: &Path, corpus: &Path, target: &'static str, minutes: u64) -> R
         dir.display(),
         log.display()
     ));
-    let mut child = cargo_fuzz(root)
-        .args(["run", target])
-        .args(target_dir_args())
+    // The binary just built, run directly: `cargo fuzz run` would rebuild it whenever a source
+    // file changes while the fuzzer runs (hours, on a machine where work goes on).
+    let mut child = Command::new(fuzz_binary(root, target))
         .arg(&dir)
-        .arg("--")
         .arg(format!("-max_total_time={}", minutes * 60))
         .arg(format!("-max_len={MAX_LEN}"))
         .arg(format!(
@@ -216,7 +215,12 @@ fn fuzz_one(root: &Path, corpus: &Path, target: &'static str, minutes: u64) -> R
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .context("starting cargo fuzz run")?;
+        .with_context(|| {
+            format!(
+                "starting the fuzz target {}",
+                fuzz_binary(root, target).display()
+            )
+        })?;
     let mut out = std::fs::File::create(&log)?;
     // libFuzzer writes to stderr; keep it all in the log and show the status lines.
     let mut last_status = String::new();
@@ -268,7 +272,7 @@ fn fuzz_one(root: &Path, corpus: &Path, target: &'static str, minutes: u64) -> R
     }
     if !status.success() && crashes.is_empty() && load.is_empty() {
         bail!(
-            "cargo fuzz run {target} failed ({status}) without a crashing input; see {}",
+            "the fuzz target {target} failed ({status}) without a crashing input; see {}",
             log.display()
         );
     }

@@ -327,3 +327,163 @@ pub(crate) fn id_of(v: &Value, key: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// The line each element of the array at `path` (keys from the top-level object down) starts
+/// on, for a document parsed whole with serde (which keeps no positions), so that a skipped
+/// element can be listed with its line. Meant for text serde has accepted; on anything else
+/// it stops early and returns what it found, never panicking.
+pub(crate) fn array_element_lines(bytes: &[u8], path: &[&str]) -> Vec<u64> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut scan = LineScan {
+        bytes,
+        at: 0,
+        line: 1,
+        depth: 0,
+    };
+    let mut out = Vec::new();
+    let _ = scan.value(Some(path), &mut out);
+    out
+}
+
+/// Deeper than serde_json's own limit (128): not a document serde accepted.
+const MAX_DEPTH: usize = 256;
+
+struct LineScan<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: u64,
+    depth: usize,
+}
+
+impl LineScan<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn bump(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.at += 1;
+        if b == b'\n' {
+            self.line += 1;
+        }
+        Some(b)
+    }
+
+    fn ws(&mut self) -> Option<u8> {
+        while let Some(b) = self.peek() {
+            if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+                self.bump();
+            } else {
+                return Some(b);
+            }
+        }
+        None
+    }
+
+    /// Skips a string (the opening quote is next); returns its raw bytes.
+    fn string(&mut self) -> Option<&[u8]> {
+        self.bump()?;
+        let start = self.at;
+        loop {
+            match self.bump()? {
+                b'"' => return self.bytes.get(start..self.at - 1),
+                b'\\' => {
+                    self.bump()?;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Skips one value. `path` is `Some(rest)` while the value lies on the way to the wanted
+    /// array: `Some([])` is that array, whose element lines go to `out`.
+    fn value(&mut self, path: Option<&[&str]>, out: &mut Vec<u64>) -> Option<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        match self.ws()? {
+            b'{' => {
+                self.bump();
+                loop {
+                    if self.ws()? == b'}' {
+                        self.bump();
+                        break;
+                    }
+                    let key = self.string()?;
+                    let next = match path {
+                        Some([first, rest @ ..]) if key == first.as_bytes() => Some(rest),
+                        _ => None,
+                    };
+                    if self.ws()? != b':' {
+                        return None;
+                    }
+                    self.bump();
+                    self.value(next, out)?;
+                    match self.ws()? {
+                        b',' => {
+                            self.bump();
+                        }
+                        b'}' => {
+                            self.bump();
+                            break;
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.bump();
+                let wanted = path.is_some_and(<[&str]>::is_empty);
+                loop {
+                    if self.ws()? == b']' {
+                        self.bump();
+                        break;
+                    }
+                    if wanted {
+                        out.push(self.line);
+                    }
+                    self.value(None, out)?;
+                    match self.ws()? {
+                        b',' => {
+                            self.bump();
+                        }
+                        b']' => {
+                            self.bump();
+                            break;
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => {
+                self.string()?;
+            }
+            _ => {
+                while self.peek().is_some_and(|b| {
+                    !matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+                }) {
+                    self.bump();
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::array_element_lines;
+
+    #[test]
+    fn elements_of_the_array_at_a_path_know_their_lines() {
+        let doc = b"{\"a\": [1],\n \"post_stream\": {\"stream\": [9],\n  \"posts\": [\n    {\"id\": 1, \"s\": \"x\\\"]\"},\n    {\"id\": 2,\n\"posts\": [5]}\n  ]}}";
+        assert_eq!(array_element_lines(doc, &["post_stream", "posts"]), [4, 5]);
+        assert_eq!(array_element_lines(doc, &["a"]), [1]);
+        assert!(array_element_lines(doc, &["nope"]).is_empty());
+        assert!(array_element_lines(b"[[[[", &["a"]).is_empty());
+        assert!(array_element_lines(b"", &[]).is_empty());
+        assert_eq!(array_element_lines(b"\xef\xbb\xbf[1,\n2]", &[]), [1, 2]);
+    }
+}

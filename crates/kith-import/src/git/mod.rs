@@ -178,13 +178,17 @@ fn read_repository(
     let status = child.wait().map_err(|e| ImportError::io(dir, e))?;
     let stderr = errors.join().unwrap_or_default();
     if !status.success() {
-        return Err(ImportError::io(
-            dir,
-            std::io::Error::other(format!(
-                "`git rev-list` failed ({status}): {}",
+        // A repository git cannot walk (a corrupt or missing object) is bad input, like a
+        // malformed file: nothing is imported, and git's own words say what is wrong.
+        return Err(ImportError::Malformed {
+            file: display.to_owned(),
+            line: 0,
+            column: 0,
+            message: format!(
+                "`git rev-list` could not read the history ({status}): {}",
                 stderr.trim()
-            )),
-        ));
+            ),
+        });
     }
     result.map(drop)
 }
