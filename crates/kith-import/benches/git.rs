@@ -25,15 +25,11 @@ fn main() {
     } else {
         write_repository(commits, &path);
     }
-    let before = support::cpu_seconds();
     let (sink, secs) = support::time_read(&kith_import::git::Git, &path);
-    let after = support::cpu_seconds();
     println!(
-        "git read: {} commits in {secs:.2} s = {:.0} commits/s; CPU: kith {:.2} s, git {:.2} s; peak RSS of kith during read {:.0} MB",
+        "git read: {} commits in {secs:.2} s = {:.0} commits/s; peak RSS of kith during read {:.0} MB",
         sink.activities,
         sink.activities as f64 / secs,
-        after.0 - before.0,
-        after.1 - before.1,
         support::peak_rss_mb()
     );
     // git alone, for comparison: is git the limit?
