@@ -472,3 +472,74 @@ fn credited_people_go_through_mailmap_and_a_bare_clone_reads_its_committed_mailm
     };
     assert_eq!(key(&again), key(&out));
 }
+
+/// A `git rev-list --header` record, for the no-panic properties below: a merge with a
+/// signature and credit trailers (one folded over two lines), and a `.mailmap` for its people.
+const RECORD: &str = "0123456789abcdef0123456789abcdef01234567\ntree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 0123456789abcdef0123456789abcdef01234567\nparent 0123456789abcdef0123456789abcdef01234567\nauthor jane <jane@old.example> 1709287200 +0100\ncommitter Bob <bob@example.org> 1709290800 -0500\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n abc\n -----END PGP SIGNATURE-----\n\n    Merge the parser\n    \n    Body.\n    \n    Co-authored-by: Carol\n     Jones <carol@example.org>\n    Reviewed-by: bob@example.org\n    Signed-off-by: Jane <jane@example.org>\n\0";
+const MAILMAP: &str = "Jane Doe <jane@example.org> <jane@old.example>\nCarol J <c@x> Carol Jones <carol@example.org>\n";
+
+#[test]
+fn raw_history_bytes_read_like_a_repository() {
+    let mut sink = Collect::default();
+    let n = kith_import::git::read_history_bytes(RECORD.as_bytes(), MAILMAP.as_bytes(), &mut sink)
+        .unwrap();
+    assert_eq!(n, 1);
+    let people: Vec<(&str, &str)> = sink
+        .activities
+        .iter()
+        .map(|a| {
+            let au = a.author.as_ref().unwrap();
+            (
+                au.id.as_str(),
+                a.attrs
+                    .get("role")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("commit"),
+            )
+        })
+        .collect();
+    // The author and the co-author through the mailmap; the reviewer by a bare address.
+    assert_eq!(
+        people,
+        [
+            ("jane@example.org", "commit"),
+            ("c@x", "Co-authored-by"),
+            ("bob@example.org", "Reviewed-by"),
+        ]
+    );
+    assert_eq!(sink.activities[0].attrs["merge"], true);
+    assert_eq!(
+        sink.activities[0].attrs["committer"]["date"],
+        "2024-03-01T06:00:00-05:00"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+    #[test]
+    fn any_bytes_as_history_and_mailmap_never_panic(
+        log in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024),
+        mailmap in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+    ) {
+        let _ = kith_import::git::read_history_bytes(&log, &mailmap, &mut Collect::default());
+    }
+
+    #[test]
+    fn cut_and_mutated_records_never_panic(
+        cut in 0usize..2000,
+        flips in proptest::collection::vec((0usize..2000, proptest::prelude::any::<u8>()), 0..12),
+        map_flips in proptest::collection::vec((0usize..200, proptest::prelude::any::<u8>()), 0..6),
+    ) {
+        let mut log = RECORD.repeat(2).into_bytes();
+        for (at, b) in flips {
+            support::flip_wrapping(&mut log, at, b);
+        }
+        log.truncate(cut % (log.len() + 1));
+        let mut mailmap = MAILMAP.as_bytes().to_vec();
+        for (at, b) in map_flips {
+            support::flip_wrapping(&mut mailmap, at, b);
+        }
+        let _ = kith_import::git::read_history_bytes(&log, &mailmap, &mut Collect::default());
+    }
+}
