@@ -402,3 +402,41 @@ fn git_repository() {
     // Two commits and one credit.
     assert_eq!(first.audit.imported, 3);
 }
+
+/// A later export in which one message was edited: the re-import changes that message and adds
+/// nothing (exports are snapshots: an edit arrives as the message's new content).
+#[test]
+fn a_later_export_with_an_edited_message_updates_only_that_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::open(&dir.join("kith.db")).unwrap();
+    let export = fixture("slack-export/Acme Slack export Jan 1 2024 - Jan 31 2024");
+    let first = run(&store, "slack-export", &export).unwrap();
+
+    let later = tmp
+        .path()
+        .join("Acme Slack export Jan 1 2024 - Jan 31 2024");
+    copy_dir(&export, &later);
+    let day = later.join("general/2024-01-03.json");
+    let text = std::fs::read_to_string(&day).unwrap();
+    let edited = text.replace("first post, pinned", "first post, pinned (edited)");
+    assert_ne!(edited, text);
+    std::fs::write(&day, edited).unwrap();
+    let again = run(&store, "slack-export", &later).unwrap();
+    assert_eq!(
+        (again.audit.read, again.audit.imported, again.audit.updated),
+        (first.audit.read, 0, 1),
+        "{:?}",
+        again.audit
+    );
+    let mut texts = Vec::new();
+    store
+        .export_activities(&mut |a| {
+            texts.extend(a.activity.text.clone());
+            Ok(())
+        })
+        .unwrap();
+    assert!(texts.iter().any(|t| t == "first post, pinned (edited)"));
+    assert!(!texts.iter().any(|t| t == "first post, pinned"));
+}
