@@ -288,7 +288,7 @@ fn fuzz_one(root: &Path, corpus: &Path, target: &'static str, minutes: u64) -> R
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    Ok(Outcome {
+    let outcome = Outcome {
         target,
         minutes,
         executions,
@@ -299,7 +299,33 @@ fn fuzz_one(root: &Path, corpus: &Path, target: &'static str, minutes: u64) -> R
         load,
         cpu_minutes,
         log,
-    })
+    };
+    // The figures only this task knows (CPU time, files in the corpus folder, slow units
+    // re-run alone) go at the end of the log too, so that the log alone records the run.
+    writeln!(
+        out,
+        "kith-xtask-fuzz: date={} target={target} minutes={minutes} cpu_minutes={:.1} \
+         executions={} corpus_files={} cov={} ft={} crashes={} slow_only_under_load={}",
+        date(),
+        outcome.cpu_minutes,
+        outcome.executions,
+        outcome.corpus_files,
+        outcome.cov,
+        outcome.ft,
+        outcome.crashes.len(),
+        outcome.load.len()
+    )?;
+    for (path, seconds) in &outcome.load {
+        writeln!(
+            out,
+            "kith-xtask-fuzz: slow under load: {} took {seconds:.2} s alone",
+            path.display()
+        )?;
+    }
+    for c in &outcome.crashes {
+        writeln!(out, "kith-xtask-fuzz: failure: {}", c.display())?;
+    }
+    Ok(outcome)
 }
 
 /// CPU seconds (user + system) of this process's children that have been waited for, from
