@@ -4,12 +4,14 @@
 //! cargo xtask test    # throwaway PostgreSQL cluster + the whole workspace's tests (what CI runs)
 //! cargo xtask lint    # rustfmt --check and clippy -D warnings over the workspace
 //! cargo xtask pg      # a throwaway PostgreSQL cluster for development, until Ctrl-C
+//! cargo xtask fuzz    # the parsers' fuzz targets, seeded from fixtures and real samples
 //! ```
 //!
 //! Architecture invariants: no dependencies beyond `std` and `anyhow` (xtask must build fast on
 //! a fresh machine), and a task is one module with a `run(args)` entry registered in [`TASKS`].
 
 mod bench;
+mod fuzz;
 mod lint;
 mod postgres;
 mod signals;
@@ -38,6 +40,11 @@ const TASKS: &[Task] = &[
         name: "bench",
         summary: "benchmarks: `bench ingest [--activities N]` times kith import end to end (release build)",
         run: bench::run,
+    },
+    Task {
+        name: "fuzz",
+        summary: "fuzz the parsers: `fuzz [TARGET|all|list|seed] [--minutes N] [--corpus DIR]` (cargo-fuzz, corpora outside the repo)",
+        run: fuzz::run,
     },
     Task {
         name: "lint",

@@ -26,6 +26,8 @@ pub struct InputFile {
     display: String,
     /// Keeps an archive's extraction folder alive while its files are read.
     _extracted: Option<Arc<tempfile::TempDir>>,
+    /// The file's bytes when it lives in memory ([`InputFile::in_memory`]), not on disk.
+    memory: Option<Arc<[u8]>>,
 }
 
 impl InputFile {
@@ -42,7 +44,25 @@ impl InputFile {
             size: meta.len(),
             display: path.display().to_string(),
             _extracted: None,
+            memory: None,
         })
+    }
+
+    /// A file held in memory, at `relative` below an unnamed root: lets the fuzz targets
+    /// (`fuzz/`) drive a format's real `read` without touching the disk. A `.gz` name is
+    /// decompressed as on disk.
+    #[doc(hidden)]
+    pub fn in_memory(relative: &str, bytes: impl Into<Arc<[u8]>>) -> InputFile {
+        let bytes = bytes.into();
+        InputFile {
+            path: PathBuf::from(relative),
+            root: PathBuf::new(),
+            relative: relative.to_owned(),
+            size: bytes.len() as u64,
+            display: relative.to_owned(),
+            _extracted: None,
+            memory: Some(bytes),
+        }
     }
 
     /// The name used in messages and audits.
@@ -64,9 +84,12 @@ impl InputFile {
     /// Opens the file, decompressing `.gz`; bytes read from disk are added to the context's
     /// progress counter.
     pub fn open(&self, ctx: &ReadContext) -> Result<Box<dyn BufRead + Send>, ImportError> {
-        let file = File::open(&self.path).map_err(|e| ImportError::io(&self.path, e))?;
+        let raw: Box<dyn Read + Send> = match &self.memory {
+            Some(bytes) => Box::new(io::Cursor::new(Arc::clone(bytes))),
+            None => Box::new(File::open(&self.path).map_err(|e| ImportError::io(&self.path, e))?),
+        };
         let counted = Counted {
-            inner: file,
+            inner: raw,
             counter: Arc::clone(&ctx.bytes_read),
         };
         Ok(if self.is_gzip() {
@@ -187,6 +210,7 @@ fn walk(
                 relative,
                 size: meta.len(),
                 _extracted: extracted.cloned(),
+                memory: None,
             });
         }
     }

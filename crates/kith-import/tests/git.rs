@@ -328,3 +328,218 @@ fn generated_contributions_round_trip_through_fast_import() {
         );
     }
 }
+
+/// Writes a commit object as given (`git hash-object --literally`, which lets a test make the
+/// broken commits real repositories sometimes hold) and points `refs/heads/<branch>` at it.
+fn raw_commit(dir: &Path, body: &[u8], branch: &str) -> String {
+    use std::io::Write;
+    let git = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let tree = git(&["hash-object", "-t", "tree", "-w", "--stdin"], b"");
+    let mut object = format!("tree {tree}\n").into_bytes();
+    object.extend_from_slice(body);
+    let sha = git(
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "--literally",
+            "-w",
+            "--stdin",
+        ],
+        &object,
+    );
+    git(&["update-ref", &format!("refs/heads/{branch}"), &sha], b"");
+    sha
+}
+
+#[test]
+fn a_commit_with_an_unreadable_author_date_is_skipped_and_listed_with_its_sha() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("odd");
+    make_repository(&repo);
+    let bad = raw_commit(
+        &repo,
+        b"author Jane Doe <jane@example.org> yesterday +0000\ncommitter Jane Doe <jane@example.org> 1709287200 +0000\n\nA commit with a broken date\n",
+        "broken-date",
+    );
+    // Git itself stops a message at a NUL byte; so does the import (the rest is not read).
+    let nul = raw_commit(
+        &repo,
+        b"author Jane Doe <jane@example.org> 1709287200 +0000\ncommitter Jane Doe <jane@example.org> 1709287200 +0000\n\nBefore\0after\n",
+        "nul",
+    );
+    let out = read(&[repo], &ReadContext::default()).unwrap();
+    // The four commits of the hand-made repository and their three credits, plus the NUL one.
+    assert_eq!(out.activities.len(), 4 + 3 + 1);
+    assert!(out.activities.iter().all(|a| a.id != bad));
+    let n = out.activities.iter().find(|a| a.id == nul).unwrap();
+    assert_eq!(n.text.as_deref(), Some("Before"));
+    assert_eq!(out.problems.len(), 1);
+    let p = &out.problems[0];
+    assert_eq!(p.reason, "bad date");
+    assert_eq!(p.location.as_deref(), Some(bad.as_str()));
+    assert!(p.message.contains("`yesterday +0000`"), "{}", p.message);
+    assert!(p.file.ends_with("odd"), "{}", p.file);
+}
+
+#[test]
+fn credited_people_go_through_mailmap_and_a_bare_clone_reads_its_committed_mailmap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("mapped");
+    std::fs::create_dir_all(&repo).unwrap();
+    run(
+        &repo,
+        &["init", "-q", "-b", "main"],
+        JANE,
+        JANE,
+        "2024-03-01T10:00:00Z",
+    );
+    std::fs::write(
+        repo.join(".mailmap"),
+        "Carol Jones <carol@example.org> <cj@old.example>\n\
+         Jane Doe <jane@example.org> jane <jane@old.example>\n",
+    )
+    .unwrap();
+    run(&repo, &["add", "."], JANE, JANE, "2024-03-01T10:00:00Z");
+    run(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "Map people\n\nCo-authored-by: cj <cj@old.example>\nReviewed-by: jane <jane@old.example>",
+        ],
+        JANE_OLD,
+        JANE_OLD,
+        "2024-03-01T10:00:00Z",
+    );
+    let out = read(std::slice::from_ref(&repo), &ReadContext::default()).unwrap();
+    let people: Vec<(&str, Option<&str>, &str)> = out
+        .activities
+        .iter()
+        .map(|a| {
+            let au = a.author.as_ref().unwrap();
+            (
+                au.id.as_str(),
+                au.name.as_deref(),
+                a.attrs
+                    .get("role")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("commit"),
+            )
+        })
+        .collect();
+    // The author `jane <jane@old.example>` and both credited people are mapped: by address
+    // alone (cj) and by name and address (jane).
+    assert_eq!(
+        people,
+        [
+            ("jane@example.org", Some("Jane Doe"), "commit"),
+            ("carol@example.org", Some("Carol Jones"), "Co-authored-by"),
+            ("jane@example.org", Some("Jane Doe"), "Reviewed-by"),
+        ]
+    );
+    // A bare clone has no work tree: HEAD:.mailmap applies.
+    let bare = tmp.path().join("mapped-bare.git");
+    let status = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(&repo)
+        .arg(&bare)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let again = read(&[bare], &ReadContext::default()).unwrap();
+    let key = |c: &Collect| -> Vec<(String, Option<kith_model::Author>)> {
+        c.activities
+            .iter()
+            .map(|a| (a.id.clone(), a.author.clone()))
+            .collect()
+    };
+    assert_eq!(key(&again), key(&out));
+}
+
+/// A `git rev-list --header` record, for the no-panic properties below: a merge with a
+/// signature and credit trailers (one folded over two lines), and a `.mailmap` for its people.
+const RECORD: &str = "0123456789abcdef0123456789abcdef01234567\ntree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 0123456789abcdef0123456789abcdef01234567\nparent 0123456789abcdef0123456789abcdef01234567\nauthor jane <jane@old.example> 1709287200 +0100\ncommitter Bob <bob@example.org> 1709290800 -0500\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n abc\n -----END PGP SIGNATURE-----\n\n    Merge the parser\n    \n    Body.\n    \n    Co-authored-by: Carol\n     Jones <carol@example.org>\n    Reviewed-by: bob@example.org\n    Signed-off-by: Jane <jane@example.org>\n\0";
+const MAILMAP: &str = "Jane Doe <jane@example.org> <jane@old.example>\nCarol J <c@x> Carol Jones <carol@example.org>\n";
+
+#[test]
+fn raw_history_bytes_read_like_a_repository() {
+    let mut sink = Collect::default();
+    let n = kith_import::git::read_history_bytes(RECORD.as_bytes(), MAILMAP.as_bytes(), &mut sink)
+        .unwrap();
+    assert_eq!(n, 1);
+    let people: Vec<(&str, &str)> = sink
+        .activities
+        .iter()
+        .map(|a| {
+            let au = a.author.as_ref().unwrap();
+            (
+                au.id.as_str(),
+                a.attrs
+                    .get("role")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("commit"),
+            )
+        })
+        .collect();
+    // The author and the co-author through the mailmap; the reviewer by a bare address.
+    assert_eq!(
+        people,
+        [
+            ("jane@example.org", "commit"),
+            ("c@x", "Co-authored-by"),
+            ("bob@example.org", "Reviewed-by"),
+        ]
+    );
+    assert_eq!(sink.activities[0].attrs["merge"], true);
+    assert_eq!(
+        sink.activities[0].attrs["committer"]["date"],
+        "2024-03-01T06:00:00-05:00"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+    #[test]
+    fn any_bytes_as_history_and_mailmap_never_panic(
+        log in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024),
+        mailmap in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+    ) {
+        let _ = kith_import::git::read_history_bytes(&log, &mailmap, &mut Collect::default());
+    }
+
+    #[test]
+    fn cut_and_mutated_records_never_panic(
+        cut in 0usize..2000,
+        flips in proptest::collection::vec((0usize..2000, proptest::prelude::any::<u8>()), 0..12),
+        map_flips in proptest::collection::vec((0usize..200, proptest::prelude::any::<u8>()), 0..6),
+    ) {
+        let mut log = RECORD.repeat(2).into_bytes();
+        for (at, b) in flips {
+            support::flip_wrapping(&mut log, at, b);
+        }
+        log.truncate(cut % (log.len() + 1));
+        let mut mailmap = MAILMAP.as_bytes().to_vec();
+        for (at, b) in map_flips {
+            support::flip_wrapping(&mut mailmap, at, b);
+        }
+        let _ = kith_import::git::read_history_bytes(&log, &mailmap, &mut Collect::default());
+    }
+}

@@ -205,20 +205,36 @@ impl Reader<'_> {
             column: e.column(),
             message: format!("{e}; expected a Discourse topic JSON object (/t/<id>.json)"),
         })?;
-        let skip =
-            |sink: &mut dyn RecordSink, location: Option<String>, reason: &str, message: String| {
-                sink.skip(Problem {
-                    file: file.clone(),
-                    line: 0,
-                    location,
-                    reason: reason.into(),
-                    message,
-                });
-            };
+        // Serde keeps no positions: a skipped post's line is found when one is skipped. A
+        // problem with the whole document is at its first line.
+        let mut post_lines: Option<Vec<u64>> = None;
+        let mut line_of_post = |i: usize| -> u64 {
+            post_lines
+                .get_or_insert_with(|| {
+                    crate::json_stream::array_element_lines(bytes, &["post_stream", "posts"])
+                })
+                .get(i)
+                .copied()
+                .unwrap_or(1)
+        };
+        let skip = |sink: &mut dyn RecordSink,
+                    line: u64,
+                    location: Option<String>,
+                    reason: &str,
+                    message: String| {
+            sink.skip(Problem {
+                file: file.clone(),
+                line,
+                location,
+                reason: reason.into(),
+                message,
+            });
+        };
         if let Some(posts) = doc.pointer("/post_stream/posts").and_then(Value::as_array) {
             let Some(topic_id) = u64_of(&doc, "id") else {
                 skip(
                     self.sink,
+                    1,
                     None,
                     "invalid record",
                     "the topic has no numeric `id`".into(),
@@ -250,7 +266,7 @@ impl Reader<'_> {
                         Some(id) => format!("post_stream.posts[{i}] (post {id})"),
                         None => format!("post_stream.posts[{i}]"),
                     });
-                    skip(self.sink, location, reason, message);
+                    skip(self.sink, line_of_post(i), location, reason, message);
                 }
             }
         } else if doc.get("post_number").is_some() && doc.get("topic_id").is_some() {
@@ -264,7 +280,7 @@ impl Reader<'_> {
                 }
             }
             if let Err((reason, message)) = self.post(&doc, None, topic_id) {
-                skip(self.sink, None, reason, message);
+                skip(self.sink, 1, None, reason, message);
             }
         } else {
             let what = if doc.get("topic_list").is_some() {
@@ -274,6 +290,7 @@ impl Reader<'_> {
             };
             skip(
                 self.sink,
+                1,
                 None,
                 "not a topic",
                 format!("{what}: no `post_stream.posts`"),
