@@ -18,11 +18,15 @@ use crate::{repo_root, run_checked, step};
 
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let Some(what) = args.first() else {
-        bail!("usage: cargo xtask bench ingest [--activities N] [--seed S]");
+        bail!(
+            "usage: cargo xtask bench ingest [--activities N] [--seed S]\n       \
+             cargo xtask bench import [--messages N] [--seed S] [--formats F,F...]"
+        );
     };
     match what.as_str() {
         "ingest" => ingest(&args[1..]),
-        other => bail!("unknown benchmark `{other}` (available: ingest)"),
+        "import" => import_formats(&args[1..]),
+        other => bail!("unknown benchmark `{other}` (available: ingest, import)"),
     }
 }
 
@@ -55,6 +59,13 @@ fn timed(cmd: &mut Command) -> Result<Timed> {
         .stderr(Stdio::inherit())
         .spawn()
         .context("starting kith")?;
+    // Read stdout on its own thread: a child whose output fills the pipe would otherwise wait
+    // for us while we wait for it.
+    let mut out = child.stdout.take().context("kith's stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(&mut out, &mut stdout).map(|_| stdout)
+    });
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0;
     let status = loop {
@@ -72,10 +83,9 @@ fn timed(cmd: &mut Command) -> Result<Timed> {
         std::thread::sleep(Duration::from_millis(20));
     };
     let seconds = start.elapsed().as_secs_f64();
-    let mut stdout = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        std::io::Read::read_to_string(&mut out, &mut stdout)?;
-    }
+    let stdout = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the thread reading kith's output panicked"))??;
     if !status.success() {
         bail!("kith failed ({status}):\n{stdout}");
     }
@@ -232,5 +242,119 @@ fn ingest(args: &[String]) -> Result<ExitCode> {
             &demo
         )
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Activities to generate per message wanted, by export format: some formats carry fewer
+/// messages than the generator's activities (Stack Exchange votes, Discourse and GitHub joins
+/// and merges are not messages), measured at 1 million. The run prints what it really read.
+const ACTIVITIES_PER_MESSAGE: &[(&str, f64)] = &[
+    ("jsonl", 1.0),
+    ("slack-export", 1.03),
+    ("discord", 1.01),
+    ("telegram", 1.01),
+    ("stackexchange", 1.48),
+    ("mbox", 1.0),
+    ("git", 1.0),
+    ("discourse", 1.55),
+    ("github", 1.45),
+];
+
+/// `cargo xtask bench import`: SPEC §9's per-format import bar (≥ 100,000 messages/s at
+/// 1 million messages) measured end to end, the way a user runs it: the demo generator writes
+/// each platform's export, then `kith import FORMAT` reads it into an empty SQLite file (parse,
+/// plan, store, identity resolution, commit; a new process per format). The parse rates alone
+/// are the kith-import benches; this is what the user waits for.
+fn import_formats(args: &[String]) -> Result<ExitCode> {
+    let messages = flag(args, "--messages", 1_000_000)?;
+    let seed = flag(args, "--seed", 7)?;
+    let formats: Vec<&str> = match args.iter().position(|a| a == "--formats") {
+        Some(i) => args
+            .get(i + 1)
+            .context("--formats needs a value")?
+            .split(',')
+            .collect(),
+        None => ACTIVITIES_PER_MESSAGE.iter().map(|(f, _)| *f).collect(),
+    };
+    let root = repo_root()?;
+    step("building kith (release)");
+    run_checked(
+        Command::new("cargo")
+            .args(["build", "--release", "--quiet", "-p", "kith"])
+            .current_dir(&root),
+    )?;
+    let kith = root.join("target/release/kith");
+    let dir = root.join("target/bench/import");
+    std::fs::create_dir_all(&dir)?;
+
+    let mut rows = Vec::new();
+    for format in formats {
+        let factor = ACTIVITIES_PER_MESSAGE
+            .iter()
+            .find(|(f, _)| *f == format)
+            .map(|(_, x)| *x)
+            .with_context(|| format!("unknown format `{format}`"))?;
+        let activities = (messages as f64 * factor).ceil() as u64;
+        let export = dir.join(format!("{format}-n{activities}-s{seed}"));
+        // An export is kept between runs (writing a million-commit repository takes minutes).
+        if !export.join(".complete").exists() {
+            let _ = std::fs::remove_dir_all(&export);
+            let gen_db = dir.join("generated.db");
+            remove_db(&gen_db);
+            step(&format!(
+                "kith demo: {activities} activities written as a {format} export"
+            ));
+            timed(
+                Command::new(&kith)
+                    .arg("--database")
+                    .arg(&gen_db)
+                    .args(["demo", "--no-serve", "--quiet", "--json"])
+                    .args(["--activities", &activities.to_string()])
+                    .args(["--seed", &seed.to_string(), "--write-export", format])
+                    .arg(&export),
+            )?;
+            remove_db(&gen_db);
+            std::fs::write(export.join(".complete"), b"")?;
+        }
+        let input = if format == "jsonl" {
+            export.join("activities.jsonl")
+        } else {
+            export.clone()
+        };
+        let db = dir.join("imported.db");
+        remove_db(&db);
+        step(&format!("kith import {format} into an empty SQLite file"));
+        let run = timed(
+            Command::new(&kith)
+                .arg("--database")
+                .arg(&db)
+                .args(["import", format, "--source", "demo", "--quiet", "--json"])
+                .arg(&input),
+        )?;
+        remove_db(&db);
+        let read = json_number(&run.stdout, "read").unwrap_or(0.0);
+        let imported = json_number(&run.stdout, "imported").unwrap_or(0.0);
+        if imported == 0.0 {
+            bail!("kith import {format} imported nothing:\n{}", run.stdout);
+        }
+        rows.push(format!(
+            "| `{format}` | {activities} | {read:.0} | {imported:.0} | {:.2} s | {:.0}/s | {:.0} MiB |",
+            run.seconds,
+            read / run.seconds,
+            run.peak_kib as f64 / 1024.0
+        ));
+    }
+    println!(
+        "\nImport per format into an empty SQLite file, end to end, {}, {}",
+        machine(),
+        today()
+    );
+    println!(
+        "\n| format | generated activities | records read | imported | wall | records read/s | peak memory |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -38,7 +38,7 @@ const TASKS: &[Task] = &[
     },
     Task {
         name: "bench",
-        summary: "benchmarks: `bench ingest [--activities N]` times kith import end to end (release build)",
+        summary: "benchmarks: `bench ingest [--activities N]` (canonical JSONL), `bench import [--formats F,...]` (every export format), end to end (release build)",
         run: bench::run,
     },
     Task {

@@ -17,13 +17,13 @@ impl Output {
     pub fn result<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
         if self.json {
             match serde_json::to_string_pretty(value) {
-                Ok(s) => println!("{s}"),
+                Ok(s) => emit(&s),
                 Err(e) => eprintln!("kith: cannot render JSON: {e}"),
             }
         } else if !self.quiet {
             let t = text();
             if !t.is_empty() {
-                println!("{}", t.trim_end());
+                emit(t.trim_end());
             }
         }
     }
@@ -45,6 +45,19 @@ impl Output {
             },
         );
         Bar { bar, label }
+    }
+}
+
+/// Writes one result to standard output. A reader that went away (`kith ... | head`) is not an
+/// error of ours: the rest is dropped quietly, as Unix tools do, instead of panicking like
+/// `println!`.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("kith: cannot write to standard output: {e}");
     }
 }
 

@@ -220,6 +220,29 @@ fn bad_records_are_skipped_with_file_and_line() {
 }
 
 #[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    // `kith import --json ... | head`: the audit of an import with thousands of skipped lines is
+    // far larger than a pipe holds, and the reader closes it after the first bytes.
+    let k = Kith::new();
+    let line = r#"{"v":1,"source":"forum","id":"y","kind":"post","author":null}"#;
+    let file = k.write("bad.jsonl", &format!("{line}\n").repeat(5_000));
+    let mut child = k
+        .command(&["import", "jsonl", "--json", file.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is dropped here, as `head` does once it has what it wants.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "kith panicked:\n{stderr}");
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+}
+
+#[test]
 fn malformed_file_exits_3_and_changes_nothing() {
     let k = Kith::new();
     let good = k.write("example.jsonl", EXAMPLE);
