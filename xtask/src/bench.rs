@@ -20,7 +20,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     let Some(what) = args.first() else {
         bail!(
             "usage: cargo xtask bench ingest [--activities N] [--seed S]\n       \
-             cargo xtask bench import [--messages N] [--seed S] [--formats F,F...]"
+             cargo xtask bench import [--messages N] [--seed S] [--formats F,F...] [--git-repo DIR]"
         );
     };
     match what.as_str() {
@@ -247,15 +247,18 @@ fn ingest(args: &[String]) -> Result<ExitCode> {
 
 /// Activities to generate per message wanted, by export format: some formats carry fewer
 /// messages than the generator's activities (Stack Exchange votes, Discourse and GitHub joins
-/// and merges are not messages), measured at 1 million. The run prints what it really read.
+/// and merges, everything but mail in mbox are not messages), measured at 1 million. The run
+/// prints what it really read. A generated community has few commits, so `git` reads a
+/// repository given with `--git-repo DIR` (`KITH_BENCH_REPO=DIR cargo bench -p kith-import
+/// --bench git` writes one of 1,000,000 generated commits).
 const ACTIVITIES_PER_MESSAGE: &[(&str, f64)] = &[
     ("jsonl", 1.0),
     ("slack-export", 1.03),
     ("discord", 1.01),
     ("telegram", 1.01),
     ("stackexchange", 1.48),
-    ("mbox", 1.0),
-    ("git", 1.0),
+    ("mbox", 1.72),
+    ("git", 0.0),
     ("discourse", 1.55),
     ("github", 1.45),
 ];
@@ -268,6 +271,12 @@ const ACTIVITIES_PER_MESSAGE: &[(&str, f64)] = &[
 fn import_formats(args: &[String]) -> Result<ExitCode> {
     let messages = flag(args, "--messages", 1_000_000)?;
     let seed = flag(args, "--seed", 7)?;
+    let git_repo = match args.iter().position(|a| a == "--git-repo") {
+        Some(i) => Some(PathBuf::from(
+            args.get(i + 1).context("--git-repo needs a folder")?,
+        )),
+        None => None,
+    };
     let formats: Vec<&str> = match args.iter().position(|a| a == "--formats") {
         Some(i) => args
             .get(i + 1)
@@ -295,9 +304,20 @@ fn import_formats(args: &[String]) -> Result<ExitCode> {
             .map(|(_, x)| *x)
             .with_context(|| format!("unknown format `{format}`"))?;
         let activities = (messages as f64 * factor).ceil() as u64;
-        let export = dir.join(format!("{format}-n{activities}-s{seed}"));
-        // An export is kept between runs (writing a million-commit repository takes minutes).
-        if !export.join(".complete").exists() {
+        let mut export = dir.join(format!("{format}-n{activities}-s{seed}"));
+        if format == "git" {
+            match &git_repo {
+                Some(repo) => export = repo.clone(),
+                None => {
+                    println!(
+                        "git: skipped (give --git-repo DIR, a repository written by \
+                         `KITH_BENCH_REPO=DIR cargo bench -p kith-import --bench git`)"
+                    );
+                    continue;
+                }
+            }
+        } else if !export.join(".complete").exists() {
+            // An export is kept between runs.
             let _ = std::fs::remove_dir_all(&export);
             let gen_db = dir.join("generated.db");
             remove_db(&gen_db);
@@ -338,7 +358,12 @@ fn import_formats(args: &[String]) -> Result<ExitCode> {
             bail!("kith import {format} imported nothing:\n{}", run.stdout);
         }
         rows.push(format!(
-            "| `{format}` | {activities} | {read:.0} | {imported:.0} | {:.2} s | {:.0}/s | {:.0} MiB |",
+            "| `{format}` | {} | {read:.0} | {imported:.0} | {:.2} s | {:.0}/s | {:.0} MiB |",
+            if format == "git" {
+                "(repository)".to_owned()
+            } else {
+                activities.to_string()
+            },
             run.seconds,
             read / run.seconds,
             run.peak_kib as f64 / 1024.0
