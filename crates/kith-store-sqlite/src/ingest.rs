@@ -152,6 +152,10 @@ struct State {
     /// Activity ids a bulk preparer gave to repeats it no longer remembered, and the rows
     /// those repeats turned out to be (references to the first are read as the second).
     fixups: HashMap<i64, i64>,
+    /// Threads marked inferred before any activity of theirs was written (an importer may send
+    /// the mark first): marked at commit. Creating the row at the mark would take an id a bulk
+    /// preparer does not know, and its own row for the thread would then collide.
+    inferred_later: Vec<(i64, String)>,
 }
 
 /// What is stored for an identity, to notice when an activity brings new values.
@@ -242,6 +246,7 @@ impl<'a> Session<'a> {
                 counters,
                 first_activity,
                 fixups: HashMap::default(),
+                inferred_later: Vec::new(),
             },
         };
         session.seq = crate::next_seq(&session.conn)?;
@@ -701,22 +706,22 @@ impl Ingest for Session<'_> {
         let source_id = self.source_of(source)?;
         let mut mark = self
             .conn
-            .prepare_cached(
-                "INSERT INTO threads (id, source_id, ext_id, inferred, seq) VALUES (?4, ?1, ?2, 1, ?3) \
-                 ON CONFLICT (source_id, ext_id) DO UPDATE SET inferred = 1, seq = excluded.seq WHERE inferred = 0",
-            )
+            .prepare_cached(MARK_INFERRED)
             .ctx("preparing to mark inferred threads")?;
         for thread in threads {
-            // Spent whether the thread was new or not: ids only need to be unused.
-            let id = Counters::take(&self.state.counters.thread);
-            mark.execute(params![source_id, thread, self.seq, id])
+            let found = mark
+                .execute(params![source_id, thread, self.seq])
                 .with_ctx(|| format!("marking thread `{thread}` of `{source}` as inferred"))?;
+            if found == 0 {
+                self.state.inferred_later.push((source_id, thread.clone()));
+            }
         }
         Ok(())
     }
 
     fn commit(mut self: Box<Self>, audit: &ImportAudit) -> StoreResult<AuditId> {
         self.resolve_replies()?;
+        self.mark_inferred_later()?;
         let next_activity = self.state.counters.activity.load(Ordering::Relaxed);
         if next_activity > self.state.first_activity {
             self.conn
@@ -740,6 +745,46 @@ impl Ingest for Session<'_> {
 
     fn rollback(mut self: Box<Self>) -> StoreResult<()> {
         self.end("ROLLBACK", "rolling back the import")
+    }
+}
+
+/// Marks a stored thread inferred (its change number moves only if it was not); changes one
+/// row when the thread exists.
+const MARK_INFERRED: &str = "UPDATE threads SET seq = CASE WHEN inferred = 0 THEN ?3 ELSE seq END, \
+     inferred = 1 WHERE source_id = ?1 AND ext_id = ?2";
+
+impl Session<'_> {
+    /// The inferred marks that came before their threads' first activities. A mark for a
+    /// thread no activity of the import opened still creates the thread, as it always did;
+    /// the session writes no more rows, so its id cannot collide with a planned one.
+    fn mark_inferred_later(&mut self) -> StoreResult<()> {
+        if self.state.inferred_later.is_empty() {
+            return Ok(());
+        }
+        let later = std::mem::take(&mut self.state.inferred_later);
+        let mut mark = self
+            .conn
+            .prepare_cached(MARK_INFERRED)
+            .ctx("preparing to mark inferred threads")?;
+        let mut create = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO threads (id, source_id, ext_id, inferred, seq) VALUES (?4, ?1, ?2, 1, ?3) \
+                 ON CONFLICT (source_id, ext_id) DO NOTHING",
+            )
+            .ctx("preparing to create inferred threads")?;
+        for (source_id, thread) in &later {
+            let found = mark
+                .execute(params![source_id, thread, self.seq])
+                .with_ctx(|| format!("marking thread `{thread}` as inferred"))?;
+            if found == 0 {
+                let id = Counters::take(&self.state.counters.thread);
+                create
+                    .execute(params![source_id, thread, self.seq, id])
+                    .with_ctx(|| format!("creating inferred thread `{thread}`"))?;
+            }
+        }
+        Ok(())
     }
 }
 

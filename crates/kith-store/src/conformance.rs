@@ -72,6 +72,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     delete_source_removes_only_what_it_alone_contributed,
     export_round_trip_reproduces_the_written_activities,
     export_derives_member_team_bot_and_inferred_threads,
+    an_inferred_mark_may_come_before_the_threads_first_activity,
     backup_writes_a_copy_and_refuses_nothing_else,
     activities_by_id_returns_what_export_returns,
     first_owner_is_created_only_while_no_account_exists,
@@ -1899,6 +1900,60 @@ pub fn export_round_trip_reproduces_the_written_activities(store: &dyn Store) {
     for (got, want) in back.iter().zip(&batch) {
         assert_same_activity(&got.activity, want, "export round trip");
     }
+}
+
+/// An importer may send the inferred mark of a conversation before the activity that opens it
+/// (its marks are batched apart from its activities). The thread is then created once, by its
+/// activities, and is inferred; a mark for a thread no activity opened still makes the thread.
+pub fn an_inferred_mark_may_come_before_the_threads_first_activity(store: &dyn Store) {
+    let mut session = session(store).expect("ingest");
+    session
+        .ensure_source("chat", "slack-export")
+        .expect("ensure_source");
+    session
+        .mark_inferred_threads("chat", &["conv-9".to_owned(), "conv-empty".to_owned()])
+        .expect("mark_inferred_threads");
+    let mut opening = post("chat", "m9", Some("U9"), "anyone around?");
+    opening.thread = Some("conv-9".into());
+    let mut reply = post("chat", "m10", Some("U10"), "yes");
+    reply.thread = Some("conv-9".into());
+    reply.reply_to = Some("m9".into());
+    let mut preparer = session.preparer();
+    let prepared = preparer.prepare(vec![opening, reply]);
+    drop(preparer);
+    session.write_prepared(&prepared).expect("write_prepared");
+    session.commit(&audit_for("chat")).expect("commit");
+    let back = export(store);
+    let m9 = exported(&back, "chat", "m9");
+    let m10 = exported(&back, "chat", "m10");
+    assert!(
+        m9.derived.inferred_thread,
+        "the opening post's thread is inferred"
+    );
+    assert!(
+        m10.derived.inferred_thread,
+        "the reply's thread is inferred"
+    );
+    assert_eq!(
+        m9.activity.thread.as_deref(),
+        Some("conv-9"),
+        "the opening post keeps its thread"
+    );
+    assert_eq!(m10.activity.thread, m9.activity.thread, "one thread");
+    let (all, _) = changes(store, Watermark::ZERO);
+    let mut threads: Vec<(String, bool)> = all
+        .iter()
+        .filter_map(|c| match c {
+            Change::Thread(t) => Some((t.ext_id.clone(), t.inferred)),
+            _ => None,
+        })
+        .collect();
+    threads.sort();
+    assert_eq!(
+        threads,
+        vec![("conv-9".to_owned(), true), ("conv-empty".to_owned(), true)],
+        "each thread once, both inferred"
+    );
 }
 
 pub fn export_derives_member_team_bot_and_inferred_threads(store: &dyn Store) {
