@@ -50,6 +50,26 @@ impl Intent {
     pub fn parse(s: &str) -> Option<Intent> {
         Intent::ALL.into_iter().find(|i| i.as_str() == s)
     }
+
+    /// The intent's bit in a stored bit set: `1 << (its position in [`Intent::ALL`])`, so
+    /// question 1, answer 2, thanks 4, bug report 8, feature request 16, complaint 32,
+    /// praise 64, introduction 128, announcement 256. Reference SQL tests `intents & bit`.
+    pub const fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
+    /// The bit set of some intents.
+    pub fn bits<'a>(intents: impl IntoIterator<Item = &'a IntentMatch>) -> u16 {
+        intents.into_iter().fold(0, |b, m| b | m.intent.bit())
+    }
+
+    /// The intents of a bit set, in [`Intent::ALL`] order (unknown bits are ignored).
+    pub fn from_bits(bits: u16) -> Vec<Intent> {
+        Intent::ALL
+            .into_iter()
+            .filter(|i| bits & i.bit() != 0)
+            .collect()
+    }
 }
 
 /// One detected intent and why.
@@ -831,7 +851,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     let negative_enough = ctx.sentiment <= -0.5 || (plain && ctx.sentiment <= -0.3);
     let complaint = find(&all, complaint_set())
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
-        .or_else(|| complaint_pattern(ss).filter(|_| answer_cue.is_none() && !ctx.hostile))
+        .or_else(|| complaint_pattern(&all, ss).filter(|_| answer_cue.is_none() && !ctx.hostile))
         .or_else(|| {
             (negative_enough && !ctx.technical && !ctx.hostile && answer_cue.is_none())
                 .then(|| format!("sentiment {:.2}", ctx.sentiment))
@@ -1128,7 +1148,22 @@ const DEGREE: &[&str] = &[
 /// degree word ("really confusing", "far too slow") or a copula ("the docs are outdated"), a
 /// negated positive judgement ("not intuitive", "isn't clear"), a change made without notice
 /// or explanation, nobody answering, and waiting for weeks or months.
-fn complaint_pattern(ss: &[Sentence]) -> Option<String> {
+fn complaint_pattern(all: &str, ss: &[Sentence]) -> Option<String> {
+    // One automaton pass rules out most messages before any word-by-word look.
+    phrase_set!(judgement_set, NEGATIVE_JUDGEMENTS);
+    phrase_set!(negated_set, NEGATED_POSITIVES);
+    phrase_set!(
+        cue_set,
+        &[
+            "without", "nobody", "no-one", "no one", "days", "weeks", "months", "years", "ages"
+        ]
+    );
+    if judgement_set().first(all).is_none()
+        && negated_set().first(all).is_none()
+        && cue_set().first(all).is_none()
+    {
+        return None;
+    }
     const COPULA: &[&str] = &[
         "is", "are", "was", "were", "feels", "feel", "seems", "seem", "looks", "got", "gotten",
         "became", "become", "getting",
@@ -1204,10 +1239,9 @@ fn complaint_pattern(ss: &[Sentence]) -> Option<String> {
                 || matches!(prev, "if" | "when" | "unless");
             if !conditional
                 && (matches!(*word, "nobody" | "no-one") || (*word == "one" && prev == "no"))
+                && let Some(n) = w[i + 1..].iter().take(2).find(|n| NOBODY_DOES.contains(n))
             {
-                if let Some(n) = w[i + 1..].iter().take(2).find(|n| NOBODY_DOES.contains(n)) {
-                    return Some(format!("{word} {n}"));
-                }
+                return Some(format!("{word} {n}"));
             }
         }
         // Waiting for weeks, unless the sentence states a condition or a habit ("reviews
@@ -1227,4 +1261,30 @@ fn complaint_pattern(ss: &[Sentence]) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod bit_tests {
+    use super::*;
+
+    #[test]
+    fn intent_bits_follow_the_order_of_all_and_round_trip() {
+        let bits: Vec<u16> = Intent::ALL.iter().map(|i| i.bit()).collect();
+        assert_eq!(bits, [1, 2, 4, 8, 16, 32, 64, 128, 256]);
+        let matches = [
+            IntentMatch {
+                intent: Intent::Complaint,
+                evidence: "x".into(),
+            },
+            IntentMatch {
+                intent: Intent::Question,
+                evidence: "?".into(),
+            },
+        ];
+        assert_eq!(Intent::bits(&matches), 33);
+        assert_eq!(
+            Intent::from_bits(33 | 0x8000),
+            [Intent::Question, Intent::Complaint]
+        );
+    }
 }

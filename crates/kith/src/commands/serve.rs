@@ -37,6 +37,9 @@ pub fn serve_store(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // New and edited messages (imports through the web app or the API, or by another
+    // process) are scored in the background; stopped when serving ends.
+    let _scorer = super::score::BackgroundScorer::start(Arc::clone(&store));
     runtime.block_on(async {
         let listener = kith_web::bind(bind)
             .await
