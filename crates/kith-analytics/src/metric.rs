@@ -258,6 +258,7 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &level_pipeline::METRIC,
         &network::METRIC,
         &health_index::METRIC,
+        &sentiment::METRIC,
     ]
 }
 

@@ -5,7 +5,11 @@
 use std::collections::HashMap;
 
 use kith_model::{Activity, Author, Kind, Timestamp};
-use kith_store::{Affiliation, ImportAudit, MemberFlags, MemberId, MergeEvidence, Store};
+use kith_store::{
+    ActivityId, Affiliation, ImportAudit, MemberFlags, MemberId, MergeEvidence, Store, TextScore,
+    TextScores, TextSelection,
+};
+use kith_text::Intent;
 use kith_store_sqlite::SqliteStore;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -30,6 +34,51 @@ pub fn day_params(from: &str, to: &str) -> Params {
     }
 }
 
+/// What kith-text read from a message, for hand-made communities (stored as a text score).
+#[derive(Debug, Clone)]
+pub struct Said {
+    pub scored: bool,
+    /// Ten-thousandths.
+    pub sentiment: i16,
+    pub confidence: i16,
+    pub hostile: bool,
+    pub intents: Vec<Intent>,
+}
+
+impl Said {
+    /// A confident score (0.9) with this sentiment (ten-thousandths) and intents.
+    pub fn new(sentiment: i16, intents: &[Intent]) -> Said {
+        Said {
+            scored: true,
+            sentiment,
+            confidence: 9_000,
+            hostile: false,
+            intents: intents.to_vec(),
+        }
+    }
+
+    pub fn hostile(mut self) -> Said {
+        self.hostile = true;
+        self
+    }
+
+    pub fn unsure(mut self) -> Said {
+        self.confidence = 3_000;
+        self
+    }
+
+    /// A message in a language the models do not support.
+    pub fn other_language() -> Said {
+        Said {
+            scored: false,
+            sentiment: 0,
+            confidence: 0,
+            hostile: false,
+            intents: Vec::new(),
+        }
+    }
+}
+
 /// A hand-made community in source `forum`, channel `general`.
 pub struct Community {
     acts: Vec<Activity>,
@@ -37,6 +86,8 @@ pub struct Community {
     affiliations: Vec<(String, Affiliation)>,
     /// Thread name → opening post id.
     threads: HashMap<String, String>,
+    /// Text scores to store after the activities: (activity id, what it says).
+    said: Vec<(String, Said)>,
     _dir: tempfile::TempDir,
     pub store: SqliteStore,
 }
@@ -56,6 +107,7 @@ impl Community {
             flags: Vec::new(),
             affiliations: Vec::new(),
             threads: HashMap::new(),
+            said: Vec::new(),
             _dir: dir,
             store,
         }
@@ -190,9 +242,40 @@ impl Community {
         ));
     }
 
+    /// Records what kith-text read from activity `id` (stored when the snapshot is taken).
+    pub fn say(&mut self, id: &str, said: Said) {
+        self.said.push((id.to_owned(), said));
+    }
+
     /// Writes everything and builds a snapshot.
     pub fn snapshot(&mut self) -> Snapshot {
         write(&self.store, &std::mem::take(&mut self.acts));
+        let said = std::mem::take(&mut self.said);
+        if !said.is_empty() {
+            let mut ids = HashMap::new();
+            self.store
+                .export_activities(&mut |e| {
+                    ids.insert(e.activity.id.clone(), e.id);
+                    Ok(())
+                })
+                .expect("export");
+            let scores: Vec<TextScore> = said
+                .iter()
+                .map(|(id, s)| TextScore {
+                    activity: *ids.get(id).expect("a scored activity exists"),
+                    activity_seq: 0,
+                    model_version: 1,
+                    language: if s.scored { "eng" } else { "deu" }.into(),
+                    scored: s.scored,
+                    sentiment: s.sentiment,
+                    confidence: s.confidence,
+                    hostility: if s.hostile { 9_000 } else { 0 },
+                    hostile: s.hostile,
+                    intents: s.intents.iter().fold(0, |b, i| b | i.bit()),
+                })
+                .collect();
+            self.store.write_text_scores(&scores).expect("store scores");
+        }
         for (who, flags) in std::mem::take(&mut self.flags) {
             let m =
                 member_of(&self.store, "forum", &who).expect("a flagged member has an activity");
@@ -290,6 +373,8 @@ pub struct RandomCase {
     /// Model parameters: 0 defaults, 1 and 2 short look-back/hold and half-life so that
     /// expiry, demotion and decay happen inside the generated span.
     model_params: u8,
+    /// Seeds of the synthetic text scores written after each import.
+    text_seeds: (u64, u64),
 }
 
 const ZONES: [&str; 5] = [
@@ -367,6 +452,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
             prop_oneof![Just(90i64), Just(30i64), Just(7i64), 0i64..200],
             0u8..3,
         ),
+        (any::<u64>(), any::<u64>()),
     )
         .prop_map(
             |(
@@ -379,6 +465,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                 as_of,
                 range,
                 (team, bots, filter, interval, model_params),
+                text_seeds,
             )| {
                 let split = if events.is_empty() {
                     0
@@ -401,6 +488,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                     filter,
                     interval,
                     model_params,
+                    text_seeds,
                 }
             },
         )
@@ -431,6 +519,8 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
         let id = format!("e{i}");
         let mut a = Activity::new(source, id.clone(), kind, Timestamp::from_secs(ts), author);
         a.channel = Some(if e.channel2 { "c2".into() } else { "c1".into() });
+        // Text, so that the messages among them get (synthetic) text scores.
+        a.text = Some(format!("message {i}"));
         let same_source: Vec<&(String, String, String)> =
             threads.iter().filter(|t| t.0 == source).collect();
         match kind {
@@ -529,6 +619,57 @@ fn params(case: &RandomCase) -> Params {
     p
 }
 
+/// splitmix64: a well-mixed hash of a seed and an id.
+fn mix(seed: u64, id: i64) -> u64 {
+    let mut z = seed ^ (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Writes a synthetic text score for about five in six messages (values chosen around the
+/// thresholds the metrics use: sentiment ±0.05, confidence 0.5), leaving the rest unscored.
+fn synthetic_scores(store: &SqliteStore, seed: u64) {
+    const SENTIMENT: [i16; 11] = [
+        -10_000, -5_000, -501, -500, -499, 0, 499, 500, 501, 3_000, 10_000,
+    ];
+    const CONFIDENCE: [i16; 5] = [0, 4_999, 5_000, 5_001, 10_000];
+    let all = TextSelection {
+        model_version: 1,
+        all: true,
+    };
+    let mut after: Option<ActivityId> = None;
+    loop {
+        let page = store
+            .texts_to_score(all, after, 500)
+            .expect("messages to score");
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let scores: Vec<TextScore> = page
+            .iter()
+            .filter_map(|t| {
+                let h = mix(seed, t.id.0);
+                (h % 6 != 0).then(|| {
+                    let scored = (h >> 3) % 8 != 0;
+                    TextScore {
+                        activity: t.id,
+                        activity_seq: t.seq,
+                        model_version: 1,
+                        language: if scored { "eng" } else { "fra" }.into(),
+                        scored,
+                        sentiment: SENTIMENT[((h >> 8) % 11) as usize],
+                        confidence: CONFIDENCE[((h >> 12) % 5) as usize],
+                        hostility: ((h >> 16) % 10_001) as i16,
+                        hostile: (h >> 32) % 5 == 0,
+                        intents: ((h >> 40) & 0x1ff) as u16,
+                    }
+                })
+            })
+            .collect();
+        store.write_text_scores(&scores).expect("store scores");
+    }
+}
+
 /// Writes the case (two imports, flags, merges, maybe a source deletion), building the
 /// snapshot after the first import and refreshing it at the end.
 fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
@@ -537,10 +678,13 @@ fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
     if !first.is_empty() {
         write(store, first);
     }
+    synthetic_scores(store, case.text_seeds.0);
     let mut snap = Snapshot::build(store).expect("a snapshot");
     if !second.is_empty() {
         write(store, second);
     }
+    // New messages get scores and some older ones new scores (the refresh must apply both).
+    synthetic_scores(store, case.text_seeds.1);
     for (m, &(kind, day)) in case.member_kinds.iter().enumerate() {
         let flags = match kind {
             1 => MemberFlags {

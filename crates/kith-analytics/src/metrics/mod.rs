@@ -22,3 +22,4 @@ pub mod peer_support;
 pub mod recently_inactive;
 pub mod resolution;
 pub mod response_effect;
+pub mod sentiment;
