@@ -176,6 +176,8 @@ pub struct Snapshot {
     pub(crate) text_sentiment: Vec<i16>,
     /// Intent bit set (`kith_text::Intent::bit`).
     pub(crate) text_intents: Vec<u16>,
+    /// Some live slot has a score (recomputed by a refresh that applied scores or removals).
+    any_text: bool,
 
     // --- sources and channels ---
     source_ids: DenseIds,
@@ -261,6 +263,13 @@ impl Snapshot {
         self.watermark = watermark?.0;
         if first_read || stats.members_changed > 0 {
             self.read_affiliations(store)?;
+        }
+        if stats.texts_changed > 0 || stats.activities_removed > 0 {
+            self.any_text = self
+                .text_flags
+                .iter()
+                .zip(&self.flags)
+                .any(|(&t, &f)| t & T_PRESENT != 0 && f & REMOVED == 0);
         }
         self.resolve_pending_replies();
         self.apply_mention_updates();
@@ -778,9 +787,10 @@ impl Snapshot {
         self.text_intents.get(slot).copied().unwrap_or(0)
     }
 
-    /// Whether any activity has a stored text score.
+    /// Whether any activity still in the database has a stored text score (the scoring pass
+    /// has run). Scores of removed activities are removed with them.
     pub fn has_text_scores(&self) -> bool {
-        self.text_flags.iter().any(|&f| f & T_PRESENT != 0)
+        self.any_text
     }
 
     /// Keeps the earlier of the thread's current opening post and `slot`.

@@ -9,8 +9,8 @@ use kith_store::{
     ActivityId, Affiliation, ImportAudit, MemberFlags, MemberId, MergeEvidence, Store, TextScore,
     TextScores, TextSelection,
 };
-use kith_text::Intent;
 use kith_store_sqlite::SqliteStore;
+use kith_text::Intent;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -498,8 +498,8 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
 /// answer its opening post or another activity, deletions name an earlier activity.
 fn activities(case: &RandomCase) -> Vec<Activity> {
     let mut out: Vec<Activity> = Vec::new();
-    // (source, thread id, opening post id)
-    let mut threads: Vec<(String, String, String)> = Vec::new();
+    // (source, thread id, opening post id, its author, its time)
+    let mut threads: Vec<(String, String, String, Option<Author>, i64)> = Vec::new();
     for (i, e) in case.events.iter().enumerate() {
         let source = if e.source_b { "b" } else { "a" };
         let ts = BASE + i64::from(e.day) * 86_400 + SECONDS[e.sec as usize % SECONDS.len()];
@@ -521,7 +521,7 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
         a.channel = Some(if e.channel2 { "c2".into() } else { "c1".into() });
         // Text, so that the messages among them get (synthetic) text scores.
         a.text = Some(format!("message {i}"));
-        let same_source: Vec<&(String, String, String)> =
+        let same_source: Vec<&(String, String, String, Option<Author>, i64)> =
             threads.iter().filter(|t| t.0 == source).collect();
         match kind {
             Kind::Post => {
@@ -532,7 +532,7 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
                 } else {
                     let name = format!("t{i}");
                     a.thread = Some(name.clone());
-                    threads.push((source.to_owned(), name, id.clone()));
+                    threads.push((source.to_owned(), name, id.clone(), a.author.clone(), ts));
                 }
             }
             Kind::Reply | Kind::Answer | Kind::Solution | Kind::Reaction => {
@@ -540,6 +540,22 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
                     let t = same_source[e.thread as usize % same_source.len()];
                     a.thread = Some(t.1.clone());
                     a.reply_to = Some(t.2.clone());
+                    // Now and then the asker follows up in their own thread (thanks, more
+                    // detail): what resolution by thanks and reciprocity need.
+                    // Both come soon after the opening post: a prompt reply within a day,
+                    // the asker's follow-up within three.
+                    let soon = |days: u16| {
+                        Timestamp::from_secs(
+                            t.4 + i64::from(e.day % days) * 86_400
+                                + SECONDS[e.sec as usize % SECONDS.len()],
+                        )
+                    };
+                    if kind == Kind::Reply && e.target % 4 == 1 {
+                        a.author = t.3.clone();
+                        a.ts = soon(3);
+                    } else if e.target % 4 == 2 {
+                        a.ts = soon(2);
+                    }
                 }
                 // Sometimes reply to another activity (a comment on a later post), sometimes
                 // to a post without naming the thread.

@@ -155,7 +155,11 @@ mod tests {
         for (got, want) in points.iter().zip(want) {
             assert!((got - want).abs() < 1e-9, "{points:?}");
         }
-        assert!((q.score - 51.916_666_666_666_67).abs() < 1e-9, "{}", q.score);
+        assert!(
+            (q.score - 51.916_666_666_666_67).abs() < 1e-9,
+            "{}",
+            q.score
+        );
         assert_eq!(first_response_value(Some(3_600)), 1.0);
         assert_eq!(first_response_value(Some(3_601)), 0.75);
         assert_eq!(first_response_value(Some(72 * 3_600)), 0.25);

@@ -285,8 +285,8 @@ mod tests {
         c.react("ann", at("2024-01-08T11:00:00Z"));
         c.post("gus", at("2024-02-02T10:00:00Z"), "t2");
         let snap = c.snapshot();
-        let v = crate::compute(&snap, &day_params("2024-01-01", "2024-02-29"), "sentiment")
-            .unwrap();
+        let v =
+            crate::compute(&snap, &day_params("2024-01-01", "2024-02-29"), "sentiment").unwrap();
         let t = v.table("periods").unwrap();
         assert_eq!(
             t.rows[0],
