@@ -250,6 +250,7 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &first_response::METRIC,
         &peer_support::METRIC,
         &resolution::METRIC,
+        &conversation_quality::METRIC,
         &needs_reply::METRIC,
         &onboarding_funnel::METRIC,
         &response_effect::METRIC,

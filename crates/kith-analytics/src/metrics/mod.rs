@@ -6,6 +6,7 @@ pub mod activation;
 pub mod active_members;
 pub mod churn;
 pub mod cohort_retention;
+pub mod conversation_quality;
 pub mod engagement_levels;
 pub mod first_response;
 pub mod health_index;
