@@ -3,7 +3,7 @@
 //! components visible; [`thread_summaries`] gives each thread's inputs for views.
 
 use kith_model::Kind;
-use kith_text::{ConversationQuality, Intent, ThreadSummary, conversation_quality};
+use kith_text::{ConversationQuality, ThreadSummary, conversation_quality};
 
 use crate::metric::{Cell, MetricDef, MetricValue, Reference, SMALL_SAMPLE, Table, share};
 use crate::scope::Scope;
@@ -191,7 +191,6 @@ q AS (
     };
 }
 
-const THANKS: u16 = Intent::Thanks.bit();
 
 /// What the score needs, for every thread the metric covers: (thread store id, summary), in
 /// the order of the report's threads (opening time, then id).
@@ -385,6 +384,7 @@ mod tests {
     use super::*;
     use crate::params::Params;
     use crate::testkit::{Community, Said, at};
+    use kith_text::Intent;
 
     // January 2024, as-of Feb 20 (threads before Jan 21 are no longer open):
     // - t1 (ann, Jan 2 10:00, +0.4): bob replies 10:30 (+0.8), ann replies 11:00 "thanks"
