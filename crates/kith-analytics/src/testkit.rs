@@ -665,8 +665,8 @@ fn synthetic_scores(store: &SqliteStore, seed: u64) {
             .iter()
             .filter_map(|t| {
                 let h = mix(seed, t.id.0);
-                (h % 6 != 0).then(|| {
-                    let scored = (h >> 3) % 8 != 0;
+                (!h.is_multiple_of(6)).then(|| {
+                    let scored = !(h >> 3).is_multiple_of(8);
                     TextScore {
                         activity: t.id,
                         activity_seq: t.seq,
@@ -676,7 +676,7 @@ fn synthetic_scores(store: &SqliteStore, seed: u64) {
                         sentiment: SENTIMENT[((h >> 8) % 11) as usize],
                         confidence: CONFIDENCE[((h >> 12) % 5) as usize],
                         hostility: ((h >> 16) % 10_001) as i16,
-                        hostile: (h >> 32) % 5 == 0,
+                        hostile: (h >> 32).is_multiple_of(5),
                         intents: ((h >> 40) & 0x1ff) as u16,
                     }
                 })
