@@ -260,6 +260,7 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &network::METRIC,
         &health_index::METRIC,
         &sentiment::METRIC,
+        &feedback_candidates::METRIC,
     ]
 }
 

@@ -191,7 +191,6 @@ q AS (
     };
 }
 
-
 /// What the score needs, for every thread the metric covers: (thread store id, summary), in
 /// the order of the report's threads (opening time, then id).
 pub fn thread_summaries(s: &Scope<'_>) -> Vec<(i64, ThreadSummary)> {

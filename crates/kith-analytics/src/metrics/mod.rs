@@ -8,6 +8,7 @@ pub mod churn;
 pub mod cohort_retention;
 pub mod conversation_quality;
 pub mod engagement_levels;
+pub mod feedback_candidates;
 pub mod first_response;
 pub mod health_index;
 pub mod inactive_contributors;
