@@ -196,8 +196,6 @@ q AS (
 pub fn thread_summaries(s: &Scope<'_>) -> Vec<(i64, ThreadSummary)> {
     let snap = s.snap;
     let (threads, first) = crate::threads::report_first_responses(s);
-    let resolved = crate::metrics::resolution::resolutions(s, threads, first);
-    let n = threads.list.len();
     // Which report threads are covered: not open at as-of.
     let covered: Vec<bool> = threads
         .list
@@ -205,6 +203,28 @@ pub fn thread_summaries(s: &Scope<'_>) -> Vec<(i64, ThreadSummary)> {
         .zip(first)
         .map(|(th, f)| f.is_some() || snap.ts[th.op as usize] <= s.p.as_of - 30 * 86_400)
         .collect();
+    summaries(s, threads, first, &covered)
+        .into_iter()
+        .zip(&threads.list)
+        .filter_map(|(summary, th)| {
+            let thread = snap.thread[th.op as usize];
+            summary.map(|t| (snap.thread_store_id(thread), t))
+        })
+        .collect()
+}
+
+/// The summary of each of `threads` that `covered` marks (`None` for the others), in their
+/// order: what [`thread_summaries`] gives for the report's threads, for any set of threads
+/// (the health index scores those of its 30-day windows).
+pub(crate) fn summaries(
+    s: &Scope<'_>,
+    threads: &crate::threads::ReportThreads,
+    first: &[crate::threads::FirstResponse],
+    covered: &[bool],
+) -> Vec<Option<ThreadSummary>> {
+    let snap = s.snap;
+    let resolved = crate::metrics::resolution::resolutions(s, threads, first);
+    let n = threads.list.len();
     // Each covered thread's messages: (ts, store id, member, slot).
     let mut messages: Vec<Vec<(i64, i64, u32, u32)>> = vec![Vec::new(); n];
     let (post, reply, answer) = (Kind::Post.code(), Kind::Reply.code(), Kind::Answer.code());
@@ -240,10 +260,11 @@ pub fn thread_summaries(s: &Scope<'_>) -> Vec<(i64, ThreadSummary)> {
             }
         }
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(n);
     let mut people: Vec<u32> = Vec::new();
     for (i, th) in threads.list.iter().enumerate() {
         if !covered[i] {
+            out.push(None);
             continue;
         }
         let list = &mut messages[i];
@@ -265,22 +286,17 @@ pub fn thread_summaries(s: &Scope<'_>) -> Vec<(i64, ThreadSummary)> {
             }
         }
         let op_ts = snap.ts[th.op as usize];
-        let thread = snap.thread[th.op as usize];
-        out.push((
-            snap.thread_store_id(thread),
-            ThreadSummary {
-                answered: first[i].is_some(),
-                first_response_secs: first[i]
-                    .map(|(ts, _, _)| u64::try_from(ts - op_ts).unwrap_or(0)),
-                resolved: resolved[i].is_some(),
-                participants: people.len() as u32,
-                reciprocity_turns: turns,
-                // The mean as the reference SQL's AVG computes it, then in [-1, 1].
-                mean_sentiment: (scored > 0).then(|| sum as f64 / scored as f64 / 10_000.0),
-                hostile_messages: hostile,
-                messages: list.len() as u32,
-            },
-        ));
+        out.push(Some(ThreadSummary {
+            answered: first[i].is_some(),
+            first_response_secs: first[i].map(|(ts, _, _)| u64::try_from(ts - op_ts).unwrap_or(0)),
+            resolved: resolved[i].is_some(),
+            participants: people.len() as u32,
+            reciprocity_turns: turns,
+            // The mean as the reference SQL's AVG computes it, then in [-1, 1].
+            mean_sentiment: (scored > 0).then(|| sum as f64 / scored as f64 / 10_000.0),
+            hostile_messages: hostile,
+            messages: list.len() as u32,
+        }));
     }
     out
 }
@@ -295,7 +311,7 @@ pub fn thread_quality(s: &Scope<'_>, thread_store_id: i64) -> Option<Conversatio
 }
 
 /// Nearest rank over sorted scores.
-fn rank(sorted: &[f64], num: usize, den: usize) -> Option<f64> {
+pub(crate) fn rank(sorted: &[f64], num: usize, den: usize) -> Option<f64> {
     let n = sorted.len();
     if n == 0 {
         return None;

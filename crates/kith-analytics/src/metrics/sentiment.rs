@@ -105,6 +105,11 @@ FROM per JOIN sources src ON src.id = per.source_id LEFT JOIN channels ch ON ch.
 ORDER BY per.source_id, COALESCE(per.channel_id, 0)"
 );
 
+/// A confident message is positive at or above this sentiment (ten-thousandths: 0.05).
+pub(crate) const POSITIVE: i16 = 500;
+/// A confident message is negative at or below this sentiment (−0.05).
+pub(crate) const NEGATIVE: i16 = -500;
+
 /// The kinds of messages (what the scoring pass scores).
 pub(crate) fn is_message(kind: u8) -> bool {
     kind == Kind::Post.code()
@@ -135,9 +140,9 @@ impl Tally {
         self.scored += 1;
         if flags & T_CONFIDENT != 0 {
             self.confident += 1;
-            if sentiment >= 500 {
+            if sentiment >= POSITIVE {
                 self.positive += 1;
-            } else if sentiment <= -500 {
+            } else if sentiment <= NEGATIVE {
                 self.negative += 1;
             }
         }
