@@ -310,6 +310,45 @@ pub fn thread_quality(s: &Scope<'_>, thread_store_id: i64) -> Option<Conversatio
         .map(|(_, t)| conversation_quality(&t))
 }
 
+/// A thread's score with its components for a view (the thread page), judged as the metric
+/// judges it as of `as_of` (default: the latest activity), whatever report range the page came
+/// from: team activity counts (a thread a team member opened has a score too), bots never.
+/// `None` when the thread is unknown, has no opening post (it began with another kind of
+/// activity, such as a contribution), is still open at as-of, or was opened by a bot.
+pub fn quality_of_thread(
+    snap: &crate::Snapshot,
+    thread_store_id: i64,
+    as_of: Option<i64>,
+    tz: chrono_tz::Tz,
+) -> Result<Option<ConversationQuality>, crate::AnalyticsError> {
+    use chrono::TimeZone;
+    let Some(t) = (0..snap.threads() as u32).find(|&t| snap.thread_store_id(t) == thread_store_id)
+    else {
+        return Ok(None);
+    };
+    let op = snap.thread_op[t as usize];
+    if op == NONE || as_of.is_some_and(|a| a < snap.ts[op as usize]) {
+        return Ok(None);
+    }
+    let Some(day) = tz
+        .timestamp_opt(snap.ts[op as usize], 0)
+        .single()
+        .map(|d| d.date_naive())
+    else {
+        return Ok(None);
+    };
+    let params = crate::Params {
+        as_of,
+        from: Some(day),
+        to: Some(day),
+        tz,
+        include_team: true,
+        ..crate::Params::default()
+    };
+    let scope = Scope::new(snap, &params)?;
+    Ok(thread_quality(&scope, thread_store_id))
+}
+
 /// Nearest rank over sorted scores.
 pub(crate) fn rank(sorted: &[f64], num: usize, den: usize) -> Option<f64> {
     let n = sorted.len();
@@ -399,6 +438,7 @@ mod tests {
     use super::*;
     use crate::params::Params;
     use crate::testkit::{Community, Said, at};
+    use kith_store::Store;
     use kith_text::Intent;
 
     // January 2024, as-of Feb 20 (threads before Jan 21 are no longer open):
@@ -475,6 +515,41 @@ mod tests {
         close(Some(&Cell::Real(q.score)), t1);
         assert_eq!(q.components[2].name, "resolved");
         assert_eq!(q.components[2].points, 20.0);
+    }
+
+    // A thread page shows the thread's score whatever the report range: tess (team) opened t1
+    // two years before the latest activity, ann replied 20 min later → answered 25, within 1 h
+    // 15, not resolved 0, two people 5, one turn 3.333, nothing scored 5, civil 10 = 63.333.
+    // t2 is the latest activity itself: unanswered and younger than 30 days, still open → no
+    // score; nor for an unknown thread or an as-of before the thread began.
+    #[test]
+    fn a_thread_page_scores_its_thread_whatever_the_range() {
+        let mut c = Community::new();
+        let op = c.post("tess", at("2022-03-01T10:00:00Z"), "t1");
+        c.reply("ann", at("2022-03-01T10:20:00Z"), "t1");
+        c.team("tess", None);
+        let late = c.post("bob", at("2024-06-01T00:00:00Z"), "t2");
+        let snap = c.snapshot();
+        let thread_of = |ext: &str| {
+            let mut found = None;
+            c.store
+                .export_activities(&mut |e| {
+                    if e.activity.id == ext {
+                        found = Some(e.id.0);
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            snap.thread_of_activity(found.unwrap()).unwrap()
+        };
+        let (t1, t2) = (thread_of(&op), thread_of(&late));
+        let utc = chrono_tz::UTC;
+        let q = quality_of_thread(&snap, t1, None, utc).unwrap().unwrap();
+        assert!((q.score - (25.0 + 15.0 + 5.0 + 10.0 / 3.0 + 5.0 + 10.0)).abs() < 1e-9);
+        assert_eq!(quality_of_thread(&snap, t2, None, utc).unwrap(), None);
+        assert_eq!(quality_of_thread(&snap, -1, None, utc).unwrap(), None);
+        let before = Some(at("2022-02-01T00:00:00Z"));
+        assert_eq!(quality_of_thread(&snap, t1, before, utc).unwrap(), None);
     }
 
     #[test]

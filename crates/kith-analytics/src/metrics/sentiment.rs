@@ -30,9 +30,10 @@ messages kith-text found hostile (insults, slurs, threats, harassment aimed at p
 report or a complaint is negative, not hostile); `hostile_share` is over the scored messages.
 `small_sample` is 1 when fewer than 30 messages are confident.
 
-Two tables: `periods` (one row per calendar period overlapping the range; messages bucketed
-by their local day) and `channels` (the whole range, one row per source and channel with
-messages, by store ids; `channel` is empty for messages outside any channel). Per topic is not
+Three tables: `summary` (the whole range, one row), `periods` (one row per calendar period
+overlapping the range; messages bucketed by their local day) and `channels` (the whole range,
+one row per source and channel with messages, by store ids; `channel` is empty for messages
+outside any channel). Per topic is not
 available: kith has no topic model yet.";
 
 /// The aggregate columns, shared by both tables.
@@ -62,6 +63,24 @@ macro_rules! shares_sql {
 
 const REFERENCE_SQL: &str = concat!(
     "WITH ",
+    crate::scope_ctes!(),
+    ",
+msg AS (
+  SELECT c.id, s.scored, s.sentiment, s.confidence, s.hostile
+  FROM counted c JOIN text_scores s ON s.activity_id = c.id
+  WHERE c.kind IN ('post', 'reply', 'answer', 'feedback') AND c.ts >= :from_ts AND c.ts < :to_ts
+),
+per AS (
+  SELECT ",
+    tally_sql!(),
+    "
+  FROM msg m
+)
+SELECT ",
+    shares_sql!(),
+    "
+FROM per;
+WITH ",
     crate::scope_ctes!(),
     ",
 msg AS (
@@ -188,6 +207,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     let (first, last) = (s.p.first_period, s.p.last_period);
     let span = (last - first + 1).max(0) as usize;
     let mut per_period = vec![Tally::default(); span];
+    let mut whole = Tally::default();
     // (source store id, channel store id or 0) → (source, channel, tally)
     let mut per_channel: std::collections::BTreeMap<(i64, i64), (u16, u32, Tally)> =
         std::collections::BTreeMap::new();
@@ -203,6 +223,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
                 continue;
             }
             let sentiment = snap.text_sentiment(slot);
+            whole.add(flags, sentiment);
             if let Some(d) = cal.day_of(ts) {
                 let b = cal.bucket(d);
                 if (first..=last).contains(&b) {
@@ -226,6 +247,8 @@ fn compute(s: &Scope<'_>) -> MetricValue {
                 .add(flags, sentiment);
         }
     }
+    let mut summary = Table::new("summary", &TALLY_COLUMNS);
+    summary.push(whole.cells());
     let mut columns = vec!["period"];
     columns.extend(TALLY_COLUMNS);
     let mut periods = Table::new("periods", &columns);
@@ -251,7 +274,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     }
     MetricValue {
         metric: METRIC.name,
-        tables: vec![periods, channels],
+        tables: vec![summary, periods, channels],
     }
 }
 
@@ -317,6 +340,8 @@ mod tests {
         assert_eq!(ch.get(0, "source"), Some(&Cell::Text("forum".into())));
         assert_eq!(ch.get(0, "channel"), Some(&Cell::Text("general".into())));
         assert_eq!(ch.rows[0][2..], t.rows[0][1..]);
+        // The whole range is January's messages (February has none).
+        assert_eq!(v.table("summary").unwrap().rows, [t.rows[0][1..].to_vec()]);
     }
 
     #[test]
