@@ -293,7 +293,8 @@ const ACTIVITIES_PER_MESSAGE: &[(&str, f64)] = &[
 /// 1 million messages) measured end to end, the way a user runs it: the demo generator writes
 /// each platform's export, then `kith import FORMAT` reads it into an empty SQLite file (parse,
 /// plan, store, identity resolution, commit; a new process per format). The parse rates alone
-/// are the kith-import benches; this is what the user waits for.
+/// are the kith-import benches; this is what the user waits for. `--no-score`: text scoring is
+/// excluded from the ingest bars (it has its own, timed by `bench ingest`'s rescore row).
 fn import_formats(args: &[String]) -> Result<ExitCode> {
     let messages = flag(args, "--messages", 1_000_000)?;
     let seed = flag(args, "--seed", 7)?;
@@ -374,7 +375,15 @@ fn import_formats(args: &[String]) -> Result<ExitCode> {
             Command::new(&kith)
                 .arg("--database")
                 .arg(&db)
-                .args(["import", format, "--source", "demo", "--quiet", "--json"])
+                .args([
+                    "import",
+                    format,
+                    "--source",
+                    "demo",
+                    "--quiet",
+                    "--json",
+                    "--no-score",
+                ])
                 .arg(&input),
         )?;
         remove_db(&db);
