@@ -26,7 +26,15 @@ SAMPLES = [
     ("stackexchange-history-meta", "stackexchange", "stackexchange-history-meta"),
     ("mbox-r-package-devel", "mbox", "mbox-r-package-devel"),
 ]
-COMPONENTS = ["participation", "retention", "responsiveness", "peer_support", "growth"]
+COMPONENTS = [
+    "participation",
+    "retention",
+    "responsiveness",
+    "peer_support",
+    "conversation_quality",
+    "sentiment",
+    "growth",
+]
 
 
 def quantile(values, p):

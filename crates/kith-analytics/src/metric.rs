@@ -250,6 +250,7 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &first_response::METRIC,
         &peer_support::METRIC,
         &resolution::METRIC,
+        &conversation_quality::METRIC,
         &needs_reply::METRIC,
         &onboarding_funnel::METRIC,
         &response_effect::METRIC,
@@ -258,6 +259,8 @@ pub fn registry() -> &'static [&'static MetricDef] {
         &level_pipeline::METRIC,
         &network::METRIC,
         &health_index::METRIC,
+        &sentiment::METRIC,
+        &feedback_candidates::METRIC,
     ]
 }
 

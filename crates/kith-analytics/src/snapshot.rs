@@ -7,8 +7,8 @@
 //!
 //! Memory per activity (measured by the scorecard bench, `Snapshot::memory`): 8 (store id) +
 //! 8 (ts) + 1 (kind) + 1 (flags) + 4 (identity) + 4 (thread) + 4 (channel) + 2 (source) + 4
-//! (reply-to) = 36 bytes, plus 8 per addressee (mentions), plus per thread, member and
-//! identity tables.
+//! (reply-to) = 36 bytes, plus 8 per addressee (mentions), plus 5 once text scores exist
+//! (1 flags + 2 sentiment + 2 intents), plus per thread, member and identity tables.
 
 use std::collections::HashMap;
 
@@ -24,6 +24,18 @@ pub const NONE: u32 = u32::MAX;
 pub const DELETED: u8 = 1;
 /// Removed from the database (its source was deleted): a dead slot.
 pub const REMOVED: u8 = 2;
+
+/// Text flags (schema v4 scores, see [`Snapshot::text_flags`]).
+/// The activity has a stored score.
+pub const T_PRESENT: u8 = 1;
+/// Its language is supported, so the numbers count.
+pub const T_SCORED: u8 = 2;
+/// Sentiment confidence ≥ [`CONFIDENT`].
+pub const T_CONFIDENT: u8 = 4;
+pub const T_HOSTILE: u8 = 8;
+
+/// "Confident" sentiment: confidence ≥ 0.5, stored in ten-thousandths.
+pub const CONFIDENT: i16 = 5_000;
 
 /// Member flags.
 pub const M_TEAM: u8 = 1;
@@ -129,6 +141,8 @@ pub struct RefreshStats {
     pub activities_removed: u64,
     pub identities_changed: u64,
     pub members_changed: u64,
+    /// Text scores applied.
+    pub texts_changed: u64,
 }
 
 /// The snapshot. Fields are crate-visible columns; metrics read them through [`crate::Scope`].
@@ -153,6 +167,17 @@ pub struct Snapshot {
     pub(crate) reply_to: Vec<u32>,
     /// Replies whose target had not arrived yet: (slot, target store id).
     pending_replies: Vec<(u32, i64)>,
+
+    // --- text scores (kith-text, through the scoring pass), by slot; empty until the first
+    // score arrives, then grown to the slots they reach (a slot beyond is unscored) ---
+    /// `T_*` flags.
+    pub(crate) text_flags: Vec<u8>,
+    /// Sentiment in ten-thousandths.
+    pub(crate) text_sentiment: Vec<i16>,
+    /// Intent bit set (`kith_text::Intent::bit`).
+    pub(crate) text_intents: Vec<u16>,
+    /// Some live slot has a score (recomputed by a refresh that applied scores or removals).
+    any_text: bool,
 
     // --- sources and channels ---
     source_ids: DenseIds,
@@ -238,6 +263,13 @@ impl Snapshot {
         self.watermark = watermark?.0;
         if first_read || stats.members_changed > 0 {
             self.read_affiliations(store)?;
+        }
+        if stats.texts_changed > 0 || stats.activities_removed > 0 {
+            self.any_text = self
+                .text_flags
+                .iter()
+                .zip(&self.flags)
+                .any(|(&t, &f)| t & T_PRESENT != 0 && f & REMOVED == 0);
         }
         self.resolve_pending_replies();
         self.apply_mention_updates();
@@ -408,7 +440,10 @@ impl Snapshot {
             + self.unordered_ids.as_ref().map_or(0, hash_bytes)
             + v(&self.pending_replies)
             + v(&self.mentions)
-            + v(&self.pending_mentions);
+            + v(&self.pending_mentions)
+            + v(&self.text_flags)
+            + v(&self.text_sentiment)
+            + v(&self.text_intents);
         let threads = self.thread_ids.bytes() + v(&self.thread_op) + v(&self.thread_store_id);
         let members = self.member_ids.bytes()
             + v(&self.member_store_id)
@@ -516,6 +551,13 @@ impl Snapshot {
                 }
             }
             Change::Activity(fact) => self.upsert_activity(&fact, stats)?,
+            Change::Text(fact) => {
+                // A score of an activity this snapshot never saw (removed meanwhile) is moot.
+                if let Some(slot) = self.slot_of(fact.activity.0) {
+                    stats.texts_changed += 1;
+                    self.set_text(slot as usize, &fact);
+                }
+            }
             Change::ActivityRemoved(id) => {
                 if let Some(slot) = self.slot_of(id.0) {
                     let slot = slot as usize;
@@ -703,6 +745,52 @@ impl Snapshot {
                 None => self.pending_mentions.push((slot, position, source, hash)),
             }
         }
+    }
+
+    fn set_text(&mut self, slot: usize, fact: &kith_store::TextFact) {
+        if self.text_flags.len() <= slot {
+            let n = self.ts.len().max(slot + 1);
+            self.text_flags.resize(n, 0);
+            self.text_sentiment.resize(n, 0);
+            self.text_intents.resize(n, 0);
+        }
+        let mut flags = T_PRESENT;
+        if fact.scored {
+            flags |= T_SCORED;
+            if fact.confidence >= CONFIDENT {
+                flags |= T_CONFIDENT;
+            }
+            if fact.hostile {
+                flags |= T_HOSTILE;
+            }
+        }
+        self.text_flags[slot] = flags;
+        self.text_sentiment[slot] = if fact.scored { fact.sentiment } else { 0 };
+        self.text_intents[slot] = if fact.scored { fact.intents } else { 0 };
+    }
+
+    /// The text flags of a slot (`T_*`; 0 when it has no score).
+    #[inline]
+    pub fn text_flags(&self, slot: usize) -> u8 {
+        self.text_flags.get(slot).copied().unwrap_or(0)
+    }
+
+    /// The stored sentiment of a slot, in ten-thousandths (0 without a score).
+    #[inline]
+    pub fn text_sentiment(&self, slot: usize) -> i16 {
+        self.text_sentiment.get(slot).copied().unwrap_or(0)
+    }
+
+    /// The intent bit set of a slot (0 without a score).
+    #[inline]
+    pub fn text_intents(&self, slot: usize) -> u16 {
+        self.text_intents.get(slot).copied().unwrap_or(0)
+    }
+
+    /// Whether any activity still in the database has a stored text score (the scoring pass
+    /// has run). Scores of removed activities are removed with them.
+    pub fn has_text_scores(&self) -> bool {
+        self.any_text
     }
 
     /// Keeps the earlier of the thread's current opening post and `slot`.

@@ -5,8 +5,12 @@
 use std::collections::HashMap;
 
 use kith_model::{Activity, Author, Kind, Timestamp};
-use kith_store::{Affiliation, ImportAudit, MemberFlags, MemberId, MergeEvidence, Store};
+use kith_store::{
+    ActivityId, Affiliation, ImportAudit, MemberFlags, MemberId, MergeEvidence, Store, TextScore,
+    TextScores, TextSelection,
+};
 use kith_store_sqlite::SqliteStore;
+use kith_text::Intent;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -30,6 +34,51 @@ pub fn day_params(from: &str, to: &str) -> Params {
     }
 }
 
+/// What kith-text read from a message, for hand-made communities (stored as a text score).
+#[derive(Debug, Clone)]
+pub struct Said {
+    pub scored: bool,
+    /// Ten-thousandths.
+    pub sentiment: i16,
+    pub confidence: i16,
+    pub hostile: bool,
+    pub intents: Vec<Intent>,
+}
+
+impl Said {
+    /// A confident score (0.9) with this sentiment (ten-thousandths) and intents.
+    pub fn new(sentiment: i16, intents: &[Intent]) -> Said {
+        Said {
+            scored: true,
+            sentiment,
+            confidence: 9_000,
+            hostile: false,
+            intents: intents.to_vec(),
+        }
+    }
+
+    pub fn hostile(mut self) -> Said {
+        self.hostile = true;
+        self
+    }
+
+    pub fn unsure(mut self) -> Said {
+        self.confidence = 3_000;
+        self
+    }
+
+    /// A message in a language the models do not support.
+    pub fn other_language() -> Said {
+        Said {
+            scored: false,
+            sentiment: 0,
+            confidence: 0,
+            hostile: false,
+            intents: Vec::new(),
+        }
+    }
+}
+
 /// A hand-made community in source `forum`, channel `general`.
 pub struct Community {
     acts: Vec<Activity>,
@@ -37,6 +86,8 @@ pub struct Community {
     affiliations: Vec<(String, Affiliation)>,
     /// Thread name → opening post id.
     threads: HashMap<String, String>,
+    /// Text scores to store after the activities: (activity id, what it says).
+    said: Vec<(String, Said)>,
     _dir: tempfile::TempDir,
     pub store: SqliteStore,
 }
@@ -56,6 +107,7 @@ impl Community {
             flags: Vec::new(),
             affiliations: Vec::new(),
             threads: HashMap::new(),
+            said: Vec::new(),
             _dir: dir,
             store,
         }
@@ -190,9 +242,40 @@ impl Community {
         ));
     }
 
+    /// Records what kith-text read from activity `id` (stored when the snapshot is taken).
+    pub fn say(&mut self, id: &str, said: Said) {
+        self.said.push((id.to_owned(), said));
+    }
+
     /// Writes everything and builds a snapshot.
     pub fn snapshot(&mut self) -> Snapshot {
         write(&self.store, &std::mem::take(&mut self.acts));
+        let said = std::mem::take(&mut self.said);
+        if !said.is_empty() {
+            let mut ids = HashMap::new();
+            self.store
+                .export_activities(&mut |e| {
+                    ids.insert(e.activity.id.clone(), e.id);
+                    Ok(())
+                })
+                .expect("export");
+            let scores: Vec<TextScore> = said
+                .iter()
+                .map(|(id, s)| TextScore {
+                    activity: *ids.get(id).expect("a scored activity exists"),
+                    activity_seq: 0,
+                    model_version: 1,
+                    language: if s.scored { "eng" } else { "deu" }.into(),
+                    scored: s.scored,
+                    sentiment: s.sentiment,
+                    confidence: s.confidence,
+                    hostility: if s.hostile { 9_000 } else { 0 },
+                    hostile: s.hostile,
+                    intents: s.intents.iter().fold(0, |b, i| b | i.bit()),
+                })
+                .collect();
+            self.store.write_text_scores(&scores).expect("store scores");
+        }
         for (who, flags) in std::mem::take(&mut self.flags) {
             let m =
                 member_of(&self.store, "forum", &who).expect("a flagged member has an activity");
@@ -290,6 +373,8 @@ pub struct RandomCase {
     /// Model parameters: 0 defaults, 1 and 2 short look-back/hold and half-life so that
     /// expiry, demotion and decay happen inside the generated span.
     model_params: u8,
+    /// Seeds of the synthetic text scores written after each import.
+    text_seeds: (u64, u64),
 }
 
 const ZONES: [&str; 5] = [
@@ -367,6 +452,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
             prop_oneof![Just(90i64), Just(30i64), Just(7i64), 0i64..200],
             0u8..3,
         ),
+        (any::<u64>(), any::<u64>()),
     )
         .prop_map(
             |(
@@ -379,6 +465,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                 as_of,
                 range,
                 (team, bots, filter, interval, model_params),
+                text_seeds,
             )| {
                 let split = if events.is_empty() {
                     0
@@ -401,6 +488,7 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
                     filter,
                     interval,
                     model_params,
+                    text_seeds,
                 }
             },
         )
@@ -410,8 +498,8 @@ pub fn random_case() -> impl Strategy<Value = RandomCase> {
 /// answer its opening post or another activity, deletions name an earlier activity.
 fn activities(case: &RandomCase) -> Vec<Activity> {
     let mut out: Vec<Activity> = Vec::new();
-    // (source, thread id, opening post id)
-    let mut threads: Vec<(String, String, String)> = Vec::new();
+    // (source, thread id, opening post id, its author, its time)
+    let mut threads: Vec<(String, String, String, Option<Author>, i64)> = Vec::new();
     for (i, e) in case.events.iter().enumerate() {
         let source = if e.source_b { "b" } else { "a" };
         let ts = BASE + i64::from(e.day) * 86_400 + SECONDS[e.sec as usize % SECONDS.len()];
@@ -431,7 +519,9 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
         let id = format!("e{i}");
         let mut a = Activity::new(source, id.clone(), kind, Timestamp::from_secs(ts), author);
         a.channel = Some(if e.channel2 { "c2".into() } else { "c1".into() });
-        let same_source: Vec<&(String, String, String)> =
+        // Text, so that the messages among them get (synthetic) text scores.
+        a.text = Some(format!("message {i}"));
+        let same_source: Vec<&(String, String, String, Option<Author>, i64)> =
             threads.iter().filter(|t| t.0 == source).collect();
         match kind {
             Kind::Post => {
@@ -442,7 +532,7 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
                 } else {
                     let name = format!("t{i}");
                     a.thread = Some(name.clone());
-                    threads.push((source.to_owned(), name, id.clone()));
+                    threads.push((source.to_owned(), name, id.clone(), a.author.clone(), ts));
                 }
             }
             Kind::Reply | Kind::Answer | Kind::Solution | Kind::Reaction => {
@@ -450,6 +540,22 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
                     let t = same_source[e.thread as usize % same_source.len()];
                     a.thread = Some(t.1.clone());
                     a.reply_to = Some(t.2.clone());
+                    // Now and then the asker follows up in their own thread (thanks, more
+                    // detail): what resolution by thanks and reciprocity need.
+                    // Both come soon after the opening post: a prompt reply within a day,
+                    // the asker's follow-up within three.
+                    let soon = |days: u16| {
+                        Timestamp::from_secs(
+                            t.4 + i64::from(e.day % days) * 86_400
+                                + SECONDS[e.sec as usize % SECONDS.len()],
+                        )
+                    };
+                    if kind == Kind::Reply && e.target % 4 == 1 {
+                        a.author = t.3.clone();
+                        a.ts = soon(3);
+                    } else if e.target % 4 == 2 {
+                        a.ts = soon(2);
+                    }
                 }
                 // Sometimes reply to another activity (a comment on a later post), sometimes
                 // to a post without naming the thread.
@@ -529,6 +635,57 @@ fn params(case: &RandomCase) -> Params {
     p
 }
 
+/// splitmix64: a well-mixed hash of a seed and an id.
+fn mix(seed: u64, id: i64) -> u64 {
+    let mut z = seed ^ (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Writes a synthetic text score for about five in six messages (values chosen around the
+/// thresholds the metrics use: sentiment ±0.05, confidence 0.5), leaving the rest unscored.
+fn synthetic_scores(store: &SqliteStore, seed: u64) {
+    const SENTIMENT: [i16; 11] = [
+        -10_000, -5_000, -501, -500, -499, 0, 499, 500, 501, 3_000, 10_000,
+    ];
+    const CONFIDENCE: [i16; 5] = [0, 4_999, 5_000, 5_001, 10_000];
+    let all = TextSelection {
+        model_version: 1,
+        all: true,
+    };
+    let mut after: Option<ActivityId> = None;
+    loop {
+        let page = store
+            .texts_to_score(all, after, 500)
+            .expect("messages to score");
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let scores: Vec<TextScore> = page
+            .iter()
+            .filter_map(|t| {
+                let h = mix(seed, t.id.0);
+                (!h.is_multiple_of(6)).then(|| {
+                    let scored = !(h >> 3).is_multiple_of(8);
+                    TextScore {
+                        activity: t.id,
+                        activity_seq: t.seq,
+                        model_version: 1,
+                        language: if scored { "eng" } else { "fra" }.into(),
+                        scored,
+                        sentiment: SENTIMENT[((h >> 8) % 11) as usize],
+                        confidence: CONFIDENCE[((h >> 12) % 5) as usize],
+                        hostility: ((h >> 16) % 10_001) as i16,
+                        hostile: (h >> 32).is_multiple_of(5),
+                        intents: ((h >> 40) & 0x1ff) as u16,
+                    }
+                })
+            })
+            .collect();
+        store.write_text_scores(&scores).expect("store scores");
+    }
+}
+
 /// Writes the case (two imports, flags, merges, maybe a source deletion), building the
 /// snapshot after the first import and refreshing it at the end.
 fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
@@ -537,10 +694,13 @@ fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
     if !first.is_empty() {
         write(store, first);
     }
+    synthetic_scores(store, case.text_seeds.0);
     let mut snap = Snapshot::build(store).expect("a snapshot");
     if !second.is_empty() {
         write(store, second);
     }
+    // New messages get scores and some older ones new scores (the refresh must apply both).
+    synthetic_scores(store, case.text_seeds.1);
     for (m, &(kind, day)) in case.member_kinds.iter().enumerate() {
         let flags = match kind {
             1 => MemberFlags {

@@ -10,12 +10,13 @@
 use kith_model::Kind;
 use kith_store::{
     ActivityFact, ActivityId, Change, ChannelId, ChannelRow, IdentityId, MemberId, SourceId,
-    SourceRow, StoreError, StoreResult, ThreadId, ThreadRow, Watermark,
+    SourceRow, StoreError, StoreResult, TextFact, ThreadId, ThreadRow, Watermark,
 };
 use postgres::Row;
 use postgres::fallible_iterator::FallibleIterator;
 
 use crate::members::{identity_from_row, member_from_row};
+use crate::text::small;
 use crate::{PgStore, col, db_err, flag};
 
 /// The horizon of this snapshot: the oldest transaction still running in it, leaving out those
@@ -35,7 +36,7 @@ SELECT COALESCE(
 /// One query per table, parents before children, removals last: a reader applying changes in
 /// order never meets an id it has not seen. Each table's columns are read by [`decode`] under
 /// the names given here.
-const FEEDS: [(Feed, &str); 7] = [
+const FEEDS: [(Feed, &str); 8] = [
     (
         Feed::Source,
         "SELECT id, name, format, base_url FROM sources WHERE seq >= $1 AND seq < $2 ORDER BY id",
@@ -64,6 +65,11 @@ const FEEDS: [(Feed, &str); 7] = [
            FROM activities WHERE seq >= $1 AND seq < $2 ORDER BY id",
     ),
     (
+        Feed::Text,
+        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents
+           FROM text_scores WHERE seq >= $1 AND seq < $2 ORDER BY activity_id",
+    ),
+    (
         Feed::Removal,
         "SELECT entity, entity_id FROM tombstones WHERE seq >= $1 AND seq < $2 ORDER BY seq, entity_id",
     ),
@@ -77,6 +83,7 @@ enum Feed {
     Member,
     Identity,
     Activity,
+    Text,
     Removal,
 }
 
@@ -157,6 +164,15 @@ fn decode(feed: Feed, row: &Row) -> StoreResult<Change> {
                 deleted: flag(row, "deleted")?,
             })
         }
+        Feed::Text => Change::Text(TextFact {
+            activity: ActivityId(col(row, "activity_id")?),
+            scored: flag(row, "scored")?,
+            sentiment: col(row, "sentiment")?,
+            confidence: col(row, "confidence")?,
+            hostility: col(row, "hostility")?,
+            hostile: flag(row, "hostile")?,
+            intents: small(col::<i32>(row, "intents")?, "intents")?,
+        }),
         Feed::Removal => {
             let id: i64 = col(row, "entity_id")?;
             let entity: String = col(row, "entity")?;

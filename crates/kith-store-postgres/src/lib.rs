@@ -37,6 +37,7 @@ mod schema;
 mod sources;
 mod store;
 pub mod testing;
+mod text;
 mod workspace;
 
 use std::time::{SystemTime, UNIX_EPOCH};

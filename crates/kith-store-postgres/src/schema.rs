@@ -13,7 +13,7 @@ use postgres::Client;
 use crate::db_err;
 
 /// Migrations in order; the schema version is how many have been applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> u32 {
@@ -26,6 +26,27 @@ const MIGRATION_LOCK: i64 = 0x6b69_7468_5f6d_6967; // "kith_mig"
 /// v2 changed how the SQLite backend follows activity changes; PostgreSQL's change stream
 /// (transaction ids) needs nothing new. The version stays shared by both backends.
 const V2: &str = "SELECT 1;";
+
+/// v4: what kith-text read from each message (`kith_store::TextScores`), written by the scoring
+/// pass beside the import, followed by the change stream through `seq` (the writing
+/// transaction's id). `activity_seq` is the activity's `seq` when its text was read: a row
+/// whose activity has moved on is stale.
+const V4: &str = r#"
+CREATE TABLE text_scores (
+    activity_id   BIGINT PRIMARY KEY,
+    activity_seq  BIGINT NOT NULL,
+    model_version INTEGER NOT NULL,
+    language      TEXT NOT NULL,
+    scored        SMALLINT NOT NULL,
+    sentiment     SMALLINT NOT NULL,
+    confidence    SMALLINT NOT NULL,
+    hostility     SMALLINT NOT NULL,
+    hostile       SMALLINT NOT NULL,
+    intents       INTEGER NOT NULL,
+    seq           BIGINT NOT NULL
+);
+CREATE INDEX text_scores_seq ON text_scores (seq);
+"#;
 
 const V1: &str = r#"
 CREATE TABLE sources (

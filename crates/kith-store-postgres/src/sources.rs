@@ -110,6 +110,12 @@ impl PgStore {
             )
             .map_err(|e| db_err(ctx("members"), e))?;
 
+            // Scores go with their activities (whose removal the change stream reports).
+            tx.execute(
+                "DELETE FROM text_scores t USING activities a WHERE a.id = t.activity_id AND a.source_id = $1",
+                &[&id],
+            )
+            .map_err(|e| db_err(ctx("text scores"), e))?;
             let mut removed = |table: &str, entity: &str| -> StoreResult<u64> {
                 let sql = format!(
                     "WITH gone AS (DELETE FROM {table} WHERE source_id = $1 RETURNING id)

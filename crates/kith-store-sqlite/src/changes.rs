@@ -4,7 +4,7 @@
 use kith_model::Kind;
 use kith_store::{
     ActivityFact, ActivityId, Change, ChannelId, ChannelRow, IdentityId, MemberId, SourceId,
-    SourceRow, StoreError, StoreResult, ThreadId, ThreadRow, Watermark,
+    SourceRow, StoreError, StoreResult, TextFact, ThreadId, ThreadRow, Watermark,
 };
 use rusqlite::{Connection, Row};
 
@@ -112,6 +112,26 @@ pub(crate) fn read(
         sink,
         activity_fact,
     )?;
+    // Text scores (schema v4), after their activities. From zero, one pass in key order;
+    // after a watermark, the few recent rows through the seq index.
+    let text_sql = if since == 0 {
+        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
+         FROM text_scores WHERE seq >= ?1 ORDER BY activity_id"
+    } else {
+        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
+         FROM text_scores INDEXED BY text_scores_seq WHERE seq >= ?1 ORDER BY activity_id"
+    };
+    stream(conn, text_sql, since, sink, |r| {
+        Ok(Change::Text(TextFact {
+            activity: ActivityId(r.get(0)?),
+            scored: r.get(1)?,
+            sentiment: r.get(2)?,
+            confidence: r.get(3)?,
+            hostility: r.get(4)?,
+            hostile: r.get(5)?,
+            intents: r.get(6)?,
+        }))
+    })?;
     // From zero the reader has nothing to remove.
     if since > 0 {
         stream(

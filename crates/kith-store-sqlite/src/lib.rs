@@ -42,6 +42,7 @@ mod members;
 mod prepare;
 mod schema;
 mod sources;
+mod text;
 mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -688,6 +689,41 @@ impl kith_store::MemberRecords for SqliteStore {
         self.write_plain("deleting a segment", |c| {
             workspace::delete_segment(c, segment)
         })
+    }
+}
+
+impl kith_store::TextScores for SqliteStore {
+    fn texts_to_score(
+        &self,
+        selection: kith_store::TextSelection,
+        after: Option<kith_store::ActivityId>,
+        limit: usize,
+    ) -> StoreResult<Vec<kith_store::TextToScore>> {
+        self.read("reading messages to score", |conn| {
+            text::to_score(conn, selection, after, limit)
+        })
+    }
+
+    fn count_texts_to_score(&self, selection: kith_store::TextSelection) -> StoreResult<u64> {
+        self.read("counting messages to score", |conn| {
+            text::count_to_score(conn, selection)
+        })
+    }
+
+    fn write_text_scores(&self, scores: &[kith_store::TextScore]) -> StoreResult<()> {
+        if scores.is_empty() {
+            return Ok(());
+        }
+        self.write("storing text scores", |conn, seq| {
+            text::write(conn, seq, scores)
+        })
+    }
+
+    fn text_scores(
+        &self,
+        ids: &[kith_store::ActivityId],
+    ) -> StoreResult<Vec<kith_store::TextScore>> {
+        self.read("reading text scores", |conn| text::scores(conn, ids))
     }
 }
 

@@ -212,6 +212,27 @@ INSERT INTO activity_inserts (seq, first_id, last_id)
   SELECT max(seq), min(id), max(id) FROM activities HAVING count(*) > 0;
 "#;
 
+/// v4: what kith-text read from each message, one row per scored activity (see
+/// `kith_store::TextScores`). Written by the scoring pass, never by the ingest path, so the
+/// bulk load is untouched; the row's `seq` puts it in the change stream. `activity_seq` is the
+/// activity's `seq` when its text was read: a row whose activity has moved on is stale.
+pub(crate) const V4: &str = r#"
+CREATE TABLE text_scores (
+    activity_id   INTEGER PRIMARY KEY REFERENCES activities (id),
+    activity_seq  BIGINT NOT NULL,
+    model_version INTEGER NOT NULL,
+    language      TEXT NOT NULL,
+    scored        INTEGER NOT NULL,
+    sentiment     INTEGER NOT NULL,
+    confidence    INTEGER NOT NULL,
+    hostility     INTEGER NOT NULL,
+    hostile       INTEGER NOT NULL,
+    intents       INTEGER NOT NULL,
+    seq           BIGINT NOT NULL
+);
+CREATE INDEX text_scores_seq ON text_scores (seq);
+"#;
+
 /// The indexes a bulk load (see `ingest.rs`) drops when an exclusive session starts on an
 /// empty database and builds again, in one sorted pass each, before it commits. The same
 /// definitions as in the migrations (a test compares the schemas).
@@ -286,7 +307,7 @@ CREATE TABLE segments (
 "#;
 
 /// The migrations of this build, oldest first. Its length is `kith_store::SCHEMA_VERSION`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const _: () = assert!(MIGRATIONS.len() == kith_store::SCHEMA_VERSION as usize);
 

@@ -81,6 +81,12 @@ pub(crate) fn delete(conn: &Connection, seq: i64, name: &str) -> StoreResult<Del
 
     crate::schema::raise_floor(conn, "activities")?;
     crate::schema::raise_floor(conn, "threads")?;
+    // Scores go with their activities (whose removal the change stream reports).
+    conn.execute(
+        "DELETE FROM text_scores WHERE activity_id IN (SELECT id FROM activities WHERE source_id = ?1)",
+        [source],
+    )
+    .ctx("removing text scores")?;
     let remove = |table: &str, entity: &str| -> StoreResult<u64> {
         conn.execute(
             &format!("INSERT INTO tombstones (seq, entity, entity_id) SELECT ?1, ?2, id FROM {table} WHERE source_id = ?3"),

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use crate::{
     ActivityFact, ActivityId, Affiliation, AuditId, AuditStatus, BatchOutcome, Change, Community,
     ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId, MergeEvidence, Problem, Role,
-    Store, StoreError, UserId, Watermark,
+    Store, StoreError, TextFact, TextScore, TextSelection, TextToScore, UserId, Watermark,
 };
 
 /// One conformance check, run on a fresh, empty store.
@@ -78,6 +78,10 @@ pub const CHECKS: &[(&str, Check)] = checks![
     first_owner_is_created_only_while_no_account_exists,
     accounts_sessions_and_tokens_round_trip,
     notes_tags_tasks_and_segments_round_trip,
+    messages_to_score_are_live_texts_of_message_kinds_in_id_order,
+    text_scores_round_trip_and_reach_the_change_stream,
+    edited_or_reimported_messages_and_older_models_need_scoring_again,
+    text_scores_go_with_their_source_and_are_dropped_for_unknown_activities,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store from `fresh`.
@@ -2405,4 +2409,304 @@ pub fn notes_tags_tasks_and_segments_round_trip(store: &dyn Store) {
     assert_eq!(list[1].filter, r#"{"tag":"speaker"}"#);
     store.delete_segment(s.id).unwrap();
     assert_eq!(store.segments().unwrap().len(), 1);
+}
+
+// --- text scores (schema v4) ---
+
+const STALE_V1: TextSelection = TextSelection {
+    model_version: 1,
+    all: false,
+};
+
+/// Every message `selection` asks for, paged `page` at a time.
+fn all_to_score(store: &dyn Store, selection: TextSelection, page: usize) -> Vec<TextToScore> {
+    let mut out: Vec<TextToScore> = Vec::new();
+    loop {
+        let after = out.last().map(|t| t.id);
+        let got = store
+            .texts_to_score(selection, after, page)
+            .unwrap_or_else(|e| panic!("texts_to_score after {after:?}: {e}"));
+        assert!(got.len() <= page, "a page holds at most `limit` messages");
+        if got.is_empty() {
+            return out;
+        }
+        out.extend(got);
+    }
+}
+
+/// A score for `t` whose numbers are derived from its id, so that each row is distinct.
+fn score_for(t: &TextToScore, model_version: u32) -> TextScore {
+    let n = t.id.0 as i16;
+    TextScore {
+        activity: t.id,
+        activity_seq: t.seq,
+        model_version,
+        language: "eng".into(),
+        scored: true,
+        sentiment: -5_000 + 1_000 * (n % 10),
+        confidence: 9_000,
+        hostility: 100 * (n % 7),
+        hostile: n % 7 == 6,
+        intents: 1 | (1 << (n % 9)),
+    }
+}
+
+fn text_facts(changes: &[Change]) -> BTreeMap<ActivityId, TextFact> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Text(f) => Some((f.activity, *f)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn messages_to_score_are_live_texts_of_message_kinds_in_id_order(store: &dyn Store) {
+    let mut batch = vec![
+        post("forum", "p1", Some("u1"), "How do I export members?"),
+        reply("forum", "r1", "u2", "p1"),
+        post("forum", "p2", Some("u3"), ""),
+    ];
+    let mut answer = reply("forum", "a1", "u2", "p1");
+    answer.kind = Kind::Answer;
+    let mut reaction = reply("forum", "x1", "u3", "p1");
+    reaction.kind = Kind::Reaction;
+    reaction.text = Some("👍".into());
+    let mut feedback = post("forum", "f1", Some("u4"), "Please add a dark mode");
+    feedback.kind = Kind::Feedback;
+    let mut no_text = post("forum", "p3", Some("u4"), "x");
+    no_text.text = None;
+    let doomed = post("forum", "p4", Some("u5"), "this will be deleted");
+    let mut delete = Activity::new(
+        "forum",
+        "d1",
+        Kind::Delete,
+        Timestamp::from_secs(T0 + 300),
+        Some(Author::new("u5")),
+    );
+    delete.reply_to = Some("p4".into());
+    batch.extend([answer, reaction, feedback, no_text, doomed, delete]);
+    import(store, "forum", &[&batch]);
+    let ids = activity_ids(store);
+    let id = |x: &str| ids[&("forum".to_owned(), x.to_owned())];
+
+    let got = all_to_score(store, STALE_V1, 2);
+    let got_ids: Vec<ActivityId> = got.iter().map(|t| t.id).collect();
+    let mut want = vec![id("p1"), id("r1"), id("a1"), id("f1")];
+    want.sort();
+    assert_eq!(
+        got_ids, want,
+        "posts, replies, answers and feedback with text, live, in id order (no reaction, no \
+         empty or missing text, nothing deleted)"
+    );
+    let p1 = got.iter().find(|t| t.id == id("p1")).expect("p1");
+    assert_eq!(p1.text, "How do I export members?");
+    assert_eq!(
+        store.count_texts_to_score(STALE_V1).expect("count"),
+        4,
+        "the count matches the pages"
+    );
+    assert!(
+        store
+            .texts_to_score(STALE_V1, Some(id("f1")), 10)
+            .expect("after the last")
+            .iter()
+            .all(|t| t.id > id("f1")),
+        "`after` is exclusive"
+    );
+}
+
+pub fn text_scores_round_trip_and_reach_the_change_stream(store: &dyn Store) {
+    let batch: Vec<Activity> = (0..5)
+        .map(|i| {
+            post(
+                "forum",
+                &format!("p{i}"),
+                Some("u1"),
+                &format!("message {i}"),
+            )
+        })
+        .collect();
+    import(store, "forum", &[&batch]);
+    let (_, mark) = changes(store, Watermark::ZERO);
+    let todo = all_to_score(store, STALE_V1, 100);
+    assert_eq!(todo.len(), 5);
+    let scores: Vec<TextScore> = todo.iter().map(|t| score_for(t, 1)).collect();
+    store.write_text_scores(&scores[..3]).expect("first chunk");
+    store.write_text_scores(&scores[3..]).expect("second chunk");
+    store
+        .write_text_scores(&[])
+        .expect("an empty chunk is fine");
+
+    assert!(
+        all_to_score(store, STALE_V1, 100).is_empty(),
+        "nothing is left to score by the same model"
+    );
+    assert_eq!(store.count_texts_to_score(STALE_V1).expect("count"), 0);
+    let mut asked: Vec<ActivityId> = scores.iter().rev().map(|s| s.activity).collect();
+    asked.push(ActivityId(999_999));
+    assert_eq!(
+        store.text_scores(&asked).expect("text_scores"),
+        scores,
+        "scores read back exactly, in id order, unknown ids left out"
+    );
+
+    let (delta, _) = changes(store, mark);
+    let want: BTreeMap<ActivityId, TextFact> =
+        scores.iter().map(|s| (s.activity, s.fact())).collect();
+    assert_eq!(
+        text_facts(&delta),
+        want,
+        "written scores appear in the change stream"
+    );
+    assert!(
+        facts(&delta).is_empty(),
+        "writing scores changes no activity"
+    );
+    let (all, _) = changes(store, Watermark::ZERO);
+    assert_eq!(
+        text_facts(&all),
+        want,
+        "a reader from zero gets every score"
+    );
+    let last_text = all
+        .iter()
+        .position(|c| matches!(c, Change::Text(_)))
+        .expect("text changes");
+    assert!(
+        all[last_text..]
+            .iter()
+            .all(|c| !matches!(c, Change::Activity(_))),
+        "scores come after the activities they score"
+    );
+
+    // Rescoring replaces a row and delivers it again.
+    let (_, mark) = changes(store, Watermark::ZERO);
+    let mut again = scores[1].clone();
+    again.sentiment = 7_500;
+    again.intents = 4;
+    store.write_text_scores(&[again.clone()]).expect("rescore");
+    let (delta, _) = changes(store, mark);
+    assert_eq!(
+        text_facts(&delta).into_values().collect::<Vec<_>>(),
+        vec![again.fact()],
+        "a rescored row is delivered once more, with its new numbers"
+    );
+    assert_eq!(
+        store.text_scores(&[again.activity]).expect("read"),
+        vec![again]
+    );
+}
+
+pub fn edited_or_reimported_messages_and_older_models_need_scoring_again(store: &dyn Store) {
+    let batch = vec![
+        post("forum", "p1", Some("u1"), "teh first"),
+        post("forum", "p2", Some("u2"), "second"),
+        post("forum", "p3", Some("u3"), "third"),
+    ];
+    import(store, "forum", &[&batch]);
+    let todo = all_to_score(store, STALE_V1, 100);
+    let scores: Vec<TextScore> = todo.iter().map(|t| score_for(t, 1)).collect();
+    store.write_text_scores(&scores).expect("write");
+    let ids = activity_ids(store);
+    let id = |x: &str| ids[&("forum".to_owned(), x.to_owned())];
+
+    // p1 is edited, p2 re-imported with new text, p3 re-imported unchanged.
+    let mut edit = Activity::new(
+        "forum",
+        "e1",
+        Kind::Edit,
+        Timestamp::from_secs(T0 + 120),
+        Some(Author::new("u1")),
+    );
+    edit.reply_to = Some("p1".into());
+    edit.text = Some("the first".into());
+    let changed = post("forum", "p2", Some("u2"), "second, reworded");
+    import(store, "forum", &[&[edit, changed, batch[2].clone()]]);
+    let stale: Vec<ActivityId> = all_to_score(store, STALE_V1, 100)
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(
+        stale,
+        vec![id("p1"), id("p2")],
+        "an edit and a re-import with new text make a score stale; an unchanged re-import does not"
+    );
+    let p1 = store
+        .texts_to_score(STALE_V1, None, 1)
+        .expect("read")
+        .pop()
+        .expect("p1");
+    assert_eq!(p1.text, "the first", "the edited text is what gets scored");
+
+    let newer = TextSelection {
+        model_version: 2,
+        all: false,
+    };
+    assert_eq!(
+        all_to_score(store, newer, 100).len(),
+        3,
+        "a newer model version rescores everything an older one scored"
+    );
+    let fresh: Vec<TextScore> = all_to_score(store, newer, 100)
+        .iter()
+        .map(|t| score_for(t, 2))
+        .collect();
+    store.write_text_scores(&fresh).expect("write v2");
+    assert!(all_to_score(store, newer, 100).is_empty());
+    assert!(
+        all_to_score(store, STALE_V1, 100).is_empty(),
+        "scores of a newer version are current for an older scorer"
+    );
+    let everything = TextSelection {
+        model_version: 2,
+        all: true,
+    };
+    assert_eq!(
+        all_to_score(store, everything, 2).len(),
+        3,
+        "`all` selects every message"
+    );
+    assert_eq!(store.count_texts_to_score(everything).expect("count"), 3);
+}
+
+pub fn text_scores_go_with_their_source_and_are_dropped_for_unknown_activities(store: &dyn Store) {
+    import(
+        store,
+        "forum",
+        &[&[post("forum", "p1", Some("u1"), "kept")]],
+    );
+    import(
+        store,
+        "chat",
+        &[&[post("chat", "c1", Some("u2"), "removed with its source")]],
+    );
+    let todo = all_to_score(store, STALE_V1, 100);
+    let mut scores: Vec<TextScore> = todo.iter().map(|t| score_for(t, 1)).collect();
+    let mut ghost = scores[0].clone();
+    ghost.activity = ActivityId(987_654);
+    scores.push(ghost);
+    store
+        .write_text_scores(&scores)
+        .expect("a score of an unknown activity is dropped, not an error");
+    let asked: Vec<ActivityId> = scores.iter().map(|s| s.activity).collect();
+    assert_eq!(
+        store.text_scores(&asked).expect("read").len(),
+        2,
+        "only scores of stored activities are kept"
+    );
+    let (_, mark) = changes(store, Watermark::ZERO);
+    store.delete_source("chat").expect("delete chat");
+    let left = store.text_scores(&asked).expect("read");
+    let ids = activity_ids(store);
+    assert_eq!(
+        left.iter().map(|s| s.activity).collect::<Vec<_>>(),
+        vec![ids[&("forum".to_owned(), "p1".to_owned())]],
+        "the removed source's scores are gone"
+    );
+    let (delta, _) = changes(store, mark);
+    assert!(
+        text_facts(&delta).is_empty(),
+        "removal is told by the activity's removal, not by a text change"
+    );
 }

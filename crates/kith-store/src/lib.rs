@@ -11,13 +11,17 @@
 //!   its audit or rolled back entirely.
 //! - Every row change (insert, edit, deletion, merge, source removal) advances the database's
 //!   change sequence, so [`Store::read_changes`] never misses one, even with several writers.
+//! - Text scores are written beside the activities, never by an [`Ingest`] session: an import
+//!   is usable before its messages are scored ([`TextScores`]).
 
 pub mod conformance;
 mod error;
+mod text;
 mod types;
 mod workspace;
 
 pub use error::{StoreError, StoreResult};
+pub use text::*;
 pub use types::*;
 pub use workspace::*;
 
@@ -25,11 +29,12 @@ use kith_model::Activity;
 
 /// The schema version this build of kith writes. A database at a higher version is refused
 /// ([`StoreError::NewerSchema`]); a lower one is migrated on open.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// A community's database. It also keeps the team's own data ([`Accounts`],
-/// [`MemberRecords`]: schema version 3).
-pub trait Store: Accounts + MemberRecords + Send + Sync {
+/// [`MemberRecords`]: schema version 3) and what kith read from each message
+/// ([`TextScores`]: schema version 4).
+pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
     /// Which backend, where (credentials removed), and its schema version.
     fn describe(&self) -> StoreInfo;
 

@@ -405,6 +405,8 @@ pub enum Change {
     Activity(ActivityFact),
     /// An activity removed from the database (its source was deleted).
     ActivityRemoved(ActivityId),
+    /// The text scores of an activity, new or recomputed (delivered after the activities).
+    Text(crate::TextFact),
 }
 
 /// An activity as exported: the canonical record plus what kith derived.

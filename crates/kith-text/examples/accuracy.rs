@@ -6,7 +6,11 @@
 //! ```
 //!
 //! `--errors` prints the misclassified messages of the *tune* split (never the test split),
-//! for working on the rules.
+//! for working on the rules; `--tune` prints the tune split's figures only and writes
+//! nothing, so that rule work never reads the test split.
+
+#[path = "common/complaint_model.rs"]
+mod complaint_model;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -22,6 +26,36 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .map(PathBuf::from);
     let errors = args.iter().any(|a| a == "--errors");
+    // `--tune`: the tune split only (figures and errors), nothing written: what rule work
+    // reads, so that the test split is read only when the document is regenerated.
+    if args.iter().any(|a| a == "--tune") {
+        let set = eval::parse_labelled(eval::MESSAGES_TSV).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        });
+        let tune: Vec<&Labelled> = set.iter().filter(|m| !m.test).collect();
+        let (per, host) = score(&tune);
+        for (intent, c) in &per {
+            eprintln!(
+                "tune {:<16} P {:.2} R {:.2} (tp {} fp {} fn {})",
+                intent.as_str(),
+                c.precision(),
+                c.recall(),
+                c.tp,
+                c.fp,
+                c.fn_
+            );
+        }
+        eprintln!(
+            "tune hostile P {:.2} R {:.2}",
+            host.precision(),
+            host.recall()
+        );
+        if errors {
+            print_tune_errors(&set);
+        }
+        return;
+    }
 
     let mut md = String::new();
     md.push_str("# Text intelligence: measured accuracy\n\n");
@@ -39,6 +73,7 @@ fn main() {
     );
     tweets_section(&mut md);
     labelled_section(&mut md, errors);
+    complaint_model_section(&mut md);
     md.push_str(
         "## How the scores are made\n\n\
          - **Sentiment** is VADER 3.3.2 ported rule by rule (0 differences from the Python \
@@ -71,6 +106,43 @@ fn main() {
         }
         None => print!("{md}"),
     }
+}
+
+/// The learned complaint model that was tried on the tune split and not shipped, with its
+/// cross-validation (the test split is not read for it).
+fn complaint_model_section(md: &mut String) {
+    let Ok(set) = eval::parse_labelled(eval::MESSAGES_TSV) else {
+        return;
+    };
+    md.push_str(
+        "### A learned complaint model: tried, not shipped\n\n\
+         To close the complaint gap, small learned models were tried beside the rules: \
+         multinomial naive Bayes and class-weighted logistic regression over the words and \
+         bigrams of the author's prose (features seen in at least two training messages), \
+         trained **on the tune split only** and measured by 5-fold cross-validation inside \
+         it (folds fixed by the id's hash; deterministic; \
+         `cargo run -p kith-text --release --example complaint_cv`). Alone, the best model reaches \
+         an F1 of 0.33: 57 complaints are too few to learn their many shapes from words. \
+         Combined with the rules (either fires, or both must), no combination beats the \
+         rules alone. The rules were tuned on every fold, which flatters them here, but a \
+         model that adds false positives faster than it finds missed complaints on held-out \
+         tune messages gives no reason to expect a gain on the test split. So no model \
+         ships, no weights file exists, and there was no fifth reading of the test split: \
+         regenerating this document recomputes the test-split table above, and with the \
+         rules unchanged since the fourth reading it reproduces that reading exactly.\n\n\
+         | complaint, tune split, 5-fold cross-validation | precision | recall | F1 |\n\
+         |---|---|---|---|\n",
+    );
+    for (name, c) in complaint_model::cross_validate(&set) {
+        let _ = writeln!(
+            md,
+            "| {name} | {:.2} | {:.2} | {:.2} |",
+            c.precision(),
+            c.recall(),
+            c.f1()
+        );
+    }
+    md.push('\n');
 }
 
 fn tweets_section(md: &mut String) {
@@ -199,9 +271,13 @@ fn labelled_section(md: &mut String, errors: bool) {
          FNV-1a hash of the id mod 3 = 0) is the **test split**, never used for tuning; rules \
          were tuned on the other {}. Caveat: the same author wrote the messages and the rules, \
          so the test split is held out from tuning but not from the author's idea of the task; \
-         expect lower figures on real community text. The test-split figures were read three times \
-         during development (after each of three tuning rounds on the tune split; the commit \
-         messages record each reading); no rule was written from a test-split message.\n",
+         expect lower figures on real community text. The test-split figures were read four times \
+         during development, each after a tuning round on the tune split (three rounds of \
+         phrase rules, then a fourth of general complaint shapes: degree or copula + negative \
+         judgement, negated praise, changes without notice, nobody answering, waiting for \
+         weeks, and a milder sentiment threshold for prose that does nothing else); the \
+         commit messages record each reading. No rule was written from a test-split message; \
+         rule work reads the tune split only (`--tune`).\n",
         set.len(),
         tests,
         set.len() - tests
@@ -286,6 +362,13 @@ fn labelled_section(md: &mut String, errors: bool) {
         );
     }
     if errors {
+        print_tune_errors(&set);
+    }
+}
+
+/// The misclassified messages of the tune split (never the test split).
+fn print_tune_errors(set: &[Labelled]) {
+    {
         for m in set.iter().filter(|m| !m.test) {
             let a = analyze(&m.text);
             let mut got: Vec<Intent> = a.intents.iter().map(|i| i.intent).collect();

@@ -7,6 +7,7 @@ use crate::tokens::{Sentence, phrase_set, sentences};
 
 /// What kind of attack a piece of evidence shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AttackKind {
     /// An insult aimed at a person or group ("you idiot", "the mods are losers").
     Insult,

@@ -50,6 +50,26 @@ impl Intent {
     pub fn parse(s: &str) -> Option<Intent> {
         Intent::ALL.into_iter().find(|i| i.as_str() == s)
     }
+
+    /// The intent's bit in a stored bit set: `1 << (its position in [`Intent::ALL`])`, so
+    /// question 1, answer 2, thanks 4, bug report 8, feature request 16, complaint 32,
+    /// praise 64, introduction 128, announcement 256. Reference SQL tests `intents & bit`.
+    pub const fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
+    /// The bit set of some intents.
+    pub fn bits<'a>(intents: impl IntoIterator<Item = &'a IntentMatch>) -> u16 {
+        intents.into_iter().fold(0, |b, m| b | m.intent.bit())
+    }
+
+    /// The intents of a bit set, in [`Intent::ALL`] order (unknown bits are ignored).
+    pub fn from_bits(bits: u16) -> Vec<Intent> {
+        Intent::ALL
+            .into_iter()
+            .filter(|i| bits & i.bit() != 0)
+            .collect()
+    }
 }
 
 /// One detected intent and why.
@@ -816,14 +836,6 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     let resolution = find(&all, resolution_set());
     let answer_cue =
         any_sentence_starts(ss, ANSWER_STARTS).or_else(|| find(&all, answer_anywhere_set()));
-    let complaint = find(&all, complaint_set())
-        .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
-        .or_else(|| {
-            (ctx.sentiment <= -0.5 && !ctx.technical && !ctx.hostile && answer_cue.is_none())
-                .then(|| format!("sentiment {:.2}", ctx.sentiment))
-        })
-        // Under an attack, "useless" or "a joke" is the insult, not a complaint.
-        .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke" | "crap" | "sucks"));
     let bug = find(&all, bug_set())
         .filter(|b| {
             b != "bug"
@@ -832,6 +844,20 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                     .any(|x| has_phrase(&all, x))
         })
         .or_else(|| ctx.had_trace.then(|| "stack trace".into()));
+    // Clearly negative prose that does nothing else (asks, reports a bug, requests, announces)
+    // is a complaint; mildly negative prose only then, strongly negative prose anyway.
+    let plain =
+        bug.is_none() && request.is_none() && announce.is_none() && !ss.iter().any(|s| s.question);
+    let negative_enough = ctx.sentiment <= -0.5 || (plain && ctx.sentiment <= -0.3);
+    let complaint = find(&all, complaint_set())
+        .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
+        .or_else(|| complaint_pattern(&all, ss).filter(|_| answer_cue.is_none() && !ctx.hostile))
+        .or_else(|| {
+            (negative_enough && !ctx.technical && !ctx.hostile && answer_cue.is_none())
+                .then(|| format!("sentiment {:.2}", ctx.sentiment))
+        })
+        // Under an attack, "useless" or "a joke" is the insult, not a complaint.
+        .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke" | "crap" | "sucks"));
 
     // Question: a sentence ending in "?" or a question opening, unless it is a request phrased
     // as a question or a rhetorical attack.
@@ -1023,5 +1049,242 @@ fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
         Some("i'm new to".into())
     } else {
         None
+    }
+}
+
+/// Evaluative adjectives that judge a product, a process or a place negatively.
+const NEGATIVE_JUDGEMENTS: &[&str] = &[
+    "slow",
+    "confusing",
+    "complicated",
+    "convoluted",
+    "bad",
+    "poor",
+    "outdated",
+    "unclear",
+    "buggy",
+    "flaky",
+    "unstable",
+    "clunky",
+    "awkward",
+    "misleading",
+    "incomplete",
+    "unreliable",
+    "sloppy",
+    "unusable",
+    "useless",
+    "terrible",
+    "awful",
+    "horrible",
+    "frustrating",
+    "annoying",
+    "expensive",
+    "limited",
+    "hard",
+    "difficult",
+    "painful",
+    "messy",
+    "cluttered",
+    "noisy",
+    "unfair",
+    "opaque",
+    "sparse",
+    "lacking",
+    "disappointing",
+    "tedious",
+    "cumbersome",
+    "laggy",
+    "sluggish",
+];
+
+/// Positive judgements whose negation is a complaint ("not intuitive", "isn't clear").
+const NEGATED_POSITIVES: &[&str] = &[
+    "happy",
+    "thrilled",
+    "impressed",
+    "great",
+    "good",
+    "ideal",
+    "acceptable",
+    "okay",
+    "ok",
+    "fine",
+    "clear",
+    "helpful",
+    "intuitive",
+    "obvious",
+    "reliable",
+    "stable",
+    "usable",
+    "documented",
+    "fair",
+    "friendly",
+    "welcoming",
+    "responsive",
+];
+
+const DEGREE: &[&str] = &[
+    "so",
+    "really",
+    "very",
+    "pretty",
+    "quite",
+    "extremely",
+    "incredibly",
+    "super",
+    "too",
+    "totally",
+    "completely",
+    "basically",
+    "absolutely",
+    "painfully",
+    "frankly",
+    "honestly",
+    "way",
+    "far",
+];
+
+/// General shapes of dissatisfaction, beyond the phrase list: a negative judgement after a
+/// degree word ("really confusing", "far too slow") or a copula ("the docs are outdated"), a
+/// negated positive judgement ("not intuitive", "isn't clear"), a change made without notice
+/// or explanation, nobody answering, and waiting for weeks or months.
+fn complaint_pattern(all: &str, ss: &[Sentence]) -> Option<String> {
+    // One automaton pass rules out most messages before any word-by-word look.
+    phrase_set!(judgement_set, NEGATIVE_JUDGEMENTS);
+    phrase_set!(negated_set, NEGATED_POSITIVES);
+    phrase_set!(
+        cue_set,
+        &[
+            "without", "nobody", "no-one", "no one", "days", "weeks", "months", "years", "ages"
+        ]
+    );
+    if judgement_set().first(all).is_none()
+        && negated_set().first(all).is_none()
+        && cue_set().first(all).is_none()
+    {
+        return None;
+    }
+    const COPULA: &[&str] = &[
+        "is", "are", "was", "were", "feels", "feel", "seems", "seem", "looks", "got", "gotten",
+        "became", "become", "getting",
+    ];
+    const NEGATION: &[&str] = &[
+        "not", "isn't", "aren't", "wasn't", "weren't", "never", "hardly",
+    ];
+    const WITHOUT: &[&str] = &[
+        "notice",
+        "warning",
+        "explanation",
+        "discussion",
+        "comment",
+        "reason",
+        "announcement",
+        "heads-up",
+        "response",
+        "reply",
+        "feedback",
+    ];
+    const NOBODY_DOES: &[&str] = &[
+        "answers",
+        "answered",
+        "replies",
+        "replied",
+        "responds",
+        "responded",
+        "reviews",
+        "reviewed",
+        "cares",
+        "bothers",
+        "reads",
+        "looked",
+        "looks",
+        "responding",
+        "answering",
+        "reviewing",
+    ];
+    const SPANS: &[&str] = &["days", "weeks", "months", "years", "ages"];
+    const WAITING: &[&str] = &[
+        "still",
+        "never",
+        "nobody",
+        "waiting",
+        "sitting",
+        "ignored",
+        "open",
+        "unanswered",
+        "took",
+        "no",
+    ];
+    for s in ss {
+        let w = s.words();
+        for (i, word) in w.iter().enumerate() {
+            let prev = if i > 0 { w[i - 1] } else { "" };
+            if NEGATIVE_JUDGEMENTS.contains(word)
+                && (DEGREE.contains(&prev) || COPULA.contains(&prev))
+            {
+                // "hard" and "limited" only as judgements ("too hard"), not "hard drive".
+                return Some(format!("{prev} {word}"));
+            }
+            if NEGATED_POSITIVES.contains(word) && NEGATION.contains(&prev) {
+                return Some(format!("{prev} {word}"));
+            }
+            if *word == "without" {
+                let next: Vec<&str> = w[i + 1..].iter().take(3).copied().collect();
+                if let Some(n) = next.iter().find(|n| WITHOUT.contains(n)) {
+                    return Some(format!("without {n}"));
+                }
+            }
+            // "… if nobody answers" is a condition, not a grievance.
+            let conditional = i >= 2 && matches!(w[i - 2], "if" | "when" | "unless")
+                || matches!(prev, "if" | "when" | "unless");
+            if !conditional
+                && (matches!(*word, "nobody" | "no-one") || (*word == "one" && prev == "no"))
+                && let Some(n) = w[i + 1..].iter().take(2).find(|n| NOBODY_DOES.contains(n))
+            {
+                return Some(format!("{word} {n}"));
+            }
+        }
+        // Waiting for weeks, unless the sentence states a condition or a habit ("reviews
+        // usually take a few days, ping us if nobody looked after a week").
+        if w.iter().any(|x| SPANS.contains(x))
+            && w.iter().any(|x| WAITING.contains(x))
+            && !w
+                .iter()
+                .any(|x| matches!(*x, "if" | "when" | "unless" | "usually" | "typically"))
+        {
+            let span = w
+                .iter()
+                .find(|x| SPANS.contains(x))
+                .copied()
+                .unwrap_or_default();
+            return Some(format!("waiting {span}"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod bit_tests {
+    use super::*;
+
+    #[test]
+    fn intent_bits_follow_the_order_of_all_and_round_trip() {
+        let bits: Vec<u16> = Intent::ALL.iter().map(|i| i.bit()).collect();
+        assert_eq!(bits, [1, 2, 4, 8, 16, 32, 64, 128, 256]);
+        let matches = [
+            IntentMatch {
+                intent: Intent::Complaint,
+                evidence: "x".into(),
+            },
+            IntentMatch {
+                intent: Intent::Question,
+                evidence: "?".into(),
+            },
+        ];
+        assert_eq!(Intent::bits(&matches), 33);
+        assert_eq!(
+            Intent::from_bits(33 | 0x8000),
+            [Intent::Question, Intent::Complaint]
+        );
     }
 }

@@ -47,6 +47,12 @@ pub use language::Language;
 pub use quality::{ConversationQuality, ThreadSummary, conversation_quality};
 pub use sentiment::{Polarity3, Sentiment};
 
+/// The version of the scoring rules and lexicons. Stored with every score: raising it makes
+/// `kith rescore` (and the background pass of `kith serve`) recompute what an older version
+/// scored. Raise it whenever a change to this crate can change any score, intent or language
+/// decision.
+pub const MODEL_VERSION: u32 = 1;
+
 /// Everything kith reads from one message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Analysis {
@@ -105,5 +111,33 @@ pub fn analyze(text: &str) -> Analysis {
         sentiment,
         hostility,
         intents,
+    }
+}
+
+/// A message's analysis with everything a view needs to show why: the [`Analysis`] (intents
+/// with the phrase that triggered each, hostility with its evidence, language) plus the
+/// lexicon words behind the sentiment. Recomputed from the text: for the same
+/// [`MODEL_VERSION`] it matches the stored scores exactly.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Explanation {
+    pub model_version: u32,
+    #[serde(flatten)]
+    pub analysis: Analysis,
+    /// Lexicon words with their base valence (−4..4), in order of appearance.
+    pub sentiment_words: Vec<(String, f64)>,
+}
+
+/// Explains a message's scores (see [`Explanation`]).
+pub fn explain(text: &str) -> Explanation {
+    let analysis = analyze(text);
+    let sentiment_words = if analysis.scored {
+        sentiment::evidence(text)
+    } else {
+        Vec::new()
+    };
+    Explanation {
+        model_version: MODEL_VERSION,
+        analysis,
+        sentiment_words,
     }
 }

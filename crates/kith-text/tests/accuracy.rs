@@ -78,7 +78,7 @@ fn hostility_precision_on_test_split_at_least_0_90() {
 }
 
 #[test]
-#[ignore = "not yet met: answer P 0.78, complaint P 0.79 R 0.68 on the test split (docs/text-accuracy.md)"]
+#[ignore = "not yet met: complaint P 0.77 R 0.71 on the test split (docs/text-accuracy.md)"]
 fn intent_precision_and_recall_on_test_split_at_least_0_80() {
     let (per, _) = test_split_counts();
     let short: Vec<String> = per
@@ -96,11 +96,11 @@ fn intent_test_split_figures_do_not_regress() {
     let (per, _) = test_split_counts();
     let floors: &[(Intent, f64, f64)] = &[
         (Intent::Question, 0.95, 0.95),
-        (Intent::Answer, 0.75, 0.90),
+        (Intent::Answer, 0.80, 0.90),
         (Intent::Thanks, 0.85, 0.95),
         (Intent::BugReport, 0.95, 0.80),
         (Intent::FeatureRequest, 0.95, 0.95),
-        (Intent::Complaint, 0.75, 0.65),
+        (Intent::Complaint, 0.75, 0.70),
         (Intent::Praise, 0.85, 0.85),
         (Intent::Introduction, 0.95, 0.95),
         (Intent::Announcement, 0.90, 0.95),

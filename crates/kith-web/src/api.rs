@@ -228,6 +228,37 @@ pub async fn add_tag(
     ok(json!({ "member": id, "tags": tags }))
 }
 
+/// `GET /api/v1/activities/{id}/scores`: what kith-text read from one message — the stored
+/// sentiment, confidence, hostility and intents with the evidence behind them (`status`:
+/// `scored`), `not_scored` (a language the models do not support) or `pending` (not scored
+/// yet). 404 when the activity does not exist or is not a message with text.
+pub async fn activity_scores(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult {
+    let s = state.clone();
+    let v = blocking(move || {
+        let act = s
+            .store
+            .activities_by_id(&[kith_store::ActivityId(id)])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| WebError::NotFound(format!("activity {id}")))?;
+        let kind = act.activity.kind.as_str();
+        let view = crate::scores::text_view(s.store.as_ref(), &act)?.ok_or_else(|| {
+            WebError::NotFound(format!(
+                "scores of activity {id}: a {kind} without text is not a message kith-text scores"
+            ))
+        })?;
+        let mut v = serde_json::to_value(view)
+            .map_err(|e| WebError::BadRequest(format!("scores of activity {id}: {e}")))?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("activity".into(), json!(id));
+            o.insert("kind".into(), json!(kind));
+        }
+        Ok(v)
+    })
+    .await?;
+    ok(v)
+}
+
 /// Activities per ingest request, at most.
 pub const INGEST_MAX: usize = 100_000;
 

@@ -9,7 +9,9 @@
 //! Architecture invariants:
 //! - Handlers are thin: read the request, call the store or [`analytics::Analytics`] on a
 //!   blocking thread, render. The web layer never computes a metric: numbers come from
-//!   `kith_analytics::compute_all`.
+//!   `kith_analytics::compute_all`, a thread's conversation quality from the metric's own
+//!   `conversation_quality::quality_of_thread`, a message's scores from the store with their
+//!   explanation from `kith_scoring::explain_stored` ([`scores`]).
 //! - Authentication, CSRF, authorisation and request metrics are layers. Every route is in
 //!   [`routes::routes`] with the [`auth::Action`] it needs; the authorisation test walks that
 //!   table with every role.
@@ -36,6 +38,7 @@ pub mod openapi;
 pub mod pages;
 pub mod prom;
 pub mod routes;
+pub mod scores;
 pub mod ui;
 
 pub use analytics::Analytics;

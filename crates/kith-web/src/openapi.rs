@@ -32,6 +32,25 @@ fn get(summary: &str, scope: &str, params: Value, schema: Value) -> Value {
     } })
 }
 
+/// The schema of `GET /api/v1/activities/{id}/scores` (`crate::scores::TextView` with the
+/// activity's id and kind).
+fn text_scores() -> Value {
+    json!({ "type": "object", "required": ["activity", "kind", "status"], "description": "What kith-text read from one message (docs/text-accuracy.md for how well it reads).",
+                    "properties": { "activity": { "type": "integer" }, "kind": { "type": "string" },
+                        "status": { "type": "string", "enum": ["scored", "not_scored", "pending"], "description": "`not_scored`: a language the models do not support (English only); `pending`: the scoring pass has not reached it yet." },
+                        "language": { "type": "string", "description": "ISO 639-3 code (not_scored only)" }, "model_version": { "type": "integer", "description": "not_scored only" },
+                        "score": { "type": "object", "description": "The stored score (scored only); numbers in ten-thousandths", "properties": { "activity": { "type": "integer" }, "activity_seq": { "type": "integer" }, "model_version": { "type": "integer" }, "language": { "type": "string" }, "scored": { "type": "boolean" }, "sentiment": { "type": "integer", "minimum": -10000, "maximum": 10000 }, "confidence": { "type": "integer", "minimum": 0, "maximum": 10000 }, "hostility": { "type": "integer", "minimum": 0, "maximum": 10000 }, "hostile": { "type": "boolean" }, "intents": { "type": "integer", "description": "bit set: question 1, answer 2, thanks 4, bug report 8, feature request 16, complaint 32, praise 64, introduction 128, announcement 256" } } },
+                        "intents": { "type": "array", "items": { "type": "string", "enum": ["question", "answer", "thanks", "bug_report", "feature_request", "complaint", "praise", "introduction", "announcement"] } },
+                        "current": { "type": "boolean", "description": "The score was made by this build's model from the text as it is now (else the explanation is of the current text, and the next scoring pass recomputes the score)" },
+                        "explanation": { "type": "object", "description": "Why: recomputed from the text", "properties": {
+                            "model_version": { "type": "integer" }, "scored": { "type": "boolean" },
+                            "language": { "type": "object", "properties": { "code": { "type": "string" }, "supported": { "type": "boolean" }, "confidence": { "type": "number" } } },
+                            "sentiment": { "type": "object", "properties": { "score": { "type": "number" }, "confidence": { "type": "number" }, "evidence_words": { "type": "integer" }, "technical": { "type": "boolean" } } },
+                            "hostility": { "type": "object", "properties": { "score": { "type": "number" }, "evidence": { "type": "array", "items": { "type": "object", "properties": { "kind": { "type": "string", "enum": ["insult", "slur", "threat", "harassment", "directed_profanity"] }, "matched": { "type": "string" } } } } } },
+                            "intents": { "type": "array", "items": { "type": "object", "properties": { "intent": { "type": "string" }, "evidence": { "type": "string", "description": "the phrase or feature that triggered it" } } } },
+                            "sentiment_words": { "type": "array", "items": { "type": "array", "prefixItems": [{ "type": "string" }, { "type": "number", "description": "base valence, −4..4" }] } } } } } })
+}
+
 /// The document.
 pub fn spec() -> Value {
     let id =
@@ -82,6 +101,7 @@ pub fn spec() -> Value {
                 "Table": { "type": "object", "properties": { "name": { "type": "string" }, "columns": { "type": "array", "items": { "type": "string" } }, "rows": { "type": "array", "items": { "type": "array", "items": {} } } } },
                 "MetricValue": { "type": "object", "properties": { "metric": { "type": "string" }, "tables": { "type": "array", "items": { "$ref": "#/components/schemas/Table" } } } },
                 "Report": { "type": "object", "properties": { "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" }, "as_of": { "type": "integer", "description": "epoch seconds" }, "period": { "type": "string" }, "watermark": { "type": "integer" } } },
+                "TextScores": text_scores(),
                 "Activity": { "type": "object", "description": "A canonical activity (docs/formats/jsonl.md)", "required": ["v", "source", "id", "kind", "ts"],
                     "properties": { "v": { "const": 1 }, "source": { "type": "string" }, "id": { "type": "string" }, "kind": { "type": "string" }, "ts": { "type": "string", "format": "date-time" },
                         "author": { "type": "object", "properties": { "id": { "type": "string" }, "name": { "type": "string" }, "handle": { "type": "string" }, "email": { "type": "string" }, "team": { "type": "boolean" }, "bot": { "type": "boolean" } } },
@@ -96,6 +116,7 @@ pub fn spec() -> Value {
             "/api/v1/members/{id}": get("One member: identities, first seen, last active, tags, notes, tasks", "read", id.clone(), json!({ "type": "object" })),
             "/api/v1/needs-reply": get("Open threads waiting for a first response, oldest first", "read", period_params(), json!({ "type": "object", "properties": { "report": { "$ref": "#/components/schemas/Report" }, "queue": { "$ref": "#/components/schemas/Table" } } })),
             "/api/v1/sources": get("Sources with their latest import audit", "read", json!([]), json!({ "type": "array", "items": { "type": "object" } })),
+            "/api/v1/activities/{id}/scores": get("What kith-text read from one message: sentiment with its confidence, hostility and intents, with the words behind them", "read", id.clone(), json!({ "$ref": "#/components/schemas/TextScores" })),
             "/api/v1/members/merge": { "post": {
                 "summary": "Merge one member into another (reversible on the member's page or with `kith members unmerge`)",
                 "security": [{ "token": ["write"] }],

@@ -184,6 +184,12 @@ pub fn routes() -> Vec<Route> {
             get(api::needs_reply),
         ),
         r(g.clone(), "/api/v1/sources", View, get(api::sources)),
+        r(
+            g.clone(),
+            "/api/v1/activities/{id}/scores",
+            View,
+            get(api::activity_scores),
+        ),
         r(p.clone(), "/api/v1/members/merge", Merge, post(api::merge)),
         r(
             p.clone(),

@@ -40,6 +40,8 @@ button.quiet{background:#fff;color:var(--accent)}
 .explain{font-size:.8rem;margin-left:.3rem}
 .badge{display:inline-block;font-size:.75rem;padding:0 .4rem;border-radius:3px;background:#e8eef3;color:#234}
 .badge.new{background:#fde9c9;color:#6a4200}
+.badge.pos{background:#e2f0e2;color:#1d4a1f}.badge.neg{background:#f7e1e1;color:#7a1d1d}.badge.hostile{background:#a33;color:#fff}
+.scores{margin:.2rem 0}.scores details.why{display:inline}.scores details.why[open]{display:block}.scores ul{margin:.2rem 0;padding-left:1.2rem}
 .error{background:#fde8e8;border:1px solid var(--bad);padding:.5rem .8rem;border-radius:4px}
 .ok{background:#e7f3e7;border:1px solid var(--good);padding:.5rem .8rem;border-radius:4px}
 progress{width:100%;height:1.2rem}

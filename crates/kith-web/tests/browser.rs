@@ -258,6 +258,8 @@ fn serve(dir: &Path) -> (SocketAddr, Arc<dyn Store>) {
         },
     )
     .unwrap();
+    // Text scores, as `kith import` stores them after its commit.
+    kith_scoring::run(store.as_ref(), &kith_scoring::Pass::stale(), &()).unwrap();
     let hash = kith_web::auth::hash_password("correct horse battery").unwrap();
     store.create_user("ada", &hash, Role::Owner).unwrap();
     let state =
@@ -297,6 +299,7 @@ fn a_person_logs_in_reads_every_page_filters_merges_and_imports_in_chromium() {
     d.click("button[type=submit]");
     d.wait_for("Attachment: does the community make people stay?");
     assert!(d.title().contains("Overview"));
+    d.wait_for("Positive messages");
     d.screenshot("02-overview");
 
     // Every page of the navigation.
@@ -356,6 +359,36 @@ fn a_person_logs_in_reads_every_page_filters_merges_and_imports_in_chromium() {
         "only matching members are listed"
     );
     d.screenshot("04-members-filtered");
+
+    // A member's timeline with what kith-text read from each message, and why.
+    let mut writer = None;
+    store
+        .export_activities(&mut |e| {
+            if writer.is_none()
+                && e.activity.kind == kith_model::Kind::Post
+                && e.activity.text.is_some()
+                && !e.derived.team
+                && !e.derived.bot
+            {
+                writer = e.derived.member;
+            }
+            Ok(())
+        })
+        .unwrap();
+    d.go(&format!("{base}/members/{}", writer.unwrap()));
+    d.wait_for("<summary>why</summary>");
+    d.click("details.why summary");
+    d.wait_for("Sentiment ");
+    d.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({ "script": "document.querySelector('details.why').closest('tr').scrollIntoView()", "args": [] })),
+    );
+    d.screenshot("04b-message-scores");
+    // Its thread, with the conversation's quality and the scores of every message.
+    d.click("td a[href^='/conversations/threads/']");
+    d.wait_for("Conversation quality");
+    d.screenshot("04c-thread");
 
     // Merging two members by hand on a profile, then seeing the merge logged.
     d.go(&format!("{base}/members/{}", a.id));

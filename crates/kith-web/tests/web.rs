@@ -488,6 +488,10 @@ async fn pages_render_the_generated_community() {
     // The overview's numbers come from the same computation as the API.
     let (_, _, overview) = app.get("/", Some(&cookie)).await;
     assert!(overview.contains("<svg"), "charts are inline SVG");
+    assert!(
+        overview.contains("has a text score yet"),
+        "before the scoring pass, the sentiment section says why it is empty"
+    );
     let (status, _, body) = app
         .get("/?from=2999-01-01&to=2998-01-01", Some(&cookie))
         .await;
@@ -765,4 +769,212 @@ async fn results_are_computed_once_per_selection_and_database_state() {
         "the default as-of moves to the new latest activity"
     );
     assert_eq!(a.stats.computations.load(Ordering::Relaxed), 3);
+}
+
+/// Stores canonical activities given as JSON lines.
+fn ingest_lines(store: &dyn Store, lines: &[&str]) {
+    let acts: Vec<kith_model::Activity> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| kith_model::jsonl::parse_line(l, i as u64 + 1).unwrap())
+        .collect();
+    kith_import::ingest_records(
+        store,
+        "jsonl",
+        vec!["test".into()],
+        &Default::default(),
+        &(),
+        (acts.len() as u64, None),
+        |sink| {
+            for a in acts {
+                sink.activity(a);
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+}
+
+/// The store id of the activity with platform id `ext`.
+fn activity_id(store: &dyn Store, ext: &str) -> i64 {
+    let mut found = None;
+    store
+        .export_activities(&mut |e| {
+            if e.activity.id == ext {
+                found = Some(e.id.0);
+            }
+            Ok(())
+        })
+        .unwrap();
+    found.unwrap()
+}
+
+// The issue's acceptance: scores are "shown in member timelines and thread views with their
+// explanation". A hand-written thread: ann asks, bob answers warmly, ann thanks him (a
+// resolution), dan insults bob (hostile); the scoring pass stores their scores as
+// `kith import` does after its commit. A message stored later is pending until the next pass.
+#[tokio::test]
+async fn message_scores_show_with_their_evidence_in_timelines_threads_and_the_api() {
+    let app = app(2_000, false);
+    let store = app.state.store.clone();
+    let line = |id: &str, kind: &str, who: &str, ts: &str, reply: &str, text: &str| {
+        format!(
+            "{{\"v\":1,\"source\":\"forum\",\"id\":\"{id}\",\"kind\":\"{kind}\",\"ts\":\"{ts}\",\"author\":{{\"id\":\"{who}\",\"name\":\"{who}\"}},\"thread\":\"q1\"{reply},\"text\":\"{text}\"}}"
+        )
+    };
+    let lines = [
+        line(
+            "q1",
+            "post",
+            "ann",
+            "2020-01-06T10:00:00Z",
+            "",
+            "How do I configure the proxy? It keeps failing with a timeout.",
+        ),
+        line(
+            "r1",
+            "reply",
+            "bob",
+            "2020-01-06T10:20:00Z",
+            ",\"reply_to\":\"q1\"",
+            "Set proxy = true in kith.toml, that works great for me.",
+        ),
+        line(
+            "r2",
+            "reply",
+            "ann",
+            "2020-01-06T10:40:00Z",
+            ",\"reply_to\":\"r1\"",
+            "Thanks, that worked! You saved my day.",
+        ),
+        line(
+            "r3",
+            "reply",
+            "dan",
+            "2020-01-06T11:00:00Z",
+            ",\"reply_to\":\"r1\"",
+            "You are an idiot, nobody wants you here.",
+        ),
+    ];
+    ingest_lines(
+        store.as_ref(),
+        &lines.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let pass = kith_scoring::run(store.as_ref(), &kith_scoring::Pass::stale(), &()).unwrap();
+    assert!(pass.scored >= 4, "{pass:?}");
+    let late = line(
+        "r4",
+        "reply",
+        "eve",
+        "2020-01-06T12:00:00Z",
+        ",\"reply_to\":\"q1\"",
+        "Same problem here.",
+    );
+    ingest_lines(store.as_ref(), &[late.as_str()]);
+    app.state.analytics.refresh().unwrap();
+    let (cookie, _) = app.session(Role::Viewer);
+
+    let ids: Vec<i64> = ["q1", "r2", "r3", "r4"]
+        .iter()
+        .map(|e| activity_id(store.as_ref(), e))
+        .collect();
+    let thread = app
+        .state
+        .analytics
+        .with_snapshot(|s| s.thread_of_activity(ids[0]))
+        .unwrap();
+    let (status, _, page) = app
+        .get(&format!("/conversations/threads/{thread}"), Some(&cookie))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    for expect in [
+        "Conversation quality",
+        "reciprocity",
+        ">question<",
+        ">thanks<",
+        "badge hostile",
+        "(insult)",
+        "<summary>why</summary>",
+        "Not scored yet",
+    ] {
+        assert!(page.contains(expect), "the thread page shows {expect:?}");
+    }
+    // ann's timeline: her question and her thanks, each with its evidence.
+    let ann = app
+        .state
+        .analytics
+        .with_snapshot(|s| {
+            let slot = s.slot_of(ids[1])?;
+            s.member_store_id(s.member_of(slot as usize))
+        })
+        .unwrap();
+    let (status, _, page) = app.get(&format!("/members/{ann}"), Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(">thanks<") && page.contains(">question<"),
+        "ann's timeline"
+    );
+    assert!(
+        page.contains("<q>worked</q>")
+            || page.contains("<q>saved</q>")
+            || page.contains("<q>thanks</q>"),
+        "sentiment words shown"
+    );
+
+    // The API: the same record, with the stored numbers and the explanation.
+    let get = |id: i64| {
+        Request::get(format!("/api/v1/activities/{id}/scores"))
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, body) = app.send(get(ids[1])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "scored", "{v}");
+    assert_eq!(v["activity"], ids[1]);
+    assert!(
+        v["intents"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("thanks")),
+        "{v}"
+    );
+    assert_eq!(v["current"], true);
+    assert!(v["score"]["sentiment"].as_i64().unwrap() > 500, "{v}");
+    assert!(
+        !v["explanation"]["sentiment_words"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{v}"
+    );
+    let (_, _, body) = app.send(get(ids[2])).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["score"]["hostile"], true, "{v}");
+    let kinds: Vec<&str> = v["explanation"]["hostility"]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"insult"), "{v}");
+    let (_, _, body) = app.send(get(ids[3])).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "pending", "stored after the pass: {v}");
+    let (status, _, _) = app.send(get(i64::MAX)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The overview's sentiment cards replace the placeholder.
+    let (_, _, page) = app
+        .get(
+            "/?from=2020-01-01&to=2020-01-31&as_of=2020-01-31",
+            Some(&cookie),
+        )
+        .await;
+    assert!(
+        page.contains("Positive messages") && page.contains("Hostile messages"),
+        "overview sentiment"
+    );
+    assert!(!page.contains("Not measured yet"));
 }

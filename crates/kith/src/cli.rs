@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (database schema ", "3", ")");
+pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (database schema ", "4", ")");
 
 /// kith: see and tend the health of your community.
 ///
@@ -89,6 +89,22 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Serve the web app and HTTP API; newly imported data shows without a restart
     Serve(ServeArgs),
+    /// Score messages again: sentiment, hostility, intents and language (SPEC §4.5)
+    ///
+    /// Imports score what they bring (unless --no-score) and `kith serve` scores new messages
+    /// in the background, so this is for when the scoring model changed (a newer kith), or to
+    /// recompute everything with --all.
+    Rescore(RescoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RescoreArgs {
+    /// Recompute every message, not only those an older model version scored (or none has)
+    #[arg(long)]
+    pub all: bool,
+    /// Scoring threads [default: the number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +156,10 @@ pub struct ImportArgs {
     /// List the formats this kith reads
     #[arg(long)]
     pub list_formats: bool,
+    /// Do not score the imported messages afterwards (run `kith rescore` later; `kith serve`
+    /// also scores them in the background)
+    #[arg(long)]
+    pub no_score: bool,
 }
 
 #[derive(Debug, Args)]

@@ -90,6 +90,20 @@ impl kith_import::Progress for Bar {
     }
 }
 
+impl kith_scoring::Progress for Bar {
+    fn start(&self, total: u64) {
+        kith_import::Progress::start(self, total, false);
+    }
+
+    fn update(&self, done: u64) {
+        self.bar.set_position(done);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 fn when(secs: Option<i64>) -> String {
     secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0))
         .map_or_else(

@@ -883,3 +883,35 @@ fn stackexchange_sample_gives_its_known_response_facts() {
     assert!((median_h - 2.07).abs() < 0.005, "median {median_h} h");
     assert!((get("within_24h_share").as_f64().unwrap() - 0.874).abs() < 0.0005);
 }
+
+#[test]
+fn imports_score_their_messages_after_the_audit_and_rescore_recomputes() {
+    // The example's messages with text: the post p-1, the replies p-2 and p-3 (edited), and
+    // the author-less post p-4; the join, the reaction, the solution and the edit itself are
+    // not messages.
+    let k = Kith::new();
+    let file = k.write("example.jsonl", EXAMPLE);
+    let file = file.to_str().unwrap();
+    let audit = k.json(&["import", "jsonl", file]);
+    assert_eq!(
+        audit["imported"], 8,
+        "--json prints the audit alone, the scoring note goes to stderr"
+    );
+    let current = k.json(&["rescore"]);
+    assert_eq!(current["scored"], 0, "the import scored everything already");
+    let all = k.json(&["rescore", "--all", "--threads", "1"]);
+    assert_eq!(all["scored"], 4, "--all recomputes every message");
+    assert_eq!(all["threads"], 1);
+
+    let k = Kith::new();
+    let file = k.write("example.jsonl", EXAMPLE);
+    k.json(&["import", "jsonl", file.to_str().unwrap(), "--no-score"]);
+    let later = k.json(&["rescore"]);
+    assert_eq!(
+        later["scored"], 4,
+        "--no-score leaves the scoring to rescore"
+    );
+    assert!(later["messages_per_core_sec"].as_f64().unwrap() > 0.0);
+    let text = k.ok(&["rescore"]);
+    assert!(text.contains("already has a current score"), "{text}");
+}

@@ -2,14 +2,16 @@
 //! against fixed thresholds, for the 30 days up to as-of, shown against the community's own
 //! trailing 90-day baseline (the three 30-day windows before) with its trend. Each component's
 //! input comes from the functions the metrics that define it use (`active_members`'s rolling
-//! windows, the first responses of `threads`, `peer_support`'s community share) or from the
-//! §4.0 definitions over the scope's participations; the thresholds and their justification
-//! are in `docs/health-index.md`.
+//! windows, the first responses of `threads`, `peer_support`'s community share,
+//! `conversation_quality`'s thread scores, `sentiment`'s classes of stored text scores) or from
+//! the §4.0 definitions over the scope's participations; the thresholds and their
+//! justification are in `docs/health-index.md`.
 
 use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, share};
-use crate::metrics::{active_members, peer_support};
+use crate::metrics::sentiment::{NEGATIVE, POSITIVE, is_message};
+use crate::metrics::{active_members, conversation_quality, peer_support};
 use crate::scope::Scope;
-use crate::snapshot::{M_BOT, M_REMOVED, M_TEAM};
+use crate::snapshot::{M_BOT, M_REMOVED, M_TEAM, T_CONFIDENT};
 use crate::threads::{FirstResponse, ReportThread};
 
 pub const METRIC: MetricDef = MetricDef {
@@ -34,11 +36,13 @@ thresholds the value reaches (below the first: 0; at or above the fifth: 5):
 | retention | of the members active in the 30 days before the window, the share active again in it | 0.20, 0.30, 0.40, 0.50, 0.60 |
 | responsiveness | threads opened in the window that got their first response (as `first_response` defines it) within 24 h, over the threads whose answer within 24 h is decided: answered within 24 h, or opened at least 24 h before as-of. (Not `first_response`'s share, which leaves out every unanswered thread younger than 30 days: in the 30 days up to as-of that would be all of them, and *now* would always look better than the baseline.) | 0.40, 0.60, 0.75, 0.85, 0.95 |
 | peer support | first responses to the window's threads given by non-team members (`peer_support`'s `first` share); measured only when some member is flagged team (else it is 1 by construction) | 0.25, 0.40, 0.55, 0.70, 0.85 |
+| conversation quality | the median (nearest rank) of the [`conversation_quality`](#conversation_quality) scores (0–100) of the threads opened in the window at least 7 days before as-of, answered or not. (Not that metric's threads, which leave out unanswered threads younger than 30 days; a thread younger than 7 days is still unsettled and is left out of every window alike.) | 40, 55, 65, 75, 85 |
+| sentiment | net sentiment of the window's messages: (positive − negative) ÷ confident, with messages, *confident*, *positive* and *negative* as [`sentiment`](#sentiment) defines them (posts, replies, answers and feedback with a stored text score of confidence ≥ 0.5) | 0.15, 0.30, 0.45, 0.60, 0.75 |
 | growth | new contributors (first participation in the window) ÷ members active in it | 0.05, 0.10, 0.15, 0.22, 0.30 |
-| conversation quality, sentiment, moderation load | not measured by kith yet: left out | — |
+| moderation load | not measured by kith yet (no moderation cases): left out | — |
 
 A component without data in a window (no member active before it, no thread, no response, no
-team member flagged) is left out of that window. **Index** = 100 × (sum of the scores) ÷ (5 × components scored).
+team member flagged, no settled thread, no confident text score) is left out of that window. **Index** = 100 × (sum of the scores) ÷ (5 × components scored).
 
 **`index`** (one row): `index` now; `components` scored now and `left_out` (those without data,
 by name); `baseline`: the mean of windows 1–3's indexes (those that have one); `change` = index −
@@ -55,11 +59,12 @@ value.";
 const VERIFIED_BY: &str = "\
 The index is arithmetic over inputs computed by the functions other metrics use and check
 against their reference SQL: `active_members`'s rolling windows, the first responses of
-`first_response` and `peer_support` (threads and responses as SPEC §4.0 defines them); retention
+`first_response` and `peer_support` (threads and responses as SPEC §4.0 defines them), the
+thread scores of `conversation_quality` and the message classes of `sentiment`; retention
 and growth apply the §4.0 definitions to the scope's participations. A slow model computes every
 window's values slot by slot from the definitions and a property test compares it with the fast
-one on random communities; hand-worked examples check every component, the scores, the baseline
-and the trend.";
+one on random communities (with synthetic text scores); hand-worked examples check every
+component, the scores, the baseline and the trend.";
 
 /// A component: its name, and the five thresholds of scores 1–5 (`None`: not measured yet).
 struct Component {
@@ -86,11 +91,11 @@ const COMPONENTS: [Component; 8] = [
     },
     Component {
         name: "conversation_quality",
-        thresholds: None,
+        thresholds: Some([40.0, 55.0, 65.0, 75.0, 85.0]),
     },
     Component {
         name: "sentiment",
-        thresholds: None,
+        thresholds: Some([0.15, 0.30, 0.45, 0.60, 0.75]),
     },
     Component {
         name: "growth",
@@ -105,11 +110,15 @@ const PARTICIPATION: usize = 0;
 const RETENTION: usize = 1;
 const RESPONSIVENESS: usize = 2;
 const PEER_SUPPORT: usize = 3;
+const CONVERSATION_QUALITY: usize = 4;
+const SENTIMENT: usize = 5;
 const GROWTH: usize = 6;
 
 /// Windows measured: now and the three of the baseline.
 pub const WINDOWS: usize = 4;
 const WINDOW: i64 = 30 * 86_400;
+/// A thread younger than this at as-of is still unsettled: left out of conversation quality.
+const SETTLED: i64 = 7 * 86_400;
 
 /// Each window's component values (`None`: no data or not measured).
 pub type Values = [[Option<f64>; 8]; WINDOWS];
@@ -223,6 +232,51 @@ pub fn measure(s: &Scope<'_>) -> Values {
             values[k][PEER_SUPPORT] = share(by_community, n);
         }
     }
+
+    // Conversation quality: the settled threads' scores, their median per window.
+    let settled: Vec<bool> = threads
+        .list
+        .iter()
+        .map(|th| s.snap.ts[th.op as usize] <= as_of - SETTLED)
+        .collect();
+    let summaries = conversation_quality::summaries(s, &threads, &first, &settled);
+    let mut scores: [Vec<f64>; WINDOWS] = Default::default();
+    for (th, summary) in threads.list.iter().zip(&summaries) {
+        let k = ((as_of - s.snap.ts[th.op as usize]) / WINDOW) as usize;
+        if let (Some(t), Some(list)) = (summary, scores.get_mut(k)) {
+            list.push(kith_text::conversation_quality(t).score);
+        }
+    }
+    for (k, list) in scores.iter_mut().enumerate() {
+        list.sort_unstable_by(f64::total_cmp);
+        values[k][CONVERSATION_QUALITY] = conversation_quality::rank(list, 1, 2);
+    }
+
+    // Sentiment: confident messages per window, net of negative ones.
+    if s.snap.has_text_scores() {
+        let mut confident = [0i64; WINDOWS];
+        let mut net = [0i64; WINDOWS];
+        for slot in s.counted_slots() {
+            let back = as_of - s.snap.ts[slot];
+            if s.snap.text_flags(slot) & T_CONFIDENT == 0
+                || !is_message(s.snap.kind[slot])
+                || !(0..WINDOWS as i64 * WINDOW).contains(&back)
+            {
+                continue;
+            }
+            let k = (back / WINDOW) as usize;
+            confident[k] += 1;
+            let sentiment = s.snap.text_sentiment(slot);
+            if sentiment >= POSITIVE {
+                net[k] += 1;
+            } else if sentiment <= NEGATIVE {
+                net[k] -= 1;
+            }
+        }
+        for k in 0..WINDOWS {
+            values[k][SENTIMENT] = share(net[k], confident[k]);
+        }
+    }
     values
 }
 
@@ -334,12 +388,13 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use kith_model::Kind;
+    use kith_text::{Intent, ThreadSummary};
 
     use super::*;
     use crate::params::Params;
     use crate::scope::is_participation;
-    use crate::snapshot::NONE;
-    use crate::testkit::{Community, at};
+    use crate::snapshot::{NONE, T_HOSTILE, T_SCORED};
+    use crate::testkit::{Community, Said, at};
 
     /// Every window's values straight from the definitions, slot by slot.
     fn slow(s: &Scope<'_>) -> Values {
@@ -385,6 +440,7 @@ mod tests {
             [0i64; WINDOWS],
             [0i64; WINDOWS],
         );
+        let mut quality: Vec<Vec<f64>> = vec![Vec::new(); WINDOWS];
         for t in 0..snap.threads() {
             let op = snap.thread_op[t];
             if op == NONE || !s.counted(op as usize) {
@@ -426,6 +482,10 @@ mod tests {
                     by_community[k] += 1;
                 }
             }
+            if op_ts <= as_of - 7 * 86_400 {
+                let summary = slow_summary(s, t, best.map(|b| b.0));
+                quality[k].push(kith_text::conversation_quality(&summary).score);
+            }
         }
         let team = (0..snap.members()).any(|m| {
             snap.member_flags[m] & M_TEAM != 0 && snap.member_flags[m] & (M_BOT | M_REMOVED) == 0
@@ -435,34 +495,155 @@ mod tests {
             if team {
                 values[k][PEER_SUPPORT] = share(by_community[k], responded[k]);
             }
+            // Median by nearest rank: the ⌈n / 2⌉-th smallest.
+            quality[k].sort_by(f64::total_cmp);
+            let n = quality[k].len();
+            values[k][CONVERSATION_QUALITY] = (n > 0).then(|| quality[k][n.div_ceil(2) - 1]);
+        }
+        // Net sentiment of the confident messages whose author counts.
+        let (mut confident, mut net) = ([0i64; WINDOWS], [0i64; WINDOWS]);
+        for slot in 0..snap.slots() {
+            let kind = Kind::from_code(snap.kind[slot]);
+            if !s.counted(slot)
+                || !matches!(
+                    kind,
+                    Some(Kind::Post | Kind::Reply | Kind::Answer | Kind::Feedback)
+                )
+                || snap.text_flags(slot) & T_CONFIDENT == 0
+            {
+                continue;
+            }
+            let Some(k) = window_of(snap.ts[slot]).filter(|&k| k < WINDOWS) else {
+                continue;
+            };
+            confident[k] += 1;
+            let sentiment = snap.text_sentiment(slot);
+            net[k] += i64::from(sentiment >= 500) - i64::from(sentiment <= -500);
+        }
+        for k in 0..WINDOWS {
+            values[k][SENTIMENT] = share(net[k], confident[k]);
         }
         values
     }
 
+    /// A thread's conversation-quality inputs straight from SPEC §4.4 and
+    /// `conversation_quality`'s definition, given its first response's time.
+    fn slow_summary(s: &Scope<'_>, t: usize, first: Option<i64>) -> ThreadSummary {
+        let snap = s.snap;
+        let op = snap.thread_op[t];
+        let op_ts = snap.ts[op as usize];
+        let author = snap.member_of(op as usize);
+        let mut messages: Vec<(i64, i64, u32, usize)> = Vec::new();
+        let mut resolved = false;
+        for r in 0..snap.slots() {
+            if !s.admitted(r) || snap.ts[r] < op_ts {
+                continue;
+            }
+            let kind = Kind::from_code(snap.kind[r]);
+            let m = snap.member_of(r);
+            let in_thread = snap.thread[r] == t as u32;
+            if in_thread && kind == Some(Kind::Solution) {
+                resolved = true;
+            }
+            // The asker thanks a helper, after the first response.
+            if in_thread
+                && r != op as usize
+                && m == author
+                && matches!(
+                    kind,
+                    Some(Kind::Post | Kind::Reply | Kind::Answer | Kind::Feedback)
+                )
+                && snap.text_flags(r) & T_SCORED != 0
+                && snap.text_intents(r) & Intent::Thanks.bit() != 0
+                && first.is_some_and(|f| snap.ts[r] >= f)
+            {
+                resolved = true;
+            }
+            if matches!(kind, Some(Kind::Post | Kind::Reply | Kind::Answer))
+                && snap.member_flags[m as usize] & M_BOT == 0
+                && (in_thread || snap.reply_to[r] == op)
+            {
+                messages.push((snap.ts[r], snap.ids_of(r as u32), m, r));
+            }
+        }
+        messages.sort_unstable();
+        let people: BTreeSet<u32> = messages.iter().map(|x| x.2).collect();
+        let turns = messages.windows(2).filter(|w| w[0].2 != w[1].2).count() as u32;
+        let scored: Vec<usize> = messages
+            .iter()
+            .map(|x| x.3)
+            .filter(|&r| snap.text_flags(r) & T_SCORED != 0)
+            .collect();
+        let sum: i64 = scored
+            .iter()
+            .map(|&r| i64::from(snap.text_sentiment(r)))
+            .sum();
+        ThreadSummary {
+            answered: first.is_some(),
+            first_response_secs: first.map(|f| (f - op_ts) as u64),
+            resolved,
+            participants: people.len() as u32,
+            reciprocity_turns: turns,
+            mean_sentiment: (!scored.is_empty())
+                .then(|| sum as f64 / scored.len() as f64 / 10_000.0),
+            hostile_messages: scored
+                .iter()
+                .filter(|&&r| snap.text_flags(r) & T_HOSTILE != 0)
+                .count() as u32,
+            messages: messages.len() as u32,
+        }
+    }
+
     // as-of 2024-06-01T00:00:00Z; windows of 30 days back from it: W0 = (May 2, Jun 1],
-    // W1 = (Apr 2, May 2], W2 = (Mar 3, Apr 2], W3 = (Feb 2, Mar 3]. tess is team.
-    // - W1: ann opens t1 (Apr 10 10:00), tess answers 2 h later; dan opens t2 (Apr 11) and
-    //   nobody answers (unanswered: older than 30 days at as-of).
-    // - W0: ann opens t3 (May 10 10:00), bob replies 1 h later; cat opens t4 (May 20), no
-    //   answer after 12 days: it missed its 24 h.
-    // W0: active ann, bob, cat, one day each → participation 3 / (30 × 3) = 0.033 → score 0;
-    //   retention: of W1's {ann, dan}, ann is back → 0.5 → 4; growth: bob and cat are new,
-    //   2 / 3 → 5; responsiveness: t3 within 24 h, t4 not, 1 / 2 → 1; peer support: t3's first
-    //   response by bob → 1 → 5. Index = 100 × (0 + 4 + 5 + 1 + 5) / (5 × 5) = 60.
+    // W1 = (Apr 2, May 2], W2 = (Mar 3, Apr 2], W3 = (Feb 2, Mar 3]. tess is team. Sentiment
+    // in ten-thousandths; "unsure" = scored with confidence 0.3 (not confident).
+    // - W1: ann opens t1 (Apr 10 10:00), tess answers 2 h later; dan opens t2 (Apr 11, −0.2
+    //   unsure) and nobody answers (unanswered: older than 30 days at as-of).
+    // - W0: ann opens t3 (May 10 10:00, +0.6), bob replies 1 h later (+0.3), ann thanks him at
+    //   12:00 (+0.8, thanks); bob opens t6 (May 12 10:00, unsure), ann replies 10 h later; cat
+    //   opens t4 (May 20 10:00, −0.4), no answer after 12 days; eve opens t5 (May 28 10:00),
+    //   no answer: 4 days old, unsettled for conversation quality.
+    // W0: active ann (May 10, 12), bob (May 10, 12), cat, eve → participation
+    //   (2 + 2 + 1 + 1) / (30 × 4) = 0.05 → score 1; retention: of W1's {ann, dan}, ann is back
+    //   → 0.5 → 4; growth: bob, cat, eve are new, 3 / 4 → 5; responsiveness: t3 (1 h) and t6
+    //   (10 h) within 24 h, t4 and t5 not → 2 / 4 → 1; peer support: first responses by bob
+    //   and ann, both community → 1 → 5.
+    //   Conversation quality of the settled threads (components: answered 25, first response
+    //   15, resolved 20, participants 10, reciprocity 10, sentiment 10, civility 10):
+    //   t3 = 25 + 15 (1 h) + 20 (thanked after the response) + 5 (two people) + 6.667 (ann →
+    //   bob → ann: 2 turns) + 10 × (1 + (0.6 + 0.3 + 0.8) / 3) / 2 = 7.833 + 10 = 89.5;
+    //   t6 = 25 + 7.5 (10 h: within 24 h) + 0 + 5 + 3.333 + 10 × (1 + 0.1) / 2 = 5.5 (an unsure
+    //   score is still a score) + 10 = 56.333; t4 = 0 + 0 + 0 + 0 + 0 + 10 × (1 − 0.4) / 2 = 3
+    //   + 10 = 13. Median (2nd of 3) 56.333 →
+    //   2 (≥ 40, 55; < 65). Sentiment: confident messages ann +0.6, bob +0.3, ann +0.8, cat
+    //   −0.4 → (3 − 1) / 4 = 0.5 → 3 (≥ 0.15, 0.30, 0.45; < 0.60).
+    //   Index = 100 × (1 + 4 + 5 + 1 + 5 + 2 + 3) / (5 × 7) = 60.
     // W1: participation 2 / 60 → 0; retention: nobody active in W2 → left out; growth 2 / 2 →
-    //   5; responsiveness: t1 within, t2 unanswered → 0.5 → 1; peer: tess was first → 0 → 0.
-    //   Index = 100 × 6 / 20 = 30. W2 and W3 have no data.
-    // Baseline = 30 (the only baseline window with an index), change +30 → up.
+    //   5; responsiveness: t1 within, t2 unanswered → 0.5 → 1; peer: tess was first → 0 → 0;
+    //   quality: t1 = 25 + 11.25 (2 h) + 0 + 5 + 3.333 + 5 + 10 = 59.583, t2 = 10 × (1 − 0.2) /
+    //   2 = 4 + 10 = 14 → median (1st of 2) 14 → 0; sentiment: dan's is not confident and
+    //   tess's is team → left out. Index = 100 × 6 / (5 × 5) = 24. W2 and W3 have no data.
+    // Baseline = 24 (the only baseline window with an index), change +36 → up.
     #[test]
     fn components_scores_baseline_and_trend_follow_the_thresholds() {
         let mut c = Community::new();
         c.post("ann", at("2024-04-10T10:00:00Z"), "t1");
         c.answer("tess", at("2024-04-10T12:00:00Z"), "t1");
         c.team("tess", None);
-        c.post("dan", at("2024-04-11T10:00:00Z"), "t2");
-        c.post("ann", at("2024-05-10T10:00:00Z"), "t3");
-        c.reply("bob", at("2024-05-10T11:00:00Z"), "t3");
-        c.post("cat", at("2024-05-20T10:00:00Z"), "t4");
+        let t2 = c.post("dan", at("2024-04-11T10:00:00Z"), "t2");
+        c.say(&t2, Said::new(-2_000, &[]).unsure());
+        let t3 = c.post("ann", at("2024-05-10T10:00:00Z"), "t3");
+        c.say(&t3, Said::new(6_000, &[Intent::Question]));
+        let r = c.reply("bob", at("2024-05-10T11:00:00Z"), "t3");
+        c.say(&r, Said::new(3_000, &[Intent::Answer]));
+        let r = c.reply("ann", at("2024-05-10T12:00:00Z"), "t3");
+        c.say(&r, Said::new(8_000, &[Intent::Thanks]));
+        let t6 = c.post("bob", at("2024-05-12T10:00:00Z"), "t6");
+        c.say(&t6, Said::new(1_000, &[]).unsure());
+        c.reply("ann", at("2024-05-12T20:00:00Z"), "t6");
+        let t4 = c.post("cat", at("2024-05-20T10:00:00Z"), "t4");
+        c.say(&t4, Said::new(-4_000, &[]));
+        c.post("eve", at("2024-05-28T10:00:00Z"), "t5");
         let snap = c.snapshot();
         let p = Params {
             as_of: Some(at("2024-06-01T00:00:00Z")),
@@ -470,15 +651,17 @@ mod tests {
         };
         let v = crate::compute(&snap, &p, "health_index").unwrap();
         let index = &v.table("index").unwrap().rows[0];
-        assert_eq!(index[0], Cell::Real(60.0));
-        assert_eq!(index[1], Cell::Int(5));
-        assert_eq!(
-            index[2],
-            Cell::Text("conversation_quality, sentiment, moderation_load".into())
-        );
+        let now = 100.0 * 21.0 / 35.0;
+        assert_eq!(index[0], Cell::Real(now));
+        assert_eq!(index[1], Cell::Int(7));
+        assert_eq!(index[2], Cell::Text("moderation_load".into()));
         assert_eq!(
             index[3..],
-            [Cell::Real(30.0), Cell::Real(30.0), Cell::Text("up".into())]
+            [
+                Cell::Real(24.0),
+                Cell::Real(now - 24.0),
+                Cell::Text("up".into())
+            ]
         );
         let comp = |name: &str| -> Vec<Cell> {
             v.table("components")
@@ -489,15 +672,19 @@ mod tests {
                 .unwrap()
                 .clone()
         };
+        let real = |cell: &Cell| match cell {
+            Cell::Real(x) => *x,
+            other => panic!("not a number: {other:?}"),
+        };
         assert_eq!(
             comp("participation")[2..4],
-            [Cell::Real(1.0 / 30.0), Cell::Int(0)]
+            [Cell::Real(6.0 / 120.0), Cell::Int(1)]
         );
         assert_eq!(
             comp("retention")[2..6],
             [Cell::Real(0.5), Cell::Int(4), Cell::Null, Cell::Null]
         );
-        assert_eq!(comp("growth")[2..4], [Cell::Real(2.0 / 3.0), Cell::Int(5)]);
+        assert_eq!(comp("growth")[2..4], [Cell::Real(0.75), Cell::Int(5)]);
         assert_eq!(
             comp("responsiveness")[2..6],
             [Cell::Real(0.5), Cell::Int(1), Cell::Real(0.5), Cell::Int(1)]
@@ -506,8 +693,24 @@ mod tests {
             comp("peer_support")[2..6],
             [Cell::Real(1.0), Cell::Int(5), Cell::Real(0.0), Cell::Int(0)]
         );
+        let quality = comp("conversation_quality");
+        assert_eq!(quality[1], Cell::Int(1));
+        assert!((real(&quality[2]) - (25.0 + 7.5 + 5.0 + 10.0 / 3.0 + 5.5 + 10.0)).abs() < 1e-9);
+        assert_eq!(quality[3], Cell::Int(2));
+        assert!((real(&quality[4]) - 14.0).abs() < 1e-9);
+        assert_eq!(quality[5], Cell::Int(0));
         assert_eq!(
-            comp("sentiment")[1..4],
+            comp("sentiment")[1..6],
+            [
+                Cell::Int(1),
+                Cell::Real(0.5),
+                Cell::Int(3),
+                Cell::Null,
+                Cell::Null
+            ]
+        );
+        assert_eq!(
+            comp("moderation_load")[1..4],
             [Cell::Int(0), Cell::Null, Cell::Null]
         );
         let windows = &v.table("windows").unwrap().rows;
@@ -517,11 +720,77 @@ mod tests {
             [
                 &Cell::Null,
                 &Cell::Null,
-                &Cell::Real(30.0),
-                &Cell::Real(60.0)
+                &Cell::Real(24.0),
+                &Cell::Real(now)
             ]
         );
         assert_eq!(windows[3][2], Cell::Int(at("2024-06-01T00:00:00Z")));
+    }
+
+    // The settling rule and the sentiment classes at their edges. as-of 2024-06-01: t1 opened
+    // exactly 7 days before (May 25 00:00) counts; t2 one second later does not, nor do t3–t6
+    // (May 26–29). t1 is an unanswered one-person thread without a score: 5 (neutral
+    // sentiment) + 10 (civil) = 15, the only settled thread, so the median is 15 → score 0
+    // (below 40). Sentiment: +0.05 is positive, −0.05 negative, ±0.0499 neutral, an unsure
+    // −0.9 does not count: (1 − 1) / 4 = 0 → score 0 (below 0.15), but measured.
+    #[test]
+    fn settled_threads_and_sentiment_classes_meet_their_edges() {
+        let mut c = Community::new();
+        c.post("ann", at("2024-05-25T00:00:00Z"), "t1");
+        let said = [
+            ("bob", "2024-05-25T00:00:01Z", Said::new(500, &[])),
+            ("cat", "2024-05-26T00:00:00Z", Said::new(-500, &[])),
+            ("dan", "2024-05-27T00:00:00Z", Said::new(499, &[])),
+            ("eve", "2024-05-28T00:00:00Z", Said::new(-499, &[])),
+            (
+                "fay",
+                "2024-05-29T00:00:00Z",
+                Said::new(-9_000, &[]).unsure(),
+            ),
+        ];
+        for (i, (who, when, what)) in said.into_iter().enumerate() {
+            let id = c.post(who, at(when), &format!("t{}", i + 2));
+            c.say(&id, what);
+        }
+        let snap = c.snapshot();
+        let p = Params {
+            as_of: Some(at("2024-06-01T00:00:00Z")),
+            ..Params::default()
+        };
+        let values = measure(&Scope::new(&snap, &p).unwrap());
+        assert_eq!(values[0][CONVERSATION_QUALITY], Some(15.0));
+        assert_eq!(values[0][SENTIMENT], Some(0.0));
+        let v = crate::compute(&snap, &p, "health_index").unwrap();
+        let row = v
+            .table("components")
+            .unwrap()
+            .rows
+            .iter()
+            .find(|r| r[0] == Cell::Text("sentiment".into()))
+            .unwrap()
+            .clone();
+        assert_eq!(row[1..4], [Cell::Int(1), Cell::Real(0.0), Cell::Int(0)]);
+    }
+
+    // Without text scores (an import with --no-score) sentiment has no data and is left out
+    // by name; conversation quality is still measured (its sentiment part is neutral).
+    #[test]
+    fn sentiment_is_left_out_until_messages_are_scored() {
+        let mut c = Community::new();
+        c.post("ann", at("2024-05-10T10:00:00Z"), "t1");
+        c.reply("bob", at("2024-05-10T11:00:00Z"), "t1");
+        c.team("bob", None);
+        let snap = c.snapshot();
+        let p = Params {
+            as_of: Some(at("2024-06-01T00:00:00Z")),
+            ..Params::default()
+        };
+        let v = crate::compute(&snap, &p, "health_index").unwrap();
+        let index = &v.table("index").unwrap().rows[0];
+        assert_eq!(
+            index[2],
+            Cell::Text("retention, sentiment, moderation_load".into())
+        );
     }
 
     // Without any team member every first response is the community's: peer support says
@@ -540,9 +809,7 @@ mod tests {
         let index = &v.table("index").unwrap().rows[0];
         assert_eq!(
             index[2],
-            Cell::Text(
-                "retention, peer_support, conversation_quality, sentiment, moderation_load".into()
-            )
+            Cell::Text("retention, peer_support, sentiment, moderation_load".into())
         );
     }
 

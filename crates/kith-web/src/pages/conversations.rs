@@ -150,9 +150,10 @@ pub async fn thread(
     State(state): State<AppState>,
     Me(me): Me,
     Path(id): Path<i64>,
+    Query(q): Query<PeriodQuery>,
 ) -> Result<Markup, WebError> {
     let s = state.clone();
-    let (acts, names, bases) = blocking(move || {
+    let (acts, names, bases, texts, quality) = blocking(move || {
         let ids: Vec<ActivityId> = s
             .analytics
             .with_snapshot(|snap| snap.thread_activity_ids(id))
@@ -182,7 +183,18 @@ pub async fn thread(
             .into_iter()
             .map(|s| (s.name, s.base_url))
             .collect();
-        Ok((acts, names, bases))
+        let texts = crate::scores::text_views(s.store.as_ref(), &acts)?;
+        let tz = s.tz();
+        let as_of = q.params(tz)?.as_of;
+        let quality = s
+            .analytics
+            .with_snapshot(|snap| {
+                kith_analytics::metrics::conversation_quality::quality_of_thread(
+                    snap, id, as_of, tz,
+                )
+            })
+            .map_err(|e| WebError::BadRequest(e.to_string()))?;
+        Ok((acts, names, bases, texts, quality))
     })
     .await?;
     let first = &acts[0];
@@ -191,6 +203,7 @@ pub async fn thread(
         h1 { (title) }
         p.muted { (first.activity.source) @if let Some(c) = &first.activity.channel { " · " (c) } " · " (acts.len()) " messages"
             @if first.derived.inferred_thread { " · " span.badge title="kith reconstructed this conversation from unthreaded chat" { "inferred thread" } } }
+        (quality_card(quality.as_ref()))
         @for a in &acts {
             article.card style="margin:.5rem 0" {
                 p.small {
@@ -200,8 +213,31 @@ pub async fn thread(
                     @if let Some(url) = platform_link(&a.activity, bases.get(&a.activity.source).and_then(|b| b.as_deref())) { " · " a href=(url) rel="noreferrer" { "open on the platform" } }
                 }
                 @if let Some(t) = &a.activity.text { blockquote { (t) } }
+                (crate::scores::render(texts.get(&a.id.0)))
             }
         }
     };
     Ok(shell(&state, &me, &title, "/conversations", body))
+}
+
+/// The thread's conversation quality (SPEC §4.4) with its components, or why it has none.
+fn quality_card(q: Option<&kith_text::ConversationQuality>) -> Markup {
+    html! {
+        section.card aria-labelledby="quality" style="margin:.6rem 0" {
+            h2 #quality style="margin:0 0 .3rem" { "Conversation quality" (ui::explain("conversation_quality")) }
+            @match q {
+                None => p.small.muted { "No score: the thread did not begin with a post (a contribution such as a pull request opened it), it is still open (no response yet and younger than 30 days), or a bot opened it." },
+                Some(q) => {
+                    p { span.value style="font-size:1.5rem;font-weight:650" { (format!("{:.0}", q.score)) } " / 100" }
+                    table {
+                        caption.small.muted { "Each component's value (0–1) × its weight = its points" }
+                        thead { tr { th { "Component" } th.num { "Value" } th.num { "Weight" } th.num { "Points" } } }
+                        tbody { @for c in &q.components {
+                            tr { td { (c.name.replace('_', " ")) } td.num { (format!("{:.2}", c.value)) } td.num { (format!("{:.0}", c.weight)) } td.num { (format!("{:.1}", c.points)) } }
+                        } }
+                    }
+                }
+            }
+        }
+    }
 }

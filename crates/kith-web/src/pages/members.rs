@@ -323,6 +323,8 @@ struct Profile {
     entry: Option<MemberEntry>,
     sources: HashMap<SourceId, kith_store::SourceSummary>,
     timeline: Vec<kith_store::ExportedActivity>,
+    /// What kith-text read from the timeline's messages, by activity store id.
+    texts: HashMap<i64, crate::scores::TextView>,
     total: usize,
     notes: Vec<kith_store::Note>,
     tags: Vec<String>,
@@ -364,6 +366,7 @@ pub async fn profile(
                 .cmp(&a.activity.ts.secs)
                 .then(b.id.cmp(&a.id))
         });
+        let texts = crate::scores::text_views(store, &timeline)?;
         let merges: Vec<_> = store
             .merges()?
             .into_iter()
@@ -385,6 +388,7 @@ pub async fn profile(
                 .map(|s| (s.id, s.clone()))
                 .collect(),
             timeline,
+            texts,
             total,
             notes: store.notes(id)?,
             tags: store.tags(id)?,
@@ -518,7 +522,7 @@ fn render_profile(state: &AppState, me: &Principal, p: &Profile) -> Markup {
             (merge_log(me, &p.merges, &name_of))
         }
         h2 { "Timeline" }
-        p.muted.small { "The " (p.timeline.len()) " most recent of " (ui::num(p.total as i64)) " activities, across every source." }
+        p.muted.small { "The " (p.timeline.len()) " most recent of " (ui::num(p.total as i64)) " activities, across every source. Under each message: its sentiment, hostility and intents as kith-text read them (\"why\" shows the words behind them)." }
         table { thead { tr { th { "When (UTC)" } th { "Source" } th { "What" } th { "Text" } } }
             tbody { @for a in &p.timeline {
                 @let src = p.sources.values().find(|s| s.name == a.activity.source);
@@ -532,6 +536,7 @@ fn render_profile(state: &AppState, me: &Principal, p: &Profile) -> Markup {
                         @if let Some(t) = p.threads.get(&a.id.0) {
                             " " a href={ "/conversations/threads/" (t) } { "thread" }
                         }
+                        (crate::scores::render(p.texts.get(&a.id.0)))
                     }
                 }
             } }

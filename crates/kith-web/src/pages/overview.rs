@@ -120,6 +120,110 @@ fn headlines(c: &Computed, prev: Option<&Computed>) -> Vec<Headline> {
     out
 }
 
+/// A cell of the one-row `summary` table of the `sentiment` metric.
+fn sentiment_cell(c: &Computed, col: &str) -> Option<f64> {
+    c.metric("sentiment")?
+        .table("summary")?
+        .get(0, col)?
+        .as_f64()
+}
+
+/// Sentiment of the range's messages (SPEC §4.5): positive, negative and hostile shares with
+/// the previous range beside them, and their course per period.
+fn sentiment_section(c: &Computed, prev: Option<&Computed>) -> Markup {
+    let messages = sentiment_cell(c, "messages").unwrap_or(0.0);
+    let scored = sentiment_cell(c, "scored").unwrap_or(0.0);
+    let confident = sentiment_cell(c, "confident").unwrap_or(0.0);
+    let small = sentiment_cell(c, "small_sample") == Some(1.0);
+    let of_confident = format!(
+        "of {} confident messages{}",
+        ui::num(confident as i64),
+        if small { " (small sample)" } else { "" }
+    );
+    let both = |col: &'static str| {
+        (
+            sentiment_cell(c, col),
+            prev.and_then(|p| sentiment_cell(p, col)),
+        )
+    };
+    let cards = [
+        (
+            "Positive messages",
+            "positive_share",
+            true,
+            of_confident.clone(),
+        ),
+        (
+            "Negative messages",
+            "negative_share",
+            false,
+            format!("{of_confident}; a bug report or a complaint is negative, not hostile"),
+        ),
+        (
+            "Hostile messages",
+            "hostile_share",
+            false,
+            format!(
+                "insults, slurs, threats or harassment, of {} scored messages",
+                ui::num(scored as i64)
+            ),
+        ),
+    ]
+    .map(|(label, col, up_is_good, note)| {
+        let (value, previous) = both(col);
+        Headline {
+            label,
+            metric: "sentiment",
+            value,
+            previous,
+            unit: Unit::Share,
+            up_is_good,
+            note,
+        }
+    });
+    let periods = c.metric("sentiment").and_then(|m| m.table("periods"));
+    let chart = periods.filter(|t| t.rows.len() > 1).map(|t| {
+        let labels: Vec<String> = t.rows.iter().map(|r| super::cell(&r[0])).collect();
+        let values = |col: &str| -> Vec<Option<f64>> {
+            (0..t.rows.len())
+                .map(|i| t.get(i, col).and_then(|v| v.as_f64()))
+                .collect()
+        };
+        charts::line_chart(
+            "Positive and negative shares of confident messages per period",
+            &labels,
+            &[
+                Series {
+                    name: "positive",
+                    values: values("positive_share"),
+                },
+                Series {
+                    name: "negative",
+                    values: values("negative_share"),
+                },
+                Series {
+                    name: "hostile (of scored)",
+                    values: values("hostile_share"),
+                },
+            ],
+            Unit::Share,
+        )
+    });
+    html! {
+        (heading("sentiment", "Sentiment"))
+        @if messages == 0.0 {
+            div.empty { p.small { "No message in this range has a text score yet. kith scores messages after each import and in the background of " code { "kith serve" } "; " code { "kith rescore" } " scores them by hand." } }
+        } @else {
+            div.grid { @for h in &cards { (headline_card(h)) } }
+            @let not_scored = sentiment_cell(c, "not_scored").unwrap_or(0.0);
+            @if not_scored > 0.0 {
+                p.small.muted { (ui::num(not_scored as i64)) " messages are in a language kith-text does not score (English only) and count nowhere here." }
+            }
+            @if let Some(svg) = chart { (ui::raw(svg)) }
+        }
+    }
+}
+
 fn headline_card(h: &Headline) -> Markup {
     let delta = match (h.value, h.previous) {
         (Some(v), Some(p)) => {
@@ -260,10 +364,7 @@ pub async fn overview(
                     }
                 }
                 div.grid { @for h in &cards { (headline_card(h)) } }
-                div.card style="margin-top:.8rem" {
-                    div.label { "Sentiment" }
-                    p.small.muted { "Not measured yet: positive and negative shares among confidently scored messages appear here once message scoring runs on import." }
-                }
+                (sentiment_section(&c, prev.as_deref()))
                 (heading("active_members", "Active members"))
                 @if let Some(svg) = active_chart { (ui::raw(svg)) }
                 (heading("new_members", "New members and contributors"))

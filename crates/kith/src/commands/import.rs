@@ -84,5 +84,10 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         ));
     }
     cx.out.result(&audit, || audit_text(&audit));
+    // Scoring runs after the commit and the audit (SPEC §9: the ingest figures do not pay for
+    // it, and the import is usable before it finishes).
+    if !args.dry_run && !args.no_score && audit.audit.imported + audit.audit.updated > 0 {
+        super::score::after_import(cx, store.as_ref())?;
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod demo;
 mod import;
 mod members;
 mod report;
+mod score;
 mod serve;
 
 use crate::cli::{Cli, Command};
@@ -58,5 +59,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backup(args) => data::backup(&cx, &args),
         Command::Restore(args) => data::restore(&cx, &args),
         Command::Serve(args) => serve::serve(&cx, &args),
+        Command::Rescore(args) => score::rescore(&cx, &args),
     }
 }

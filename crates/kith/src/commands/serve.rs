@@ -29,6 +29,9 @@ pub fn serve_store(
         secure_cookies: std::env::var("KITH_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true"),
         ..WebConfig::default()
     };
+    // New and edited messages (imports through the web app or the API, or by another
+    // process) are scored in the background; stopped when serving ends.
+    let _scorer = super::score::BackgroundScorer::start(Arc::clone(&store));
     cx.out.note("building the analytics snapshot");
     let state = AppState::new(store, demo, config).map_err(|e| match e {
         kith_web::WebError::Unavailable(m) => Failure::Unavailable(m),

@@ -1,0 +1,118 @@
+//! Text scoring beside the import (SPEC §4.5, §9): `kith rescore`, the pass `kith import` runs
+//! after committing, and the background scorer of `kith serve`. The work is `kith-scoring`'s;
+//! this module prints it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use kith_scoring::{Follower, Pass, PassReport, ScoringError};
+use kith_store::Store;
+
+use super::Context;
+use crate::cli::RescoreArgs;
+use crate::failure::Failure;
+
+impl From<ScoringError> for Failure {
+    fn from(e: ScoringError) -> Failure {
+        match e {
+            ScoringError::Store(s) => s.into(),
+            e @ ScoringError::Worker => Failure::Other(e.into()),
+        }
+    }
+}
+
+/// One line on what a pass did.
+fn summary(r: &PassReport) -> String {
+    if r.scored == 0 {
+        return "every message already has a current score".into();
+    }
+    let mut t = format!(
+        "scored {} messages in {:.1} s ({:.0} messages/s per core, {} threads, model version {})",
+        r.scored, r.elapsed_secs, r.messages_per_core_sec, r.threads, r.model_version
+    );
+    if r.not_scored > 0 {
+        t.push_str(&format!(
+            "; {} in a language the models do not support are marked not scored",
+            r.not_scored
+        ));
+    }
+    t
+}
+
+/// `kith rescore`.
+pub fn rescore(cx: &Context, args: &RescoreArgs) -> Result<(), Failure> {
+    let store = cx.open()?;
+    let mut pass = if args.all { Pass::all() } else { Pass::stale() };
+    if let Some(n) = args.threads {
+        pass.threads = usize::from(n);
+    }
+    let bar = cx.out.progress("scoring");
+    let report = kith_scoring::run(store.as_ref(), &pass, &bar)?;
+    cx.out.result(&report, || summary(&report));
+    Ok(())
+}
+
+/// The pass after an import: the audit is printed and the import committed before it starts,
+/// so the data is usable meanwhile. Its summary goes to standard error, so that `--json`
+/// output stays the audit alone.
+pub fn after_import(cx: &Context, store: &dyn Store) -> Result<(), Failure> {
+    let bar = cx.out.progress("scoring");
+    let report = kith_scoring::run(store, &Pass::stale(), &bar).map_err(|e| {
+        Failure::Other(anyhow::anyhow!(
+            "the import is committed, but scoring its messages failed: {e}; \
+             run `kith rescore` to finish"
+        ))
+    })?;
+    cx.out.note(&summary(&report));
+    Ok(())
+}
+
+/// How often the background scorer looks for new messages.
+const POLL: Duration = Duration::from_secs(5);
+
+/// Scores new and edited messages in the background while `kith serve` runs (imports through
+/// the web app or the API, other processes importing into the same database). Stops when
+/// dropped.
+pub struct BackgroundScorer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl BackgroundScorer {
+    pub fn start(store: Arc<dyn Store>) -> BackgroundScorer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("kith-scoring".into())
+            .spawn(move || {
+                let mut follower = Follower::new();
+                while !flag.load(Ordering::Relaxed) {
+                    match follower.catch_up(store.as_ref(), Some(&flag)) {
+                        Ok(Some(r)) if r.scored > 0 => tracing::info!("{}", summary(&r)),
+                        Ok(_) => {}
+                        // Keep serving: the next round retries from where the change stream
+                        // stands, and `kith rescore` finishes anything left.
+                        Err(e) => tracing::warn!("background scoring: {e}"),
+                    }
+                    let mut waited = Duration::ZERO;
+                    while waited < POLL && !flag.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(200));
+                        waited += Duration::from_millis(200);
+                    }
+                }
+            })
+            .ok();
+        BackgroundScorer { stop, thread }
+    }
+}
+
+impl Drop for BackgroundScorer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
