@@ -325,13 +325,15 @@ pub enum ExportWhat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "CSV and Parquet carry the same columns with the same values; the \
+#[command(
+    after_help = "CSV and Parquet carry the same columns with the same values; the \
 columns of each table and how to open the files in DuckDB or pandas are in docs/formats/export.md.
 
 Examples:
   kith export --output all.jsonl
   kith export --format parquet --what activities --output activities.parquet
-  kith export --format csv --what members > members.csv")]
+  kith export --format csv --what members > members.csv"
+)]
 pub struct ExportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]

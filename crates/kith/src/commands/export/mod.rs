@@ -119,15 +119,17 @@ pub fn export(cx: &Context, args: &ExportArgs) -> Result<(), Failure> {
         None => Destination::Stdout,
     };
     let out: Box<dyn Write + Send> = match destination {
-        Destination::File(path) => Box::new(File::create(path).map_err(|e| {
-            Failure::Usage(format!("cannot write {}: {e}", path.display()))
-        })?),
+        Destination::File(path) => Box::new(
+            File::create(path)
+                .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?,
+        ),
         Destination::Stdout => Box::new(std::io::stdout()),
     };
     match write_export(cx, store.as_ref(), args, out) {
         Ok(n) => {
             if let Destination::File(path) = destination {
-                cx.out.note(&format!("exported {n} records to {}", path.display()));
+                cx.out
+                    .note(&format!("exported {n} records to {}", path.display()));
             }
             Ok(())
         }
@@ -179,9 +181,7 @@ fn table_writer(
         // The Parquet writer buffers its output itself.
         ExportFormat::Parquet => Box::new(parquet_table::ParquetTable::new(out, name, columns)?),
         ExportFormat::Jsonl => {
-            return Err(WriteError::Table(format!(
-                "{name} as JSONL is not a table"
-            )));
+            return Err(WriteError::Table(format!("{name} as JSONL is not a table")));
         }
     })
 }
@@ -211,10 +211,7 @@ fn write_export(
                     kith_model::jsonl::write_line(&mut out, &e.activity, Some(&e.derived))
                         .map_err(|err| stop_on(err.into(), &mut failed))
                 });
-                r.and_then(|()| {
-                    out.flush()
-                        .map_err(|err| stop_on(err.into(), &mut failed))
-                })
+                r.and_then(|()| out.flush().map_err(|err| stop_on(err.into(), &mut failed)))
             } else {
                 let mut writer = table_writer(args.format, out, "activities", table::ACTIVITIES)?;
                 let r = store.export_activities(&mut |e| {
@@ -222,8 +219,8 @@ fn write_export(
                     if n.is_multiple_of(10_000) {
                         bar.update(n);
                     }
-                    let json = ActivityJson::of(&e)
-                        .map_err(|err| stop_on(err.into(), &mut failed))?;
+                    let json =
+                        ActivityJson::of(&e).map_err(|err| stop_on(err.into(), &mut failed))?;
                     writer
                         .row(&table::activity_row(&e, &json))
                         .map_err(|err| stop_on(err, &mut failed))
@@ -340,7 +337,9 @@ mod tests {
         assert!(matches!(refused, Err(Failure::Usage(m)) if m.contains("--output FILE")));
         // A file, or standard output redirected to a file or pipe, is fine; text formats may
         // go to the terminal.
-        assert!(check_destination(ExportFormat::Parquet, Some(Path::new("a.parquet")), true).is_ok());
+        assert!(
+            check_destination(ExportFormat::Parquet, Some(Path::new("a.parquet")), true).is_ok()
+        );
         assert!(check_destination(ExportFormat::Parquet, None, false).is_ok());
         assert!(check_destination(ExportFormat::Csv, None, true).is_ok());
         assert!(check_destination(ExportFormat::Jsonl, None, true).is_ok());
@@ -351,6 +350,8 @@ mod tests {
         let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
         assert!(WriteError::Io(pipe()).is_broken_pipe());
         assert!(WriteError::Parquet(parquet::errors::ParquetError::from(pipe())).is_broken_pipe());
-        assert!(!WriteError::Io(std::io::Error::from(std::io::ErrorKind::StorageFull)).is_broken_pipe());
+        assert!(
+            !WriteError::Io(std::io::Error::from(std::io::ErrorKind::StorageFull)).is_broken_pipe()
+        );
     }
 }

@@ -47,7 +47,10 @@ enum Values {
     Int(Vec<i64>),
     Bool(Vec<bool>),
     /// Text of the whole group back to back, and where each value ends.
-    Bytes { data: Vec<u8>, ends: Vec<usize> },
+    Bytes {
+        data: Vec<u8>,
+        ends: Vec<usize>,
+    },
 }
 
 impl<W: Write + Send> ParquetTable<W> {
@@ -164,7 +167,9 @@ fn field(c: &Column) -> Result<Type, parquet::errors::ParquetError> {
     let (physical, logical) = match c.ty {
         ColumnType::Int => (PhysicalType::INT64, None),
         ColumnType::Bool => (PhysicalType::BOOLEAN, None),
-        ColumnType::Text | ColumnType::Json => (PhysicalType::BYTE_ARRAY, Some(LogicalType::String)),
+        ColumnType::Text | ColumnType::Json => {
+            (PhysicalType::BYTE_ARRAY, Some(LogicalType::String))
+        }
         ColumnType::Time => (
             PhysicalType::INT64,
             Some(LogicalType::timestamp(true, TimeUnit::MICROS)),
@@ -253,5 +258,205 @@ impl<W: Write + Send> TableWriter for ParquetTable<W> {
         // Writes the footer and flushes the destination.
         self.writer.close()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::export::table::{ACTIVITIES, THREADS};
+    use kith_model::Timestamp;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+
+    fn read(file: Vec<u8>) -> SerializedFileReader<Bytes> {
+        SerializedFileReader::new(Bytes::from(file)).unwrap()
+    }
+
+    fn rows(reader: &SerializedFileReader<Bytes>) -> Vec<Vec<Field>> {
+        reader
+            .get_row_iter(None)
+            .unwrap()
+            .map(|r| {
+                r.unwrap()
+                    .get_column_iter()
+                    .map(|(_, f)| f.clone())
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn thread(id: i64, name: &str, inferred: bool) -> [Cell<'_>; 4] {
+        [
+            Cell::Int(Some(id)),
+            Cell::Text(Some("forum")),
+            Cell::Text(Some(name)),
+            Cell::Bool(inferred),
+        ]
+    }
+
+    #[test]
+    fn rows_come_back_in_order_across_bounded_row_groups() {
+        let mut file = Vec::new();
+        let mut table = Box::new(
+            ParquetTable::with_limits(&mut file, "threads", THREADS, 2, usize::MAX).unwrap(),
+        );
+        let names = ["t-1", "t-2", "t-3", "t-4", "t-5"];
+        for (i, name) in names.iter().enumerate() {
+            table.row(&thread(i as i64 + 1, name, i == 2)).unwrap();
+        }
+        table.finish().unwrap();
+        let reader = read(file);
+        // Five rows in groups of at most two: 2 + 2 + 1.
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [2, 2, 1]);
+        let expected: Vec<Vec<Field>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                vec![
+                    Field::Long(i as i64 + 1),
+                    Field::Str("forum".into()),
+                    Field::Str((*name).into()),
+                    Field::Bool(i == 2),
+                ]
+            })
+            .collect();
+        assert_eq!(rows(&reader), expected);
+        let meta = reader.metadata().file_metadata();
+        let table_name = meta
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == "kith.table"))
+            .and_then(|k| k.value.clone());
+        assert_eq!(table_name.as_deref(), Some("threads"));
+    }
+
+    #[test]
+    fn long_text_closes_a_row_group_early() {
+        let mut file = Vec::new();
+        // 8 bytes of text per row ("forum" and "t-1": 5 + 3) against a bound of 16: the group
+        // closes after the second row, which reaches 16.
+        let mut table =
+            Box::new(ParquetTable::with_limits(&mut file, "threads", THREADS, 100, 16).unwrap());
+        for i in 1..=3 {
+            table.row(&thread(i, &format!("t-{i}"), false)).unwrap();
+        }
+        table.finish().unwrap();
+        let reader = read(file);
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [2, 1]);
+        assert_eq!(rows(&reader).len(), 3);
+    }
+
+    #[test]
+    fn an_empty_table_is_a_valid_file_with_its_columns_and_no_rows() {
+        let mut file = Vec::new();
+        let table = Box::new(ParquetTable::new(&mut file, "activities", ACTIVITIES).unwrap());
+        table.finish().unwrap();
+        let reader = read(file);
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 0);
+        assert_eq!(reader.metadata().num_row_groups(), 0);
+        let schema = reader.metadata().file_metadata().schema_descr();
+        let names: Vec<&str> = schema.columns().iter().map(|c| c.name()).collect();
+        let declared: Vec<&str> = ACTIVITIES.iter().map(|c| c.name).collect();
+        assert_eq!(names, declared);
+    }
+
+    #[test]
+    fn nulls_and_timestamps_are_typed() {
+        use crate::commands::export::table::MEMBERS;
+        let mut file = Vec::new();
+        let mut table = Box::new(ParquetTable::new(&mut file, "members", MEMBERS).unwrap());
+        // 2024-03-04T09:12:00.5+01:00 is 1,709,539,920.5 s after the epoch in UTC.
+        let ts = Timestamp::parse_rfc3339("2024-03-04T09:12:00.5+01:00").unwrap();
+        table
+            .row(&[
+                Cell::Int(Some(1)),
+                Cell::Text(Some("Zoë 李")),
+                Cell::Bool(true),
+                Cell::Time(Some(ts)),
+                Cell::Bool(false),
+                Cell::Bool(false),
+                Cell::Int(None),
+                Cell::Time(Some(Timestamp::from_secs(0))),
+            ])
+            .unwrap();
+        table
+            .row(&[
+                Cell::Int(Some(2)),
+                Cell::Text(None),
+                Cell::Bool(false),
+                Cell::Time(None),
+                Cell::Bool(false),
+                Cell::Bool(true),
+                Cell::Int(Some(1)),
+                Cell::Time(Some(Timestamp::from_secs(-1))),
+            ])
+            .unwrap();
+        table.finish().unwrap();
+        let reader = read(file);
+        assert_eq!(
+            rows(&reader),
+            [
+                vec![
+                    Field::Long(1),
+                    Field::Str("Zoë 李".into()),
+                    Field::Bool(true),
+                    Field::TimestampMicros(1_709_539_920_500_000),
+                    Field::Bool(false),
+                    Field::Bool(false),
+                    Field::Null,
+                    Field::TimestampMicros(0),
+                ],
+                vec![
+                    Field::Long(2),
+                    Field::Null,
+                    Field::Bool(false),
+                    Field::Null,
+                    Field::Bool(false),
+                    Field::Bool(true),
+                    Field::Long(1),
+                    Field::TimestampMicros(-1_000_000),
+                ],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_that_does_not_fit_is_an_error_not_a_panic() {
+        let mut file = Vec::new();
+        let mut table = ParquetTable::new(&mut file, "threads", THREADS).unwrap();
+        // Missing value in a required column, wrong type, wrong width.
+        assert!(
+            table
+                .row(&[
+                    Cell::Int(None),
+                    Cell::Text(Some("s")),
+                    Cell::Text(Some("t")),
+                    Cell::Bool(false)
+                ])
+                .is_err()
+        );
+        assert!(
+            table
+                .row(&[
+                    Cell::Bool(true),
+                    Cell::Text(Some("s")),
+                    Cell::Text(Some("t")),
+                    Cell::Bool(false)
+                ])
+                .is_err()
+        );
+        assert!(table.row(&[Cell::Int(Some(1))]).is_err());
     }
 }

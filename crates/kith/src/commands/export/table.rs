@@ -115,7 +115,8 @@ pub const ACTIVITIES: &[Column] = &[
     distinct(nullable("url", Text)),
     column("deleted", Bool),
     column("inferred_thread", Bool),
-    nullable("to", Json),
+    // `to` in JSONL; renamed because TO is an SQL keyword.
+    nullable("addressed", Json),
     distinct(nullable("attrs", Json)),
 ];
 
@@ -141,17 +142,17 @@ pub const THREADS: &[Column] = &[
 
 /// The JSON columns of an activity, rendered once per row (the cells borrow them).
 pub struct ActivityJson {
-    to: Option<String>,
+    addressed: Option<String>,
     attrs: Option<String>,
 }
 
 impl ActivityJson {
-    /// `to` as a JSON array and `attrs` as a JSON object; missing when empty, as the JSONL
-    /// export leaves them out.
+    /// `to` (the platform user ids addressed) as a JSON array and `attrs` as a JSON object;
+    /// missing when empty, as the JSONL export leaves them out.
     pub fn of(e: &ExportedActivity) -> Result<ActivityJson, serde_json::Error> {
         let a = &e.activity;
         Ok(ActivityJson {
-            to: if a.to.is_empty() {
+            addressed: if a.to.is_empty() {
                 None
             } else {
                 Some(serde_json::to_string(&a.to)?)
@@ -186,7 +187,7 @@ pub fn activity_row<'a>(e: &'a ExportedActivity, json: &'a ActivityJson) -> [Cel
         Cell::Text(a.url.as_deref()),
         Cell::Bool(e.deleted),
         Cell::Bool(e.derived.inferred_thread),
-        Cell::Text(json.to.as_deref()),
+        Cell::Text(json.addressed.as_deref()),
         Cell::Text(json.attrs.as_deref()),
     ]
 }
@@ -254,7 +255,10 @@ mod tests {
         assert_eq!(row[17], Cell::Text(Some(r#"{"k":1}"#)));
         let json = ActivityJson::of(&bare).unwrap();
         let row = activity_row(&bare, &json);
-        assert_eq!((row[4], row[16], row[17]), (Cell::Text(None), Cell::Text(None), Cell::Text(None)));
+        assert_eq!(
+            (row[4], row[16], row[17]),
+            (Cell::Text(None), Cell::Text(None), Cell::Text(None))
+        );
 
         let member = MemberRow {
             id: MemberId(3),
