@@ -306,23 +306,39 @@ pub enum MembersAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
+    /// One JSON object a line; activities in kith's canonical format, which `kith import jsonl` reads back
     Jsonl,
+    /// A header row, then one row per record; times in RFC 3339, booleans as 1/0
     Csv,
+    /// Typed columns for analysts (DuckDB, pandas); binary, so it needs --output FILE or a redirected standard output
+    Parquet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportWhat {
+    /// Every stored activity, deleted ones included (flagged), in the order they were stored
     Activities,
+    /// Every member by id, with team and bot flags; merged-away members name the member they went into
     Members,
+    /// Every thread with its source, and whether kith inferred it
     Threads,
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "CSV and Parquet carry the same columns with the same values; the \
+columns of each table and how to open the files in DuckDB or pandas are in docs/formats/export.md.
+
+Examples:
+  kith export --output all.jsonl
+  kith export --format parquet --what activities --output activities.parquet
+  kith export --format csv --what members > members.csv"
+)]
 pub struct ExportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
     pub format: ExportFormat,
-    /// Output file (default: standard output)
+    /// Output file, replaced if it exists (default: standard output)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// What to export

@@ -1,16 +1,9 @@
-//! Database housekeeping: `init`, `sources`, `export`, `backup`, `restore`.
+//! Database housekeeping: `init`, `sources`, `backup`, `restore`.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-
-use kith_store::{Change, Community, SourceSummary};
+use kith_store::{Community, SourceSummary};
 
 use super::Context;
-use crate::cli::{
-    BackupArgs, ExportArgs, ExportFormat, ExportWhat, InitArgs, RestoreArgs, SourcesAction,
-    SourcesArgs,
-};
+use crate::cli::{BackupArgs, InitArgs, RestoreArgs, SourcesAction, SourcesArgs};
 use crate::failure::Failure;
 use crate::output::audit_text;
 
@@ -122,175 +115,6 @@ fn sources_text(list: &[SourceSummary]) -> String {
     out
 }
 
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
-    }
-}
-
-fn csv_row(out: &mut dyn Write, fields: &[&str]) -> std::io::Result<()> {
-    let line: Vec<String> = fields.iter().map(|f| csv(f)).collect();
-    writeln!(out, "{}", line.join(","))
-}
-
-pub fn export(cx: &Context, args: &ExportArgs) -> Result<(), Failure> {
-    let store = cx.open()?;
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| {
-            Failure::Usage(format!("cannot write {}: {e}", path.display()))
-        })?)),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
-    let io = |e: std::io::Error| kith_store::StoreError::Io {
-        path: args.output.clone().unwrap_or_else(|| "<stdout>".into()),
-        source: e,
-    };
-    let mut n = 0u64;
-    match (args.what, args.format) {
-        (ExportWhat::Activities, ExportFormat::Jsonl) => store.export_activities(&mut |e| {
-            n += 1;
-            kith_model::jsonl::write_line(&mut out, &e.activity, Some(&e.derived)).map_err(io)
-        })?,
-        (ExportWhat::Activities, ExportFormat::Csv) => {
-            csv_row(
-                &mut out,
-                &[
-                    "source",
-                    "id",
-                    "kind",
-                    "ts",
-                    "author_id",
-                    "author_name",
-                    "member",
-                    "team",
-                    "bot",
-                    "channel",
-                    "thread",
-                    "reply_to",
-                    "text",
-                    "url",
-                    "deleted",
-                ],
-            )
-            .map_err(io)?;
-            store.export_activities(&mut |e| {
-                n += 1;
-                let a = &e.activity;
-                let (author_id, author_name) = a.author.as_ref().map_or(("", ""), |au| {
-                    (au.id.as_str(), au.name.as_deref().unwrap_or(""))
-                });
-                let member = e.derived.member.map(|m| m.to_string()).unwrap_or_default();
-                csv_row(
-                    &mut out,
-                    &[
-                        &a.source,
-                        &a.id,
-                        a.kind.as_str(),
-                        &a.ts.to_rfc3339(),
-                        author_id,
-                        author_name,
-                        &member,
-                        if e.derived.team { "1" } else { "0" },
-                        if e.derived.bot { "1" } else { "0" },
-                        a.channel.as_deref().unwrap_or(""),
-                        a.thread.as_deref().unwrap_or(""),
-                        a.reply_to.as_deref().unwrap_or(""),
-                        a.text.as_deref().unwrap_or(""),
-                        a.url.as_deref().unwrap_or(""),
-                        if e.deleted { "1" } else { "0" },
-                    ],
-                )
-                .map_err(io)
-            })?
-        }
-        (ExportWhat::Members, format) => {
-            if format == ExportFormat::Csv {
-                csv_row(
-                    &mut out,
-                    &[
-                        "id",
-                        "display_name",
-                        "team",
-                        "team_since",
-                        "bot",
-                        "anonymous",
-                        "merged_into",
-                        "created_at",
-                    ],
-                )
-                .map_err(io)?;
-            }
-            let mut after = None;
-            loop {
-                let page = store.members(after, 10_000)?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.id);
-                for m in &page {
-                    n += 1;
-                    match format {
-                        ExportFormat::Jsonl => writeln!(
-                            out,
-                            "{}",
-                            serde_json::to_string(m).map_err(|e| Failure::Other(e.into()))?
-                        )
-                        .map_err(io)?,
-                        ExportFormat::Csv => csv_row(
-                            &mut out,
-                            &[
-                                &m.id.to_string(),
-                                m.display_name.as_deref().unwrap_or(""),
-                                if m.team { "1" } else { "0" },
-                                &m.team_since.map(|t| t.to_string()).unwrap_or_default(),
-                                if m.bot { "1" } else { "0" },
-                                if m.anonymous { "1" } else { "0" },
-                                &m.merged_into.map(|t| t.to_string()).unwrap_or_default(),
-                                &m.created_at.to_string(),
-                            ],
-                        )
-                        .map_err(io)?,
-                    }
-                }
-            }
-        }
-        (ExportWhat::Threads, format) => {
-            if format == ExportFormat::Csv {
-                csv_row(&mut out, &["id", "source", "thread", "inferred"]).map_err(io)?;
-            }
-            let mut source_names = HashMap::new();
-            store.read_changes(kith_store::Watermark::ZERO, &mut |change| {
-                match change {
-                    Change::Source(s) => {
-                        source_names.insert(s.id, s.name);
-                    }
-                    Change::Thread(t) => {
-                        n += 1;
-                        let source = source_names.get(&t.source).map_or("", String::as_str);
-                        match format {
-                            ExportFormat::Jsonl => writeln!(
-                                out,
-                                "{}",
-                                serde_json::json!({ "id": t.id, "source": source, "thread": t.ext_id, "inferred": t.inferred })
-                            )
-                            .map_err(io)?,
-                            ExportFormat::Csv => csv_row(&mut out, &[&t.id.to_string(), source, &t.ext_id, if t.inferred { "1" } else { "0" }]).map_err(io)?,
-                        }
-                    }
-                    _ => {}
-                }
-                Ok(())
-            })?;
-        }
-    }
-    out.flush().map_err(io)?;
-    if args.output.is_some() {
-        cx.out.note(&format!("exported {n} records"));
-    }
-    Ok(())
-}
-
 pub fn backup(cx: &Context, args: &BackupArgs) -> Result<(), Failure> {
     let store = cx.open()?;
     store.backup(&args.file)?;
@@ -323,17 +147,4 @@ pub fn restore(cx: &Context, args: &RestoreArgs) -> Result<(), Failure> {
         },
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv;
-
-    #[test]
-    fn csv_quotes_only_when_needed() {
-        assert_eq!(csv("plain"), "plain");
-        assert_eq!(csv("a,b"), "\"a,b\"");
-        assert_eq!(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv("two\nlines"), "\"two\nlines\"");
-    }
 }

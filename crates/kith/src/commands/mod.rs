@@ -3,6 +3,7 @@
 
 mod data;
 mod demo;
+mod export;
 mod import;
 mod members;
 mod report;
@@ -55,7 +56,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sources(args) => data::sources(&cx, &args),
         Command::Report(args) => report::report(&cx, &args),
         Command::Members(args) => members::members(&cx, &args),
-        Command::Export(args) => data::export(&cx, &args),
+        Command::Export(args) => export::export(&cx, &args),
         Command::Backup(args) => data::backup(&cx, &args),
         Command::Restore(args) => data::restore(&cx, &args),
         Command::Serve(args) => serve::serve(&cx, &args),
