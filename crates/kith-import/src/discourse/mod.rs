@@ -132,40 +132,10 @@ impl Format for Discourse {
                 i.relative.clone(),
             )
         });
-        // JSON parsing is most of the work: a second thread parses the next files while this
-        // one turns the parsed ones into activities (which the sink then plans), so that the
-        // import keeps both cores busy (SPEC §9 import rate). Files arrive in order; the first
-        // malformed one ends the import, as when read one after another.
-        std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Parsed, ImportError>>(PARSED_AHEAD);
-            let parser = scope.spawn(move || {
-                for input in ordered {
-                    let parsed = parse(input, ctx);
-                    let failed = parsed.is_err();
-                    if tx.send(parsed).is_err() || failed {
-                        break;
-                    }
-                }
-            });
-            let mut result = Ok(());
-            for parsed in rx.iter() {
-                match parsed {
-                    Ok(parsed) => reader.document(parsed),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
-            }
-            // Dropping the receiver first lets a parser blocked on a full channel finish.
-            drop(rx);
-            if parser.join().is_err() {
-                result = Err(ImportError::Usage(
-                    "the Discourse parsing thread stopped unexpectedly; please report this".into(),
-                ));
-            }
-            result
-        })
+        for input in ordered {
+            reader.file(input, ctx)?;
+        }
+        Ok(())
     }
 }
 
@@ -173,14 +143,6 @@ fn u64_of(v: &Value, key: &str) -> Option<u64> {
     match v.get(key)? {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-/// A non-empty string field moved out of `v` (left null).
-fn take_text(v: &mut Value, key: &str) -> Option<String> {
-    match v.get_mut(key) {
-        Some(Value::String(s)) if !s.is_empty() => Some(std::mem::take(s)),
         _ => None,
     }
 }
@@ -220,29 +182,6 @@ const TOPIC_ATTRS: [&str; 9] = [
     "tags",
 ];
 
-/// Files parsed ahead of the one being turned into activities (each held whole in memory).
-const PARSED_AHEAD: usize = 4;
-
-/// One file read and parsed as JSON.
-struct Parsed {
-    file: String,
-    bytes: Vec<u8>,
-    doc: Value,
-}
-
-fn parse(input: &InputFile, ctx: &ReadContext) -> Result<Parsed, ImportError> {
-    let file = input.display();
-    let bytes = input.read_all(ctx)?;
-    let json = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    let doc: Value = serde_json::from_slice(json).map_err(|e| ImportError::Malformed {
-        file: file.clone(),
-        line: e.line() as u64,
-        column: e.column(),
-        message: format!("{e}; expected a Discourse topic JSON object (/t/<id>.json)"),
-    })?;
-    Ok(Parsed { file, bytes, doc })
-}
-
 impl Reader<'_> {
     fn topic(&mut self, id: u64) -> &mut TopicState {
         if !self.topics.contains_key(&id) {
@@ -256,19 +195,16 @@ impl Reader<'_> {
         self.topics.entry(id).or_default()
     }
 
-    fn document(&mut self, parsed: Parsed) {
-        let Parsed {
-            file,
-            bytes,
-            mut doc,
-        } = parsed;
-        // The posts are taken out of the document so that their values move into the
-        // activities instead of being copied; the topic's own fields stay readable.
-        let posts = doc
-            .pointer_mut("/post_stream/posts")
-            .and_then(Value::as_array_mut)
-            .map(std::mem::take);
+    fn file(&mut self, input: &InputFile, ctx: &ReadContext) -> Result<(), ImportError> {
+        let file = input.display();
+        let bytes = input.read_all(ctx)?;
         let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+        let doc: Value = serde_json::from_slice(bytes).map_err(|e| ImportError::Malformed {
+            file: file.clone(),
+            line: e.line() as u64,
+            column: e.column(),
+            message: format!("{e}; expected a Discourse topic JSON object (/t/<id>.json)"),
+        })?;
         // Serde keeps no positions: a skipped post's line is found when one is skipped. A
         // problem with the whole document is at its first line.
         let mut post_lines: Option<Vec<u64>> = None;
@@ -294,7 +230,7 @@ impl Reader<'_> {
                 message,
             });
         };
-        if let Some(mut posts) = posts {
+        if let Some(posts) = doc.pointer("/post_stream/posts").and_then(Value::as_array) {
             let Some(topic_id) = u64_of(&doc, "id") else {
                 skip(
                     self.sink,
@@ -303,7 +239,7 @@ impl Reader<'_> {
                     "invalid record",
                     "the topic has no numeric `id`".into(),
                 );
-                return;
+                return Ok(());
             };
             let state = self.topic(topic_id);
             if let Some(first) = doc.pointer("/post_stream/stream/0").and_then(Value::as_u64) {
@@ -316,7 +252,7 @@ impl Reader<'_> {
                 state.accepted_number = Some(n);
             }
             // Number every post of the page first: replies may name later posts' numbers.
-            for p in &posts {
+            for p in posts {
                 if let (Some(id), Some(n)) = (u64_of(p, "id"), u64_of(p, "post_number")) {
                     state.numbers.insert(n, id);
                     if n == 1 {
@@ -324,7 +260,7 @@ impl Reader<'_> {
                     }
                 }
             }
-            for (i, p) in posts.iter_mut().enumerate() {
+            for (i, p) in posts.iter().enumerate() {
                 if let Err((reason, message)) = self.post(p, Some(&doc), topic_id) {
                     let location = Some(match u64_of(p, "id") {
                         Some(id) => format!("post_stream.posts[{i}] (post {id})"),
@@ -343,7 +279,7 @@ impl Reader<'_> {
                     state.opening = Some(id);
                 }
             }
-            if let Err((reason, message)) = self.post(&mut doc, None, topic_id) {
+            if let Err((reason, message)) = self.post(&doc, None, topic_id) {
                 skip(self.sink, 1, None, reason, message);
             }
         } else {
@@ -360,12 +296,13 @@ impl Reader<'_> {
                 format!("{what}: no `post_stream.posts`"),
             );
         }
+        Ok(())
     }
 
     /// One post; `Err((reason, message))` when it is skipped.
     fn post(
         &mut self,
-        p: &mut Value,
+        p: &Value,
         topic: Option<&Value>,
         topic_id: u64,
     ) -> Result<(), (&'static str, String)> {
@@ -427,7 +364,7 @@ impl Reader<'_> {
         if number != 1 {
             a.reply_to = reply_target.map(|r| format!("p{r}"));
         }
-        a.text = take_text(p, "raw").or_else(|| take_text(p, "cooked"));
+        a.text = str_of(p, "raw").or(str_of(p, "cooked")).map(str::to_owned);
         let category = topic
             .and_then(|t| u64_of(t, "category_id"))
             .or_else(|| u64_of(p, "category_id"));
@@ -440,8 +377,8 @@ impl Reader<'_> {
             .as_ref()
             .map(|b| format!("{b}/t/{slug}/{topic_id}/{number}"));
         for key in POST_ATTRS {
-            if let Some(v) = p.get_mut(key).map(Value::take).filter(|v| !v.is_null()) {
-                a.attrs.insert(key.into(), v);
+            if let Some(v) = p.get(key).filter(|v| !v.is_null()) {
+                a.attrs.insert(key.into(), v.clone());
             }
         }
         if a.author.is_none()
