@@ -5,7 +5,10 @@
 //! KITH_BENCH_ACTIVITIES=1000000 cargo bench -p kith-web --bench load
 //! ```
 //!
-//! The community is generated once into `target/bench-data/web-<N>.db` and reused. The server
+//! The community is generated once into `$CARGO_TARGET_DIR/bench-data/web-<N>.db` (default
+//! target dir: the workspace's `target/`) and reused; `KITH_BENCH_DB=FILE` serves an existing
+//! database instead (for example one made by `kith demo --no-serve --activities 10000000`).
+//! `KITH_BENCH_PATHS` (comma-separated) replaces the list of endpoints measured. The server
 //! runs in this process on a loopback port with its usual layers (authentication by session
 //! cookie, metrics); 50 client threads each keep one HTTP/1.1 connection and send requests back
 //! to back for `KITH_BENCH_SECONDS` (default 20) per endpoint, after one warm-up request (the
@@ -30,7 +33,20 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 fn database(activities: u64) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
+    if let Some(file) = std::env::var_os("KITH_BENCH_DB") {
+        let path = PathBuf::from(file);
+        assert!(
+            path.exists(),
+            "KITH_BENCH_DB: {} does not exist",
+            path.display()
+        );
+        return path;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        PathBuf::from,
+    );
+    let dir = target.join("bench-data");
     std::fs::create_dir_all(&dir).expect("a folder for bench data");
     let path = dir.join(format!("web-{activities}.db"));
     let done = dir.join(format!("web-{activities}.done"));
@@ -205,13 +221,19 @@ fn main() {
     });
     let addr = rx.recv().expect("the server's address");
     let mut results = Vec::new();
-    for path in [
-        "/",
-        "/api/v1/metrics",
-        "/api/v1/members?limit=100",
-        "/api/v1/needs-reply",
-        "/members",
-    ] {
+    let paths: Vec<String> = match std::env::var("KITH_BENCH_PATHS") {
+        Ok(list) => list.split(',').map(|p| p.trim().to_owned()).collect(),
+        Err(_) => [
+            "/",
+            "/api/v1/metrics",
+            "/api/v1/members?limit=100",
+            "/api/v1/needs-reply",
+            "/members",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    };
+    for path in &paths {
         results.push(load(addr, path, &cookie, seconds));
     }
     let machine = std::fs::read_to_string("/proc/cpuinfo")
