@@ -8,7 +8,9 @@
 //! The community is generated once into `$CARGO_TARGET_DIR/bench-data/web-<N>.db` (default
 //! target dir: the workspace's `target/`) and reused; `KITH_BENCH_DB=FILE` serves an existing
 //! database instead (for example one made by `kith demo --no-serve --activities 10000000`).
-//! `KITH_BENCH_PATHS` (comma-separated) replaces the list of endpoints measured. The server
+//! `KITH_BENCH_PATHS` (comma-separated) replaces the list of endpoints measured; `{i}` in a path
+//! becomes a number that differs on every request (`/api/v1/members?q={i}` searches for a new
+//! text each time, so that no answer is reused). The server
 //! runs in this process on a loopback port with its usual layers (authentication by session
 //! cookie, metrics); 50 client threads each keep one HTTP/1.1 connection and send requests back
 //! to back for `KITH_BENCH_SECONDS` (default 20) per endpoint, after one warm-up request (the
@@ -22,6 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kith_store::{Role, Store};
+
+/// The allocator of the `kith` binary, whose server this bench stands in for.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CLIENTS: usize = 50;
 
@@ -127,7 +133,7 @@ fn load(addr: SocketAddr, path: &str, cookie: &str, seconds: u64) -> Result_ {
     let mut warm = TcpStream::connect(addr).expect("connecting");
     let mut buf = Vec::new();
     let started = Instant::now();
-    let status = request(&mut warm, path, cookie, &mut buf);
+    let status = request(&mut warm, &path.replace("{i}", "0"), cookie, &mut buf);
     assert_eq!(
         status,
         200,
@@ -142,7 +148,7 @@ fn load(addr: SocketAddr, path: &str, cookie: &str, seconds: u64) -> Result_ {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let began = Instant::now();
     let threads: Vec<_> = (0..CLIENTS)
-        .map(|_| {
+        .map(|client| {
             let (path, cookie) = (path.to_owned(), cookie.to_owned());
             std::thread::spawn(move || {
                 let mut s = TcpStream::connect(addr).expect("connecting");
@@ -150,8 +156,13 @@ fn load(addr: SocketAddr, path: &str, cookie: &str, seconds: u64) -> Result_ {
                 let mut buf = Vec::with_capacity(1 << 16);
                 let mut times = Vec::new();
                 while Instant::now() < deadline {
+                    let this = if path.contains("{i}") {
+                        path.replace("{i}", &(1 + client + CLIENTS * times.len()).to_string())
+                    } else {
+                        path.clone()
+                    };
                     let t = Instant::now();
-                    let status = request(&mut s, &path, &cookie, &mut buf);
+                    let status = request(&mut s, &this, &cookie, &mut buf);
                     assert_eq!(status, 200);
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }

@@ -223,7 +223,7 @@ pub async fn members(
     Query(q): Query<MemberQuery>,
     Query(p): Query<Paging>,
 ) -> ApiResult {
-    let data = list_data(&state).await?;
+    let data = list_data(&state, q.segment.is_some()).await?;
     let q = apply_segment(q, &data.segments)?;
     let by_name: HashMap<String, SourceId> = data
         .sources
@@ -237,23 +237,55 @@ pub async fn members(
         .collect();
     let found = filter(&data.dir, &q, &data.tags, &by_name)?;
     let (limit, offset) = (p.limit.unwrap_or(100).min(1000), p.offset.unwrap_or(0));
-    let items: Vec<Value> = found
+    /// One member of the answer (written straight to JSON, no intermediate value).
+    #[derive(Serialize)]
+    struct Item<'a> {
+        id: MemberId,
+        name: &'a str,
+        team: bool,
+        bot: bool,
+        sources: Vec<&'a str>,
+        tags: &'a [String],
+        first_seen: Option<i64>,
+        last_active: Option<i64>,
+        participations: u32,
+    }
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        total: usize,
+        offset: usize,
+        limit: usize,
+        as_of: i64,
+        members: Vec<Item<'a>>,
+    }
+    let members = found
         .iter()
         .skip(offset)
         .take(limit)
         .filter_map(|&i| data.dir.at(i))
-        .map(|m| {
-            json!({
-                "id": m.id, "name": m.name, "team": m.team, "bot": m.bot,
-                "sources": m.sources.iter().filter_map(|s| names.get(s)).collect::<Vec<_>>(),
-                "tags": data.tags.get(&m.id).cloned().unwrap_or_default(),
-                "first_seen": m.first_seen, "last_active": m.last_active, "participations": m.participations,
-            })
+        .map(|m| Item {
+            id: m.id,
+            name: &m.name,
+            team: m.team,
+            bot: m.bot,
+            sources: m
+                .sources
+                .iter()
+                .filter_map(|s| names.get(s).copied())
+                .collect(),
+            tags: data.tags.get(&m.id).map_or(&[], Vec::as_slice),
+            first_seen: m.first_seen,
+            last_active: m.last_active,
+            participations: m.participations,
         })
         .collect();
-    ok(
-        json!({ "total": found.len(), "offset": offset, "limit": limit, "as_of": data.dir.as_of, "members": items }),
-    )
+    json_bytes(to_bytes(&Answer {
+        total: found.len(),
+        offset,
+        limit,
+        as_of: data.dir.as_of,
+        members,
+    })?)
 }
 
 pub async fn member(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult {

@@ -73,6 +73,44 @@ pub struct MemberFilter {
     pub team: bool,
 }
 
+/// A filter as closed ranges of the packed facts ("never" is `i64::MIN`, outside every range
+/// that has a bound).
+struct Bounds {
+    first_seen: (i64, i64),
+    last_active: (i64, i64),
+    team: bool,
+}
+
+impl Bounds {
+    fn of(f: &MemberFilter, as_of: i64) -> Bounds {
+        let ago = |days: i64| as_of.saturating_sub(days.saturating_mul(86_400));
+        let range = |lo: Option<i64>, hi: Option<i64>| {
+            let any = lo.is_some() || hi.is_some();
+            if any {
+                (
+                    lo.unwrap_or(i64::MIN).max(i64::MIN + 1),
+                    hi.unwrap_or(i64::MAX),
+                )
+            } else {
+                (i64::MIN, i64::MAX)
+            }
+        };
+        Bounds {
+            first_seen: range(f.joined_from, f.joined_to),
+            // Active within d days: last participation at or after as-of minus d days; silent
+            // for d days: at or before it.
+            last_active: range(f.active_days.map(ago), f.silent_days.map(ago)),
+            team: f.team,
+        }
+    }
+
+    fn admit(&self, f: &Facts) -> bool {
+        (self.team || !f.hidden)
+            && (self.first_seen.0..=self.first_seen.1).contains(&f.first_seen)
+            && (self.last_active.0..=self.last_active.1).contains(&f.last_active)
+    }
+}
+
 /// One member order: positions in the directory, and each position's rank in the order.
 #[derive(Debug)]
 struct Order {
@@ -85,15 +123,19 @@ const FOUND_QUERIES: usize = 64;
 /// ...and this many positions in all (4 bytes each: 32 MiB).
 const FOUND_POSITIONS: usize = 8 << 20;
 
+/// A query of the list: its filters and its order.
+type Query = (MemberFilter, Sort);
+
 #[derive(Debug, Default)]
 struct FoundCache {
-    entries: HashMap<(MemberFilter, Sort), (u64, Arc<Vec<u32>>)>,
+    /// Each query's answer with when it was last used.
+    entries: HashMap<Query, (u64, Arc<Vec<u32>>)>,
     positions: usize,
     tick: u64,
 }
 
 impl FoundCache {
-    fn get(&mut self, key: &(MemberFilter, Sort)) -> Option<Arc<Vec<u32>>> {
+    fn get(&mut self, key: &Query) -> Option<Arc<Vec<u32>>> {
         self.tick += 1;
         let tick = self.tick;
         self.entries.get_mut(key).map(|(used, found)| {
@@ -102,7 +144,7 @@ impl FoundCache {
         })
     }
 
-    fn put(&mut self, key: (MemberFilter, Sort), found: Arc<Vec<u32>>) {
+    fn put(&mut self, key: Query, found: Arc<Vec<u32>>) {
         if found.len() > FOUND_POSITIONS {
             return;
         }
@@ -129,10 +171,22 @@ impl FoundCache {
     }
 }
 
+/// What the filters read of a member, packed (a filter reads every member: 24 bytes each,
+/// in store order, rather than the whole entry through the sort permutation).
+#[derive(Debug, Clone, Copy)]
+struct Facts {
+    /// `i64::MIN` when never seen / never participated.
+    first_seen: i64,
+    last_active: i64,
+    /// Team member or bot: hidden unless asked for.
+    hidden: bool,
+}
+
 /// The member list at one watermark.
 #[derive(Debug)]
 pub struct Directory {
     members: Vec<MemberEntry>,
+    facts: Vec<Facts>,
     pub as_of: i64,
     position: HashMap<MemberId, u32>,
     /// Member `i`'s search text is `haystack[starts[i]..starts[i + 1]]`: lower-cased, one
@@ -177,8 +231,17 @@ impl Directory {
             .enumerate()
             .map(|(i, m)| (m.id, i as u32))
             .collect();
+        let facts = entries
+            .iter()
+            .map(|m| Facts {
+                first_seen: m.first_seen.unwrap_or(i64::MIN),
+                last_active: m.last_active.unwrap_or(i64::MIN),
+                hidden: m.team || m.bot,
+            })
+            .collect();
         Directory {
             members: entries,
+            facts,
             as_of,
             position,
             haystack,
@@ -289,20 +352,35 @@ impl Directory {
         self.haystack[self.starts[i]..self.starts[i + 1]].contains(needle)
     }
 
-    /// Whether member `i` passes every filter but the search text.
-    fn passes(&self, i: usize, f: &MemberFilter) -> bool {
-        let m = &self.members[i];
-        let as_of = self.as_of;
-        (f.team || (!m.team && !m.bot))
-            && f.source.is_none_or(|s| m.sources.contains(&s))
-            && f.joined_from
-                .is_none_or(|t| m.first_seen.is_some_and(|s| s >= t))
-            && f.joined_to
-                .is_none_or(|t| m.first_seen.is_some_and(|s| s <= t))
-            && f.active_days
-                .is_none_or(|d| m.last_active.is_some_and(|l| as_of - l <= d * 86_400))
-            && f.silent_days
-                .is_none_or(|d| m.last_active.is_some_and(|l| as_of - l >= d * 86_400))
+    /// Which members pass `filter`, by position: one pass in store order over the packed
+    /// facts, each filter turned into a range of first-seen and last-participation times.
+    fn mask(&self, filter: &MemberFilter) -> Vec<bool> {
+        let b = Bounds::of(filter, self.as_of);
+        let mut keep = match filter.needle.as_deref() {
+            Some(n) => self.search(n),
+            None => vec![true; self.members.len()],
+        };
+        for (k, f) in keep.iter_mut().zip(&self.facts) {
+            *k = *k && b.admit(f);
+        }
+        if let Some(source) = filter.source {
+            for (k, m) in keep.iter_mut().zip(&self.members) {
+                *k = *k && m.sources.contains(&source);
+            }
+        }
+        keep
+    }
+
+    /// Whether member `i` passes every filter (the search text included).
+    fn passes(&self, i: usize, filter: &MemberFilter) -> bool {
+        Bounds::of(filter, self.as_of).admit(&self.facts[i])
+            && filter
+                .source
+                .is_none_or(|s| self.members[i].sources.contains(&s))
+            && filter
+                .needle
+                .as_deref()
+                .is_none_or(|n| self.text_contains(i, n))
     }
 
     /// The positions of the members matching `filter` (and, when `tagged` is given, having
@@ -319,14 +397,7 @@ impl Directory {
             let mut found: Vec<u32> = tagged
                 .iter()
                 .filter_map(|id| self.position.get(id).copied())
-                .filter(|&i| {
-                    let i = i as usize;
-                    self.passes(i, filter)
-                        && filter
-                            .needle
-                            .as_deref()
-                            .is_none_or(|n| self.text_contains(i, n))
-                })
+                .filter(|&i| self.passes(i as usize, filter))
                 .collect();
             found.sort_unstable_by_key(|&i| order.rank[i as usize]);
             return Arc::new(found);
@@ -340,17 +411,21 @@ impl Directory {
         {
             return found;
         }
-        let hit = filter.needle.as_deref().map(|n| self.search(n));
-        let found: Vec<u32> = self
-            .order(sort)
-            .seq
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let i = i as usize;
-                hit.as_ref().is_none_or(|h| h[i]) && self.passes(i, filter)
-            })
-            .collect();
+        let keep = self.mask(filter);
+        let order = self.order(sort);
+        let kept = keep.iter().filter(|k| **k).count();
+        let found: Vec<u32> = if kept < keep.len() / 16 {
+            // Few members pass (a search, say): sort them by rank rather than walk the order.
+            let mut few: Vec<u32> = (0..keep.len() as u32)
+                .filter(|&i| keep[i as usize])
+                .collect();
+            few.sort_unstable_by_key(|&i| order.rank[i as usize]);
+            few
+        } else {
+            let mut all = Vec::with_capacity(kept);
+            all.extend(order.seq.iter().copied().filter(|&i| keep[i as usize]));
+            all
+        };
         let found = Arc::new(found);
         self.found
             .lock()
@@ -491,6 +566,18 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(ids(&d, &d.find(&silent, Sort::Recent, None)), [1]);
+        // Any number of days is an answer, not an overflow: everyone who ever participated
+        // was active within i64::MAX days, and nobody is silent that long.
+        let ever = MemberFilter {
+            active_days: Some(i64::MAX),
+            ..Default::default()
+        };
+        assert_eq!(ids(&d, &d.find(&ever, Sort::Recent, None)), [2, 1]);
+        let never = MemberFilter {
+            silent_days: Some(i64::MAX),
+            ..Default::default()
+        };
+        assert!(d.find(&never, Sort::Recent, None).is_empty());
     }
 
     #[test]

@@ -124,7 +124,9 @@ pub struct ListData {
     pub segments: Vec<kith_store::Segment>,
 }
 
-pub async fn list_data(state: &AppState) -> Result<ListData, WebError> {
+/// `segments`: whether the saved segments are needed (the page lists them; the API only
+/// applies one when asked).
+pub async fn list_data(state: &AppState, segments: bool) -> Result<ListData, WebError> {
     let s = state.clone();
     blocking(move || {
         let dir = s.analytics.directory()?;
@@ -136,7 +138,11 @@ pub async fn list_data(state: &AppState) -> Result<ListData, WebError> {
             dir,
             tags,
             sources: s.analytics.sources()?,
-            segments: s.store.segments()?,
+            segments: if segments {
+                s.store.segments()?
+            } else {
+                Vec::new()
+            },
         })
     })
     .await
@@ -179,7 +185,7 @@ pub async fn list(
     Me(me): Me,
     Query(q): Query<MemberQuery>,
 ) -> Result<Markup, WebError> {
-    let data = list_data(&state).await?;
+    let data = list_data(&state, true).await?;
     let q = apply_segment(q, &data.segments)?;
     let by_name: HashMap<String, SourceId> = data
         .sources
