@@ -236,6 +236,7 @@ fn main() {
         Ok(list) => list.split(',').map(|p| p.trim().to_owned()).collect(),
         Err(_) => [
             "/",
+            "/api/v1/summary",
             "/api/v1/metrics",
             "/api/v1/members?limit=100",
             "/api/v1/needs-reply",

@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use chrono::{NaiveDate, TimeZone};
 use kith_analytics::{AnalyticsError, MetricValue, Params, Period, Resolved, Scope, Snapshot};
 use kith_store::{
-    Community, IdentityRow, MemberId, SourceId, SourceSummary, Store, StoreError, Watermark,
+    Community, Counts, IdentityRow, MemberId, SourceId, SourceSummary, Store, StoreError, Watermark,
 };
 use serde::Deserialize;
 
@@ -181,6 +181,38 @@ pub use crate::directory::{Directory, MemberEntry};
 
 type Flight<T> = Arc<OnceLock<Result<Arc<T>, WebError>>>;
 
+/// One value kept for one watermark.
+type Slot<T> = Mutex<Option<(i64, Flight<T>)>>;
+
+/// The value in `slot` for `watermark`, made by `make` once (concurrent callers wait for the
+/// one making it). A new watermark replaces the old value.
+fn per_watermark<T>(
+    slot: &Slot<T>,
+    watermark: i64,
+    make: impl FnOnce() -> Result<Arc<T>, WebError>,
+) -> Result<Arc<T>, WebError> {
+    let flight = {
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some((w, f)) if *w == watermark => Arc::clone(f),
+            _ => {
+                let f: Flight<T> = Arc::new(OnceLock::new());
+                *slot = Some((watermark, Arc::clone(&f)));
+                f
+            }
+        }
+    };
+    flight.get_or_init(make).clone()
+}
+
+/// The value in `slot` if it is made for `watermark`. Never blocks.
+fn ready<T>(slot: &Slot<T>, watermark: i64) -> Option<Arc<T>> {
+    match &*slot.lock().unwrap_or_else(|e| e.into_inner()) {
+        Some((w, f)) if *w == watermark => f.get()?.as_ref().ok().cloned(),
+        _ => None,
+    }
+}
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct AnalyticsStats {
@@ -195,8 +227,11 @@ pub struct Analytics {
     snapshot: RwLock<Snapshot>,
     watermark: AtomicI64,
     results: Mutex<HashMap<String, (i64, Flight<Computed>)>>,
-    directory: Mutex<Option<(i64, Flight<Directory>)>>,
-    sources: Mutex<Option<(i64, Flight<Vec<SourceSummary>>)>>,
+    directory: Slot<Directory>,
+    sources: Slot<Vec<SourceSummary>>,
+    counts: Slot<Counts>,
+    /// Whether a request asked for the member list since the last refresh.
+    directory_used: std::sync::atomic::AtomicBool,
     /// Rendered page bodies by (page, selection), each with the watermark it was made at.
     pages: Mutex<HashMap<String, (i64, Arc<str>)>>,
     /// The community's name and zone, read again after [`COMMUNITY_TTL`] (they live outside
@@ -226,6 +261,8 @@ impl Analytics {
             results: Mutex::new(HashMap::new()),
             directory: Mutex::new(None),
             sources: Mutex::new(None),
+            counts: Mutex::new(None),
+            directory_used: Default::default(),
             pages: Mutex::new(HashMap::new()),
             community: Mutex::new(None),
             stats: AnalyticsStats::default(),
@@ -399,56 +436,43 @@ impl Analytics {
     /// The sources with their counts, read once per watermark (counting a source's activities
     /// scans an index: too slow to repeat on every page of a large community). Blocking.
     pub fn sources(&self) -> Result<Arc<Vec<SourceSummary>>, WebError> {
-        let watermark = self.watermark();
-        let flight = {
-            let mut slot = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-            match &*slot {
-                Some((w, f)) if *w == watermark => Arc::clone(f),
-                _ => {
-                    let f: Flight<Vec<SourceSummary>> = Arc::new(OnceLock::new());
-                    *slot = Some((watermark, Arc::clone(&f)));
-                    f
-                }
-            }
-        };
-        flight
-            .get_or_init(|| Ok(Arc::new(self.store.sources()?)))
-            .clone()
+        per_watermark(&self.sources, self.watermark(), || {
+            Ok(Arc::new(self.store.sources()?))
+        })
     }
 
     /// The sources if they were read at the current watermark. Never blocks.
     pub fn sources_cached(&self) -> Option<Arc<Vec<SourceSummary>>> {
-        let slot = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        match &*slot {
-            Some((w, f)) if *w == self.watermark() => f.get()?.as_ref().ok().cloned(),
-            _ => None,
-        }
+        ready(&self.sources, self.watermark())
+    }
+
+    /// The store's row counts, counted once per watermark (every count is of data in the
+    /// change sequence; counting 10 million activities takes a while). Blocking.
+    pub fn counts(&self) -> Result<Arc<Counts>, WebError> {
+        per_watermark(&self.counts, self.watermark(), || {
+            Ok(Arc::new(self.store.counts()?))
+        })
     }
 
     /// The member list if it is built at the current watermark. Never blocks.
     pub fn directory_cached(&self) -> Option<Arc<Directory>> {
-        let slot = self.directory.lock().unwrap_or_else(|e| e.into_inner());
-        match &*slot {
-            Some((w, f)) if *w == self.watermark() => f.get()?.as_ref().ok().cloned(),
-            _ => None,
-        }
+        ready(&self.directory, self.watermark())
     }
 
     /// The member list at the current watermark, built once per watermark. Blocking.
     pub fn directory(&self) -> Result<Arc<Directory>, WebError> {
-        let watermark = self.watermark();
-        let flight = {
-            let mut slot = self.directory.lock().unwrap_or_else(|e| e.into_inner());
-            match &*slot {
-                Some((w, f)) if *w == watermark => Arc::clone(f),
-                _ => {
-                    let f: Flight<Directory> = Arc::new(OnceLock::new());
-                    *slot = Some((watermark, Arc::clone(&f)));
-                    f
-                }
-            }
-        };
-        flight.get_or_init(|| self.build_directory()).clone()
+        self.directory_used.store(true, Ordering::Relaxed);
+        per_watermark(&self.directory, self.watermark(), || self.build_directory())
+    }
+
+    /// After a refresh: builds the member list for the new data if pages used it since the
+    /// last refresh, so that the next visitor of a member page does not wait for it (seconds
+    /// at millions of activities). Blocking; the background refresh calls it.
+    pub fn warm(&self) -> Result<(), WebError> {
+        if self.directory_used.swap(false, Ordering::Relaxed) {
+            per_watermark(&self.directory, self.watermark(), || self.build_directory())?;
+        }
+        Ok(())
     }
 
     fn build_directory(&self) -> Result<Arc<Directory>, WebError> {

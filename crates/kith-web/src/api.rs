@@ -63,11 +63,19 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 pub async fn summary(State(state): State<AppState>) -> ApiResult {
-    let store = state.store.clone();
-    let (community, counts, sources) =
-        blocking(move || Ok((store.community()?, store.counts()?, store.sources()?))).await?;
+    let s = state.clone();
+    // The watermark first: the counts and sources are of that state or a later one.
+    let watermark = state.analytics.watermark();
+    let (community, counts, sources) = blocking(move || {
+        Ok((
+            s.analytics.community()?,
+            s.analytics.counts()?,
+            s.analytics.sources()?,
+        ))
+    })
+    .await?;
     ok(
-        json!({ "community": community, "counts": counts, "sources": sources, "watermark": state.analytics.watermark() }),
+        json!({ "community": &*community, "counts": &*counts, "sources": &*sources, "watermark": watermark }),
     )
 }
 

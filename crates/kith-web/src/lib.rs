@@ -140,10 +140,18 @@ async fn refresh_loop(state: AppState) {
         tokio::time::sleep(state.config.refresh_every).await;
         let analytics = Arc::clone(&state.analytics);
         match tokio::task::spawn_blocking(move || analytics.refresh()).await {
-            Ok(Ok(true)) => tracing::info!(
-                watermark = state.analytics.watermark(),
-                "snapshot refreshed"
-            ),
+            Ok(Ok(true)) => {
+                tracing::info!(
+                    watermark = state.analytics.watermark(),
+                    "snapshot refreshed"
+                );
+                let analytics = Arc::clone(&state.analytics);
+                match tokio::task::spawn_blocking(move || analytics.warm()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "preparing the member list failed"),
+                    Err(e) => tracing::warn!(error = %e, "preparing the member list failed"),
+                }
+            }
             Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "snapshot refresh failed"),
             Err(e) => tracing::warn!(error = %e, "snapshot refresh task failed"),

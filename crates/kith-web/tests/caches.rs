@@ -381,3 +381,31 @@ async fn api_tables_are_answered_a_window_of_rows_at_a_time_with_their_total() {
     let (status, body) = app.get("/api/v1/metrics?limit=0", &cookie).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+#[tokio::test]
+async fn after_new_data_the_member_list_is_prepared_only_if_pages_use_it() {
+    let app = app(1_000);
+    let (cookie, _, _) = app.session(Role::Viewer);
+    let a = &app.state.analytics;
+    let as_of = app.json("/api/v1/metrics", &cookie).await["report"]["as_of"]
+        .as_i64()
+        .unwrap();
+    let mut late = newcomer_post(as_of);
+    ingest(app.state.store.as_ref(), vec![late.clone()]);
+    assert!(a.refresh().unwrap());
+    a.warm().unwrap();
+    assert!(
+        a.directory_cached().is_none(),
+        "nobody asked for the member list: nothing is built"
+    );
+    assert_eq!(app.get("/members", &cookie).await.0, StatusCode::OK);
+    late.id = "2".into();
+    ingest(app.state.store.as_ref(), vec![late]);
+    assert!(a.refresh().unwrap());
+    assert!(a.directory_cached().is_none(), "the old list is stale");
+    a.warm().unwrap();
+    assert!(
+        a.directory_cached().is_some(),
+        "the list pages used is ready for the new data"
+    );
+}
