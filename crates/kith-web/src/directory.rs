@@ -215,13 +215,20 @@ impl Directory {
         let mut haystack = String::new();
         let mut starts = Vec::with_capacity(members.len() + 1);
         let mut entries = Vec::with_capacity(members.len());
+        let mut seen: Vec<String> = Vec::new();
         for m in members {
             starts.push(haystack.len());
-            haystack.push_str(&m.entry.name.to_lowercase());
-            haystack.push('\n');
-            for t in m.texts {
-                haystack.push_str(&t.to_lowercase());
+            // The name first (the name order reads it there); each text once (the name is
+            // usually also an identity's name), so that a search reads less.
+            seen.clear();
+            for t in std::iter::once(&m.entry.name).chain(&m.texts) {
+                let lower = t.to_lowercase();
+                if seen.contains(&lower) {
+                    continue;
+                }
+                haystack.push_str(&lower);
                 haystack.push('\n');
+                seen.push(lower);
             }
             entries.push(m.entry);
         }
