@@ -8,6 +8,7 @@ mod members;
 mod report;
 mod score;
 mod serve;
+mod users;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Env, Settings};
@@ -60,5 +61,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore(args) => data::restore(&cx, &args),
         Command::Serve(args) => serve::serve(&cx, &args),
         Command::Rescore(args) => score::rescore(&cx, &args),
+        Command::Users(args) => users::users(&cx, &args),
     }
 }
