@@ -5,7 +5,12 @@
 //! KITH_BENCH_ACTIVITIES=1000000 cargo bench -p kith-web --bench load
 //! ```
 //!
-//! The community is generated once into `target/bench-data/web-<N>.db` and reused. The server
+//! The community is generated once into `$CARGO_TARGET_DIR/bench-data/web-<N>.db` (default
+//! target dir: the workspace's `target/`) and reused; `KITH_BENCH_DB=FILE` serves an existing
+//! database instead (for example one made by `kith demo --no-serve --activities 10000000`).
+//! `KITH_BENCH_PATHS` (comma-separated) replaces the list of endpoints measured; `{i}` in a path
+//! becomes a number that differs on every request (`/api/v1/members?q={i}` searches for a new
+//! text each time, so that no answer is reused). The server
 //! runs in this process on a loopback port with its usual layers (authentication by session
 //! cookie, metrics); 50 client threads each keep one HTTP/1.1 connection and send requests back
 //! to back for `KITH_BENCH_SECONDS` (default 20) per endpoint, after one warm-up request (the
@@ -20,6 +25,10 @@ use std::time::{Duration, Instant};
 
 use kith_store::{Role, Store};
 
+/// The allocator of the `kith` binary, whose server this bench stands in for.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CLIENTS: usize = 50;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -30,7 +39,20 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 fn database(activities: u64) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
+    if let Some(file) = std::env::var_os("KITH_BENCH_DB") {
+        let path = PathBuf::from(file);
+        assert!(
+            path.exists(),
+            "KITH_BENCH_DB: {} does not exist",
+            path.display()
+        );
+        return path;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        PathBuf::from,
+    );
+    let dir = target.join("bench-data");
     std::fs::create_dir_all(&dir).expect("a folder for bench data");
     let path = dir.join(format!("web-{activities}.db"));
     let done = dir.join(format!("web-{activities}.done"));
@@ -111,7 +133,7 @@ fn load(addr: SocketAddr, path: &str, cookie: &str, seconds: u64) -> Result_ {
     let mut warm = TcpStream::connect(addr).expect("connecting");
     let mut buf = Vec::new();
     let started = Instant::now();
-    let status = request(&mut warm, path, cookie, &mut buf);
+    let status = request(&mut warm, &path.replace("{i}", "0"), cookie, &mut buf);
     assert_eq!(
         status,
         200,
@@ -126,7 +148,7 @@ fn load(addr: SocketAddr, path: &str, cookie: &str, seconds: u64) -> Result_ {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let began = Instant::now();
     let threads: Vec<_> = (0..CLIENTS)
-        .map(|_| {
+        .map(|client| {
             let (path, cookie) = (path.to_owned(), cookie.to_owned());
             std::thread::spawn(move || {
                 let mut s = TcpStream::connect(addr).expect("connecting");
@@ -134,8 +156,13 @@ fn load(addr: SocketAddr, path: &str, cookie: &str, seconds: u64) -> Result_ {
                 let mut buf = Vec::with_capacity(1 << 16);
                 let mut times = Vec::new();
                 while Instant::now() < deadline {
+                    let this = if path.contains("{i}") {
+                        path.replace("{i}", &(1 + client + CLIENTS * times.len()).to_string())
+                    } else {
+                        path.clone()
+                    };
                     let t = Instant::now();
-                    let status = request(&mut s, &path, &cookie, &mut buf);
+                    let status = request(&mut s, &this, &cookie, &mut buf);
                     assert_eq!(status, 200);
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
@@ -205,13 +232,20 @@ fn main() {
     });
     let addr = rx.recv().expect("the server's address");
     let mut results = Vec::new();
-    for path in [
-        "/",
-        "/api/v1/metrics",
-        "/api/v1/members?limit=100",
-        "/api/v1/needs-reply",
-        "/members",
-    ] {
+    let paths: Vec<String> = match std::env::var("KITH_BENCH_PATHS") {
+        Ok(list) => list.split(',').map(|p| p.trim().to_owned()).collect(),
+        Err(_) => [
+            "/",
+            "/api/v1/summary",
+            "/api/v1/metrics",
+            "/api/v1/members?limit=100",
+            "/api/v1/needs-reply",
+            "/members",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    };
+    for path in &paths {
         results.push(load(addr, path, &cookie, seconds));
     }
     let machine = std::fs::read_to_string("/proc/cpuinfo")

@@ -5,16 +5,21 @@
 //! Metric results are computed by `kith_analytics::compute_all` once per (parameters,
 //! watermark) and shared: concurrent requests for the same parameters wait for one
 //! computation instead of each doing it, and a new watermark makes old results stale. The web
-//! layer never computes a metric itself.
+//! layer never computes a metric itself. What is derived from a result (a rendered page, a
+//! serialised API answer) is kept with it and goes stale with it. Every cache is bounded.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
 
 use chrono::{NaiveDate, TimeZone};
 use kith_analytics::{AnalyticsError, MetricValue, Params, Period, Resolved, Scope, Snapshot};
-use kith_store::{IdentityRow, MemberId, SourceId, SourceSummary, Store, StoreError, Watermark};
+use kith_store::{
+    Community, Counts, IdentityRow, MemberId, SourceId, SourceSummary, Store, StoreError, Watermark,
+};
 use serde::Deserialize;
 
 use crate::WebError;
@@ -137,39 +142,76 @@ pub struct Computed {
     pub watermark: i64,
     /// Milliseconds the computation took (shown in the page footer and /metrics).
     pub millis: u64,
+    /// Serialised API answers made from this result, by kind (a few fixed kinds).
+    answers: Mutex<HashMap<&'static str, Bytes>>,
 }
 
 impl Computed {
     pub fn metric(&self, name: &str) -> Option<&MetricValue> {
         self.metrics.iter().find(|m| m.metric == name)
     }
+
+    /// The answer of `kind` made from this result, serialised once. `kind` must name one
+    /// fixed form of answer (the API's default ones), so that this stays small.
+    pub fn answer(
+        &self,
+        kind: &'static str,
+        make: impl FnOnce(&Computed) -> Result<Bytes, WebError>,
+    ) -> Result<Bytes, WebError> {
+        if let Some(b) = self
+            .answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(kind)
+        {
+            return Ok(b.clone());
+        }
+        // Made outside the lock: two requests may both make it once; both answers are equal.
+        let made = make(self)?;
+        self.answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(kind, made.clone());
+        Ok(made)
+    }
 }
 
-/// One member in the member list: names and identities from the store, first seen and last
-/// participation from the analytics scope (team activity and bots left out).
-#[derive(Debug, Clone)]
-pub struct MemberEntry {
-    pub id: MemberId,
-    pub name: String,
-    /// Lower-cased names, handles and e-mail addresses of every identity, for search.
-    pub search: String,
-    pub sources: Vec<SourceId>,
-    pub first_seen: Option<i64>,
-    pub last_active: Option<i64>,
-    /// Counted participations up to as-of.
-    pub participations: u32,
-    pub team: bool,
-    pub bot: bool,
-}
-
-/// The member list at one watermark.
-#[derive(Debug, Default)]
-pub struct Directory {
-    pub members: Vec<MemberEntry>,
-    pub as_of: i64,
-}
+use crate::directory::Searchable;
+pub use crate::directory::{Directory, MemberEntry};
 
 type Flight<T> = Arc<OnceLock<Result<Arc<T>, WebError>>>;
+
+/// One value kept for one watermark.
+type Slot<T> = Mutex<Option<(i64, Flight<T>)>>;
+
+/// The value in `slot` for `watermark`, made by `make` once (concurrent callers wait for the
+/// one making it). A new watermark replaces the old value.
+fn per_watermark<T>(
+    slot: &Slot<T>,
+    watermark: i64,
+    make: impl FnOnce() -> Result<Arc<T>, WebError>,
+) -> Result<Arc<T>, WebError> {
+    let flight = {
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some((w, f)) if *w == watermark => Arc::clone(f),
+            _ => {
+                let f: Flight<T> = Arc::new(OnceLock::new());
+                *slot = Some((watermark, Arc::clone(&f)));
+                f
+            }
+        }
+    };
+    flight.get_or_init(make).clone()
+}
+
+/// The value in `slot` if it is made for `watermark`. Never blocks.
+fn ready<T>(slot: &Slot<T>, watermark: i64) -> Option<Arc<T>> {
+    match &*slot.lock().unwrap_or_else(|e| e.into_inner()) {
+        Some((w, f)) if *w == watermark => f.get()?.as_ref().ok().cloned(),
+        _ => None,
+    }
+}
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -185,8 +227,16 @@ pub struct Analytics {
     snapshot: RwLock<Snapshot>,
     watermark: AtomicI64,
     results: Mutex<HashMap<String, (i64, Flight<Computed>)>>,
-    directory: Mutex<Option<(i64, Flight<Directory>)>>,
-    sources: Mutex<Option<(i64, Flight<Vec<SourceSummary>>)>>,
+    directory: Slot<Directory>,
+    sources: Slot<Vec<SourceSummary>>,
+    counts: Slot<Counts>,
+    /// Whether a request asked for the member list since the last refresh.
+    directory_used: std::sync::atomic::AtomicBool,
+    /// Rendered page bodies by (page, selection), each with the watermark it was made at.
+    pages: Mutex<HashMap<String, (i64, Arc<str>)>>,
+    /// The community's name and zone, read again after [`COMMUNITY_TTL`] (they live outside
+    /// the change sequence; `kith init` may change them from another process).
+    community: Mutex<Option<(Instant, Arc<Community>)>>,
     pub stats: AnalyticsStats,
     /// Serialises refreshes (the background task and explicit calls after an upload).
     refreshing: Mutex<()>,
@@ -194,6 +244,10 @@ pub struct Analytics {
 
 /// Results kept at most (selections); beyond, the cache starts over.
 const MAX_RESULTS: usize = 64;
+/// Rendered pages kept at most; beyond, that cache starts over.
+const MAX_PAGES: usize = 64;
+/// How long the community's name and time zone are trusted before being read again.
+pub const COMMUNITY_TTL: Duration = Duration::from_secs(5);
 
 impl Analytics {
     /// Builds the snapshot from the store (the cold start of SPEC §9).
@@ -207,6 +261,10 @@ impl Analytics {
             results: Mutex::new(HashMap::new()),
             directory: Mutex::new(None),
             sources: Mutex::new(None),
+            counts: Mutex::new(None),
+            directory_used: Default::default(),
+            pages: Mutex::new(HashMap::new()),
+            community: Mutex::new(None),
             stats: AnalyticsStats::default(),
             refreshing: Mutex::new(()),
         })
@@ -246,7 +304,74 @@ impl Analytics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|_, (w, _)| *w == current);
+        self.pages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (w, _)| *w == current);
         Ok(true)
+    }
+
+    /// The community's settings, read from the store at most every [`COMMUNITY_TTL`].
+    /// Blocking when they are due to be read.
+    pub fn community(&self) -> Result<Arc<Community>, WebError> {
+        if let Some(c) = self.community_cached() {
+            return Ok(c);
+        }
+        let c = Arc::new(self.store.community()?);
+        *self.community.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), Arc::clone(&c)));
+        Ok(c)
+    }
+
+    /// The community's settings if they were read within [`COMMUNITY_TTL`]. Never blocks.
+    pub fn community_cached(&self) -> Option<Arc<Community>> {
+        match &*self.community.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((at, c)) if at.elapsed() < COMMUNITY_TTL => Some(Arc::clone(c)),
+            _ => None,
+        }
+    }
+
+    /// A page body rendered from the data at `watermark` under `key` (which must name
+    /// everything else the body depends on), if one was kept. Never blocks.
+    pub fn rendered(&self, key: &str, watermark: i64) -> Option<Arc<str>> {
+        match self
+            .pages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            Some((w, body)) if *w == watermark => Some(Arc::clone(body)),
+            _ => None,
+        }
+    }
+
+    /// Keeps a page body rendered from the data at `watermark` for the next request.
+    pub fn keep_rendered(&self, key: String, watermark: i64, body: String) -> Arc<str> {
+        let body: Arc<str> = body.into();
+        if watermark != self.watermark() {
+            // Rendered from data that has moved on meanwhile: served once, not kept.
+            return body;
+        }
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        if pages.len() >= MAX_PAGES {
+            pages.clear();
+        }
+        pages.insert(key, (watermark, Arc::clone(&body)));
+        body
+    }
+
+    /// The result for `query` if it is already computed at the current watermark. Never
+    /// blocks (for the request's fast path on the async threads).
+    pub fn computed_cached(&self, query: &PeriodQuery, tz: chrono_tz::Tz) -> Option<Arc<Computed>> {
+        let key = format!("{tz}|{}", query.to_query());
+        let map = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        let (w, f) = map.get(&key)?;
+        if *w != self.watermark() {
+            return None;
+        }
+        let c = f.get()?.as_ref().ok().cloned()?;
+        self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+        Some(c)
     }
 
     /// Runs `f` with the snapshot (read-locked).
@@ -300,6 +425,7 @@ impl Analytics {
                         period: resolved.period,
                         watermark: snap.watermark().0,
                         millis: started.elapsed().as_millis() as u64,
+                        answers: Mutex::default(),
                     }))
                 })
                 .map_err(WebError::from)
@@ -310,38 +436,43 @@ impl Analytics {
     /// The sources with their counts, read once per watermark (counting a source's activities
     /// scans an index: too slow to repeat on every page of a large community). Blocking.
     pub fn sources(&self) -> Result<Arc<Vec<SourceSummary>>, WebError> {
-        let watermark = self.watermark();
-        let flight = {
-            let mut slot = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-            match &*slot {
-                Some((w, f)) if *w == watermark => Arc::clone(f),
-                _ => {
-                    let f: Flight<Vec<SourceSummary>> = Arc::new(OnceLock::new());
-                    *slot = Some((watermark, Arc::clone(&f)));
-                    f
-                }
-            }
-        };
-        flight
-            .get_or_init(|| Ok(Arc::new(self.store.sources()?)))
-            .clone()
+        per_watermark(&self.sources, self.watermark(), || {
+            Ok(Arc::new(self.store.sources()?))
+        })
+    }
+
+    /// The sources if they were read at the current watermark. Never blocks.
+    pub fn sources_cached(&self) -> Option<Arc<Vec<SourceSummary>>> {
+        ready(&self.sources, self.watermark())
+    }
+
+    /// The store's row counts, counted once per watermark (every count is of data in the
+    /// change sequence; counting 10 million activities takes a while). Blocking.
+    pub fn counts(&self) -> Result<Arc<Counts>, WebError> {
+        per_watermark(&self.counts, self.watermark(), || {
+            Ok(Arc::new(self.store.counts()?))
+        })
+    }
+
+    /// The member list if it is built at the current watermark. Never blocks.
+    pub fn directory_cached(&self) -> Option<Arc<Directory>> {
+        ready(&self.directory, self.watermark())
     }
 
     /// The member list at the current watermark, built once per watermark. Blocking.
     pub fn directory(&self) -> Result<Arc<Directory>, WebError> {
-        let watermark = self.watermark();
-        let flight = {
-            let mut slot = self.directory.lock().unwrap_or_else(|e| e.into_inner());
-            match &*slot {
-                Some((w, f)) if *w == watermark => Arc::clone(f),
-                _ => {
-                    let f: Flight<Directory> = Arc::new(OnceLock::new());
-                    *slot = Some((watermark, Arc::clone(&f)));
-                    f
-                }
-            }
-        };
-        flight.get_or_init(|| self.build_directory()).clone()
+        self.directory_used.store(true, Ordering::Relaxed);
+        per_watermark(&self.directory, self.watermark(), || self.build_directory())
+    }
+
+    /// After a refresh: builds the member list for the new data if pages used it since the
+    /// last refresh, so that the next visitor of a member page does not wait for it (seconds
+    /// at millions of activities). Blocking; the background refresh calls it.
+    pub fn warm(&self) -> Result<(), WebError> {
+        if self.directory_used.swap(false, Ordering::Relaxed) {
+            per_watermark(&self.directory, self.watermark(), || self.build_directory())?;
+        }
+        Ok(())
     }
 
     fn build_directory(&self) -> Result<Arc<Directory>, WebError> {
@@ -361,7 +492,7 @@ impl Analytics {
         for i in store.identities()? {
             identities.entry(i.member).or_default().push(i);
         }
-        let tz: chrono_tz::Tz = store
+        let tz: chrono_tz::Tz = self
             .community()?
             .time_zone
             .parse()
@@ -395,41 +526,40 @@ impl Analytics {
             Ok((facts, scope.p.as_of))
         })?;
         let (facts, as_of) = facts;
-        let members = rows
+        let members: Vec<Searchable> = rows
             .into_iter()
             .map(|m| {
                 let ids = identities.remove(&m.id).unwrap_or_default();
-                let mut search = String::new();
-                for i in &ids {
-                    for part in [&i.name, &i.handle, &i.email].into_iter().flatten() {
-                        search.push_str(&part.to_lowercase());
-                        search.push('\n');
-                    }
-                    search.push_str(&i.ext_id.to_lowercase());
-                    search.push('\n');
-                }
                 let mut sources: Vec<SourceId> = ids.iter().map(|i| i.source).collect();
                 sources.sort_unstable();
                 sources.dedup();
                 let (first_seen, last_active, participations) =
                     facts.get(&m.id.0).copied().unwrap_or((None, None, 0));
-                MemberEntry {
-                    id: m.id,
-                    name: m
-                        .display_name
-                        .clone()
-                        .or_else(|| ids.iter().find_map(|i| i.handle.clone()))
-                        .unwrap_or_else(|| format!("member {}", m.id)),
-                    search,
-                    sources,
-                    first_seen,
-                    last_active,
-                    participations,
-                    team: m.team,
-                    bot: m.bot,
+                let name = m
+                    .display_name
+                    .clone()
+                    .or_else(|| ids.iter().find_map(|i| i.handle.clone()))
+                    .unwrap_or_else(|| format!("member {}", m.id));
+                let mut texts = Vec::new();
+                for i in ids {
+                    texts.extend([i.name, i.handle, i.email].into_iter().flatten());
+                    texts.push(i.ext_id);
+                }
+                Searchable {
+                    entry: MemberEntry {
+                        id: m.id,
+                        name,
+                        sources,
+                        first_seen,
+                        last_active,
+                        participations,
+                        team: m.team,
+                        bot: m.bot,
+                    },
+                    texts,
                 }
             })
             .collect();
-        Ok(Arc::new(Directory { members, as_of }))
+        Ok(Arc::new(Directory::new(members, as_of)))
     }
 }

@@ -8,8 +8,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kith_analytics::{Cell, MetricValue, Table};
 use kith_store::{MemberId, MergeEvidence, Problem, SourceId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::analytics::PeriodQuery;
@@ -62,11 +63,19 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 pub async fn summary(State(state): State<AppState>) -> ApiResult {
-    let store = state.store.clone();
-    let (community, counts, sources) =
-        blocking(move || Ok((store.community()?, store.counts()?, store.sources()?))).await?;
+    let s = state.clone();
+    // The watermark first: the counts and sources are of that state or a later one.
+    let watermark = state.analytics.watermark();
+    let (community, counts, sources) = blocking(move || {
+        Ok((
+            s.analytics.community()?,
+            s.analytics.counts()?,
+            s.analytics.sources()?,
+        ))
+    })
+    .await?;
     ok(
-        json!({ "community": community, "counts": counts, "sources": sources, "watermark": state.analytics.watermark() }),
+        json!({ "community": &*community, "counts": &*counts, "sources": &*sources, "watermark": watermark }),
     )
 }
 
@@ -74,6 +83,11 @@ async fn computed(
     state: &AppState,
     q: &PeriodQuery,
 ) -> Result<std::sync::Arc<crate::analytics::Computed>, WebError> {
+    if let Some(tz) = state.tz_cached()
+        && let Some(c) = state.analytics.computed_cached(q, tz)
+    {
+        return Ok(c);
+    }
     let (s, q) = (state.clone(), q.clone());
     blocking(move || s.analytics.computed(&q, s.tz())).await
 }
@@ -82,25 +96,128 @@ fn header_of(c: &crate::analytics::Computed) -> Value {
     json!({ "from": c.from.to_string(), "to": c.to.to_string(), "as_of": c.as_of, "period": c.period.as_str(), "watermark": c.watermark })
 }
 
-pub async fn metrics(State(state): State<AppState>, Query(q): Query<PeriodQuery>) -> ApiResult {
+/// Rows of each table in an answer: `offset` (default 0) and `limit` (default
+/// [`TABLE_ROWS`], or `all`). Tables of members (engagement levels, the network) have a row per
+/// member: at millions of activities, whole answers would run to tens of megabytes.
+#[derive(Debug, Default, Deserialize)]
+pub struct Rows {
+    offset: Option<usize>,
+    limit: Option<String>,
+}
+
+/// Rows per table unless the request asks for others.
+pub const TABLE_ROWS: usize = 1000;
+
+impl Rows {
+    /// (offset, limit), and whether they are the defaults (whose answers are kept).
+    fn window(&self) -> Result<(usize, usize, bool), WebError> {
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("all") => Some(usize::MAX),
+            Some(n) => Some(n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                WebError::BadRequest(format!(
+                    "limit `{n}`: use a number of rows (1 or more) or `all`"
+                ))
+            })?),
+        };
+        let offset = self.offset.unwrap_or(0);
+        Ok((
+            offset,
+            limit.unwrap_or(TABLE_ROWS),
+            offset == 0 && limit.is_none(),
+        ))
+    }
+}
+
+/// A table cut to a window of its rows, with how many it has.
+#[derive(Serialize)]
+struct TablePage<'a> {
+    name: &'a str,
+    columns: &'a [&'static str],
+    total_rows: usize,
+    offset: usize,
+    rows: &'a [Vec<Cell>],
+}
+
+fn table_page(t: &Table, offset: usize, limit: usize) -> TablePage<'_> {
+    let start = offset.min(t.rows.len());
+    let end = start.saturating_add(limit).min(t.rows.len());
+    TablePage {
+        name: t.name,
+        columns: &t.columns,
+        total_rows: t.rows.len(),
+        offset,
+        rows: &t.rows[start..end],
+    }
+}
+
+#[derive(Serialize)]
+struct MetricPage<'a> {
+    metric: &'a str,
+    tables: Vec<TablePage<'a>>,
+}
+
+fn metric_page(m: &MetricValue, offset: usize, limit: usize) -> MetricPage<'_> {
+    MetricPage {
+        metric: m.metric,
+        tables: m
+            .tables
+            .iter()
+            .map(|t| table_page(t, offset, limit))
+            .collect(),
+    }
+}
+
+fn to_bytes(v: &impl Serialize) -> Result<Bytes, WebError> {
+    serde_json::to_vec(v)
+        .map(Bytes::from)
+        .map_err(|e| WebError::Internal(format!("writing the answer: {e}")))
+}
+
+/// A JSON answer that is already serialised.
+fn json_bytes(b: Bytes) -> ApiResult {
+    Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response())
+}
+
+pub async fn metrics(
+    State(state): State<AppState>,
+    Query(q): Query<PeriodQuery>,
+    Query(r): Query<Rows>,
+) -> ApiResult {
+    let (offset, limit, default) = r.window()?;
     let c = computed(&state, &q).await?;
-    ok(json!({ "report": header_of(&c), "metrics": c.metrics }))
+    let make = |c: &crate::analytics::Computed| {
+        let metrics: Vec<MetricPage<'_>> = c
+            .metrics
+            .iter()
+            .map(|m| metric_page(m, offset, limit))
+            .collect();
+        to_bytes(&json!({ "report": header_of(c), "metrics": metrics }))
+    };
+    // The default answer is kept with the result: made once per selection and data state.
+    json_bytes(if default {
+        c.answer("metrics", make)?
+    } else {
+        make(&c)?
+    })
 }
 
 pub async fn metric(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<PeriodQuery>,
+    Query(r): Query<Rows>,
 ) -> ApiResult {
+    let (offset, limit, _) = r.window()?;
     let def = kith_analytics::find(&name)
         .ok_or_else(|| WebError::NotFound(format!("metric `{name}`")))?;
     let c = computed(&state, &q).await?;
     let value = c
         .metric(&name)
         .ok_or_else(|| WebError::NotFound(format!("metric `{name}`")))?;
-    ok(
-        json!({ "report": header_of(&c), "metric": value, "title": def.title, "definition": def.definition, "reference_sql": def.reference_sql(), "verified_by": def.verified_by() }),
-    )
+    json_bytes(to_bytes(
+        &json!({ "report": header_of(&c), "metric": metric_page(value, offset, limit), "title": def.title, "definition": def.definition, "reference_sql": def.reference_sql(), "verified_by": def.verified_by() }),
+    )?)
 }
 
 #[derive(Deserialize)]
@@ -114,7 +231,7 @@ pub async fn members(
     Query(q): Query<MemberQuery>,
     Query(p): Query<Paging>,
 ) -> ApiResult {
-    let data = list_data(&state).await?;
+    let data = list_data(&state, q.segment.is_some()).await?;
     let q = apply_segment(q, &data.segments)?;
     let by_name: HashMap<String, SourceId> = data
         .sources
@@ -128,22 +245,55 @@ pub async fn members(
         .collect();
     let found = filter(&data.dir, &q, &data.tags, &by_name)?;
     let (limit, offset) = (p.limit.unwrap_or(100).min(1000), p.offset.unwrap_or(0));
-    let items: Vec<Value> = found
+    /// One member of the answer (written straight to JSON, no intermediate value).
+    #[derive(Serialize)]
+    struct Item<'a> {
+        id: MemberId,
+        name: &'a str,
+        team: bool,
+        bot: bool,
+        sources: Vec<&'a str>,
+        tags: &'a [String],
+        first_seen: Option<i64>,
+        last_active: Option<i64>,
+        participations: u32,
+    }
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        total: usize,
+        offset: usize,
+        limit: usize,
+        as_of: i64,
+        members: Vec<Item<'a>>,
+    }
+    let members = found
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|m| {
-            json!({
-                "id": m.id, "name": m.name, "team": m.team, "bot": m.bot,
-                "sources": m.sources.iter().filter_map(|s| names.get(s)).collect::<Vec<_>>(),
-                "tags": data.tags.get(&m.id).cloned().unwrap_or_default(),
-                "first_seen": m.first_seen, "last_active": m.last_active, "participations": m.participations,
-            })
+        .filter_map(|&i| data.dir.at(i))
+        .map(|m| Item {
+            id: m.id,
+            name: &m.name,
+            team: m.team,
+            bot: m.bot,
+            sources: m
+                .sources
+                .iter()
+                .filter_map(|s| names.get(s).copied())
+                .collect(),
+            tags: data.tags.get(&m.id).map_or(&[], Vec::as_slice),
+            first_seen: m.first_seen,
+            last_active: m.last_active,
+            participations: m.participations,
         })
         .collect();
-    ok(
-        json!({ "total": found.len(), "offset": offset, "limit": limit, "as_of": data.dir.as_of, "members": items }),
-    )
+    json_bytes(to_bytes(&Answer {
+        total: found.len(),
+        offset,
+        limit,
+        as_of: data.dir.as_of,
+        members,
+    })?)
 }
 
 pub async fn member(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult {
@@ -152,7 +302,7 @@ pub async fn member(State(state): State<AppState>, Path(id): Path<i64>) -> ApiRe
         let id = MemberId(id);
         let detail = s.store.member(id)?;
         let dir = s.analytics.directory()?;
-        let entry = dir.members.iter().find(|m| m.id == id);
+        let entry = dir.get(id);
         Ok(json!({
             "member": detail.member, "identities": detail.identities, "affiliations": detail.affiliations,
             "first_seen": entry.and_then(|e| e.first_seen), "last_active": entry.and_then(|e| e.last_active),
@@ -164,12 +314,26 @@ pub async fn member(State(state): State<AppState>, Path(id): Path<i64>) -> ApiRe
     ok(v)
 }
 
-pub async fn needs_reply(State(state): State<AppState>, Query(q): Query<PeriodQuery>) -> ApiResult {
+pub async fn needs_reply(
+    State(state): State<AppState>,
+    Query(q): Query<PeriodQuery>,
+    Query(r): Query<Rows>,
+) -> ApiResult {
+    let (offset, limit, default) = r.window()?;
     let c = computed(&state, &q).await?;
-    let queue = c
-        .metric("needs_reply")
-        .ok_or_else(|| WebError::NotFound("metric `needs_reply`".into()))?;
-    ok(json!({ "report": header_of(&c), "queue": queue.tables.first() }))
+    let make = |c: &crate::analytics::Computed| {
+        let queue = c
+            .metric("needs_reply")
+            .ok_or_else(|| WebError::NotFound("metric `needs_reply`".into()))?;
+        to_bytes(
+            &json!({ "report": header_of(c), "queue": queue.tables.first().map(|t| table_page(t, offset, limit)) }),
+        )
+    };
+    json_bytes(if default {
+        c.answer("needs-reply", make)?
+    } else {
+        make(&c)?
+    })
 }
 
 pub async fn sources(State(state): State<AppState>) -> ApiResult {

@@ -1,7 +1,8 @@
 //! Who is asking and what they may do: roles and the permission matrix, password hashing
 //! (argon2id), session cookies, API tokens with scopes, CSRF protection and login rate
 //! limiting. The checks run as layers (`authenticate`, `check_csrf`, `authorize`), never inside
-//! handlers.
+//! handlers. Sessions and tokens found in the store are kept in memory for a few seconds
+//! ([`CredentialCache`]); whatever this server changes about them takes effect at once.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +16,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use kith_store::{Role, SessionRecord, User};
+use kith_store::{Role, SessionRecord, TokenId, User, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -251,50 +252,186 @@ pub fn start_session(
     ))
 }
 
+/// How long a session or token found in the store is trusted without asking it again. Changes
+/// made through this server (logging out, a password or role change, disabling an account,
+/// revoking a token) take effect at once; changes made by another process (the `kith users`
+/// command, another kith node on the same PostgreSQL database) within this time.
+pub const CREDENTIAL_TTL: Duration = Duration::from_secs(5);
+
+/// Credentials kept at most; beyond, the expired ones go, then all.
+const MAX_CREDENTIALS: usize = 10_000;
+
+struct CachedCredential {
+    principal: Principal,
+    found: Instant,
+    /// The session's own end (epoch seconds).
+    expires_at: Option<i64>,
+    token: Option<TokenId>,
+}
+
+/// Sessions and API tokens recently found in the store, by the SHA-256 of their secret (the
+/// secret itself is never kept). Only credentials that exist are kept: unknown ones are asked
+/// of the store every time, so guessing cannot fill the cache.
+#[derive(Default)]
+pub struct CredentialCache {
+    entries: Mutex<HashMap<String, CachedCredential>>,
+    /// Moves on every change of credentials: what a request read from the store before a
+    /// change is not kept after it (a logout racing a request must not be undone).
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl CredentialCache {
+    fn get(&self, key: &str) -> Option<Principal> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let c = map.get(key)?;
+        let fresh = c.found.elapsed() < CREDENTIAL_TTL && c.expires_at.is_none_or(|e| e > now());
+        fresh.then(|| c.principal.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Keeps what was read from the store when the generation was `seen`, unless credentials
+    /// changed since.
+    fn put(
+        &self,
+        key: String,
+        principal: Principal,
+        expires_at: Option<i64>,
+        token: Option<TokenId>,
+        seen: u64,
+    ) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != seen {
+            return;
+        }
+        if map.len() >= MAX_CREDENTIALS {
+            map.retain(|_, c| c.found.elapsed() < CREDENTIAL_TTL);
+            if map.len() >= MAX_CREDENTIALS {
+                map.clear();
+            }
+        }
+        map.insert(
+            key,
+            CachedCredential {
+                principal,
+                found: Instant::now(),
+                expires_at,
+                token,
+            },
+        );
+    }
+
+    /// Forgets one session (by the hash of its key): after logging out.
+    pub fn forget_session(&self, key_hash: &str) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        map.remove(&format!("s:{key_hash}"));
+    }
+
+    /// Forgets every session and token of an account: after its password, role or state
+    /// changed.
+    pub fn forget_user(&self, user: UserId) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        map.retain(|_, c| c.principal.user.id != user);
+    }
+
+    /// Forgets a revoked token.
+    pub fn forget_token(&self, token: TokenId) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        map.retain(|_, c| c.token != Some(token));
+    }
+
+    /// Credentials held (for tests).
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Finds the principal of a bearer token or session key: from memory when it was found within
+/// [`CREDENTIAL_TTL`], else from the store (on a blocking thread).
+async fn principal_of(
+    state: &AppState,
+    bearer: Option<String>,
+    session_key: Option<String>,
+) -> Result<Option<Principal>, crate::WebError> {
+    let key = match (&bearer, &session_key) {
+        (Some(token), _) => format!("t:{}", secret_hash(token)),
+        (None, Some(key)) => format!("s:{}", secret_hash(key)),
+        (None, None) => return Ok(None),
+    };
+    if let Some(p) = state.credentials.get(&key) {
+        return Ok(Some(p));
+    }
+    let seen = state.credentials.generation();
+    let store = state.store.clone();
+    let hash = key[2..].to_owned();
+    let found = crate::blocking(move || {
+        if bearer.is_some() {
+            return Ok(store.token(&hash)?.map(|(t, user)| {
+                let id = t.id;
+                (
+                    Principal {
+                        user,
+                        credential: Credential::Token { scopes: t.scopes },
+                    },
+                    None,
+                    Some(id),
+                )
+            }));
+        }
+        Ok(store.session(&hash, now())?.map(|s| {
+            (
+                Principal {
+                    user: s.user,
+                    credential: Credential::Session {
+                        key_hash: hash.clone(),
+                        csrf: s.csrf,
+                    },
+                },
+                Some(s.expires_at),
+                None,
+            )
+        }))
+    })
+    .await?;
+    Ok(found.map(|(principal, expires_at, token)| {
+        state
+            .credentials
+            .put(key, principal.clone(), expires_at, token, seen);
+        principal
+    }))
+}
+
 /// Layer: finds who is asking (bearer token, else session cookie; in the demo, logs everyone
 /// in as the demo account) and puts the [`Principal`] into the request.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let headers = req.headers().clone();
+    let headers = req.headers();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .map(str::to_owned);
-    let session_key = cookie(&headers, SESSION_COOKIE).map(str::to_owned);
-    let store = state.store.clone();
-    let found = tokio::task::spawn_blocking(
-        move || -> Result<Option<Principal>, kith_store::StoreError> {
-            if let Some(token) = bearer {
-                return Ok(store
-                    .token(&secret_hash(&token))?
-                    .map(|(t, user)| Principal {
-                        user,
-                        credential: Credential::Token { scopes: t.scopes },
-                    }));
-            }
-            if let Some(key) = session_key {
-                let key_hash = secret_hash(&key);
-                return Ok(store.session(&key_hash, now())?.map(|s| Principal {
-                    user: s.user,
-                    credential: Credential::Session {
-                        key_hash,
-                        csrf: s.csrf,
-                    },
-                }));
-            }
-            Ok(None)
-        },
-    )
-    .await;
-    let mut principal = match found {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return crate::WebError::from(e).into_response(),
-        Err(e) => return crate::WebError::Internal(e.to_string()).into_response(),
+    let session_key = cookie(headers, SESSION_COOKIE).map(str::to_owned);
+    let has_authorization = headers.contains_key(header::AUTHORIZATION);
+    let mut principal = match principal_of(&state, bearer, session_key).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
     };
     let mut set = None;
-    if principal.is_none() && state.demo && !headers.contains_key(header::AUTHORIZATION) {
-        match demo_login(&state, &headers).await {
+    if principal.is_none() && state.demo && !has_authorization {
+        match demo_login(&state, req.headers()).await {
             Ok((cookie, p)) => {
                 set = Some(cookie);
                 principal = Some(p);

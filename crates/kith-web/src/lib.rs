@@ -33,6 +33,7 @@ pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod directory;
 pub mod imports;
 pub mod openapi;
 pub mod pages;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub config: WebConfig,
     pub analytics: Arc<Analytics>,
     pub limiter: Arc<auth::LoginLimiter>,
+    /// Sessions and API tokens found recently, so that most requests skip the database.
+    pub credentials: Arc<auth::CredentialCache>,
     pub http: Arc<prom::HttpMetrics>,
     pub imports: Arc<imports::ImportJobs>,
 }
@@ -90,18 +93,27 @@ impl AppState {
             config,
             analytics,
             limiter: Arc::default(),
+            credentials: Arc::default(),
             http: Arc::default(),
             imports: Arc::default(),
         })
     }
 
-    /// The community's time zone (UTC if the stored name is not a zone).
+    /// The community's time zone (UTC if the stored name is not a zone). Blocking when the
+    /// community's settings are due to be read again.
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.store
+        self.analytics
             .community()
             .ok()
             .and_then(|c| c.time_zone.parse().ok())
             .unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The time zone if the community's settings are fresh in memory. Never blocks.
+    pub fn tz_cached(&self) -> Option<chrono_tz::Tz> {
+        self.analytics
+            .community_cached()
+            .map(|c| c.time_zone.parse().unwrap_or(chrono_tz::UTC))
     }
 }
 
@@ -128,10 +140,18 @@ async fn refresh_loop(state: AppState) {
         tokio::time::sleep(state.config.refresh_every).await;
         let analytics = Arc::clone(&state.analytics);
         match tokio::task::spawn_blocking(move || analytics.refresh()).await {
-            Ok(Ok(true)) => tracing::info!(
-                watermark = state.analytics.watermark(),
-                "snapshot refreshed"
-            ),
+            Ok(Ok(true)) => {
+                tracing::info!(
+                    watermark = state.analytics.watermark(),
+                    "snapshot refreshed"
+                );
+                let analytics = Arc::clone(&state.analytics);
+                match tokio::task::spawn_blocking(move || analytics.warm()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "preparing the member list failed"),
+                    Err(e) => tracing::warn!(error = %e, "preparing the member list failed"),
+                }
+            }
             Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "snapshot refresh failed"),
             Err(e) => tracing::warn!(error = %e, "snapshot refresh task failed"),

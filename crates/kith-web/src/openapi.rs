@@ -16,6 +16,15 @@ fn period_params() -> Value {
     ])
 }
 
+/// Parameters of answers made of tables: a window of each table's rows.
+fn table_params(mut params: Value) -> Value {
+    if let Some(a) = params.as_array_mut() {
+        a.push(json!({ "name": "offset", "in": "query", "schema": { "type": "integer", "default": 0, "minimum": 0 }, "description": "First row of each table to answer." }));
+        a.push(json!({ "name": "limit", "in": "query", "schema": { "oneOf": [{ "type": "integer", "minimum": 1 }, { "const": "all" }], "default": 1000 }, "description": "Rows of each table to answer (default 1000), or `all`. Each table says how many rows it has in `total_rows`." }));
+    }
+    params
+}
+
 fn error() -> Value {
     json!({ "description": "An error, with what went wrong", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
 }
@@ -98,7 +107,7 @@ pub fn spec() -> Value {
             },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
-                "Table": { "type": "object", "properties": { "name": { "type": "string" }, "columns": { "type": "array", "items": { "type": "string" } }, "rows": { "type": "array", "items": { "type": "array", "items": {} } } } },
+                "Table": { "type": "object", "properties": { "name": { "type": "string" }, "columns": { "type": "array", "items": { "type": "string" } }, "total_rows": { "type": "integer", "description": "Rows the whole table has" }, "offset": { "type": "integer", "description": "Index of the first row answered" }, "rows": { "type": "array", "items": { "type": "array", "items": {} } } } },
                 "MetricValue": { "type": "object", "properties": { "metric": { "type": "string" }, "tables": { "type": "array", "items": { "$ref": "#/components/schemas/Table" } } } },
                 "Report": { "type": "object", "properties": { "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" }, "as_of": { "type": "integer", "description": "epoch seconds" }, "period": { "type": "string" }, "watermark": { "type": "integer" } } },
                 "TextScores": text_scores(),
@@ -110,11 +119,11 @@ pub fn spec() -> Value {
         },
         "paths": {
             "/api/v1/summary": get("Community, row counts and sources", "read", json!([]), json!({ "type": "object" })),
-            "/api/v1/metrics": get("Every metric for a period", "read", period_params(), json!({ "type": "object", "properties": { "report": { "$ref": "#/components/schemas/Report" }, "metrics": { "type": "array", "items": { "$ref": "#/components/schemas/MetricValue" } } } })),
-            "/api/v1/metrics/{name}": get("One metric with its definition and reference SQL", "read", metric_params, json!({ "type": "object", "properties": { "report": { "$ref": "#/components/schemas/Report" }, "metric": { "$ref": "#/components/schemas/MetricValue" }, "definition": { "type": "string" }, "reference_sql": { "type": "string" } } })),
+            "/api/v1/metrics": get("Every metric for a period (at most `limit` rows of each table)", "read", table_params(period_params()), json!({ "type": "object", "properties": { "report": { "$ref": "#/components/schemas/Report" }, "metrics": { "type": "array", "items": { "$ref": "#/components/schemas/MetricValue" } } } })),
+            "/api/v1/metrics/{name}": get("One metric with its definition and reference SQL", "read", table_params(metric_params), json!({ "type": "object", "properties": { "report": { "$ref": "#/components/schemas/Report" }, "metric": { "$ref": "#/components/schemas/MetricValue" }, "definition": { "type": "string" }, "reference_sql": { "type": "string" } } })),
             "/api/v1/members": get("Members, filtered and sorted like the Members page", "read", Value::Array(member_params), json!({ "type": "object", "properties": { "total": { "type": "integer" }, "members": { "type": "array", "items": { "type": "object" } } } })),
             "/api/v1/members/{id}": get("One member: identities, first seen, last active, tags, notes, tasks", "read", id.clone(), json!({ "type": "object" })),
-            "/api/v1/needs-reply": get("Open threads waiting for a first response, oldest first", "read", period_params(), json!({ "type": "object", "properties": { "report": { "$ref": "#/components/schemas/Report" }, "queue": { "$ref": "#/components/schemas/Table" } } })),
+            "/api/v1/needs-reply": get("Open threads waiting for a first response, oldest first", "read", table_params(period_params()), json!({ "type": "object", "properties": { "report": { "$ref": "#/components/schemas/Report" }, "queue": { "$ref": "#/components/schemas/Table" } } })),
             "/api/v1/sources": get("Sources with their latest import audit", "read", json!([]), json!({ "type": "array", "items": { "type": "object" } })),
             "/api/v1/activities/{id}/scores": get("What kith-text read from one message: sentiment with its confidence, hostility and intents, with the words behind them", "read", id.clone(), json!({ "$ref": "#/components/schemas/TextScores" })),
             "/api/v1/members/merge": { "post": {

@@ -95,6 +95,12 @@ pub enum Command {
     /// in the background, so this is for when the scoring model changed (a newer kith), or to
     /// recompute everything with --all.
     Rescore(RescoreArgs),
+    /// Accounts of the web app: list, add, set a role, reset a password, remove
+    ///
+    /// For operators who are locked out or who script: works on the database directly, no
+    /// login needed. Passwords are never taken from the command line: they are asked on the
+    /// terminal without echo, or read from standard input with --password-stdin.
+    Users(UsersArgs),
 }
 
 #[derive(Debug, Args)]
@@ -381,4 +387,44 @@ mod tests {
             LONG_VERSION.ends_with(&format!("(database schema {})", kith_store::SCHEMA_VERSION))
         );
     }
+}
+
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    #[command(subcommand)]
+    pub action: UsersAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// List the accounts with their role and state
+    List,
+    /// Create an account
+    Add {
+        /// The account name (what people log in with)
+        name: String,
+        /// owner, admin, moderator, analyst or viewer
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Read the password from the first line of standard input instead of asking
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's role
+    SetRole {
+        name: String,
+        /// owner, admin, moderator, analyst or viewer
+        role: String,
+    },
+    /// Give an account a new password and end its sessions
+    ResetPassword {
+        name: String,
+        /// Read the password from the first line of standard input instead of asking
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove an account: it can no longer log in, its sessions end and its API tokens are
+    /// revoked (the account is kept, disabled, so that what it wrote keeps its author; an
+    /// admin can enable it again on the Accounts page)
+    Remove { name: String },
 }

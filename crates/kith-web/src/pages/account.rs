@@ -251,7 +251,10 @@ pub async fn logout(
 ) -> Result<Response, WebError> {
     if let Credential::Session { key_hash, .. } = &me.credential {
         let (store, key) = (state.store.clone(), key_hash.clone());
-        blocking(move || Ok(store.delete_session(&key)?)).await?;
+        let deleted = blocking(move || Ok(store.delete_session(&key)?)).await;
+        // After the store's change: a request that read the session before it is not kept.
+        state.credentials.forget_session(key_hash);
+        deleted?;
     }
     let mut r = Redirect::to(if state.demo { "/" } else { "/login" }).into_response();
     r.headers_mut().append(
@@ -355,6 +358,7 @@ pub async fn change_password(
         s2.store.set_user_password(user.id, &new)?;
         // Every other session of the account ends; this browser gets a fresh one.
         s2.store.delete_user_sessions(user.id)?;
+        s2.credentials.forget_user(user.id);
         Ok(Some(auth::start_session(&s2, &user, &headers)?.0))
     })
     .await?;
@@ -411,7 +415,7 @@ pub async fn revoke_token(
 ) -> Result<Response, WebError> {
     let store = state.store.clone();
     let admin = me.may(Action::ManageUsers);
-    blocking(move || {
+    let result = blocking(move || {
         let mine = store
             .tokens(Some(me.user.id))?
             .iter()
@@ -421,7 +425,9 @@ pub async fn revoke_token(
         }
         Ok(store.revoke_token(TokenId(id))?)
     })
-    .await?;
+    .await;
+    state.credentials.forget_token(TokenId(id));
+    result?;
     Ok(Redirect::to("/account?ok=Token+revoked.").into_response())
 }
 
@@ -539,7 +545,7 @@ pub async fn update_user(
 ) -> Result<Response, WebError> {
     let new_role = role(&form.role)?;
     let store = state.store.clone();
-    blocking(move || {
+    let result = blocking(move || {
         let target = store
             .users()?
             .into_iter()
@@ -565,6 +571,9 @@ pub async fn update_user(
         store.set_user_disabled(target.id, form.disabled.is_some())?;
         Ok(())
     })
-    .await?;
+    .await;
+    // Whatever was changed before any failure applies to the account's next request.
+    state.credentials.forget_user(UserId(id));
+    result?;
     Ok(Redirect::to("/admin/users?ok=Saved.").into_response())
 }

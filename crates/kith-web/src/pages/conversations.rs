@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use super::{Me, column, computed, heading, lookup, no_data, period_picker, shell, source_names};
 use crate::analytics::PeriodQuery;
 use crate::charts::{self, Unit};
+use crate::directory::Names;
 use crate::pages::members::platform_link;
 use crate::ui;
 use crate::{AppState, WebError, blocking};
@@ -66,9 +67,7 @@ pub async fn queue(
             .into_iter()
             .map(|a| (a.id.0, a))
             .collect();
-        let dir = s.analytics.directory()?;
-        let names: HashMap<MemberId, String> =
-            dir.members.iter().map(|m| (m.id, m.name.clone())).collect();
+        let names = Names(s.analytics.directory()?);
         let bases: HashMap<String, Option<String>> = s
             .store
             .sources()?
@@ -171,12 +170,7 @@ pub async fn thread(
                 .cmp(&b.activity.ts.secs)
                 .then(a.id.cmp(&b.id))
         });
-        let dir = s.analytics.directory()?;
-        let names: HashMap<i64, String> = dir
-            .members
-            .iter()
-            .map(|m| (m.id.0, m.name.clone()))
-            .collect();
+        let names = Names(s.analytics.directory()?);
         let bases: HashMap<String, Option<String>> = s
             .store
             .sources()?

@@ -68,8 +68,7 @@ fn first_numeric_bars(m: &MetricValue, title: &str) -> Option<String> {
     ))
 }
 
-/// Member names by store id, for the lists these pages show.
-type Names = std::collections::HashMap<i64, String>;
+use crate::directory::Names;
 
 async fn page(
     state: &AppState,
@@ -80,16 +79,13 @@ async fn page(
     render: impl FnOnce(&Computed, &Names) -> Markup,
 ) -> Result<Markup, WebError> {
     let sources = source_names(state).await?;
-    let s = state.clone();
-    let names: Names = crate::blocking(move || {
-        Ok(s.analytics
-            .directory()?
-            .members
-            .iter()
-            .map(|m| (m.id.0, m.name.clone()))
-            .collect())
-    })
-    .await?;
+    let names = Names(match state.analytics.directory_cached() {
+        Some(dir) => dir,
+        None => {
+            let s = state.clone();
+            crate::blocking(move || s.analytics.directory()).await?
+        }
+    });
     let body = match computed(state, q).await? {
         Some(c) => {
             html! { h1 { (title) } (period_picker(path, q, Some(&c), &sources)) (render(&c, &names)) }

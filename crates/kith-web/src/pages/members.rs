@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{Me, shell};
 use crate::analytics::{Directory, MemberEntry};
 use crate::auth::{Action, Principal};
+use crate::directory::{MemberFilter, Names, Sort};
 use crate::ui::{self, csrf_field};
 use crate::{AppState, WebError, blocking};
 
@@ -75,14 +76,15 @@ fn days(text: Option<&str>) -> Result<Option<i64>, WebError> {
     .transpose()
 }
 
-/// Members matching `q`, sorted. `tags` by member, `sources` by name.
-pub fn filter<'a>(
-    dir: &'a Directory,
+/// The members matching `q`, sorted: positions in `dir` (see [`Directory::at`]). `tags` by
+/// member, `sources` by name. The directory keeps the answer for the next request with the
+/// same filters, except for the tag filter, which is applied to the store's current tags.
+pub fn filter(
+    dir: &Directory,
     q: &MemberQuery,
     tags: &HashMap<MemberId, Vec<String>>,
     sources: &HashMap<String, SourceId>,
-) -> Result<Vec<&'a MemberEntry>, WebError> {
-    let needle = clean(&q.q).map(str::to_lowercase);
+) -> Result<Arc<Vec<u32>>, WebError> {
     let source = match clean(&q.source) {
         Some(s) => Some(
             *sources
@@ -91,47 +93,25 @@ pub fn filter<'a>(
         ),
         None => None,
     };
-    let tag = clean(&q.tag);
-    let from = clean(&q.joined_from)
-        .map(|d| date_ts(d, false))
-        .transpose()?;
-    let to = clean(&q.joined_to).map(|d| date_ts(d, true)).transpose()?;
-    let active = days(clean(&q.active_days))?;
-    let silent = days(clean(&q.silent_days))?;
-    let team = clean(&q.team) == Some("1");
-    let as_of = dir.as_of;
-    let mut out: Vec<&MemberEntry> = dir
-        .members
-        .iter()
-        .filter(|m| team || (!m.team && !m.bot))
-        .filter(|m| {
-            needle
-                .as_deref()
-                .is_none_or(|n| m.name.to_lowercase().contains(n) || m.search.contains(n))
-        })
-        .filter(|m| source.is_none_or(|s| m.sources.contains(&s)))
-        .filter(|m| tag.is_none_or(|t| tags.get(&m.id).is_some_and(|ts| ts.iter().any(|x| x == t))))
-        .filter(|m| from.is_none_or(|f| m.first_seen.is_some_and(|s| s >= f)))
-        .filter(|m| to.is_none_or(|t| m.first_seen.is_some_and(|s| s <= t)))
-        .filter(|m| active.is_none_or(|d| m.last_active.is_some_and(|l| as_of - l <= d * 86_400)))
-        .filter(|m| silent.is_none_or(|d| m.last_active.is_some_and(|l| as_of - l >= d * 86_400)))
-        .collect();
-    match clean(&q.sort).unwrap_or("recent") {
-        "name" => out.sort_by(|a, b| {
-            a.name
-                .to_lowercase()
-                .cmp(&b.name.to_lowercase())
-                .then(a.id.cmp(&b.id))
-        }),
-        "participations" => out.sort_by(|a, b| {
-            b.participations
-                .cmp(&a.participations)
-                .then(a.id.cmp(&b.id))
-        }),
-        "joined" => out.sort_by(|a, b| b.first_seen.cmp(&a.first_seen).then(a.id.cmp(&b.id))),
-        _ => out.sort_by(|a, b| b.last_active.cmp(&a.last_active).then(a.id.cmp(&b.id))),
-    }
-    Ok(out)
+    let f = MemberFilter {
+        needle: clean(&q.q).map(str::to_lowercase),
+        source,
+        joined_from: clean(&q.joined_from)
+            .map(|d| date_ts(d, false))
+            .transpose()?,
+        joined_to: clean(&q.joined_to).map(|d| date_ts(d, true)).transpose()?,
+        active_days: days(clean(&q.active_days))?,
+        silent_days: days(clean(&q.silent_days))?,
+        team: clean(&q.team) == Some("1"),
+    };
+    let tagged: Option<HashSet<MemberId>> = clean(&q.tag).map(|t| {
+        tags.iter()
+            .filter(|(_, ts)| ts.iter().any(|x| x == t))
+            .map(|(m, _)| *m)
+            .collect()
+    });
+    let sort = Sort::parse(clean(&q.sort).unwrap_or("recent"));
+    Ok(dir.find(&f, sort, tagged.as_ref()))
 }
 
 const PAGE: usize = 50;
@@ -144,7 +124,9 @@ pub struct ListData {
     pub segments: Vec<kith_store::Segment>,
 }
 
-pub async fn list_data(state: &AppState) -> Result<ListData, WebError> {
+/// `segments`: whether the saved segments are needed (the page lists them; the API only
+/// applies one when asked).
+pub async fn list_data(state: &AppState, segments: bool) -> Result<ListData, WebError> {
     let s = state.clone();
     blocking(move || {
         let dir = s.analytics.directory()?;
@@ -156,7 +138,11 @@ pub async fn list_data(state: &AppState) -> Result<ListData, WebError> {
             dir,
             tags,
             sources: s.analytics.sources()?,
-            segments: s.store.segments()?,
+            segments: if segments {
+                s.store.segments()?
+            } else {
+                Vec::new()
+            },
         })
     })
     .await
@@ -199,7 +185,7 @@ pub async fn list(
     Me(me): Me,
     Query(q): Query<MemberQuery>,
 ) -> Result<Markup, WebError> {
-    let data = list_data(&state).await?;
+    let data = list_data(&state, true).await?;
     let q = apply_segment(q, &data.segments)?;
     let by_name: HashMap<String, SourceId> = data
         .sources
@@ -214,7 +200,11 @@ pub async fn list(
     let found = filter(&data.dir, &q, &data.tags, &by_name)?;
     let page = q.page.unwrap_or(0);
     let pages = found.len().div_ceil(PAGE).max(1);
-    let shown = found.iter().skip(page * PAGE).take(PAGE);
+    let shown = found
+        .iter()
+        .skip(page.saturating_mul(PAGE))
+        .take(PAGE)
+        .filter_map(|&i| data.dir.at(i));
     let mut all_tags: Vec<&String> = data
         .tags
         .values()
@@ -266,7 +256,7 @@ pub async fn list(
                 }
             }
         }
-        p { strong { (ui::num(found.len() as i64)) } " members" @if !data.dir.members.is_empty() { " · as of " (ui::when(data.dir.as_of)) } " · " a href="/members/candidates" { "merge candidates" } }
+        p { strong { (ui::num(found.len() as i64)) } " members" @if !data.dir.is_empty() { " · as of " (ui::when(data.dir.as_of)) } " · " a href="/members/candidates" { "merge candidates" } }
         table {
             thead { tr { th { "Name" } th { "Sources" } th { "Tags" } th { "First seen" } th { "Last active" } th.num { "Participations" } } }
             tbody { @for m in shown { tr {
@@ -331,7 +321,7 @@ struct Profile {
     tasks: Vec<kith_store::Task>,
     merges: Vec<kith_store::MergeRecord>,
     candidates: Vec<kith_identity::Candidate>,
-    names: HashMap<MemberId, String>,
+    names: Names,
     /// Thread store id by activity store id.
     threads: HashMap<i64, i64>,
 }
@@ -347,7 +337,7 @@ pub async fn profile(
         let id = MemberId(id);
         let detail = store.member(id)?;
         let dir = s.analytics.directory()?;
-        let entry = dir.members.iter().find(|m| m.id == id).cloned();
+        let entry = dir.get(id).cloned();
         let (ids, total) = s
             .analytics
             .with_snapshot(|snap| snap.member_activity_ids(id.0, 100));
@@ -378,7 +368,7 @@ pub async fn profile(
             .filter(|c| c.into == id || c.from == id)
             .take(20)
             .collect();
-        let names = dir.members.iter().map(|m| (m.id, m.name.clone())).collect();
+        let names = Names(Arc::clone(&dir));
         Ok(Profile {
             entry,
             sources: s
@@ -597,9 +587,7 @@ pub async fn candidates(State(state): State<AppState>, Me(me): Me) -> Result<Mar
     let (review, names, merges) = blocking(move || {
         let (_, review) =
             kith_identity::proposals(s.store.as_ref(), s.config.merge_threshold, true)?;
-        let dir = s.analytics.directory()?;
-        let names: HashMap<MemberId, String> =
-            dir.members.iter().map(|m| (m.id, m.name.clone())).collect();
+        let names = Names(s.analytics.directory()?);
         let mut merges = s.store.merges()?;
         merges.reverse();
         merges.truncate(50);

@@ -61,6 +61,11 @@ pub async fn computed(
     state: &AppState,
     q: &PeriodQuery,
 ) -> Result<Option<std::sync::Arc<Computed>>, WebError> {
+    if let Some(tz) = state.tz_cached()
+        && let Some(c) = state.analytics.computed_cached(q, tz)
+    {
+        return Ok(Some(c));
+    }
     let (state, q) = (state.clone(), q.clone());
     match crate::blocking(move || state.analytics.computed(&q, state.tz())).await {
         Ok(c) => Ok(Some(c)),
@@ -128,15 +133,23 @@ pub fn period_picker(
 
 /// The names of the live sources, for the picker.
 pub async fn source_names(state: &AppState) -> Result<Vec<String>, WebError> {
+    let names = |s: &[kith_store::SourceSummary]| s.iter().map(|s| s.name.clone()).collect();
+    if let Some(sources) = state.analytics.sources_cached() {
+        return Ok(names(&sources));
+    }
     let s = state.clone();
-    crate::blocking(move || {
-        Ok(s.analytics
-            .sources()?
-            .iter()
-            .map(|s| s.name.clone())
-            .collect())
-    })
-    .await
+    crate::blocking(move || Ok(names(&s.analytics.sources()?))).await
+}
+
+/// The community's name and time zone (from memory when fresh).
+pub async fn community(
+    state: &AppState,
+) -> Result<std::sync::Arc<kith_store::Community>, WebError> {
+    if let Some(c) = state.analytics.community_cached() {
+        return Ok(c);
+    }
+    let s = state.clone();
+    crate::blocking(move || s.analytics.community()).await
 }
 
 /// A cell as text.

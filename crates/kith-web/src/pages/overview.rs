@@ -298,15 +298,29 @@ pub async fn overview(
             html! { h1 { "Overview" } (no_data()) },
         ));
     };
+    let community = super::community(&state).await?;
+    // Everything the body shows comes from the data at this watermark, the selection, the
+    // community's name and the sources (themselves per watermark): rendered once for them.
+    let key = format!(
+        "overview|{}|{}|{}",
+        community.time_zone,
+        community.name,
+        q.to_query()
+    );
+    if let Some(body) = state.analytics.rendered(&key, c.watermark) {
+        return Ok(shell(
+            &state,
+            &me,
+            "Overview",
+            "/",
+            ui::raw(body.to_string()),
+        ));
+    }
     let prev = match computed(&state, &q.previous(&c)).await {
         Ok(p) => p,
         // An empty previous range (before the first activity) is no comparison, not an error.
         Err(WebError::BadRequest(_)) => None,
         Err(e) => return Err(e),
-    };
-    let community = {
-        let store = state.store.clone();
-        crate::blocking(move || Ok(store.community()?)).await?
     };
     let cards = headlines(&c, prev.as_deref());
     let periods = c.metric("active_members").and_then(|m| m.table("periods"));
@@ -388,7 +402,16 @@ pub async fn overview(
         }
         p.muted.small { "Computed in " (c.millis) " ms at change " (c.watermark) "." }
     };
-    Ok(shell(&state, &me, "Overview", "/", body))
+    let body = state
+        .analytics
+        .keep_rendered(key, c.watermark, body.into_string());
+    Ok(shell(
+        &state,
+        &me,
+        "Overview",
+        "/",
+        ui::raw(body.to_string()),
+    ))
 }
 
 pub async fn definitions(State(state): State<AppState>, Me(me): Me) -> Markup {

@@ -9,6 +9,7 @@ mod members;
 mod report;
 mod score;
 mod serve;
+mod users;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Env, Settings};
@@ -61,5 +62,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore(args) => data::restore(&cx, &args),
         Command::Serve(args) => serve::serve(&cx, &args),
         Command::Rescore(args) => score::rescore(&cx, &args),
+        Command::Users(args) => users::users(&cx, &args),
     }
 }
