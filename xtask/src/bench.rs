@@ -144,6 +144,15 @@ pub fn today() -> String {
         .unwrap_or_default()
 }
 
+/// Where `cargo build` puts kith: `CARGO_TARGET_DIR` when set (each worktree may build into
+/// its own), else the workspace's `target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
 fn ingest(args: &[String]) -> Result<ExitCode> {
     let n = flag(args, "--activities", 1_000_000)?;
     let seed = flag(args, "--seed", 7)?;
@@ -154,8 +163,9 @@ fn ingest(args: &[String]) -> Result<ExitCode> {
             .args(["build", "--release", "--quiet", "-p", "kith"])
             .current_dir(&root),
     )?;
-    let kith = root.join("target/release/kith");
-    let dir: PathBuf = root.join("target/bench/ingest");
+    let target = target_dir(&root);
+    let kith = target.join("release/kith");
+    let dir: PathBuf = target.join("bench/ingest");
     std::fs::create_dir_all(&dir)?;
     let gen_db = dir.join("generated.db");
     let bench_db = dir.join("imported.db");
@@ -319,8 +329,9 @@ fn import_formats(args: &[String]) -> Result<ExitCode> {
             .args(["build", "--release", "--quiet", "-p", "kith"])
             .current_dir(&root),
     )?;
-    let kith = root.join("target/release/kith");
-    let dir = root.join("target/bench/import");
+    let target = target_dir(&root);
+    let kith = target.join("release/kith");
+    let dir = target.join("bench/import");
     std::fs::create_dir_all(&dir)?;
 
     let mut rows = Vec::new();
