@@ -1,5 +1,7 @@
-//! The import pipeline: a format parses on its own thread and hands batches to the caller's
-//! thread, which writes them through one ingest session and keeps the audit.
+//! The import pipeline: a format parses on its own thread and hands batches to a second
+//! thread, which does the write session's per-record work (the preparer: content hashes,
+//! planned row ids, JSON columns), and from there to the caller's thread, which writes them
+//! through one ingest session and keeps the audit.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -50,17 +52,16 @@ impl Progress for () {
     fn finish(&self) {}
 }
 
-enum Message {
-    /// Activities prepared on the producer's thread by the session's preparer.
-    Batch(Prepared),
+/// What goes down the pipeline, in order; a batch is a `Vec<Activity>` from the producer to
+/// the preparer, a [`Prepared`] batch from there to the writer.
+enum Message<B> {
+    Batch(B),
     Skip(Problem),
     Inferred(String, Vec<String>),
 }
 
 struct ChannelSink {
-    tx: SyncSender<Message>,
-    /// The write session's per-record work, done here rather than on the writer's thread.
-    preparer: Box<dyn Prepare>,
+    tx: SyncSender<Message<Vec<Activity>>>,
     /// Batches the writer is done with come back to be freed here: the producer allocated
     /// them, and freeing is cheaper on the allocating thread and off the writer's.
     spent: Receiver<Prepared>,
@@ -70,7 +71,7 @@ struct ChannelSink {
 }
 
 impl ChannelSink {
-    fn send(&mut self, message: Message) {
+    fn send(&mut self, message: Message<Vec<Activity>>) {
         if !self.closed && self.tx.send(message).is_err() {
             self.closed = true;
         }
@@ -86,8 +87,7 @@ impl ChannelSink {
             }
             let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
             let batch = std::mem::replace(&mut self.batch, next);
-            let prepared = self.preparer.prepare(batch);
-            self.send(Message::Batch(prepared));
+            self.send(Message::Batch(batch));
         }
     }
 }
@@ -176,14 +176,17 @@ pub fn ingest_records(
     } else {
         store.ingest()?
     };
-    let (tx, rx) = sync_channel(IN_FLIGHT);
+    let (tx, to_prepare) = sync_channel(IN_FLIGHT);
+    let (prepared, rx) = sync_channel(IN_FLIGHT);
     let (spent_tx, spent_rx) = sync_channel(IN_FLIGHT);
     let preparer = session.preparer();
     let outcome = std::thread::scope(|scope| {
+        // Its own thread, so that the operating system spreads the parsing, the preparing and
+        // the writing over the cores: which of them is the slowest depends on the format.
+        scope.spawn(move || prepare_all(preparer, to_prepare, prepared));
         let reader = scope.spawn(move || {
             let mut sink = ChannelSink {
                 tx,
-                preparer,
                 spent: spent_rx,
                 batch: Vec::with_capacity(BATCH),
                 closed: false,
@@ -237,9 +240,28 @@ pub fn ingest_records(
     Ok(StoredAudit { id, audit })
 }
 
+/// Prepares the producer's batches in order and passes everything on to the writer. Stops when
+/// the producer is done or the writer hung up (then the producer's sends fail in turn).
+fn prepare_all(
+    mut preparer: Box<dyn Prepare>,
+    from: Receiver<Message<Vec<Activity>>>,
+    to: SyncSender<Message<Prepared>>,
+) {
+    for message in from {
+        let message = match message {
+            Message::Batch(batch) => Message::Batch(preparer.prepare(batch)),
+            Message::Skip(problem) => Message::Skip(problem),
+            Message::Inferred(source, threads) => Message::Inferred(source, threads),
+        };
+        if to.send(message).is_err() {
+            return;
+        }
+    }
+}
+
 /// The writer's ends of the channels to the producer: batches in, spent batches back.
 struct WriterEnds {
-    batches: Receiver<Message>,
+    batches: Receiver<Message<Prepared>>,
     spent: SyncSender<Prepared>,
 }
 
