@@ -233,7 +233,8 @@ impl BulkPreparer {
         at
     }
 
-    fn plan(&mut self, a: &Activity, hash: u64) -> RowPlan {
+    /// Plans one activity; `attrs_json` is its attrs serialised, when the caller did that.
+    fn plan(&mut self, a: &Activity, hash: u64, attrs_json: Option<Option<String>>) -> RowPlan {
         let at = self.source(&a.source);
         let counters = &*self.counters;
         let memory = &mut self.sources[at].1;
@@ -265,13 +266,7 @@ impl BulkPreparer {
             json.push(']');
             json
         });
-        // A map of JSON values always serialises; were it ever not to, the writer computes
-        // it again and reports the error.
-        let attrs_json = if a.attrs.is_empty() {
-            None
-        } else {
-            serde_json::to_string(&a.attrs).ok()
-        };
+        let attrs_json = attrs_json.unwrap_or_else(|| attrs_json_of(a));
         RowPlan {
             identity,
             channel,
@@ -289,16 +284,38 @@ impl BulkPreparer {
             rows: batch
                 .iter()
                 .zip(hashes)
-                .map(|(a, &h)| self.plan(a, h))
+                .map(|(a, &h)| self.plan(a, h, None))
                 .collect(),
         }
     }
 }
 
+/// The `attrs` column of `a`. A map of JSON values always serialises; were it ever not to,
+/// the writer computes it again and reports the error.
+fn attrs_json_of(a: &Activity) -> Option<String> {
+    if a.attrs.is_empty() {
+        None
+    } else {
+        serde_json::to_string(&a.attrs).ok()
+    }
+}
+
 impl Prepare for BulkPreparer {
     fn prepare(&mut self, batch: Vec<Activity>) -> Prepared {
-        let hashes = kith_store::content_hashes(&batch);
-        let plan = self.plan_batch(&batch, &hashes);
+        // The attrs are serialised once, for the content hash and for the column.
+        let mut hashes = Vec::with_capacity(batch.len());
+        let mut rows = Vec::with_capacity(batch.len());
+        for a in &batch {
+            let attrs_json = attrs_json_of(a);
+            let hash = match &attrs_json {
+                Some(json) => a.content_hash_with_attrs(Some(json.as_bytes())),
+                None if a.attrs.is_empty() => a.content_hash_with_attrs(None),
+                None => a.content_hash(),
+            };
+            hashes.push(hash);
+            rows.push(self.plan(a, hash, Some(attrs_json)));
+        }
+        let plan = Plan { rows };
         Prepared {
             activities: batch,
             hashes,

@@ -169,6 +169,11 @@ fn read_repository(
             std::io::Error::other("git's output could not be read"),
         ));
     };
+    // Git writes its output 4 KiB at a time, and with the default 64 KiB pipe it blocks, and
+    // the reader wakes, every few dozen commits; 1 MiB lets both run longer between switches
+    // (on two cores they share them with the writer). Best effort: the limit may be lower.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
     let errors = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stderr.read_to_string(&mut s);
