@@ -14,8 +14,13 @@ pub struct Labelled {
     pub text: String,
 }
 
-/// The labelled set shipped with the crate.
+/// The labelled set shipped with the crate: since held-out set 2 exists, all of it (both
+/// splits) is tuning data.
 pub const MESSAGES_TSV: &str = include_str!("../data/eval/messages.tsv");
+
+/// Held-out set 2 (`data/eval/holdout2.tsv`, split column `holdout`): written and labelled
+/// before the rules were tuned against the old set's both splits; read only to report the bar.
+pub const HOLDOUT2_TSV: &str = include_str!("../data/eval/holdout2.tsv");
 
 /// FNV-1a 64 of the id: the split is `test` when this is divisible by 3.
 pub fn split_hash(id: &str) -> u64 {

@@ -47,6 +47,40 @@ fn split_is_the_fixed_hash_of_the_id() {
     }
 }
 
+/// Held-out set 2 is well formed and large enough to measure every class: ids `h0001`… in
+/// order, split column `holdout`, at least 450 messages, at least 60 complaints (one message
+/// is then under 1.7 points of recall), 40 of every other intent and 30 hostile ones, and no
+/// message copied from the tuning set.
+#[test]
+fn holdout2_parses_with_enough_of_every_class() {
+    let set = eval::parse_labelled(eval::HOLDOUT2_TSV).expect("holdout2.tsv parses");
+    assert!(set.len() >= 450, "{} messages", set.len());
+    for (n, line) in eval::HOLDOUT2_TSV.lines().skip(1).enumerate() {
+        let mut cols = line.split('\t');
+        assert_eq!(
+            cols.next(),
+            Some(format!("h{:04}", n + 1).as_str()),
+            "line {}",
+            n + 2
+        );
+        assert_eq!(cols.next(), Some("holdout"), "line {}", n + 2);
+    }
+    for intent in Intent::ALL {
+        let n = set.iter().filter(|m| m.intents.contains(&intent)).count();
+        let floor = if intent == Intent::Complaint { 60 } else { 40 };
+        assert!(n >= floor, "{}: {n} messages < {floor}", intent.as_str());
+    }
+    assert!(set.iter().filter(|m| m.hostile).count() >= 30);
+    let tuning = eval::parse_labelled(eval::MESSAGES_TSV).expect("labelled set parses");
+    let tuning: std::collections::HashSet<&str> = tuning.iter().map(|m| m.text.as_str()).collect();
+    let copied: Vec<&str> = set
+        .iter()
+        .filter(|m| tuning.contains(m.text.as_str()))
+        .map(|m| m.id.as_str())
+        .collect();
+    assert!(copied.is_empty(), "in both sets: {copied:?}");
+}
+
 fn test_split_counts() -> (Vec<(Intent, Counts)>, Counts) {
     let set = eval::parse_labelled(eval::MESSAGES_TSV).expect("labelled set parses");
     let mut per: Vec<(Intent, Counts)> = Intent::ALL
