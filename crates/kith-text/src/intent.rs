@@ -384,7 +384,9 @@ const COMPLAINT_PHRASES: &[&str] = &[
     "still not",
     "still there",
     "oh great",
-    "great, another",
+    // Commas are dropped by the word split: "Great, another update …".
+    "great another",
+    "oh good",
     "yet another",
     "thanks for nothing",
     "brilliant idea",
@@ -824,7 +826,8 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .filter(|_| announce.is_none() && !has_phrase(&all, "i'd love to know"));
     let thanks_word = find(&all, thanks_set());
     // "Thanks a lot." after bad news, "thanks for the \"quick\" reply": sarcasm.
-    let sarcastic = (has_phrase(&all, "thanks a lot") && ctx.sentiment < 0.0)
+    let sarcastic = (has_phrase(&all, "thanks a lot")
+        && (ctx.sentiment < 0.0 || complaint_set().first(&all).is_some()))
         || lower.contains("thanks for the \"");
     let not_thanks = find(&all, not_thanks_set())
         .or_else(|| {
@@ -853,11 +856,19 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
         .or_else(|| complaint_pattern(&all, ss).filter(|_| answer_cue.is_none() && !ctx.hostile))
         .or_else(|| {
+            complaint_shape(&all, ss, prose).filter(|_| answer_cue.is_none() && !ctx.hostile)
+        })
+        .or_else(|| {
             (negative_enough && !ctx.technical && !ctx.hostile && answer_cue.is_none())
                 .then(|| format!("sentiment {:.2}", ctx.sentiment))
         })
         // Under an attack, "useless" or "a joke" is the insult, not a complaint.
-        .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke" | "crap" | "sucks"));
+        .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke" | "crap" | "sucks"))
+        // "backwards" judges, "backwards compatibility" does not.
+        .filter(|c| c != "backwards" || !all.contains("backwards compatib"))
+        // An attack over a defect is an angry bug report: dissatisfaction with the product
+        // as well as hostility (a bare insult is hostility only).
+        .or_else(|| (ctx.hostile && bug.is_some()).then(|| "hostile bug report".into()));
 
     // Question: a sentence ending in "?" or a question opening, unless it is a request phrased
     // as a question or a rhetorical attack.
@@ -870,7 +881,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             && ss
                 .iter()
                 .filter(|s| s.question)
-                .all(|s| s.joined.starts_with("why")));
+                .all(|s| s.joined.starts_with("why") || incredulous(s).is_some()));
     let direct_request = request.as_deref().is_some_and(|r| {
         !matches!(
             r,
@@ -1263,6 +1274,451 @@ fn complaint_pattern(all: &str, ss: &[Sentence]) -> Option<String> {
     None
 }
 
+/// Words that a gradable judgement follows in "too …": an excess is a grievance ("too
+/// many pop-ups", "too short"), unlike "me too".
+const TOO_WHAT: &[&str] = &[
+    "many",
+    "long",
+    "short",
+    "late",
+    "often",
+    "few",
+    "little",
+    "small",
+    "big",
+    "complex",
+    "complicated",
+    "strict",
+    "slow",
+    "expensive",
+    "hard",
+    "harsh",
+    "aggressive",
+    "noisy",
+    "quickly",
+    "verbose",
+    "high",
+    "low",
+    "early",
+    "soon",
+    "loud",
+    "restrictive",
+    "busy",
+    "difficult",
+    "confusing",
+    "vague",
+    "generic",
+    "cluttered",
+    "deep",
+];
+
+/// Verbs and nouns of a reply that did not come ("hasn't replied", "never got an answer").
+const RESPONSE: &[&str] = &[
+    "replied",
+    "responded",
+    "answered",
+    "acknowledged",
+    "reviewed",
+    "reply",
+    "replies",
+    "response",
+    "responses",
+    "answer",
+    "answers",
+    "acknowledgement",
+    "acknowledgment",
+];
+
+/// Words that may stand between a negation and the positive judgement it negates ("not a
+/// huge fan", "can't say I'm thrilled", "isn't really clear").
+const NEGATION_FILLER: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "very",
+    "really",
+    "that",
+    "so",
+    "particularly",
+    "exactly",
+    "terribly",
+    "huge",
+    "big",
+    "all",
+    "always",
+    "entirely",
+    "super",
+    "say",
+    "i'm",
+    "i",
+    "am",
+    "be",
+    "been",
+    "being",
+    "it's",
+    "that's",
+    "this",
+    "think",
+    "sure",
+    "feel",
+    "feels",
+    "seem",
+    "seems",
+    "look",
+    "looks",
+    "quite",
+    "too",
+    "overly",
+    "exactly",
+    "remotely",
+];
+
+/// Words of a reply or report that carry no dissatisfaction on their own but begin most of
+/// the shapes below: one automaton pass rules the rest out.
+const SHAPE_CUES: &[&str] = &[
+    "called",
+    "told",
+    "telling",
+    "tells",
+    "cost",
+    "costs",
+    "wasted",
+    "wasting",
+    "lost",
+    "used",
+    "too",
+    "who",
+    "point",
+    "supposed",
+    "even",
+    "actually",
+    "again",
+    "in a row",
+    "over and over",
+    "hasn't",
+    "haven't",
+    "didn't",
+    "never",
+    "not",
+    "no",
+    "don't",
+    "doesn't",
+    "can't",
+    "cannot",
+    "isn't",
+    "aren't",
+    "wasn't",
+    "won't",
+    "nobody",
+    "no-one",
+    "\"",
+    "busywork",
+];
+
+/// Positive judgements that negation turns into a complaint, beyond [`NEGATED_POSITIVES`]
+/// (which must follow the negation directly): "not a huge fan", "can't say I'm thrilled",
+/// "not sure that's an improvement".
+const NEGATED_AT_DISTANCE: &[&str] = &[
+    "fan",
+    "thrilled",
+    "happy",
+    "impressed",
+    "improvement",
+    "fair",
+    "welcoming",
+    "helpful",
+    "clear",
+    "friendly",
+    "great",
+    "good",
+    "useful",
+    "intuitive",
+    "ideal",
+    "acceptable",
+    "okay",
+    "fine",
+    "worth",
+    "pleased",
+    "satisfied",
+    "professional",
+    "transparent",
+    "consistent",
+];
+
+/// More general shapes of dissatisfaction, each a small grammar rather than a phrase: an
+/// insult reported by its target ("told me to …", "called me …"), a reply that never came
+/// ("hasn't replied", "not a single answer"), time or work lost ("cost us a day", "wasted",
+/// "lost an afternoon"), an excess ("too many", "too short"), a positive judgement negated at
+/// a distance ("not a huge fan", "can't say I'm thrilled"), incredulous questions ("who
+/// tested this?", "what's the point of …", "how am I supposed to …", "did anyone even …"),
+/// things that were better before ("used to … not anymore"), repetition ("yet again", "in a
+/// row") and scare quotes around a positive word (the "improved" search).
+fn complaint_shape(all: &str, ss: &[Sentence], prose: &str) -> Option<String> {
+    phrase_set!(cue_set, SHAPE_CUES);
+    let quoted = prose.contains(['"', '“']);
+    if !quoted && cue_set().first(all).is_none() {
+        return None;
+    }
+    if quoted && let Some(q) = scare_quoted(prose) {
+        return Some(format!("\"{q}\""));
+    }
+    for phrase in [
+        "yet again",
+        "once again",
+        "over and over",
+        "again and again",
+        "in a row",
+        "every single time",
+        "not a single",
+        "not one reply",
+        "not even a",
+        "won't get back",
+        "busywork",
+    ] {
+        if has_phrase(all, phrase) {
+            return Some(phrase.to_string());
+        }
+    }
+    let used_to = has_phrase(all, "used to");
+    for s in ss {
+        let w = s.words();
+        let conditional = w
+            .iter()
+            .any(|x| matches!(*x, "if" | "when" | "unless" | "whether"));
+        if let Some(e) = incredulous(s) {
+            return Some(e);
+        }
+        // Doubt that anyone does their part: "did anyone even look at it?"
+        if s.question
+            && let Some(p) = w.windows(2).find(|p| {
+                matches!(
+                    p[0],
+                    "anyone" | "anybody" | "somebody" | "someone" | "you" | "they"
+                ) && matches!(p[1], "even" | "actually")
+            })
+        {
+            return Some(format!("{} {}", p[0], p[1]));
+        }
+        for (i, word) in w.iter().enumerate() {
+            let prev = if i > 0 { w[i - 1] } else { "" };
+            let next = w.get(i + 1).copied().unwrap_or_default();
+            match *word {
+                // Reported mistreatment: "he called me lazy", "told me to go back to school".
+                "called" if matches!(next, "me" | "us" | "my" | "our") => {
+                    return Some(format!("called {next}"));
+                }
+                "told" | "telling" | "tells"
+                    if next == "me"
+                        && w.get(i + 2) == Some(&"to")
+                        && (quoted || w.iter().any(|x| matches!(*x, "rude" | "stupid"))) =>
+                {
+                    return Some(format!("{word} me to"));
+                }
+                // Time or work lost.
+                "wasted" | "wasting" => return Some((*word).to_string()),
+                "cost" | "costs" if matches!(next, "us" | "me" | "our" | "my" | "them") => {
+                    return Some(format!("{word} {next}"));
+                }
+                "lost"
+                    if w[i + 1..].iter().take(4).any(|x| {
+                        matches!(
+                            *x,
+                            "minutes"
+                                | "hour"
+                                | "hours"
+                                | "day"
+                                | "days"
+                                | "week"
+                                | "weeks"
+                                | "afternoon"
+                                | "morning"
+                                | "evening"
+                                | "weekend"
+                                | "night"
+                                | "work"
+                        )
+                    }) =>
+                {
+                    return Some("lost time".into());
+                }
+                "too"
+                    if TOO_WHAT.contains(&next)
+                        && !matches!(prev, "not" | "isn't" | "aren't" | "wasn't")
+                        && !conditional =>
+                {
+                    return Some(format!("too {next}"));
+                }
+                "nobody" | "no-one"
+                    if w[i + 1..].iter().take(2).any(|x| {
+                        matches!(*x, "asked" | "told" | "tested" | "seems" | "cares" | "care")
+                    }) && !conditional =>
+                {
+                    return Some(format!("{word} {next}"));
+                }
+                _ => {}
+            }
+            // A reply that never came: "hasn't replied", "never got an answer", "no response".
+            if RESPONSE.contains(word) && !conditional && i > 0 {
+                let window = &w[i.saturating_sub(3)..i];
+                let negated = window.iter().any(|x| {
+                    matches!(
+                        *x,
+                        "hasn't" | "haven't" | "hadn't" | "didn't" | "never" | "no" | "without"
+                    )
+                });
+                let machine = w.iter().any(|x| {
+                    matches!(
+                        *x,
+                        "server"
+                            | "api"
+                            | "endpoint"
+                            | "request"
+                            | "requests"
+                            | "http"
+                            | "body"
+                            | "json"
+                            | "header"
+                            | "headers"
+                            | "status"
+                            | "code"
+                            | "function"
+                    )
+                });
+                if negated && !machine {
+                    return Some(format!("no {word}"));
+                }
+            }
+            if NEGATED_AT_DISTANCE.contains(word) && i > 0 {
+                let mut j = i;
+                let mut steps = 0;
+                while j > 0 && steps < 4 && NEGATION_FILLER.contains(&w[j - 1]) {
+                    j -= 1;
+                    steps += 1;
+                }
+                if j > 0
+                    && matches!(
+                        w[j - 1],
+                        "not"
+                            | "isn't"
+                            | "aren't"
+                            | "wasn't"
+                            | "weren't"
+                            | "don't"
+                            | "doesn't"
+                            | "didn't"
+                            | "can't"
+                            | "cannot"
+                            | "never"
+                            | "hardly"
+                    )
+                    && !conditional
+                {
+                    return Some(format!("{} … {word}", w[j - 1]));
+                }
+            }
+        }
+        // Better before: "I used to recommend it. I don't anymore."
+        if used_to
+            && (w.contains(&"anymore")
+                || has_phrase(&s.joined, "no longer")
+                || has_phrase(&s.joined, "what it used to be")
+                || has_phrase(&s.joined, "what they used to be"))
+        {
+            return Some("used to … anymore".into());
+        }
+    }
+    None
+}
+
+/// A question that asks nothing the asker wants answered: "who tested this?", "how am I
+/// supposed to …?", "what's the point of …?". ("Is anyone even reviewing PRs?" complains but
+/// also asks: it is not here.)
+fn incredulous(s: &Sentence) -> Option<String> {
+    let w = s.words();
+    let first = w.first().copied().unwrap_or_default();
+    if first == "who"
+        && let Some(v) = w.get(1).filter(|v| {
+            matches!(
+                **v,
+                "tested"
+                    | "approved"
+                    | "thought"
+                    | "decided"
+                    | "designed"
+                    | "reviewed"
+                    | "asked"
+                    | "wanted"
+            )
+        })
+    {
+        return Some(format!("who {v}"));
+    }
+    if !s.question {
+        return None;
+    }
+    if first == "how"
+        && has_phrase(&s.joined, "supposed to")
+        && w.get(1).is_some_and(|x| matches!(*x, "am" | "are" | "is"))
+    {
+        return Some("how … supposed to".into());
+    }
+    (has_phrase(&s.joined, "what's the point") || has_phrase(&s.joined, "what is the point"))
+        .then(|| "what's the point".into())
+}
+
+/// A word of improvement or help in scare quotes, lower-case as prose and not a label: the
+/// "improved" search, the "quick" reply. Returns the quoted words.
+fn scare_quoted(prose: &str) -> Option<&str> {
+    const IRONIC: &[&str] = &[
+        "improved",
+        "improvement",
+        "improvements",
+        "quick",
+        "quickly",
+        "cleanup",
+        "fix",
+        "fixed",
+        "feature",
+        "update",
+        "simple",
+        "easy",
+        "modern",
+        "help",
+        "support",
+        "community",
+        "feedback",
+        "discussion",
+        "smart",
+        "better",
+        "new",
+        "friendly",
+        "welcoming",
+    ];
+    let mut rest = prose;
+    while let Some(start) = rest.find(['"', '“']) {
+        let after = &rest[start..];
+        let open = after.chars().next().map_or(1, char::len_utf8);
+        let inner_start = &after[open..];
+        let Some(end) = inner_start.find(['"', '”']) else {
+            break;
+        };
+        let inner = inner_start[..end].trim();
+        let words: Vec<&str> = inner.split_whitespace().collect();
+        if (1..=2).contains(&words.len())
+            && inner.chars().next().is_some_and(char::is_lowercase)
+            && words.iter().any(|w| {
+                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+                IRONIC.contains(&w)
+            })
+        {
+            return Some(inner);
+        }
+        let close = inner_start[end..].chars().next().map_or(1, char::len_utf8);
+        rest = &inner_start[end + close..];
+    }
+    None
+}
+
 #[cfg(test)]
 mod bit_tests {
     use super::*;
@@ -1286,5 +1742,160 @@ mod bit_tests {
             Intent::from_bits(33 | 0x8000),
             [Intent::Question, Intent::Complaint]
         );
+    }
+}
+
+/// The general complaint shapes, each with a message that has only that shape and a
+/// look-alike that must not count (invented sentences, not from the labelled sets).
+#[cfg(test)]
+mod complaint_shape_tests {
+    use crate::{Intent, analyze};
+
+    fn intents(text: &str) -> Vec<Intent> {
+        analyze(text).intents.iter().map(|m| m.intent).collect()
+    }
+
+    fn complaint_evidence(text: &str) -> Option<String> {
+        analyze(text)
+            .intents
+            .into_iter()
+            .find(|m| m.intent == Intent::Complaint)
+            .map(|m| m.evidence)
+    }
+
+    #[test]
+    fn an_insult_reported_by_its_target_is_a_complaint_not_hostility() {
+        let text = "A reviewer told me to \"stick to spreadsheets\" under my first pull request.";
+        assert_eq!(complaint_evidence(text).as_deref(), Some("told me to"));
+        assert!(!analyze(text).hostility.is_hostile());
+        assert_eq!(
+            complaint_evidence("She called my proposal naive in front of the whole team.")
+                .as_deref(),
+            Some("called my")
+        );
+    }
+
+    #[test]
+    fn a_reply_that_never_came_is_a_complaint_unless_it_is_a_condition_or_a_machine() {
+        assert_eq!(
+            complaint_evidence("Sent the invoice question to billing and never got a reply.")
+                .as_deref(),
+            Some("no reply")
+        );
+        // A condition states a procedure; a server that does not answer is a defect.
+        assert_eq!(
+            complaint_evidence("If the mentor hasn't replied within a week, ping the channel."),
+            None
+        );
+        assert_eq!(
+            complaint_evidence("In my test the API never answered the second request."),
+            None
+        );
+    }
+
+    #[test]
+    fn time_or_work_lost_is_a_complaint() {
+        assert_eq!(
+            complaint_evidence("The renamed setting cost me a whole morning of debugging.")
+                .as_deref(),
+            Some("cost me")
+        );
+        assert_eq!(
+            complaint_evidence("We lost two days to the undocumented config change.").as_deref(),
+            Some("lost time")
+        );
+    }
+
+    #[test]
+    fn too_before_a_gradable_word_is_an_excess_but_me_too_is_not() {
+        assert_eq!(
+            complaint_evidence("The onboarding survey has too many mandatory fields.").as_deref(),
+            Some("too many")
+        );
+        assert_eq!(
+            complaint_evidence("Seeing the same thing here too, on 2.1."),
+            None
+        );
+        assert_eq!(
+            complaint_evidence("The talk was not too long, just right."),
+            None,
+            "negated excess"
+        );
+    }
+
+    #[test]
+    fn a_positive_judgement_negated_at_a_distance_is_a_complaint() {
+        assert_eq!(
+            complaint_evidence("I'm not a big fan of the new sidebar.").as_deref(),
+            Some("not … fan")
+        );
+        assert_eq!(
+            complaint_evidence("Can't say I'm happy with how the vote went.").as_deref(),
+            Some("can't … happy")
+        );
+    }
+
+    #[test]
+    fn an_incredulous_question_complains_and_asks_nothing() {
+        let text = "Who approved this colour scheme? Nothing is readable on a projector.";
+        assert_eq!(intents(text), [Intent::Complaint]);
+        let text = "How am I supposed to find the schedule when it is not linked anywhere?";
+        assert_eq!(intents(text), [Intent::Complaint]);
+    }
+
+    #[test]
+    fn doubting_that_anyone_does_their_part_complains_and_still_asks() {
+        let text = "Does anyone even triage the issue tracker? Nothing has been labelled.";
+        assert!(intents(text).contains(&Intent::Complaint));
+        assert!(intents(text).contains(&Intent::Question));
+    }
+
+    #[test]
+    fn scare_quotes_around_improvement_are_sarcasm_but_a_quoted_label_is_not() {
+        assert_eq!(
+            complaint_evidence("The \"improved\" inbox now hides half my mentions.").as_deref(),
+            Some("\"improved\"")
+        );
+        assert_eq!(
+            complaint_evidence("Click \"Update\" in the settings panel to apply it."),
+            None
+        );
+    }
+
+    #[test]
+    fn something_better_before_is_a_complaint() {
+        assert_eq!(
+            complaint_evidence("I used to enjoy the Friday calls. Not anymore.").as_deref(),
+            Some("used to … anymore")
+        );
+    }
+
+    #[test]
+    fn repetition_is_a_complaint() {
+        assert_eq!(
+            complaint_evidence("The venue changed yet again, the night before the event.")
+                .as_deref(),
+            Some("yet again")
+        );
+    }
+
+    #[test]
+    fn backwards_compatibility_is_praise_material_not_a_complaint() {
+        assert_eq!(
+            complaint_evidence("They kept backwards compatibility for five years."),
+            None
+        );
+    }
+
+    #[test]
+    fn an_attack_over_a_defect_is_a_hostile_complaint_and_a_bare_insult_is_hostility_only() {
+        let angry = "The uploader is broken again, you useless clowns.";
+        let a = analyze(angry);
+        assert!(a.hostility.is_hostile());
+        assert!(intents(angry).contains(&Intent::BugReport));
+        assert!(intents(angry).contains(&Intent::Complaint));
+        let bare = "You useless clowns.";
+        assert!(analyze(bare).hostility.is_hostile());
+        assert!(!intents(bare).contains(&Intent::Complaint));
     }
 }
