@@ -81,14 +81,15 @@ fn holdout2_parses_with_enough_of_every_class() {
     assert!(copied.is_empty(), "in both sets: {copied:?}");
 }
 
-fn test_split_counts() -> (Vec<(Intent, Counts)>, Counts) {
-    let set = eval::parse_labelled(eval::MESSAGES_TSV).expect("labelled set parses");
+/// Per-intent and hostility counts of `analyze` over one labelled set.
+fn counts(tsv: &str) -> (Vec<(Intent, Counts)>, Counts) {
+    let set = eval::parse_labelled(tsv).expect("labelled set parses");
     let mut per: Vec<(Intent, Counts)> = Intent::ALL
         .iter()
         .map(|&i| (i, Counts::default()))
         .collect();
     let mut host = Counts::default();
-    for m in set.iter().filter(|m| m.test) {
+    for m in &set {
         let a = analyze(&m.text);
         for (intent, c) in per.iter_mut() {
             c.add(
@@ -101,9 +102,16 @@ fn test_split_counts() -> (Vec<(Intent, Counts)>, Counts) {
     (per, host)
 }
 
+fn below(per: &[(Intent, Counts)], p: f64, r: f64) -> Vec<String> {
+    per.iter()
+        .filter(|(_, c)| c.precision() < p || c.recall() < r)
+        .map(|(i, c)| format!("{} P {:.2} R {:.2}", i.as_str(), c.precision(), c.recall()))
+        .collect()
+}
+
 #[test]
-fn hostility_precision_on_test_split_at_least_0_90() {
-    let (_, host) = test_split_counts();
+fn hostility_precision_on_holdout2_at_least_0_90() {
+    let (_, host) = counts(eval::HOLDOUT2_TSV);
     assert!(
         host.precision() >= 0.90,
         "hostility precision {:.2}",
@@ -111,33 +119,33 @@ fn hostility_precision_on_test_split_at_least_0_90() {
     );
 }
 
+/// SPEC §9 on the held-out set: precision and recall ≥ 0.80 for every intent.
 #[test]
-#[ignore = "not yet met: complaint P 0.77 R 0.71 on the test split (docs/text-accuracy.md)"]
-fn intent_precision_and_recall_on_test_split_at_least_0_80() {
-    let (per, _) = test_split_counts();
-    let short: Vec<String> = per
-        .iter()
-        .filter(|(_, c)| c.precision() < 0.80 || c.recall() < 0.80)
-        .map(|(i, c)| format!("{} P {:.2} R {:.2}", i.as_str(), c.precision(), c.recall()))
-        .collect();
-    assert!(short.is_empty(), "below 0.80 on the test split: {short:?}");
+#[ignore = "not met on held-out set 2 (read once, docs/text-accuracy.md): question P 0.79, \
+            answer P 0.46 R 0.79, bug_report P 0.72 R 0.48, feature_request R 0.74, \
+            complaint P 0.74 R 0.58, praise R 0.54, announcement R 0.74"]
+fn intent_precision_and_recall_on_holdout2_at_least_0_80() {
+    let (per, _) = counts(eval::HOLDOUT2_TSV);
+    let short = below(&per, 0.80, 0.80);
+    assert!(short.is_empty(), "below 0.80 on held-out set 2: {short:?}");
 }
 
-/// The figures reached on the test split (docs/text-accuracy.md), as floors: no rule change
-/// may lower them. Raise them as the rules improve; the full bar is the ignored test above.
+/// The figures reached on held-out set 2 at its reading (docs/text-accuracy.md), truncated
+/// to two decimals, as floors: no rule change may lower them. The full bar is the ignored
+/// test above.
 #[test]
-fn intent_test_split_figures_do_not_regress() {
-    let (per, _) = test_split_counts();
+fn intent_holdout2_figures_do_not_regress() {
+    let (per, _) = counts(eval::HOLDOUT2_TSV);
     let floors: &[(Intent, f64, f64)] = &[
-        (Intent::Question, 0.95, 0.95),
-        (Intent::Answer, 0.80, 0.90),
-        (Intent::Thanks, 0.85, 0.95),
-        (Intent::BugReport, 0.95, 0.80),
-        (Intent::FeatureRequest, 0.95, 0.95),
-        (Intent::Complaint, 0.75, 0.70),
-        (Intent::Praise, 0.85, 0.85),
-        (Intent::Introduction, 0.95, 0.95),
-        (Intent::Announcement, 0.90, 0.95),
+        (Intent::Question, 0.78, 0.89),
+        (Intent::Answer, 0.46, 0.78),
+        (Intent::Thanks, 0.89, 0.97),
+        (Intent::BugReport, 0.72, 0.48),
+        (Intent::FeatureRequest, 0.94, 0.74),
+        (Intent::Complaint, 0.74, 0.58),
+        (Intent::Praise, 0.86, 0.54),
+        (Intent::Introduction, 0.97, 0.88),
+        (Intent::Announcement, 0.88, 0.74),
     ];
     for &(intent, p, r) in floors {
         let c = per
@@ -153,6 +161,21 @@ fn intent_test_split_figures_do_not_regress() {
             c.recall()
         );
     }
+}
+
+/// The tuning data (both splits of the first set) keeps every intent at P, R ≥ 0.80 and
+/// hostility precision ≥ 0.90: a rule that helps elsewhere must not break what it was
+/// tuned on.
+#[test]
+fn tuning_data_keeps_every_intent_at_0_80_and_hostility_precision_at_0_90() {
+    let (per, host) = counts(eval::MESSAGES_TSV);
+    let short = below(&per, 0.80, 0.80);
+    assert!(short.is_empty(), "below 0.80 on the tuning data: {short:?}");
+    assert!(
+        host.precision() >= 0.90,
+        "hostility P {:.2}",
+        host.precision()
+    );
 }
 
 /// The VADER port gives Python vaderSentiment 3.3.2's compound score (rounded to 4 decimals,
