@@ -18,17 +18,21 @@ use anyhow::{Context, Result, bail};
 
 use crate::{repo_root, run_checked, step};
 
+mod scorecard;
+
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let Some(what) = args.first() else {
         bail!(
             "usage: cargo xtask bench ingest [--activities N] [--seed S]\n       \
-             cargo xtask bench import [--messages N] [--seed S] [--formats F,F...] [--git-repo DIR]"
+             cargo xtask bench import [--messages N] [--seed S] [--formats F,F...] [--git-repo DIR]\n       \
+             cargo xtask bench scorecard --help"
         );
     };
     match what.as_str() {
         "ingest" => ingest(&args[1..]),
         "import" => import_formats(&args[1..]),
-        other => bail!("unknown benchmark `{other}` (available: ingest, import)"),
+        "scorecard" => scorecard::run(&args[1..]),
+        other => bail!("unknown benchmark `{other}` (available: ingest, import, scorecard)"),
     }
 }
 

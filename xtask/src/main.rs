@@ -38,7 +38,7 @@ const TASKS: &[Task] = &[
     },
     Task {
         name: "bench",
-        summary: "benchmarks: `bench ingest [--activities N]` (canonical JSONL), `bench import [--formats F,...]` (every export format), end to end (release build)",
+        summary: "benchmarks: `bench ingest [--activities N]` (canonical JSONL), `bench import [--formats F,...]` (every export format), `bench scorecard [--activities N]` (the scorecard bars and DuckDB), end to end (release builds)",
         run: bench::run,
     },
     Task {
