@@ -122,7 +122,10 @@ fn describe(f: &mut Figures, snap: &Snapshot) {
 }
 
 /// Every metric over one scope, as `compute_all` does, with the scope's and each metric's time.
-fn compute_timed(snap: &Snapshot, params: &Params) -> Res<(Vec<MetricValue>, Duration, Vec<Duration>)> {
+fn compute_timed(
+    snap: &Snapshot,
+    params: &Params,
+) -> Res<(Vec<MetricValue>, Duration, Vec<Duration>)> {
     let t = Instant::now();
     let scope = Scope::new(snap, params)?;
     let scope_time = t.elapsed();
@@ -184,7 +187,11 @@ fn warm(db: &Path, reps: usize, out: Option<PathBuf>) -> Res<Figures> {
     let mut f = Figures::new();
     put(&mut f, "build_s", secs(build));
     put(&mut f, "reps", reps as u64);
-    put(&mut f, "warm_min_s", secs(totals.iter().copied().min().unwrap_or_default()));
+    put(
+        &mut f,
+        "warm_min_s",
+        secs(totals.iter().copied().min().unwrap_or_default()),
+    );
     put(&mut f, "warm_median_s", secs(median(totals)));
     put(&mut f, "scope_s", secs(median(scopes)));
     for (m, times) in registry().iter().zip(per_metric) {
@@ -203,7 +210,10 @@ fn warm(db: &Path, reps: usize, out: Option<PathBuf>) -> Res<Figures> {
 
 /// The metrics with reference SQL (the DuckDB comparison's set).
 fn with_sql() -> impl Iterator<Item = &'static MetricDef> {
-    registry().iter().copied().filter(|m| !m.reference_sql.trim().is_empty())
+    registry()
+        .iter()
+        .copied()
+        .filter(|m| !m.reference_sql.trim().is_empty())
 }
 
 /// `queries.json`: the calendar as SQL, the (empty) filter tables, and per metric its bound
@@ -229,7 +239,10 @@ fn write_queries(dir: &Path, p: &Resolved) -> Res<()> {
         metrics.insert(m.name.to_owned(), statements.into());
     }
     let json = serde_json::json!({ "setup": setup, "metrics": metrics });
-    std::fs::write(dir.join("queries.json"), serde_json::to_string_pretty(&json)?)?;
+    std::fs::write(
+        dir.join("queries.json"),
+        serde_json::to_string_pretty(&json)?,
+    )?;
     Ok(())
 }
 
@@ -371,11 +384,19 @@ const EXPORT: &[(&str, &[(&str, &str)])] = &[
     ("sources", &[("id", "BIGINT"), ("name", "TEXT")]),
     (
         "channels",
-        &[("id", "BIGINT"), ("source_id", "BIGINT"), ("ext_id", "TEXT")],
+        &[
+            ("id", "BIGINT"),
+            ("source_id", "BIGINT"),
+            ("ext_id", "TEXT"),
+        ],
     ),
     (
         "threads",
-        &[("id", "BIGINT"), ("source_id", "BIGINT"), ("ext_id", "TEXT")],
+        &[
+            ("id", "BIGINT"),
+            ("source_id", "BIGINT"),
+            ("ext_id", "TEXT"),
+        ],
     ),
 ];
 
@@ -399,7 +420,8 @@ fn csv_field(out: &mut impl std::io::Write, v: rusqlite::types::ValueRef<'_>) ->
 /// left out: no reference query reads them.
 fn export(db: &Path, dir: &Path) -> Res<Figures> {
     std::fs::create_dir_all(dir)?;
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let t = Instant::now();
     let mut schema = String::new();
     let mut f = Figures::new();
@@ -449,7 +471,8 @@ fn sqlite(db: &Path, dir: &Path, timeout: Duration) -> Res<Figures> {
     let params = Params::default();
     let resolved = Resolved::new(&snap, &params)?;
     let values = kith_analytics::compute_all(&snap, &params)?;
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")?;
     let mut f = Figures::new();
     let (mut total, mut timed_out, mut mismatches) = (Duration::ZERO, 0u64, 0u64);
@@ -482,7 +505,11 @@ fn sqlite(db: &Path, dir: &Path, timeout: Duration) -> Res<Figures> {
                 timed_out += 1;
                 total += took;
                 put(&mut f, &format!("metric.{}", m.name), -1.0);
-                eprintln!("{}: interrupted after {:.0} s ({e})", m.name, took.as_secs_f64());
+                eprintln!(
+                    "{}: interrupted after {:.0} s ({e})",
+                    m.name,
+                    took.as_secs_f64()
+                );
             }
             Err(e) => return Err(format!("{}: {e}", m.name).into()),
         }

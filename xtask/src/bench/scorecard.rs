@@ -183,9 +183,14 @@ pub fn run(args: &[String]) -> Result<std::process::ExitCode> {
             }
             let csv = work.join("csv");
             if !csv.join("schema.sql").exists() || newer(&db, &csv.join("schema.sql")) {
-                step(&format!("exporting the canonical tables of {n} activities as CSV"));
+                step(&format!(
+                    "exporting the canonical tables of {n} activities as CSV"
+                ));
                 r.export = Some(figures(
-                    Command::new(&tools.timings).arg("export").arg(&db).arg(&csv),
+                    Command::new(&tools.timings)
+                        .arg("export")
+                        .arg(&db)
+                        .arg(&csv),
                 )?);
             }
             let python = venv(&tools)?;
@@ -314,7 +319,9 @@ fn kith_runs(
         "kith warm: the snapshot built, every metric recomputed {reps} times"
     ));
     r.warm = Some(warm_run(tools, db, &work.join("sql"), reps)?);
-    step("refresh: 1 % later activities imported into a copy, snapshot refreshed, metrics recomputed");
+    step(
+        "refresh: 1 % later activities imported into a copy, snapshot refreshed, metrics recomputed",
+    );
     let copy = work.join("refresh.db");
     remove_db(&copy);
     std::fs::create_dir_all(work)?;
@@ -352,10 +359,12 @@ fn venv(tools: &Tools) -> Result<PathBuf> {
     if !python.exists() {
         run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
-    run_checked(
-        Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "duckdb"]),
-    )?;
+    run_checked(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "duckdb",
+    ]))?;
     if !has_duckdb(&python) {
         bail!("duckdb is still not importable in {}", venv.display());
     }
@@ -453,7 +462,9 @@ fn report(r: &SizeResult, db: &Path) {
                 format!("{} differ", d.num("mismatches"))
             }
         );
-        println!("\n| metric | kith warm | DuckDB warm | SQLite | DuckDB ÷ kith |\n|---|---|---|---|---|");
+        println!(
+            "\n| metric | kith warm | DuckDB warm | SQLite | DuckDB ÷ kith |\n|---|---|---|---|---|"
+        );
         let sqlite = r.sqlite.as_ref();
         let (mut k_sum, mut d_sum) = (0.0, 0.0);
         for (m, ds) in d.metrics() {
@@ -527,9 +538,10 @@ fn growth(results: &[SizeResult]) {
             cold.map_or("–".into(), |c| format!("{:.3} s", c.0)),
             cold.map_or("–".into(), |c| format!("{:.3} s", c.2)),
             w.map_or("–".into(), |w| format!("{:.3} s", w.num("warm_median_s"))),
-            r.refresh
-                .as_ref()
-                .map_or("–".into(), |f| format!("{:.3} s", f.num("refresh_total_s"))),
+            r.refresh.as_ref().map_or("–".into(), |f| format!(
+                "{:.3} s",
+                f.num("refresh_total_s")
+            )),
             w.map_or("–".into(), |w| format!("{} MiB", w.num("snapshot_mib"))),
             cold.map_or("–".into(), |c| mib(c.4)),
         );
