@@ -71,55 +71,46 @@ impl<'a> Scope<'a> {
     pub fn with_resolved(snap: &'a Snapshot, p: Resolved) -> Scope<'a> {
         let n = snap.slots();
         let words = n.div_ceil(64);
-        let mut admitted = vec![0u64; words];
-        let mut counted = vec![0u64; words];
         let members = snap.members();
+        // The pass over every slot is split into runs of whole bit words, one per core; each
+        // run's per-member figures are merged after (min of first seen, sum of counts), and
+        // its reply slots appended in run order, so the result is the sequential one.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |c| c.get())
+            .clamp(1, 8)
+            .min(words.max(1));
+        let per = words.div_ceil(threads).max(1);
+        let runs: Vec<AdmitRun> = if threads == 1 {
+            vec![admit_run(snap, &p, 0, words)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|i| {
+                        let (lo, hi) = ((i * per).min(words), ((i + 1) * per).min(words));
+                        let p = &p;
+                        scope.spawn(move || admit_run(snap, p, lo, hi))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut admitted = Vec::with_capacity(words);
+        let mut counted = Vec::with_capacity(words);
+        let mut reply_slots = Vec::new();
         let mut first_seen = vec![i64::MAX; members];
         let mut part_count = vec![0u32; members + 1];
-        let mut reply_slots = Vec::new();
-        let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
-
-        for slot in 0..n {
-            if snap.flags[slot] != 0 || snap.ts[slot] > p.as_of {
-                continue;
+        for run in runs {
+            admitted.extend_from_slice(&run.admitted);
+            counted.extend_from_slice(&run.counted);
+            reply_slots.extend_from_slice(&run.reply_slots);
+            for (f, r) in first_seen.iter_mut().zip(&run.first_seen) {
+                *f = (*f).min(*r);
             }
-            if let Some(f) = &p.source_filter
-                && !f[snap.source[slot] as usize]
-            {
-                continue;
-            }
-            if let Some(f) = &p.channel_filter {
-                let c = snap.channel[slot];
-                if c == NONE || !f[c as usize] {
-                    continue;
-                }
-            }
-            let m = snap.member_of(slot);
-            if m == NONE {
-                continue;
-            }
-            admitted[slot / 64] |= 1 << (slot % 64);
-            let mu = m as usize;
-            let flags = snap.member_flags[mu];
-            let ts = snap.ts[slot];
-            if flags & M_REMOVED != 0 {
-                continue;
-            }
-            let k = snap.kind[slot];
-            if (k == reply || k == answer) && flags & M_BOT == 0 {
-                reply_slots.push(slot as u32);
-            }
-            if (flags & M_BOT != 0 && !p.include_bots)
-                || (ts >= snap.team_since[mu] && !p.include_team)
-            {
-                continue;
-            }
-            counted[slot / 64] |= 1 << (slot % 64);
-            if ts < first_seen[mu] {
-                first_seen[mu] = ts;
-            }
-            if is_participation(snap.kind[slot]) {
-                part_count[mu] += 1;
+            for (c, r) in part_count.iter_mut().zip(&run.part_count) {
+                *c += r;
             }
         }
 
@@ -145,17 +136,39 @@ impl<'a> Scope<'a> {
                 }
             }
         }
-        for m in 0..members {
-            let list = &mut part_ts[part_start[m] as usize..part_start[m + 1] as usize];
-            if !list.is_sorted() {
-                list.sort_unstable();
-            }
-        }
+        // Sorting each member's list and finding local days: by runs of members, one per core.
+        let mut part_day = vec![NO_DAY; total as usize];
         let cal = &p.calendar;
-        let part_day = part_ts
-            .iter()
-            .map(|&t| cal.day_of(t).unwrap_or(NO_DAY))
-            .collect();
+        let per_run = members.div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let (mut ts_rest, mut day_rest) = (&mut part_ts[..], &mut part_day[..]);
+            let mut done = 0usize;
+            for lo in (0..members).step_by(per_run) {
+                let hi = (lo + per_run).min(members);
+                let end = part_start[hi] as usize;
+                let (ts_run, ts_next) = std::mem::take(&mut ts_rest).split_at_mut(end - done);
+                let (day_run, day_next) = std::mem::take(&mut day_rest).split_at_mut(end - done);
+                (ts_rest, day_rest) = (ts_next, day_next);
+                let (starts, base) = (&part_start[lo..=hi], done);
+                let mut work = move || {
+                    for w in starts.windows(2) {
+                        let list = &mut ts_run[w[0] as usize - base..w[1] as usize - base];
+                        if !list.is_sorted() {
+                            list.sort_unstable();
+                        }
+                    }
+                    for (d, &t) in day_run.iter_mut().zip(ts_run.iter()) {
+                        *d = cal.day_of(t).unwrap_or(NO_DAY);
+                    }
+                };
+                if threads == 1 {
+                    work();
+                } else {
+                    scope.spawn(work);
+                }
+                done = end;
+            }
+        });
         Scope {
             snap,
             p,
@@ -261,6 +274,75 @@ impl<'a> Scope<'a> {
                 })
             })
             .collect()
+    }
+}
+
+/// What one run of bit words `lo..hi` of the slots admits and counts.
+struct AdmitRun {
+    admitted: Vec<u64>,
+    counted: Vec<u64>,
+    first_seen: Vec<i64>,
+    part_count: Vec<u32>,
+    reply_slots: Vec<u32>,
+}
+
+fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
+    let members = snap.members();
+    let mut admitted = vec![0u64; hi - lo];
+    let mut counted = vec![0u64; hi - lo];
+    let mut first_seen = vec![i64::MAX; members];
+    let mut part_count = vec![0u32; members];
+    let mut reply_slots = Vec::new();
+    let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
+    for slot in lo * 64..(hi * 64).min(snap.slots()) {
+        if snap.flags[slot] != 0 || snap.ts[slot] > p.as_of {
+            continue;
+        }
+        if let Some(f) = &p.source_filter
+            && !f[snap.source[slot] as usize]
+        {
+            continue;
+        }
+        if let Some(f) = &p.channel_filter {
+            let c = snap.channel[slot];
+            if c == NONE || !f[c as usize] {
+                continue;
+            }
+        }
+        let m = snap.member_of(slot);
+        if m == NONE {
+            continue;
+        }
+        let w = slot / 64 - lo;
+        admitted[w] |= 1 << (slot % 64);
+        let mu = m as usize;
+        let flags = snap.member_flags[mu];
+        let ts = snap.ts[slot];
+        if flags & M_REMOVED != 0 {
+            continue;
+        }
+        let k = snap.kind[slot];
+        if (k == reply || k == answer) && flags & M_BOT == 0 {
+            reply_slots.push(slot as u32);
+        }
+        if (flags & M_BOT != 0 && !p.include_bots) || (ts >= snap.team_since[mu] && !p.include_team)
+        {
+            continue;
+        }
+        counted[w] |= 1 << (slot % 64);
+        if ts < first_seen[mu] {
+            first_seen[mu] = ts;
+        }
+        if is_participation(k) {
+            part_count[mu] += 1;
+        }
+    }
+    AdmitRun {
+        admitted,
+        counted,
+        first_seen,
+        part_count,
+        reply_slots,
     }
 }
 

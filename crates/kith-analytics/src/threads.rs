@@ -92,13 +92,46 @@ pub fn for_each_response(
 /// A thread's first response: (ts, store id, responder was team), or none.
 pub type FirstResponse = Option<(i64, i64, bool)>;
 
-/// The report's threads and their first responses, computed once per scope.
+/// The report's threads and their first responses, computed once per scope: the threads of
+/// [`first_posts`] opened in the report range, with the first responses found there (a
+/// thread's first response does not depend on which other threads a report covers).
 pub fn report_first_responses<'s>(s: &'s Scope<'_>) -> &'s (ReportThreads, Vec<FirstResponse>) {
     s.first_responses.get_or_init(|| {
-        let threads = report_threads(s);
-        let first = first_responses(s, &threads);
-        (threads, first)
+        let all = first_posts(s);
+        let snap = s.snap;
+        let mut index = vec![NONE; snap.threads()];
+        let mut list = Vec::new();
+        let mut first = Vec::new();
+        for (t, &i) in all.threads.index.iter().enumerate() {
+            if i == NONE {
+                continue;
+            }
+            let th = all.threads.list[i as usize];
+            let ts = snap.ts[th.op as usize];
+            if ts < s.p.from_ts || ts >= s.p.to_ts {
+                continue;
+            }
+            index[t] = list.len() as u32;
+            list.push(th);
+            first.push(all.first[i as usize]);
+        }
+        (ReportThreads { index, list }, first)
     })
+}
+
+/// Over the threads opened in `from <= ts < to`: (responses, responses by community members,
+/// i.e. not team at the time).
+pub fn responses_opened_between(s: &Scope<'_>, from: i64, to: i64) -> (i64, i64) {
+    let all = first_posts(s);
+    let mut sum = (0i64, 0i64);
+    for (th, r) in all.threads.list.iter().zip(&all.responses) {
+        let ts = s.snap.ts[th.op as usize];
+        if ts >= from && ts < to {
+            sum.0 += i64::from(r[0]);
+            sum.1 += i64::from(r[1]);
+        }
+    }
+    sum
 }
 
 /// The first response of each thread, by time then id.
@@ -121,6 +154,8 @@ pub struct FirstPosts {
     pub first: Vec<FirstResponse>,
     /// Per dense member: the position of their first post in `threads.list`, or `NONE`.
     pub of_member: Vec<u32>,
+    /// Per thread position: its responses, and those by members not team at the time.
+    pub responses: Vec<[u32; 2]>,
 }
 
 impl FirstPosts {
@@ -136,7 +171,18 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
     s.first_posts.get_or_init(|| {
         let snap = s.snap;
         let threads = threads_opened_between(s, i64::MIN, i64::MAX);
-        let first = first_responses(s, &threads);
+        // One pass over the responses serves every conversation and newcomer metric.
+        let mut first: Vec<FirstResponse> = vec![None; threads.list.len()];
+        let mut responses = vec![[0u32; 2]; threads.list.len()];
+        for_each_response(s, &threads, |i, r, m| {
+            let key = (snap.ts[r], snap.ids_of(r as u32));
+            let team = s.is_team_at(m as usize, snap.ts[r]);
+            if first[i].is_none_or(|(ts, id, _)| key < (ts, id)) {
+                first[i] = Some((key.0, key.1, team));
+            }
+            responses[i][0] += 1;
+            responses[i][1] += u32::from(!team);
+        });
         let mut of_member = vec![NONE; s.members()];
         for (i, th) in threads.list.iter().enumerate() {
             let slot = &mut of_member[th.author as usize];
@@ -149,6 +195,7 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
             threads,
             first,
             of_member,
+            responses,
         }
     })
 }

@@ -49,18 +49,21 @@ ORDER BY t.op_ts, t.op_id"
 fn compute(s: &Scope<'_>) -> MetricValue {
     let snap = s.snap;
     let as_of = s.p.as_of;
-    let threads = crate::threads::threads_opened_between(s, as_of - 30 * 86_400 + 1, as_of + 1);
-    let mut answered = vec![false; threads.list.len()];
-    crate::threads::for_each_response(s, &threads, |i, _, _| answered[i] = true);
-    // Thread store ids by dense id.
+    // Every counted thread with its first response; the queue is those opened in the 30 days
+    // up to as-of that have none.
+    let posts = crate::threads::first_posts(s);
+    let threads = &posts.threads;
     let mut rows: Vec<(i64, i64, i64, i64, i64, i64)> = Vec::new();
     for (t, &i) in threads.index.iter().enumerate() {
-        if i == crate::snapshot::NONE || answered[i as usize] {
+        if i == crate::snapshot::NONE || posts.first[i as usize].is_some() {
             continue;
         }
         let th = threads.list[i as usize];
         let o = th.op as usize;
         let op_ts = snap.ts[o];
+        if op_ts <= as_of - 30 * 86_400 || op_ts > as_of {
+            continue;
+        }
         let first = s
             .participations(th.author as usize)
             .0

@@ -64,14 +64,8 @@ pub(crate) fn first_by_community(first_responses: &[crate::threads::FirstRespons
 }
 
 fn compute(s: &Scope<'_>) -> MetricValue {
-    let (threads, first_responses) = crate::threads::report_first_responses(s);
-    let mut all = (0i64, 0i64);
-    crate::threads::for_each_response(s, threads, |_, r, m| {
-        all.0 += 1;
-        if !s.is_team_at(m as usize, s.snap.ts[r]) {
-            all.1 += 1;
-        }
-    });
+    let (_, first_responses) = crate::threads::report_first_responses(s);
+    let all = crate::threads::responses_opened_between(s, s.p.from_ts, s.p.to_ts);
     let first = first_by_community(first_responses);
     let mut table = Table::new("responses", &["responses", "n", "by_community", "share"]);
     for (name, (n, c)) in [("first", first), ("all", all)] {
