@@ -17,6 +17,7 @@ import json
 import math
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def main():
     ap.add_argument("--sql", required=True, type=Path,
                     help="folder of queries.json and kith_results.json")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds after which a metric's query is interrupted (reported as -1)")
     args = ap.parse_args()
 
     con = duckdb.connect()
@@ -82,11 +85,27 @@ def main():
 
     total = 0.0
     mismatches = 0
+    timed_out = 0
     for name, statements in queries["metrics"].items():
         def run():
-            return [con.execute(s).fetchall() for s in statements]
+            # Interrupted when it runs past the timeout (some plans are quadratic in DuckDB).
+            timer = threading.Timer(args.timeout, con.interrupt)
+            timer.start()
+            try:
+                return [con.execute(s).fetchall() for s in statements]
+            finally:
+                timer.cancel()
 
-        result = run()  # untimed: the first run plans the queries
+        t = time.perf_counter()
+        try:
+            result = run()  # the first run also plans the queries: not counted
+        except (duckdb.InterruptException, RuntimeError) as e:
+            if time.perf_counter() - t < args.timeout:
+                raise
+            print(f"{name}: interrupted after {args.timeout:.0f} s", file=sys.stderr)
+            out[f"metric.{name}"] = -1
+            timed_out += 1
+            continue
         times = []
         for _ in range(max(args.reps, 1)):
             t = time.perf_counter()
@@ -103,6 +122,8 @@ def main():
         if diff:
             mismatches += 1
             print(f"DuckDB and kith differ: {diff}", file=sys.stderr)
+    out["timed_out"] = timed_out
+    out["timeout_s"] = args.timeout
     out["total_s"] = round(total, 6)
     out["metrics"] = len(queries["metrics"])
     out["mismatches"] = mismatches
