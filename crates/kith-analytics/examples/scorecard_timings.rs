@@ -307,7 +307,8 @@ fn refresh(db: &Path, seed: u64) -> Res<Figures> {
     // The later import: one ingest session, as `kith import` writes it.
     let t = Instant::now();
     let mut session = store.ingest()?;
-    session.ensure_source(&source, "jsonl")?;
+    // `kith demo` names the format of its source `demo`; a later import keeps it.
+    session.ensure_source(&source, "demo")?;
     for chunk in later.chunks(10_000) {
         session.write(chunk)?;
     }
