@@ -23,10 +23,6 @@ pub struct ReportThreads {
     pub list: Vec<ReportThread>,
 }
 
-pub fn report_threads(s: &Scope<'_>) -> ReportThreads {
-    threads_opened_between(s, s.p.from_ts, s.p.to_ts)
-}
-
 /// Threads whose opening post is counted and at `from <= ts < to`.
 pub fn threads_opened_between(s: &Scope<'_>, from: i64, to: i64) -> ReportThreads {
     let snap = s.snap;
@@ -132,19 +128,6 @@ pub fn responses_opened_between(s: &Scope<'_>, from: i64, to: i64) -> (i64, i64)
         }
     }
     sum
-}
-
-/// The first response of each thread, by time then id.
-pub fn first_responses(s: &Scope<'_>, threads: &ReportThreads) -> Vec<FirstResponse> {
-    let snap = s.snap;
-    let mut first: Vec<Option<(i64, i64, bool)>> = vec![None; threads.list.len()];
-    for_each_response(s, threads, |i, r, m| {
-        let key = (snap.ts[r], snap.ids_of(r as u32));
-        if first[i].is_none_or(|(ts, id, _)| key < (ts, id)) {
-            first[i] = Some((key.0, key.1, s.is_team_at(m as usize, snap.ts[r])));
-        }
-    });
-    first
 }
 
 /// Every counted thread up to as-of (opened at any time) with its first response, and each
