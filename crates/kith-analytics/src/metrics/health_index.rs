@@ -199,17 +199,16 @@ pub fn measure(s: &Scope<'_>) -> Values {
         v[GROWTH] = share(new[k], active[k]);
     }
 
-    // Threads opened in the four windows, their first responses computed once, then split.
-    let threads = crate::threads::threads_opened_between(
-        s,
-        as_of - WINDOWS as i64 * WINDOW + 1,
-        as_of.saturating_add(1),
-    );
-    let first = crate::threads::first_responses(s, &threads);
+    // Threads opened in the four windows with their first responses, from the scope's one
+    // pass over every thread's responses, split by window.
+    let all = crate::threads::first_posts(s);
     let mut split: Vec<(Vec<ReportThread>, Vec<FirstResponse>)> = vec![Default::default(); WINDOWS];
-    for (th, f) in threads.list.iter().zip(&first) {
-        let k = ((as_of - s.snap.ts[th.op as usize]) / WINDOW) as usize;
-        if let Some(w) = split.get_mut(k) {
+    for (th, f) in all.threads.list.iter().zip(&all.first) {
+        let back = as_of - s.snap.ts[th.op as usize];
+        if back < 0 {
+            continue;
+        }
+        if let Some(w) = split.get_mut((back / WINDOW) as usize) {
             w.0.push(*th);
             w.1.push(*f);
         }
