@@ -114,11 +114,66 @@ pub fn compute(
     Ok((def.compute)(&scope))
 }
 
-/// Every metric over the snapshot, sharing one scope.
+/// Every metric over the snapshot, sharing one scope, in registry order.
 pub fn compute_all(
     snapshot: &Snapshot,
     params: &Params,
 ) -> Result<Vec<MetricValue>, AnalyticsError> {
     let scope = Scope::new(snapshot, params)?;
-    Ok(registry().iter().map(|m| (m.compute)(&scope)).collect())
+    Ok(compute_scope(&scope))
+}
+
+/// The passes several metrics share, heaviest first: started before the metrics so that no
+/// metric waits long for another thread's pass.
+const SHARED_PASSES: [fn(&Scope<'_>); 3] = [
+    |s| {
+        network::network(s);
+    },
+    |s| {
+        levels::timeline(s);
+    },
+    |s| {
+        threads::first_posts(s);
+    },
+];
+
+/// Every metric over `scope`, in registry order. The shared passes and then the metrics are
+/// taken in turn by one thread per core (at most 4); each computation is deterministic and
+/// reads only the scope, so the results do not depend on which thread ran what.
+pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
+    let metrics = registry();
+    let threads = std::thread::available_parallelism().map_or(1, |c| c.get().clamp(1, 4));
+    if threads == 1 {
+        return metrics.iter().map(|m| (m.compute)(scope)).collect();
+    }
+    let tasks = SHARED_PASSES.len() + metrics.len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<(usize, MetricValue)> = std::thread::scope(|ts| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                ts.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= tasks {
+                            break out;
+                        }
+                        match i.checked_sub(SHARED_PASSES.len()) {
+                            None => SHARED_PASSES[i](scope),
+                            Some(m) => out.push((m, (metrics[m].compute)(scope))),
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut values: Vec<Option<MetricValue>> = vec![None; metrics.len()];
+    for (m, v) in done {
+        values[m] = Some(v);
+    }
+    values.into_iter().flatten().collect()
 }
