@@ -391,42 +391,38 @@ impl Sweep {
 
 fn compute(s: &Scope<'_>) -> Timeline {
     let snap = s.snap;
-    let lp = &s.p.levels;
-    let reach = lp.reach();
-    let as_of = s.p.as_of;
     let bounds = boundaries(s);
     let members = s.members();
 
     // 1. Each member's events (counted activities that are participation or presence), packed
-    //    as ts × 16 + class and grouped by member with a counting sort.
-    let mut count = vec![0u32; members + 1];
-    let mut classes: Vec<(u32, i64)> = Vec::new();
+    //    as ts × 16 + class, written in slot order straight into the member's run (sized from
+    //    the scope's counts of participations and presence).
+    let mut start = vec![0u32; members + 1];
+    let mut total = 0u32;
+    for m in 0..members {
+        start[m] = total;
+        if !s.is_anonymous(m) {
+            total += s.participations(m).0.len() as u32 + s.presence_count[m];
+        }
+    }
+    start[members] = total;
+    let mut fill: Vec<u32> = start[..members].to_vec();
+    let mut events = vec![0i64; total as usize];
     for slot in s.counted_slots() {
-        let m = snap.member_of(slot);
-        if s.is_anonymous(m as usize) {
+        let m = s.slot_member[slot];
+        let mu = m as usize;
+        if s.is_anonymous(mu) {
             continue;
         }
         let class = fast_class(s, slot, m);
         if class == NO_CLASS {
             continue;
         }
-        count[m as usize] += 1;
-        classes.push((m, snap.ts[slot].saturating_mul(16) | i64::from(class)));
+        if let Some(e) = events.get_mut(fill[mu] as usize) {
+            *e = snap.ts[slot].saturating_mul(16) | i64::from(class);
+            fill[mu] += 1;
+        }
     }
-    let mut start = vec![0u32; members + 1];
-    let mut total = 0u32;
-    for m in 0..members {
-        start[m] = total;
-        total += count[m];
-    }
-    start[members] = total;
-    let mut fill = start.clone();
-    let mut events = vec![0i64; classes.len()];
-    for &(m, key) in &classes {
-        events[fill[m as usize] as usize] = key;
-        fill[m as usize] += 1;
-    }
-    drop(classes);
 
     // 2. A calendar of local days over the span the events cover (milestones count days).
     let (lo, hi) = events.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &k| {
@@ -442,109 +438,186 @@ fn compute(s: &Scope<'_>) -> Timeline {
         None
     };
 
-    // 3. One sweep per member.
-    // Weight and level of each class, looked up once.
-    let mut class_weight = [0u8; 16];
-    let mut class_level = [0u8; 16];
-    for c in 0..16u8 {
-        class_weight[usize::from(c)] = lp.weights.of(c);
-        class_level[usize::from(c)] = lp.level_of_weight(lp.weights.of(c));
+    // 3. One sweep per member, by runs of members of about equal events, one per core; the
+    //    runs' members are concatenated and their moves added in run order.
+    let sweep = Sweeper {
+        s,
+        bounds: &bounds,
+        calendar: calendar.as_ref(),
+        ends: &fill,
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |c| c.get())
+        .clamp(1, 4);
+    let mut cuts = vec![0usize];
+    for k in 1..threads {
+        let target = (u64::from(total) * k as u64 / threads as u64) as u32;
+        let m = start.partition_point(|&x| x < target).min(members);
+        if m > *cuts.last().unwrap_or(&0) {
+            cuts.push(m);
+        }
     }
-    let nb = bounds.len();
-    let mut moves = vec![[[0i64; 5]; 5]; nb.saturating_sub(1)];
-    let mut at_bounds = vec![0u8; nb];
+    cuts.push(members);
+    cuts.dedup();
+    let runs: Vec<(Vec<MemberLevel>, Vec<[[i64; 5]; 5]>)> = if cuts.len() <= 2 {
+        vec![sweep.run(0, members, &start, &mut events)]
+    } else {
+        std::thread::scope(|scope| {
+            let mut rest: &mut [i64] = &mut events;
+            let mut handles = Vec::new();
+            for w in cuts.windows(2) {
+                let (lo, hi) = (w[0], w[1]);
+                let len = (start[hi] - start[lo]) as usize;
+                let (mine, next) = std::mem::take(&mut rest).split_at_mut(len);
+                rest = next;
+                let (sweep, start) = (&sweep, &start);
+                handles.push(scope.spawn(move || sweep.run(lo, hi, start, mine)));
+            }
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
     let mut out = Vec::new();
-    let mut days: Vec<DayNo> = Vec::new();
-    for m in 0..members {
-        let list = &mut events[start[m] as usize..start[m + 1] as usize];
-        if list.is_empty() {
-            continue;
-        }
-        if !list.is_sorted() {
-            list.sort_unstable();
-        }
-        // No level at any instant the report looks at: nothing to count or explain.
-        let last = list[list.len() - 1] >> 4;
-        let earliest = bounds.first().map_or(as_of, |&b| b.min(as_of));
-        if last <= earliest.saturating_sub(reach) {
-            continue;
-        }
-        let mut sw = Sweep::new(reach);
-        days.clear();
-        let mut ptr = [0usize; 3];
-        let mut last_day = DayNo::MIN;
-        // The instants the current day runs over: a new day is looked up only past its end.
-        let mut day_end = i64::MIN;
-        let mut j = 0;
-        for &key in list.iter() {
-            let ts = key >> 4;
-            let class = (key & 15) as Class;
-            while j < nb && bounds[j] < ts {
-                at_bounds[j] = sw.level_at(bounds[j]);
-                j += 1;
-            }
-            if ts >= day_end
-                && let Some(cal) = calendar.as_ref()
-                && let Some(day) = cal.day_of(ts)
-                && day != last_day
-            {
-                last_day = day;
-                day_end = cal.day_start(day + 1).unwrap_or(i64::MAX);
-                days.push(day);
-                for (k, ms) in lp.milestones.iter().enumerate() {
-                    if ms.active_days == 0 || ms.window_days == 0 {
-                        continue;
-                    }
-                    let window = ms.window_days.min(crate::calendar::MAX_DAYS as u32) as DayNo;
-                    let from = day - (window - 1);
-                    while days[ptr[k]] < from {
-                        ptr[k] += 1;
-                    }
-                    if (days.len() - ptr[k]) as u32 >= ms.active_days {
-                        sw.event(ts, k as u8 + 2, 0, C_MILESTONE + k as u8);
-                    }
-                }
-            }
-            let level = class_level[usize::from(class)];
-            if level > 0 {
-                sw.event(ts, level, class_weight[usize::from(class)], class);
+    let mut moves = vec![[[0i64; 5]; 5]; bounds.len().saturating_sub(1)];
+    for (members, run_moves) in runs {
+        out.extend(members);
+        for (m, r) in moves.iter_mut().zip(run_moves) {
+            for (a, b) in m.iter_mut().flatten().zip(r.iter().flatten()) {
+                *a += b;
             }
         }
-        while j < nb {
-            at_bounds[j] = sw.level_at(bounds[j]);
-            j += 1;
-        }
-        for p in 0..nb.saturating_sub(1) {
-            let (a, b) = (usize::from(at_bounds[p]), usize::from(at_bounds[p + 1]));
-            if (a, b) != (0, 0) {
-                moves[p][a][b] += 1;
-            }
-        }
-        let level = sw.level_at(as_of);
-        if level == 0 {
-            continue;
-        }
-        let l = usize::from(level);
-        let mut since = sw.run_start[l];
-        for higher in l + 1..=4 {
-            let ts = sw.last[higher].0;
-            if ts != i64::MIN {
-                since = since.max(ts.saturating_add(reach));
-            }
-        }
-        let (reason_at, reason_weight, reason_class) = sw.last[l];
-        out.push(MemberLevel {
-            member: m as u32,
-            level,
-            since,
-            reason_class,
-            reason_weight,
-            reason_at,
-        });
     }
     Timeline {
         members: out,
         moves,
+    }
+}
+
+/// What every member's sweep reads.
+struct Sweeper<'a, 's> {
+    s: &'a Scope<'s>,
+    bounds: &'a [i64],
+    calendar: Option<&'a Calendar>,
+    /// Per member, the end of its filled events (its run starts at `start[m]`).
+    ends: &'a [u32],
+}
+
+impl Sweeper<'_, '_> {
+    /// Members `lo..hi`, whose events (from `start[lo]` on) are `events`.
+    fn run(
+        &self,
+        lo: usize,
+        hi: usize,
+        start: &[u32],
+        events: &mut [i64],
+    ) -> (Vec<MemberLevel>, Vec<[[i64; 5]; 5]>) {
+        let lp = &self.s.p.levels;
+        let reach = lp.reach();
+        let as_of = self.s.p.as_of;
+        let bounds = self.bounds;
+        // Weight and level of each class, looked up once.
+        let mut class_weight = [0u8; 16];
+        let mut class_level = [0u8; 16];
+        for c in 0..16u8 {
+            class_weight[usize::from(c)] = lp.weights.of(c);
+            class_level[usize::from(c)] = lp.level_of_weight(lp.weights.of(c));
+        }
+        let nb = bounds.len();
+        let mut moves = vec![[[0i64; 5]; 5]; nb.saturating_sub(1)];
+        let mut at_bounds = vec![0u8; nb];
+        let mut out = Vec::new();
+        let mut days: Vec<DayNo> = Vec::new();
+        let base = start[lo] as usize;
+        for m in lo..hi {
+            let list = &mut events[start[m] as usize - base..self.ends[m] as usize - base];
+            if list.is_empty() {
+                continue;
+            }
+            if !list.is_sorted() {
+                list.sort_unstable();
+            }
+            // No level at any instant the report looks at: nothing to count or explain.
+            let last = list[list.len() - 1] >> 4;
+            let earliest = bounds.first().map_or(as_of, |&b| b.min(as_of));
+            if last <= earliest.saturating_sub(reach) {
+                continue;
+            }
+            let mut sw = Sweep::new(reach);
+            days.clear();
+            let mut ptr = [0usize; 3];
+            let mut last_day = DayNo::MIN;
+            // The instants the current day runs over: a new day is looked up only past its end.
+            let mut day_end = i64::MIN;
+            let mut j = 0;
+            for &key in list.iter() {
+                let ts = key >> 4;
+                let class = (key & 15) as Class;
+                while j < nb && bounds[j] < ts {
+                    at_bounds[j] = sw.level_at(bounds[j]);
+                    j += 1;
+                }
+                if ts >= day_end
+                    && let Some(cal) = self.calendar
+                    && let Some(day) = cal.day_of(ts)
+                    && day != last_day
+                {
+                    last_day = day;
+                    day_end = cal.day_start(day + 1).unwrap_or(i64::MAX);
+                    days.push(day);
+                    for (k, ms) in lp.milestones.iter().enumerate() {
+                        if ms.active_days == 0 || ms.window_days == 0 {
+                            continue;
+                        }
+                        let window = ms.window_days.min(crate::calendar::MAX_DAYS as u32) as DayNo;
+                        let from = day - (window - 1);
+                        while days[ptr[k]] < from {
+                            ptr[k] += 1;
+                        }
+                        if (days.len() - ptr[k]) as u32 >= ms.active_days {
+                            sw.event(ts, k as u8 + 2, 0, C_MILESTONE + k as u8);
+                        }
+                    }
+                }
+                let level = class_level[usize::from(class)];
+                if level > 0 {
+                    sw.event(ts, level, class_weight[usize::from(class)], class);
+                }
+            }
+            while j < nb {
+                at_bounds[j] = sw.level_at(bounds[j]);
+                j += 1;
+            }
+            for p in 0..nb.saturating_sub(1) {
+                let (a, b) = (usize::from(at_bounds[p]), usize::from(at_bounds[p + 1]));
+                if (a, b) != (0, 0) {
+                    moves[p][a][b] += 1;
+                }
+            }
+            let level = sw.level_at(as_of);
+            if level == 0 {
+                continue;
+            }
+            let l = usize::from(level);
+            let mut since = sw.run_start[l];
+            for higher in l + 1..=4 {
+                let ts = sw.last[higher].0;
+                if ts != i64::MIN {
+                    since = since.max(ts.saturating_add(reach));
+                }
+            }
+            let (reason_at, reason_weight, reason_class) = sw.last[l];
+            out.push(MemberLevel {
+                member: m as u32,
+                level,
+                since,
+                reason_class,
+                reason_weight,
+                reason_at,
+            });
+        }
+        (out, moves)
     }
 }
 

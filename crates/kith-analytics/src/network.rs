@@ -474,15 +474,14 @@ fn build(s: &Scope<'_>) -> Network {
         if !s.counted(slot) {
             return NONE;
         }
-        let m = snap.member_of(slot);
+        let m = s.slot_member[slot];
         if m == NONE { NONE } else { node_of[m as usize] }
     };
     for slot in s.counted_slots() {
         while mi < mentions.len() && (mentions[mi].0 as usize) < slot {
             mi += 1;
         }
-        let m = snap.member_of(slot);
-        let u = node_of[m as usize];
+        let u = node_of[s.slot_member[slot] as usize];
         if u == NONE {
             continue;
         }

@@ -23,9 +23,27 @@ const PARTICIPATION: u16 = {
     bits
 };
 
+/// Presence kinds as a bit set over kind codes (SPEC §4.0).
+const PRESENCE: u16 = {
+    let mut bits = 0u16;
+    let mut i = 0;
+    while i < Kind::ALL.len() {
+        if matches!(Kind::ALL[i].class(), kith_model::KindClass::Presence) {
+            bits |= 1 << Kind::ALL[i].code();
+        }
+        i += 1;
+    }
+    bits
+};
+
 #[inline]
 pub fn is_participation(code: u8) -> bool {
     code < 16 && PARTICIPATION & (1 << code) != 0
+}
+
+#[inline]
+pub fn is_presence(code: u8) -> bool {
+    code < 16 && PRESENCE & (1 << code) != 0
 }
 
 /// "Before the calendar": the day of an instant earlier than the calendar's first day.
@@ -39,6 +57,9 @@ pub struct Scope<'a> {
     /// Bit per slot: admitted and by a member whose activity counts at that time (not a bot,
     /// not team activity, unless included).
     counted: Vec<u64>,
+    /// Per slot: its author (dense member) when admitted, else `NONE`. The passes over every
+    /// slot read it in order instead of looking up identity then member.
+    pub slot_member: Vec<u32>,
     /// Per member: earliest counted activity of any kind (`i64::MAX`: none).
     pub first_seen: Vec<i64>,
     /// Per member `m`: its counted participations are `part_ts[part_start[m]..part_start[m+1]]`,
@@ -46,6 +67,9 @@ pub struct Scope<'a> {
     pub part_start: Vec<u32>,
     pub part_ts: Vec<i64>,
     pub part_day: Vec<DayNo>,
+    /// Per member: counted presence activities (reaction, join, rsvp). With the
+    /// participations, these are the member's engagement-level events.
+    pub presence_count: Vec<u32>,
     /// Admitted replies and answers by humans (not bots): the candidates for responses.
     pub reply_slots: Vec<u32>,
     /// First responses of the report's threads, computed once for the conversation metrics.
@@ -80,15 +104,20 @@ impl<'a> Scope<'a> {
             .clamp(1, 8)
             .min(words.max(1));
         let per = words.div_ceil(threads).max(1);
+        let mut slot_member = vec![NONE; n];
         let runs: Vec<AdmitRun> = if threads == 1 {
-            vec![admit_run(snap, &p, 0, words)]
+            vec![admit_run(snap, &p, 0, words, &mut slot_member)]
         } else {
             std::thread::scope(|scope| {
+                let mut rest: &mut [u32] = &mut slot_member;
                 let handles: Vec<_> = (0..threads)
                     .map(|i| {
                         let (lo, hi) = ((i * per).min(words), ((i + 1) * per).min(words));
+                        let len = (hi * 64).min(n).saturating_sub(lo * 64);
+                        let (mine, next) = std::mem::take(&mut rest).split_at_mut(len);
+                        rest = next;
                         let p = &p;
-                        scope.spawn(move || admit_run(snap, p, lo, hi))
+                        scope.spawn(move || admit_run(snap, p, lo, hi, mine))
                     })
                     .collect();
                 handles
@@ -102,6 +131,7 @@ impl<'a> Scope<'a> {
         let mut reply_slots = Vec::new();
         let mut first_seen = vec![i64::MAX; members];
         let mut part_count = vec![0u32; members + 1];
+        let mut presence_count = vec![0u32; members];
         for run in runs {
             admitted.extend_from_slice(&run.admitted);
             counted.extend_from_slice(&run.counted);
@@ -110,6 +140,9 @@ impl<'a> Scope<'a> {
                 *f = (*f).min(*r);
             }
             for (c, r) in part_count.iter_mut().zip(&run.part_count) {
+                *c += r;
+            }
+            for (c, r) in presence_count.iter_mut().zip(&run.presence_count) {
                 *c += r;
             }
         }
@@ -130,7 +163,7 @@ impl<'a> Scope<'a> {
                 let slot = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 if is_participation(snap.kind[slot]) {
-                    let m = snap.member_of(slot) as usize;
+                    let m = slot_member[slot] as usize;
                     part_ts[fill[m] as usize] = snap.ts[slot];
                     fill[m] += 1;
                 }
@@ -174,10 +207,12 @@ impl<'a> Scope<'a> {
             p,
             admitted,
             counted,
+            slot_member,
             first_seen,
             part_start,
             part_ts,
             part_day,
+            presence_count,
             reply_slots,
             first_responses: std::sync::OnceLock::new(),
             first_posts: std::sync::OnceLock::new(),
@@ -283,18 +318,27 @@ struct AdmitRun {
     counted: Vec<u64>,
     first_seen: Vec<i64>,
     part_count: Vec<u32>,
+    presence_count: Vec<u32>,
     reply_slots: Vec<u32>,
 }
 
-fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
+fn admit_run(
+    snap: &Snapshot,
+    p: &Resolved,
+    lo: usize,
+    hi: usize,
+    slot_member: &mut [u32],
+) -> AdmitRun {
     let members = snap.members();
     let mut admitted = vec![0u64; hi - lo];
     let mut counted = vec![0u64; hi - lo];
     let mut first_seen = vec![i64::MAX; members];
     let mut part_count = vec![0u32; members];
+    let mut presence_count = vec![0u32; members];
     let mut reply_slots = Vec::new();
     let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
-    for slot in lo * 64..(hi * 64).min(snap.slots()) {
+    let base = lo * 64;
+    for slot in base..(hi * 64).min(snap.slots()) {
         if snap.flags[slot] != 0 || snap.ts[slot] > p.as_of {
             continue;
         }
@@ -315,6 +359,7 @@ fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
         }
         let w = slot / 64 - lo;
         admitted[w] |= 1 << (slot % 64);
+        slot_member[slot - base] = m;
         let mu = m as usize;
         let flags = snap.member_flags[mu];
         let ts = snap.ts[slot];
@@ -335,6 +380,8 @@ fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
         }
         if is_participation(k) {
             part_count[mu] += 1;
+        } else if is_presence(k) {
+            presence_count[mu] += 1;
         }
     }
     AdmitRun {
@@ -342,6 +389,7 @@ fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
         counted,
         first_seen,
         part_count,
+        presence_count,
         reply_slots,
     }
 }
