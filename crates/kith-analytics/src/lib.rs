@@ -53,6 +53,7 @@ pub mod metrics;
 pub mod network;
 #[cfg(any(test, feature = "oracle"))]
 pub mod oracle;
+mod par;
 pub mod params;
 pub mod scope;
 pub mod snapshot;

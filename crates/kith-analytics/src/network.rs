@@ -187,56 +187,63 @@ pub fn components(g: &Graph) -> Vec<u32> {
 /// is the betweenness of `v` counting ordered pairs (twice the unordered count). Sources are
 /// processed in the order given, so the sums are the same on every run.
 pub fn dependency_sums(g: &Graph, sources: &[u32]) -> Vec<f64> {
+    /// A node's BFS state, kept together: each neighbour visited costs one cache line.
+    #[derive(Clone, Copy)]
+    struct Visit {
+        dist: i32,
+        sigma: f64,
+        delta: f64,
+    }
+    const UNSEEN: Visit = Visit {
+        dist: -1,
+        sigma: 0.0,
+        delta: 0.0,
+    };
     let n = g.nodes();
     let mut total = vec![0.0f64; n];
-    let mut dist = vec![-1i32; n];
-    let mut sigma = vec![0.0f64; n];
-    let mut delta = vec![0.0f64; n];
+    let mut at = vec![UNSEEN; n];
     let mut order: Vec<u32> = Vec::with_capacity(n);
     for &s in sources {
         let s = s as usize;
         order.clear();
-        dist[s] = 0;
-        sigma[s] = 1.0;
+        at[s].dist = 0;
+        at[s].sigma = 1.0;
         order.push(s as u32);
         // The BFS queue is `order` itself: nodes are appended in visiting order.
         let mut head = 0;
         while head < order.len() {
             let v = order[head] as usize;
             head += 1;
-            let dv = dist[v];
+            let (dv, sv) = (at[v].dist, at[v].sigma);
             for &w in g.neighbours(v) {
-                let w = w as usize;
-                if dist[w] < 0 {
-                    dist[w] = dv + 1;
-                    order.push(w as u32);
+                let x = &mut at[w as usize];
+                if x.dist < 0 {
+                    x.dist = dv + 1;
+                    order.push(w);
                 }
-                if dist[w] == dv + 1 {
-                    sigma[w] += sigma[v];
+                if x.dist == dv + 1 {
+                    x.sigma += sv;
                 }
             }
         }
         // Dependencies in reverse BFS order, from successors (no predecessor lists).
         for &v in order.iter().rev() {
             let v = v as usize;
-            let dv = dist[v];
+            let (dv, sv) = (at[v].dist, at[v].sigma);
             let mut d = 0.0;
             for &w in g.neighbours(v) {
-                let w = w as usize;
-                if dist[w] == dv + 1 {
-                    d += sigma[v] / sigma[w] * (1.0 + delta[w]);
+                let w = &at[w as usize];
+                if w.dist == dv + 1 {
+                    d += sv / w.sigma * (1.0 + w.delta);
                 }
             }
-            delta[v] = d;
+            at[v].delta = d;
             if v != s {
                 total[v] += d;
             }
         }
         for &v in &order {
-            let v = v as usize;
-            dist[v] = -1;
-            sigma[v] = 0.0;
-            delta[v] = 0.0;
+            at[v as usize] = UNSEEN;
         }
     }
     total
@@ -461,15 +468,170 @@ fn build(s: &Scope<'_>) -> Network {
     let as_of = s.p.as_of;
     let (nodes, node_of) = active_nodes(s);
     let n = nodes.len();
-    let (reply, answer, post) = (Kind::Reply.code(), Kind::Answer.code(), Kind::Post.code());
 
     // 1. Interactions, as (a, b | kind, weight) with a < b, in slot order; thread writes for
-    //    co-participation.
+    //    co-participation. By runs of slots on every core, concatenated in run order.
+    let parts = crate::par::runs(s.slot_words(), 1024, |words| {
+        interactions(s, &node_of, words)
+    });
+
+    // 2. Co-participation: per thread, each writer's first write; every pair of writers at
+    //    the later of their first writes.
+    let co = coparticipation(
+        snap.threads(),
+        parts.iter().map(|p| p.1.as_slice()),
+        np,
+        as_of,
+    );
+    let raws: Vec<&[Raw]> = parts
+        .iter()
+        .map(|p| p.0.as_slice())
+        .chain(co.iter().map(Vec::as_slice))
+        .collect();
+
+    // 3. Sum interactions per pair (grouped by `a` with a counting sort that keeps slot order,
+    //    so the sums are the same on every run).
+    let mut count = vec![0u32; n + 1];
+    for r in raws.iter().copied().flatten() {
+        count[r.a as usize] += 1;
+    }
+    let mut start = vec![0u32; n + 1];
+    let mut total = 0u32;
+    for v in 0..n {
+        start[v] = total;
+        total += count[v];
+    }
+    start[n] = total;
+    let mut fill = start.clone();
+    let mut by_a_bk = vec![0u32; total as usize];
+    let mut by_a_w = vec![0.0f64; total as usize];
+    for r in raws.iter().copied().flatten() {
+        let i = fill[r.a as usize] as usize;
+        by_a_bk[i] = r.bk;
+        by_a_w[i] = r.w;
+        fill[r.a as usize] += 1;
+    }
+    drop(raws);
+    drop((co, parts));
+    // Per `a`, interactions with the same `b` are summed in slot order into the first pair
+    // seen (`seen[b]` marks it), then the pairs are put in `b` order. By runs of `a` on every
+    // core, concatenated in order.
+    let parts = crate::par::runs(n, 4096, |run| {
+        let mut pairs: Vec<(u32, Pair)> = Vec::new();
+        let mut seen = vec![NONE; n];
+        let mut at = vec![0u32; n];
+        let mut own: Vec<Pair> = Vec::new();
+        for a in run {
+            own.clear();
+            for i in start[a] as usize..start[a + 1] as usize {
+                let (bk, w) = (by_a_bk[i], by_a_w[i]);
+                let b = (bk & NODE) as usize;
+                if seen[b] != a as u32 {
+                    seen[b] = a as u32;
+                    at[b] = own.len() as u32;
+                    own.push(Pair {
+                        b: b as u32,
+                        ab: 0.0,
+                        ba: 0.0,
+                        co: 0.0,
+                    });
+                }
+                let acc = &mut own[at[b] as usize];
+                match bk & !NODE {
+                    AB => acc.ab += w,
+                    BA => acc.ba += w,
+                    _ => acc.co += w,
+                }
+            }
+            own.sort_unstable_by_key(|p| p.b);
+            pairs.extend(
+                own.iter()
+                    .filter(|p| p.ab + p.ba + p.co >= np.min_weight)
+                    .map(|p| (a as u32, *p)),
+            );
+        }
+        pairs
+    });
+    let pairs: Vec<(u32, Pair)> = parts.concat();
+    drop((by_a_bk, by_a_w));
+
+    // 4. CSR in both directions, neighbours ascending (pairs are sorted by (a, b)).
+    let mut degree = vec![0u32; n + 1];
+    for (a, p) in &pairs {
+        degree[*a as usize] += 1;
+        degree[p.b as usize] += 1;
+    }
+    let mut gstart = vec![0u32; n + 1];
+    let mut t = 0u32;
+    for v in 0..n {
+        gstart[v] = t;
+        t += degree[v];
+    }
+    gstart[n] = t;
+    let mut fill = gstart.clone();
+    let m2 = t as usize;
+    let mut adj = vec![0u32; m2];
+    let mut weight = vec![0.0; m2];
+    let mut out_weight = vec![0.0; m2];
+    let mut in_weight = vec![0.0; m2];
+    for (a, p) in &pairs {
+        let (a, b) = (*a as usize, p.b as usize);
+        let total = p.ab + p.ba + p.co;
+        let i = fill[a] as usize;
+        adj[i] = b as u32;
+        weight[i] = total;
+        out_weight[i] = p.ab;
+        in_weight[i] = p.ba;
+        fill[a] += 1;
+        let i = fill[b] as usize;
+        adj[i] = a as u32;
+        weight[i] = total;
+        out_weight[i] = p.ba;
+        in_weight[i] = p.ab;
+        fill[b] += 1;
+    }
+    let graph = Graph { start: gstart, adj };
+    let core = core_numbers(&graph);
+    let component = components(&graph);
+    let rank: Vec<i64> = nodes
+        .iter()
+        .map(|&m| snap.member_store_id(m).unwrap_or(0))
+        .collect();
+    let (betweenness, sources, bound) = betweenness(&graph, np.betweenness_sources as usize, &rank);
+
+    let helped = helped(s);
+    Network {
+        nodes,
+        graph,
+        weight,
+        out_weight,
+        in_weight,
+        core,
+        component,
+        betweenness,
+        betweenness_sources: sources,
+        betweenness_bound: bound,
+        helped,
+    }
+}
+
+/// The reply, answer and mention interactions of the counted slots in the 64-slot words
+/// `words` between nodes, in slot order, and the thread writes (thread, node, ts) of nodes.
+fn interactions(
+    s: &Scope<'_>,
+    node_of: &[u32],
+    words: std::ops::Range<usize>,
+) -> (Vec<Raw>, Vec<(u32, u32, i64)>) {
+    let snap = s.snap;
+    let np = &s.p.network;
+    let as_of = s.p.as_of;
+    let (reply, answer, post) = (Kind::Reply.code(), Kind::Answer.code(), Kind::Post.code());
     let mut raw: Vec<Raw> = Vec::new();
     let mut writes: Vec<(u32, u32, i64)> = Vec::new();
     let mut targets: Vec<u32> = Vec::with_capacity(8);
     let mentions = snap.mentions();
-    let mut mi = 0usize;
+    let first_slot = words.start * 64;
+    let mut mi = mentions.partition_point(|m| (m.0 as usize) < first_slot);
     let node_of_slot = |slot: usize| -> u32 {
         if !s.counted(slot) {
             return NONE;
@@ -477,7 +639,7 @@ fn build(s: &Scope<'_>) -> Network {
         let m = s.slot_member[slot];
         if m == NONE { NONE } else { node_of[m as usize] }
     };
-    for slot in s.counted_slots() {
+    for slot in s.counted_slots_in(words) {
         while mi < mentions.len() && (mentions[mi].0 as usize) < slot {
             mi += 1;
         }
@@ -535,144 +697,21 @@ fn build(s: &Scope<'_>) -> Network {
             writes.push((thread, u, snap.ts[slot]));
         }
     }
-
-    // 2. Co-participation: per thread, each writer's first write; every pair of writers at
-    //    the later of their first writes.
-    coparticipation(snap.threads(), &writes, np, as_of, &mut raw);
-    drop(writes);
-
-    // 3. Sum interactions per pair (grouped by `a` with a counting sort that keeps slot order,
-    //    so the sums are the same on every run).
-    let mut count = vec![0u32; n + 1];
-    for r in &raw {
-        count[r.a as usize] += 1;
-    }
-    let mut start = vec![0u32; n + 1];
-    let mut total = 0u32;
-    for v in 0..n {
-        start[v] = total;
-        total += count[v];
-    }
-    start[n] = total;
-    let mut fill = start.clone();
-    let mut by_a_bk = vec![0u32; raw.len()];
-    let mut by_a_w = vec![0.0f64; raw.len()];
-    for r in &raw {
-        let i = fill[r.a as usize] as usize;
-        by_a_bk[i] = r.bk;
-        by_a_w[i] = r.w;
-        fill[r.a as usize] += 1;
-    }
-    drop(raw);
-    // Per `a`, interactions with the same `b` are summed in slot order into the first pair
-    // seen (`seen[b]` marks it), then the pairs are put in `b` order.
-    let mut pairs: Vec<(u32, Pair)> = Vec::new();
-    let mut seen = vec![NONE; n];
-    let mut at = vec![0u32; n];
-    let mut own: Vec<Pair> = Vec::new();
-    for a in 0..n {
-        own.clear();
-        for i in start[a] as usize..start[a + 1] as usize {
-            let (bk, w) = (by_a_bk[i], by_a_w[i]);
-            let b = (bk & NODE) as usize;
-            if seen[b] != a as u32 {
-                seen[b] = a as u32;
-                at[b] = own.len() as u32;
-                own.push(Pair {
-                    b: b as u32,
-                    ab: 0.0,
-                    ba: 0.0,
-                    co: 0.0,
-                });
-            }
-            let acc = &mut own[at[b] as usize];
-            match bk & !NODE {
-                AB => acc.ab += w,
-                BA => acc.ba += w,
-                _ => acc.co += w,
-            }
-        }
-        own.sort_unstable_by_key(|p| p.b);
-        pairs.extend(
-            own.iter()
-                .filter(|p| p.ab + p.ba + p.co >= np.min_weight)
-                .map(|p| (a as u32, *p)),
-        );
-    }
-    drop((by_a_bk, by_a_w));
-
-    // 4. CSR in both directions, neighbours ascending (pairs are sorted by (a, b)).
-    let mut degree = vec![0u32; n + 1];
-    for (a, p) in &pairs {
-        degree[*a as usize] += 1;
-        degree[p.b as usize] += 1;
-    }
-    let mut gstart = vec![0u32; n + 1];
-    let mut t = 0u32;
-    for v in 0..n {
-        gstart[v] = t;
-        t += degree[v];
-    }
-    gstart[n] = t;
-    let mut fill = gstart.clone();
-    let m2 = t as usize;
-    let mut adj = vec![0u32; m2];
-    let mut weight = vec![0.0; m2];
-    let mut out_weight = vec![0.0; m2];
-    let mut in_weight = vec![0.0; m2];
-    for (a, p) in &pairs {
-        let (a, b) = (*a as usize, p.b as usize);
-        let total = p.ab + p.ba + p.co;
-        let i = fill[a] as usize;
-        adj[i] = b as u32;
-        weight[i] = total;
-        out_weight[i] = p.ab;
-        in_weight[i] = p.ba;
-        fill[a] += 1;
-        let i = fill[b] as usize;
-        adj[i] = a as u32;
-        weight[i] = total;
-        out_weight[i] = p.ba;
-        in_weight[i] = p.ab;
-        fill[b] += 1;
-    }
-    let graph = Graph { start: gstart, adj };
-    let core = core_numbers(&graph);
-    let component = components(&graph);
-    let rank: Vec<i64> = nodes
-        .iter()
-        .map(|&m| snap.member_store_id(m).unwrap_or(0))
-        .collect();
-    let (betweenness, sources, bound) = betweenness(&graph, np.betweenness_sources as usize, &rank);
-
-    Network {
-        nodes,
-        graph,
-        weight,
-        out_weight,
-        in_weight,
-        core,
-        component,
-        betweenness,
-        betweenness_sources: sources,
-        betweenness_bound: bound,
-        helped: helped(s),
-    }
+    (raw, writes)
 }
 
 /// Co-participation pairs from thread writes `(thread, node, ts)` in slot order.
-fn coparticipation(
+fn coparticipation<'w>(
     threads: usize,
-    writes: &[(u32, u32, i64)],
+    writes: impl Iterator<Item = &'w [(u32, u32, i64)]> + Clone,
     np: &NetworkParams,
     as_of: i64,
-    out: &mut Vec<Raw>,
-) {
-    if np.coparticipation_weight == 0.0 || writes.is_empty() {
-        return;
+) -> Vec<Vec<Raw>> {
+    if np.coparticipation_weight == 0.0 {
+        return Vec::new();
     }
     let mut count = vec![0u32; threads + 1];
-    for w in writes {
+    for w in writes.clone().flatten() {
         count[w.0 as usize] += 1;
     }
     let mut start = vec![0u32; threads + 1];
@@ -682,42 +721,54 @@ fn coparticipation(
         total += count[t];
     }
     start[threads] = total;
+    if total == 0 {
+        return Vec::new();
+    }
     let mut fill = start.clone();
-    let mut by_thread = vec![(0u32, 0i64); writes.len()];
-    for &(t, node, ts) in writes {
+    let mut by_thread = vec![(0u32, 0i64); total as usize];
+    for &(t, node, ts) in writes.flatten() {
         by_thread[fill[t as usize] as usize] = (node, ts);
         fill[t as usize] += 1;
     }
-    let mut firsts: Vec<(i64, u32)> = Vec::new();
-    for t in 0..threads {
-        let list = &mut by_thread[start[t] as usize..start[t + 1] as usize];
-        if list.len() < 2 {
-            continue;
-        }
-        list.sort_unstable();
-        firsts.clear();
-        for (i, &(node, ts)) in list.iter().enumerate() {
-            if i == 0 || list[i - 1].0 != node {
-                firsts.push((ts, node));
+    // Threads by runs on every core, their pairs appended in thread order.
+    let parts = crate::par::runs(threads, 16_384, |run| {
+        let mut out: Vec<Raw> = Vec::new();
+        let mut list: Vec<(u32, i64)> = Vec::new();
+        let mut firsts: Vec<(i64, u32)> = Vec::new();
+        for t in run {
+            let writes = &by_thread[start[t] as usize..start[t + 1] as usize];
+            if writes.len() < 2 {
+                continue;
+            }
+            list.clear();
+            list.extend_from_slice(writes);
+            list.sort_unstable();
+            firsts.clear();
+            for (i, &(node, ts)) in list.iter().enumerate() {
+                if i == 0 || list[i - 1].0 != node {
+                    firsts.push((ts, node));
+                }
+            }
+            if firsts.len() < 2 || firsts.len() > np.max_thread_participants as usize {
+                continue;
+            }
+            firsts.sort_unstable();
+            for j in 1..firsts.len() {
+                let (tj, b) = firsts[j];
+                let w = np.coparticipation_weight * decay(np, as_of, tj);
+                for &(_, a) in &firsts[..j] {
+                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                    out.push(Raw {
+                        a: lo,
+                        bk: hi | CO,
+                        w,
+                    });
+                }
             }
         }
-        if firsts.len() < 2 || firsts.len() > np.max_thread_participants as usize {
-            continue;
-        }
-        firsts.sort_unstable();
-        for j in 1..firsts.len() {
-            let (tj, b) = firsts[j];
-            let w = np.coparticipation_weight * decay(np, as_of, tj);
-            for &(_, a) in &firsts[..j] {
-                let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                out.push(Raw {
-                    a: lo,
-                    bk: hi | CO,
-                    w,
-                });
-            }
-        }
-    }
+        out
+    });
+    parts
 }
 
 /// Who helped whom: responses (SPEC §4.0) to the report's threads, as (helper, thread
@@ -725,7 +776,8 @@ fn coparticipation(
 fn helped(s: &Scope<'_>) -> Vec<(u32, u32, u32)> {
     let (threads, _) = crate::threads::report_first_responses(s);
     let mut pairs: Vec<u64> = Vec::new();
-    crate::threads::for_each_response(s, threads, |i, _, helper| {
+    // The report's threads opened at or after `from`: older replies cannot answer them.
+    crate::threads::for_each_response_from(s, threads, s.p.from_ts, |i, _, helper| {
         let author = threads.list[i].author;
         if helper == NONE
             || author == NONE

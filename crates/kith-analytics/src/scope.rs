@@ -248,6 +248,30 @@ impl<'a> Scope<'a> {
         })
     }
 
+    /// The number of 64-slot words [`Scope::counted_slots_in`] takes.
+    pub fn slot_words(&self) -> usize {
+        self.counted.len()
+    }
+
+    /// Counted slots in the 64-slot words `words`, in slot order (for passes split by runs).
+    pub fn counted_slots_in(
+        &self,
+        words: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = usize> + '_ {
+        let start = words.start;
+        self.counted[words].iter().enumerate().flat_map(move |(w, &bits)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let slot = (start + w) * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                Some(slot)
+            })
+        })
+    }
+
     /// Slots that are admitted, in slot order.
     pub fn admitted_slots(&self) -> impl Iterator<Item = usize> + '_ {
         self.admitted.iter().enumerate().flat_map(|(w, &bits)| {

@@ -225,18 +225,23 @@ impl Snapshot {
     pub fn build(store: &dyn Store) -> Result<Snapshot, AnalyticsError> {
         let mut s = Snapshot::default();
         let counts = store.counts()?;
-        let n = counts.activities as usize;
-        s.ids.reserve_exact(n);
-        s.ts.reserve_exact(n);
-        s.kind.reserve_exact(n);
-        s.flags.reserve_exact(n);
-        s.identity.reserve_exact(n);
-        s.thread.reserve_exact(n);
-        s.channel.reserve_exact(n);
-        s.source.reserve_exact(n);
-        s.reply_to.reserve_exact(n);
+        s.reserve_activities(counts.activities as usize);
         s.refresh(store)?;
         Ok(s)
+    }
+
+    /// Room for `n` more activities in every column, exactly: columns grow by an eighth at a
+    /// time (not doubled), so that a refresh of a large snapshot adds little memory.
+    fn reserve_activities(&mut self, n: usize) {
+        self.ids.reserve_exact(n);
+        self.ts.reserve_exact(n);
+        self.kind.reserve_exact(n);
+        self.flags.reserve_exact(n);
+        self.identity.reserve_exact(n);
+        self.thread.reserve_exact(n);
+        self.channel.reserve_exact(n);
+        self.source.reserve_exact(n);
+        self.reply_to.reserve_exact(n);
     }
 
     /// Applies every change since the last read (edits, deletions, merges, removals) and moves
@@ -679,6 +684,9 @@ impl Snapshot {
             }
             None => {
                 stats.activities_added += 1;
+                if self.ts.len() == self.ts.capacity() {
+                    self.reserve_activities(self.ts.len() / 8 + 4096);
+                }
                 let slot = self.ts.len() as u32;
                 if self.unordered_ids.is_none()
                     && self.ids.last().is_some_and(|&last| fact.id.0 < last)

@@ -14,6 +14,9 @@ pub struct ReportThread {
     pub op: u32,
     /// Dense member who opened it.
     pub author: u32,
+    /// When it was opened (the opening post's time), kept here: the passes over responses
+    /// compare it for every response.
+    pub op_ts: i64,
 }
 
 /// The report's threads, and a map from dense thread id to their position (`NONE` if not
@@ -40,6 +43,7 @@ pub fn threads_opened_between(s: &Scope<'_>, from: i64, to: i64) -> ReportThread
         list.push(ReportThread {
             op,
             author: snap.member_of(o),
+            op_ts: snap.ts[o],
         });
     }
     ReportThreads { index, list }
@@ -51,15 +55,37 @@ pub fn threads_opened_between(s: &Scope<'_>, from: i64, to: i64) -> ReportThread
 pub fn for_each_response(
     s: &Scope<'_>,
     threads: &ReportThreads,
+    f: impl FnMut(usize, usize, u32),
+) {
+    for_each_response_from(s, threads, i64::MIN, f);
+}
+
+/// [`for_each_response`] when every thread opened at or after `from`: earlier replies are
+/// passed over without a look at their threads (a response is never before its thread).
+pub fn for_each_response_from(
+    s: &Scope<'_>,
+    threads: &ReportThreads,
+    from: i64,
     mut f: impl FnMut(usize, usize, u32),
 ) {
     if threads.list.is_empty() {
         return;
     }
     let snap = s.snap;
+    // Bit per slot: opening posts. Most replies answer something that is not an opening post
+    // of another thread; this tells so without a look at the target's thread.
+    let mut is_op = vec![0u64; snap.slots().div_ceil(64)];
+    for &op in &snap.thread_op {
+        if op != NONE {
+            is_op[op as usize / 64] |= 1 << (op % 64);
+        }
+    }
     for &r in &s.reply_slots {
         let r = r as usize;
-        let m = snap.member_of(r);
+        if snap.ts[r] < from {
+            continue;
+        }
+        let m = s.slot_member[r];
         let own = snap.thread[r];
         let mut offer = |t: u32| {
             let i = threads.index[t as usize];
@@ -67,7 +93,7 @@ pub fn for_each_response(
                 return;
             }
             let th = threads.list[i as usize];
-            if m != th.author && snap.ts[r] >= snap.ts[th.op as usize] {
+            if m != th.author && snap.ts[r] >= th.op_ts {
                 f(i as usize, r, m);
             }
         };
@@ -76,7 +102,10 @@ pub fn for_each_response(
         }
         // A comment on an opening post counts for that post's thread.
         let target = snap.reply_to[r];
-        if target != NONE {
+        if target != NONE
+            && is_op[target as usize / 64] & (1 << (target % 64)) != 0
+            && (own == NONE || snap.thread_op[own as usize] != target)
+        {
             let tt = snap.thread[target as usize];
             if tt != NONE && tt != own && snap.thread_op[tt as usize] == target {
                 offer(tt);
@@ -103,7 +132,7 @@ pub fn report_first_responses<'s>(s: &'s Scope<'_>) -> &'s (ReportThreads, Vec<F
                 continue;
             }
             let th = all.threads.list[i as usize];
-            let ts = snap.ts[th.op as usize];
+            let ts = th.op_ts;
             if ts < s.p.from_ts || ts >= s.p.to_ts {
                 continue;
             }
@@ -121,7 +150,7 @@ pub fn responses_opened_between(s: &Scope<'_>, from: i64, to: i64) -> (i64, i64)
     let all = first_posts(s);
     let mut sum = (0i64, 0i64);
     for (th, r) in all.threads.list.iter().zip(&all.responses) {
-        let ts = s.snap.ts[th.op as usize];
+        let ts = th.op_ts;
         if ts >= from && ts < to {
             sum.0 += i64::from(r[0]);
             sum.1 += i64::from(r[1]);

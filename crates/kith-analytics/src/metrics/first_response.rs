@@ -124,13 +124,12 @@ const SEGMENTS: [&str; 5] = [
 ];
 
 fn compute(s: &Scope<'_>) -> MetricValue {
-    let snap = s.snap;
     let (threads, first) = crate::threads::report_first_responses(s);
 
     // (rt or None, open) per segment.
     let mut seg: [Vec<(Option<i64>, bool)>; 5] = Default::default();
     for (th, first) in threads.list.iter().zip(first) {
-        let op_ts = snap.ts[th.op as usize];
+        let op_ts = th.op_ts;
         let rt = first.map(|(ts, _, _)| ts - op_ts);
         let open = rt.is_none() && op_ts > s.p.as_of - 30 * 86_400;
         let first_part = s

@@ -204,7 +204,7 @@ pub fn measure(s: &Scope<'_>) -> Values {
     let all = crate::threads::first_posts(s);
     let mut split: Vec<(Vec<ReportThread>, Vec<FirstResponse>)> = vec![Default::default(); WINDOWS];
     for (th, f) in all.threads.list.iter().zip(&all.first) {
-        let back = as_of - s.snap.ts[th.op as usize];
+        let back = as_of - th.op_ts;
         if back < 0 {
             continue;
         }
@@ -220,7 +220,7 @@ pub fn measure(s: &Scope<'_>) -> Values {
     for (k, (list, first)) in split.iter().enumerate() {
         let (mut within, mut decided) = (0i64, 0i64);
         for (th, f) in list.iter().zip(first) {
-            let op_ts = s.snap.ts[th.op as usize];
+            let op_ts = th.op_ts;
             let fast = f.is_some_and(|(ts, _, _)| ts - op_ts <= 86_400);
             within += i64::from(fast);
             decided += i64::from(fast || op_ts <= as_of - 86_400);

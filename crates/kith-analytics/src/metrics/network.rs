@@ -5,6 +5,7 @@
 use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, share};
 use crate::network::{Network, network};
 use crate::scope::Scope;
+use crate::snapshot::NONE;
 
 pub const METRIC: MetricDef = MetricDef {
     name: "network",
@@ -246,18 +247,19 @@ fn members_table(s: &Scope<'_>, net: &Network, connector: &[bool], core_from: u3
     let g = &net.graph;
     let node_id = |v: usize| snap.member_store_id(net.nodes[v]).unwrap_or(0);
     // Helped and helped-by, by node (pairs are dense members, sorted by helper).
-    let mut node_of = std::collections::HashMap::with_capacity(n);
+    let mut node_of = vec![NONE; s.members()];
     for (v, &m) in net.nodes.iter().enumerate() {
-        node_of.insert(m, v);
+        node_of[m as usize] = v as u32;
     }
+    let node = |m: u32| node_of.get(m as usize).copied().filter(|&v| v != NONE);
     let mut helped_by = vec![0i64; n];
     let mut helped: Vec<Vec<(u32, i64)>> = vec![Vec::new(); n];
     for &(helper, author, responses) in &net.helped {
-        if let Some(&v) = node_of.get(&author) {
-            helped_by[v] += 1;
+        if let Some(v) = node(author) {
+            helped_by[v as usize] += 1;
         }
-        if let Some(&v) = node_of.get(&helper) {
-            helped[v].push((responses, snap.member_store_id(author).unwrap_or(0)));
+        if let Some(v) = node(helper) {
+            helped[v as usize].push((responses, snap.member_store_id(author).unwrap_or(0)));
         }
     }
     let mut order: Vec<(i64, usize)> = (0..n).map(|v| (node_id(v), v)).collect();

@@ -229,7 +229,7 @@ pub(crate) fn resolutions(
         let th = threads.list[i];
         let ts = snap.ts[slot];
         let earliest = if is_solution {
-            if ts < snap.ts[th.op as usize] {
+            if ts < th.op_ts {
                 continue;
             }
             &mut solved[i]
@@ -278,7 +278,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
             }
         }
         total += 1;
-        let op_ts = snap.ts[th.op as usize];
+        let op_ts = th.op_ts;
         match r {
             Some((ts, thanks)) => {
                 times.push(ts - op_ts);
