@@ -88,9 +88,11 @@ enum Feed {
 }
 
 impl PgStore {
+    /// The changes since `since`; without `activities`, every change but the activities.
     pub(crate) fn changes(
         &self,
         since: Watermark,
+        activities: bool,
         sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<Watermark> {
         self.read("reading changes", |tx| {
@@ -104,7 +106,9 @@ impl PgStore {
             }
             for (feed, sql) in FEEDS {
                 // From zero the reader has nothing to remove.
-                if feed == Feed::Removal && since == Watermark::ZERO {
+                if (feed == Feed::Removal && since == Watermark::ZERO)
+                    || (feed == Feed::Activity && !activities)
+                {
                     continue;
                 }
                 let mut rows = tx
@@ -115,6 +119,46 @@ impl PgStore {
                 }
             }
             Ok(Watermark(horizon))
+        })
+    }
+}
+
+impl PgStore {
+    /// `Store::activity_id_range`.
+    pub(crate) fn activity_ids(&self) -> StoreResult<std::ops::Range<i64>> {
+        self.read("reading the activity ids", |tx| {
+            let row = tx
+                .query_one("SELECT min(id) AS lo, max(id) AS hi FROM activities", &[])
+                .map_err(|e| db_err("reading the activity ids", e))?;
+            let (lo, hi): (Option<i64>, Option<i64>) = (col(&row, "lo")?, col(&row, "hi")?);
+            Ok(match (lo, hi) {
+                (Some(lo), Some(hi)) => lo..hi.saturating_add(1),
+                _ => 0..0,
+            })
+        })
+    }
+
+    /// `Store::read_activities`: the activities in `ids` stamped below `before`, in id order.
+    pub(crate) fn activities_in(
+        &self,
+        ids: std::ops::Range<i64>,
+        before: Watermark,
+        sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.read("reading activities", |tx| {
+            let mut rows = tx
+                .query_raw(
+                    "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext
+                       FROM activities WHERE id >= $1 AND id < $2 AND seq < $3 ORDER BY id",
+                    [ids.start, ids.end, before.0],
+                )
+                .map_err(|e| db_err("reading activities", e))?;
+            while let Some(row) = rows.next().map_err(|e| db_err("reading activities", e))? {
+                if let Change::Activity(fact) = decode(Feed::Activity, &row)? {
+                    sink(&fact)?;
+                }
+            }
+            Ok(())
         })
     }
 }

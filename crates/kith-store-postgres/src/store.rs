@@ -106,7 +106,28 @@ impl Store for PgStore {
         since: Watermark,
         sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<Watermark> {
-        self.changes(since, sink)
+        self.changes(since, true, sink)
+    }
+
+    fn read_changes_except_activities(
+        &self,
+        since: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+    ) -> StoreResult<Watermark> {
+        self.changes(since, false, sink)
+    }
+
+    fn activity_id_range(&self) -> StoreResult<std::ops::Range<i64>> {
+        self.activity_ids()
+    }
+
+    fn read_activities(
+        &self,
+        ids: std::ops::Range<i64>,
+        before: Watermark,
+        sink: &mut dyn FnMut(&kith_store::ActivityFact) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.activities_in(ids, before, sink)
     }
 
     fn export_activities(

@@ -13,10 +13,12 @@ use crate::members::{IDENTITY_COLUMNS, identity_row, member_row};
 
 type Sink<'a> = dyn FnMut(Change) -> StoreResult<()> + 'a;
 
-/// Call inside a read transaction.
+/// Call inside a read transaction. Without `activities`, every change but the activities
+/// (`Store::read_changes_except_activities`).
 pub(crate) fn read(
     conn: &Connection,
     since: Watermark,
+    activities: bool,
     sink: &mut Sink<'_>,
 ) -> StoreResult<Watermark> {
     // The counter of this snapshot: every row with a seq at or below it is committed.
@@ -92,6 +94,41 @@ pub(crate) fn read(
         sink,
         |r| Ok(Change::Identity(identity_row(r)?)),
     )?;
+    if activities {
+        read_activity_changes(conn, since, sink)?;
+    }
+    // From zero the reader has nothing to remove.
+    if since > 0 {
+        stream(
+            conn,
+            "SELECT entity, entity_id FROM tombstones WHERE seq >= ?1 ORDER BY seq, rowid",
+            since,
+            sink,
+            |r| {
+                let entity: String = r.get(0)?;
+                let id: i64 = r.get(1)?;
+                Ok(match entity.as_str() {
+                    "source" => Change::SourceRemoved(SourceId(id)),
+                    "channel" => Change::ChannelRemoved(ChannelId(id)),
+                    "thread" => Change::ThreadRemoved(ThreadId(id)),
+                    "member" => Change::MemberRemoved(MemberId(id)),
+                    "identity" => Change::IdentityRemoved(IdentityId(id)),
+                    "activity" => Change::ActivityRemoved(ActivityId(id)),
+                    other => {
+                        return Err(rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Text,
+                            format!("unknown tombstone entity `{other}`").into(),
+                        ));
+                    }
+                })
+            },
+        )?;
+    }
+    Ok(Watermark(counter + 1))
+}
+
+fn read_activity_changes(conn: &Connection, since: i64, sink: &mut Sink<'_>) -> StoreResult<()> {
     // Activities (schema v2): those changed after their insert come from the partial index,
     // the rest from the id ranges the sessions since `since` inserted, which lie above every
     // older row. Both parts in id order, the first entirely below the second.
@@ -142,35 +179,7 @@ pub(crate) fn read(
             intents: r.get(6)?,
         }))
     })?;
-    // From zero the reader has nothing to remove.
-    if since > 0 {
-        stream(
-            conn,
-            "SELECT entity, entity_id FROM tombstones WHERE seq >= ?1 ORDER BY seq, rowid",
-            since,
-            sink,
-            |r| {
-                let entity: String = r.get(0)?;
-                let id: i64 = r.get(1)?;
-                Ok(match entity.as_str() {
-                    "source" => Change::SourceRemoved(SourceId(id)),
-                    "channel" => Change::ChannelRemoved(ChannelId(id)),
-                    "thread" => Change::ThreadRemoved(ThreadId(id)),
-                    "member" => Change::MemberRemoved(MemberId(id)),
-                    "identity" => Change::IdentityRemoved(IdentityId(id)),
-                    "activity" => Change::ActivityRemoved(ActivityId(id)),
-                    other => {
-                        return Err(rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Text,
-                            format!("unknown tombstone entity `{other}`").into(),
-                        ));
-                    }
-                })
-            },
-        )?;
-    }
-    Ok(Watermark(counter + 1))
+    Ok(())
 }
 
 /// `SELECT ... FROM table` with the rows stamped at or after `since`, in id order. From zero
@@ -210,9 +219,106 @@ fn activity_fact(r: &Row<'_>) -> rusqlite::Result<Change> {
 
 /// `to_ext`: a JSON array of platform user ids, as the ingest path writes it.
 fn addressees(json: &[u8]) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_slice(json).map_err(|e| {
+    let mut to = Vec::new();
+    addressees_into(json, &mut to)?;
+    Ok(to)
+}
+
+/// [`addressees`] into `to`, reusing its strings. The ingest path writes plain arrays of
+/// strings; one without escapes is split here, anything else goes through the JSON parser.
+fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
+    let mut n = 0;
+    if let Some(inner) = json
+        .strip_prefix(b"[")
+        .and_then(|j| j.strip_suffix(b"]"))
+        .filter(|inner| !inner.contains(&b'\\'))
+        && let Ok(inner) = std::str::from_utf8(inner)
+    {
+        let mut ok = true;
+        if !inner.trim().is_empty() {
+            for item in inner.split(',') {
+                let Some(id) = item.trim().strip_prefix('"').and_then(|i| i.strip_suffix('"'))
+                else {
+                    ok = false;
+                    break;
+                };
+                if id.contains('"') {
+                    ok = false;
+                    break;
+                }
+                if n == to.len() {
+                    to.push(String::new());
+                }
+                to[n].clear();
+                to[n].push_str(id);
+                n += 1;
+            }
+        }
+        if ok {
+            to.truncate(n);
+            return Ok(());
+        }
+    }
+    *to = serde_json::from_slice(json).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(e))
-    })
+    })?;
+    Ok(())
+}
+
+/// `Store::read_activities`: the activities in `ids` stamped below `before`, in id order,
+/// decoded into one reused fact. Call inside a read transaction.
+pub(crate) fn read_activities(
+    conn: &Connection,
+    ids: std::ops::Range<i64>,
+    before: Watermark,
+    sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext \
+             FROM activities WHERE id >= ?1 AND id < ?2 AND seq < ?3 ORDER BY id",
+        )
+        .ctx("preparing to read activities")?;
+    let mut rows = stmt
+        .query((ids.start, ids.end, before.0))
+        .ctx("reading activities")?;
+    let mut fact = ActivityFact {
+        id: ActivityId(0),
+        source: SourceId(0),
+        kind: Kind::Post,
+        ts: 0,
+        identity: IdentityId(0),
+        channel: None,
+        thread: None,
+        reply_to: None,
+        to: Vec::new(),
+        deleted: false,
+    };
+    let bad = |e| StoreError::backend("reading activities", e);
+    while let Some(r) = rows.next().ctx("reading activities")? {
+        let kind = r.get_ref(2).map_err(bad)?.as_str().map_err(|e| bad(e.into()))?;
+        fact.kind = kind.parse::<Kind>().map_err(|e| {
+            bad(rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            ))
+        })?;
+        fact.id = ActivityId(r.get(0).map_err(bad)?);
+        fact.source = SourceId(r.get(1).map_err(bad)?);
+        fact.ts = r.get(3).map_err(bad)?;
+        fact.identity = IdentityId(r.get(4).map_err(bad)?);
+        fact.channel = r.get::<_, Option<i64>>(5).map_err(bad)?.map(ChannelId);
+        fact.thread = r.get::<_, Option<i64>>(6).map_err(bad)?.map(ThreadId);
+        fact.reply_to = r.get::<_, Option<i64>>(7).map_err(bad)?.map(ActivityId);
+        fact.deleted = r.get(8).map_err(bad)?;
+        match r.get_ref(9).map_err(bad)? {
+            rusqlite::types::ValueRef::Text(json) => addressees_into(json, &mut fact.to).map_err(bad)?,
+            _ => fact.to.clear(),
+        }
+        sink(&fact)?;
+    }
+    Ok(())
 }
 
 fn stream(
@@ -239,4 +345,31 @@ fn stream_with(
         sink(change)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The split of plain arrays and the JSON parser agree on every shape the column can hold;
+    // an existing buffer is reused and shortened.
+    #[test]
+    fn addressees_read_as_the_json_parser_reads_them() {
+        let mut to = vec!["old".to_owned(); 4];
+        for json in [
+            r#"[]"#,
+            r#"["u5"]"#,
+            r#"["a", "b","c"]"#,
+            r#"["with \"quote\"", "back\\slash", "\u00e9"]"#,
+            r#"["comma, inside"]"#,
+            r#"[ "spaced" ]"#,
+            r#"["", "x"]"#,
+        ] {
+            let want: Vec<String> = serde_json::from_str(json).unwrap();
+            addressees_into(json.as_bytes(), &mut to).unwrap();
+            assert_eq!(to, want, "{json}");
+        }
+        assert!(addressees_into(b"[1, 2]", &mut to).is_err(), "not strings");
+        assert!(addressees_into(b"[\"open", &mut to).is_err(), "not JSON");
+    }
 }

@@ -477,7 +477,48 @@ impl Store for SqliteStore {
         since: Watermark,
         sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<Watermark> {
-        self.read("reading changes", |conn| changes::read(conn, since, sink))
+        self.read("reading changes", |conn| changes::read(conn, since, true, sink))
+    }
+
+    fn read_changes_except_activities(
+        &self,
+        since: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+    ) -> StoreResult<Watermark> {
+        self.read("reading changes", |conn| {
+            changes::read(conn, since, false, sink)
+        })
+    }
+
+    fn activity_id_range(&self) -> StoreResult<std::ops::Range<i64>> {
+        self.read("reading the activity ids", |conn| {
+            let (lo, hi): (Option<i64>, Option<i64>) = conn
+                .query_row("SELECT min(id), max(id) FROM activities", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .ctx("reading the activity ids")?;
+            Ok(match (lo, hi) {
+                (Some(lo), Some(hi)) => lo..hi.saturating_add(1),
+                _ => 0..0,
+            })
+        })
+    }
+
+    fn read_activities(
+        &self,
+        ids: std::ops::Range<i64>,
+        before: Watermark,
+        sink: &mut dyn FnMut(&kith_store::ActivityFact) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        // Its own connection with a small page cache: a bulk read passes each page once, and
+        // a pooled reader would keep its 32 MiB cache filled afterwards.
+        let mut conn = connect(&self.path, false)?;
+        conn.execute_batch("PRAGMA cache_size = -2048;")
+            .ctx("reading activities")?;
+        let tx = conn.transaction().ctx("reading activities")?;
+        changes::read_activities(&tx, ids, before, sink)?;
+        tx.finish().ctx("reading activities")?;
+        Ok(())
     }
 
     fn export_activities(

@@ -59,6 +59,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     invalid_merges_are_refused,
     read_changes_from_zero_delivers_everything,
     read_changes_after_a_watermark_delivers_exactly_the_new_rows,
+    a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream,
     edits_deletions_and_merges_appear_as_changes,
     source_removal_appears_as_changes,
     a_dropped_or_rolled_back_session_leaves_no_trace,
@@ -1378,6 +1379,96 @@ pub fn read_changes_after_a_watermark_delivers_exactly_the_new_rows(store: &dyn 
         !delta.iter().any(|c| matches!(c, Change::Source(_))),
         "an unchanged source is not delivered again"
     );
+}
+
+/// The three steps of a bulk read (`read_changes_except_activities` from zero, the
+/// activities stamped below its watermark by id ranges, `read_changes` from the watermark)
+/// deliver what `read_changes` from zero does, even with writes between the steps.
+pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
+    store: &dyn Store,
+) {
+    let mut first = generate("forum", "a", 300, 11);
+    first[5].to = vec!["someone".into(), "with \"quotes\" and \\ escapes".into()];
+    import(store, "forum", &[&first]);
+    import(store, "chat", &[&generate("chat", "c", 100, 12)]);
+    let (all, _) = changes(store, Watermark::ZERO);
+
+    // Step 1: everything but activities.
+    let mut entities = Vec::new();
+    let mark = store
+        .read_changes_except_activities(Watermark::ZERO, &mut |c| {
+            entities.push(c);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("read_changes_except_activities: {e}"));
+    assert!(
+        !entities.iter().any(|c| matches!(c, Change::Activity(_))),
+        "no activity in the first step"
+    );
+    let without: Vec<&Change> = all
+        .iter()
+        .filter(|c| !matches!(c, Change::Activity(_)))
+        .collect();
+    assert_eq!(
+        entities.iter().collect::<Vec<_>>(),
+        without,
+        "the first step is the change stream without its activities"
+    );
+
+    // Step 2, with writes after the watermark: a changed text and a new activity.
+    let mut edited = first[20].clone();
+    edited.text = Some("changed after the watermark".into());
+    import(store, "forum", &[&[edited], &generate("forum", "late", 5, 13)]);
+    let ids = store
+        .activity_id_range()
+        .unwrap_or_else(|e| panic!("activity_id_range: {e}"));
+    let read = |range: std::ops::Range<i64>| {
+        let mut out = Vec::new();
+        store
+            .read_activities(range.clone(), mark, &mut |f| {
+                out.push(f.clone());
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("read_activities({range:?}): {e}"));
+        out
+    };
+    let whole = read(ids.clone());
+    let mid = ids.start + (ids.end - ids.start) / 2;
+    let halves: Vec<ActivityFact> = read(ids.start..mid)
+        .into_iter()
+        .chain(read(mid..ids.end))
+        .collect();
+    assert_eq!(halves, whole, "two id ranges read the same as one");
+    assert!(
+        whole.windows(2).all(|w| w[0].id < w[1].id),
+        "activities come in id order"
+    );
+    let changed_id = activity_ids(store)[&("forum".to_owned(), first[20].id.clone())];
+    let before_mark: BTreeMap<ActivityId, ActivityFact> = facts(&all)
+        .into_iter()
+        .filter(|(id, _)| *id != changed_id)
+        .collect();
+    let got: BTreeMap<ActivityId, ActivityFact> =
+        whole.into_iter().map(|f| (f.id, f)).collect();
+    let addressed = activity_ids(store)[&("forum".to_owned(), first[5].id.clone())];
+    assert_eq!(got[&addressed].to, first[5].to, "addressees arrive as written");
+    assert_eq!(
+        got, before_mark,
+        "the activities stamped below the watermark, as the change stream gave them; the one \
+         changed since is left to the next step"
+    );
+
+    // Step 3: the changes since the watermark bring the changed and the new activities.
+    let (since, _) = changes(store, mark);
+    let later = facts(&since);
+    assert!(later.contains_key(&changed_id), "the changed activity follows");
+    assert_eq!(
+        later.len(),
+        6,
+        "the changed activity and the 5 new ones: {:?}",
+        later.keys()
+    );
+    assert!(ids.contains(&changed_id.0), "the id range covers every activity");
 }
 
 pub fn edits_deletions_and_merges_appear_as_changes(store: &dyn Store) {

@@ -110,6 +110,35 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
         sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<Watermark>;
 
+    /// [`Store::read_changes`] without the activities: sources, channels, threads, members,
+    /// identities and removals, in one consistent read, and the watermark.
+    ///
+    /// With [`Store::read_activities`] it reads a large log on several threads (a first
+    /// snapshot build): this from [`Watermark::ZERO`]; then the activities stamped below the
+    /// watermark it returned, by id ranges read at once ([`Store::activity_id_range`]); then
+    /// `read_changes` from that watermark for whatever was written meanwhile. A row changed
+    /// after the first step is stamped at or above the watermark, so it is left out of the
+    /// second and delivered by the third.
+    fn read_changes_except_activities(
+        &self,
+        since: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+    ) -> StoreResult<Watermark>;
+
+    /// From the smallest activity id to one past the largest (empty when there is none).
+    fn activity_id_range(&self) -> StoreResult<std::ops::Range<i64>>;
+
+    /// The activities with an id in `ids` whose last change is stamped below `before` (a
+    /// watermark [`Store::read_changes_except_activities`] returned), in id order, from one
+    /// consistent read. The sink borrows each one: the reader reuses its buffers. Meant to be
+    /// called from several threads at once, each with its own range.
+    fn read_activities(
+        &self,
+        ids: std::ops::Range<i64>,
+        before: Watermark,
+        sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+
     /// Streams every stored activity (deleted ones included, flagged) in insertion order, with
     /// what kith derived about it: the export path.
     fn export_activities(
