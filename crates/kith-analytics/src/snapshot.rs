@@ -128,7 +128,7 @@ impl DenseIds {
 }
 
 /// A hash map's heap: key + value + one control byte per bucket, buckets = capacity × 8/7.
-fn hash_bytes<K, V>(m: &HashMap<K, V>) -> usize {
+fn hash_bytes<K, V, S>(m: &HashMap<K, V, S>) -> usize {
     m.capacity() * (std::mem::size_of::<K>() + std::mem::size_of::<V>() + 1) * 8 / 7
 }
 
@@ -215,19 +215,118 @@ pub struct Snapshot {
     /// Identities by (source, hash of their platform user id): how addressees are resolved
     /// without keeping a string per identity. A 64-bit hash collision between two user ids
     /// of one source would merge their mentions; at a million ids its odds are below 1e-7.
-    identity_by_ext: HashMap<(u16, u64), u32>,
+    identity_by_ext: KeyMap<u32>,
     /// Slots updated during this refresh with their new addressees (applied at its end).
     mention_updates: Vec<(u32, Vec<(u16, u64)>)>,
 }
 
 impl Snapshot {
-    /// A new snapshot of everything in the store.
+    /// A new snapshot of everything in the store, read on every core: first everything but
+    /// the activities, then the activities stamped below that read's watermark by id ranges,
+    /// one per core (each range decoded and converted to columns on its own thread, the
+    /// columns then appended in id order), then the changes since the watermark (what was
+    /// written meanwhile) as any refresh reads them.
     pub fn build(store: &dyn Store) -> Result<Snapshot, AnalyticsError> {
         let mut s = Snapshot::default();
-        let counts = store.counts()?;
-        s.reserve_activities(counts.activities as usize);
+        let (mark, _) =
+            s.read_pipelined(|sink| store.read_changes_except_activities(Watermark::ZERO, sink))?;
+        let ids = store.activity_id_range()?;
+        // Ids are nearly dense: their span is the number of activities or a little more (a
+        // row count would cost a scan of the table). Columns are trimmed after.
+        let expected = usize::try_from(ids.end.saturating_sub(ids.start)).unwrap_or(0);
+        let parts = crate::par::cores() as i64;
+        let span = ids.end.saturating_sub(ids.start).max(0);
+        let cut = |k: i64| ids.start + (span / parts) * k + (span % parts) * k / parts;
+        let chunks: Vec<Result<Chunk, AnalyticsError>> = std::thread::scope(|scope| {
+            let snap = &s;
+            let handles: Vec<_> = (0..parts)
+                .map(|k| {
+                    let range = cut(k)..if k + 1 == parts { ids.end } else { cut(k + 1) };
+                    // The first range's columns become the snapshot's: room for every row.
+                    let room = if k == 0 {
+                        expected + expected / 64
+                    } else {
+                        expected / parts as usize
+                    };
+                    scope.spawn(move || Chunk::read(snap, store, range, mark, room))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut stats = RefreshStats::default();
+        let mut targets = Vec::new();
+        let mut deferred = Vec::new();
+        for chunk in chunks {
+            s.append(chunk?, &mut targets, &mut deferred);
+        }
+        if s.ts.capacity() > s.ts.len() + s.ts.len() / 8 + 4096 {
+            s.shrink_activities();
+        }
+        for (slot, target) in targets {
+            match s.slot_of(target) {
+                Some(t) => s.reply_to[slot as usize] = t,
+                None => s.pending_replies.push((slot, target)),
+            }
+        }
+        for fact in &deferred {
+            s.upsert_activity(fact, &mut stats)?;
+        }
+        s.watermark = mark.0;
+        s.read_affiliations(store)?;
         s.refresh(store)?;
         Ok(s)
+    }
+
+    /// Appends a chunk's activities as new slots: its reply targets read by store id go to
+    /// `targets` and the activities it could not convert to `deferred`.
+    fn append(
+        &mut self,
+        mut c: Chunk,
+        targets: &mut Vec<(u32, i64)>,
+        deferred: &mut Vec<ActivityFact>,
+    ) {
+        let base = self.ts.len() as u32;
+        if self.ts.is_empty() {
+            std::mem::swap(&mut self.ids, &mut c.ids);
+            std::mem::swap(&mut self.ts, &mut c.ts);
+            std::mem::swap(&mut self.kind, &mut c.kind);
+            std::mem::swap(&mut self.flags, &mut c.flags);
+            std::mem::swap(&mut self.identity, &mut c.identity);
+            std::mem::swap(&mut self.thread, &mut c.thread);
+            std::mem::swap(&mut self.channel, &mut c.channel);
+            std::mem::swap(&mut self.source, &mut c.source);
+            std::mem::swap(&mut self.reply_to, &mut c.reply_to);
+        } else {
+            if self.ts.capacity() - self.ts.len() < c.ts.len() {
+                self.reserve_activities(c.ts.len());
+            }
+            self.ids.extend_from_slice(&c.ids);
+            self.ts.extend_from_slice(&c.ts);
+            self.kind.extend_from_slice(&c.kind);
+            self.flags.extend_from_slice(&c.flags);
+            self.identity.extend_from_slice(&c.identity);
+            self.thread.extend_from_slice(&c.thread);
+            self.channel.extend_from_slice(&c.channel);
+            self.source.extend_from_slice(&c.source);
+            self.reply_to
+                .extend(c.reply_to.iter().map(|&r| if r == NONE { NONE } else { r + base }));
+        }
+        targets.extend(c.targets.iter().map(|&(slot, id)| (slot + base, id)));
+        self.mentions
+            .extend(c.mentions.iter().map(|&(slot, i)| (slot + base, i)));
+        self.pending_mentions.extend(
+            c.pending_mentions
+                .iter()
+                .map(|&(slot, k, source, hash)| (slot + base, k, source, hash)),
+        );
+        for &post in &c.posts {
+            let slot = post + base;
+            self.offer_opening_post(self.thread[slot as usize], slot);
+        }
+        deferred.append(&mut c.deferred);
     }
 
     /// Room for `n` more activities in every column, exactly: columns grow by an eighth at a
@@ -244,12 +343,27 @@ impl Snapshot {
         self.reply_to.reserve_exact(n);
     }
 
+    /// Gives back the columns' unused room beyond an eighth.
+    fn shrink_activities(&mut self) {
+        let n = self.ts.len() + self.ts.len() / 64;
+        self.ids.shrink_to(n);
+        self.ts.shrink_to(n);
+        self.kind.shrink_to(n);
+        self.flags.shrink_to(n);
+        self.identity.shrink_to(n);
+        self.thread.shrink_to(n);
+        self.channel.shrink_to(n);
+        self.source.shrink_to(n);
+        self.reply_to.shrink_to(n);
+    }
+
     /// Applies every change since the last read (edits, deletions, merges, removals) and moves
     /// the watermark. Costs time in the number of changes, not in the size of the log (except
     /// for recomputing opening posts when a post was edited, deleted or removed).
     pub fn refresh(&mut self, store: &dyn Store) -> Result<RefreshStats, AnalyticsError> {
         let first_read = self.watermark == 0;
-        let (watermark, stats) = self.read_pipelined(store)?;
+        let since = Watermark(self.watermark);
+        let (watermark, stats) = self.read_pipelined(|sink| store.read_changes(since, sink))?;
         self.watermark = watermark.0;
         if first_read || stats.members_changed > 0 {
             self.read_affiliations(store)?;
@@ -276,13 +390,12 @@ impl Snapshot {
     /// in batches (emptied batches come back for reuse), in order.
     fn read_pipelined(
         &mut self,
-        store: &dyn Store,
+        read: impl FnOnce(&mut dyn FnMut(Change) -> Result<(), StoreError>) -> Result<Watermark, StoreError>,
     ) -> Result<(Watermark, RefreshStats), AnalyticsError> {
         use std::sync::mpsc;
         const BATCH: usize = 4096;
         let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Change>>(8);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<Change>>();
-        let since = Watermark(self.watermark);
         let this = &mut *self;
         std::thread::scope(|scope| {
             let applier = scope.spawn(move || -> Result<RefreshStats, AnalyticsError> {
@@ -309,7 +422,7 @@ impl Snapshot {
                         StoreError::Invalid("the snapshot stopped applying changes".into())
                     })
             };
-            let read = store.read_changes(since, &mut |change| {
+            let read = read(&mut |change| {
                 batch.push(change);
                 if batch.len() == BATCH {
                     sent(&mut batch)?;
@@ -369,21 +482,7 @@ impl Snapshot {
     pub fn slot_of(&self, id: i64) -> Option<u32> {
         match &self.unordered_ids {
             Some(map) => map.get(&id).copied(),
-            None => {
-                // Store ids are nearly dense: the slot is usually at `id - first id`, or a little
-                // below it (gaps from removed rows); look there before searching.
-                let first = *self.ids.first()?;
-                let guess = usize::try_from(id.checked_sub(first)?).ok()?;
-                let end = guess.saturating_add(1).min(self.ids.len());
-                let start = end.saturating_sub(64);
-                let window = &self.ids[start..end];
-                if window.first().is_some_and(|&x| x <= id) {
-                    let pos = start + window.partition_point(|&x| x < id);
-                    return (self.ids.get(pos) == Some(&id)).then_some(pos as u32);
-                }
-                let pos = self.ids[..start].partition_point(|&x| x < id);
-                (self.ids.get(pos) == Some(&id)).then_some(pos as u32)
-            }
+            None => position_of(&self.ids, id),
         }
     }
 
@@ -966,12 +1065,161 @@ impl Snapshot {
 }
 
 /// The hash of a platform user id, for [`Snapshot::identity_by_ext`].
-fn ext_hash(ext_id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    ext_id.hash(&mut h);
-    h.finish()
+/// The position of `id` in ascending store ids. Store ids are nearly dense: the position is
+/// usually at `id - first id`, or a little below it (gaps from removed rows); look there
+/// before searching.
+fn position_of(ids: &[i64], id: i64) -> Option<u32> {
+    let first = *ids.first()?;
+    let guess = usize::try_from(id.checked_sub(first)?).ok()?;
+    let end = guess.saturating_add(1).min(ids.len());
+    let start = end.saturating_sub(64);
+    let window = &ids[start..end];
+    if window.first().is_some_and(|&x| x <= id) {
+        let pos = start + window.partition_point(|&x| x < id);
+        return (ids.get(pos) == Some(&id)).then_some(pos as u32);
+    }
+    let pos = ids[..start].partition_point(|&x| x < id);
+    (ids.get(pos) == Some(&id)).then_some(pos as u32)
 }
+
+/// The activities of one id range, as snapshot columns with slots counted from 0, converted
+/// on their own thread with read-only lookups in the snapshot (every source, channel, thread
+/// and identity has arrived before the activities).
+#[derive(Default)]
+struct Chunk {
+    ids: Vec<i64>,
+    ts: Vec<i64>,
+    kind: Vec<u8>,
+    flags: Vec<u8>,
+    identity: Vec<u32>,
+    thread: Vec<u32>,
+    channel: Vec<u32>,
+    source: Vec<u16>,
+    /// The chunk's slot of the reply target when it is in the chunk, else `NONE`.
+    reply_to: Vec<u32>,
+    /// Reply targets outside the chunk: (slot, store id), resolved once every chunk is in.
+    targets: Vec<(u32, i64)>,
+    mentions: Vec<(u32, u32)>,
+    pending_mentions: Vec<(u32, u32, u16, u64)>,
+    /// Live posts in a thread: the candidates for opening posts.
+    posts: Vec<u32>,
+    /// Activities naming something the snapshot does not know (written meanwhile): applied
+    /// one by one after the chunks.
+    deferred: Vec<ActivityFact>,
+}
+
+impl Chunk {
+    fn read(
+        snap: &Snapshot,
+        store: &dyn Store,
+        ids: std::ops::Range<i64>,
+        before: Watermark,
+        room: usize,
+    ) -> Result<Chunk, AnalyticsError> {
+        let mut c = Chunk::default();
+        c.ids.reserve_exact(room);
+        c.ts.reserve_exact(room);
+        c.kind.reserve_exact(room);
+        c.flags.reserve_exact(room);
+        c.identity.reserve_exact(room);
+        c.thread.reserve_exact(room);
+        c.channel.reserve_exact(room);
+        c.source.reserve_exact(room);
+        c.reply_to.reserve_exact(room);
+        store.read_activities(ids, before, &mut |fact| {
+            c.push(snap, fact);
+            Ok(())
+        })?;
+        Ok(c)
+    }
+
+    fn push(&mut self, snap: &Snapshot, fact: &ActivityFact) {
+        let known = |map: &DenseIds, id: Option<i64>| match id {
+            None => Some(NONE),
+            Some(id) => map.get(id),
+        };
+        let (Some(source), Some(identity), Some(channel), Some(thread)) = (
+            snap.source_ids.get(fact.source.0),
+            snap.identity_ids.get(fact.identity.0),
+            known(&snap.channel_ids, fact.channel.map(|c| c.0)),
+            known(&snap.thread_ids, fact.thread.map(|t| t.0)),
+        ) else {
+            self.deferred.push(fact.clone());
+            return;
+        };
+        let source = source as u16;
+        let slot = self.ts.len() as u32;
+        let reply_to = match fact.reply_to {
+            None => NONE,
+            Some(target) => match position_of(&self.ids, target.0) {
+                Some(t) => t,
+                None => {
+                    self.targets.push((slot, target.0));
+                    NONE
+                }
+            },
+        };
+        self.ids.push(fact.id.0);
+        self.ts.push(fact.ts);
+        self.kind.push(fact.kind.code());
+        self.flags.push(if fact.deleted { DELETED } else { 0 });
+        self.identity.push(identity);
+        self.thread.push(thread);
+        self.channel.push(channel);
+        self.source.push(source);
+        self.reply_to.push(reply_to);
+        if fact.kind == Kind::Post && !fact.deleted && thread != NONE {
+            self.posts.push(slot);
+        }
+        for (k, to) in fact.to.iter().enumerate() {
+            let key = (source, ext_hash(to));
+            let identity = snap.identity_by_ext.get(&key).copied().unwrap_or(NONE);
+            if identity == NONE {
+                self.pending_mentions.push((slot, k as u32, key.0, key.1));
+            }
+            self.mentions.push((slot, identity));
+        }
+    }
+}
+
+/// A platform user id's 64-bit hash (addressees are matched to identities by it): FNV-1a
+/// over the bytes, then the SplitMix64 finaliser to spread them.
+fn ext_hash(ext_id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in ext_id.as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Hashes the snapshot's `(source, hash)` keys: they are hashes already, so a multiply and a
+/// shift mix them (no SipHash per addressee).
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type KeyMap<V> = HashMap<(u16, u64), V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// Heap bytes of a snapshot, by part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -1006,6 +1254,91 @@ mod tests {
         );
         a.thread = Some(format!("t-{id}"));
         a
+    }
+
+    // The bulk build (entities, then activities by id ranges on several threads, then the
+    // changes since) gives the snapshot that applying the change stream one change at a time
+    // gives, on random communities with edits, deletions, merges and a removed source.
+    #[test]
+    fn a_bulk_build_equals_applying_the_change_stream() {
+        use proptest::test_runner::{Config, TestCaseError, TestRunner};
+        let mut runner = TestRunner::new(Config {
+            cases: 48,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&crate::testkit::random_case(), |case| {
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("k.db"))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            crate::testkit::materialise(&case, &store);
+            let bulk = Snapshot::build(&store).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut streamed = Snapshot::default();
+            streamed
+                .refresh(&store)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let same = |what: &str, a: String, b: String| {
+                if a == b {
+                    Ok(())
+                } else {
+                    Err(TestCaseError::fail(format!("{what}: {a} != {b}")))
+                }
+            };
+            same("ids", format!("{:?}", bulk.ids), format!("{:?}", streamed.ids))?;
+            same("ts", format!("{:?}", bulk.ts), format!("{:?}", streamed.ts))?;
+            same("kind", format!("{:?}", bulk.kind), format!("{:?}", streamed.kind))?;
+            same("flags", format!("{:?}", bulk.flags), format!("{:?}", streamed.flags))?;
+            same(
+                "identity",
+                format!("{:?}", bulk.identity),
+                format!("{:?}", streamed.identity),
+            )?;
+            same("thread", format!("{:?}", bulk.thread), format!("{:?}", streamed.thread))?;
+            same(
+                "channel",
+                format!("{:?}", bulk.channel),
+                format!("{:?}", streamed.channel),
+            )?;
+            same("source", format!("{:?}", bulk.source), format!("{:?}", streamed.source))?;
+            same(
+                "reply_to",
+                format!("{:?}", bulk.reply_to),
+                format!("{:?}", streamed.reply_to),
+            )?;
+            same(
+                "thread_op",
+                format!("{:?}", bulk.thread_op),
+                format!("{:?}", streamed.thread_op),
+            )?;
+            same(
+                "mentions",
+                format!("{:?}", bulk.mentions),
+                format!("{:?}", streamed.mentions),
+            )?;
+            same(
+                "identity_member",
+                format!("{:?}", bulk.identity_member),
+                format!("{:?}", streamed.identity_member),
+            )?;
+            same(
+                "member_flags",
+                format!("{:?}", bulk.member_flags),
+                format!("{:?}", streamed.member_flags),
+            )?;
+            same(
+                "affiliations",
+                format!("{:?}", bulk.affiliations),
+                format!("{:?}", streamed.affiliations),
+            )?;
+            same(
+                "watermark",
+                format!("{:?}", bulk.watermark),
+                format!("{:?}", streamed.watermark),
+            )
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
     }
 
     #[test]

@@ -688,7 +688,7 @@ fn synthetic_scores(store: &SqliteStore, seed: u64) {
 
 /// Writes the case (two imports, flags, merges, maybe a source deletion), building the
 /// snapshot after the first import and refreshing it at the end.
-fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
+pub fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
     let acts = activities(case);
     let (first, second) = acts.split_at(case.split.min(acts.len()));
     if !first.is_empty() {

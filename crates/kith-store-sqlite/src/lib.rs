@@ -492,10 +492,14 @@ impl Store for SqliteStore {
 
     fn activity_id_range(&self) -> StoreResult<std::ops::Range<i64>> {
         self.read("reading the activity ids", |conn| {
+            // Two queries: SQLite reads min() or max() alone from the end of the table, both
+            // in one query by a scan.
             let (lo, hi): (Option<i64>, Option<i64>) = conn
-                .query_row("SELECT min(id), max(id) FROM activities", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT (SELECT min(id) FROM activities), (SELECT max(id) FROM activities)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .ctx("reading the activity ids")?;
             Ok(match (lo, hi) {
                 (Some(lo), Some(hi)) => lo..hi.saturating_add(1),
