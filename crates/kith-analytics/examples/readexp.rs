@@ -26,6 +26,7 @@ fn main() {
     let db = &args[2];
     let all = "id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext";
     match args[1].as_str() {
+        "pack" => { for _ in 0..3 { scan(db, false, all); scan(db, false, "id, source_id | (deleted << 20), kind, ts, identity_id, (coalesce(channel_id, -1) + 1) | ((coalesce(thread_id, -1) + 1) << 32), reply_to_id, to_ext"); } }
         "scan" => { scan(db, false, all); scan(db, true, all); scan(db, true, "id"); scan(db, true, "id, ts"); scan(db, true, "id, ts, identity_id"); scan(db, true, "id, ts, identity_id, kind"); scan(db, true, "id, ts, identity_id, kind, to_ext"); scan(db, true, all); }
         "changes" => {
             let store = kith_store_sqlite::SqliteStore::open(std::path::Path::new(db)).unwrap();

@@ -8,7 +8,7 @@ use kith_model::Kind;
 use crate::AnalyticsError;
 use crate::calendar::DayNo;
 use crate::params::{Params, Resolved};
-use crate::snapshot::{M_ANONYMOUS, M_BOT, M_REMOVED, NONE, Snapshot};
+use crate::snapshot::{M_ANONYMOUS, M_BOT, M_REMOVED, M_TEAM, NONE, Snapshot};
 
 /// Participation kinds as a bit set over kind codes (SPEC §4.0).
 const PARTICIPATION: u16 = {
@@ -136,14 +136,10 @@ impl<'a> Scope<'a> {
             admitted.extend_from_slice(&run.admitted);
             counted.extend_from_slice(&run.counted);
             reply_slots.extend_from_slice(&run.reply_slots);
-            for (f, r) in first_seen.iter_mut().zip(&run.first_seen) {
-                *f = (*f).min(*r);
-            }
-            for (c, r) in part_count.iter_mut().zip(&run.part_count) {
-                *c += r;
-            }
-            for (c, r) in presence_count.iter_mut().zip(&run.presence_count) {
-                *c += r;
+            for (m, r) in run.per_member.iter().enumerate() {
+                first_seen[m] = first_seen[m].min(r.first_seen);
+                part_count[m] += r.participations;
+                presence_count[m] += r.presence;
             }
         }
 
@@ -306,7 +302,8 @@ impl<'a> Scope<'a> {
     /// Whether member `m` acts as team at `ts` (team flag, from `team_since`).
     #[inline]
     pub fn is_team_at(&self, m: usize, ts: i64) -> bool {
-        ts >= self.snap.team_since[m]
+        // The flag first: `team_since` is only ever reached for team members.
+        self.snap.member_flags[m] & M_TEAM != 0 && ts >= self.snap.team_since[m]
     }
 
     /// Member `m`'s counted participation times and their local days.
@@ -340,10 +337,18 @@ impl<'a> Scope<'a> {
 struct AdmitRun {
     admitted: Vec<u64>,
     counted: Vec<u64>,
-    first_seen: Vec<i64>,
-    part_count: Vec<u32>,
-    presence_count: Vec<u32>,
+    /// Per member, together (one cache line per member met).
+    per_member: Vec<MemberRun>,
     reply_slots: Vec<u32>,
+}
+
+/// A member's figures in one run: earliest counted activity, counted participations and
+/// presence.
+#[derive(Clone, Copy)]
+struct MemberRun {
+    first_seen: i64,
+    participations: u32,
+    presence: u32,
 }
 
 fn admit_run(
@@ -356,9 +361,14 @@ fn admit_run(
     let members = snap.members();
     let mut admitted = vec![0u64; hi - lo];
     let mut counted = vec![0u64; hi - lo];
-    let mut first_seen = vec![i64::MAX; members];
-    let mut part_count = vec![0u32; members];
-    let mut presence_count = vec![0u32; members];
+    let mut per_member = vec![
+        MemberRun {
+            first_seen: i64::MAX,
+            participations: 0,
+            presence: 0,
+        };
+        members
+    ];
     let mut reply_slots = Vec::new();
     let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
     let base = lo * 64;
@@ -394,26 +404,27 @@ fn admit_run(
         if (k == reply || k == answer) && flags & M_BOT == 0 {
             reply_slots.push(slot as u32);
         }
-        if (flags & M_BOT != 0 && !p.include_bots) || (ts >= snap.team_since[mu] && !p.include_team)
+        // `team_since` is read only for team members (it is never for the others).
+        if (flags & M_BOT != 0 && !p.include_bots)
+            || (flags & M_TEAM != 0 && !p.include_team && ts >= snap.team_since[mu])
         {
             continue;
         }
         counted[w] |= 1 << (slot % 64);
-        if ts < first_seen[mu] {
-            first_seen[mu] = ts;
+        let run = &mut per_member[mu];
+        if ts < run.first_seen {
+            run.first_seen = ts;
         }
         if is_participation(k) {
-            part_count[mu] += 1;
+            run.participations += 1;
         } else if is_presence(k) {
-            presence_count[mu] += 1;
+            run.presence += 1;
         }
     }
     AdmitRun {
         admitted,
         counted,
-        first_seen,
-        part_count,
-        presence_count,
+        per_member,
         reply_slots,
     }
 }
