@@ -138,7 +138,7 @@ pub fn report_first_responses<'s>(s: &'s Scope<'_>) -> &'s (ReportThreads, Vec<F
             }
             index[t] = list.len() as u32;
             list.push(th);
-            first.push(all.first[i as usize]);
+            first.push(all.first(i as usize));
         }
         (ReportThreads { index, list }, first)
     })
@@ -149,9 +149,10 @@ pub fn report_first_responses<'s>(s: &'s Scope<'_>) -> &'s (ReportThreads, Vec<F
 pub fn responses_opened_between(s: &Scope<'_>, from: i64, to: i64) -> (i64, i64) {
     let all = first_posts(s);
     let mut sum = (0i64, 0i64);
-    for (th, r) in all.threads.list.iter().zip(&all.responses) {
+    for (i, th) in all.threads.list.iter().enumerate() {
         let ts = th.op_ts;
         if ts >= from && ts < to {
+            let r = all.responses(i);
             sum.0 += i64::from(r[0]);
             sum.1 += i64::from(r[1]);
         }
@@ -159,34 +160,82 @@ pub fn responses_opened_between(s: &Scope<'_>, from: i64, to: i64) -> (i64, i64)
     sum
 }
 
-/// Every counted thread up to as-of (opened at any time) with its first response, and each
-/// member's **first post**: their earliest counted opening post (by time, then id).
+/// Every counted thread up to as-of (opened at any time) and each member's **first post**:
+/// their earliest counted opening post (by time, then id); and for the threads opened at or
+/// after [`FirstPosts::responses_from`], their responses and first response.
 pub struct FirstPosts {
     pub threads: ReportThreads,
-    pub first: Vec<FirstResponse>,
     /// Per dense member: the position of their first post in `threads.list`, or `NONE`.
     pub of_member: Vec<u32>,
+    /// The earliest opening time whose responses are known (see [`responses_cutoff`]).
+    pub responses_from: i64,
+    first: Vec<FirstResponse>,
     /// Per thread position: its responses, and those by members not team at the time.
-    pub responses: Vec<[u32; 2]>,
+    responses: Vec<[u32; 2]>,
 }
 
 impl FirstPosts {
-    /// Member `m`'s first post: (opening post slot, dense thread, first response).
+    /// The first response of the thread at position `i` (opened at or after
+    /// `responses_from`).
+    pub fn first(&self, i: usize) -> FirstResponse {
+        debug_assert!(
+            self.threads.list[i].op_ts >= self.responses_from,
+            "first response of a thread opened before the cutoff"
+        );
+        self.first[i]
+    }
+
+    /// The responses to the thread at position `i`, and those by community members.
+    pub fn responses(&self, i: usize) -> [u32; 2] {
+        debug_assert!(self.threads.list[i].op_ts >= self.responses_from);
+        self.responses[i]
+    }
+
+    /// Member `m`'s first post: (opening post slot, first response). Asked only for members
+    /// whose first participation is at or after `responses_from` (newcomers, the report's
+    /// cohorts): a first post is never before the member's first participation.
     pub fn of(&self, m: usize) -> Option<(u32, FirstResponse)> {
         let i = *self.of_member.get(m)?;
-        (i != NONE).then(|| (self.threads.list[i as usize].op, self.first[i as usize]))
+        (i != NONE).then(|| (self.threads.list[i as usize].op, self.first(i as usize)))
     }
 }
 
-/// Each member's first post and its first response, computed once per scope.
+/// The earliest opening time any metric asks a first response for: the report range and the
+/// first day of its first calendar month (onboarding cohorts; 32 days before `from` covers
+/// any month start in any zone), the health index's four 30-day windows and the 30-day queues
+/// before as-of (121 days before as-of covers them). Replies before it are passed over: at
+/// 10 M activities and a 90-day report that is most of them.
+pub fn responses_cutoff(s: &Scope<'_>) -> i64 {
+    const DAY: i64 = 86_400;
+    s.p.from_ts
+        .saturating_sub(32 * DAY)
+        .min(s.p.as_of.saturating_sub(121 * DAY))
+}
+
+/// Each member's first post and the first responses, computed once per scope.
 pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
     s.first_posts.get_or_init(|| {
         let snap = s.snap;
         let threads = threads_opened_between(s, i64::MIN, i64::MAX);
-        // One pass over the responses serves every conversation and newcomer metric.
+        let from = responses_cutoff(s);
+        // The threads opened since the cutoff, for the one pass over the responses that
+        // serves every conversation and newcomer metric.
+        let mut recent = ReportThreads {
+            index: vec![NONE; threads.index.len()],
+            list: Vec::new(),
+        };
+        let mut position = Vec::new();
+        for (t, &i) in threads.index.iter().enumerate() {
+            if i != NONE && threads.list[i as usize].op_ts >= from {
+                recent.index[t] = recent.list.len() as u32;
+                recent.list.push(threads.list[i as usize]);
+                position.push(i);
+            }
+        }
         let mut first: Vec<FirstResponse> = vec![None; threads.list.len()];
         let mut responses = vec![[0u32; 2]; threads.list.len()];
-        for_each_response(s, &threads, |i, r, m| {
+        for_each_response_from(s, &recent, from, |j, r, m| {
+            let i = position[j] as usize;
             let key = (snap.ts[r], snap.ids_of(r as u32));
             let team = s.is_team_at(m as usize, snap.ts[r]);
             if first[i].is_none_or(|(ts, id, _)| key < (ts, id)) {
@@ -195,6 +244,7 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
             responses[i][0] += 1;
             responses[i][1] += u32::from(!team);
         });
+        drop(recent);
         let mut of_member = vec![NONE; s.members()];
         for (i, th) in threads.list.iter().enumerate() {
             let slot = &mut of_member[th.author as usize];
@@ -205,8 +255,9 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
         }
         FirstPosts {
             threads,
-            first,
             of_member,
+            responses_from: from,
+            first,
             responses,
         }
     })

@@ -203,14 +203,14 @@ pub fn measure(s: &Scope<'_>) -> Values {
     // pass over every thread's responses, split by window.
     let all = crate::threads::first_posts(s);
     let mut split: Vec<(Vec<ReportThread>, Vec<FirstResponse>)> = vec![Default::default(); WINDOWS];
-    for (th, f) in all.threads.list.iter().zip(&all.first) {
+    for (i, th) in all.threads.list.iter().enumerate() {
         let back = as_of - th.op_ts;
         if back < 0 {
             continue;
         }
         if let Some(w) = split.get_mut((back / WINDOW) as usize) {
             w.0.push(*th);
-            w.1.push(*f);
+            w.1.push(all.first(i));
         }
     }
     // Without a team member, every first response is "by the community": no information.

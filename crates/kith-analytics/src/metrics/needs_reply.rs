@@ -55,13 +55,12 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     let threads = &posts.threads;
     let mut rows: Vec<(i64, i64, i64, i64, i64, i64)> = Vec::new();
     for (t, &i) in threads.index.iter().enumerate() {
-        if i == crate::snapshot::NONE || posts.first[i as usize].is_some() {
+        if i == crate::snapshot::NONE {
             continue;
         }
         let th = threads.list[i as usize];
-        let o = th.op as usize;
-        let op_ts = snap.ts[o];
-        if op_ts <= as_of - 30 * 86_400 || op_ts > as_of {
+        let op_ts = th.op_ts;
+        if op_ts <= as_of - 30 * 86_400 || op_ts > as_of || posts.first(i as usize).is_some() {
             continue;
         }
         let first = s
