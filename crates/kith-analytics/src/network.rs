@@ -319,7 +319,12 @@ pub fn betweenness(g: &Graph, k: usize, rank: &[i64]) -> (Vec<f64>, usize, f64) 
         by_rank.truncate(k);
         (by_rank, false)
     };
-    let sums = parallel_dependency_sums(g, &sources);
+    // Brandes on the graph renumbered in breadth-first order: neighbours get nearby numbers,
+    // so the per-node state a BFS touches stays in cache.
+    let (bfs, new_of) = renumbered(g);
+    let new_sources: Vec<u32> = sources.iter().map(|&v| new_of[v as usize]).collect();
+    let renumbered_sums = parallel_dependency_sums(&bfs, &new_sources);
+    let sums: Vec<f64> = new_of.iter().map(|&v| renumbered_sums[v as usize]).collect();
     let pairs = (n as f64 - 1.0) * (n as f64 - 2.0);
     let scale = if exact {
         1.0 / pairs
@@ -333,6 +338,67 @@ pub fn betweenness(g: &Graph, k: usize, rank: &[i64]) -> (Vec<f64>, usize, f64) 
         error_bound(n, sources.len())
     };
     (values, sources.len(), bound)
+}
+
+/// `g` with its nodes renumbered in breadth-first order (each component from its node of
+/// highest degree, components in order of their first node), and the new number of each old
+/// node.
+fn renumbered(g: &Graph) -> (Graph, Vec<u32>) {
+    let n = g.nodes();
+    let mut new_of = vec![NONE; n];
+    let mut order: Vec<u32> = Vec::with_capacity(n);
+    for s in 0..n {
+        if new_of[s] != NONE {
+            continue;
+        }
+        // The component of `s`, then a BFS of it from its busiest node.
+        let first = order.len();
+        new_of[s] = 0;
+        order.push(s as u32);
+        let mut head = first;
+        while head < order.len() {
+            let v = order[head] as usize;
+            head += 1;
+            for &w in g.neighbours(v) {
+                if new_of[w as usize] == NONE {
+                    new_of[w as usize] = 0;
+                    order.push(w);
+                }
+            }
+        }
+        let component: Vec<u32> = order.drain(first..).collect();
+        let root = component
+            .iter()
+            .copied()
+            .max_by_key(|&v| (g.degree(v as usize), std::cmp::Reverse(v)))
+            .unwrap_or(s as u32);
+        for &v in &component {
+            new_of[v as usize] = NONE;
+        }
+        new_of[root as usize] = order.len() as u32;
+        order.push(root);
+        let mut head = first;
+        while head < order.len() {
+            let v = order[head] as usize;
+            head += 1;
+            for &w in g.neighbours(v) {
+                if new_of[w as usize] == NONE {
+                    new_of[w as usize] = order.len() as u32;
+                    order.push(w);
+                }
+            }
+        }
+    }
+    let mut start = Vec::with_capacity(n + 1);
+    let mut adj = Vec::with_capacity(g.adj.len());
+    start.push(0u32);
+    for &v in &order {
+        let from = adj.len();
+        adj.extend(g.neighbours(v as usize).iter().map(|&w| new_of[w as usize]));
+        adj[from..].sort_unstable();
+        start.push(adj.len() as u32);
+    }
+    (Graph { start, adj }, new_of)
 }
 
 /// The additive error bound of sampled betweenness: with `k` sources sampled from `n` nodes,
