@@ -113,6 +113,8 @@ fn compute(s: &Scope<'_>) -> MetricValue {
         ],
     );
     members.rows.reserve(order.len());
+    // The texts a row can hold, written once.
+    let reasons: Vec<String> = (0..16u8).map(|c| lp.reason_text(c)).collect();
     for (_, id, i) in order {
         let m = &t.members[i];
         let hold_from = m.reason_at.saturating_add(lookback);
@@ -121,7 +123,12 @@ fn compute(s: &Scope<'_>) -> MetricValue {
             level_name(m.level).into(),
             Cell::Int(i64::from(m.level)),
             Cell::Int(m.since),
-            lp.reason_text(m.reason_class).into(),
+            Cell::Text(
+                reasons
+                    .get(usize::from(m.reason_class))
+                    .cloned()
+                    .unwrap_or_else(|| lp.reason_text(m.reason_class)),
+            ),
             if m.reason_weight == 0 {
                 Cell::Null
             } else {

@@ -245,7 +245,12 @@ fn members_table(s: &Scope<'_>, net: &Network, connector: &[bool], core_from: u3
     let snap = s.snap;
     let n = net.nodes.len();
     let g = &net.graph;
-    let node_id = |v: usize| snap.member_store_id(net.nodes[v]).unwrap_or(0);
+    let ids: Vec<i64> = net
+        .nodes
+        .iter()
+        .map(|&m| snap.member_store_id(m).unwrap_or(0))
+        .collect();
+    let node_id = |v: usize| ids[v];
     // Helped and helped-by, by node (pairs are dense members, sorted by helper).
     let mut node_of = vec![NONE; s.members()];
     for (v, &m) in net.nodes.iter().enumerate() {
@@ -291,8 +296,14 @@ fn members_table(s: &Scope<'_>, net: &Network, connector: &[bool], core_from: u3
                 .clone()
                 .map(|i| (net.weight[i], node_id(g.adj[i] as usize))),
         );
-        strongest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let top = join(strongest.iter().take(5).map(|x| x.1));
+        let by_strength = |a: &(f64, i64), b: &(f64, i64)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        // Only the five strongest are shown: select them, then order those.
+        if strongest.len() > 5 {
+            strongest.select_nth_unstable_by(4, by_strength);
+            strongest.truncate(5);
+        }
+        strongest.sort_by(by_strength);
+        let top = join(strongest.iter().map(|x| x.1));
         let list = &mut helped[v];
         list.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let helped_members = join(list.iter().take(5).map(|x| x.1));
@@ -321,12 +332,13 @@ fn members_table(s: &Scope<'_>, net: &Network, connector: &[bool], core_from: u3
 }
 
 fn join(ids: impl Iterator<Item = i64>) -> String {
+    use std::fmt::Write as _;
     let mut out = String::new();
     for (i, id) in ids.enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(&id.to_string());
+        let _ = write!(out, "{id}");
     }
     out
 }
