@@ -1,6 +1,9 @@
 use std::time::Instant;
 use kith_analytics::{Params, Scope, Snapshot, registry};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/self/schedstat").map(|s| s.split_whitespace().next().unwrap().parse().unwrap()).unwrap_or(0)
 }

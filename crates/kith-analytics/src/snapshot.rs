@@ -223,32 +223,65 @@ pub struct Snapshot {
 impl Snapshot {
     /// A new snapshot of everything in the store, read on every core: first everything but
     /// the activities, then the activities stamped below that read's watermark by id ranges,
-    /// one per core (each range decoded and converted to columns on its own thread, the
-    /// columns then appended in id order), then the changes since the watermark (what was
-    /// written meanwhile) as any refresh reads them.
+    /// one per core, each decoded and written into its own region of the columns on its own
+    /// thread; the regions are then closed up in id order, and the changes since the
+    /// watermark (what was written meanwhile) read as any refresh reads them.
     pub fn build(store: &dyn Store) -> Result<Snapshot, AnalyticsError> {
         let mut s = Snapshot::default();
         let (mark, _) =
             s.read_pipelined(|sink| store.read_changes_except_activities(Watermark::ZERO, sink))?;
         let ids = store.activity_id_range()?;
-        // Ids are nearly dense: their span is the number of activities or a little more (a
-        // row count would cost a scan of the table). Columns are trimmed after.
-        let expected = usize::try_from(ids.end.saturating_sub(ids.start)).unwrap_or(0);
-        let parts = crate::par::cores() as i64;
         let span = ids.end.saturating_sub(ids.start).max(0);
+        // Ids are nearly dense: a region per id range holds its rows whatever the gaps. Ids
+        // spread too thin for that (more than 2^28 apart) are read as a change stream.
+        if span > 1 << 28 {
+            s.refresh(store)?;
+            return Ok(s);
+        }
+        let parts = (crate::par::cores() as i64).min(span.max(1));
         let cut = |k: i64| ids.start + (span / parts) * k + (span % parts) * k / parts;
+        // Zeroed columns: the pages no row is written to are never touched.
+        let n = span as usize;
+        s.ids = vec![0; n];
+        s.ts = vec![0; n];
+        s.kind = vec![0; n];
+        s.flags = vec![0; n];
+        s.identity = vec![0; n];
+        s.thread = vec![0; n];
+        s.channel = vec![0; n];
+        s.source = vec![0; n];
+        s.reply_to = vec![0; n];
+        let mut columns = Columns {
+            ids: &mut s.ids,
+            ts: &mut s.ts,
+            kind: &mut s.kind,
+            flags: &mut s.flags,
+            identity: &mut s.identity,
+            thread: &mut s.thread,
+            channel: &mut s.channel,
+            source: &mut s.source,
+            reply_to: &mut s.reply_to,
+        };
+        let mut regions = Vec::new();
+        for k in 0..parts {
+            let range = cut(k)..if k + 1 == parts { ids.end } else { cut(k + 1) };
+            let (region, rest) = columns.split_at((range.end - range.start) as usize);
+            regions.push((range, region));
+            columns = rest;
+        }
+        let lookups = Lookups {
+            sources: &s.source_ids,
+            identities: &s.identity_ids,
+            channels: &s.channel_ids,
+            threads: &s.thread_ids,
+            identity_by_ext: &s.identity_by_ext,
+        };
         let chunks: Vec<Result<Chunk, AnalyticsError>> = std::thread::scope(|scope| {
-            let snap = &s;
-            let handles: Vec<_> = (0..parts)
-                .map(|k| {
-                    let range = cut(k)..if k + 1 == parts { ids.end } else { cut(k + 1) };
-                    // The first range's columns become the snapshot's: room for every row.
-                    let room = if k == 0 {
-                        expected + expected / 64
-                    } else {
-                        expected / parts as usize
-                    };
-                    scope.spawn(move || Chunk::read(snap, store, range, mark, room))
+            let lookups = &lookups;
+            let handles: Vec<_> = regions
+                .into_iter()
+                .map(|(range, region)| {
+                    scope.spawn(move || Chunk::read(lookups, store, range, mark, region))
                 })
                 .collect();
             handles
@@ -256,15 +289,33 @@ impl Snapshot {
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         });
+        // Close the regions up: each region's rows move down to follow the previous ones.
         let mut stats = RefreshStats::default();
         let mut targets = Vec::new();
         let mut deferred = Vec::new();
-        for chunk in chunks {
-            s.append(chunk?, &mut targets, &mut deferred);
+        let mut len = 0usize;
+        for (k, chunk) in chunks.into_iter().enumerate() {
+            let chunk = chunk?;
+            let at = (cut(k as i64) - ids.start) as usize;
+            s.close_up(at, len, &chunk);
+            let base = len as u32;
+            targets.extend(chunk.targets.iter().map(|&(slot, id)| (slot + base, id)));
+            s.mentions
+                .extend(chunk.mentions.iter().map(|&(slot, i)| (slot + base, i)));
+            s.pending_mentions.extend(
+                chunk
+                    .pending_mentions
+                    .iter()
+                    .map(|&(slot, k, source, hash)| (slot + base, k, source, hash)),
+            );
+            len += chunk.len;
+            for &post in &chunk.posts {
+                let slot = post + base;
+                s.offer_opening_post(s.thread[slot as usize], slot);
+            }
+            deferred.extend(chunk.deferred);
         }
-        if s.ts.capacity() > s.ts.len() + s.ts.len() / 8 + 4096 {
-            s.shrink_activities();
-        }
+        s.truncate_activities(len);
         for (slot, target) in targets {
             match s.slot_of(target) {
                 Some(t) => s.reply_to[slot as usize] = t,
@@ -280,53 +331,44 @@ impl Snapshot {
         Ok(s)
     }
 
-    /// Appends a chunk's activities as new slots: its reply targets read by store id go to
-    /// `targets` and the activities it could not convert to `deferred`.
-    fn append(
-        &mut self,
-        mut c: Chunk,
-        targets: &mut Vec<(u32, i64)>,
-        deferred: &mut Vec<ActivityFact>,
-    ) {
-        let base = self.ts.len() as u32;
-        if self.ts.is_empty() {
-            std::mem::swap(&mut self.ids, &mut c.ids);
-            std::mem::swap(&mut self.ts, &mut c.ts);
-            std::mem::swap(&mut self.kind, &mut c.kind);
-            std::mem::swap(&mut self.flags, &mut c.flags);
-            std::mem::swap(&mut self.identity, &mut c.identity);
-            std::mem::swap(&mut self.thread, &mut c.thread);
-            std::mem::swap(&mut self.channel, &mut c.channel);
-            std::mem::swap(&mut self.source, &mut c.source);
-            std::mem::swap(&mut self.reply_to, &mut c.reply_to);
-        } else {
-            if self.ts.capacity() - self.ts.len() < c.ts.len() {
-                self.reserve_activities(c.ts.len());
+    /// Moves a chunk's rows, written from slot `at`, down to slot `to` (`to <= at`); its
+    /// reply targets within the chunk become slots from `to`.
+    fn close_up(&mut self, at: usize, to: usize, chunk: &Chunk) {
+        let rows = at..at + chunk.len;
+        if to != at {
+            self.ids.copy_within(rows.clone(), to);
+            self.ts.copy_within(rows.clone(), to);
+            self.kind.copy_within(rows.clone(), to);
+            self.flags.copy_within(rows.clone(), to);
+            self.identity.copy_within(rows.clone(), to);
+            self.thread.copy_within(rows.clone(), to);
+            self.channel.copy_within(rows.clone(), to);
+            self.source.copy_within(rows.clone(), to);
+            self.reply_to.copy_within(rows.clone(), to);
+        }
+        if to != 0 {
+            for r in &mut self.reply_to[to..to + chunk.len] {
+                if *r != NONE {
+                    *r += to as u32;
+                }
             }
-            self.ids.extend_from_slice(&c.ids);
-            self.ts.extend_from_slice(&c.ts);
-            self.kind.extend_from_slice(&c.kind);
-            self.flags.extend_from_slice(&c.flags);
-            self.identity.extend_from_slice(&c.identity);
-            self.thread.extend_from_slice(&c.thread);
-            self.channel.extend_from_slice(&c.channel);
-            self.source.extend_from_slice(&c.source);
-            self.reply_to
-                .extend(c.reply_to.iter().map(|&r| if r == NONE { NONE } else { r + base }));
         }
-        targets.extend(c.targets.iter().map(|&(slot, id)| (slot + base, id)));
-        self.mentions
-            .extend(c.mentions.iter().map(|&(slot, i)| (slot + base, i)));
-        self.pending_mentions.extend(
-            c.pending_mentions
-                .iter()
-                .map(|&(slot, k, source, hash)| (slot + base, k, source, hash)),
-        );
-        for &post in &c.posts {
-            let slot = post + base;
-            self.offer_opening_post(self.thread[slot as usize], slot);
+    }
+
+    /// Keeps the first `n` activities of every column, giving back room beyond an eighth.
+    fn truncate_activities(&mut self, n: usize) {
+        self.ids.truncate(n);
+        self.ts.truncate(n);
+        self.kind.truncate(n);
+        self.flags.truncate(n);
+        self.identity.truncate(n);
+        self.thread.truncate(n);
+        self.channel.truncate(n);
+        self.source.truncate(n);
+        self.reply_to.truncate(n);
+        if self.ts.capacity() > n + n / 8 + 4096 {
+            self.shrink_activities();
         }
-        deferred.append(&mut c.deferred);
     }
 
     /// Room for `n` more activities in every column, exactly: columns grow by an eighth at a
@@ -1082,98 +1124,148 @@ fn position_of(ids: &[i64], id: i64) -> Option<u32> {
     (ids.get(pos) == Some(&id)).then_some(pos as u32)
 }
 
-/// The activities of one id range, as snapshot columns with slots counted from 0, converted
-/// on their own thread with read-only lookups in the snapshot (every source, channel, thread
-/// and identity has arrived before the activities).
+/// A region of the activity columns, one slice per column.
+struct Columns<'a> {
+    ids: &'a mut [i64],
+    ts: &'a mut [i64],
+    kind: &'a mut [u8],
+    flags: &'a mut [u8],
+    identity: &'a mut [u32],
+    thread: &'a mut [u32],
+    channel: &'a mut [u32],
+    source: &'a mut [u16],
+    reply_to: &'a mut [u32],
+}
+
+impl<'a> Columns<'a> {
+    /// The first `n` rows, and the rest.
+    fn split_at(self, n: usize) -> (Columns<'a>, Columns<'a>) {
+        let (ids, ids_rest) = self.ids.split_at_mut(n);
+        let (ts, ts_rest) = self.ts.split_at_mut(n);
+        let (kind, kind_rest) = self.kind.split_at_mut(n);
+        let (flags, flags_rest) = self.flags.split_at_mut(n);
+        let (identity, identity_rest) = self.identity.split_at_mut(n);
+        let (thread, thread_rest) = self.thread.split_at_mut(n);
+        let (channel, channel_rest) = self.channel.split_at_mut(n);
+        let (source, source_rest) = self.source.split_at_mut(n);
+        let (reply_to, reply_to_rest) = self.reply_to.split_at_mut(n);
+        (
+            Columns {
+                ids,
+                ts,
+                kind,
+                flags,
+                identity,
+                thread,
+                channel,
+                source,
+                reply_to,
+            },
+            Columns {
+                ids: ids_rest,
+                ts: ts_rest,
+                kind: kind_rest,
+                flags: flags_rest,
+                identity: identity_rest,
+                thread: thread_rest,
+                channel: channel_rest,
+                source: source_rest,
+                reply_to: reply_to_rest,
+            },
+        )
+    }
+}
+
+/// The snapshot's dense ids, read-only while the regions are filled (every source, channel,
+/// thread and identity has arrived before the activities).
+struct Lookups<'a> {
+    sources: &'a DenseIds,
+    identities: &'a DenseIds,
+    channels: &'a DenseIds,
+    threads: &'a DenseIds,
+    identity_by_ext: &'a KeyMap<u32>,
+}
+
+/// What reading one id range into its region gave besides the columns: the rows written
+/// (slots counted from the region's start), and what only the whole snapshot can settle.
 #[derive(Default)]
 struct Chunk {
-    ids: Vec<i64>,
-    ts: Vec<i64>,
-    kind: Vec<u8>,
-    flags: Vec<u8>,
-    identity: Vec<u32>,
-    thread: Vec<u32>,
-    channel: Vec<u32>,
-    source: Vec<u16>,
-    /// The chunk's slot of the reply target when it is in the chunk, else `NONE`.
-    reply_to: Vec<u32>,
-    /// Reply targets outside the chunk: (slot, store id), resolved once every chunk is in.
+    len: usize,
+    /// Reply targets outside the region: (slot, store id), resolved once every region is in.
     targets: Vec<(u32, i64)>,
     mentions: Vec<(u32, u32)>,
     pending_mentions: Vec<(u32, u32, u16, u64)>,
     /// Live posts in a thread: the candidates for opening posts.
     posts: Vec<u32>,
-    /// Activities naming something the snapshot does not know (written meanwhile): applied
-    /// one by one after the chunks.
+    /// Activities naming something the snapshot does not know (written meanwhile), or out
+    /// of their range: applied one by one after the regions.
     deferred: Vec<ActivityFact>,
 }
 
 impl Chunk {
     fn read(
-        snap: &Snapshot,
+        lookups: &Lookups<'_>,
         store: &dyn Store,
         ids: std::ops::Range<i64>,
         before: Watermark,
-        room: usize,
+        mut region: Columns<'_>,
     ) -> Result<Chunk, AnalyticsError> {
-        let mut c = Chunk::default();
-        c.ids.reserve_exact(room);
-        c.ts.reserve_exact(room);
-        c.kind.reserve_exact(room);
-        c.flags.reserve_exact(room);
-        c.identity.reserve_exact(room);
-        c.thread.reserve_exact(room);
-        c.channel.reserve_exact(room);
-        c.source.reserve_exact(room);
-        c.reply_to.reserve_exact(room);
+        let mut c = Chunk {
+            // Addressees: about one per activity (reply targets); room is only reserved.
+            mentions: Vec::with_capacity(region.ids.len()),
+            ..Chunk::default()
+        };
         store.read_activities(ids, before, &mut |fact| {
-            c.push(snap, fact);
+            c.push(lookups, &mut region, fact);
             Ok(())
         })?;
         Ok(c)
     }
 
-    fn push(&mut self, snap: &Snapshot, fact: &ActivityFact) {
+    fn push(&mut self, lookups: &Lookups<'_>, region: &mut Columns<'_>, fact: &ActivityFact) {
         let known = |map: &DenseIds, id: Option<i64>| match id {
             None => Some(NONE),
             Some(id) => map.get(id),
         };
-        let (Some(source), Some(identity), Some(channel), Some(thread)) = (
-            snap.source_ids.get(fact.source.0),
-            snap.identity_ids.get(fact.identity.0),
-            known(&snap.channel_ids, fact.channel.map(|c| c.0)),
-            known(&snap.thread_ids, fact.thread.map(|t| t.0)),
+        let slot = self.len;
+        let (Some(source), Some(identity), Some(channel), Some(thread), true) = (
+            lookups.sources.get(fact.source.0),
+            lookups.identities.get(fact.identity.0),
+            known(lookups.channels, fact.channel.map(|c| c.0)),
+            known(lookups.threads, fact.thread.map(|t| t.0)),
+            slot < region.ids.len(),
         ) else {
             self.deferred.push(fact.clone());
             return;
         };
         let source = source as u16;
-        let slot = self.ts.len() as u32;
         let reply_to = match fact.reply_to {
             None => NONE,
-            Some(target) => match position_of(&self.ids, target.0) {
+            Some(target) => match position_of(&region.ids[..slot], target.0) {
                 Some(t) => t,
                 None => {
-                    self.targets.push((slot, target.0));
+                    self.targets.push((slot as u32, target.0));
                     NONE
                 }
             },
         };
-        self.ids.push(fact.id.0);
-        self.ts.push(fact.ts);
-        self.kind.push(fact.kind.code());
-        self.flags.push(if fact.deleted { DELETED } else { 0 });
-        self.identity.push(identity);
-        self.thread.push(thread);
-        self.channel.push(channel);
-        self.source.push(source);
-        self.reply_to.push(reply_to);
+        region.ids[slot] = fact.id.0;
+        region.ts[slot] = fact.ts;
+        region.kind[slot] = fact.kind.code();
+        region.flags[slot] = if fact.deleted { DELETED } else { 0 };
+        region.identity[slot] = identity;
+        region.thread[slot] = thread;
+        region.channel[slot] = channel;
+        region.source[slot] = source;
+        region.reply_to[slot] = reply_to;
+        self.len += 1;
+        let slot = slot as u32;
         if fact.kind == Kind::Post && !fact.deleted && thread != NONE {
             self.posts.push(slot);
         }
         for (k, to) in fact.to.iter().enumerate() {
             let key = (source, ext_hash(to));
-            let identity = snap.identity_by_ext.get(&key).copied().unwrap_or(NONE);
+            let identity = lookups.identity_by_ext.get(&key).copied().unwrap_or(NONE);
             if identity == NONE {
                 self.pending_mentions.push((slot, k as u32, key.0, key.1));
             }
