@@ -169,26 +169,32 @@ pub struct FirstPosts {
     pub of_member: Vec<u32>,
     /// The earliest opening time whose responses are known (see [`responses_cutoff`]).
     pub responses_from: i64,
+    /// Per position in `threads.list`: its place in `first` and `responses` (`NONE` for a
+    /// thread opened before `responses_from`).
+    recent: Vec<u32>,
     first: Vec<FirstResponse>,
-    /// Per thread position: its responses, and those by members not team at the time.
+    /// Per recent thread: its responses, and those by members not team at the time.
     responses: Vec<[u32; 2]>,
 }
 
 impl FirstPosts {
     /// The first response of the thread at position `i` (opened at or after
-    /// `responses_from`).
+    /// `responses_from`; `None` for an older one).
     pub fn first(&self, i: usize) -> FirstResponse {
         debug_assert!(
             self.threads.list[i].op_ts >= self.responses_from,
             "first response of a thread opened before the cutoff"
         );
-        self.first[i]
+        self.first.get(self.recent[i] as usize).copied().flatten()
     }
 
     /// The responses to the thread at position `i`, and those by community members.
     pub fn responses(&self, i: usize) -> [u32; 2] {
         debug_assert!(self.threads.list[i].op_ts >= self.responses_from);
-        self.responses[i]
+        self.responses
+            .get(self.recent[i] as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Member `m`'s first post: (opening post slot, first response). Asked only for members
@@ -224,18 +230,17 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
             index: vec![NONE; threads.index.len()],
             list: Vec::new(),
         };
-        let mut position = Vec::new();
+        let mut recent_of = vec![NONE; threads.list.len()];
         for (t, &i) in threads.index.iter().enumerate() {
             if i != NONE && threads.list[i as usize].op_ts >= from {
                 recent.index[t] = recent.list.len() as u32;
+                recent_of[i as usize] = recent.list.len() as u32;
                 recent.list.push(threads.list[i as usize]);
-                position.push(i);
             }
         }
-        let mut first: Vec<FirstResponse> = vec![None; threads.list.len()];
-        let mut responses = vec![[0u32; 2]; threads.list.len()];
-        for_each_response_from(s, &recent, from, |j, r, m| {
-            let i = position[j] as usize;
+        let mut first: Vec<FirstResponse> = vec![None; recent.list.len()];
+        let mut responses = vec![[0u32; 2]; recent.list.len()];
+        for_each_response_from(s, &recent, from, |i, r, m| {
             let key = (snap.ts[r], snap.ids_of(r as u32));
             let team = s.is_team_at(m as usize, snap.ts[r]);
             if first[i].is_none_or(|(ts, id, _)| key < (ts, id)) {
@@ -257,6 +262,7 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
             threads,
             of_member,
             responses_from: from,
+            recent: recent_of,
             first,
             responses,
         }
