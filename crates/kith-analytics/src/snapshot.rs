@@ -221,16 +221,16 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// A new snapshot of everything in the store, read on every core: first everything but
-    /// the activities, then the activities stamped below that read's watermark by id ranges,
-    /// one per core, each decoded and written into its own region of the columns on its own
-    /// thread; the regions are then closed up in id order, and the changes since the
-    /// watermark (what was written meanwhile) read as any refresh reads them.
+    /// A new snapshot of everything in the store, read on every core. The activity ids and
+    /// a watermark come first; then, at the same time, everything but the activities (as a
+    /// change stream) and the activities stamped below the watermark by id ranges, one per
+    /// core, each written with its store ids into its own region of the columns; then each
+    /// region's ids are turned into dense ones, the regions are closed up in id order, and
+    /// the changes since the watermark (what was written meanwhile) are read as any refresh
+    /// reads them.
     pub fn build(store: &dyn Store) -> Result<Snapshot, AnalyticsError> {
         let mut s = Snapshot::default();
-        let (mark, _) =
-            s.read_pipelined(|sink| store.read_changes_except_activities(Watermark::ZERO, sink))?;
-        let ids = store.activity_id_range()?;
+        let (ids, mark) = store.activity_id_range()?;
         let span = ids.end.saturating_sub(ids.start).max(0);
         // Ids are nearly dense: a region per id range holds its rows whatever the gaps. Ids
         // spread too thin for that (more than 2^28 apart) are read as a change stream.
@@ -240,35 +240,35 @@ impl Snapshot {
         }
         let parts = (crate::par::cores() as i64).min(span.max(1));
         let cut = |k: i64| ids.start + (span / parts) * k + (span % parts) * k / parts;
+        let range = |k: i64| cut(k)..if k + 1 == parts { ids.end } else { cut(k + 1) };
         // Zeroed columns: the pages no row is written to are never touched.
-        let n = span as usize;
-        s.ids = vec![0; n];
-        s.ts = vec![0; n];
-        s.kind = vec![0; n];
-        s.flags = vec![0; n];
-        s.identity = vec![0; n];
-        s.thread = vec![0; n];
-        s.channel = vec![0; n];
-        s.source = vec![0; n];
-        s.reply_to = vec![0; n];
-        let mut columns = Columns {
-            ids: &mut s.ids,
-            ts: &mut s.ts,
-            kind: &mut s.kind,
-            flags: &mut s.flags,
-            identity: &mut s.identity,
-            thread: &mut s.thread,
-            channel: &mut s.channel,
-            source: &mut s.source,
-            reply_to: &mut s.reply_to,
-        };
-        let mut regions = Vec::new();
-        for k in 0..parts {
-            let range = cut(k)..if k + 1 == parts { ids.end } else { cut(k + 1) };
-            let (region, rest) = columns.split_at((range.end - range.start) as usize);
-            regions.push((range, region));
-            columns = rest;
-        }
+        let mut cols = Owned::zeroed(span as usize);
+
+        // The entities on this thread (and the one the change stream is applied on), the
+        // id ranges on their own threads at the same time.
+        let (entities, chunks) = std::thread::scope(|scope| {
+            let handles: Vec<_> = cols
+                .regions(parts, |k| (range(k).end - range(k).start) as usize)
+                .into_iter()
+                .enumerate()
+                .map(|(k, region)| {
+                    let range = range(k as i64);
+                    scope.spawn(move || Chunk::read(store, range, mark, region))
+                })
+                .collect();
+            let entities = s.read_pipelined(|sink| {
+                store.read_changes_except_activities(Watermark::ZERO, sink)
+            });
+            let chunks: Vec<Result<Chunk, AnalyticsError>> = handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect();
+            (entities, chunks)
+        });
+        let (entities_mark, _) = entities?;
+        let mut chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
+
+        // Store ids to dense ones, each region on its own thread.
         let lookups = Lookups {
             sources: &s.source_ids,
             identities: &s.identity_ids,
@@ -276,26 +276,23 @@ impl Snapshot {
             threads: &s.thread_ids,
             identity_by_ext: &s.identity_by_ext,
         };
-        let chunks: Vec<Result<Chunk, AnalyticsError>> = std::thread::scope(|scope| {
-            let lookups = &lookups;
-            let handles: Vec<_> = regions
-                .into_iter()
-                .map(|(range, region)| {
-                    scope.spawn(move || Chunk::read(lookups, store, range, mark, region))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        std::thread::scope(|scope| {
+            let regions = cols.regions(parts, |k| (range(k).end - range(k).start) as usize);
+            for (chunk, region) in chunks.iter_mut().zip(regions) {
+                let lookups = &lookups;
+                scope.spawn(move || chunk.to_dense(lookups, region));
+            }
         });
+        cols.move_into(&mut s);
+
         // Close the regions up: each region's rows move down to follow the previous ones.
         let mut stats = RefreshStats::default();
         let mut targets = Vec::new();
         let mut deferred = Vec::new();
         let mut len = 0usize;
+        s.mentions
+            .reserve_exact(chunks.iter().map(|c| c.mentions.len()).sum());
         for (k, chunk) in chunks.into_iter().enumerate() {
-            let chunk = chunk?;
             let at = (cut(k as i64) - ids.start) as usize;
             s.close_up(at, len, &chunk);
             let base = len as u32;
@@ -325,7 +322,7 @@ impl Snapshot {
         for fact in &deferred {
             s.upsert_activity(fact, &mut stats)?;
         }
-        s.watermark = mark.0;
+        s.watermark = mark.0.min(entities_mark.0);
         s.read_affiliations(store)?;
         s.refresh(store)?;
         Ok(s)
@@ -1124,6 +1121,70 @@ fn position_of(ids: &[i64], id: i64) -> Option<u32> {
     (ids.get(pos) == Some(&id)).then_some(pos as u32)
 }
 
+/// The activity columns of a build, before they become the snapshot's.
+struct Owned {
+    ids: Vec<i64>,
+    ts: Vec<i64>,
+    kind: Vec<u8>,
+    flags: Vec<u8>,
+    identity: Vec<u32>,
+    thread: Vec<u32>,
+    channel: Vec<u32>,
+    source: Vec<u16>,
+    reply_to: Vec<u32>,
+}
+
+impl Owned {
+    fn zeroed(n: usize) -> Owned {
+        Owned {
+            ids: vec![0; n],
+            ts: vec![0; n],
+            kind: vec![0; n],
+            flags: vec![0; n],
+            identity: vec![0; n],
+            thread: vec![0; n],
+            channel: vec![0; n],
+            source: vec![0; n],
+            reply_to: vec![0; n],
+        }
+    }
+
+    /// `parts` regions, region `k` of `len(k)` rows.
+    fn regions(&mut self, parts: i64, len: impl Fn(i64) -> usize) -> Vec<Columns<'_>> {
+        let mut rest = Columns {
+            ids: &mut self.ids,
+            ts: &mut self.ts,
+            kind: &mut self.kind,
+            flags: &mut self.flags,
+            identity: &mut self.identity,
+            thread: &mut self.thread,
+            channel: &mut self.channel,
+            source: &mut self.source,
+            reply_to: &mut self.reply_to,
+        };
+        let mut out = Vec::new();
+        for k in 0..parts {
+            let n = len(k).min(rest.ids.len());
+            let (region, next) = rest.split_at(n);
+            out.push(region);
+            rest = next;
+        }
+        out
+    }
+
+    fn move_into(self, s: &mut Snapshot) {
+        s.ids = self.ids;
+        s.ts = self.ts;
+        s.kind = self.kind;
+        s.flags = self.flags;
+        s.identity = self.identity;
+        s.thread = self.thread;
+        s.channel = self.channel;
+        s.source = self.source;
+        s.reply_to = self.reply_to;
+    }
+}
+
 /// A region of the activity columns, one slice per column.
 struct Columns<'a> {
     ids: &'a mut [i64],
@@ -1176,8 +1237,7 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// The snapshot's dense ids, read-only while the regions are filled (every source, channel,
-/// thread and identity has arrived before the activities).
+/// The snapshot's dense ids, read-only while the regions are turned dense.
 struct Lookups<'a> {
     sources: &'a DenseIds,
     identities: &'a DenseIds,
@@ -1193,18 +1253,20 @@ struct Chunk {
     len: usize,
     /// Reply targets outside the region: (slot, store id), resolved once every region is in.
     targets: Vec<(u32, i64)>,
+    /// (slot, dense identity) once dense; before, the identity is `NONE` and the hash of
+    /// the platform user id waits in `hashes`.
     mentions: Vec<(u32, u32)>,
+    hashes: Vec<u64>,
     pending_mentions: Vec<(u32, u32, u16, u64)>,
     /// Live posts in a thread: the candidates for opening posts.
     posts: Vec<u32>,
-    /// Activities naming something the snapshot does not know (written meanwhile), or out
-    /// of their range: applied one by one after the regions.
+    /// Activities whose store ids do not fit the columns, or out of their range: applied
+    /// one by one after the regions.
     deferred: Vec<ActivityFact>,
 }
 
 impl Chunk {
     fn read(
-        lookups: &Lookups<'_>,
         store: &dyn Store,
         ids: std::ops::Range<i64>,
         before: Watermark,
@@ -1213,32 +1275,32 @@ impl Chunk {
         let mut c = Chunk {
             // Addressees: about one per activity (reply targets); room is only reserved.
             mentions: Vec::with_capacity(region.ids.len()),
+            hashes: Vec::with_capacity(region.ids.len()),
             ..Chunk::default()
         };
         store.read_activities(ids, before, &mut |fact| {
-            c.push(lookups, &mut region, fact);
+            c.push(&mut region, fact);
             Ok(())
         })?;
         Ok(c)
     }
 
-    fn push(&mut self, lookups: &Lookups<'_>, region: &mut Columns<'_>, fact: &ActivityFact) {
-        let known = |map: &DenseIds, id: Option<i64>| match id {
-            None => Some(NONE),
-            Some(id) => map.get(id),
-        };
+    /// Writes an activity with its store ids (source, identity, channel, thread), turned
+    /// dense by [`Chunk::to_dense`] once the entities are in.
+    fn push(&mut self, region: &mut Columns<'_>, fact: &ActivityFact) {
+        let fits = |id: i64| u32::try_from(id).ok().filter(|&v| v != NONE);
+        let optional = |id: Option<i64>| id.map_or(Some(NONE), fits);
         let slot = self.len;
-        let (Some(source), Some(identity), Some(channel), Some(thread), true) = (
-            lookups.sources.get(fact.source.0),
-            lookups.identities.get(fact.identity.0),
-            known(lookups.channels, fact.channel.map(|c| c.0)),
-            known(lookups.threads, fact.thread.map(|t| t.0)),
+        let (Ok(source), Some(identity), Some(channel), Some(thread), true) = (
+            u16::try_from(fact.source.0),
+            fits(fact.identity.0),
+            optional(fact.channel.map(|c| c.0)),
+            optional(fact.thread.map(|t| t.0)),
             slot < region.ids.len(),
         ) else {
             self.deferred.push(fact.clone());
             return;
         };
-        let source = source as u16;
         let reply_to = match fact.reply_to {
             None => NONE,
             Some(target) => match position_of(&region.ids[..slot], target.0) {
@@ -1263,14 +1325,63 @@ impl Chunk {
         if fact.kind == Kind::Post && !fact.deleted && thread != NONE {
             self.posts.push(slot);
         }
-        for (k, to) in fact.to.iter().enumerate() {
-            let key = (source, ext_hash(to));
+        for to in &fact.to {
+            self.mentions.push((slot, NONE));
+            self.hashes.push(ext_hash(to));
+        }
+    }
+
+    /// Store ids to dense ids. A row naming a source, identity, channel or thread the
+    /// entities did not bring was removed meanwhile with its source: it is a dead slot (the
+    /// changes since the watermark bring its removal, or its new state).
+    fn to_dense(&mut self, lookups: &Lookups<'_>, region: Columns<'_>) {
+        let known = |map: &DenseIds, id: u32| {
+            if id == NONE {
+                Some(NONE)
+            } else {
+                map.get(i64::from(id))
+            }
+        };
+        for slot in 0..self.len {
+            match (
+                lookups.sources.get(i64::from(region.source[slot])),
+                lookups.identities.get(i64::from(region.identity[slot])),
+                known(lookups.channels, region.channel[slot]),
+                known(lookups.threads, region.thread[slot]),
+            ) {
+                (Some(source), Some(identity), Some(channel), Some(thread)) => {
+                    region.source[slot] = source as u16;
+                    region.identity[slot] = identity;
+                    region.channel[slot] = channel;
+                    region.thread[slot] = thread;
+                }
+                _ => {
+                    region.flags[slot] |= REMOVED;
+                    region.source[slot] = 0;
+                    region.identity[slot] = NONE;
+                    region.channel[slot] = NONE;
+                    region.thread[slot] = NONE;
+                }
+            }
+        }
+        self.posts
+            .retain(|&p| region.flags[p as usize] & REMOVED == 0);
+        let mut position = 0u32;
+        for j in 0..self.mentions.len() {
+            let slot = self.mentions[j].0;
+            position = if j > 0 && self.mentions[j - 1].0 == slot {
+                position + 1
+            } else {
+                0
+            };
+            let key = (region.source[slot as usize], self.hashes[j]);
             let identity = lookups.identity_by_ext.get(&key).copied().unwrap_or(NONE);
             if identity == NONE {
-                self.pending_mentions.push((slot, k as u32, key.0, key.1));
+                self.pending_mentions.push((slot, position, key.0, key.1));
             }
-            self.mentions.push((slot, identity));
+            self.mentions[j].1 = identity;
         }
+        self.hashes = Vec::new();
     }
 }
 

@@ -124,17 +124,22 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// `Store::activity_id_range`.
-    pub(crate) fn activity_ids(&self) -> StoreResult<std::ops::Range<i64>> {
+    /// `Store::activity_id_range`: the ids and the horizon of the same snapshot.
+    pub(crate) fn activity_ids(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)> {
         self.read("reading the activity ids", |tx| {
+            let row = tx
+                .query_one(HORIZON, &[])
+                .map_err(|e| db_err("reading the snapshot horizon", e))?;
+            let horizon: i64 = col(&row, "horizon")?;
             let row = tx
                 .query_one("SELECT min(id) AS lo, max(id) AS hi FROM activities", &[])
                 .map_err(|e| db_err("reading the activity ids", e))?;
             let (lo, hi): (Option<i64>, Option<i64>) = (col(&row, "lo")?, col(&row, "hi")?);
-            Ok(match (lo, hi) {
+            let ids = match (lo, hi) {
                 (Some(lo), Some(hi)) => lo..hi.saturating_add(1),
                 _ => 0..0,
-            })
+            };
+            Ok((ids, Watermark(horizon)))
         })
     }
 

@@ -117,7 +117,7 @@ impl Store for PgStore {
         self.changes(since, false, sink)
     }
 
-    fn activity_id_range(&self) -> StoreResult<std::ops::Range<i64>> {
+    fn activity_id_range(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)> {
         self.activity_ids()
     }
 

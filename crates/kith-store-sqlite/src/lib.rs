@@ -490,21 +490,24 @@ impl Store for SqliteStore {
         })
     }
 
-    fn activity_id_range(&self) -> StoreResult<std::ops::Range<i64>> {
+    fn activity_id_range(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)> {
         self.read("reading the activity ids", |conn| {
-            // Two queries: SQLite reads min() or max() alone from the end of the table, both
-            // in one query by a scan.
-            let (lo, hi): (Option<i64>, Option<i64>) = conn
+            // Two subqueries: SQLite reads min() or max() alone from the end of the table,
+            // both in one aggregate by a scan.
+            let (lo, hi, counter): (Option<i64>, Option<i64>, i64) = conn
                 .query_row(
-                    "SELECT (SELECT min(id) FROM activities), (SELECT max(id) FROM activities)",
+                    "SELECT (SELECT min(id) FROM activities), (SELECT max(id) FROM activities), \
+                            (SELECT CAST(value AS INTEGER) FROM kith_meta WHERE key = 'seq')",
                     [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .ctx("reading the activity ids")?;
-            Ok(match (lo, hi) {
+            let ids = match (lo, hi) {
                 (Some(lo), Some(hi)) => lo..hi.saturating_add(1),
                 _ => 0..0,
-            })
+            };
+            // As `read_changes` returns it: every row stamped at or below the counter is in.
+            Ok((ids, Watermark(counter + 1)))
         })
     }
 

@@ -1415,11 +1415,16 @@ pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
         "the first step is the change stream without its activities"
     );
 
+    // The id range carries a watermark too, usable the same way.
+    let (ids_before, range_mark) = store
+        .activity_id_range()
+        .unwrap_or_else(|e| panic!("activity_id_range: {e}"));
+
     // Step 2, with writes after the watermark: a changed text and a new activity.
     let mut edited = first[20].clone();
     edited.text = Some("changed after the watermark".into());
     import(store, "forum", &[&[edited], &generate("forum", "late", 5, 13)]);
-    let ids = store
+    let (ids, _) = store
         .activity_id_range()
         .unwrap_or_else(|e| panic!("activity_id_range: {e}"));
     let read = |range: std::ops::Range<i64>| {
@@ -1456,6 +1461,19 @@ pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
         got, before_mark,
         "the activities stamped below the watermark, as the change stream gave them; the one \
          changed since is left to the next step"
+    );
+
+    let mut by_range_mark = Vec::new();
+    store
+        .read_activities(ids_before.clone(), range_mark, &mut |f| {
+            by_range_mark.push(f.clone());
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("read_activities: {e}"));
+    assert_eq!(
+        by_range_mark.into_iter().map(|f| (f.id, f)).collect::<BTreeMap<_, _>>(),
+        got,
+        "the id range's watermark leaves out the same changed activity"
     );
 
     // Step 3: the changes since the watermark bring the changed and the new activities.

@@ -114,22 +114,24 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
     /// identities and removals, in one consistent read, and the watermark.
     ///
     /// With [`Store::read_activities`] it reads a large log on several threads (a first
-    /// snapshot build): this from [`Watermark::ZERO`]; then the activities stamped below the
-    /// watermark it returned, by id ranges read at once ([`Store::activity_id_range`]); then
-    /// `read_changes` from that watermark for whatever was written meanwhile. A row changed
-    /// after the first step is stamped at or above the watermark, so it is left out of the
-    /// second and delivered by the third.
+    /// snapshot build): take [`Store::activity_id_range`] and its watermark; read this from
+    /// [`Watermark::ZERO`] and, at the same time, the activities stamped below that watermark
+    /// by id ranges; then `read_changes` from the watermark for whatever was written
+    /// meanwhile. A row changed after the watermark is stamped at or above it, so it is left
+    /// out of the range reads and delivered by the last step.
     fn read_changes_except_activities(
         &self,
         since: Watermark,
         sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<Watermark>;
 
-    /// From the smallest activity id to one past the largest (empty when there is none).
-    fn activity_id_range(&self) -> StoreResult<std::ops::Range<i64>>;
+    /// From the smallest activity id to one past the largest (empty when there is none), and
+    /// the watermark of that read: every activity stamped below it has an id in the range.
+    fn activity_id_range(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)>;
 
     /// The activities with an id in `ids` whose last change is stamped below `before` (a
-    /// watermark [`Store::read_changes_except_activities`] returned), in id order, from one
+    /// watermark [`Store::read_changes_except_activities`] or [`Store::activity_id_range`]
+    /// returned), in id order, from one
     /// consistent read. The sink borrows each one: the reader reuses its buffers. Meant to be
     /// called from several threads at once, each with its own range.
     fn read_activities(
