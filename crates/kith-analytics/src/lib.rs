@@ -141,7 +141,6 @@ const SHARED_PASSES: [fn(&Scope<'_>); 3] = [
 /// Every metric over `scope`, in registry order. The shared passes and then the metrics are
 /// taken in turn by one thread per core (at most 4); each computation is deterministic and
 /// reads only the scope, so the results do not depend on which thread ran what.
-static TRACE_T0: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
     let metrics = registry();
     let threads = std::thread::available_parallelism().map_or(1, |c| c.get().clamp(1, 4));
@@ -160,13 +159,10 @@ pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
                         if i >= tasks {
                             break out;
                         }
-                        let t0 = TRACE_T0.get_or_init(std::time::Instant::now).elapsed();
                         match i.checked_sub(SHARED_PASSES.len()) {
                             None => SHARED_PASSES[i](scope),
                             Some(m) => out.push((m, (metrics[m].compute)(scope))),
                         }
-                        let t1 = TRACE_T0.get_or_init(std::time::Instant::now).elapsed();
-                        if std::env::var_os("KITH_TRACE").is_some() { eprintln!("task {i} {:?} {:.0} {:.0}", std::thread::current().id(), t0.as_secs_f64()*1e3, t1.as_secs_f64()*1e3); }
                     }
                 })
             })
