@@ -56,7 +56,7 @@ participation less than 30 × 24 h before as-of), oldest first: `member_id`,
 **`connectors`**: members bridging otherwise separate groups: the 20 members with the highest
 **betweenness** (the share of shortest paths between pairs of other members that run through
 them, on the connection graph, 0–1), highest first, only those above 0. Betweenness is exact
-(Brandes' algorithm from every member) up to 64 members; above that it is estimated from 64
+(Brandes' algorithm from every member) up to 32 members; above that it is estimated from 32
 source members sampled with a fixed seed (Brandes from sampled sources, scaled by members /
 sources). With probability at least 95 %, every member's estimate is within
 `betweenness_error_bound` = `n/(n−1) × sqrt(ln(2n / 0.05) / (2 × sources))` of the exact value
@@ -75,7 +75,7 @@ included), `top_connections` (up to 5 member ids, strongest first) and `helped_m
 member ids, most responses first).
 
 Parameters (`Params::network`): `half_life_days` (90), `min_weight` (0.25),
-`coparticipation_weight` (0.5), `max_thread_participants` (50), `betweenness_sources` (64),
+`coparticipation_weight` (0.5), `max_thread_participants` (50), `betweenness_sources` (32),
 `connectors` (20).";
 
 const VERIFIED_BY: &str = "\
