@@ -147,8 +147,14 @@ pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
     if threads == 1 {
         return metrics.iter().map(|m| (m.compute)(scope)).collect();
     }
+    // Metrics in registry order, except that those of the second pass (levels) come first:
+    // the thread that computed it goes on with them while the other is still in the first
+    // pass (the network), whose metrics are near the end.
+    let mut order: Vec<usize> = (0..metrics.len()).collect();
+    order.sort_by_key(|&m| !matches!(metrics[m].name, "engagement_levels" | "level_pipeline"));
     let tasks = SHARED_PASSES.len() + metrics.len();
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let order = &order;
     let done: Vec<(usize, MetricValue)> = std::thread::scope(|ts| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -161,7 +167,10 @@ pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
                         }
                         match i.checked_sub(SHARED_PASSES.len()) {
                             None => SHARED_PASSES[i](scope),
-                            Some(m) => out.push((m, (metrics[m].compute)(scope))),
+                            Some(k) => {
+                                let m = order[k];
+                                out.push((m, (metrics[m].compute)(scope)));
+                            }
                         }
                     }
                 })
