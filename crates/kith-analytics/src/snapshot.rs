@@ -322,6 +322,18 @@ impl Snapshot {
         for fact in &deferred {
             s.upsert_activity(fact, &mut stats)?;
         }
+        // The text scores of those activities, stamped below the same watermark.
+        let (_, texts) = s.read_pipelined(|sink| {
+            store.read_text_scores(mark, sink)?;
+            Ok(mark)
+        })?;
+        if texts.texts_changed > 0 {
+            s.any_text = s
+                .text_flags
+                .iter()
+                .zip(&s.flags)
+                .any(|(&t, &f)| t & T_PRESENT != 0 && f & REMOVED == 0);
+        }
         s.watermark = mark.0.min(entities_mark.0);
         s.read_affiliations(store)?;
         s.refresh(store)?;
@@ -1442,7 +1454,7 @@ impl MemoryUse {
 #[cfg(test)]
 mod tests {
     use kith_model::{Activity, Author, Kind, Timestamp};
-    use kith_store::{MergeEvidence, Store};
+    use kith_store::{MergeEvidence, Store, TextScores as _};
 
     use super::*;
     use crate::testkit::{member_of, write};
@@ -1475,6 +1487,36 @@ mod tests {
             let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("k.db"))
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             crate::testkit::materialise(&case, &store);
+            // Every other message scored, so that text scores are read too.
+            let todo = store
+                .texts_to_score(
+                    kith_store::TextSelection {
+                        model_version: 1,
+                        all: true,
+                    },
+                    None,
+                    10_000,
+                )
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let scores: Vec<kith_store::TextScore> = todo
+                .iter()
+                .step_by(2)
+                .map(|t| kith_store::TextScore {
+                    activity: t.id,
+                    activity_seq: t.seq,
+                    model_version: 1,
+                    language: "eng".into(),
+                    scored: t.id.0 % 3 != 0,
+                    sentiment: (t.id.0 % 20) as i16 * 500 - 5_000,
+                    confidence: 9_000,
+                    hostility: 0,
+                    hostile: t.id.0 % 5 == 0,
+                    intents: 1 << (t.id.0 % 9),
+                })
+                .collect();
+            store
+                .write_text_scores(&scores)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let bulk = Snapshot::build(&store).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let mut streamed = Snapshot::default();
             streamed
@@ -1532,6 +1574,20 @@ mod tests {
                 "affiliations",
                 format!("{:?}", bulk.affiliations),
                 format!("{:?}", streamed.affiliations),
+            )?;
+            same(
+                "text",
+                format!(
+                    "{:?} {:?} {:?} {}",
+                    bulk.text_flags, bulk.text_sentiment, bulk.text_intents, bulk.any_text
+                ),
+                format!(
+                    "{:?} {:?} {:?} {}",
+                    streamed.text_flags,
+                    streamed.text_sentiment,
+                    streamed.text_intents,
+                    streamed.any_text
+                ),
             )?;
             same(
                 "watermark",

@@ -107,7 +107,7 @@ impl PgStore {
             for (feed, sql) in FEEDS {
                 // From zero the reader has nothing to remove.
                 if (feed == Feed::Removal && since == Watermark::ZERO)
-                    || (feed == Feed::Activity && !activities)
+                    || (matches!(feed, Feed::Activity | Feed::Text) && !activities)
                 {
                     continue;
                 }
@@ -140,6 +140,27 @@ impl PgStore {
                 _ => 0..0,
             };
             Ok((ids, Watermark(horizon)))
+        })
+    }
+
+    /// `Store::read_text_scores`: the scores stamped below `before`, in activity id order.
+    pub(crate) fn text_scores(
+        &self,
+        before: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.read("reading text scores", |tx| {
+            let mut rows = tx
+                .query_raw(
+                    "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents
+                       FROM text_scores WHERE seq < $1 ORDER BY activity_id",
+                    [before.0],
+                )
+                .map_err(|e| db_err("reading text scores", e))?;
+            while let Some(row) = rows.next().map_err(|e| db_err("reading text scores", e))? {
+                sink(decode(Feed::Text, &row)?)?;
+            }
+            Ok(())
         })
     }
 

@@ -117,6 +117,14 @@ impl Store for PgStore {
         self.changes(since, false, sink)
     }
 
+    fn read_text_scores(
+        &self,
+        before: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.text_scores(before, sink)
+    }
+
     fn activity_id_range(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)> {
         self.activity_ids()
     }

@@ -168,18 +168,37 @@ fn read_activity_changes(conn: &Connection, since: i64, sink: &mut Sink<'_>) -> 
         "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
          FROM text_scores INDEXED BY text_scores_seq WHERE seq >= ?1 ORDER BY activity_id"
     };
-    stream(conn, text_sql, since, sink, |r| {
-        Ok(Change::Text(TextFact {
-            activity: ActivityId(r.get(0)?),
-            scored: r.get(1)?,
-            sentiment: r.get(2)?,
-            confidence: r.get(3)?,
-            hostility: r.get(4)?,
-            hostile: r.get(5)?,
-            intents: r.get(6)?,
-        }))
-    })?;
+    stream(conn, text_sql, since, sink, text_fact)?;
     Ok(())
+}
+
+/// `Store::read_text_scores`: the scores stamped below `before`, in activity id order. Call
+/// inside a read transaction.
+pub(crate) fn read_text_scores(
+    conn: &Connection,
+    before: Watermark,
+    sink: &mut Sink<'_>,
+) -> StoreResult<()> {
+    stream(
+        conn,
+        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
+         FROM text_scores WHERE seq < ?1 ORDER BY activity_id",
+        before.0,
+        sink,
+        text_fact,
+    )
+}
+
+fn text_fact(r: &Row<'_>) -> rusqlite::Result<Change> {
+    Ok(Change::Text(TextFact {
+        activity: ActivityId(r.get(0)?),
+        scored: r.get(1)?,
+        sentiment: r.get(2)?,
+        confidence: r.get(3)?,
+        hostility: r.get(4)?,
+        hostile: r.get(5)?,
+        intents: r.get(6)?,
+    }))
 }
 
 /// `SELECT ... FROM table` with the rows stamped at or after `since`, in id order. From zero

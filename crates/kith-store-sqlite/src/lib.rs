@@ -490,6 +490,16 @@ impl Store for SqliteStore {
         })
     }
 
+    fn read_text_scores(
+        &self,
+        before: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.read("reading text scores", |conn| {
+            changes::read_text_scores(conn, before, sink)
+        })
+    }
+
     fn activity_id_range(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)> {
         self.read("reading the activity ids", |conn| {
             // Two subqueries: SQLite reads min() or max() alone from the end of the table,

@@ -2672,12 +2672,33 @@ pub fn text_scores_round_trip_and_reach_the_change_stream(store: &dyn Store) {
         facts(&delta).is_empty(),
         "writing scores changes no activity"
     );
-    let (all, _) = changes(store, Watermark::ZERO);
+    let (all, now) = changes(store, Watermark::ZERO);
     assert_eq!(
         text_facts(&all),
         want,
         "a reader from zero gets every score"
     );
+    // A bulk read: the entities without the scores, then the scores stamped below a mark.
+    let mut entities = Vec::new();
+    store
+        .read_changes_except_activities(Watermark::ZERO, &mut |c| {
+            entities.push(c);
+            Ok(())
+        })
+        .expect("read_changes_except_activities");
+    assert!(text_facts(&entities).is_empty(), "no score among the entities");
+    let bulk = |before: Watermark| {
+        let mut out = Vec::new();
+        store
+            .read_text_scores(before, &mut |c| {
+                out.push(c);
+                Ok(())
+            })
+            .expect("read_text_scores");
+        text_facts(&out)
+    };
+    assert_eq!(bulk(now), want, "the scores stamped below the watermark");
+    assert!(bulk(mark).is_empty(), "scores written after a mark are left out");
     let last_text = all
         .iter()
         .position(|c| matches!(c, Change::Text(_)))

@@ -110,8 +110,9 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
         sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<Watermark>;
 
-    /// [`Store::read_changes`] without the activities: sources, channels, threads, members,
-    /// identities and removals, in one consistent read, and the watermark.
+    /// [`Store::read_changes`] without the activities and their text scores: sources,
+    /// channels, threads, members, identities and removals, in one consistent read, and the
+    /// watermark.
     ///
     /// With [`Store::read_activities`] it reads a large log on several threads (a first
     /// snapshot build): take [`Store::activity_id_range`] and its watermark; read this from
@@ -139,6 +140,15 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
         ids: std::ops::Range<i64>,
         before: Watermark,
         sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+
+    /// The text scores (schema v4) stamped below `before`, in activity id order, from one
+    /// consistent read, as `Change::Text`: the last part of a bulk read, once its
+    /// activities are in ([`Store::read_changes_except_activities`] leaves them out too).
+    fn read_text_scores(
+        &self,
+        before: Watermark,
+        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<()>;
 
     /// Streams every stored activity (deleted ones included, flagged) in insertion order, with

@@ -11,7 +11,7 @@ use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, share};
 use crate::metrics::sentiment::{NEGATIVE, POSITIVE, is_message};
 use crate::metrics::{active_members, conversation_quality, peer_support};
 use crate::scope::Scope;
-use crate::snapshot::{M_BOT, M_REMOVED, M_TEAM, T_CONFIDENT};
+use crate::snapshot::{M_BOT, M_REMOVED, M_TEAM, NONE, T_CONFIDENT};
 use crate::threads::{FirstResponse, ReportThread};
 
 pub const METRIC: MetricDef = MetricDef {
@@ -200,18 +200,31 @@ pub fn measure(s: &Scope<'_>) -> Values {
     }
 
     // Threads opened in the four windows with their first responses, from the scope's one
-    // pass over every thread's responses, split by window.
+    // pass over the responses (`first_posts`), then split by window.
     let all = crate::threads::first_posts(s);
-    let mut split: Vec<(Vec<ReportThread>, Vec<FirstResponse>)> = vec![Default::default(); WINDOWS];
-    for (i, th) in all.threads.list.iter().enumerate() {
-        let back = as_of - th.op_ts;
-        if back < 0 {
+    let mut threads = crate::threads::ReportThreads {
+        index: vec![NONE; all.threads.index.len()],
+        list: Vec::new(),
+    };
+    let mut first: Vec<FirstResponse> = Vec::new();
+    for (t, &i) in all.threads.index.iter().enumerate() {
+        if i == NONE {
             continue;
         }
-        if let Some(w) = split.get_mut((back / WINDOW) as usize) {
-            w.0.push(*th);
-            w.1.push(all.first(i));
+        let th = all.threads.list[i as usize];
+        let back = as_of - th.op_ts;
+        if !(0..WINDOWS as i64 * WINDOW).contains(&back) {
+            continue;
         }
+        threads.index[t] = threads.list.len() as u32;
+        threads.list.push(th);
+        first.push(all.first(i as usize));
+    }
+    let mut split: Vec<(Vec<ReportThread>, Vec<FirstResponse>)> = vec![Default::default(); WINDOWS];
+    for (th, f) in threads.list.iter().zip(&first) {
+        let w = &mut split[((as_of - th.op_ts) / WINDOW) as usize];
+        w.0.push(*th);
+        w.1.push(*f);
     }
     // Without a team member, every first response is "by the community": no information.
     let has_team = (0..s.members()).any(|m| {
@@ -236,12 +249,12 @@ pub fn measure(s: &Scope<'_>) -> Values {
     let settled: Vec<bool> = threads
         .list
         .iter()
-        .map(|th| s.snap.ts[th.op as usize] <= as_of - SETTLED)
+        .map(|th| th.op_ts <= as_of - SETTLED)
         .collect();
     let summaries = conversation_quality::summaries(s, &threads, &first, &settled);
     let mut scores: [Vec<f64>; WINDOWS] = Default::default();
     for (th, summary) in threads.list.iter().zip(&summaries) {
-        let k = ((as_of - s.snap.ts[th.op as usize]) / WINDOW) as usize;
+        let k = ((as_of - th.op_ts) / WINDOW) as usize;
         if let (Some(t), Some(list)) = (summary, scores.get_mut(k)) {
             list.push(kith_text::conversation_quality(t).score);
         }
