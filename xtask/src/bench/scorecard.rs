@@ -4,13 +4,16 @@
 //!
 //! For each size it builds kith and the `scorecard_timings` example (kith-analytics) in release
 //! mode, generates the community with `kith demo --no-serve` into its own database (kept and
-//! reused while present), and measures, each in its own process:
+//! reused while present), scores its texts with `kith rescore` (the demo does not, and the text
+//! metrics would compute over nothing; a no-op once every message has a current score), and
+//! measures, each in its own process:
 //! - **kith cold**: open the database (its file in the OS page cache), build the snapshot from
 //!   the store, compute every metric; K runs, the median;
 //! - **kith warm**: the snapshot built, every metric recomputed R times, the median (nothing is
 //!   cached between runs);
 //! - **refresh**: on a copy of the database, 1 % later activities imported in one ingest
-//!   session, then the snapshot refreshed and every metric recomputed;
+//!   session and their texts scored (both untimed: ingest and scoring have their own bars),
+//!   then the snapshot refreshed and every metric recomputed;
 //! - **DuckDB** (the Python `duckdb` package in a virtual environment this task creates under the
 //!   target directory): the canonical tables exported as CSV and loaded into DuckDB tables (load
 //!   timed apart), then every metric's reference SQL with the same parameters, warm, R times,
@@ -27,7 +30,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Timed, flag, machine, remove_db, timed, today};
+use super::{Timed, flag, json_number, machine, remove_db, timed, today};
 use crate::{repo_root, run_checked, step};
 
 const USAGE: &str = "usage: cargo xtask bench scorecard [--activities N[,N...]] [--seed S] \
@@ -169,6 +172,7 @@ pub fn run(args: &[String]) -> Result<std::process::ExitCode> {
     let mut results = Vec::new();
     for &n in &sizes {
         let db = database(&tools, n, seed)?;
+        score_texts(&tools, &db)?;
         let mut r = SizeResult {
             n,
             ..SizeResult::default()
@@ -186,7 +190,8 @@ pub fn run(args: &[String]) -> Result<std::process::ExitCode> {
                 r.warm = Some(warm_run(&tools, &db, &sql_dir, reps)?);
             }
             let csv = work.join("csv");
-            if !csv.join("schema.sql").exists() || newer(&db, &csv.join("schema.sql")) {
+            // Again after the database changed, or when an older run exported fewer tables.
+            if !csv.join("text_scores.csv").exists() || newer(&db, &csv.join("schema.sql")) {
                 step(&format!(
                     "exporting the canonical tables of {n} activities as CSV"
                 ));
@@ -270,6 +275,31 @@ fn database(tools: &Tools, n: u64, seed: u64) -> Result<PathBuf> {
     std::fs::rename(&partial, &db)?;
     remove_db(&partial);
     Ok(db)
+}
+
+/// Scores every message of the database without a current score (`kith rescore`): the text
+/// metrics (sentiment, conversation quality, feedback candidates, resolution by thanks) need
+/// them. The database's modification time moves only when something was scored, so that the
+/// CSV export is not redone for nothing.
+fn score_texts(tools: &Tools, db: &Path) -> Result<()> {
+    step("kith rescore: scoring the texts the database has no current score for");
+    let before = std::fs::metadata(db).and_then(|m| m.modified()).ok();
+    let t = timed(
+        Command::new(&tools.kith)
+            .arg("--database")
+            .arg(db)
+            .args(["rescore", "--quiet", "--json"]),
+    )?;
+    let scored = json_number(&t.stdout, "scored").unwrap_or(0.0);
+    eprintln!("scored {scored:.0} messages in {:.1} s", t.seconds);
+    if scored == 0.0
+        && let Some(before) = before
+    {
+        // Opening the database may checkpoint its WAL: nothing the export reads changed.
+        let f = std::fs::File::options().write(true).open(db)?;
+        f.set_modified(before)?;
+    }
+    Ok(())
 }
 
 /// Runs a `scorecard_timings` mode and parses its figures.
@@ -429,8 +459,9 @@ fn report(r: &SizeResult, db: &Path) {
         }
         if let Some(f) = &r.refresh {
             println!(
-                "| refresh after importing {} later activities (1 %): refresh {:.3} s + every metric {:.3} s | {:.3} s | ≤ 2 s | {} |",
+                "| refresh after importing {} later activities (1 %) and scoring their {} messages (untimed): refresh {:.3} s + every metric {:.3} s | {:.3} s | ≤ 2 s | {} |",
                 f.num("appended"),
+                f.num("scored"),
                 f.num("refresh_s"),
                 f.num("recompute_s"),
                 f.num("refresh_total_s"),
@@ -439,11 +470,13 @@ fn report(r: &SizeResult, db: &Path) {
         }
         if let Some(w) = w {
             println!(
-                "\nSnapshot: {} activities, {} members, {} threads, {} MiB. Warm per metric (median): scope {:.0} ms, {}",
+                "\nSnapshot: {} activities, {} members, {} threads, {} messages with text scores, {} MiB. Warm per metric (median, one after the other on one thread: {:.3} s): scope {:.0} ms, {}",
                 w.num("activities"),
                 w.num("members"),
                 w.num("threads"),
+                w.num("text_scored"),
                 w.num("snapshot_mib"),
+                w.num("sequential_median_s"),
                 w.num("scope_s") * 1e3,
                 w.metrics()
                     .iter()
