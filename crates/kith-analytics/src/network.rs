@@ -324,7 +324,10 @@ pub fn betweenness(g: &Graph, k: usize, rank: &[i64]) -> (Vec<f64>, usize, f64) 
     let (bfs, new_of) = renumbered(g);
     let new_sources: Vec<u32> = sources.iter().map(|&v| new_of[v as usize]).collect();
     let renumbered_sums = parallel_dependency_sums(&bfs, &new_sources);
-    let sums: Vec<f64> = new_of.iter().map(|&v| renumbered_sums[v as usize]).collect();
+    let sums: Vec<f64> = new_of
+        .iter()
+        .map(|&v| renumbered_sums[v as usize])
+        .collect();
     let pairs = (n as f64 - 1.0) * (n as f64 - 2.0);
     let scale = if exact {
         1.0 / pairs

@@ -255,17 +255,20 @@ impl<'a> Scope<'a> {
         words: std::ops::Range<usize>,
     ) -> impl Iterator<Item = usize> + '_ {
         let start = words.start;
-        self.counted[words].iter().enumerate().flat_map(move |(w, &bits)| {
-            let mut bits = bits;
-            std::iter::from_fn(move || {
-                if bits == 0 {
-                    return None;
-                }
-                let slot = (start + w) * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                Some(slot)
+        self.counted[words]
+            .iter()
+            .enumerate()
+            .flat_map(move |(w, &bits)| {
+                let mut bits = bits;
+                std::iter::from_fn(move || {
+                    if bits == 0 {
+                        return None;
+                    }
+                    let slot = (start + w) * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    Some(slot)
+                })
             })
-        })
     }
 
     /// Slots that are admitted, in slot order.

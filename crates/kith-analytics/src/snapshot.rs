@@ -256,9 +256,8 @@ impl Snapshot {
                     scope.spawn(move || Chunk::read(store, range, mark, region))
                 })
                 .collect();
-            let entities = s.read_pipelined(|sink| {
-                store.read_changes_except_activities(Watermark::ZERO, sink)
-            });
+            let entities = s
+                .read_pipelined(|sink| store.read_changes_except_activities(Watermark::ZERO, sink));
             let chunks: Vec<Result<Chunk, AnalyticsError>> = handles
                 .into_iter()
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
@@ -441,7 +440,9 @@ impl Snapshot {
     /// in batches (emptied batches come back for reuse), in order.
     fn read_pipelined(
         &mut self,
-        read: impl FnOnce(&mut dyn FnMut(Change) -> Result<(), StoreError>) -> Result<Watermark, StoreError>,
+        read: impl FnOnce(
+            &mut dyn FnMut(Change) -> Result<(), StoreError>,
+        ) -> Result<Watermark, StoreError>,
     ) -> Result<(Watermark, RefreshStats), AnalyticsError> {
         use std::sync::mpsc;
         const BATCH: usize = 4096;
@@ -1529,22 +1530,42 @@ mod tests {
                     Err(TestCaseError::fail(format!("{what}: {a} != {b}")))
                 }
             };
-            same("ids", format!("{:?}", bulk.ids), format!("{:?}", streamed.ids))?;
+            same(
+                "ids",
+                format!("{:?}", bulk.ids),
+                format!("{:?}", streamed.ids),
+            )?;
             same("ts", format!("{:?}", bulk.ts), format!("{:?}", streamed.ts))?;
-            same("kind", format!("{:?}", bulk.kind), format!("{:?}", streamed.kind))?;
-            same("flags", format!("{:?}", bulk.flags), format!("{:?}", streamed.flags))?;
+            same(
+                "kind",
+                format!("{:?}", bulk.kind),
+                format!("{:?}", streamed.kind),
+            )?;
+            same(
+                "flags",
+                format!("{:?}", bulk.flags),
+                format!("{:?}", streamed.flags),
+            )?;
             same(
                 "identity",
                 format!("{:?}", bulk.identity),
                 format!("{:?}", streamed.identity),
             )?;
-            same("thread", format!("{:?}", bulk.thread), format!("{:?}", streamed.thread))?;
+            same(
+                "thread",
+                format!("{:?}", bulk.thread),
+                format!("{:?}", streamed.thread),
+            )?;
             same(
                 "channel",
                 format!("{:?}", bulk.channel),
                 format!("{:?}", streamed.channel),
             )?;
-            same("source", format!("{:?}", bulk.source), format!("{:?}", streamed.source))?;
+            same(
+                "source",
+                format!("{:?}", bulk.source),
+                format!("{:?}", streamed.source),
+            )?;
             same(
                 "reply_to",
                 format!("{:?}", bulk.reply_to),

@@ -52,11 +52,7 @@ pub fn threads_opened_between(s: &Scope<'_>, from: i64, to: i64) -> ReportThread
 /// Calls `f(thread position, response slot, responder)` for every response to a report
 /// thread: a reply or answer in scope, in the thread or naming its opening post, by a human
 /// (never a bot) other than the author, at or after the opening post.
-pub fn for_each_response(
-    s: &Scope<'_>,
-    threads: &ReportThreads,
-    f: impl FnMut(usize, usize, u32),
-) {
+pub fn for_each_response(s: &Scope<'_>, threads: &ReportThreads, f: impl FnMut(usize, usize, u32)) {
     for_each_response_from(s, threads, i64::MIN, f);
 }
 

@@ -47,7 +47,11 @@ pub(crate) fn read(
     )?;
     stream(
         conn,
-        &entity_query("SELECT id, source_id, ext_id FROM channels", "channels_seq", since),
+        &entity_query(
+            "SELECT id, source_id, ext_id FROM channels",
+            "channels_seq",
+            since,
+        ),
         since,
         sink,
         |r| {
@@ -60,7 +64,11 @@ pub(crate) fn read(
     )?;
     stream(
         conn,
-        &entity_query("SELECT id, source_id, ext_id, inferred FROM threads", "threads_seq", since),
+        &entity_query(
+            "SELECT id, source_id, ext_id, inferred FROM threads",
+            "threads_seq",
+            since,
+        ),
         since,
         sink,
         |r| {
@@ -256,7 +264,10 @@ fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
         let mut ok = true;
         if !inner.trim().is_empty() {
             for item in inner.split(',') {
-                let Some(id) = item.trim().strip_prefix('"').and_then(|i| i.strip_suffix('"'))
+                let Some(id) = item
+                    .trim()
+                    .strip_prefix('"')
+                    .and_then(|i| i.strip_suffix('"'))
                 else {
                     ok = false;
                     break;
@@ -315,7 +326,11 @@ pub(crate) fn read_activities(
     };
     let bad = |e| StoreError::backend("reading activities", e);
     while let Some(r) = rows.next().ctx("reading activities")? {
-        let kind = r.get_ref(2).map_err(bad)?.as_str().map_err(|e| bad(e.into()))?;
+        let kind = r
+            .get_ref(2)
+            .map_err(bad)?
+            .as_str()
+            .map_err(|e| bad(e.into()))?;
         fact.kind = kind.parse::<Kind>().map_err(|e| {
             bad(rusqlite::Error::FromSqlConversionFailure(
                 2,
@@ -332,7 +347,9 @@ pub(crate) fn read_activities(
         fact.reply_to = r.get::<_, Option<i64>>(7).map_err(bad)?.map(ActivityId);
         fact.deleted = r.get(8).map_err(bad)?;
         match r.get_ref(9).map_err(bad)? {
-            rusqlite::types::ValueRef::Text(json) => addressees_into(json, &mut fact.to).map_err(bad)?,
+            rusqlite::types::ValueRef::Text(json) => {
+                addressees_into(json, &mut fact.to).map_err(bad)?
+            }
             _ => fact.to.clear(),
         }
         sink(&fact)?;

@@ -477,7 +477,9 @@ impl Store for SqliteStore {
         since: Watermark,
         sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<Watermark> {
-        self.read("reading changes", |conn| changes::read(conn, since, true, sink))
+        self.read("reading changes", |conn| {
+            changes::read(conn, since, true, sink)
+        })
     }
 
     fn read_changes_except_activities(

@@ -1384,9 +1384,7 @@ pub fn read_changes_after_a_watermark_delivers_exactly_the_new_rows(store: &dyn 
 /// The three steps of a bulk read (`read_changes_except_activities` from zero, the
 /// activities stamped below its watermark by id ranges, `read_changes` from the watermark)
 /// deliver what `read_changes` from zero does, even with writes between the steps.
-pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
-    store: &dyn Store,
-) {
+pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(store: &dyn Store) {
     let mut first = generate("forum", "a", 300, 11);
     first[5].to = vec!["someone".into(), "with \"quotes\" and \\ escapes".into()];
     import(store, "forum", &[&first]);
@@ -1423,7 +1421,11 @@ pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
     // Step 2, with writes after the watermark: a changed text and a new activity.
     let mut edited = first[20].clone();
     edited.text = Some("changed after the watermark".into());
-    import(store, "forum", &[&[edited], &generate("forum", "late", 5, 13)]);
+    import(
+        store,
+        "forum",
+        &[&[edited], &generate("forum", "late", 5, 13)],
+    );
     let (ids, _) = store
         .activity_id_range()
         .unwrap_or_else(|e| panic!("activity_id_range: {e}"));
@@ -1453,10 +1455,12 @@ pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
         .into_iter()
         .filter(|(id, _)| *id != changed_id)
         .collect();
-    let got: BTreeMap<ActivityId, ActivityFact> =
-        whole.into_iter().map(|f| (f.id, f)).collect();
+    let got: BTreeMap<ActivityId, ActivityFact> = whole.into_iter().map(|f| (f.id, f)).collect();
     let addressed = activity_ids(store)[&("forum".to_owned(), first[5].id.clone())];
-    assert_eq!(got[&addressed].to, first[5].to, "addressees arrive as written");
+    assert_eq!(
+        got[&addressed].to, first[5].to,
+        "addressees arrive as written"
+    );
     assert_eq!(
         got, before_mark,
         "the activities stamped below the watermark, as the change stream gave them; the one \
@@ -1471,7 +1475,10 @@ pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
         })
         .unwrap_or_else(|e| panic!("read_activities: {e}"));
     assert_eq!(
-        by_range_mark.into_iter().map(|f| (f.id, f)).collect::<BTreeMap<_, _>>(),
+        by_range_mark
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect::<BTreeMap<_, _>>(),
         got,
         "the id range's watermark leaves out the same changed activity"
     );
@@ -1479,14 +1486,20 @@ pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
     // Step 3: the changes since the watermark bring the changed and the new activities.
     let (since, _) = changes(store, mark);
     let later = facts(&since);
-    assert!(later.contains_key(&changed_id), "the changed activity follows");
+    assert!(
+        later.contains_key(&changed_id),
+        "the changed activity follows"
+    );
     assert_eq!(
         later.len(),
         6,
         "the changed activity and the 5 new ones: {:?}",
         later.keys()
     );
-    assert!(ids.contains(&changed_id.0), "the id range covers every activity");
+    assert!(
+        ids.contains(&changed_id.0),
+        "the id range covers every activity"
+    );
 }
 
 pub fn edits_deletions_and_merges_appear_as_changes(store: &dyn Store) {
@@ -2686,7 +2699,10 @@ pub fn text_scores_round_trip_and_reach_the_change_stream(store: &dyn Store) {
             Ok(())
         })
         .expect("read_changes_except_activities");
-    assert!(text_facts(&entities).is_empty(), "no score among the entities");
+    assert!(
+        text_facts(&entities).is_empty(),
+        "no score among the entities"
+    );
     let bulk = |before: Watermark| {
         let mut out = Vec::new();
         store
@@ -2698,7 +2714,10 @@ pub fn text_scores_round_trip_and_reach_the_change_stream(store: &dyn Store) {
         text_facts(&out)
     };
     assert_eq!(bulk(now), want, "the scores stamped below the watermark");
-    assert!(bulk(mark).is_empty(), "scores written after a mark are left out");
+    assert!(
+        bulk(mark).is_empty(),
+        "scores written after a mark are left out"
+    );
     let last_text = all
         .iter()
         .position(|c| matches!(c, Change::Text(_)))
