@@ -17,6 +17,9 @@ use crate::calendar::{Calendar, DayNo, Period};
 use crate::scope::Scope;
 use crate::snapshot::NONE;
 
+/// One sweep thread's result: the levels of its members and its pipeline counts.
+type SweepRun = (Vec<MemberLevel>, Vec<[[i64; 5]; 5]>);
+
 /// The four levels, lowest first (level numbers 1..=4; 0 is "no level").
 pub const LEVEL_NAMES: [&str; 4] = ["Exploring", "Participating", "Contributing", "Leading"];
 
@@ -402,8 +405,8 @@ fn compute(s: &Scope<'_>) -> Timeline {
     //    the scope's counts of participations and presence).
     let mut start = vec![0u32; members + 1];
     let mut total = 0u32;
-    for m in 0..members {
-        start[m] = total;
+    for (m, first) in start[..members].iter_mut().enumerate() {
+        *first = total;
         if !s.is_anonymous(m) {
             total += s.participations(m).0.len() as u32 + s.presence_count[m];
         }
@@ -462,7 +465,7 @@ fn compute(s: &Scope<'_>) -> Timeline {
     }
     cuts.push(members);
     cuts.dedup();
-    let runs: Vec<(Vec<MemberLevel>, Vec<[[i64; 5]; 5]>)> = if cuts.len() <= 2 {
+    let runs: Vec<SweepRun> = if cuts.len() <= 2 {
         vec![sweep.run(0, members, &start, &mut events)]
     } else {
         std::thread::scope(|scope| {

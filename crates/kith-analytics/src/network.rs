@@ -800,7 +800,7 @@ fn coparticipation<'w>(
         fill[t as usize] += 1;
     }
     // Threads by runs on every core, their pairs appended in thread order.
-    let parts = crate::par::runs(threads, 16_384, |run| {
+    crate::par::runs(threads, 16_384, |run| {
         let mut out: Vec<Raw> = Vec::new();
         let mut list: Vec<(u32, i64)> = Vec::new();
         let mut firsts: Vec<(i64, u32)> = Vec::new();
@@ -836,8 +836,7 @@ fn coparticipation<'w>(
             }
         }
         out
-    });
-    parts
+    })
 }
 
 /// Who helped whom: responses (SPEC §4.0) to the report's threads, as (helper, thread

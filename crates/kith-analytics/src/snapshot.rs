@@ -279,7 +279,7 @@ impl Snapshot {
             let regions = cols.regions(parts, |k| (range(k).end - range(k).start) as usize);
             for (chunk, region) in chunks.iter_mut().zip(regions) {
                 let lookups = &lookups;
-                scope.spawn(move || chunk.to_dense(lookups, region));
+                scope.spawn(move || chunk.make_dense(lookups, region));
             }
         });
         cols.move_into(&mut s);
@@ -1299,7 +1299,7 @@ impl Chunk {
     }
 
     /// Writes an activity with its store ids (source, identity, channel, thread), turned
-    /// dense by [`Chunk::to_dense`] once the entities are in.
+    /// dense by [`Chunk::make_dense`] once the entities are in.
     fn push(&mut self, region: &mut Columns<'_>, fact: &ActivityFact) {
         let fits = |id: i64| u32::try_from(id).ok().filter(|&v| v != NONE);
         let optional = |id: Option<i64>| id.map_or(Some(NONE), fits);
@@ -1347,7 +1347,7 @@ impl Chunk {
     /// Store ids to dense ids. A row naming a source, identity, channel or thread the
     /// entities did not bring was removed meanwhile with its source: it is a dead slot (the
     /// changes since the watermark bring its removal, or its new state).
-    fn to_dense(&mut self, lookups: &Lookups<'_>, region: Columns<'_>) {
+    fn make_dense(&mut self, lookups: &Lookups<'_>, region: Columns<'_>) {
         let known = |map: &DenseIds, id: u32| {
             if id == NONE {
                 Some(NONE)
