@@ -30,7 +30,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Timed, flag, json_number, machine, remove_db, timed, today};
+use super::{Timed, flag, json_number, machine, remove_db, target_dir, timed, today};
 use crate::{repo_root, run_checked, step};
 
 const USAGE: &str = "usage: cargo xtask bench scorecard [--activities N[,N...]] [--seed S] \
@@ -75,13 +75,6 @@ impl Figures {
             .filter_map(|(k, v)| Some((k.strip_prefix("metric.")?, v.parse().ok()?)))
             .collect()
     }
-}
-
-/// The cargo target directory (`CARGO_TARGET_DIR` when set).
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
 }
 
 struct Tools {
