@@ -1,7 +1,9 @@
 //! The compact in-memory copy of the activity log that every metric reads.
 //!
-//! Built and refreshed only through [`Store::read_changes`], so it works on every backend. Store
-//! ids are mapped to dense indexes once, on arrival; activities are kept as parallel columns
+//! Built through the store's bulk reads ([`Store::read_activities`] by id ranges on every core,
+//! the rest as a change stream, then the text scores) and refreshed through
+//! [`Store::read_changes`], so it works on every backend. Store ids are mapped to dense indexes
+//! once, on arrival; activities are kept as parallel columns
 //! (struct of arrays) without any string. A merge moves identities, so it is an update of the
 //! identity → member table, never a rewrite of activities.
 //!
