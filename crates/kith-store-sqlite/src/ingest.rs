@@ -66,7 +66,10 @@ impl Hasher for FxHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the low bits, which pick the bucket, the least mixed: for short
+        // platform ids such as `a2255` they collide in long probe chains (at 5 M activities the
+        // preparer spent a third of its time comparing keys). The high bits move down.
+        self.0.rotate_left(26)
     }
 }
 
