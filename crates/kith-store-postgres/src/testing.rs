@@ -4,10 +4,16 @@
 //! (`cargo xtask test` starts one and sets it). When it is unset, [`TestServer::from_env`]
 //! prints a skip line and tests return early, so that a plain `cargo test` passes without
 //! PostgreSQL.
+//!
+//! The tests of one test binary that use a `TestServer` run one at a time (the server holds a
+//! process-wide lock while it lives). The change feed's horizon leaves out transactions of
+//! other databases only while `pg_stat_activity` still shows them; a neighbouring test's
+//! `CREATE DATABASE` that ends in between holds one read back (safe, and documented in
+//! `changes.rs`), which would make a test that reads once and expects everything flaky.
 
-use std::sync::Mutex;
 use std::sync::PoisonError;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use postgres::{Client, NoTls};
 
@@ -20,9 +26,13 @@ pub const URL_VAR: &str = "KITH_TEST_POSTGRES_URL";
 pub struct TestServer {
     url: String,
     created: Mutex<Vec<String>>,
+    _alone: MutexGuard<'static, ()>,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Held by each live [`TestServer`]: one test of a binary on the server at a time.
+static ALONE: Mutex<()> = Mutex::new(());
 
 impl TestServer {
     /// The server from `KITH_TEST_POSTGRES_URL`, or `None` after printing why `test` is skipped.
@@ -31,6 +41,8 @@ impl TestServer {
             Ok(url) if !url.trim().is_empty() => Some(TestServer {
                 url,
                 created: Mutex::new(Vec::new()),
+                // A test that panicked poisons the lock; the next one may still run.
+                _alone: ALONE.lock().unwrap_or_else(PoisonError::into_inner),
             }),
             _ => {
                 println!("{test}: skipped: {URL_VAR} not set (run cargo xtask test)");
