@@ -57,6 +57,10 @@ pub struct Scope<'a> {
     /// Bit per slot: admitted and by a member whose activity counts at that time (not a bot,
     /// not team activity, unless included).
     counted: Vec<u64>,
+    /// Per 64-slot word: the latest time of its admitted slots (`i64::MIN`: none). Slots come
+    /// in store id order, which is mostly time order, so the passes that only look at recent
+    /// activity (the report range, the health index's year) pass over old words unread.
+    word_latest: Vec<i64>,
     /// Per slot: its author (dense member) when admitted, else `NONE`. The passes over every
     /// slot read it in order instead of looking up identity then member.
     pub slot_member: Vec<u32>,
@@ -128,6 +132,7 @@ impl<'a> Scope<'a> {
         };
         let mut admitted = Vec::with_capacity(words);
         let mut counted = Vec::with_capacity(words);
+        let mut word_latest = Vec::with_capacity(words);
         let mut reply_slots = Vec::new();
         let mut first_seen = vec![i64::MAX; members];
         let mut part_count = vec![0u32; members + 1];
@@ -135,6 +140,7 @@ impl<'a> Scope<'a> {
         for run in runs {
             admitted.extend_from_slice(&run.admitted);
             counted.extend_from_slice(&run.counted);
+            word_latest.extend_from_slice(&run.word_latest);
             reply_slots.extend_from_slice(&run.reply_slots);
             for (m, r) in run.per_member.iter().enumerate() {
                 first_seen[m] = first_seen[m].min(r.first_seen);
@@ -203,6 +209,7 @@ impl<'a> Scope<'a> {
             p,
             admitted,
             counted,
+            word_latest,
             slot_member,
             first_seen,
             part_start,
@@ -267,6 +274,38 @@ impl<'a> Scope<'a> {
                     let slot = (start + w) * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
                     Some(slot)
+                })
+            })
+    }
+
+    /// Counted slots at or after `from`, in slot order: [`Scope::counted_slots`] without the
+    /// slots before `from`, found without reading the words whose admitted slots are all older.
+    pub fn counted_slots_from(&self, from: i64) -> impl Iterator<Item = usize> + '_ {
+        self.slots_from(&self.counted, from)
+    }
+
+    /// Admitted slots at or after `from`, in slot order (as [`Scope::counted_slots_from`]).
+    pub fn admitted_slots_from(&self, from: i64) -> impl Iterator<Item = usize> + '_ {
+        self.slots_from(&self.admitted, from)
+    }
+
+    fn slots_from<'s>(&'s self, bits: &'s [u64], from: i64) -> impl Iterator<Item = usize> + 's {
+        let ts = &self.snap.ts;
+        bits.iter()
+            .zip(&self.word_latest)
+            .enumerate()
+            .filter(move |(_, (_, latest))| **latest >= from)
+            .flat_map(move |(w, (&bits, _))| {
+                let mut bits = bits;
+                std::iter::from_fn(move || {
+                    while bits != 0 {
+                        let slot = w * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        if ts[slot] >= from {
+                            return Some(slot);
+                        }
+                    }
+                    None
                 })
             })
     }
@@ -340,6 +379,7 @@ impl<'a> Scope<'a> {
 struct AdmitRun {
     admitted: Vec<u64>,
     counted: Vec<u64>,
+    word_latest: Vec<i64>,
     /// Per member, together (one cache line per member met).
     per_member: Vec<MemberRun>,
     reply_slots: Vec<u32>,
@@ -364,6 +404,7 @@ fn admit_run(
     let members = snap.members();
     let mut admitted = vec![0u64; hi - lo];
     let mut counted = vec![0u64; hi - lo];
+    let mut word_latest = vec![i64::MIN; hi - lo];
     let mut per_member = vec![
         MemberRun {
             first_seen: i64::MAX,
@@ -400,6 +441,7 @@ fn admit_run(
         let mu = m as usize;
         let flags = snap.member_flags[mu];
         let ts = snap.ts[slot];
+        word_latest[w] = word_latest[w].max(ts);
         if flags & M_REMOVED != 0 {
             continue;
         }
@@ -427,6 +469,7 @@ fn admit_run(
     AdmitRun {
         admitted,
         counted,
+        word_latest,
         per_member,
         reply_slots,
     }
@@ -442,4 +485,53 @@ pub struct PeriodInfo {
     /// First instant, first instant after.
     pub start: i64,
     pub end: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{Community, at, day_params};
+
+    /// `counted_slots_from(t)` and `admitted_slots_from(t)` are the counted and admitted slots
+    /// at or after `t`, in slot order, whatever the order of time in the slots: here three
+    /// 64-slot words of mostly rising times, with old activities imported late (the last word
+    /// mixes old and new), a bot (admitted, not counted) and a deleted post (neither).
+    #[test]
+    fn slots_from_a_time_are_the_slots_at_or_after_it_in_slot_order() {
+        let mut c = Community::new();
+        let day = 86_400;
+        let start = at("2024-01-01T00:00:00Z");
+        c.bot("robot");
+        for i in 0..150i64 {
+            let (who, ts) = match i % 7 {
+                0 => ("robot", start + i * day),
+                // Late imports of old activity.
+                3 if i > 100 => ("cat", start + (i - 100) * day),
+                _ => (["ann", "bob", "cat"][(i % 3) as usize], start + i * day),
+            };
+            let id = c.post(who, ts, &format!("t{i}"));
+            if i == 40 {
+                c.delete(who, ts + 1, &id);
+            }
+        }
+        let snap = c.snapshot();
+        let s = Scope::new(&snap, &day_params("2024-01-01", "2024-12-31")).unwrap();
+        assert!(snap.slots() > 128, "three words of slots");
+        for from in [i64::MIN, start, start + 30 * day, start + 90 * day, start + 149 * day] {
+            let counted: Vec<usize> = s.counted_slots().filter(|&i| snap.ts[i] >= from).collect();
+            assert_eq!(s.counted_slots_from(from).collect::<Vec<_>>(), counted, "{from}");
+            let admitted: Vec<usize> =
+                s.admitted_slots().filter(|&i| snap.ts[i] >= from).collect();
+            assert_eq!(s.admitted_slots_from(from).collect::<Vec<_>>(), admitted, "{from}");
+        }
+        assert!(
+            s.admitted_slots().count() > s.counted_slots().count(),
+            "the bot's posts are admitted only"
+        );
+        assert_eq!(s.counted_slots_from(i64::MAX).count(), 0);
+        assert_eq!(
+            s.counted_slots_from(i64::MIN).count(),
+            s.counted_slots().count()
+        );
+    }
 }

@@ -179,13 +179,13 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     let mut per_org = vec![0i64; snap.organisations().len()];
     let mut org_members: Vec<(u32, u32)> = Vec::new();
     let (mut helping, mut attributed) = (0i64, 0i64);
-    // A byte compare per slot first: most activities are not helping ones.
-    for (slot, &k) in snap.kind.iter().enumerate() {
+    for slot in s.counted_slots_from(s.p.from_ts) {
+        let k = snap.kind[slot];
         if k != reply && k != answer && k != solution {
             continue;
         }
         let t = snap.ts[slot];
-        if t < s.p.from_ts || t >= s.p.to_ts || !s.counted(slot) {
+        if t >= s.p.to_ts {
             continue;
         }
         let m = snap.member_of(slot) as usize;

@@ -228,7 +228,13 @@ pub(crate) fn summaries(
     // Each covered thread's messages: (ts, store id, member, slot).
     let mut messages: Vec<Vec<(i64, i64, u32, u32)>> = vec![Vec::new(); n];
     let (post, reply, answer) = (Kind::Post.code(), Kind::Reply.code(), Kind::Answer.code());
-    for slot in s.admitted_slots() {
+    // A message counts at or after its thread's opening post: nothing before the earliest.
+    let from = (threads.list.iter().zip(covered))
+        .filter(|(_, c)| **c)
+        .map(|(th, _)| snap.ts[th.op as usize])
+        .min()
+        .unwrap_or(i64::MAX);
+    for slot in s.admitted_slots_from(from) {
         let k = snap.kind[slot];
         if k != post && k != reply && k != answer {
             continue;

@@ -94,7 +94,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     let mut counts = vec![[0i64; 5]; span];
     let mut queue: Vec<(i64, i64, usize)> = Vec::new();
     if snap.has_text_scores() {
-        for slot in s.counted_slots() {
+        for slot in s.counted_slots_from(s.p.from_ts) {
             let ts = snap.ts[slot];
             if snap.text_flags(slot) & T_SCORED == 0
                 || snap.text_intents(slot) & mask == 0

@@ -268,7 +268,9 @@ pub fn measure(s: &Scope<'_>) -> Values {
     if s.snap.has_text_scores() {
         let mut confident = [0i64; WINDOWS];
         let mut net = [0i64; WINDOWS];
-        for slot in s.counted_slots() {
+        // `back < WINDOWS × WINDOW`: later than as-of − WINDOWS × WINDOW.
+        let from = as_of.saturating_sub(WINDOWS as i64 * WINDOW - 1);
+        for slot in s.counted_slots_from(from) {
             let back = as_of - s.snap.ts[slot];
             if s.snap.text_flags(slot) & T_CONFIDENT == 0
                 || !is_message(s.snap.kind[slot])

@@ -133,7 +133,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     // counting sort, so that each period is one pass with a per-member stamp (no hashing).
     let mut entries: Vec<(u32, u32, u8)> = Vec::new();
     let mut per_period = vec![0u32; periods.len() + 1];
-    for slot in s.counted_slots() {
+    for slot in s.counted_slots_from(lo) {
         let t = snap.ts[slot];
         if t < lo || t >= hi {
             continue;

@@ -206,15 +206,21 @@ pub(crate) fn resolutions(
     let mut thanked: Vec<Option<i64>> = vec![None; threads.list.len()];
     let solution = Kind::Solution.code();
     let text = snap.has_text_scores();
-    // One byte compare per slot for solutions; thanks only where text scores exist.
-    for (slot, &k) in snap.kind.iter().enumerate() {
+    // A solution counts at or after its thread's opening post, a thanks at or after the first
+    // response: nothing before the earliest of those.
+    let from = (threads.list.iter().zip(first))
+        .map(|(th, f)| f.map_or(th.op_ts, |(ts, _, _)| ts.min(th.op_ts)))
+        .min()
+        .unwrap_or(i64::MAX);
+    for slot in s.admitted_slots_from(from) {
+        let k = snap.kind[slot];
         let is_solution = k == solution;
         let thanks = text
             && !is_solution
             && snap.text_flags(slot) & T_SCORED != 0
             && snap.text_intents(slot) & THANKS != 0
             && crate::metrics::sentiment::is_message(k);
-        if !(is_solution || thanks) || !s.admitted(slot) {
+        if !(is_solution || thanks) {
             continue;
         }
         let t = snap.thread[slot];

@@ -212,7 +212,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     let mut per_channel: std::collections::BTreeMap<(i64, i64), (u16, u32, Tally)> =
         std::collections::BTreeMap::new();
     if snap.has_text_scores() {
-        for slot in s.counted_slots() {
+        for slot in s.counted_slots_from(s.p.from_ts) {
             let flags = snap.text_flags(slot);
             let ts = snap.ts[slot];
             if flags & T_PRESENT == 0
