@@ -399,6 +399,11 @@ fn compute(s: &Scope<'_>) -> Timeline {
     let snap = s.snap;
     let bounds = boundaries(s);
     let members = s.members();
+    let reach = s.p.levels.reach();
+    // A member whose last event is older than this has no level at any instant the report
+    // looks at (the sweep would pass over them): their events are not gathered.
+    let earliest = bounds.first().map_or(s.p.as_of, |&b| b.min(s.p.as_of));
+    let gone = earliest.saturating_sub(reach);
 
     // 1. Each member's events (counted activities that are participation or presence), packed
     //    as ts × 16 + class, written in slot order straight into the member's run (sized from
@@ -407,17 +412,26 @@ fn compute(s: &Scope<'_>) -> Timeline {
     let mut total = 0u32;
     for (m, first) in start[..members].iter_mut().enumerate() {
         *first = total;
-        if !s.is_anonymous(m) {
+        if !s.is_anonymous(m) && s.last_event[m] > gone {
             total += s.participations(m).0.len() as u32 + s.presence_count[m];
         }
     }
     start[members] = total;
-    let mut fill: Vec<u32> = start[..members].to_vec();
+    // Members passed over write nowhere (`NONE` is past the end).
+    let mut fill: Vec<u32> = (0..members)
+        .map(|m| {
+            if s.is_anonymous(m) || s.last_event[m] <= gone {
+                NONE
+            } else {
+                start[m]
+            }
+        })
+        .collect();
     let mut events = vec![0i64; total as usize];
     for slot in s.counted_slots() {
         let m = s.slot_member[slot];
         let mu = m as usize;
-        if s.is_anonymous(mu) {
+        if fill[mu] == NONE {
             continue;
         }
         let class = fast_class(s, slot, m);
@@ -427,6 +441,11 @@ fn compute(s: &Scope<'_>) -> Timeline {
         if let Some(e) = events.get_mut(fill[mu] as usize) {
             *e = snap.ts[slot].saturating_mul(16) | i64::from(class);
             fill[mu] += 1;
+        }
+    }
+    for (f, &first) in fill.iter_mut().zip(&start) {
+        if *f == NONE {
+            *f = first;
         }
     }
 

@@ -147,11 +147,16 @@ pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
     if threads == 1 {
         return metrics.iter().map(|m| (m.compute)(scope)).collect();
     }
-    // Metrics in registry order, except that those of the second pass (levels) come first:
-    // the thread that computed it goes on with them while the other is still in the first
-    // pass (the network), whose metrics are near the end.
+    // Metrics in registry order, except that those of the second pass (levels) come first
+    // (the thread that computed it goes on with them while the other is still in the first
+    // pass, the network) and the network's own metric last: a thread that reached it while
+    // the other was still building the network would wait idle, with metrics left to do.
     let mut order: Vec<usize> = (0..metrics.len()).collect();
-    order.sort_by_key(|&m| !matches!(metrics[m].name, "engagement_levels" | "level_pipeline"));
+    order.sort_by_key(|&m| match metrics[m].name {
+        "engagement_levels" | "level_pipeline" => 0,
+        "network" => 2,
+        _ => 1,
+    });
     let tasks = SHARED_PASSES.len() + metrics.len();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let order = &order;

@@ -74,6 +74,9 @@ pub struct Scope<'a> {
     /// Per member: counted presence activities (reaction, join, rsvp). With the
     /// participations, these are the member's engagement-level events.
     pub presence_count: Vec<u32>,
+    /// Per member: the latest counted participation or presence (`i64::MIN`: none), the
+    /// member's last engagement-level event.
+    pub last_event: Vec<i64>,
     /// Admitted replies and answers by humans (not bots): the candidates for responses.
     pub reply_slots: Vec<u32>,
     /// First responses of the report's threads, computed once for the conversation metrics.
@@ -137,6 +140,7 @@ impl<'a> Scope<'a> {
         let mut first_seen = vec![i64::MAX; members];
         let mut part_count = vec![0u32; members + 1];
         let mut presence_count = vec![0u32; members];
+        let mut last_event = vec![i64::MIN; members];
         for run in runs {
             admitted.extend_from_slice(&run.admitted);
             counted.extend_from_slice(&run.counted);
@@ -146,6 +150,7 @@ impl<'a> Scope<'a> {
                 first_seen[m] = first_seen[m].min(r.first_seen);
                 part_count[m] += r.participations;
                 presence_count[m] += r.presence;
+                last_event[m] = last_event[m].max(r.last_event);
             }
         }
 
@@ -216,6 +221,7 @@ impl<'a> Scope<'a> {
             part_ts,
             part_day,
             presence_count,
+            last_event,
             reply_slots,
             first_responses: std::sync::OnceLock::new(),
             first_posts: std::sync::OnceLock::new(),
@@ -385,11 +391,12 @@ struct AdmitRun {
     reply_slots: Vec<u32>,
 }
 
-/// A member's figures in one run: earliest counted activity, counted participations and
-/// presence.
+/// A member's figures in one run: earliest counted activity, latest counted participation
+/// or presence, counted participations and presence.
 #[derive(Clone, Copy)]
 struct MemberRun {
     first_seen: i64,
+    last_event: i64,
     participations: u32,
     presence: u32,
 }
@@ -408,6 +415,7 @@ fn admit_run(
     let mut per_member = vec![
         MemberRun {
             first_seen: i64::MAX,
+            last_event: i64::MIN,
             participations: 0,
             presence: 0,
         };
@@ -462,8 +470,10 @@ fn admit_run(
         }
         if is_participation(k) {
             run.participations += 1;
+            run.last_event = run.last_event.max(ts);
         } else if is_presence(k) {
             run.presence += 1;
+            run.last_event = run.last_event.max(ts);
         }
     }
     AdmitRun {

@@ -333,6 +333,13 @@ mod tests {
                     fast.members, slow.members
                 ));
             }
+            // The pipeline's moves too: members long gone are passed over by the fast sweep.
+            if fast.moves != slow.moves {
+                return Err(format!(
+                    "moves differ:\nfast {:?}\nslow {:?}",
+                    fast.moves, slow.moves
+                ));
+            }
             Ok(())
         });
     }
