@@ -14,7 +14,7 @@ use kith_model::Kind;
 use serde::Serialize;
 
 use crate::calendar::{Calendar, DayNo, Period};
-use crate::scope::Scope;
+use crate::scope::{Scope, is_participation, is_presence};
 use crate::snapshot::NONE;
 
 /// One sweep thread's result: the levels of its members and its pipeline counts.
@@ -408,11 +408,19 @@ fn compute(s: &Scope<'_>) -> Timeline {
     // 1. Each member's events (counted activities that are participation or presence), packed
     //    as ts × 16 + class, written in slot order straight into the member's run (sized from
     //    the scope's counts of participations and presence).
+    // The members with an event after `gone` (from the recent slots only).
+    let mut alive = vec![false; members];
+    for slot in s.counted_slots_from(gone.saturating_add(1)) {
+        let k = snap.kind[slot];
+        if is_participation(k) || is_presence(k) {
+            alive[s.slot_member[slot] as usize] = true;
+        }
+    }
     let mut start = vec![0u32; members + 1];
     let mut total = 0u32;
     for (m, first) in start[..members].iter_mut().enumerate() {
         *first = total;
-        if !s.is_anonymous(m) && s.last_event[m] > gone {
+        if alive[m] && !s.is_anonymous(m) {
             total += s.participations(m).0.len() as u32 + s.presence_count[m];
         }
     }
@@ -420,13 +428,14 @@ fn compute(s: &Scope<'_>) -> Timeline {
     // Members passed over write nowhere (`NONE` is past the end).
     let mut fill: Vec<u32> = (0..members)
         .map(|m| {
-            if s.is_anonymous(m) || s.last_event[m] <= gone {
-                NONE
-            } else {
+            if alive[m] && !s.is_anonymous(m) {
                 start[m]
+            } else {
+                NONE
             }
         })
         .collect();
+    drop(alive);
     let mut events = vec![0i64; total as usize];
     for slot in s.counted_slots() {
         let m = s.slot_member[slot];

@@ -74,9 +74,6 @@ pub struct Scope<'a> {
     /// Per member: counted presence activities (reaction, join, rsvp). With the
     /// participations, these are the member's engagement-level events.
     pub presence_count: Vec<u32>,
-    /// Per member: the latest counted participation or presence (`i64::MIN`: none), the
-    /// member's last engagement-level event.
-    pub last_event: Vec<i64>,
     /// Admitted replies and answers by humans (not bots): the candidates for responses.
     pub reply_slots: Vec<u32>,
     /// First responses of the report's threads, computed once for the conversation metrics.
@@ -140,7 +137,6 @@ impl<'a> Scope<'a> {
         let mut first_seen = vec![i64::MAX; members];
         let mut part_count = vec![0u32; members + 1];
         let mut presence_count = vec![0u32; members];
-        let mut last_event = vec![i64::MIN; members];
         for run in runs {
             admitted.extend_from_slice(&run.admitted);
             counted.extend_from_slice(&run.counted);
@@ -150,7 +146,6 @@ impl<'a> Scope<'a> {
                 first_seen[m] = first_seen[m].min(r.first_seen);
                 part_count[m] += r.participations;
                 presence_count[m] += r.presence;
-                last_event[m] = last_event[m].max(r.last_event);
             }
         }
 
@@ -221,7 +216,6 @@ impl<'a> Scope<'a> {
             part_ts,
             part_day,
             presence_count,
-            last_event,
             reply_slots,
             first_responses: std::sync::OnceLock::new(),
             first_posts: std::sync::OnceLock::new(),
@@ -391,12 +385,11 @@ struct AdmitRun {
     reply_slots: Vec<u32>,
 }
 
-/// A member's figures in one run: earliest counted activity, latest counted participation
-/// or presence, counted participations and presence.
+/// A member's figures in one run: earliest counted activity, counted participations and
+/// presence.
 #[derive(Clone, Copy)]
 struct MemberRun {
     first_seen: i64,
-    last_event: i64,
     participations: u32,
     presence: u32,
 }
@@ -415,7 +408,6 @@ fn admit_run(
     let mut per_member = vec![
         MemberRun {
             first_seen: i64::MAX,
-            last_event: i64::MIN,
             participations: 0,
             presence: 0,
         };
@@ -470,10 +462,8 @@ fn admit_run(
         }
         if is_participation(k) {
             run.participations += 1;
-            run.last_event = run.last_event.max(ts);
         } else if is_presence(k) {
             run.presence += 1;
-            run.last_event = run.last_event.max(ts);
         }
     }
     AdmitRun {
@@ -527,12 +517,25 @@ mod tests {
         let snap = c.snapshot();
         let s = Scope::new(&snap, &day_params("2024-01-01", "2024-12-31")).unwrap();
         assert!(snap.slots() > 128, "three words of slots");
-        for from in [i64::MIN, start, start + 30 * day, start + 90 * day, start + 149 * day] {
+        for from in [
+            i64::MIN,
+            start,
+            start + 30 * day,
+            start + 90 * day,
+            start + 149 * day,
+        ] {
             let counted: Vec<usize> = s.counted_slots().filter(|&i| snap.ts[i] >= from).collect();
-            assert_eq!(s.counted_slots_from(from).collect::<Vec<_>>(), counted, "{from}");
-            let admitted: Vec<usize> =
-                s.admitted_slots().filter(|&i| snap.ts[i] >= from).collect();
-            assert_eq!(s.admitted_slots_from(from).collect::<Vec<_>>(), admitted, "{from}");
+            assert_eq!(
+                s.counted_slots_from(from).collect::<Vec<_>>(),
+                counted,
+                "{from}"
+            );
+            let admitted: Vec<usize> = s.admitted_slots().filter(|&i| snap.ts[i] >= from).collect();
+            assert_eq!(
+                s.admitted_slots_from(from).collect::<Vec<_>>(),
+                admitted,
+                "{from}"
+            );
         }
         assert!(
             s.admitted_slots().count() > s.counted_slots().count(),
