@@ -408,19 +408,22 @@ fn compute(s: &Scope<'_>) -> Timeline {
     // 1. Each member's events (counted activities that are participation or presence), packed
     //    as ts × 16 + class, written in slot order straight into the member's run (sized from
     //    the scope's counts of participations and presence).
-    // The members with an event after `gone` (from the recent slots only).
-    let mut alive = vec![false; members];
+    // The members with an event after `gone` (from the recent slots only), a bit each: the
+    // pass over every slot below tests this before it looks further.
+    let mut alive = vec![0u64; members.div_ceil(64)];
     for slot in s.counted_slots_from(gone.saturating_add(1)) {
         let k = snap.kind[slot];
         if is_participation(k) || is_presence(k) {
-            alive[s.slot_member[slot] as usize] = true;
+            let m = s.slot_member[slot];
+            alive[m as usize / 64] |= 1 << (m % 64);
         }
     }
+    let is_alive = |m: usize| alive[m / 64] & (1 << (m % 64)) != 0;
     let mut start = vec![0u32; members + 1];
     let mut total = 0u32;
     for (m, first) in start[..members].iter_mut().enumerate() {
         *first = total;
-        if alive[m] && !s.is_anonymous(m) {
+        if is_alive(m) && !s.is_anonymous(m) {
             total += s.participations(m).0.len() as u32 + s.presence_count[m];
         }
     }
@@ -428,19 +431,18 @@ fn compute(s: &Scope<'_>) -> Timeline {
     // Members passed over write nowhere (`NONE` is past the end).
     let mut fill: Vec<u32> = (0..members)
         .map(|m| {
-            if alive[m] && !s.is_anonymous(m) {
+            if is_alive(m) && !s.is_anonymous(m) {
                 start[m]
             } else {
                 NONE
             }
         })
         .collect();
-    drop(alive);
     let mut events = vec![0i64; total as usize];
     for slot in s.counted_slots() {
         let m = s.slot_member[slot];
         let mu = m as usize;
-        if fill[mu] == NONE {
+        if !is_alive(mu) || fill[mu] == NONE {
             continue;
         }
         let class = fast_class(s, slot, m);

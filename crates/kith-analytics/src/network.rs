@@ -540,8 +540,12 @@ fn build(s: &Scope<'_>) -> Network {
 
     // 1. Interactions, as (a, b | kind, weight) with a < b, in slot order; thread writes for
     //    co-participation. By runs of slots on every core, concatenated in run order.
+    let mut is_node = vec![0u64; s.members().div_ceil(64)];
+    for &m in &nodes {
+        is_node[m as usize / 64] |= 1 << (m % 64);
+    }
     let parts = crate::par::runs(s.slot_words(), 1024, |words| {
-        interactions(s, &node_of, words)
+        interactions(s, &node_of, &is_node, words)
     });
 
     // 2. Co-participation: per thread, each writer's first write; every pair of writers at
@@ -686,9 +690,13 @@ fn build(s: &Scope<'_>) -> Network {
 
 /// The reply, answer and mention interactions of the counted slots in the 64-slot words
 /// `words` between nodes, in slot order, and the thread writes (thread, node, ts) of nodes.
+/// `is_node` has a bit per member that is a node: most slots are by members who are not
+/// (not active in the range), and a bit set of the members stays in the core's cache where
+/// `node_of` does not.
 fn interactions(
     s: &Scope<'_>,
     node_of: &[u32],
+    is_node: &[u64],
     words: std::ops::Range<usize>,
 ) -> (Vec<Raw>, Vec<(u32, u32, i64)>) {
     let snap = s.snap;
@@ -712,10 +720,11 @@ fn interactions(
         while mi < mentions.len() && (mentions[mi].0 as usize) < slot {
             mi += 1;
         }
-        let u = node_of[s.slot_member[slot] as usize];
-        if u == NONE {
+        let m = s.slot_member[slot] as usize;
+        if is_node[m / 64] & (1 << (m % 64)) == 0 {
             continue;
         }
+        let u = node_of[m];
         let kind = snap.kind[slot];
         let thread = snap.thread[slot];
         targets.clear();
