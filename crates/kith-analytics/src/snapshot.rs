@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use kith_model::Kind;
-use kith_store::{ActivityFact, Change, Store, StoreError, Watermark};
+use kith_store::{ActivityFact, Change, Store, StoreError, TextFact, Watermark};
 
 use crate::AnalyticsError;
 
@@ -226,10 +226,10 @@ impl Snapshot {
     /// A new snapshot of everything in the store, read on every core. The activity ids and
     /// a watermark come first; then, at the same time, everything but the activities (as a
     /// change stream) and the activities stamped below the watermark by id ranges, one per
-    /// core, each written with its store ids into its own region of the columns; then each
-    /// region's ids are turned into dense ones, the regions are closed up in id order, and
-    /// the changes since the watermark (what was written meanwhile) are read as any refresh
-    /// reads them.
+    /// core, each written with its store ids into its own region of the columns, followed by
+    /// the text scores of the same range; then each region's ids are turned into dense ones,
+    /// the regions are closed up in id order, and the changes since the watermark (what was
+    /// written meanwhile) are read as any refresh reads them.
     pub fn build(store: &dyn Store) -> Result<Snapshot, AnalyticsError> {
         let mut s = Snapshot::default();
         let (ids, mark) = store.activity_id_range()?;
@@ -290,6 +290,8 @@ impl Snapshot {
         let mut stats = RefreshStats::default();
         let mut targets = Vec::new();
         let mut deferred = Vec::new();
+        let mut deferred_texts = Vec::new();
+        let mut texts = 0usize;
         let mut len = 0usize;
         s.mentions
             .reserve_exact(chunks.iter().map(|c| c.mentions.len()).sum());
@@ -312,6 +314,8 @@ impl Snapshot {
                 s.offer_opening_post(s.thread[slot as usize], slot);
             }
             deferred.extend(chunk.deferred);
+            deferred_texts.extend(chunk.deferred_texts);
+            texts += chunk.texts;
         }
         s.truncate_activities(len);
         for (slot, target) in targets {
@@ -323,12 +327,21 @@ impl Snapshot {
         for fact in &deferred {
             s.upsert_activity(fact, &mut stats)?;
         }
-        // The text scores of those activities, stamped below the same watermark.
-        let (_, texts) = s.read_pipelined(|sink| {
-            store.read_text_scores(mark, sink)?;
-            Ok(mark)
-        })?;
-        if texts.texts_changed > 0 {
+        // Text columns stay empty until a first score arrives (as a refresh grows them).
+        if texts == 0 {
+            s.text_flags = Vec::new();
+            s.text_sentiment = Vec::new();
+            s.text_intents = Vec::new();
+        }
+        // Scores of activities that were not in their region: as the change stream applies
+        // them (one of an activity the snapshot does not hold is moot).
+        for fact in &deferred_texts {
+            if let Some(slot) = s.slot_of(fact.activity.0) {
+                texts += 1;
+                s.set_text(slot as usize, fact);
+            }
+        }
+        if texts > 0 {
             s.any_text = s
                 .text_flags
                 .iter()
@@ -355,6 +368,9 @@ impl Snapshot {
             self.channel.copy_within(rows.clone(), to);
             self.source.copy_within(rows.clone(), to);
             self.reply_to.copy_within(rows.clone(), to);
+            self.text_flags.copy_within(rows.clone(), to);
+            self.text_sentiment.copy_within(rows.clone(), to);
+            self.text_intents.copy_within(rows.clone(), to);
         }
         if to != 0 {
             for r in &mut self.reply_to[to..to + chunk.len] {
@@ -376,6 +392,10 @@ impl Snapshot {
         self.channel.truncate(n);
         self.source.truncate(n);
         self.reply_to.truncate(n);
+        // Text columns are never longer than the others (they may be shorter, or empty).
+        self.text_flags.truncate(n);
+        self.text_sentiment.truncate(n);
+        self.text_intents.truncate(n);
         if self.ts.capacity() > n + n / 8 + 4096 {
             self.shrink_activities();
         }
@@ -407,6 +427,9 @@ impl Snapshot {
         self.channel.shrink_to(n);
         self.source.shrink_to(n);
         self.reply_to.shrink_to(n);
+        self.text_flags.shrink_to(n);
+        self.text_sentiment.shrink_to(n);
+        self.text_intents.shrink_to(n);
     }
 
     /// Applies every change since the last read (edits, deletions, merges, removals) and moves
@@ -979,19 +1002,11 @@ impl Snapshot {
             self.text_sentiment.resize(n, 0);
             self.text_intents.resize(n, 0);
         }
-        let mut flags = T_PRESENT;
-        if fact.scored {
-            flags |= T_SCORED;
-            if fact.confidence >= CONFIDENT {
-                flags |= T_CONFIDENT;
-            }
-            if fact.hostile {
-                flags |= T_HOSTILE;
-            }
-        }
-        self.text_flags[slot] = flags;
-        self.text_sentiment[slot] = if fact.scored { fact.sentiment } else { 0 };
-        self.text_intents[slot] = if fact.scored { fact.intents } else { 0 };
+        (
+            self.text_flags[slot],
+            self.text_sentiment[slot],
+            self.text_intents[slot],
+        ) = text_cells(fact);
     }
 
     /// The text flags of a slot (`T_*`; 0 when it has no score).
@@ -1147,6 +1162,9 @@ struct Owned {
     channel: Vec<u32>,
     source: Vec<u16>,
     reply_to: Vec<u32>,
+    text_flags: Vec<u8>,
+    text_sentiment: Vec<i16>,
+    text_intents: Vec<u16>,
 }
 
 impl Owned {
@@ -1161,6 +1179,9 @@ impl Owned {
             channel: vec![0; n],
             source: vec![0; n],
             reply_to: vec![0; n],
+            text_flags: vec![0; n],
+            text_sentiment: vec![0; n],
+            text_intents: vec![0; n],
         }
     }
 
@@ -1176,6 +1197,9 @@ impl Owned {
             channel: &mut self.channel,
             source: &mut self.source,
             reply_to: &mut self.reply_to,
+            text_flags: &mut self.text_flags,
+            text_sentiment: &mut self.text_sentiment,
+            text_intents: &mut self.text_intents,
         };
         let mut out = Vec::new();
         for k in 0..parts {
@@ -1197,6 +1221,9 @@ impl Owned {
         s.channel = self.channel;
         s.source = self.source;
         s.reply_to = self.reply_to;
+        s.text_flags = self.text_flags;
+        s.text_sentiment = self.text_sentiment;
+        s.text_intents = self.text_intents;
     }
 }
 
@@ -1211,6 +1238,9 @@ struct Columns<'a> {
     channel: &'a mut [u32],
     source: &'a mut [u16],
     reply_to: &'a mut [u32],
+    text_flags: &'a mut [u8],
+    text_sentiment: &'a mut [i16],
+    text_intents: &'a mut [u16],
 }
 
 impl<'a> Columns<'a> {
@@ -1225,6 +1255,9 @@ impl<'a> Columns<'a> {
         let (channel, channel_rest) = self.channel.split_at_mut(n);
         let (source, source_rest) = self.source.split_at_mut(n);
         let (reply_to, reply_to_rest) = self.reply_to.split_at_mut(n);
+        let (text_flags, text_flags_rest) = self.text_flags.split_at_mut(n);
+        let (text_sentiment, text_sentiment_rest) = self.text_sentiment.split_at_mut(n);
+        let (text_intents, text_intents_rest) = self.text_intents.split_at_mut(n);
         (
             Columns {
                 ids,
@@ -1236,6 +1269,9 @@ impl<'a> Columns<'a> {
                 channel,
                 source,
                 reply_to,
+                text_flags,
+                text_sentiment,
+                text_intents,
             },
             Columns {
                 ids: ids_rest,
@@ -1247,6 +1283,9 @@ impl<'a> Columns<'a> {
                 channel: channel_rest,
                 source: source_rest,
                 reply_to: reply_to_rest,
+                text_flags: text_flags_rest,
+                text_sentiment: text_sentiment_rest,
+                text_intents: text_intents_rest,
             },
         )
     }
@@ -1278,6 +1317,11 @@ struct Chunk {
     /// Activities whose store ids do not fit the columns, or out of their range: applied
     /// one by one after the regions.
     deferred: Vec<ActivityFact>,
+    /// Text scores written into the region.
+    texts: usize,
+    /// Text scores of activities not in the region (deferred ones, or ones stamped after
+    /// the watermark): applied after the deferred activities, as a change would be.
+    deferred_texts: Vec<TextFact>,
 }
 
 impl Chunk {
@@ -1293,8 +1337,26 @@ impl Chunk {
             hashes: Vec::with_capacity(region.ids.len()),
             ..Chunk::default()
         };
-        store.read_activities(ids, before, &mut |fact| {
+        store.read_activities(ids.clone(), before, &mut |fact| {
             c.push(&mut region, fact);
+            Ok(())
+        })?;
+        // The scores of the same range, in activity id order: a cursor over the region's ids
+        // (ascending) finds each one's slot.
+        let mut at = 0usize;
+        store.read_text_scores(ids, before, &mut |fact| {
+            let id = fact.activity.0;
+            at += region.ids[at..c.len].partition_point(|&x| x < id);
+            if at < c.len && region.ids[at] == id {
+                (
+                    region.text_flags[at],
+                    region.text_sentiment[at],
+                    region.text_intents[at],
+                ) = text_cells(fact);
+                c.texts += 1;
+            } else {
+                c.deferred_texts.push(*fact);
+            }
             Ok(())
         })?;
         Ok(c)
@@ -1397,6 +1459,24 @@ impl Chunk {
             self.mentions[j].1 = identity;
         }
         self.hashes = Vec::new();
+    }
+}
+
+/// A text score as the snapshot keeps it: `T_*` flags, sentiment and intents (both 0 when
+/// the message was not scored).
+fn text_cells(fact: &TextFact) -> (u8, i16, u16) {
+    let mut flags = T_PRESENT;
+    if fact.scored {
+        flags |= T_SCORED;
+        if fact.confidence >= CONFIDENT {
+            flags |= T_CONFIDENT;
+        }
+        if fact.hostile {
+            flags |= T_HOSTILE;
+        }
+        (flags, fact.sentiment, fact.intents)
+    } else {
+        (flags, 0, 0)
     }
 }
 

@@ -143,22 +143,28 @@ impl PgStore {
         })
     }
 
-    /// `Store::read_text_scores`: the scores stamped below `before`, in activity id order.
-    pub(crate) fn text_scores(
+    /// `Store::read_text_scores`: the scores of the activities in `ids` stamped below
+    /// `before`, in activity id order.
+    pub(crate) fn text_scores_in(
         &self,
+        ids: std::ops::Range<i64>,
         before: Watermark,
-        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+        sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
     ) -> StoreResult<()> {
         self.read("reading text scores", |tx| {
             let mut rows = tx
                 .query_raw(
                     "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents
-                       FROM text_scores WHERE seq < $1 ORDER BY activity_id",
-                    [before.0],
+                       FROM text_scores
+                      WHERE activity_id >= $1 AND activity_id < $2 AND seq < $3
+                      ORDER BY activity_id",
+                    [ids.start, ids.end, before.0],
                 )
                 .map_err(|e| db_err("reading text scores", e))?;
             while let Some(row) = rows.next().map_err(|e| db_err("reading text scores", e))? {
-                sink(decode(Feed::Text, &row)?)?;
+                if let Change::Text(fact) = decode(Feed::Text, &row)? {
+                    sink(&fact)?;
+                }
             }
             Ok(())
         })

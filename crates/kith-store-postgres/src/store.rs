@@ -119,10 +119,11 @@ impl Store for PgStore {
 
     fn read_text_scores(
         &self,
+        ids: std::ops::Range<i64>,
         before: Watermark,
-        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+        sink: &mut dyn FnMut(&kith_store::TextFact) -> StoreResult<()>,
     ) -> StoreResult<()> {
-        self.text_scores(before, sink)
+        self.text_scores_in(ids, before, sink)
     }
 
     fn activity_id_range(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)> {

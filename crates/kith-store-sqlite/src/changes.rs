@@ -180,21 +180,38 @@ fn read_activity_changes(conn: &Connection, since: i64, sink: &mut Sink<'_>) -> 
     Ok(())
 }
 
-/// `Store::read_text_scores`: the scores stamped below `before`, in activity id order. Call
-/// inside a read transaction.
+/// `Store::read_text_scores`: the scores of the activities in `ids` stamped below `before`,
+/// in activity id order, decoded into one reused fact. Call inside a read transaction.
 pub(crate) fn read_text_scores(
     conn: &Connection,
+    ids: std::ops::Range<i64>,
     before: Watermark,
-    sink: &mut Sink<'_>,
+    sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    stream(
-        conn,
-        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
-         FROM text_scores WHERE seq < ?1 ORDER BY activity_id",
-        before.0,
-        sink,
-        text_fact,
-    )
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
+             FROM text_scores WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3 \
+             ORDER BY activity_id",
+        )
+        .ctx("preparing to read text scores")?;
+    let mut rows = stmt
+        .query((ids.start, ids.end, before.0))
+        .ctx("reading text scores")?;
+    let bad = |e| StoreError::backend("reading text scores", e);
+    while let Some(r) = rows.next().ctx("reading text scores")? {
+        let fact = TextFact {
+            activity: ActivityId(r.get(0).map_err(bad)?),
+            scored: r.get(1).map_err(bad)?,
+            sentiment: r.get(2).map_err(bad)?,
+            confidence: r.get(3).map_err(bad)?,
+            hostility: r.get(4).map_err(bad)?,
+            hostile: r.get(5).map_err(bad)?,
+            intents: r.get(6).map_err(bad)?,
+        };
+        sink(&fact)?;
+    }
+    Ok(())
 }
 
 fn text_fact(r: &Row<'_>) -> rusqlite::Result<Change> {

@@ -2703,19 +2703,37 @@ pub fn text_scores_round_trip_and_reach_the_change_stream(store: &dyn Store) {
         text_facts(&entities).is_empty(),
         "no score among the entities"
     );
-    let bulk = |before: Watermark| {
+    let bulk = |ids: std::ops::Range<i64>, before: Watermark| {
         let mut out = Vec::new();
         store
-            .read_text_scores(before, &mut |c| {
-                out.push(c);
+            .read_text_scores(ids, before, &mut |f| {
+                out.push(*f);
                 Ok(())
             })
             .expect("read_text_scores");
-        text_facts(&out)
+        out
     };
-    assert_eq!(bulk(now), want, "the scores stamped below the watermark");
+    let (ids, _) = store.activity_id_range().expect("activity_id_range");
+    let want_in_order: Vec<TextFact> = want.values().copied().collect();
+    assert_eq!(
+        bulk(ids.clone(), now),
+        want_in_order,
+        "the scores stamped below the watermark, in activity id order"
+    );
+    // Split at the second scored activity: each score in exactly one of the two ranges.
+    let cut = want_in_order[1].activity.0;
+    assert_eq!(
+        bulk(ids.start..cut, now),
+        want_in_order[..1],
+        "a range holds the scores of its activities only"
+    );
+    assert_eq!(
+        bulk(cut..ids.end, now),
+        want_in_order[1..],
+        "the range above the cut holds the rest"
+    );
     assert!(
-        bulk(mark).is_empty(),
+        bulk(ids, mark).is_empty(),
         "scores written after a mark are left out"
     );
     let last_text = all

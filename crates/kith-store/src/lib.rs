@@ -142,13 +142,16 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
         sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
     ) -> StoreResult<()>;
 
-    /// The text scores (schema v4) stamped below `before`, in activity id order, from one
-    /// consistent read, as `Change::Text`: the last part of a bulk read, once its
-    /// activities are in ([`Store::read_changes_except_activities`] leaves them out too).
+    /// The text scores (schema v4) of the activities with an id in `ids`, stamped below
+    /// `before`, in activity id order, from one consistent read: the last part of a bulk
+    /// read, once those activities are in ([`Store::read_changes_except_activities`] leaves
+    /// them out too). Like [`Store::read_activities`], meant to be called from several
+    /// threads at once, each with its own range; the sink borrows each score.
     fn read_text_scores(
         &self,
+        ids: std::ops::Range<i64>,
         before: Watermark,
-        sink: &mut dyn FnMut(Change) -> StoreResult<()>,
+        sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
     ) -> StoreResult<()>;
 
     /// Streams every stored activity (deleted ones included, flagged) in insertion order, with
