@@ -81,6 +81,70 @@ fn holdout2_parses_with_enough_of_every_class() {
     assert!(copied.is_empty(), "in both sets: {copied:?}");
 }
 
+/// The real-message set is well formed: ids `r0001`… in order, split `holdout` exactly when
+/// FNV-1a-64(id) % 3 == 0 (else `tune`), at least 600 messages, every message attributed to
+/// its source in `real-sources.tsv` (same ids, same order, no source twice), no empty text
+/// and no message copied from the written sets. The class counts of the held-out split are
+/// the ones `data/eval/README.md` reports (counted when the set was labelled).
+#[test]
+fn real_set_parses_with_fixed_split_and_attribution() {
+    let set = eval::parse_labelled(eval::REAL_TSV).expect("real.tsv parses");
+    assert!(set.len() >= 600, "{} messages", set.len());
+    for (n, line) in eval::REAL_TSV.lines().skip(1).enumerate() {
+        let mut cols = line.split('\t');
+        let id = format!("r{:04}", n + 1);
+        assert_eq!(cols.next(), Some(id.as_str()), "line {}", n + 2);
+        let split = if eval::split_hash(&id).is_multiple_of(3) {
+            "holdout"
+        } else {
+            "tune"
+        };
+        assert_eq!(cols.next(), Some(split), "{id}");
+    }
+    let sources: Vec<(&str, &str)> = eval::REAL_SOURCES_TSV
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once('\t'))
+        .collect();
+    assert_eq!(sources.len(), set.len());
+    for (m, (id, source)) in set.iter().zip(&sources) {
+        assert_eq!(m.id, *id);
+        assert!(
+            source.starts_with("history.meta.stackexchange.com ")
+                || source.starts_with("slack houstondatavis #"),
+            "{id}: {source}"
+        );
+        assert!(!m.text.trim().is_empty(), "{id} is empty");
+    }
+    let distinct: std::collections::HashSet<&str> = sources.iter().map(|s| s.1).collect();
+    assert_eq!(distinct.len(), sources.len(), "a source appears twice");
+    let written: std::collections::HashSet<String> = [eval::MESSAGES_TSV, eval::HOLDOUT2_TSV]
+        .into_iter()
+        .flat_map(|t| eval::parse_labelled(t).expect("parses"))
+        .map(|m| m.text)
+        .collect();
+    assert!(set.iter().all(|m| !written.contains(&m.text)));
+    // Counted from real.tsv when it was committed; README.md's table says the same.
+    let held: Vec<&eval::Labelled> = set.iter().filter(|m| m.test).collect();
+    assert_eq!((set.len(), held.len()), (679, 224));
+    let count = |i: Intent| held.iter().filter(|m| m.intents.contains(&i)).count();
+    let expected = [
+        (Intent::Question, 30),
+        (Intent::Answer, 74),
+        (Intent::Thanks, 7),
+        (Intent::BugReport, 1),
+        (Intent::FeatureRequest, 3),
+        (Intent::Complaint, 28),
+        (Intent::Praise, 14),
+        (Intent::Introduction, 0),
+        (Intent::Announcement, 7),
+    ];
+    for (i, n) in expected {
+        assert_eq!(count(i), n, "{}", i.as_str());
+    }
+    assert_eq!(held.iter().filter(|m| m.hostile).count(), 1);
+}
+
 /// Per-intent and hostility counts of `analyze` over one labelled set.
 fn counts(tsv: &str) -> (Vec<(Intent, Counts)>, Counts) {
     let set = eval::parse_labelled(tsv).expect("labelled set parses");
