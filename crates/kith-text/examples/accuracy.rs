@@ -28,6 +28,8 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .map(PathBuf::from);
     let errors = args.iter().any(|a| a == "--errors");
+    // `--all` (with `--tune --errors`): every tuning message, not only the misclassified ones.
+    let all = args.iter().any(|a| a == "--all");
     // `--tune`: the tuning data only (figures and errors), nothing written: what rule work
     // reads, so that held-out set 2 is read only when the document is regenerated.
     if args.iter().any(|a| a == "--tune") {
@@ -72,7 +74,7 @@ fn main() {
                 host.fn_
             );
             if errors {
-                print_tune_errors(set);
+                print_tune_errors(set, all);
             }
         }
         return;
@@ -446,12 +448,13 @@ fn labelled_section(md: &mut String, errors: bool) {
         );
     }
     if errors {
-        print_tune_errors(&tuning);
+        print_tune_errors(&tuning, false);
     }
 }
 
-/// The misclassified messages of the tuning data (never held-out set 2).
-fn print_tune_errors(set: &[Labelled]) {
+/// The misclassified messages of the tuning data (never a held-out split); with `all`, every
+/// message, with its prose word count.
+fn print_tune_errors(set: &[Labelled], all: bool) {
     {
         for m in set {
             let a = analyze(&m.text);
@@ -459,10 +462,12 @@ fn print_tune_errors(set: &[Labelled]) {
             got.dedup();
             let mut want = m.intents.clone();
             want.sort();
-            if got != want || a.hostility.is_hostile() != m.hostile {
+            if all || got != want || a.hostility.is_hostile() != m.hostile {
+                let mark = if got == want { "ok " } else { "ERR" };
                 println!(
-                    "{} want {:?}/{} got {:?}/{} ev {:?} {:?} | {}",
+                    "{} {mark} {} want {:?}/{} got {:?}/{} ev {:?} {:?} | {}",
                     m.id,
+                    m.text.split_whitespace().count(),
                     want,
                     m.hostile,
                     got,

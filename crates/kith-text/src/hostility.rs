@@ -208,7 +208,7 @@ fn slurs() -> &'static [String] {
 }
 
 /// Removes text inside double quotes: quoted speech is not the author's attack.
-fn without_quoted(text: &str) -> String {
+pub(crate) fn without_quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_quote = false;
     for c in text.chars() {

@@ -810,6 +810,18 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     } else {
         String::new()
     };
+    // Length-aware evidence: a post or a long reply argues over many sentences, so one
+    // question mark, one praise word or one sour phrase in the middle of it does not decide
+    // what the message does (its opening and closing sentences do).
+    let long = ss.iter().map(Sentence::word_count).sum::<usize>() >= LONG_WORDS;
+    // A question inside quoted speech is someone else's ("\"What is truth?\" Pilate asked").
+    let unquoted;
+    let qss: &[Sentence] = if prose.contains('?') && balanced_quotes(prose) {
+        unquoted = sentences(&crate::hostility::without_quoted(prose));
+        &unquoted
+    } else {
+        ss
+    };
     let mut out = Vec::new();
     let mut add = |intent: Intent, evidence: String| {
         out.push(IntentMatch { intent, evidence });
@@ -872,16 +884,34 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
 
     // Question: a sentence ending in "?" or a question opening, unless it is a request phrased
     // as a question or a rhetorical attack.
-    let qmark = ss.iter().any(|s| s.question);
-    let qstart =
-        any_sentence_starts(ss, QUESTION_STARTS).or_else(|| find(&all, question_anywhere_set()));
+    // In a long message its first or last sentence asks, or a question put to the readers
+    // ("can we …?", "how do I …?"); rhetorical forms never do.
+    // A long message's question is also worded as one ("is it …?", not "perhaps we can
+    // combine them?").
+    let asks = |i: usize, s: &Sentence| {
+        s.question
+            && !rhetorical_form(s)
+            && (!long
+                || (interrogative(s)
+                    && (i <= 1
+                        || i + 1 == qss.len()
+                        || DIRECT_QUESTION.iter().any(|p| has_phrase(&s.joined, p)))))
+    };
+    let qmark = qss.iter().enumerate().any(|(i, s)| asks(i, s));
+    let opening = if long { &qss[..qss.len().min(1)] } else { qss };
+    let qstart = any_sentence_starts(opening, QUESTION_STARTS).or_else(|| {
+        (!long)
+            .then(|| find(&all, question_anywhere_set()))
+            .flatten()
+    });
     let rhetorical = ctx.hostile
         || (qmark
             && complaint.is_some()
-            && ss
+            && qss
                 .iter()
-                .filter(|s| s.question)
-                .all(|s| s.joined.starts_with("why") || incredulous(s).is_some()));
+                .enumerate()
+                .filter(|&(i, s)| asks(i, s))
+                .all(|(_, s)| s.joined.starts_with("why") || incredulous(s).is_some()));
     let direct_request = request.as_deref().is_some_and(|r| {
         !matches!(
             r,
@@ -990,6 +1020,10 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             add(Intent::Answer, e);
         } else if ctx.had_code {
             add(Intent::Answer, "code".into());
+        } else if long {
+            // A long reply that asks, thanks, requests and reports nothing argues a position
+            // or explains: what answers on discussion sites are.
+            add(Intent::Answer, "long reply".into());
         } else if no_other
             && thanks_word.is_none()
             && !ctx.had_quote
@@ -1001,6 +1035,170 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     }
     out.sort_by_key(|m| m.intent);
     out
+}
+
+/// Openings of a question put to the readers, which asks wherever it stands in a long post.
+const DIRECT_QUESTION: &[&str] = &[
+    "can we",
+    "could we",
+    "should we",
+    "do we",
+    "how do we",
+    "how can we",
+    "how do i",
+    "how can i",
+    "can i",
+    "should i",
+    "do i",
+    "do you",
+    "does anyone",
+    "can anyone",
+    "can someone",
+    "is there",
+    "do these",
+    "does this",
+    "is it ok",
+    "is it okay",
+    "is it possible",
+    "what should",
+    "where can",
+    "where should",
+];
+
+/// Prose of at least this many words is a post or a long reply rather than a chat line.
+const LONG_WORDS: usize = 30;
+
+/// A question asked for effect, not for an answer: a negative question ("why not just …?",
+/// "doesn't that make it …?"), a challenge ("what makes you think …?", "who are you to …?")
+/// or a tag question ("…, would it not?").
+fn rhetorical_form(s: &Sentence) -> bool {
+    const STARTS: &[&str] = &[
+        "why not",
+        "why wouldn't",
+        "why shouldn't",
+        "why would we not",
+        "what makes you think",
+        "who are you to",
+        "doesn't that",
+        "doesn't this",
+        "isn't that",
+        "isn't this",
+        "isn't it",
+        "wouldn't it",
+        "wouldn't that",
+        "don't you think",
+        "how is that not",
+    ];
+    const ENDS: &[&str] = &[
+        "would it not",
+        "is it not",
+        "isn't it",
+        "don't you think",
+        "dont you think",
+    ];
+    let j = s.joined.as_str();
+    STARTS
+        .iter()
+        .any(|p| j.starts_with(p) && (j.len() == p.len() || j.as_bytes()[p.len()] == b' '))
+        || (s.word_count() > 3
+            && ENDS.iter().any(|p| {
+                j.ends_with(p)
+                    && (j.len() == p.len() || j.as_bytes()[j.len() - p.len() - 1] == b' ')
+            }))
+}
+
+/// The sentence is worded as a question: within its first five words, a question word or an
+/// auxiliary verb before its subject ("is it …", "however, how do we …", "on clarity
+/// though, do you think …"), not a statement with a question mark ("perhaps we can combine
+/// them?").
+fn interrogative(s: &Sentence) -> bool {
+    let words: Vec<&str> = s
+        .words()
+        .into_iter()
+        .filter(|w| !w.starts_with('@'))
+        .take(6)
+        .collect();
+    let wh = |w: &str| {
+        matches!(
+            w,
+            "what" | "what's" | "why" | "how" | "when" | "where" | "who" | "whom" | "whose"
+        )
+    };
+    let auxiliary = |w: &str| {
+        matches!(
+            w,
+            "is" | "are"
+                | "was"
+                | "were"
+                | "do"
+                | "does"
+                | "did"
+                | "can"
+                | "could"
+                | "would"
+                | "will"
+                | "should"
+                | "shall"
+                | "may"
+                | "might"
+                | "has"
+                | "have"
+                | "had"
+                | "isn't"
+                | "aren't"
+                | "doesn't"
+                | "don't"
+                | "didn't"
+                | "can't"
+                | "won't"
+        )
+    };
+    let subject = |w: &str| {
+        matches!(
+            w,
+            "i" | "we"
+                | "you"
+                | "they"
+                | "it"
+                | "this"
+                | "that"
+                | "there"
+                | "he"
+                | "she"
+                | "these"
+                | "those"
+                | "anyone"
+                | "anybody"
+                | "someone"
+                | "somebody"
+                | "people"
+                | "the"
+                | "a"
+                | "an"
+                | "any"
+                | "my"
+                | "our"
+                | "your"
+        )
+    };
+    let first = words.first().copied().unwrap_or("");
+    matches!(
+        first,
+        "which" | "any" | "anyone" | "anybody" | "someone" | "somebody"
+    ) || words.iter().take(5).any(|w| wh(w))
+        || words
+            .windows(2)
+            .take(5)
+            .any(|p| auxiliary(p[0]) && subject(p[1]))
+}
+
+/// Double quotes come in pairs: removing quoted speech is safe (an odd one would swallow
+/// the rest of the message).
+fn balanced_quotes(prose: &str) -> bool {
+    let straight = prose.matches('"').count();
+    let open = prose.matches('“').count();
+    let close = prose.matches('”').count();
+    straight % 2 == 0 && open == close
 }
 
 /// A plain statement of fact, not about the writer: what replies that explain look like.
