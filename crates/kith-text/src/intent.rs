@@ -863,7 +863,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // is a complaint; mildly negative prose only then, strongly negative prose anyway.
     let plain =
         bug.is_none() && request.is_none() && announce.is_none() && !ss.iter().any(|s| s.question);
-    let negative_enough = ctx.sentiment <= -0.5 || (plain && ctx.sentiment <= -0.3);
+    // VADER's compound grows with the number of sentiment words, so over a long message a
+    // mildly negative tone reaches the thresholds of a short one: demand more of it.
+    let negative_enough = if long {
+        ctx.sentiment <= -0.6
+    } else {
+        ctx.sentiment <= -0.5 || (plain && ctx.sentiment <= -0.3)
+    };
     let complaint = find(&all, complaint_set())
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
         .or_else(|| complaint_pattern(&all, ss).filter(|_| answer_cue.is_none() && !ctx.hostile))
@@ -978,17 +984,28 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     }
     // Praise is judged per sentence: not in a sentence that thanks, asks or requests
     // ("thanks, great answer" is thanks; "I'd love an option" is a request).
+    // In a long message praise is a short sentence of its own or the opening one ("Great
+    // analysis."), not a praise word inside an argument ("the best answer possible").
     let praise = praise_set()
         .first(&all)
+        .or_else(|| judgement_words_set().first(&all))
         .and_then(|_| {
             ss.iter()
+                .enumerate()
+                .filter(|&(i, s)| !long || i == 0 || s.word_count() <= 12)
+                .map(|(_, s)| s)
                 .filter(|s| {
                     !s.question
                         && (thanks_set().first(&s.joined).is_none()
                             || not_thanks_set().first(&s.joined).is_some())
                         && request_set().first(&s.joined).is_none()
                 })
-                .find_map(|s| praise_set().first(&s.joined))
+                .find_map(|s| {
+                    praise_set()
+                        .first(&s.joined)
+                        .filter(|&p| p != "great" || !great_as_size(&s.joined))
+                        .or_else(|| judged_good(s))
+                })
         })
         .map(str::to_string)
         .filter(|_| {
@@ -1020,7 +1037,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             add(Intent::Answer, e);
         } else if ctx.had_code {
             add(Intent::Answer, "code".into());
-        } else if long {
+        } else if long && !titled(prose) {
             // A long reply that asks, thanks, requests and reports nothing argues a position
             // or explains: what answers on discussion sites are.
             add(Intent::Answer, "long reply".into());
@@ -1064,6 +1081,78 @@ const DIRECT_QUESTION: &[&str] = &[
     "where can",
     "where should",
 ];
+
+/// The message opens with a title line (a short line without end punctuation, then a blank
+/// line): an opening post, which starts a thread rather than replying in one.
+fn titled(prose: &str) -> bool {
+    let mut lines = prose.trim_start().lines();
+    let (Some(title), Some(blank)) = (lines.next(), lines.next()) else {
+        return false;
+    };
+    let title = title.trim();
+    blank.trim().is_empty()
+        && !title.is_empty()
+        && title.split_whitespace().count() <= 14
+        && !title.ends_with(['.', '!', ','])
+}
+
+const JUDGEMENT_WORDS: &[&str] = &["good", "nice", "strong", "solid", "excellent", "well said"];
+phrase_set!(judgement_words_set, JUDGEMENT_WORDS);
+
+/// A plain positive judgement of someone's contribution: "good"-like adjective then what a
+/// person offers ("a good candidate", "very good definition", "nice idea"), or "well said".
+fn judged_good(s: &Sentence) -> Option<&'static str> {
+    if has_phrase(&s.joined, "well said") {
+        return Some("well said");
+    }
+    let words = s.words();
+    words.windows(2).find_map(|p| {
+        let adjective = matches!(p[0], "good" | "nice" | "strong" | "solid" | "excellent");
+        let contribution = matches!(
+            p[1],
+            "idea"
+                | "ideas"
+                | "point"
+                | "points"
+                | "candidate"
+                | "definition"
+                | "answer"
+                | "suggestion"
+                | "analysis"
+                | "summary"
+                | "summaries"
+                | "explanation"
+                | "job"
+                | "work"
+                | "thing"
+                | "catch"
+                | "post"
+                | "talk"
+                | "presentation"
+        );
+        (adjective && contribution).then_some("good contribution")
+    })
+}
+
+/// "Great" of size or a name, not of quality: "a great many", "a great deal", "Great
+/// Britain", "the Great War".
+fn great_as_size(joined: &str) -> bool {
+    [
+        "great many",
+        "great deal",
+        "great number",
+        "great extent",
+        "great lengths",
+        "great britain",
+        "great-britain",
+        "great war",
+        "great depression",
+        "great power",
+        "great powers",
+    ]
+    .iter()
+    .any(|p| has_phrase(joined, p))
+}
 
 /// Prose of at least this many words is a post or a long reply rather than a chat line.
 const LONG_WORDS: usize = 30;
