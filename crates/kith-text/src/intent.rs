@@ -858,6 +858,14 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                     .iter()
                     .any(|x| has_phrase(&all, x))
         })
+        // A post reports its defect up front (title, opening or closing sentence); in the
+        // middle of a long argument "doesn't work" or "is wrong" judges an idea.
+        .filter(|_| {
+            !long
+                || ss.iter().enumerate().any(|(i, s)| {
+                    (i <= 1 || i + 1 == ss.len()) && bug_set().first(&s.joined).is_some()
+                })
+        })
         .or_else(|| ctx.had_trace.then(|| "stack trace".into()));
     // Clearly negative prose that does nothing else (asks, reports a bug, requests, announces)
     // is a complaint; mildly negative prose only then, strongly negative prose anyway.
@@ -934,8 +942,17 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         None
     };
 
+    // "Would you mind …? Thanks.": thanks that only closes a request or a question, with
+    // nothing resolved, is politeness in advance.
+    let closing_politeness = question.is_some()
+        && resolution.is_none()
+        && ss.len() >= 2
+        && ss[..ss.len() - 1]
+            .iter()
+            .all(|s| thanks_set().first(&s.joined).is_none())
+        && ss[ss.len() - 2].question;
     let thanks = match (&thanks_word, &not_thanks) {
-        _ if intro.is_some() || announce.is_some() => None,
+        _ if intro.is_some() || announce.is_some() || closing_politeness => None,
         (Some(w), None) => Some(w.clone()),
         // Without a thanks word, only an explicit resolution opening a sentence counts.
         (None, None) => resolution.as_ref().and_then(|_| {
