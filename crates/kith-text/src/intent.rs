@@ -838,7 +838,18 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     };
     let request = find(&all, request_set())
         .or_else(|| any_sentence_starts(ss, REQUEST_STARTS))
-        .filter(|_| announce.is_none() && !has_phrase(&all, "i'd love to know"));
+        .filter(|_| announce.is_none() && !has_phrase(&all, "i'd love to know"))
+        // Like a defect, a post asks for a feature up front or in closing; "it would be
+        // nice if …" in the middle of a long reply is a remark on the way.
+        .filter(|_| {
+            !long
+                || ss.iter().enumerate().any(|(i, s)| {
+                    (i <= 1 || i + 1 == ss.len())
+                        && (request_set().first(&s.joined).is_some()
+                            || any_sentence_starts(std::slice::from_ref(s), REQUEST_STARTS)
+                                .is_some())
+                })
+        });
     let thanks_word = find(&all, thanks_set());
     // "Thanks a lot." after bad news, "thanks for the \"quick\" reply": sarcasm.
     let sarcastic = (has_phrase(&all, "thanks a lot")
@@ -1034,6 +1045,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                     praise_set()
                         .first(&s.joined)
                         .filter(|&p| p != "great" || !great_as_size(&s.joined))
+                        .filter(|&p| p != "best" || best_as_judgement(s))
                         .or_else(|| judged_good(s))
                 })
         })
@@ -1169,6 +1181,37 @@ fn judged_good(s: &Sentence) -> Option<&'static str> {
                 | "presentation"
         );
         (adjective && contribution).then_some("good contribution")
+    })
+}
+
+/// "Best" that ranks the thing judged ("the best docs I know", "best decision we made"),
+/// not an adverb or a goal ("works best", "did my best", "best suited", "the best practice",
+/// "the best way to").
+fn best_as_judgement(s: &Sentence) -> bool {
+    let words = s.words();
+    words.iter().enumerate().any(|(i, w)| {
+        if *w != "best" {
+            return false;
+        }
+        let before = i.checked_sub(1).map(|j| words[j]);
+        let after = words.get(i + 1).copied();
+        before.is_none_or(|b| matches!(b, "the" | "down" | "honestly" | "simply" | "by"))
+            && after.is_some_and(|a| {
+                !matches!(
+                    a,
+                    "practice"
+                        | "practices"
+                        | "way"
+                        | "ways"
+                        | "to"
+                        | "of"
+                        | "possible"
+                        | "suited"
+                        | "answered"
+                        | "if"
+                        | "for"
+                )
+            })
     })
 }
 
