@@ -935,11 +935,21 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     };
     let qmark = qss.iter().enumerate().any(|(i, s)| asks(i, s));
     let opening = if long { &qss[..qss.len().min(1)] } else { qss };
-    let qstart = any_sentence_starts(opening, QUESTION_STARTS).or_else(|| {
-        (!long)
-            .then(|| find(&all, question_anywhere_set()))
-            .flatten()
-    });
+    let qstart = any_sentence_starts(opening, QUESTION_STARTS)
+        .or_else(|| {
+            (!long)
+                .then(|| find(&all, question_anywhere_set()))
+                .flatten()
+        })
+        // An opening post titled with a question, with or without its "?" ("Should we
+        // authorize a list of reference questions").
+        .or_else(|| {
+            (titled(prose)
+                && qss
+                    .first()
+                    .is_some_and(|s| interrogative(s) && !rhetorical_form(s)))
+            .then(|| "question title".to_string())
+        });
     let rhetorical = ctx.hostile
         || (qmark
             && complaint
@@ -1471,11 +1481,22 @@ fn interrogative(s: &Sentence) -> bool {
                 | "your"
         )
     };
-    let first = words.first().copied().unwrap_or("");
+    // Skip a connective or an interjection before the question: "so", "ok", "but".
+    let first = words
+        .iter()
+        .copied()
+        .find(|w| {
+            !matches!(
+                *w,
+                "so" | "and" | "but" | "ok" | "okay" | "also" | "then" | "hm"
+            )
+        })
+        .unwrap_or("");
     matches!(
         first,
         "which" | "any" | "anyone" | "anybody" | "someone" | "somebody"
-    ) || words.iter().take(5).any(|w| wh(w))
+    ) || auxiliary(first)
+        || words.iter().take(5).any(|w| wh(w))
         || words
             .windows(2)
             .take(5)
