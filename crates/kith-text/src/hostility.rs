@@ -373,11 +373,30 @@ fn directed(words: &[&str], i: usize, noun: bool) -> Option<String> {
             return Some(words[..=i].join(" "));
         }
         // Vocative at the end of a short sentence: "Go away, idiot." / "Get lost, troll."
+        // After a determiner or a quantifier the noun is talked about, not called out
+        // ("our reality is shaped by those trolls", "full of trolls").
         if i + 1 == words.len()
             && i >= 1
             && !matches!(
                 words[i - 1],
-                "a" | "an" | "the" | "like" | "such" | "this" | "that" | "my"
+                "a" | "an"
+                    | "the"
+                    | "like"
+                    | "such"
+                    | "this"
+                    | "that"
+                    | "my"
+                    | "those"
+                    | "these"
+                    | "some"
+                    | "any"
+                    | "many"
+                    | "all"
+                    | "other"
+                    | "no"
+                    | "of"
+                    | "our"
+                    | "their"
             )
         {
             return Some(words[i - 1..=i].join(" "));
@@ -412,6 +431,7 @@ mod tests {
             "I'm such an idiot, it was a typo.",
             "This bug kills me.",
             "This damn thing crashes every single time.",
+            "We live in a world full of trolls, and our reality is shaped by those trolls.",
             "the `(idiot|moron)` regex only matches whole words",
         ] {
             assert!(!hostility(t).is_hostile(), "{t}: {:?}", hostility(t));
