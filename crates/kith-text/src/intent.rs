@@ -1655,6 +1655,27 @@ const NEGATIVE_JUDGEMENTS: &[&str] = &[
     "cumbersome",
     "laggy",
     "sluggish",
+    // Judgements of a process or of people's conduct: community and moderation grievances.
+    "strict",
+    "harsh",
+    "rude",
+    "condescending",
+    "arbitrary",
+    "inconsistent",
+    "biased",
+    "unreasonable",
+    "excessive",
+    "petty",
+    "arrogant",
+    "snobbish",
+    "elitist",
+    "toxic",
+    "unwelcoming",
+    "ridiculous",
+    "absurd",
+    "pointless",
+    "unhelpful",
+    "overzealous",
 ];
 
 /// Positive judgements whose negation is a complaint ("not intuitive", "isn't clear").
@@ -2031,9 +2052,12 @@ fn complaint_shape(all: &str, ss: &[Sentence], prose: &str) -> Option<String> {
     let used_to = has_phrase(all, "used to");
     for s in ss {
         let w = s.words();
-        let conditional = w
+        // A hypothetical ("if it's too slow, …") is no grievance; a condition after the cue
+        // qualifies a real one ("far too many posts …, and people get stroppy when …").
+        let conditional_from = w
             .iter()
-            .any(|x| matches!(*x, "if" | "when" | "unless" | "whether"));
+            .position(|x| matches!(*x, "if" | "when" | "unless" | "whether"))
+            .unwrap_or(usize::MAX);
         if let Some(e) = incredulous(s) {
             return Some(e);
         }
@@ -2093,21 +2117,21 @@ fn complaint_shape(all: &str, ss: &[Sentence], prose: &str) -> Option<String> {
                 "too"
                     if TOO_WHAT.contains(&next)
                         && !matches!(prev, "not" | "isn't" | "aren't" | "wasn't")
-                        && !conditional =>
+                        && (conditional_from > i) =>
                 {
                     return Some(format!("too {next}"));
                 }
                 "nobody" | "no-one"
                     if w[i + 1..].iter().take(2).any(|x| {
                         matches!(*x, "asked" | "told" | "tested" | "seems" | "cares" | "care")
-                    }) && !conditional =>
+                    }) && (conditional_from > i) =>
                 {
                     return Some(format!("{word} {next}"));
                 }
                 _ => {}
             }
             // A reply that never came: "hasn't replied", "never got an answer", "no response".
-            if RESPONSE.contains(word) && !conditional && i > 0 {
+            if RESPONSE.contains(word) && (conditional_from > i) && i > 0 {
                 let window = &w[i.saturating_sub(3)..i];
                 let negated = window.iter().any(|x| {
                     matches!(
@@ -2160,7 +2184,7 @@ fn complaint_shape(all: &str, ss: &[Sentence], prose: &str) -> Option<String> {
                             | "never"
                             | "hardly"
                     )
-                    && !conditional
+                    && (conditional_from > i)
                 {
                     return Some(format!("{} … {word}", w[j - 1]));
                 }
