@@ -850,7 +850,15 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                                 .is_some())
                 })
         });
-    let thanks_word = find(&all, thanks_set());
+    // A long message thanks in its opening; a thanks word closing it ("Cheers", "appreciate
+    // it") signs off.
+    let thanks_word = find(&all, thanks_set()).filter(|_| {
+        !long
+            || ss
+                .iter()
+                .take(2)
+                .any(|s| thanks_set().first(&s.joined).is_some())
+    });
     // "Thanks a lot." after bad news, "thanks for the \"quick\" reply": sarcasm.
     let sarcastic = (has_phrase(&all, "thanks a lot")
         && (ctx.sentiment < 0.0 || complaint_set().first(&all).is_some()))
@@ -1268,16 +1276,17 @@ fn thanks_then_but(ss: &[Sentence]) -> Option<String> {
     let at = ss
         .iter()
         .position(|s| thanks_set().first(&s.joined).is_some())?;
-    let objection = |s: &Sentence| {
-        ["but", "alas", "however", "unfortunately", "sadly"]
-            .iter()
-            .any(|w| has_phrase(&s.joined, w))
-    };
-    ss[at..]
+    const CONTRAST: &[&str] = &["but", "alas", "however", "unfortunately", "sadly"];
+    // The thanks sentence goes on with an objection, or the next sentence opens with one.
+    let same = ss[at]
+        .words()
         .iter()
-        .take(2)
-        .any(objection)
-        .then(|| "thanks, but".to_string())
+        .skip_while(|w| thanks_set().first(w).is_none())
+        .any(|w| CONTRAST.contains(w));
+    let next = ss
+        .get(at + 1)
+        .is_some_and(|s| s.words().first().is_some_and(|w| CONTRAST.contains(w)));
+    (same || next).then(|| "thanks, but".to_string())
 }
 
 /// A reply that opens with a down-vote ("-1, …") disapproves of what it replies to.
