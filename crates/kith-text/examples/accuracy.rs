@@ -112,7 +112,13 @@ fn main() {
          threat, harassment, directed profanity), each with a weight; quoted (`>`, \
          \"…\") and reported (\"called me …\") insults, self-deprecation and profanity \
          aimed at things do not count.\n\
-         - **Intents** are phrase and form rules with the triggering phrase as evidence.\n\n\
+         - **Intents** are phrase and form rules with the triggering phrase as evidence. In \
+         a message of 30 words or more (a post or a long reply) position decides: a question \
+         counts in its first two or last sentence or when put to the readers, praise in its \
+         opening or a short sentence, thanks in its opening, a bug report or a request in its \
+         first two or last sentence; a long reply that does nothing else is an answer. \
+         Questions inside quotes, parentheses or (in a long message) list items are someone \
+         else's.\n\n\
          ## Throughput\n\n\
          `cargo bench -p kith-text --bench score` runs language + sentiment + hostility + \
          intents over the labelled set repeated to ≥ 200,000 messages on one thread and \
@@ -311,6 +317,10 @@ fn tweets_section(md: &mut String) {
     eprintln!("tweets: r plain {r_plain:.4}, r kith {r_kith:.4}, 3-class {accuracy:.4}");
 }
 
+/// Held-out classes with fewer examples than this are reported as noisy: one message moves
+/// their figures by more than 6.7 points.
+const NOISY_BELOW: u32 = 15;
+
 fn labelled_section(md: &mut String, errors: bool) {
     let parse = |tsv: &str| match eval::parse_labelled(tsv) {
         Ok(s) => s,
@@ -320,50 +330,81 @@ fn labelled_section(md: &mut String, errors: bool) {
         }
     };
     let tuning = parse(eval::MESSAGES_TSV);
-    let holdout = parse(eval::HOLDOUT2_TSV);
+    let holdout2 = parse(eval::HOLDOUT2_TSV);
+    let real = parse(eval::REAL_TSV);
+    let real_holdout: Vec<&Labelled> = real.iter().filter(|m| m.test).collect();
+    let real_tune: Vec<&Labelled> = real.iter().filter(|m| !m.test).collect();
     md.push_str("## Intents and hostility: kith's labelled sets\n\n");
     let _ = writeln!(
         md,
         "No public labelled set of community intents exists offline, so kith has its own, \
-         written for the purpose and labelled by one guide (`crates/kith-text/data/eval/README.md`), \
-         each set committed before any rule was tuned against it. Both sets include hard cases: \
-         sarcasm, polite and implicit complaints, angry but constructive bug reports, quoted \
-         and reported insults, code and stack traces, questions without `?`, thanks that are \
-         not a resolution, and non-complaints that look like complaints (bug reports without \
-         dissatisfaction, questions about a limitation, criticism of a third party's code in \
-         an answer).\n\n\
-         - **Held-out set 2** (`data/eval/holdout2.tsv`, {} messages, {} complaints) is the \
-         bar. It was written and committed after every rule in the previous rounds, before the \
-         last tuning round, and read once, after that round (commit \"Held-out set 2, first \
-         reading\"). There was no second reading: the tuning data already scores at least \
-         0.88 in every class, so a further round would have had nothing to learn from it, and \
-         its ideas would have come from the author's memory of held-out set 2, which would \
-         inflate a second reading. With the rules unchanged since, regenerating this document \
-         reproduces the first reading exactly.\n\
-         - **Tuning data** (`data/eval/messages.tsv`, {} messages): the first set, whose two \
-         splits were a tune split and a test split. The test split ({} messages) was read four \
-         times after tuning rounds (three rounds of phrase rules, then general complaint \
-         shapes) and reached every bar but complaint (P 0.77, R 0.71 on 28 complaints, where \
-         one message is 3.6 points); it was then spent as a held-out set, and both splits \
-         became tuning data for the last round (general complaint shapes: reported \
-         mistreatment, replies that never came, time lost, excess, negation at a distance, \
-         incredulous questions, repetition, scare quotes). Rule work reads the tuning data \
-         only (`--tune`, `--errors`).\n\n\
-         Caveat: the same author wrote the messages and the rules, and held-out set 2 was \
-         written just before the last tuning round, so it is held out from tuning but not from \
-         the author's idea of the task; expect lower figures on real community text.\n",
-        holdout.len(),
-        holdout
+         labelled by one guide (`crates/kith-text/data/eval/README.md`), each set committed \
+         before any rule was tuned against it: two sets written for the purpose and a sample \
+         of real community messages.\n\n\
+         - **Real-message set, held-out split** (`data/eval/real.tsv`, split `holdout`, {} \
+         messages) is the bar, and the most honest set: messages written by real community \
+         members (Stack Exchange history.meta posts and comments, CC BY-SA 3.0; the \
+         houstondatavis Slack, MIT), sampled by a fixed hash, labelled before any rule was \
+         looked at on them, split by FNV-1a-64 of the id before labelling, and read once, \
+         after the tuning rounds on the real tune split (commit \"real-message set, first \
+         reading of the held-out split\"). No rule changed after that reading. It is real \
+         traffic, not a balanced set: only {} have at least {NOISY_BELOW} held-out examples; \
+         the figures of the other classes are marked *noisy* (one message moves them by more \
+         than 6.7 points) and those with no example cannot be measured.\n\
+         - **Real-message set, tune split** ({} messages): what the rules were tuned on in \
+         the last rounds (length-aware and position-aware shapes: questions in quoted text, \
+         parentheses, list items or the middle of a long post; rhetorical questions; long \
+         replies that argue a position; praise, thanks and requests by their place in a long \
+         message). Rule work reads it with `--tune --errors`, never the held-out split.\n\
+         - **Held-out set 2** (`data/eval/holdout2.tsv`, {} messages) was the bar before: \
+         written by kith's author, read once (commit \"Held-out set 2, first reading\"), and \
+         since then tuning data; its table shows the current rules.\n\
+         - **First written set** (`data/eval/messages.tsv`, {} messages, both splits tuning \
+         data; its test split was read four times before it was spent).\n\n\
+         Caveat: one labeller labelled every set and wrote the rules; the real set's labels \
+         were fixed before tuning, but not checked by a second person.\n",
+        real_holdout.len(),
+        Intent::ALL
             .iter()
-            .filter(|m| m.intents.contains(&Intent::Complaint))
-            .count(),
+            .filter(|&&i| {
+                real_holdout
+                    .iter()
+                    .filter(|m| m.intents.contains(&i))
+                    .count()
+                    >= NOISY_BELOW as usize
+            })
+            .map(|i| format!(
+                "{} ({})",
+                i.as_str(),
+                real_holdout
+                    .iter()
+                    .filter(|m| m.intents.contains(i))
+                    .count()
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+        real_tune.len(),
+        holdout2.len(),
         tuning.len(),
-        tuning.iter().filter(|m| m.test).count(),
     );
-    let parts: [(&str, Vec<&Labelled>, bool); 2] = [
-        ("held-out set 2 (the bar)", holdout.iter().collect(), true),
+    let parts: [(&str, Vec<&Labelled>, bool); 4] = [
         (
-            "tuning data (both splits of the first set)",
+            "real-message set, held-out split (the bar)",
+            real_holdout,
+            true,
+        ),
+        (
+            "real-message set, tune split (tuning data)",
+            real_tune,
+            false,
+        ),
+        (
+            "held-out set 2 (read once, now tuning data)",
+            holdout2.iter().collect(),
+            false,
+        ),
+        (
+            "first written set (tuning data, both splits)",
             tuning.iter().collect(),
             false,
         ),
@@ -374,17 +415,33 @@ fn labelled_section(md: &mut String, errors: bool) {
         md.push_str(
             "| intent | support | precision | recall | F1 | bar P, R ≥ 0.80 |\n|---|---|---|---|---|---|\n",
         );
+        let cell = |x: f64, defined: bool| {
+            if defined {
+                format!("{x:.2}")
+            } else {
+                "—".to_string()
+            }
+        };
         for (intent, c) in &per_intent {
+            let support = c.tp + c.fn_;
             let met = c.precision() >= 0.80 && c.recall() >= 0.80;
+            let verdict = if support == 0 {
+                "no example".to_string()
+            } else {
+                let v = if met { "met" } else { "**not met**" };
+                if *bar && support < NOISY_BELOW {
+                    format!("{v} (noisy: {support} examples)")
+                } else {
+                    v.to_string()
+                }
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.2} | {:.2} | {:.2} | {} |",
+                "| {} | {support} | {} | {} | {} | {verdict} |",
                 intent.as_str(),
-                c.tp + c.fn_,
-                c.precision(),
-                c.recall(),
-                c.f1(),
-                if met { "met" } else { "**not met**" }
+                cell(c.precision(), c.tp + c.fp > 0),
+                cell(c.recall(), support > 0),
+                cell(c.f1(), c.tp + c.fp > 0 && support > 0),
             );
             eprintln!(
                 "{name} {:<16} P {:.2} R {:.2} (tp {} fp {} fn {})",
@@ -396,13 +453,13 @@ fn labelled_section(md: &mut String, errors: bool) {
                 c.fn_
             );
         }
+        let host_support = host.tp + host.fn_;
         let _ = writeln!(
             md,
-            "| **hostile** (score ≥ 0.5) | {} | {:.2} | {:.2} | {:.2} | {} (bar: precision ≥ 0.90) |\n",
-            host.tp + host.fn_,
-            host.precision(),
-            host.recall(),
-            host.f1(),
+            "| **hostile** (score ≥ 0.5) | {host_support} | {} | {} | {} | {} (bar: precision ≥ 0.90) |\n",
+            cell(host.precision(), host.tp + host.fp > 0),
+            cell(host.recall(), host_support > 0),
+            cell(host.f1(), host.tp + host.fp > 0 && host_support > 0),
             if host.precision() >= 0.90 {
                 "met"
             } else {
@@ -412,27 +469,29 @@ fn labelled_section(md: &mut String, errors: bool) {
         if *bar {
             let short: Vec<String> = per_intent
                 .iter()
-                .filter(|(_, c)| c.precision() < 0.80 || c.recall() < 0.80)
+                .filter(|(_, c)| c.tp + c.fn_ > 0 && (c.precision() < 0.80 || c.recall() < 0.80))
                 .map(|(i, c)| {
-                    format!(
-                        "{} (P {:.2}, R {:.2})",
-                        i.as_str(),
-                        c.precision(),
-                        c.recall()
-                    )
+                    let p = if c.tp + c.fp > 0 {
+                        format!("P {:.2}", c.precision())
+                    } else {
+                        "none predicted".to_string()
+                    };
+                    format!("{} ({p}, R {:.2})", i.as_str(), c.recall())
                 })
                 .collect();
             if short.is_empty() {
                 md.push_str(
-                    "Every intent meets the 0.80 bar on held-out set 2; the regression test \
-                     `intent_precision_and_recall_on_holdout2_at_least_0_80` holds it.\n\n",
+                    "Every intent with held-out examples meets the 0.80 bar on the real \
+                     held-out split; the regression test \
+                     `intent_precision_and_recall_on_real_holdout_at_least_0_80` holds it.\n\n",
                 );
             } else {
                 let _ = writeln!(
                     md,
-                    "**Below the 0.80 bar on held-out set 2: {}.** The regression test holding \
-                     the full bar (`intent_precision_and_recall_on_holdout2_at_least_0_80`) is \
-                     marked `#[ignore]` with this reason; `intent_holdout2_figures_do_not_regress` \
+                    "**Below the 0.80 bar on the real held-out split: {}.** The regression \
+                     test holding the full bar \
+                     (`intent_precision_and_recall_on_real_holdout_at_least_0_80`) is marked \
+                     `#[ignore]` with this reason; `intent_real_holdout_figures_do_not_regress` \
                      holds the figures reached.\n",
                     short.join(", ")
                 );
@@ -447,6 +506,15 @@ fn labelled_section(md: &mut String, errors: bool) {
             host.fn_
         );
     }
+    md.push_str(
+        "Held-out set 2 at its one reading (before it became tuning data): question P 0.79 \
+         R 0.90, answer P 0.46 R 0.79, thanks P 0.90 R 0.98, bug report P 0.72 R 0.48, \
+         feature request P 0.94 R 0.74, complaint P 0.74 R 0.58, praise P 0.86 R 0.54, \
+         introduction P 0.97 R 0.88, announcement P 0.89 R 0.74, hostility P 1.00 R 0.47. \
+         The real tune split before the real-text rounds (rules unchanged since that reading): \
+         question P 0.43 R 0.92, answer P 0.54 R 0.25, thanks P 0.52 R 1.00, complaint \
+         P 0.26 R 0.42, praise P 0.28 R 0.50, announcement and introduction none predicted.\n\n",
+    );
     if errors {
         print_tune_errors(&tuning, false);
     }

@@ -1559,7 +1559,7 @@ fn balanced_quotes(prose: &str) -> bool {
     let straight = prose.matches('"').count();
     let open = prose.matches('“').count();
     let close = prose.matches('”').count();
-    straight % 2 == 0 && open == close
+    straight.is_multiple_of(2) && open == close
 }
 
 /// A plain statement of fact, not about the writer: what replies that explain look like.
