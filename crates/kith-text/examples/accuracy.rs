@@ -426,11 +426,16 @@ fn labelled_section(md: &mut String, errors: bool) {
             let support = c.tp + c.fn_;
             let met = c.precision() >= 0.80 && c.recall() >= 0.80;
             let verdict = if support == 0 {
-                "no example".to_string()
+                match c.fp {
+                    0 => "no example".to_string(),
+                    1 => "no example (1 false alarm)".to_string(),
+                    n => format!("no example ({n} false alarms)"),
+                }
             } else {
                 let v = if met { "met" } else { "**not met**" };
                 if *bar && support < NOISY_BELOW {
-                    format!("{v} (noisy: {support} examples)")
+                    let s = if support == 1 { "" } else { "s" };
+                    format!("{v} (noisy: {support} example{s})")
                 } else {
                     v.to_string()
                 }
@@ -460,7 +465,9 @@ fn labelled_section(md: &mut String, errors: bool) {
             cell(host.precision(), host.tp + host.fp > 0),
             cell(host.recall(), host_support > 0),
             cell(host.f1(), host.tp + host.fp > 0 && host_support > 0),
-            if host.precision() >= 0.90 {
+            if host.tp + host.fp == 0 {
+                "not measurable: none predicted"
+            } else if host.precision() >= 0.90 {
                 "met"
             } else {
                 "**not met**"
