@@ -6,10 +6,12 @@
 //! ```
 //!
 //! `--tune` prints the tuning data's figures only and writes nothing; with `--errors` it
-//! also prints their misclassified messages. Tuning data: `messages.tsv` (both old splits),
-//! `holdout2.tsv` (spent by its one reading) and the `tune` split of `real.tsv`; rule work
-//! never reads the real set's `holdout` split, which is read only when the document is
-//! regenerated.
+//! also prints their misclassified messages (`--all`: every message). Tuning data:
+//! `messages.tsv` (both old splits), `holdout2.tsv` (spent by its one reading) and the `tune`
+//! split of `real.tsv`; rule work never reads the real set's `holdout` split, the bar, which
+//! is read only when the document is regenerated (first read in commit "Real-message set,
+//! first reading of the held-out split"; with the rules unchanged, regenerating reproduces
+//! that reading).
 
 #[path = "common/complaint_model.rs"]
 mod complaint_model;
@@ -528,7 +530,7 @@ fn labelled_section(md: &mut String, errors: bool) {
 }
 
 /// The misclassified messages of the tuning data (never a held-out split); with `all`, every
-/// message, with its prose word count.
+/// message, with its word count (whitespace-separated).
 fn print_tune_errors(set: &[Labelled], all: bool) {
     {
         for m in set {

@@ -1256,7 +1256,7 @@ fn great_as_size(joined: &str) -> bool {
 
 /// One word in twenty or more is the writer ("I", "my", "me"): the message tells the
 /// writer's own story or plans rather than explaining the matter (measured on the real tune
-/// split: a quarter of long answers, half of long chat are that dense).
+/// split: 12 of 123 long answers, 27 of 61 long messages without intent are that dense).
 fn about_the_writer(ss: &[Sentence], words: usize) -> bool {
     let first_person = ss
         .iter()

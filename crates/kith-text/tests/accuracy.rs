@@ -148,12 +148,25 @@ fn real_set_parses_with_fixed_split_and_attribution() {
 /// Per-intent and hostility counts of `analyze` over one labelled set.
 fn counts(tsv: &str) -> (Vec<(Intent, Counts)>, Counts) {
     let set = eval::parse_labelled(tsv).expect("labelled set parses");
+    counts_of(set.iter())
+}
+
+/// The real-message set's held-out split (`split` column `holdout`).
+fn real_holdout() -> Vec<eval::Labelled> {
+    eval::parse_labelled(eval::REAL_TSV)
+        .expect("real.tsv parses")
+        .into_iter()
+        .filter(|m| m.test)
+        .collect()
+}
+
+fn counts_of<'a>(set: impl Iterator<Item = &'a eval::Labelled>) -> (Vec<(Intent, Counts)>, Counts) {
     let mut per: Vec<(Intent, Counts)> = Intent::ALL
         .iter()
         .map(|&i| (i, Counts::default()))
         .collect();
     let mut host = Counts::default();
-    for m in &set {
+    for m in set {
         let a = analyze(&m.text);
         for (intent, c) in per.iter_mut() {
             c.add(
@@ -183,15 +196,96 @@ fn hostility_precision_on_holdout2_at_least_0_90() {
     );
 }
 
-/// SPEC §9 on the held-out set: precision and recall ≥ 0.80 for every intent.
+/// SPEC §9 on the bar, the real-message set's held-out split: precision and recall ≥ 0.80
+/// for every intent it has examples of (it has no introduction).
 #[test]
-#[ignore = "not met on held-out set 2 (read once, docs/text-accuracy.md): question P 0.79, \
-            answer P 0.46 R 0.79, bug_report P 0.72 R 0.48, feature_request R 0.74, \
-            complaint P 0.74 R 0.58, praise R 0.54, announcement R 0.74"]
-fn intent_precision_and_recall_on_holdout2_at_least_0_80() {
-    let (per, _) = counts(eval::HOLDOUT2_TSV);
-    let short = below(&per, 0.80, 0.80);
-    assert!(short.is_empty(), "below 0.80 on held-out set 2: {short:?}");
+#[ignore = "not met on the real held-out split (read once, docs/text-accuracy.md): \
+            question P 0.69 R 0.83, answer P 0.58 R 0.69, complaint P 0.25 R 0.36, \
+            praise P 0.42 R 0.36 (14 examples), announcement P 0.25 R 0.14 (7), \
+            feature_request P 0.33 R 0.33 (3), bug_report P 0.00 R 0.00 (1); \
+            only thanks (7 examples) meets it"]
+fn intent_precision_and_recall_on_real_holdout_at_least_0_80() {
+    let held = real_holdout();
+    let (per, _) = counts_of(held.iter());
+    let measured: Vec<(Intent, Counts)> =
+        per.into_iter().filter(|(_, c)| c.tp + c.fn_ > 0).collect();
+    let short = below(&measured, 0.80, 0.80);
+    assert!(
+        short.is_empty(),
+        "below 0.80 on the real held-out split: {short:?}"
+    );
+}
+
+/// The figures reached on the real held-out split at its one reading (commit "Real-message
+/// set, first reading of the held-out split"), truncated to two decimals, as floors: no rule
+/// change may lower them. Bug report (1 example, neither found nor predicted right) has no
+/// floor to hold; introduction has no example, so its two false alarms are the ceiling.
+#[test]
+fn intent_real_holdout_figures_do_not_regress() {
+    let held = real_holdout();
+    let (per, _) = counts_of(held.iter());
+    let floors: &[(Intent, f64, f64)] = &[
+        // 25 of 36 predicted, 25 of 30 found.
+        (Intent::Question, 0.69, 0.83),
+        // 51 of 88, 51 of 74.
+        (Intent::Answer, 0.57, 0.68),
+        // 7 of 8, 7 of 7.
+        (Intent::Thanks, 0.87, 1.00),
+        // 1 of 3, 1 of 3.
+        (Intent::FeatureRequest, 0.33, 0.33),
+        // 10 of 40, 10 of 28.
+        (Intent::Complaint, 0.25, 0.35),
+        // 5 of 12, 5 of 14.
+        (Intent::Praise, 0.41, 0.35),
+        // 1 of 4, 1 of 7.
+        (Intent::Announcement, 0.25, 0.14),
+    ];
+    for &(intent, p, r) in floors {
+        let c = per
+            .iter()
+            .find(|(i, _)| *i == intent)
+            .map(|(_, c)| *c)
+            .unwrap_or_default();
+        assert!(
+            c.precision() >= p && c.recall() >= r,
+            "{}: P {:.2} R {:.2} fell below the floor P {p} R {r}",
+            intent.as_str(),
+            c.precision(),
+            c.recall()
+        );
+    }
+    let introductions = per
+        .iter()
+        .find(|(i, _)| *i == Intent::Introduction)
+        .map(|(_, c)| *c)
+        .unwrap_or_default();
+    assert_eq!(
+        introductions.tp + introductions.fn_,
+        0,
+        "no introduction held out"
+    );
+    assert!(
+        introductions.fp <= 2,
+        "{} false introductions",
+        introductions.fp
+    );
+}
+
+/// Hostility precision ≥ 0.90 on real messages: the held-out split has one hostile message
+/// (missed, none predicted), so the bar is held over the whole real set (every hostile
+/// prediction on real text must be right: 1 of 1 today).
+#[test]
+fn hostility_precision_on_real_messages_at_least_0_90() {
+    let (_, host) = counts(eval::REAL_TSV);
+    assert!(
+        host.tp + host.fp >= 1,
+        "some real message is flagged hostile"
+    );
+    assert!(
+        host.precision() >= 0.90,
+        "hostility precision {:.2} on real messages",
+        host.precision()
+    );
 }
 
 /// Held-out set 2 became tuning data with the real-message set; its figures after the
