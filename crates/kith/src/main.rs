@@ -18,7 +18,27 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay`: its place in the `mi_option_e` enum of `mimalloc.h`
+/// (the same in the v2 and v3 sources libmimalloc-sys builds; the crate names no constant
+/// for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps the memory mimalloc frees for the process's next allocations instead of handing it
+/// back to the OS a second later. The scorecard allocates and frees hundreds of MiB per
+/// computation; memory handed back comes back as fresh pages the kernel zeroes again (about
+/// 1 s per GiB on the reference machine), which cost a cold scorecard about 0.5 s and a warm
+/// one about 5 % (docs/benchmarks.md, scorecard section, 2026-12-06 cold build 2). The
+/// price: the process stays at its peak resident memory, which the scorecard bar bounds.
+fn keep_freed_memory() {
+    // SAFETY: `mi_option_set` takes two integers and stores the value in mimalloc's option
+    // table: no pointer crosses, and any value is valid for this option (-1 = never purge).
+    // It runs first thing in `main`, before any thread is started, so no other thread reads
+    // or writes mimalloc's options meanwhile.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = cli::Cli::parse();
     init_logging(cli.global.verbose);
     match commands::run(cli) {
