@@ -9,8 +9,8 @@
 
 use kith_model::Kind;
 use kith_store::{
-    ActivityFact, ActivityId, Change, ChannelId, ChannelRow, IdentityId, MemberId, SourceId,
-    SourceRow, StoreError, StoreResult, TextFact, ThreadId, ThreadRow, Watermark,
+    ActivityFact, ActivityId, Change, ChannelId, ChannelRow, EntityKey, IdentityId, MemberId,
+    SourceId, SourceRow, StoreError, StoreResult, TextFact, ThreadId, ThreadRow, Watermark,
 };
 use postgres::Row;
 use postgres::fallible_iterator::FallibleIterator;
@@ -116,6 +116,80 @@ impl PgStore {
                     .map_err(|e| db_err("reading changes", e))?;
                 while let Some(row) = rows.next().map_err(|e| db_err("reading changes", e))? {
                     sink(decode(feed, &row)?)?;
+                }
+            }
+            Ok(Watermark(horizon))
+        })
+    }
+}
+
+/// The entity feeds of [`FEEDS`] with only the columns an [`EntityKey`] holds: the same rows
+/// in the same order.
+const KEY_FEEDS: [(Feed, &str); 5] = [
+    (
+        Feed::Source,
+        "SELECT id, name FROM sources WHERE seq < $1 ORDER BY id",
+    ),
+    (
+        Feed::Channel,
+        "SELECT id, source_id, ext_id FROM channels WHERE seq < $1 ORDER BY id",
+    ),
+    (
+        Feed::Thread,
+        "SELECT id FROM threads WHERE seq < $1 ORDER BY id",
+    ),
+    (
+        Feed::Member,
+        "SELECT id, team, team_since, bot, anonymous FROM members WHERE seq < $1 ORDER BY id",
+    ),
+    (
+        Feed::Identity,
+        "SELECT id, member_id, source_id, ext_id FROM identities WHERE seq < $1 ORDER BY id",
+    ),
+];
+
+impl PgStore {
+    /// `Store::read_entity_keys`: the entities `changes` delivers from zero, below the same
+    /// horizon, each lent as a key borrowing its strings from the row.
+    pub(crate) fn entity_keys(
+        &self,
+        sink: &mut dyn FnMut(EntityKey<'_>) -> StoreResult<()>,
+    ) -> StoreResult<Watermark> {
+        self.read("reading entities", |tx| {
+            let row = tx
+                .query_one(HORIZON, &[])
+                .map_err(|e| db_err("reading the snapshot horizon", e))?;
+            let horizon: i64 = col(&row, "horizon")?;
+            for (feed, sql) in KEY_FEEDS {
+                let mut rows = tx
+                    .query_raw(sql, [horizon])
+                    .map_err(|e| db_err("reading entities", e))?;
+                while let Some(row) = rows.next().map_err(|e| db_err("reading entities", e))? {
+                    sink(match feed {
+                        Feed::Source => EntityKey::Source {
+                            id: SourceId(col(&row, "id")?),
+                            name: col(&row, "name")?,
+                        },
+                        Feed::Channel => EntityKey::Channel {
+                            id: ChannelId(col(&row, "id")?),
+                            source: SourceId(col(&row, "source_id")?),
+                            ext_id: col(&row, "ext_id")?,
+                        },
+                        Feed::Thread => EntityKey::Thread(ThreadId(col(&row, "id")?)),
+                        Feed::Member => EntityKey::Member {
+                            id: MemberId(col(&row, "id")?),
+                            team: flag(&row, "team")?,
+                            team_since: col(&row, "team_since")?,
+                            bot: flag(&row, "bot")?,
+                            anonymous: flag(&row, "anonymous")?,
+                        },
+                        _ => EntityKey::Identity {
+                            id: IdentityId(col(&row, "id")?),
+                            member: MemberId(col(&row, "member_id")?),
+                            source: SourceId(col(&row, "source_id")?),
+                            ext_id: col(&row, "ext_id")?,
+                        },
+                    })?;
                 }
             }
             Ok(Watermark(horizon))

@@ -117,6 +117,13 @@ impl Store for PgStore {
         self.changes(since, false, sink)
     }
 
+    fn read_entity_keys(
+        &self,
+        sink: &mut dyn FnMut(kith_store::EntityKey<'_>) -> StoreResult<()>,
+    ) -> StoreResult<Watermark> {
+        self.entity_keys(sink)
+    }
+
     fn read_text_scores(
         &self,
         ids: std::ops::Range<i64>,

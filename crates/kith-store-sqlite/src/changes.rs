@@ -3,8 +3,8 @@
 
 use kith_model::Kind;
 use kith_store::{
-    ActivityFact, ActivityId, Change, ChannelId, ChannelRow, IdentityId, MemberId, SourceId,
-    SourceRow, StoreError, StoreResult, TextFact, ThreadId, ThreadRow, Watermark,
+    ActivityFact, ActivityId, Change, ChannelId, ChannelRow, EntityKey, IdentityId, MemberId,
+    SourceId, SourceRow, StoreError, StoreResult, TextFact, ThreadId, ThreadRow, Watermark,
 };
 use rusqlite::{Connection, Row};
 
@@ -134,6 +134,91 @@ pub(crate) fn read(
         )?;
     }
     Ok(Watermark(counter + 1))
+}
+
+/// `Store::read_entity_keys`: the entities `read` delivers from zero, each decoded into a key
+/// that borrows its strings from the row (a first snapshot build reads millions of threads and
+/// identities, and keeps none of their other columns). Call inside a read transaction.
+pub(crate) fn read_entity_keys(
+    conn: &Connection,
+    sink: &mut dyn FnMut(EntityKey<'_>) -> StoreResult<()>,
+) -> StoreResult<Watermark> {
+    let counter: i64 = conn
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM kith_meta WHERE key = 'seq'",
+            [],
+            |r| r.get(0),
+        )
+        .ctx("reading the change counter")?;
+    keys(
+        conn,
+        "SELECT id, name FROM sources ORDER BY id",
+        sink,
+        |r| {
+            Ok(EntityKey::Source {
+                id: SourceId(r.get(0)?),
+                name: r.get_ref(1)?.as_str()?,
+            })
+        },
+    )?;
+    keys(
+        conn,
+        "SELECT id, source_id, ext_id FROM channels ORDER BY id",
+        sink,
+        |r| {
+            Ok(EntityKey::Channel {
+                id: ChannelId(r.get(0)?),
+                source: SourceId(r.get(1)?),
+                ext_id: r.get_ref(2)?.as_str()?,
+            })
+        },
+    )?;
+    keys(conn, "SELECT id FROM threads ORDER BY id", sink, |r| {
+        Ok(EntityKey::Thread(ThreadId(r.get(0)?)))
+    })?;
+    keys(
+        conn,
+        "SELECT id, team, team_since, bot, anonymous FROM members ORDER BY id",
+        sink,
+        |r| {
+            Ok(EntityKey::Member {
+                id: MemberId(r.get(0)?),
+                team: r.get(1)?,
+                team_since: r.get(2)?,
+                bot: r.get(3)?,
+                anonymous: r.get(4)?,
+            })
+        },
+    )?;
+    keys(
+        conn,
+        "SELECT id, member_id, source_id, ext_id FROM identities ORDER BY id",
+        sink,
+        |r| {
+            Ok(EntityKey::Identity {
+                id: IdentityId(r.get(0)?),
+                member: MemberId(r.get(1)?),
+                source: SourceId(r.get(2)?),
+                ext_id: r.get_ref(3)?.as_str()?,
+            })
+        },
+    )?;
+    Ok(Watermark(counter + 1))
+}
+
+/// Runs `sql` and lends each row's key to `sink`.
+fn keys(
+    conn: &Connection,
+    sql: &str,
+    sink: &mut dyn FnMut(EntityKey<'_>) -> StoreResult<()>,
+    key: impl for<'r> Fn(&'r Row<'_>) -> rusqlite::Result<EntityKey<'r>>,
+) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(sql).ctx("preparing to read entities")?;
+    let mut rows = stmt.query([]).ctx("reading entities")?;
+    while let Some(row) = rows.next().ctx("reading entities")? {
+        sink(key(row).map_err(|e| StoreError::backend("reading entities", e))?)?;
+    }
+    Ok(())
 }
 
 fn read_activity_changes(conn: &Connection, since: i64, sink: &mut Sink<'_>) -> StoreResult<()> {
@@ -312,6 +397,13 @@ fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The kind named by a `kind` cell, compared as bytes (no UTF-8 check per row).
+fn kind_of(name: &[u8]) -> Option<Kind> {
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str().as_bytes() == name)
+}
+
 /// `Store::read_activities`: the activities in `ids` stamped below `before`, in id order,
 /// decoded into one reused fact. Call inside a read transaction.
 pub(crate) fn read_activities(
@@ -346,15 +438,18 @@ pub(crate) fn read_activities(
         let kind = r
             .get_ref(2)
             .map_err(bad)?
-            .as_str()
+            .as_bytes()
             .map_err(|e| bad(e.into()))?;
-        fact.kind = kind.parse::<Kind>().map_err(|e| {
-            bad(rusqlite::Error::FromSqlConversionFailure(
-                2,
-                rusqlite::types::Type::Text,
-                Box::new(e),
-            ))
-        })?;
+        fact.kind = match kind_of(kind) {
+            Some(kind) => kind,
+            None => {
+                return Err(bad(rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Text,
+                    format!("unknown activity kind `{}`", String::from_utf8_lossy(kind)).into(),
+                )));
+            }
+        };
         fact.id = ActivityId(r.get(0).map_err(bad)?);
         fact.source = SourceId(r.get(1).map_err(bad)?);
         fact.ts = r.get(3).map_err(bad)?;

@@ -510,6 +510,15 @@ impl Store for SqliteStore {
         })
     }
 
+    fn read_entity_keys(
+        &self,
+        sink: &mut dyn FnMut(kith_store::EntityKey<'_>) -> StoreResult<()>,
+    ) -> StoreResult<Watermark> {
+        self.read("reading entities", |conn| {
+            changes::read_entity_keys(conn, sink)
+        })
+    }
+
     fn read_text_scores(
         &self,
         ids: std::ops::Range<i64>,

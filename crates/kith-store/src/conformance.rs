@@ -25,8 +25,9 @@ use serde_json::{Map, Value};
 
 use crate::{
     ActivityFact, ActivityId, Affiliation, AuditId, AuditStatus, BatchOutcome, Change, Community,
-    ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId, MergeEvidence, Problem, Role,
-    Store, StoreError, TextFact, TextScore, TextSelection, TextToScore, UserId, Watermark,
+    EntityKey, ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId, MergeEvidence,
+    Problem, Role, Store, StoreError, TextFact, TextScore, TextSelection, TextToScore, UserId,
+    Watermark,
 };
 
 /// One conformance check, run on a fresh, empty store.
@@ -60,6 +61,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     read_changes_from_zero_delivers_everything,
     read_changes_after_a_watermark_delivers_exactly_the_new_rows,
     a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream,
+    entity_keys_are_the_entities_of_the_change_stream_from_zero,
     edits_deletions_and_merges_appear_as_changes,
     source_removal_appears_as_changes,
     a_dropped_or_rolled_back_session_leaves_no_trace,
@@ -1379,6 +1381,118 @@ pub fn read_changes_after_a_watermark_delivers_exactly_the_new_rows(store: &dyn 
         !delta.iter().any(|c| matches!(c, Change::Source(_))),
         "an unchanged source is not delivered again"
     );
+}
+
+/// `read_entity_keys` gives the entities `read_changes_except_activities` gives from zero,
+/// key for key and in the same order, with the same watermark: after two sources, a team
+/// member with a start date, a bot, a merge (an identity moved, a member emptied) and an
+/// author-less post (an anonymous member).
+pub fn entity_keys_are_the_entities_of_the_change_stream_from_zero(store: &dyn Store) {
+    let mut forum = generate("forum", "a", 200, 21);
+    forum.push(post("forum", "anon", None, "who wrote this?"));
+    let chat = generate("chat", "c", 80, 22);
+    import(store, "forum", &[&forum]);
+    import(store, "chat", &[&chat]);
+    let author =
+        |acts: &[Activity], k: usize| acts[k].author.as_ref().expect("an author").id.clone();
+    let team = member_of(store, "forum", &author(&forum, 0));
+    let flags = |team: bool, team_since: Option<i64>, bot: bool| MemberFlags {
+        team,
+        team_since,
+        bot,
+    };
+    store
+        .set_member_flags(team, &flags(true, Some(1_700_000_000), false))
+        .expect("set_member_flags");
+    let bot = member_of(store, "chat", &author(&chat, 0));
+    store
+        .set_member_flags(bot, &flags(false, None, true))
+        .expect("set_member_flags");
+    let into = member_of(store, "forum", &author(&forum, 1));
+    // A chat author with a member of its own (not one of the above).
+    let (from, moved) = (1..chat.len())
+        .filter(|&k| chat[k].author.is_some())
+        .map(|k| {
+            (
+                member_of(store, "chat", &author(&chat, k)),
+                author(&chat, k),
+            )
+        })
+        .find(|(m, _)| ![team, bot, into].contains(m))
+        .expect("a chat member to merge");
+    store
+        .merge_members(into, from, &evidence("same person"))
+        .expect("merge_members");
+
+    let mut stream = Vec::new();
+    let stream_mark = store
+        .read_changes_except_activities(Watermark::ZERO, &mut |c| {
+            stream.push(c);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("read_changes_except_activities: {e}"));
+    let want: Vec<EntityKey<'_>> = stream.iter().filter_map(EntityKey::of).collect();
+    // The lent keys, kept as text.
+    let own = |k: &EntityKey<'_>| format!("{k:?}");
+    let mut got = Vec::new();
+    let mark = store
+        .read_entity_keys(&mut |k| {
+            got.push(own(&k));
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("read_entity_keys: {e}"));
+    assert_eq!(
+        got,
+        want.iter().map(own).collect::<Vec<_>>(),
+        "the entities of the change stream, in its order"
+    );
+    assert_eq!(mark, stream_mark, "the same watermark");
+    let count = |f: fn(&EntityKey<'_>) -> bool| want.iter().filter(|k| f(k)).count();
+    assert_eq!(
+        count(|k| matches!(k, EntityKey::Source { .. })),
+        2,
+        "both sources"
+    );
+    assert!(
+        want.iter().any(|k| matches!(k, EntityKey::Member { id, team: true, team_since: Some(1_700_000_000), .. } if *id == team)),
+        "the team member with its start date"
+    );
+    assert!(
+        want.iter()
+            .any(|k| matches!(k, EntityKey::Member { id, bot: true, .. } if *id == bot)),
+        "the bot"
+    );
+    assert!(
+        want.iter().any(|k| matches!(
+            k,
+            EntityKey::Member {
+                anonymous: true,
+                ..
+            }
+        )),
+        "the anonymous member"
+    );
+    assert!(
+        want.iter().any(|k| matches!(k, EntityKey::Identity { member, ext_id, .. } if *member == into && *ext_id == moved)),
+        "the merged identity points at the member it was merged into"
+    );
+    assert!(
+        count(|k| matches!(k, EntityKey::Thread(_))) as u64
+            == store.counts().expect("counts").threads,
+        "every thread"
+    );
+
+    // A write after the read: the next read sees it and moves the watermark on.
+    import(store, "chat", &[&generate("chat", "late", 5, 23)]);
+    let mut again = 0usize;
+    let later = store
+        .read_entity_keys(&mut |_| {
+            again += 1;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("read_entity_keys: {e}"));
+    assert!(later > mark, "the watermark moves with a write");
+    assert!(again > got.len(), "the later read has the new entities");
 }
 
 /// The three steps of a bulk read (`read_changes_except_activities` from zero, the

@@ -126,6 +126,17 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
         sink: &mut dyn FnMut(Change) -> StoreResult<()>,
     ) -> StoreResult<Watermark>;
 
+    /// Every source, channel, thread, member and identity as an [`EntityKey`], in one
+    /// consistent read, and its watermark: the entities
+    /// [`Store::read_changes_except_activities`] delivers from [`Watermark::ZERO`], in the same
+    /// order (sources, channels, threads, members, identities, each in id order), without the
+    /// strings an analytics snapshot does not keep. The first step of a bulk read, in place of
+    /// that call; the sink borrows each key.
+    fn read_entity_keys(
+        &self,
+        sink: &mut dyn FnMut(EntityKey<'_>) -> StoreResult<()>,
+    ) -> StoreResult<Watermark>;
+
     /// From the smallest activity id to one past the largest (empty when there is none), and
     /// the watermark of that read: every activity stamped below it has an id in the range.
     fn activity_id_range(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)>;

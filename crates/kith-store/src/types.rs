@@ -409,6 +409,69 @@ pub enum Change {
     Text(crate::TextFact),
 }
 
+/// An entity as an analytics snapshot keeps it: its ids and flags, the few strings it keeps
+/// borrowed from the reader (no display names, no thread keys). What
+/// [`crate::Store::read_entity_keys`] lends, one row at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityKey<'a> {
+    Source {
+        id: SourceId,
+        name: &'a str,
+    },
+    Channel {
+        id: ChannelId,
+        source: SourceId,
+        ext_id: &'a str,
+    },
+    Thread(ThreadId),
+    Member {
+        id: MemberId,
+        team: bool,
+        team_since: Option<i64>,
+        bot: bool,
+        anonymous: bool,
+    },
+    Identity {
+        id: IdentityId,
+        member: MemberId,
+        source: SourceId,
+        /// The platform user id (addressees are matched to identities by it).
+        ext_id: &'a str,
+    },
+}
+
+impl<'a> EntityKey<'a> {
+    /// The key of an entity change (`None` for activities, text scores and removals).
+    pub fn of(change: &'a Change) -> Option<EntityKey<'a>> {
+        Some(match change {
+            Change::Source(s) => EntityKey::Source {
+                id: s.id,
+                name: &s.name,
+            },
+            Change::Channel(c) => EntityKey::Channel {
+                id: c.id,
+                source: c.source,
+                ext_id: &c.ext_id,
+            },
+            Change::Thread(t) => EntityKey::Thread(t.id),
+            Change::Member(m) => EntityKey::Member {
+                id: m.id,
+                team: m.team,
+                team_since: m.team_since,
+                bot: m.bot,
+                anonymous: m.anonymous,
+            },
+            Change::Identity(i) => EntityKey::Identity {
+                id: i.id,
+                member: i.member,
+                source: i.source,
+                ext_id: &i.ext_id,
+            },
+            _ => return None,
+        })
+    }
+}
+
 /// An activity as exported: the canonical record plus what kith derived.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportedActivity {
