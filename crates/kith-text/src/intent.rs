@@ -599,6 +599,7 @@ const ANNOUNCE_PHRASES: &[&str] = &[
     "looking for volunteers",
     "📢",
     "results are in",
+    "final results",
     "new episode",
     "just released",
     "we're hosting",
@@ -831,8 +832,21 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     };
 
     let intro = intro(prose, ss, &all);
-    let announce = if intro.is_none() && !ss.iter().any(|s| s.question) {
-        find(&all, announce_set()).filter(|_| complaint_set().first(&all).is_none())
+    // Questions listed or quoted in it (a challenge's results) do not make a post ask.
+    let announce = if intro.is_none() && !qss.iter().any(|s| s.question) {
+        // Like a request, a long post announces up front; "is out" or "released" further in
+        // is talked about ("SFF is out of beta", "games are released").
+        find(&all, announce_set())
+            .filter(|_| {
+                !long
+                    || ss
+                        .iter()
+                        .take(2)
+                        .any(|s| announce_set().first(&s.joined).is_some())
+            })
+            .or_else(|| notice(ss))
+            .or_else(|| event_news(ss, long))
+            .filter(|_| complaint_set().first(&all).is_none())
     } else {
         None
     };
@@ -910,13 +924,21 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
         .or_else(|| downvoted(prose))
         .or_else(|| why_done_to(qss))
+        .or_else(|| done_to_mine(ss).filter(|_| !ctx.hostile))
         .or_else(|| complaint_pattern(&all, ss).filter(|_| answer_cue.is_none() && !ctx.hostile))
         .or_else(|| {
             complaint_shape(&all, ss, prose).filter(|_| answer_cue.is_none() && !ctx.hostile)
         })
+        // A negative tone is a complaint only when the message names what it is unhappy
+        // with: the community, its process or its people, or the product (a sad story, an
+        // apology or a grim historical topic is negative without complaining).
         .or_else(|| {
-            (negative_enough && !ctx.technical && !ctx.hostile && answer_cue.is_none())
-                .then(|| format!("sentiment {:.2}", ctx.sentiment))
+            (negative_enough
+                && !ctx.technical
+                && !ctx.hostile
+                && answer_cue.is_none()
+                && grievance_target_set().first(&all).is_some())
+            .then(|| format!("sentiment {:.2}", ctx.sentiment))
         })
         // Under an attack, "useless" or "a joke" is the insult, not a complaint.
         .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke" | "crap" | "sucks"))
@@ -1297,6 +1319,116 @@ fn downvoted(prose: &str) -> Option<String> {
         .then(|| "-1".to_string())
 }
 
+/// A moderator's notice: "This question has been undeleted", "the thread is now locked".
+fn notice(ss: &[Sentence]) -> Option<String> {
+    const THING: &[&str] = &[
+        "question", "post", "answer", "thread", "tag", "site", "account", "topic", "channel",
+        "room", "repo", "repository", "meetup", "event",
+    ];
+    const DONE: &[&str] = &[
+        "undeleted", "reopened", "locked", "unlocked", "merged", "protected", "archived",
+        "renamed", "moved", "pinned", "featured", "cancelled", "canceled", "postponed",
+        "rescheduled",
+    ];
+    ss.iter().find_map(|s| {
+        let w = s.words();
+        let subject = matches!(w.first(), Some(&"this" | &"the"))
+            && w.get(1).is_some_and(|n| THING.contains(n));
+        let done = w.iter().skip(2).take(4).find(|x| DONE.contains(x))?;
+        let aux = w
+            .iter()
+            .skip(2)
+            .take(3)
+            .any(|x| matches!(*x, "has" | "have" | "is" | "was" | "been" | "are" | "now"));
+        (subject && aux).then(|| format!("notice: {done}"))
+    })
+}
+
+/// Organisers' news of an event: an event ("meetup", "open lab", "lightning talks",
+/// "challenge") scheduled, posted or coming ("just scheduled a d3js open lab", "the
+/// description for the next meetup event is posted", "next week's challenge"). In a long
+/// message only in its opening sentence: further in, events are talked about.
+fn event_news(ss: &[Sentence], long: bool) -> Option<String> {
+    const EVENT: &[&str] = &[
+        "meetup", "meetups", "event", "lab", "workshop", "hackathon", "webinar", "talk", "talks",
+        "challenge", "session", "sessions", "meeting", "conference", "sprint", "office hours",
+    ];
+    const WHEN: &[&str] = &[
+        "scheduled", "posted", "next", "tonight", "tomorrow", "week's", "welcome", "rsvp",
+        "starts", "begins", "plan", "upcoming", "agenda", "register",
+    ];
+    let n = if long { 1 } else { ss.len() };
+    ss.iter().take(n).filter(|s| !s.question).find_map(|s| {
+        let w = s.words();
+        let event = w.iter().find(|x| EVENT.contains(x))?;
+        // "next" dates only what it precedes ("the next meetup", "next week"), not "next to".
+        w.iter()
+            .enumerate()
+            .any(|(i, x)| {
+                WHEN.contains(x)
+                    && (*x != "next"
+                        || w.get(i + 1).is_some_and(|n| {
+                            EVENT.contains(n) || matches!(*n, "week" | "month" | "time")
+                        }))
+            })
+            .then(|| format!("{event} news"))
+    })
+}
+
+/// What a complaint is about when only its tone says it complains: the community, its
+/// process and its people, or the product and its parts.
+const GRIEVANCE_TARGETS: &[&str] = &[
+    "site", "sites", "forum", "community", "moderator", "moderators", "mod", "mods",
+    "moderation", "policy", "policies", "rules", "faq", "guidance", "guidelines", "review",
+    "reviews", "queue", "queues", "closed", "closing", "closure", "deleted", "deleting",
+    "deletion", "downvote", "downvotes", "downvoting", "downvoted", "dving", "vtcing", "tag",
+    "tags", "wiki", "meta", "purge", "banned", "suspended", "censorship", "team",
+    "maintainers", "maintainer", "project", "docs", "documentation", "release", "update",
+    "version", "app", "support", "forum", "staff", "admins", "admin",
+];
+phrase_set!(grievance_target_set, GRIEVANCE_TARGETS);
+
+/// "My answer was deleted", "deleting my answer", "I have been serial down-voted": an
+/// action done to the writer's own contribution or account, which they report because it
+/// aggrieves them.
+fn done_to_mine(ss: &[Sentence]) -> Option<String> {
+    const OWN: &[&str] = &[
+        "question", "questions", "answer", "answers", "comment", "comments", "post", "posts",
+        "edit", "edits", "account", "tag", "flag", "flags",
+    ];
+    const DONE: &[&str] = &[
+        "closed", "deleted", "removed", "downvoted", "down-voted", "migrated", "locked",
+        "rejected", "censored", "suspended", "banned", "deleting", "closing", "removing",
+        "migrating", "locking", "rejecting", "censoring", "declined", "reverted",
+    ];
+    for s in ss {
+        let w = s.words();
+        for (i, word) in w.iter().enumerate() {
+            if !(DONE.contains(word) || (*word == "voted" && i > 0 && w[i - 1] == "down")) {
+                continue;
+            }
+            // "deleting my answer"; "my answer was deleted", "my comment has been deleted".
+            let after = w.get(i + 1) == Some(&"my") && w.get(i + 2).is_some_and(|n| OWN.contains(n));
+            let before = w[i.saturating_sub(5)..i]
+                .windows(2)
+                .any(|p| p[0] == "my" && OWN.contains(&p[1]))
+                && w[i.saturating_sub(3)..i]
+                    .iter()
+                    .any(|x| matches!(*x, "was" | "were" | "been" | "got" | "get" | "gets"));
+            // "I have been (serial) down-voted", "I was suspended".
+            let me = w[i.saturating_sub(5)..i].contains(&"i")
+                && w[i.saturating_sub(3)..i]
+                    .iter()
+                    .any(|x| matches!(*x, "was" | "been" | "got"));
+            let conditional = w[..i].iter().any(|x| matches!(*x, "if" | "when" | "unless"));
+            if (after || before || me) && !conditional {
+                return Some(format!("my … {word}"));
+            }
+        }
+    }
+    None
+}
+
 /// "Why was this question closed?", "why does every post here get downvoted?": asking why
 /// a moderation action was done is a grievance about it (and may still ask).
 fn why_done_to(qss: &[Sentence]) -> Option<String> {
@@ -1313,6 +1445,10 @@ fn why_done_to(qss: &[Sentence]) -> Option<String> {
         "suspended",
         "disregarded",
         "censored",
+        "put",
+        "moved",
+        "converted",
+        "allowed",
     ];
     qss.iter()
         .filter(|s| s.question && s.joined.starts_with("why "))
@@ -1348,6 +1484,8 @@ fn why_done_to(qss: &[Sentence]) -> Option<String> {
                             | "before"
                             | "again"
                             | "here"
+                            | "into"
+                            | "to"
                     )
                 })
                 .then_some(*action)
@@ -1615,7 +1753,7 @@ fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
     }) && prose.split(',').next().is_some_and(|s| s.len() < 24);
     if greeting || starts_with_name {
         Some(phrase.to_string())
-    } else if has_phrase(all, "i'm") && has_phrase(all, "new to") {
+    } else if (has_phrase(all, "i'm") || has_phrase(all, "i am")) && has_phrase(all, "new to") {
         Some("i'm new to".into())
     } else {
         None
