@@ -528,6 +528,18 @@ const PRAISE_WORDS: &[&str] = &[
     "so smooth",
     "hands down",
     "amazed",
+    "fascinating",
+    "so cool",
+    "very cool",
+    "really cool",
+    "pretty cool",
+    "super cool",
+    "killing it",
+    "nailed it",
+    "right decision",
+    "right call",
+    "really like",
+    "really liked",
 ];
 
 const INTRO_PHRASES: &[&str] = &[
@@ -920,14 +932,25 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     } else {
         ctx.sentiment <= -0.5 || (plain && ctx.sentiment <= -0.3)
     };
-    let complaint = find(&all, complaint_set())
+    // In a long message a mild cue (a difficulty, a lack, a positive negated) argues a point
+    // about the matter discussed; there only a cue of dissatisfaction complains.
+    let cue_counts = |c: &str| !long || !mild_complaint(c);
+    let complaint = complaint_set()
+        .all(&all)
+        .into_iter()
+        .find(|c| cue_counts(c))
+        .map(str::to_string)
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
         .or_else(|| downvoted(prose))
         .or_else(|| why_done_to(qss))
         .or_else(|| done_to_mine(ss).filter(|_| !ctx.hostile))
-        .or_else(|| complaint_pattern(&all, ss).filter(|_| answer_cue.is_none() && !ctx.hostile))
         .or_else(|| {
-            complaint_shape(&all, ss, prose).filter(|_| answer_cue.is_none() && !ctx.hostile)
+            complaint_pattern(&all, ss)
+                .filter(|c| answer_cue.is_none() && !ctx.hostile && cue_counts(c))
+        })
+        .or_else(|| {
+            complaint_shape(&all, ss, prose)
+                .filter(|c| answer_cue.is_none() && !ctx.hostile && cue_counts(c))
         })
         // A negative tone is a complaint only when the message names what it is unhappy
         // with: the community, its process or its people, or the product (a sad story, an
@@ -1317,6 +1340,21 @@ fn downvoted(prose: &str) -> Option<String> {
     let t = prose.trim_start();
     (t.starts_with("-1") && !t[2..].starts_with(|c: char| c.is_ascii_digit()))
         .then(|| "-1".to_string())
+}
+
+/// Complaint cues that name a difficulty, a lack or a positive negated ("hard to", "lack
+/// of", "no way to", "not … good"): a grievance in a short message, a step of the argument
+/// in a long one (measured on the real set: 3 of 44 such cues in long messages complained).
+fn mild_complaint(cue: &str) -> bool {
+    const MILD: &[&str] = &[
+        "lack of", "hard to", "very difficult", "is difficult", "don't like", "confusing",
+        "unfortunately", "no answer", "no way to", "without any", "useless", "not enough",
+        "give up", "waste of time", "unhelpful", "are poor", "so poor", "constantly",
+    ];
+    MILD.contains(&cue)
+        || cue.split(' ').next().is_some_and(|w| {
+            matches!(w, "not" | "isn't" | "aren't" | "wasn't" | "weren't" | "never" | "hardly")
+        })
 }
 
 /// A moderator's notice: "This question has been undeleted", "the thread is now locked".
