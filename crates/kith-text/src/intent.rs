@@ -347,6 +347,31 @@ const BUG_PHRASES: &[&str] = &[
 ];
 
 const COMPLAINT_PHRASES: &[&str] = &[
+    // The writer's grievance named as such, incomprehension at a decision, an ironic stance
+    // and conduct the community suffers.
+    "my problem is",
+    "my problem with",
+    "my issue is",
+    "my issue with",
+    "the real problem",
+    "makes no sense",
+    "makes little sense",
+    "makes very little sense",
+    "a mystery to me",
+    "amusing that",
+    "ironic that",
+    "hilarious that",
+    "barely tolerated",
+    "censorship",
+    "badgering",
+    "witchhunt",
+    "witch hunt",
+    "witch-hunt",
+    "acrimony",
+    "personal abuse",
+    "ad hominem",
+    "bullies",
+    "belittlement",
     "disappointed",
     "disappointing",
     "frustrating",
@@ -935,10 +960,21 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // In a long message a mild cue (a difficulty, a lack, a positive negated) argues a point
     // about the matter discussed; there only a cue of dissatisfaction complains.
     let cue_counts = |c: &str| !long || !mild_complaint(c);
+    // A hypothetical ("roll me back if it looks terrible") is no grievance: a phrase cue
+    // counts in a sentence where no "if" or "unless" comes before it.
+    let stated = |c: &str| {
+        ss.iter().any(|s| {
+            has_phrase(&s.joined, c)
+                && !s
+                    .joined
+                    .find(c)
+                    .is_some_and(|at| s.joined[..at].split(' ').any(|w| matches!(w, "if" | "unless")))
+        })
+    };
     let complaint = complaint_set()
         .all(&all)
         .into_iter()
-        .find(|c| cue_counts(c))
+        .find(|c| cue_counts(c) && stated(c))
         .map(str::to_string)
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()))
         .or_else(|| downvoted(prose))
@@ -1352,6 +1388,7 @@ fn mild_complaint(cue: &str) -> bool {
         "give up", "waste of time", "unhelpful", "are poor", "so poor", "constantly",
     ];
     MILD.contains(&cue)
+        || (cue.ends_with(" hard") || cue.ends_with(" difficult")) && !cue.starts_with("too ")
         || cue.split(' ').next().is_some_and(|w| {
             matches!(w, "not" | "isn't" | "aren't" | "wasn't" | "weren't" | "never" | "hardly")
         })
