@@ -208,6 +208,11 @@ const REQUEST_PHRASES: &[&str] = &[
     "would be useful",
     "make the api",
     "would be a nice",
+    "we could add",
+    "consider allowing",
+    "consider adding",
+    "why is there no",
+    "there should be a",
 ];
 
 const THANKS_WORDS: &[&str] = &[
@@ -890,6 +895,8 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     let request = find(&all, request_set())
         .or_else(|| any_sentence_starts(ss, REQUEST_STARTS))
         .filter(|_| announce.is_none() && !has_phrase(&all, "i'd love to know"))
+        // "That would be cool." replies to an idea; "+1 for making the distinction" agrees.
+        .filter(|r| !seconds_an_idea(ss, r))
         // Like a defect, a post asks for a feature up front or in closing; "it would be
         // nice if …" in the middle of a long reply is a remark on the way.
         .filter(|_| {
@@ -945,7 +952,8 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                     (i <= 1 || i + 1 == ss.len()) && bug_set().first(&s.joined).is_some()
                 })
         })
-        .or_else(|| ctx.had_trace.then(|| "stack trace".into()));
+        .or_else(|| ctx.had_trace.then(|| "stack trace".into()))
+        .or_else(|| failure_title(prose));
     // Clearly negative prose that does nothing else (asks, reports a bug, requests, announces)
     // is a complaint; mildly negative prose only then, strongly negative prose anyway.
     let plain =
@@ -1052,7 +1060,11 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     let direct_request = request.as_deref().is_some_and(|r| {
         !matches!(
             r,
-            "is there any plan" | "plans for" | "has anyone proposed" | "would you consider"
+            "is there any plan"
+                | "plans for"
+                | "has anyone proposed"
+                | "would you consider"
+                | "why is there no"
         )
     });
     let question = if (qmark || qstart.is_some()) && !rhetorical && !direct_request {
@@ -1392,6 +1404,42 @@ fn mild_complaint(cue: &str) -> bool {
         || cue.split(' ').next().is_some_and(|w| {
             matches!(w, "not" | "isn't" | "aren't" | "wasn't" | "weren't" | "never" | "hardly")
         })
+}
+
+/// A request phrase that only seconds what someone else said: a short "that would be …"
+/// reply, or "+1 for" an action ("+1 for making the distinction").
+fn seconds_an_idea(ss: &[Sentence], phrase: &str) -> bool {
+    let mut with = ss.iter().filter(|s| has_phrase(&s.joined, phrase)).peekable();
+    with.peek().is_some()
+        && with.all(|s| {
+            let w = s.words();
+            let reply = matches!(w.first(), Some(&"that" | &"that'd" | &"yes" | &"yeah"))
+                && w.len() <= 6
+                && phrase.starts_with("would be");
+            let agrees = phrase == "+1 for"
+                && w.iter()
+                    .position(|x| *x == "for")
+                    .and_then(|i| w.get(i + 1))
+                    .is_some_and(|n| n.ends_with("ing"));
+            reply || agrees
+        })
+}
+
+/// An opening post titled with a failure ("Profile does not show name", "Comment button
+/// not working"): a bug report, however its body goes on.
+fn failure_title(prose: &str) -> Option<String> {
+    if !titled(prose) {
+        return None;
+    }
+    let title = prose.trim_start().lines().next()?.to_lowercase();
+    const FAILS: &[&str] = &[
+        "does not", "doesn't", "won't", "can't", "cannot", "not working", "isn't working",
+        "stopped working", "fails", "broken", "stuck", "having trouble", "error",
+    ];
+    FAILS
+        .iter()
+        .find(|f| has_phrase(&title.split_whitespace().collect::<Vec<_>>().join(" "), f))
+        .map(|f| format!("title: {f}"))
 }
 
 /// A moderator's notice: "This question has been undeleted", "the thread is now locked".
