@@ -139,6 +139,30 @@ impl PhraseSet {
         }
         best.map(|i| self.phrases[i])
     }
+
+    /// Every phrase of the list found in `haystack`, in list order (priority first).
+    pub fn all(&self, haystack: &str) -> Vec<&'static str> {
+        let Some(ac) = &self.automaton else {
+            return self
+                .phrases
+                .iter()
+                .copied()
+                .filter(|p| has_phrase(haystack, p))
+                .collect();
+        };
+        let bytes = haystack.as_bytes();
+        let mut ids: Vec<usize> = ac
+            .find_overlapping_iter(haystack)
+            .filter(|m| {
+                (m.start() == 0 || bytes[m.start() - 1] == b' ')
+                    && (m.end() == bytes.len() || bytes[m.end()] == b' ')
+            })
+            .map(|m| m.pattern().as_usize())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().map(|i| self.phrases[i]).collect()
+    }
 }
 
 /// Declares a lazily built [`PhraseSet`] over a phrase list constant.
