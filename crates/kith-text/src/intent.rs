@@ -973,10 +973,11 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     let stated = |c: &str| {
         ss.iter().any(|s| {
             has_phrase(&s.joined, c)
-                && !s
-                    .joined
-                    .find(c)
-                    .is_some_and(|at| s.joined[..at].split(' ').any(|w| matches!(w, "if" | "unless")))
+                && !s.joined.find(c).is_some_and(|at| {
+                    s.joined[..at]
+                        .split(' ')
+                        .any(|w| matches!(w, "if" | "unless"))
+                })
         })
     };
     let complaint = complaint_set()
@@ -1395,21 +1396,42 @@ fn downvoted(prose: &str) -> Option<String> {
 /// in a long one (measured on the real set: 3 of 44 such cues in long messages complained).
 fn mild_complaint(cue: &str) -> bool {
     const MILD: &[&str] = &[
-        "lack of", "hard to", "very difficult", "is difficult", "don't like", "confusing",
-        "unfortunately", "no answer", "no way to", "without any", "useless", "not enough",
-        "give up", "waste of time", "unhelpful", "are poor", "so poor", "constantly",
+        "lack of",
+        "hard to",
+        "very difficult",
+        "is difficult",
+        "don't like",
+        "confusing",
+        "unfortunately",
+        "no answer",
+        "no way to",
+        "without any",
+        "useless",
+        "not enough",
+        "give up",
+        "waste of time",
+        "unhelpful",
+        "are poor",
+        "so poor",
+        "constantly",
     ];
     MILD.contains(&cue)
         || (cue.ends_with(" hard") || cue.ends_with(" difficult")) && !cue.starts_with("too ")
         || cue.split(' ').next().is_some_and(|w| {
-            matches!(w, "not" | "isn't" | "aren't" | "wasn't" | "weren't" | "never" | "hardly")
+            matches!(
+                w,
+                "not" | "isn't" | "aren't" | "wasn't" | "weren't" | "never" | "hardly"
+            )
         })
 }
 
 /// A request phrase that only seconds what someone else said: a short "that would be …"
 /// reply, or "+1 for" an action ("+1 for making the distinction").
 fn seconds_an_idea(ss: &[Sentence], phrase: &str) -> bool {
-    let mut with = ss.iter().filter(|s| has_phrase(&s.joined, phrase)).peekable();
+    let mut with = ss
+        .iter()
+        .filter(|s| has_phrase(&s.joined, phrase))
+        .peekable();
     with.peek().is_some()
         && with.all(|s| {
             let w = s.words();
@@ -1433,8 +1455,19 @@ fn failure_title(prose: &str) -> Option<String> {
     }
     let title = prose.trim_start().lines().next()?.to_lowercase();
     const FAILS: &[&str] = &[
-        "does not", "doesn't", "won't", "can't", "cannot", "not working", "isn't working",
-        "stopped working", "fails", "broken", "stuck", "having trouble", "error",
+        "does not",
+        "doesn't",
+        "won't",
+        "can't",
+        "cannot",
+        "not working",
+        "isn't working",
+        "stopped working",
+        "fails",
+        "broken",
+        "stuck",
+        "having trouble",
+        "error",
     ];
     FAILS
         .iter()
@@ -1445,12 +1478,36 @@ fn failure_title(prose: &str) -> Option<String> {
 /// A moderator's notice: "This question has been undeleted", "the thread is now locked".
 fn notice(ss: &[Sentence]) -> Option<String> {
     const THING: &[&str] = &[
-        "question", "post", "answer", "thread", "tag", "site", "account", "topic", "channel",
-        "room", "repo", "repository", "meetup", "event",
+        "question",
+        "post",
+        "answer",
+        "thread",
+        "tag",
+        "site",
+        "account",
+        "topic",
+        "channel",
+        "room",
+        "repo",
+        "repository",
+        "meetup",
+        "event",
     ];
     const DONE: &[&str] = &[
-        "undeleted", "reopened", "locked", "unlocked", "merged", "protected", "archived",
-        "renamed", "moved", "pinned", "featured", "cancelled", "canceled", "postponed",
+        "undeleted",
+        "reopened",
+        "locked",
+        "unlocked",
+        "merged",
+        "protected",
+        "archived",
+        "renamed",
+        "moved",
+        "pinned",
+        "featured",
+        "cancelled",
+        "canceled",
+        "postponed",
         "rescheduled",
     ];
     ss.iter().find_map(|s| {
@@ -1473,12 +1530,38 @@ fn notice(ss: &[Sentence]) -> Option<String> {
 /// message only in its opening sentence: further in, events are talked about.
 fn event_news(ss: &[Sentence], long: bool) -> Option<String> {
     const EVENT: &[&str] = &[
-        "meetup", "meetups", "event", "lab", "workshop", "hackathon", "webinar", "talk", "talks",
-        "challenge", "session", "sessions", "meeting", "conference", "sprint", "office hours",
+        "meetup",
+        "meetups",
+        "event",
+        "lab",
+        "workshop",
+        "hackathon",
+        "webinar",
+        "talk",
+        "talks",
+        "challenge",
+        "session",
+        "sessions",
+        "meeting",
+        "conference",
+        "sprint",
+        "office hours",
     ];
     const WHEN: &[&str] = &[
-        "scheduled", "posted", "next", "tonight", "tomorrow", "week's", "welcome", "rsvp",
-        "starts", "begins", "plan", "upcoming", "agenda", "register",
+        "scheduled",
+        "posted",
+        "next",
+        "tonight",
+        "tomorrow",
+        "week's",
+        "welcome",
+        "rsvp",
+        "starts",
+        "begins",
+        "plan",
+        "upcoming",
+        "agenda",
+        "register",
     ];
     let n = if long { 1 } else { ss.len() };
     ss.iter().take(n).filter(|s| !s.question).find_map(|s| {
@@ -1501,13 +1584,60 @@ fn event_news(ss: &[Sentence], long: bool) -> Option<String> {
 /// What a complaint is about when only its tone says it complains: the community, its
 /// process and its people, or the product and its parts.
 const GRIEVANCE_TARGETS: &[&str] = &[
-    "site", "sites", "forum", "community", "moderator", "moderators", "mod", "mods",
-    "moderation", "policy", "policies", "rules", "faq", "guidance", "guidelines", "review",
-    "reviews", "queue", "queues", "closed", "closing", "closure", "deleted", "deleting",
-    "deletion", "downvote", "downvotes", "downvoting", "downvoted", "dving", "vtcing", "tag",
-    "tags", "wiki", "meta", "purge", "banned", "suspended", "censorship", "team",
-    "maintainers", "maintainer", "project", "docs", "documentation", "release", "update",
-    "version", "app", "support", "forum", "staff", "admins", "admin",
+    "site",
+    "sites",
+    "forum",
+    "community",
+    "moderator",
+    "moderators",
+    "mod",
+    "mods",
+    "moderation",
+    "policy",
+    "policies",
+    "rules",
+    "faq",
+    "guidance",
+    "guidelines",
+    "review",
+    "reviews",
+    "queue",
+    "queues",
+    "closed",
+    "closing",
+    "closure",
+    "deleted",
+    "deleting",
+    "deletion",
+    "downvote",
+    "downvotes",
+    "downvoting",
+    "downvoted",
+    "dving",
+    "vtcing",
+    "tag",
+    "tags",
+    "wiki",
+    "meta",
+    "purge",
+    "banned",
+    "suspended",
+    "censorship",
+    "team",
+    "maintainers",
+    "maintainer",
+    "project",
+    "docs",
+    "documentation",
+    "release",
+    "update",
+    "version",
+    "app",
+    "support",
+    "forum",
+    "staff",
+    "admins",
+    "admin",
 ];
 phrase_set!(grievance_target_set, GRIEVANCE_TARGETS);
 
@@ -1516,13 +1646,42 @@ phrase_set!(grievance_target_set, GRIEVANCE_TARGETS);
 /// aggrieves them.
 fn done_to_mine(ss: &[Sentence]) -> Option<String> {
     const OWN: &[&str] = &[
-        "question", "questions", "answer", "answers", "comment", "comments", "post", "posts",
-        "edit", "edits", "account", "tag", "flag", "flags",
+        "question",
+        "questions",
+        "answer",
+        "answers",
+        "comment",
+        "comments",
+        "post",
+        "posts",
+        "edit",
+        "edits",
+        "account",
+        "tag",
+        "flag",
+        "flags",
     ];
     const DONE: &[&str] = &[
-        "closed", "deleted", "removed", "downvoted", "down-voted", "migrated", "locked",
-        "rejected", "censored", "suspended", "banned", "deleting", "closing", "removing",
-        "migrating", "locking", "rejecting", "censoring", "declined", "reverted",
+        "closed",
+        "deleted",
+        "removed",
+        "downvoted",
+        "down-voted",
+        "migrated",
+        "locked",
+        "rejected",
+        "censored",
+        "suspended",
+        "banned",
+        "deleting",
+        "closing",
+        "removing",
+        "migrating",
+        "locking",
+        "rejecting",
+        "censoring",
+        "declined",
+        "reverted",
     ];
     for s in ss {
         let w = s.words();
@@ -1531,7 +1690,8 @@ fn done_to_mine(ss: &[Sentence]) -> Option<String> {
                 continue;
             }
             // "deleting my answer"; "my answer was deleted", "my comment has been deleted".
-            let after = w.get(i + 1) == Some(&"my") && w.get(i + 2).is_some_and(|n| OWN.contains(n));
+            let after =
+                w.get(i + 1) == Some(&"my") && w.get(i + 2).is_some_and(|n| OWN.contains(n));
             let before = w[i.saturating_sub(5)..i]
                 .windows(2)
                 .any(|p| p[0] == "my" && OWN.contains(&p[1]))
@@ -1543,7 +1703,9 @@ fn done_to_mine(ss: &[Sentence]) -> Option<String> {
                 && w[i.saturating_sub(3)..i]
                     .iter()
                     .any(|x| matches!(*x, "was" | "been" | "got"));
-            let conditional = w[..i].iter().any(|x| matches!(*x, "if" | "when" | "unless"));
+            let conditional = w[..i]
+                .iter()
+                .any(|x| matches!(*x, "if" | "when" | "unless"));
             if (after || before || me) && !conditional {
                 return Some(format!("my … {word}"));
             }
