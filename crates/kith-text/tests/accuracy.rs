@@ -221,15 +221,6 @@ fn counts(tsv: &str) -> (Vec<(Intent, Counts)>, Counts) {
     counts_of(set.iter())
 }
 
-/// The real-message set's held-out split (`split` column `holdout`).
-fn real_holdout() -> Vec<eval::Labelled> {
-    eval::parse_labelled(eval::REAL_TSV)
-        .expect("real.tsv parses")
-        .into_iter()
-        .filter(|m| m.test)
-        .collect()
-}
-
 fn counts_of<'a>(set: impl Iterator<Item = &'a eval::Labelled>) -> (Vec<(Intent, Counts)>, Counts) {
     let mut per: Vec<(Intent, Counts)> = Intent::ALL
         .iter()
@@ -266,50 +257,34 @@ fn hostility_precision_on_holdout2_at_least_0_90() {
     );
 }
 
-/// SPEC §9 on the bar, the real-message set's held-out split: precision and recall ≥ 0.80
-/// for every intent it has examples of (it has no introduction).
+/// SPEC §9 on the bar, real-message set 2 (labelled blind to the rules, read once):
+/// precision and recall ≥ 0.80 for every intent it has examples of (it has no
+/// introduction), hostility precision ≥ 0.90.
 #[test]
-#[ignore = "not met on the real held-out split (read once, docs/text-accuracy.md): \
-            question P 0.69 R 0.83, answer P 0.58 R 0.69, complaint P 0.25 R 0.36, \
-            praise P 0.42 R 0.36 (14 examples), announcement P 0.25 R 0.14 (7), \
-            feature_request P 0.33 R 0.33 (3), bug_report P 0.00 R 0.00 (1); \
-            only thanks (7 examples) meets it"]
-fn intent_precision_and_recall_on_real_holdout_at_least_0_80() {
-    let held = real_holdout();
-    let (per, _) = counts_of(held.iter());
+#[ignore = "not met on real-message set 2 (read once, docs/text-accuracy.md): \
+            question P 0.81 R 0.82 (157 examples) meets it; answer P 0.69 R 0.59 (211), \
+            thanks P 0.77 R 0.94 (18), bug_report P 0.46 R 0.32 (19), \
+            feature_request P 0.18 R 0.12 (17), complaint P 0.28 R 0.29 (63), \
+            praise P 0.49 R 0.49 (43), announcement P 0.40 R 0.12 (16) do not; \
+            hostility P 0.00 (2 false alarms, 3 hostile messages missed)"]
+fn intent_precision_and_recall_on_real2_at_least_0_80() {
+    let (per, host) = counts(eval::REAL2_TSV);
     let measured: Vec<(Intent, Counts)> =
         per.into_iter().filter(|(_, c)| c.tp + c.fn_ > 0).collect();
     let short = below(&measured, 0.80, 0.80);
     assert!(
         short.is_empty(),
-        "below 0.80 on the real held-out split: {short:?}"
+        "below 0.80 on real-message set 2: {short:?}"
+    );
+    assert!(
+        host.precision() >= 0.90,
+        "hostility precision {:.2} on real-message set 2",
+        host.precision()
     );
 }
 
-/// The figures reached on the real held-out split at its one reading (commit "Real-message
-/// set, first reading of the held-out split"), truncated to two decimals, as floors: no rule
-/// change may lower them. Bug report (1 example, neither found nor predicted right) has no
-/// floor to hold; introduction has no example, so its two false alarms are the ceiling.
-#[test]
-fn intent_real_holdout_figures_do_not_regress() {
-    let held = real_holdout();
-    let (per, _) = counts_of(held.iter());
-    let floors: &[(Intent, f64, f64)] = &[
-        // 25 of 36 predicted, 25 of 30 found.
-        (Intent::Question, 0.69, 0.83),
-        // 51 of 88, 51 of 74.
-        (Intent::Answer, 0.57, 0.68),
-        // 7 of 8, 7 of 7.
-        (Intent::Thanks, 0.87, 1.00),
-        // 1 of 3, 1 of 3.
-        (Intent::FeatureRequest, 0.33, 0.33),
-        // 10 of 40, 10 of 28.
-        (Intent::Complaint, 0.25, 0.35),
-        // 5 of 12, 5 of 14.
-        (Intent::Praise, 0.41, 0.35),
-        // 1 of 4, 1 of 7.
-        (Intent::Announcement, 0.25, 0.14),
-    ];
+/// Asserts every intent's precision and recall on a set stay at or above its floor.
+fn hold_floors(per: &[(Intent, Counts)], floors: &[(Intent, f64, f64)], set: &str) {
     for &(intent, p, r) in floors {
         let c = per
             .iter()
@@ -318,12 +293,40 @@ fn intent_real_holdout_figures_do_not_regress() {
             .unwrap_or_default();
         assert!(
             c.precision() >= p && c.recall() >= r,
-            "{}: P {:.2} R {:.2} fell below the floor P {p} R {r}",
+            "{set}, {}: P {:.2} R {:.2} fell below the floor P {p} R {r}",
             intent.as_str(),
             c.precision(),
             c.recall()
         );
     }
+}
+
+/// The figures reached on real-message set 2 at its one reading (commit "Real-message set 2,
+/// first reading"), truncated to two decimals, as floors: no rule change may lower them. It
+/// has no introduction, so its three false alarms are the ceiling; its hostility false
+/// alarms (two) likewise.
+#[test]
+fn intent_real2_figures_do_not_regress() {
+    let (per, host) = counts(eval::REAL2_TSV);
+    let floors: &[(Intent, f64, f64)] = &[
+        // 128 of 158 predicted right, 128 of 157 found.
+        (Intent::Question, 0.81, 0.81),
+        // 124 of 180, 124 of 211.
+        (Intent::Answer, 0.68, 0.58),
+        // 17 of 22, 17 of 18.
+        (Intent::Thanks, 0.77, 0.94),
+        // 6 of 13, 6 of 19.
+        (Intent::BugReport, 0.46, 0.31),
+        // 2 of 11, 2 of 17.
+        (Intent::FeatureRequest, 0.18, 0.11),
+        // 18 of 65, 18 of 63.
+        (Intent::Complaint, 0.27, 0.28),
+        // 21 of 43, 21 of 43.
+        (Intent::Praise, 0.48, 0.48),
+        // 2 of 5, 2 of 16.
+        (Intent::Announcement, 0.40, 0.12),
+    ];
+    hold_floors(&per, floors, "real-message set 2");
     let introductions = per
         .iter()
         .find(|(i, _)| *i == Intent::Introduction)
@@ -332,18 +335,47 @@ fn intent_real_holdout_figures_do_not_regress() {
     assert_eq!(
         introductions.tp + introductions.fn_,
         0,
-        "no introduction held out"
+        "no introduction in real-message set 2"
     );
     assert!(
-        introductions.fp <= 2,
+        introductions.fp <= 3,
         "{} false introductions",
         introductions.fp
     );
+    assert!(host.fp <= 2, "{} false hostility alarms", host.fp);
 }
 
-/// Hostility precision ≥ 0.90 on real messages: the held-out split has one hostile message
-/// (missed, none predicted), so the bar is held over the whole real set (every hostile
-/// prediction on real text must be right: 1 of 1 today).
+/// Real-message set 1 (both splits) is tuning data since its held-out split was read; its
+/// figures after the four rounds on all of it, truncated to two decimals, are floors.
+#[test]
+fn intent_real_set_figures_do_not_regress() {
+    let (per, _) = counts(eval::REAL_TSV);
+    let floors: &[(Intent, f64, f64)] = &[
+        // 82 of 120 predicted right, 82 of 93 found.
+        (Intent::Question, 0.68, 0.88),
+        // 162 of 283, 162 of 224.
+        (Intent::Answer, 0.57, 0.72),
+        // 19 of 24, 19 of 19.
+        (Intent::Thanks, 0.79, 1.00),
+        // 2 of 8, 2 of 4.
+        (Intent::BugReport, 0.25, 0.50),
+        // 4 of 10, 4 of 7.
+        (Intent::FeatureRequest, 0.40, 0.57),
+        // 46 of 79, 46 of 83.
+        (Intent::Complaint, 0.58, 0.55),
+        // 26 of 43, 26 of 40.
+        (Intent::Praise, 0.60, 0.65),
+        // 1 of 3, 1 of 2.
+        (Intent::Introduction, 0.33, 0.50),
+        // 10 of 13, 10 of 17.
+        (Intent::Announcement, 0.76, 0.58),
+    ];
+    hold_floors(&per, floors, "real-message set 1");
+}
+
+/// Hostility precision ≥ 0.90 on real-message set 1 (tuning data): every hostile prediction
+/// on it must be right (1 of 1 today). On set 2, the bar, it is not met (see
+/// `intent_precision_and_recall_on_real2_at_least_0_80`).
 #[test]
 fn hostility_precision_on_real_messages_at_least_0_90() {
     let (_, host) = counts(eval::REAL_TSV);
@@ -377,20 +409,7 @@ fn intent_holdout2_figures_do_not_regress() {
         (Intent::Introduction, 0.97, 0.88),
         (Intent::Announcement, 0.88, 0.74),
     ];
-    for &(intent, p, r) in floors {
-        let c = per
-            .iter()
-            .find(|(i, _)| *i == intent)
-            .map(|(_, c)| *c)
-            .unwrap_or_default();
-        assert!(
-            c.precision() >= p && c.recall() >= r,
-            "{}: P {:.2} R {:.2} fell below the floor P {p} R {r}",
-            intent.as_str(),
-            c.precision(),
-            c.recall()
-        );
-    }
+    hold_floors(&per, floors, "held-out set 2");
 }
 
 /// The tuning data (both splits of the first set) keeps every intent at P, R ≥ 0.80 and
