@@ -4,7 +4,8 @@
 
 use crate::intent::Intent;
 
-/// One labelled message of `data/eval/messages.tsv`, `holdout2.tsv`, `real.tsv` or `real2.tsv`.
+/// One labelled message of `data/eval/messages.tsv`, `holdout2.tsv`, `real.tsv`, `real2.tsv` or
+/// `real3.tsv`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Labelled {
     pub id: String,
@@ -42,6 +43,23 @@ pub const REAL2_TSV: &str = include_str!("../data/eval/real2.tsv");
 
 /// Attribution of every message of [`REAL2_TSV`], in the format of [`REAL_SOURCES_TSV`].
 pub const REAL2_SOURCES_TSV: &str = include_str!("../data/eval/real2-sources.tsv");
+
+/// Real-message set 3 (`data/eval/real3.tsv`, ids `t0001`…, split `holdout` on every row):
+/// further history.meta and houstondatavis messages, none of them in [`REAL_TSV`] or
+/// [`REAL2_TSV`], sampled by structural strata designed to reach the rare intents (a user's
+/// first post or message, event and site-evaluation tags, a Slack channel's first message of
+/// a day…) and labelled by a labeller who had not seen the rules. Held out: rule work never
+/// reads it; it is to be read once.
+pub const REAL3_TSV: &str = include_str!("../data/eval/real3.tsv");
+
+/// Attribution of every message of [`REAL3_TSV`], in the format of [`REAL_SOURCES_TSV`].
+pub const REAL3_SOURCES_TSV: &str = include_str!("../data/eval/real3-sources.tsv");
+
+/// Structural role of every message of [`REAL3_TSV`]: `id`, then `opening` (a Stack Exchange
+/// question post, or a Slack message that is the first of its channel's day), `reply` (a
+/// Stack Exchange answer or comment) or `unknown` (any other Slack message: the export has no
+/// threads). Derived from the data's structure, never from the text.
+pub const REAL3_CONTEXT_TSV: &str = include_str!("../data/eval/real3-context.tsv");
 
 /// FNV-1a 64 of the id: the split is `test` when this is divisible by 3.
 pub fn split_hash(id: &str) -> u64 {

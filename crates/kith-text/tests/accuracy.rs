@@ -215,6 +215,117 @@ fn real2_set_parses_all_holdout_disjoint_from_real_and_attributed() {
     assert_eq!(set.iter().filter(|m| m.hostile).count(), 3);
 }
 
+#[test]
+fn real3_set_parses_all_holdout_disjoint_from_real_and_real2_attributed_with_context() {
+    let set = eval::parse_labelled(eval::REAL3_TSV).expect("real3.tsv parses");
+    assert!(set.len() >= 600, "{} messages", set.len());
+    for (n, line) in eval::REAL3_TSV.lines().skip(1).enumerate() {
+        let mut cols = line.split('\t');
+        let id = format!("t{:04}", n + 1);
+        assert_eq!(cols.next(), Some(id.as_str()), "line {}", n + 2);
+        assert_eq!(cols.next(), Some("holdout"), "{id}");
+        let hostile = cols.nth(1);
+        assert!(
+            matches!(hostile, Some("0" | "1")),
+            "{id}: hostile {hostile:?}"
+        );
+    }
+
+    let earlier: Vec<eval::Labelled> = [eval::REAL_TSV, eval::REAL2_TSV]
+        .into_iter()
+        .flat_map(|tsv| eval::parse_labelled(tsv).expect("earlier set parses"))
+        .collect();
+    let earlier_ids: HashSet<&str> = earlier.iter().map(|m| m.id.as_str()).collect();
+    let earlier_texts: HashSet<&str> = earlier.iter().map(|m| m.text.as_str()).collect();
+    for m in &set {
+        assert!(!earlier_ids.contains(m.id.as_str()), "{} reused", m.id);
+        assert!(!m.text.trim().is_empty(), "{} is empty", m.id);
+        // Distinct messages can say the same stock phrase (":+1:", "welcome!", "wow"): every
+        // drawn message was kept whatever it says, so only those short ones may recur.
+        assert!(
+            m.text.chars().count() < 20 || !earlier_texts.contains(m.text.as_str()),
+            "{}: text already in real.tsv or real2.tsv",
+            m.id
+        );
+    }
+    let shared: Vec<&str> = set
+        .iter()
+        .filter(|m| earlier_texts.contains(m.text.as_str()))
+        .map(|m| m.id.as_str())
+        .collect();
+    assert_eq!(
+        shared,
+        ["t0446", "t0538", "t0567", "t0593", "t0597", "t0619"],
+        "short stock phrases also said in real.tsv or real2.tsv"
+    );
+
+    let pairs = |tsv: &'static str| -> Vec<(&'static str, &'static str)> {
+        tsv.lines()
+            .skip(1)
+            .filter_map(|l| l.split_once('\t'))
+            .collect()
+    };
+    let attributed = pairs(eval::REAL3_SOURCES_TSV);
+    let roles = pairs(eval::REAL3_CONTEXT_TSV);
+    assert_eq!(attributed.len(), set.len());
+    assert_eq!(roles.len(), set.len());
+    for ((m, (id, source)), (role_id, role)) in set.iter().zip(&attributed).zip(&roles) {
+        assert_eq!(m.id, *id);
+        assert_eq!(m.id, *role_id);
+        // The role follows from the structure the source names.
+        let allowed: &[&str] = if source.starts_with("history.meta.stackexchange.com post ") {
+            &["opening", "reply"]
+        } else if source.starts_with("history.meta.stackexchange.com comment ") {
+            &["reply"]
+        } else if source.starts_with("slack houstondatavis #") {
+            &["opening", "unknown"]
+        } else {
+            panic!("{id}: unknown source {source}")
+        };
+        assert!(allowed.contains(role), "{id}: {source} cannot be {role}");
+    }
+    let distinct: HashSet<&str> = attributed.iter().map(|s| s.1).collect();
+    assert_eq!(distinct.len(), attributed.len(), "a source appears twice");
+    let reused: Vec<&str> = [eval::REAL_SOURCES_TSV, eval::REAL2_SOURCES_TSV]
+        .into_iter()
+        .flat_map(pairs)
+        .map(|s| s.1)
+        .filter(|s| distinct.contains(s))
+        .collect();
+    assert!(
+        reused.is_empty(),
+        "already in real.tsv or real2.tsv: {reused:?}"
+    );
+    let role_count = |r: &str| roles.iter().filter(|(_, role)| *role == r).count();
+    assert_eq!(
+        (
+            role_count("opening"),
+            role_count("reply"),
+            role_count("unknown")
+        ),
+        (197, 289, 142)
+    );
+
+    // Counted from real3.tsv when its labels were committed; README.md's table says the same.
+    let count = |i: Intent| set.iter().filter(|m| m.intents.contains(&i)).count();
+    let expected = [
+        (Intent::Question, 136),
+        (Intent::Answer, 264),
+        (Intent::Thanks, 24),
+        (Intent::BugReport, 5),
+        (Intent::FeatureRequest, 5),
+        (Intent::Complaint, 58),
+        (Intent::Praise, 45),
+        (Intent::Introduction, 3),
+        (Intent::Announcement, 32),
+    ];
+    for (i, n) in expected {
+        assert_eq!(count(i), n, "{}", i.as_str());
+    }
+    assert_eq!(set.iter().filter(|m| m.intents.is_empty()).count(), 145);
+    assert_eq!(set.iter().filter(|m| m.hostile).count(), 1);
+}
+
 /// Per-intent and hostility counts of `analyze` over one labelled set.
 fn counts(tsv: &str) -> (Vec<(Intent, Counts)>, Counts) {
     let set = eval::parse_labelled(tsv).expect("labelled set parses");
