@@ -22,7 +22,8 @@ Role (from structure only, never from the text): a Stack Exchange question post 
 
 Prints the stratum table on stderr and, on stdout, id, source, role, stratum, text (escaped
 as in messages.tsv). With OUT_DIR, also writes there real3.tsv (labels empty, split
-`holdout`), real3-sources.tsv, real3-context.tsv and real3-strata.tsv.
+`holdout`), real3-sources.tsv, real3-context.tsv and real3-strata.tsv. OUT_DIR must not be
+crates/kith-text/data/eval once labelled: its real3.tsv would lose the labels.
 """
 
 import glob
