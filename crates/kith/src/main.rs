@@ -30,7 +30,7 @@ const PURGE_DELAY_MS: std::ffi::c_long = 3_000;
 /// Keeps freed memory for the process's next allocations a little longer than mimalloc would.
 /// A scorecard computation allocates and frees hundreds of MiB; memory handed back comes back
 /// as fresh pages the kernel zeroes again. Measured at 10 M activities (docs/benchmarks.md,
-/// scorecard section, 2026-12-06 "cold build 2"): warm 1.013 s with the 1 s default, 0.948 s
+/// scorecard section, "2026-12-06, cold build 2"): warm 1.013 s with the 1 s default, 0.948 s
 /// with 3 s, 0.929 s never handing memory back; but never handing it back raised the refresh
 /// process's peak to 1,517 MiB (bar 1.5 GiB), 3 s to 1,449 MiB, the default 1,293 MiB.
 fn keep_freed_memory() {
