@@ -92,6 +92,39 @@ pub struct Context {
     /// Quoted lines (`>`) were removed: the message reacts to someone else's words.
     pub had_quote: bool,
     pub hostile: bool,
+    /// Where the message stands in its thread, from the store's structure (never the text).
+    pub role: Role,
+}
+
+/// Where a message stands in its thread, as the store knows it from the activity's kind: a
+/// post opens a thread; a reply, an answer or a solution replies in one. `Unknown` when the
+/// structure does not say (chat messages whose thread is only inferred, text given alone):
+/// the rules then read the text alone, exactly as [`crate::analyze`] does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Starts a thread (a forum topic, a Q&A question, a mailing-list thread's first message).
+    Opening,
+    /// Replies in a thread (a reply, a Q&A answer or comment, a solution).
+    Reply,
+    #[default]
+    Unknown,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Opening, Role::Reply, Role::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Opening => "opening",
+            Role::Reply => "reply",
+            Role::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 const QUESTION_STARTS: &[&str] = &[
