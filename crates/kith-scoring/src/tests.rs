@@ -73,7 +73,7 @@ fn a_pass_stores_what_kith_text_reads_and_the_next_finds_nothing() {
     let scores = all_scores(&db.store);
     assert_eq!(scores.len(), 4);
     for (s, text) in scores.iter().zip(TEXTS) {
-        let a = kith_text::analyze(text);
+        let a = kith_text::analyze_in(text, Role::Reply);
         assert_eq!(s.model_version, MODEL_VERSION);
         assert_eq!(s.scored, a.scored, "{text}");
         assert_eq!(s.language, a.language.code, "{text}");
@@ -186,7 +186,7 @@ fn a_stored_score_is_explained_from_the_text_and_marked_stale_after_an_edit() {
     import(&db.store, &[message("m1", Kind::Reply, TEXTS[1])]);
     run(&db.store, &Pass::stale(), &()).expect("pass");
     let stored = all_scores(&db.store).remove(0);
-    let shown = explain_stored(&stored, TEXTS[1]);
+    let shown = explain_stored(&stored, Kind::Reply, TEXTS[1]);
     assert!(shown.current, "same model, same text");
     assert!(shown.intents.contains(&Intent::Thanks));
     assert!(
@@ -207,6 +207,6 @@ fn a_stored_score_is_explained_from_the_text_and_marked_stale_after_an_edit() {
         "{:?}",
         shown.explanation.sentiment_words
     );
-    let edited = explain_stored(&stored, "Still broken, this is useless.");
+    let edited = explain_stored(&stored, Kind::Reply, "Still broken, this is useless.");
     assert!(!edited.current, "the text changed since it was scored");
 }

@@ -891,6 +891,20 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // what the message does (its opening and closing sentences do).
     let words = ss.iter().map(Sentence::word_count).sum::<usize>();
     let long = words >= LONG_WORDS;
+    // Where the message stands, from the store's structure: a reply never opens a thread
+    // whatever its first line looks like; otherwise a title line then a blank line says so.
+    let role = ctx.role;
+    let opens = role != Role::Reply && titled(prose);
+    // Where a long message does what it does: a post up front (its first two sentences) or in
+    // closing; a long reply in its first sentence, the rest arguing the matter discussed
+    // ("it would be nice if …", "it doesn't work with history" there weigh an idea).
+    let leads = |i: usize, n: usize| {
+        if role == Role::Reply {
+            i == 0
+        } else {
+            i <= 1 || i + 1 == n
+        }
+    };
     // A question inside quoted speech is someone else's ("\"What is truth?\" Pilate asked"),
     // one in parentheses an aside ("(so far?)"), and in a long message a list of questions
     // lists other people's (the week's questions, the options discussed).
@@ -916,7 +930,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 !long
                     || ss
                         .iter()
-                        .take(2)
+                        .take(if role == Role::Reply { 1 } else { 2 })
                         .any(|s| announce_set().first(&s.joined).is_some())
             })
             .or_else(|| notice(ss))
@@ -935,7 +949,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .filter(|_| {
             !long
                 || ss.iter().enumerate().any(|(i, s)| {
-                    (i <= 1 || i + 1 == ss.len())
+                    leads(i, ss.len())
                         && (request_set().first(&s.joined).is_some()
                             || any_sentence_starts(std::slice::from_ref(s), REQUEST_STARTS)
                                 .is_some())
@@ -981,12 +995,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         // middle of a long argument "doesn't work" or "is wrong" judges an idea.
         .filter(|_| {
             !long
-                || ss.iter().enumerate().any(|(i, s)| {
-                    (i <= 1 || i + 1 == ss.len()) && bug_set().first(&s.joined).is_some()
-                })
+                || ss
+                    .iter()
+                    .enumerate()
+                    .any(|(i, s)| leads(i, ss.len()) && bug_set().first(&s.joined).is_some())
         })
         .or_else(|| ctx.had_trace.then(|| "stack trace".into()))
-        .or_else(|| failure_title(prose));
+        .or_else(|| failure_title(prose).filter(|_| role != Role::Reply));
     // Clearly negative prose that does nothing else (asks, reports a bug, requests, announces)
     // is a complaint; mildly negative prose only then, strongly negative prose anyway.
     let plain =
@@ -1055,13 +1070,14 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // ("can we …?", "how do I …?"); rhetorical forms never do.
     // A long message's question is also worded as one ("is it …?", not "perhaps we can
     // combine them?").
+    // An opening post asks the readers wherever its question stands.
     let asks = |i: usize, s: &Sentence| {
         s.question
             && !rhetorical_form(s)
             && (!long
                 || (interrogative(s)
-                    && (i <= 1
-                        || i + 1 == qss.len()
+                    && (role == Role::Opening
+                        || (role != Role::Reply && (i <= 1 || i + 1 == qss.len()))
                         || DIRECT_QUESTION.iter().any(|p| has_phrase(&s.joined, p)))))
     };
     let qmark = qss.iter().enumerate().any(|(i, s)| asks(i, s));
@@ -1075,7 +1091,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         // An opening post titled with a question, with or without its "?" ("Should we
         // authorize a list of reference questions").
         .or_else(|| {
-            (titled(prose)
+            (opens
                 && qss
                     .first()
                     .is_some_and(|s| interrogative(s) && !rhetorical_form(s)))
@@ -1212,7 +1228,9 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         && bug.is_none()
         && complaint.is_none()
         && praise.is_none();
+    // An answer replies: an opening post never answers.
     let answered = !ctx.hostile
+        && role != Role::Opening
         && question.is_none()
         && thanks.is_none()
         && intro.is_none()
@@ -1224,15 +1242,14 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             add(Intent::Answer, e);
         } else if ctx.had_code {
             add(Intent::Answer, "code".into());
-        } else if long && !titled(prose) && !about_the_writer(ss, words) {
+        } else if long && !opens && !about_the_writer(ss, words) {
             // A long reply that asks, thanks, requests and reports nothing argues a position
             // or explains: what answers on discussion sites are.
             add(Intent::Answer, "long reply".into());
-        } else if let Some(p) =
-            (words >= 12 && !titled(prose) && !(long && about_the_writer(ss, words)))
-                .then(|| position_set().first(&all))
-                .flatten()
-                .filter(|_| no_other && thanks_word.is_none())
+        } else if let Some(p) = (words >= 12 && !opens && !(long && about_the_writer(ss, words)))
+            .then(|| position_set().first(&all))
+            .flatten()
+            .filter(|_| no_other && thanks_word.is_none())
         {
             // A reply of a dozen words or more that states the writer's position on the
             // matter ("I think as long as the article is cited it's fine").
