@@ -1092,13 +1092,17 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         // authorize a list of reference questions").
         .or_else(|| {
             (opens
-                && qss
-                    .first()
-                    .is_some_and(|s| interrogative(s) && !rhetorical_form(s)))
+                && qss.first().is_some_and(|s| {
+                    (interrogative(s) || (role == Role::Opening && s.question))
+                        && !rhetorical_form(s)
+                }))
             .then(|| "question title".to_string())
         });
+    // An opening post asks its "why …?" ("Why was this question removed?"): rhetoric argues
+    // in a thread someone else opened.
     let rhetorical = ctx.hostile
         || (qmark
+            && role != Role::Opening
             && complaint
                 .as_deref()
                 .is_some_and(|c| !c.starts_with("why …"))
