@@ -1198,7 +1198,14 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .and_then(|_| {
             ss.iter()
                 .enumerate()
-                .filter(|&(i, s)| !long || i == 0 || s.word_count() <= 12)
+                // A long reply praises in its first sentence ("Great analysis. …") or a short
+                // closing one ("Well done."); in between, "a great way to", "excellent
+                // sources" weigh the matter discussed.
+                .filter(|&(i, s)| {
+                    !long
+                        || i == 0
+                        || (s.word_count() <= 12 && (role != Role::Reply || i + 1 == ss.len()))
+                })
                 .map(|(_, s)| s)
                 .filter(|s| {
                     !s.question
@@ -1522,6 +1529,11 @@ fn failure_title(prose: &str) -> Option<String> {
         "stuck",
         "having trouble",
         "error",
+        "incorrect",
+        "unable to",
+        "not going away",
+        "disappeared",
+        "disappearing",
     ];
     FAILS
         .iter()
