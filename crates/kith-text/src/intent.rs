@@ -954,6 +954,20 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                             || any_sentence_starts(std::slice::from_ref(s), REQUEST_STARTS)
                                 .is_some())
                 })
+        })
+        // An opening post proposes a change up front: "I suggest allowing them", "We need a
+        // notification system …" in its title or first sentences.
+        .or_else(|| {
+            (role == Role::Opening && announce.is_none())
+                .then(|| {
+                    ss.iter().take(3).find_map(|s| {
+                        ["i suggest", "we need a", "i propose", "how about"]
+                            .into_iter()
+                            .find(|p| has_phrase(&s.joined, p))
+                            .map(str::to_string)
+                    })
+                })
+                .flatten()
         });
     // A long message thanks in its opening; a thanks word closing it ("Cheers", "appreciate
     // it") signs off.
@@ -1119,6 +1133,10 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 | "has anyone proposed"
                 | "would you consider"
                 | "why is there no"
+                | "i suggest"
+                | "we need a"
+                | "i propose"
+                | "how about"
         )
     });
     let question = if (qmark || qstart.is_some()) && !rhetorical && !direct_request {
