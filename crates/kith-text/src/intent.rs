@@ -3206,3 +3206,66 @@ mod real_text_shape_tests {
         assert!(intents(&report).contains(&Intent::BugReport));
     }
 }
+
+#[cfg(test)]
+mod role_tests {
+    use crate::{Intent, Role, analyze, analyze_in};
+
+    fn intents(text: &str, role: Role) -> Vec<Intent> {
+        analyze_in(text, role)
+            .intents
+            .iter()
+            .map(|m| m.intent)
+            .collect()
+    }
+
+    const EXPLAINED: &str = "The export runs every night and writes one file per source into \
+        the data folder. Each file holds the members, their activities and the scores of the \
+        last pass, so a spreadsheet can read it directly without any conversion.";
+
+    #[test]
+    fn unknown_is_the_text_alone() {
+        for t in [
+            EXPLAINED,
+            "How do I export members?",
+            "Thanks, that fixed it!",
+            "Profile does not show name\n\nMy profile shows a number instead of my name.",
+        ] {
+            assert_eq!(analyze(t), analyze_in(t, Role::Unknown), "{t}");
+        }
+    }
+
+    #[test]
+    fn an_answer_replies_and_an_opening_post_never_answers() {
+        assert!(intents(EXPLAINED, Role::Reply).contains(&Intent::Answer));
+        assert!(intents(EXPLAINED, Role::Unknown).contains(&Intent::Answer));
+        assert!(!intents(EXPLAINED, Role::Opening).contains(&Intent::Answer));
+    }
+
+    #[test]
+    fn a_long_reply_asks_only_what_it_puts_to_the_readers() {
+        let mid = format!("{EXPLAINED} Is that really a problem? Most people never open it.");
+        assert!(intents(&mid, Role::Opening).contains(&Intent::Question));
+        assert!(!intents(&mid, Role::Reply).contains(&Intent::Question));
+        let put = format!("{EXPLAINED} Can we keep it that way? Most people never open it.");
+        assert!(intents(&put, Role::Reply).contains(&Intent::Question));
+    }
+
+    #[test]
+    fn an_opening_title_asks_or_reports_and_a_reply_has_no_title() {
+        let asked = "Undelete a question?\n\nI deleted my question by accident last night.";
+        assert!(intents(asked, Role::Opening).contains(&Intent::Question));
+        let failed =
+            "Answer count incorrect\n\nMy account page shows three answers, the site shows five.";
+        assert!(intents(failed, Role::Opening).contains(&Intent::BugReport));
+        assert!(!intents(failed, Role::Reply).contains(&Intent::BugReport));
+    }
+
+    #[test]
+    fn an_opening_post_proposes_up_front() {
+        let t = "Short answers\n\nIn some rare cases a short answer is right, so I suggest \
+            allowing them.";
+        assert!(intents(t, Role::Opening).contains(&Intent::FeatureRequest));
+        assert!(!intents(t, Role::Unknown).contains(&Intent::FeatureRequest));
+    }
+}
