@@ -6,11 +6,13 @@
 //! ```
 //!
 //! `--tune` prints the tuning data's figures only and writes nothing; with `--errors` it
-//! also prints their misclassified messages (`--all`: every message). Tuning data:
-//! `messages.tsv` (both old splits), `holdout2.tsv` and `real.tsv` (both splits), each spent
-//! by its one reading; rule work never reads `real2.tsv`, the bar, which is read only when
-//! the document is regenerated (first read in commit "Real-message set 2, first reading";
-//! with the rules unchanged, regenerating reproduces that reading).
+//! also prints their misclassified messages with each one's role (`--all`: every message).
+//! Tuning data: `messages.tsv` (both old splits), `holdout2.tsv`, `real.tsv` (both splits)
+//! and `real2.tsv` (all of it), each spent by its one reading (set 2's in commit
+//! "Real-message set 2, first reading"). Each real message is analysed in its role from
+//! `real-context.tsv` / `real2-context.tsv` (`analyze_in`); the written sets have no thread
+//! structure (role unknown, i.e. `analyze`). The document still presents set 2 as the bar
+//! it was at its reading; it is to be regenerated when real set 3 (the next bar) is read.
 
 #[path = "common/complaint_model.rs"]
 mod complaint_model;
