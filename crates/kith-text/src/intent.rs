@@ -1271,9 +1271,11 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             add(Intent::Answer, e);
         } else if ctx.had_code {
             add(Intent::Answer, "code".into());
-        } else if long && !opens && !about_the_writer(ss, words) {
+        } else if long && !opens && (role == Role::Reply || !about_the_writer(ss, words)) {
             // A long reply that asks, thanks, requests and reports nothing argues a position
-            // or explains: what answers on discussion sites are.
+            // or explains: what answers on discussion sites are. Where the text alone cannot
+            // tell a reply, a story told in the first person is not one; a known reply that
+            // tells the writer's experience answers with it.
             add(Intent::Answer, "long reply".into());
         } else if let Some(p) = (words >= 12 && !opens && !(long && about_the_writer(ss, words)))
             .then(|| position_set().first(&all))
@@ -3259,6 +3261,15 @@ mod role_tests {
             "Answer count incorrect\n\nMy account page shows three answers, the site shows five.";
         assert!(intents(failed, Role::Opening).contains(&Intent::BugReport));
         assert!(!intents(failed, Role::Reply).contains(&Intent::BugReport));
+    }
+
+    #[test]
+    fn a_known_reply_that_tells_the_writers_experience_answers() {
+        let story = "Last year I moved my notes to a wiki and I kept the old folder for a \
+            while. I wrote the pages myself in the evenings, and I linked each one to my \
+            reading list so I could find things again when I needed them for my own work.";
+        assert!(intents(story, Role::Reply).contains(&Intent::Answer));
+        assert!(!intents(story, Role::Unknown).contains(&Intent::Answer));
     }
 
     #[test]

@@ -273,7 +273,7 @@ fn hostility_precision_on_holdout2_at_least_0_90() {
 #[test]
 #[ignore = "real-message set 2 is tuning data since its one reading, no longer the bar \
             (set 3 is); after the rounds on sets 1 and 2 with roles (accuracy -- --tune): \
-            question P 0.85 R 0.88 (157 examples) meets it; answer P 0.75 R 0.66 (211), \
+            question P 0.85 R 0.88 (157 examples) meets it; answer P 0.75 R 0.77 (211), \
             thanks P 0.77 R 0.94 (18), bug_report P 0.53 R 0.42 (19), \
             feature_request P 0.30 R 0.23 (17), complaint P 0.27 R 0.28 (63), \
             praise P 0.60 R 0.46 (43), announcement P 0.40 R 0.12 (16) do not; \
@@ -327,8 +327,8 @@ fn intent_real2_figures_do_not_regress() {
     let floors: &[(Intent, f64, f64)] = &[
         // 139 of 163 predicted right, 139 of 157 found.
         (Intent::Question, 0.85, 0.88),
-        // 141 of 187, 141 of 211.
-        (Intent::Answer, 0.75, 0.66),
+        // 163 of 217, 163 of 211.
+        (Intent::Answer, 0.75, 0.77),
         // 17 of 22, 17 of 18.
         (Intent::Thanks, 0.77, 0.94),
         // 8 of 15, 8 of 19.
@@ -369,15 +369,18 @@ fn intent_real2_figures_do_not_regress() {
 /// when it puts its question to the readers; with the round's opening-post rules, question
 /// false alarms went from 38 to 26 on set 1 and from 30 to 22 on set 2) and praise recall 0.65 -> 0.57 (26 -> 23 of 40; round 3, see
 /// `intent_real2_figures_do_not_regress`: both sets pooled, praise went from P 0.55 R 0.57
-/// to P 0.62 R 0.52).
+/// to P 0.62 R 0.52); and answer precision 0.57 -> 0.51 (round 5: a long reply telling the
+/// writer's experience answers, as set 2's labeller reads it: on set 1 +13 hits and +48
+/// false alarms, on set 2 +22 hits and +8 false alarms; both sets pooled, answer went from
+/// P 0.64 R 0.73 to P 0.60 R 0.81).
 #[test]
 fn intent_real_set_figures_do_not_regress() {
     let (per, _) = counts(eval::REAL_TSV, Some(eval::REAL_CONTEXT_TSV));
     let floors: &[(Intent, f64, f64)] = &[
         // 81 of 108 predicted right, 81 of 93 found.
         (Intent::Question, 0.75, 0.87),
-        // 176 of 305, 176 of 224.
-        (Intent::Answer, 0.57, 0.78),
+        // 189 of 366, 189 of 224.
+        (Intent::Answer, 0.51, 0.84),
         // 19 of 24, 19 of 19.
         (Intent::Thanks, 0.79, 1.00),
         // 2 of 5, 2 of 4.
