@@ -2,7 +2,8 @@
 //!
 //! The text scoring pass: what joins kith-text (pure scoring) to the store. It pages through
 //! the messages that need a score ([`kith_store::TextScores::texts_to_score`]), scores them
-//! with [`kith_text::analyze`] on every core, and stores the scores in chunks, each chunk one
+//! with [`kith_text::analyze_in`] on every core (the message's place in its thread from its
+//! kind: [`role_of`]), and stores the scores in chunks, each chunk one
 //! transaction that advances the change sequence (so the analytics snapshot picks them up).
 //!
 //! It runs *beside* the import, never inside it: `kith import` commits and prints its audit
@@ -31,10 +32,11 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kith_model::Kind;
 use kith_store::{
     ActivityId, Change, Store, StoreError, TextScore, TextSelection, TextToScore, Watermark,
 };
-use kith_text::{Explanation, Intent, MODEL_VERSION};
+use kith_text::{Explanation, Intent, MODEL_VERSION, Role};
 
 /// What can stop a pass.
 #[derive(Debug, thiserror::Error)]
@@ -127,9 +129,21 @@ pub struct PassReport {
     pub stopped: bool,
 }
 
+/// Where a message of this kind stands in its thread, for the intent rules: a post opens a
+/// thread; a reply, an answer or a solution replies in one; anything else (feedback) is
+/// unknown. A chat message whose thread an importer inferred by conversation window is a
+/// post when it opens the window and a reply otherwise.
+pub fn role_of(kind: Kind) -> Role {
+    match kind {
+        Kind::Post => Role::Opening,
+        Kind::Reply | Kind::Answer | Kind::Solution => Role::Reply,
+        _ => Role::Unknown,
+    }
+}
+
 /// The stored form of one message's scores.
 pub fn score(message: &TextToScore) -> TextScore {
-    let a = kith_text::analyze(&message.text);
+    let a = kith_text::analyze_in(&message.text, role_of(message.kind));
     TextScore {
         activity: message.id,
         activity_seq: message.seq,
@@ -337,12 +351,13 @@ pub struct ScoredMessage {
     pub explanation: Explanation,
 }
 
-/// Explains a stored score from the message's current text.
-pub fn explain_stored(stored: &TextScore, text: &str) -> ScoredMessage {
-    let explanation = kith_text::explain(text);
+/// Explains a stored score from the message's current text and kind.
+pub fn explain_stored(stored: &TextScore, kind: Kind, text: &str) -> ScoredMessage {
+    let explanation = kith_text::explain_in(text, role_of(kind));
     let again = score(&TextToScore {
         id: stored.activity,
         seq: stored.activity_seq,
+        kind,
         text: text.to_owned(),
     });
     ScoredMessage {

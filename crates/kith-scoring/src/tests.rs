@@ -73,7 +73,7 @@ fn a_pass_stores_what_kith_text_reads_and_the_next_finds_nothing() {
     let scores = all_scores(&db.store);
     assert_eq!(scores.len(), 4);
     for (s, text) in scores.iter().zip(TEXTS) {
-        let a = kith_text::analyze(text);
+        let a = kith_text::analyze_in(text, Role::Reply);
         assert_eq!(s.model_version, MODEL_VERSION);
         assert_eq!(s.scored, a.scored, "{text}");
         assert_eq!(s.language, a.language.code, "{text}");
@@ -186,7 +186,7 @@ fn a_stored_score_is_explained_from_the_text_and_marked_stale_after_an_edit() {
     import(&db.store, &[message("m1", Kind::Reply, TEXTS[1])]);
     run(&db.store, &Pass::stale(), &()).expect("pass");
     let stored = all_scores(&db.store).remove(0);
-    let shown = explain_stored(&stored, TEXTS[1]);
+    let shown = explain_stored(&stored, Kind::Reply, TEXTS[1]);
     assert!(shown.current, "same model, same text");
     assert!(shown.intents.contains(&Intent::Thanks));
     assert!(
@@ -207,6 +207,51 @@ fn a_stored_score_is_explained_from_the_text_and_marked_stale_after_an_edit() {
         "{:?}",
         shown.explanation.sentiment_words
     );
-    let edited = explain_stored(&stored, "Still broken, this is useless.");
+    let edited = explain_stored(&stored, Kind::Reply, "Still broken, this is useless.");
     assert!(!edited.current, "the text changed since it was scored");
+}
+
+/// The scorer reads where a message stands from its kind: the same explanation posted as a
+/// thread's opening post does not answer, as a reply or an answer it does.
+#[test]
+fn a_message_is_scored_in_its_role_from_its_kind() {
+    const EXPLAINED: &str = "The export runs every night and writes one file per source \
+        into the data folder. Each file holds the members, their activities and the scores of \
+        the last pass, so a spreadsheet can read it directly without any conversion.";
+    let db = db();
+    import(
+        &db.store,
+        &[
+            message("p", Kind::Post, EXPLAINED),
+            message("r", Kind::Reply, EXPLAINED),
+            message("a", Kind::Answer, EXPLAINED),
+            message("f", Kind::Feedback, EXPLAINED),
+        ],
+    );
+    run(&db.store, &Pass::stale(), &()).expect("pass");
+    let scores = all_scores(&db.store);
+    assert_eq!(scores.len(), 4);
+    let answers: Vec<bool> = scores
+        .iter()
+        .map(|s| s.intents & Intent::Answer.bit() != 0)
+        .collect();
+    assert_eq!(
+        answers,
+        [false, true, true, true],
+        "post, reply, answer, feedback"
+    );
+    for (s, kind) in scores
+        .iter()
+        .zip([Kind::Post, Kind::Reply, Kind::Answer, Kind::Feedback])
+    {
+        let a = kith_text::analyze_in(EXPLAINED, role_of(kind));
+        assert_eq!(s.intents, Intent::bits(&a.intents), "{kind:?}");
+        assert!(explain_stored(s, kind, EXPLAINED).current, "{kind:?}");
+    }
+    assert!(
+        !explain_stored(&scores[0], Kind::Reply, EXPLAINED).current,
+        "explained in another role, the post's stored score is not what it reads"
+    );
+    assert_eq!(role_of(Kind::Solution), Role::Reply);
+    assert_eq!(role_of(Kind::Feedback), Role::Unknown);
 }

@@ -57,7 +57,9 @@ impl TextScores for PgStore {
         self.read("reading messages to score", |tx| {
             let rows = tx
                 .query(
-                    &format!("SELECT a.id, a.seq, a.text {SELECTED} ORDER BY a.id LIMIT $4"),
+                    &format!(
+                        "SELECT a.id, a.seq, a.text, a.kind {SELECTED} ORDER BY a.id LIMIT $4"
+                    ),
                     &[
                         &after.map_or(0, |a| a.0),
                         &selection.all,
@@ -68,9 +70,14 @@ impl TextScores for PgStore {
                 .map_err(|e| db_err("reading messages to score", e))?;
             rows.iter()
                 .map(|r| {
+                    let kind: String = col(r, "kind")?;
+                    let kind = kind.parse::<kith_model::Kind>().map_err(|e| {
+                        StoreError::backend("reading the kind of a message to score", e)
+                    })?;
                     Ok(TextToScore {
                         id: ActivityId(col(r, "id")?),
                         seq: col(r, "seq")?,
+                        kind,
                         text: col(r, "text")?,
                     })
                 })

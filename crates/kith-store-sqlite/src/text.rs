@@ -22,7 +22,7 @@ pub(crate) fn to_score(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT a.id, a.seq, a.text {SELECTED} ORDER BY a.id LIMIT ?4"
+            "SELECT a.id, a.seq, a.text, a.kind {SELECTED} ORDER BY a.id LIMIT ?4"
         ))
         .ctx("preparing to read messages to score")?;
     let rows = stmt
@@ -34,9 +34,18 @@ pub(crate) fn to_score(
                 limit
             ],
             |r| {
+                let kind: String = r.get(3)?;
+                let kind = kind.parse::<kith_model::Kind>().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        3,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
                 Ok(TextToScore {
                     id: ActivityId(r.get(0)?),
                     seq: r.get(1)?,
+                    kind,
                     text: r.get(2)?,
                 })
             },

@@ -2737,6 +2737,17 @@ pub fn messages_to_score_are_live_texts_of_message_kinds_in_id_order(store: &dyn
     );
     let p1 = got.iter().find(|t| t.id == id("p1")).expect("p1");
     assert_eq!(p1.text, "How do I export members?");
+    // Each message comes with its kind: the scorer reads whether it opens a thread or
+    // replies in one.
+    let kinds: Vec<(ActivityId, Kind)> = got.iter().map(|t| (t.id, t.kind)).collect();
+    let mut want_kinds = vec![
+        (id("p1"), Kind::Post),
+        (id("r1"), Kind::Reply),
+        (id("a1"), Kind::Answer),
+        (id("f1"), Kind::Feedback),
+    ];
+    want_kinds.sort();
+    assert_eq!(kinds, want_kinds, "each message's kind as stored");
     assert_eq!(
         store.count_texts_to_score(STALE_V1).expect("count"),
         4,

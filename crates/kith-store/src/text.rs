@@ -21,12 +21,15 @@ pub const SCORED_KINDS: &[kith_model::Kind] = &[
 ];
 
 /// One message to score: its id, its change number when read (stored with the score so that a
-/// later edit makes the score stale), and its text.
+/// later edit makes the score stale), its kind and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextToScore {
     pub id: ActivityId,
     /// The activity's `seq` when it was read.
     pub seq: i64,
+    /// The activity's kind (one of [`SCORED_KINDS`]): where the message stands in its thread
+    /// (a post opens one; a reply or an answer replies), which the intent rules read.
+    pub kind: kith_model::Kind,
     pub text: String,
 }
 

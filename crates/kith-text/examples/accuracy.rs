@@ -6,20 +6,38 @@
 //! ```
 //!
 //! `--tune` prints the tuning data's figures only and writes nothing; with `--errors` it
-//! also prints their misclassified messages (`--all`: every message). Tuning data:
-//! `messages.tsv` (both old splits), `holdout2.tsv` and `real.tsv` (both splits), each spent
-//! by its one reading; rule work never reads `real2.tsv`, the bar, which is read only when
-//! the document is regenerated (first read in commit "Real-message set 2, first reading";
-//! with the rules unchanged, regenerating reproduces that reading).
+//! also prints their misclassified messages with each one's role (`--all`: every message).
+//! Tuning data: `messages.tsv` (both old splits), `holdout2.tsv`, `real.tsv` (both splits)
+//! and `real2.tsv` (all of it), each spent by its one reading (set 2's in commit
+//! "Real-message set 2, first reading"). Each real message is analysed in its role from
+//! `real-context.tsv` / `real2-context.tsv` (`analyze_in`); the written sets have no thread
+//! structure (role unknown, i.e. `analyze`). The document still presents set 2 as the bar
+//! it was at its reading; it is to be regenerated when real set 3 (the next bar) is read.
 
 #[path = "common/complaint_model.rs"]
 mod complaint_model;
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use kith_text::eval::{self, Counts, Labelled};
-use kith_text::{Intent, Polarity3, analyze, sentiment, vader};
+use kith_text::{Intent, Polarity3, Role, analyze, analyze_in, sentiment, vader};
+
+/// Each message's place in its thread by id (`real-context.tsv`, `real2-context.tsv`); a
+/// message not in it (the written sets) is [`Role::Unknown`].
+type Roles = HashMap<String, Role>;
+
+fn roles(tsv: &str) -> Roles {
+    eval::parse_context(tsv).unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    })
+}
+
+fn role_of(roles: &Roles, id: &str) -> Role {
+    roles.get(id).copied().unwrap_or(Role::Unknown)
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,19 +58,25 @@ fn main() {
                 std::process::exit(1);
             })
         };
-        // Tuning data: both splits of the first set, held-out set 2 (spent by its reading)
-        // and the tune split of the real-message set. Never the real set's holdout split.
+        // Tuning data: both written sets (no thread structure: role unknown) and both real
+        // sets, all of them (each spent by its one reading), with each real message's role.
         let written = parse(eval::MESSAGES_TSV);
         let holdout2 = parse(eval::HOLDOUT2_TSV);
-        // Both splits of the real set: its holdout split was read once and is spent.
         let real = parse(eval::REAL_TSV);
-        for (name, set) in [
-            ("messages", &written),
-            ("holdout2", &holdout2),
-            ("real", &real),
+        let real2 = parse(eval::REAL2_TSV);
+        let none = Roles::new();
+        let (real_roles, real2_roles) = (
+            roles(eval::REAL_CONTEXT_TSV),
+            roles(eval::REAL2_CONTEXT_TSV),
+        );
+        for (name, set, roles) in [
+            ("messages", &written, &none),
+            ("holdout2", &holdout2, &none),
+            ("real", &real, &real_roles),
+            ("real2", &real2, &real2_roles),
         ] {
             let part: Vec<&Labelled> = set.iter().collect();
-            let (per, host) = score(&part);
+            let (per, host) = score(&part, roles);
             for (intent, c) in &per {
                 eprintln!(
                     "{name} {:<16} P {:.2} R {:.2} (tp {} fp {} fn {})",
@@ -73,7 +97,7 @@ fn main() {
                 host.fn_
             );
             if errors {
-                print_tune_errors(set, all);
+                print_tune_errors(set, roles, all);
             }
         }
         return;
@@ -382,26 +406,39 @@ fn labelled_section(md: &mut String, errors: bool) {
         holdout2.len(),
         tuning.len(),
     );
-    let parts: [(&str, Vec<&Labelled>, bool); 4] = [
-        ("real-message set 2 (the bar)", real2.iter().collect(), true),
+    let none = Roles::new();
+    let (real_roles, real2_roles) = (
+        roles(eval::REAL_CONTEXT_TSV),
+        roles(eval::REAL2_CONTEXT_TSV),
+    );
+    let parts: [(&str, Vec<&Labelled>, bool, &Roles); 4] = [
+        (
+            "real-message set 2 (the bar)",
+            real2.iter().collect(),
+            true,
+            &real2_roles,
+        ),
         (
             "real-message set 1, both splits (tuning data)",
             real.iter().collect(),
             false,
+            &real_roles,
         ),
         (
             "held-out set 2 (read once, now tuning data)",
             holdout2.iter().collect(),
             false,
+            &none,
         ),
         (
             "first written set (tuning data, both splits)",
             tuning.iter().collect(),
             false,
+            &none,
         ),
     ];
-    for (name, part, bar) in &parts {
-        let (per_intent, host) = score(part);
+    for (name, part, bar, roles) in &parts {
+        let (per_intent, host) = score(part, roles);
         let _ = writeln!(md, "### {name}, {} messages\n", part.len());
         md.push_str(
             "| intent | support | precision | recall | F1 | bar P, R ≥ 0.80 |\n|---|---|---|---|---|---|\n",
@@ -517,16 +554,17 @@ fn labelled_section(md: &mut String, errors: bool) {
          P 0.56 R 0.55, announcement P 0.25 R 0.06, feature request P 0.20 R 0.29.\n\n",
     );
     if errors {
-        print_tune_errors(&tuning, false);
+        print_tune_errors(&tuning, &none, false);
     }
 }
 
 /// The misclassified messages of the tuning data (never a held-out split); with `all`, every
 /// message, with its word count (whitespace-separated).
-fn print_tune_errors(set: &[Labelled], all: bool) {
+fn print_tune_errors(set: &[Labelled], roles: &Roles, all: bool) {
     {
         for m in set {
-            let a = analyze(&m.text);
+            let role = role_of(roles, &m.id);
+            let a = analyze_in(&m.text, role);
             let mut got: Vec<Intent> = a.intents.iter().map(|i| i.intent).collect();
             got.dedup();
             let mut want = m.intents.clone();
@@ -534,8 +572,9 @@ fn print_tune_errors(set: &[Labelled], all: bool) {
             if all || got != want || a.hostility.is_hostile() != m.hostile {
                 let mark = if got == want { "ok " } else { "ERR" };
                 println!(
-                    "{} {mark} {} want {:?}/{} got {:?}/{} ev {:?} {:?} | {}",
+                    "{} {mark} {} {} want {:?}/{} got {:?}/{} ev {:?} {:?} | {}",
                     m.id,
+                    role.as_str(),
                     m.text.split_whitespace().count(),
                     want,
                     m.hostile,
@@ -555,14 +594,14 @@ fn print_tune_errors(set: &[Labelled], all: bool) {
 
 type Scores = (Vec<(Intent, Counts)>, Counts);
 
-fn score(part: &[&Labelled]) -> Scores {
+fn score(part: &[&Labelled], roles: &Roles) -> Scores {
     let mut per: Vec<(Intent, Counts)> = Intent::ALL
         .iter()
         .map(|&i| (i, Counts::default()))
         .collect();
     let mut host = Counts::default();
     for m in part {
-        let a = analyze(&m.text);
+        let a = analyze_in(&m.text, role_of(roles, &m.id));
         for (intent, c) in per.iter_mut() {
             let predicted = a.intents.iter().any(|x| x.intent == *intent);
             c.add(predicted, m.intents.contains(intent));

@@ -2,7 +2,9 @@
 //! parsing the labelled set and the tweet set, Pearson r, precision and recall. Pure: the
 //! callers read the files.
 
-use crate::intent::Intent;
+use std::collections::HashMap;
+
+use crate::intent::{Intent, Role};
 
 /// One labelled message of `data/eval/messages.tsv`, `holdout2.tsv`, `real.tsv`, `real2.tsv` or
 /// `real3.tsv`.
@@ -60,6 +62,36 @@ pub const REAL3_SOURCES_TSV: &str = include_str!("../data/eval/real3-sources.tsv
 /// Stack Exchange answer or comment) or `unknown` (any other Slack message: the export has no
 /// threads). Derived from the data's structure, never from the text.
 pub const REAL3_CONTEXT_TSV: &str = include_str!("../data/eval/real3-context.tsv");
+
+/// Where each message of [`REAL_TSV`] stands in its thread (`id`, `role`), derived from the
+/// structure only (Stack Exchange post type, comment; Slack unknown) by
+/// `scripts/real_context.py`.
+pub const REAL_CONTEXT_TSV: &str = include_str!("../data/eval/real-context.tsv");
+
+/// Where each message of [`REAL2_TSV`] stands in its thread, as [`REAL_CONTEXT_TSV`].
+pub const REAL2_CONTEXT_TSV: &str = include_str!("../data/eval/real2-context.tsv");
+
+/// Parses a context file (header `id`, `role`; one row per message; roles `opening`,
+/// `reply`, `unknown`). `Err` names the line that is wrong, or an id given twice.
+pub fn parse_context(tsv: &str) -> Result<HashMap<String, Role>, String> {
+    let mut lines = tsv.lines().enumerate();
+    match lines.next() {
+        Some((_, "id\trole")) => {}
+        _ => return Err("context line 1: expected the header `id<TAB>role`".into()),
+    }
+    let mut out = HashMap::new();
+    for (n, line) in lines {
+        let Some((id, role)) = line.split_once('\t') else {
+            return Err(format!("context line {}: expected 2 columns", n + 1));
+        };
+        let role =
+            Role::parse(role).ok_or(format!("context line {}: unknown role {role:?}", n + 1))?;
+        if out.insert(id.to_string(), role).is_some() {
+            return Err(format!("context line {}: id {id} given twice", n + 1));
+        }
+    }
+    Ok(out)
+}
 
 /// FNV-1a 64 of the id: the split is `test` when this is divisible by 3.
 pub fn split_hash(id: &str) -> u64 {
@@ -187,6 +219,35 @@ impl Counts {
             0.0
         } else {
             2.0 * p * r / (p + r)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_files_parse_and_name_each_role() {
+        let c = parse_context("id\trole\na\topening\nb\treply\nc\tunknown\n");
+        assert_eq!(
+            c.map(|m| [m["a"], m["b"], m["c"]]),
+            Ok([Role::Opening, Role::Reply, Role::Unknown])
+        );
+        assert!(parse_context("id\trole\na\tquestion\n").is_err());
+        assert!(parse_context("id\trole\na\n").is_err());
+        assert!(parse_context("a\topening\n").is_err());
+        assert!(parse_context("id\trole\na\treply\na\topening\n").is_err());
+        // The shipped files: one row per labelled message, every role present.
+        for (ctx, set) in [(REAL_CONTEXT_TSV, REAL_TSV), (REAL2_CONTEXT_TSV, REAL2_TSV)] {
+            let ctx = parse_context(ctx).unwrap_or_default();
+            let set = parse_labelled(set).unwrap_or_default();
+            assert!(!set.is_empty());
+            assert_eq!(ctx.len(), set.len());
+            assert!(set.iter().all(|m| ctx.contains_key(&m.id)));
+            for r in Role::ALL {
+                assert!(ctx.values().any(|&v| v == r), "{}", r.as_str());
+            }
         }
     }
 }

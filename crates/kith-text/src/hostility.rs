@@ -299,7 +299,7 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
         (profanity(), AttackKind::DirectedProfanity),
         (harassment(), AttackKind::Harassment),
     ] {
-        if let Some(p) = set.first(joined) {
+        if let Some(p) = set.first(joined).filter(|p| !described(joined, p)) {
             out.push(Evidence {
                 kind,
                 matched: p.to_string(),
@@ -308,7 +308,7 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
     }
     for (i, &w) in words.iter().enumerate() {
         let base = w.strip_suffix('s').unwrap_or(w);
-        if slurs().iter().any(|s| s == w || s == base) {
+        if slurs().iter().any(|s| s == w || s == base) && !handled_thing(words, i) {
             out.push(Evidence {
                 kind: AttackKind::Slur,
                 matched: w.to_string(),
@@ -327,6 +327,54 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
             });
         }
     }
+}
+
+/// A command ("go away", "shut up", "get lost") said of something rather than to someone:
+/// after a modal, a negation or "to" it describes ("the alert won't go away", "it does not
+/// go away", "I had to shut up").
+fn described(joined: &str, phrase: &str) -> bool {
+    if !phrase
+        .split(' ')
+        .next()
+        .is_some_and(|w| matches!(w, "go" | "get" | "shut"))
+    {
+        return false;
+    }
+    find_phrase_at(joined, phrase).is_some_and(|at| {
+        joined[..at]
+            .split(' ')
+            .rfind(|w| !w.is_empty())
+            .is_some_and(|w| {
+                matches!(
+                    w,
+                    "not"
+                        | "never"
+                        | "won't"
+                        | "wont"
+                        | "will"
+                        | "would"
+                        | "doesn't"
+                        | "didn't"
+                        | "don't"
+                        | "can't"
+                        | "cannot"
+                        | "couldn't"
+                        | "to"
+                        | "simply"
+                )
+            })
+    })
+}
+
+/// A word of the slur list used for a thing someone handles (British "a fag" is a cigarette:
+/// "sticking a fag in his braces", "lit a fag"): a verb of handling or smoking, then "a",
+/// just before it.
+fn handled_thing(words: &[&str], i: usize) -> bool {
+    const HANDLING: &[&str] = &[
+        "sticking", "stick", "stuck", "smoke", "smoking", "smoked", "light", "lit", "lighting",
+        "roll", "rolled", "rolling", "having", "fancy", "cadge", "bum", "puff",
+    ];
+    i >= 2 && words[i - 1] == "a" && HANDLING.contains(&words[i - 2])
 }
 
 fn find_phrase_at(haystack: &str, phrase: &str) -> Option<usize> {
@@ -433,6 +481,9 @@ mod tests {
             "This damn thing crashes every single time.",
             "We live in a world full of trolls, and our reality is shaped by those trolls.",
             "the `(idiot|moron)` regex only matches whole words",
+            "The alert simply won't go away, even after a refresh.",
+            "It does not go away when I reload the page.",
+            "a man sticking a fag in his braces",
         ] {
             assert!(!hostility(t).is_hostile(), "{t}: {:?}", hostility(t));
         }

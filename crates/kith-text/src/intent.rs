@@ -92,6 +92,39 @@ pub struct Context {
     /// Quoted lines (`>`) were removed: the message reacts to someone else's words.
     pub had_quote: bool,
     pub hostile: bool,
+    /// Where the message stands in its thread, from the store's structure (never the text).
+    pub role: Role,
+}
+
+/// Where a message stands in its thread, as the store knows it from the activity's kind: a
+/// post opens a thread; a reply, an answer or a solution replies in one. `Unknown` when the
+/// structure does not say (chat messages whose thread is only inferred, text given alone):
+/// the rules then read the text alone, exactly as [`crate::analyze`] does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Starts a thread (a forum topic, a Q&A question, a mailing-list thread's first message).
+    Opening,
+    /// Replies in a thread (a reply, a Q&A answer or comment, a solution).
+    Reply,
+    #[default]
+    Unknown,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Opening, Role::Reply, Role::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Opening => "opening",
+            Role::Reply => "reply",
+            Role::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 const QUESTION_STARTS: &[&str] = &[
@@ -858,6 +891,20 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // what the message does (its opening and closing sentences do).
     let words = ss.iter().map(Sentence::word_count).sum::<usize>();
     let long = words >= LONG_WORDS;
+    // Where the message stands, from the store's structure: a reply never opens a thread
+    // whatever its first line looks like; otherwise a title line then a blank line says so.
+    let role = ctx.role;
+    let opens = role != Role::Reply && titled(prose);
+    // Where a long message does what it does: a post up front (its first two sentences) or in
+    // closing; a long reply in its first sentence, the rest arguing the matter discussed
+    // ("it would be nice if …", "it doesn't work with history" there weigh an idea).
+    let leads = |i: usize, n: usize| {
+        if role == Role::Reply {
+            i == 0
+        } else {
+            i <= 1 || i + 1 == n
+        }
+    };
     // A question inside quoted speech is someone else's ("\"What is truth?\" Pilate asked"),
     // one in parentheses an aside ("(so far?)"), and in a long message a list of questions
     // lists other people's (the week's questions, the options discussed).
@@ -883,7 +930,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 !long
                     || ss
                         .iter()
-                        .take(2)
+                        .take(if role == Role::Reply { 1 } else { 2 })
                         .any(|s| announce_set().first(&s.joined).is_some())
             })
             .or_else(|| notice(ss))
@@ -902,11 +949,25 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .filter(|_| {
             !long
                 || ss.iter().enumerate().any(|(i, s)| {
-                    (i <= 1 || i + 1 == ss.len())
+                    leads(i, ss.len())
                         && (request_set().first(&s.joined).is_some()
                             || any_sentence_starts(std::slice::from_ref(s), REQUEST_STARTS)
                                 .is_some())
                 })
+        })
+        // An opening post proposes a change up front: "I suggest allowing them", "We need a
+        // notification system …" in its title or first sentences.
+        .or_else(|| {
+            (role == Role::Opening && announce.is_none())
+                .then(|| {
+                    ss.iter().take(3).find_map(|s| {
+                        ["i suggest", "we need a", "i propose", "how about"]
+                            .into_iter()
+                            .find(|p| has_phrase(&s.joined, p))
+                            .map(str::to_string)
+                    })
+                })
+                .flatten()
         });
     // A long message thanks in its opening; a thanks word closing it ("Cheers", "appreciate
     // it") signs off.
@@ -948,12 +1009,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         // middle of a long argument "doesn't work" or "is wrong" judges an idea.
         .filter(|_| {
             !long
-                || ss.iter().enumerate().any(|(i, s)| {
-                    (i <= 1 || i + 1 == ss.len()) && bug_set().first(&s.joined).is_some()
-                })
+                || ss
+                    .iter()
+                    .enumerate()
+                    .any(|(i, s)| leads(i, ss.len()) && bug_set().first(&s.joined).is_some())
         })
         .or_else(|| ctx.had_trace.then(|| "stack trace".into()))
-        .or_else(|| failure_title(prose));
+        .or_else(|| failure_title(prose).filter(|_| role != Role::Reply));
     // Clearly negative prose that does nothing else (asks, reports a bug, requests, announces)
     // is a complaint; mildly negative prose only then, strongly negative prose anyway.
     let plain =
@@ -1022,13 +1084,14 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // ("can we …?", "how do I …?"); rhetorical forms never do.
     // A long message's question is also worded as one ("is it …?", not "perhaps we can
     // combine them?").
+    // An opening post asks the readers wherever its question stands.
     let asks = |i: usize, s: &Sentence| {
         s.question
             && !rhetorical_form(s)
             && (!long
                 || (interrogative(s)
-                    && (i <= 1
-                        || i + 1 == qss.len()
+                    && (role == Role::Opening
+                        || (role != Role::Reply && (i <= 1 || i + 1 == qss.len()))
                         || DIRECT_QUESTION.iter().any(|p| has_phrase(&s.joined, p)))))
     };
     let qmark = qss.iter().enumerate().any(|(i, s)| asks(i, s));
@@ -1042,14 +1105,18 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         // An opening post titled with a question, with or without its "?" ("Should we
         // authorize a list of reference questions").
         .or_else(|| {
-            (titled(prose)
-                && qss
-                    .first()
-                    .is_some_and(|s| interrogative(s) && !rhetorical_form(s)))
+            (opens
+                && qss.first().is_some_and(|s| {
+                    (interrogative(s) || (role == Role::Opening && s.question))
+                        && !rhetorical_form(s)
+                }))
             .then(|| "question title".to_string())
         });
+    // An opening post asks its "why …?" ("Why was this question removed?"): rhetoric argues
+    // in a thread someone else opened.
     let rhetorical = ctx.hostile
         || (qmark
+            && role != Role::Opening
             && complaint
                 .as_deref()
                 .is_some_and(|c| !c.starts_with("why …"))
@@ -1066,6 +1133,10 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 | "has anyone proposed"
                 | "would you consider"
                 | "why is there no"
+                | "i suggest"
+                | "we need a"
+                | "i propose"
+                | "how about"
         )
     });
     let question = if (qmark || qstart.is_some()) && !rhetorical && !direct_request {
@@ -1145,7 +1216,14 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .and_then(|_| {
             ss.iter()
                 .enumerate()
-                .filter(|&(i, s)| !long || i == 0 || s.word_count() <= 12)
+                // A long reply praises in its first sentence ("Great analysis. …") or a short
+                // closing one ("Well done."); in between, "a great way to", "excellent
+                // sources" weigh the matter discussed.
+                .filter(|&(i, s)| {
+                    !long
+                        || i == 0
+                        || (s.word_count() <= 12 && (role != Role::Reply || i + 1 == ss.len()))
+                })
                 .map(|(_, s)| s)
                 .filter(|s| {
                     !s.question
@@ -1179,7 +1257,9 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         && bug.is_none()
         && complaint.is_none()
         && praise.is_none();
+    // An answer replies: an opening post never answers.
     let answered = !ctx.hostile
+        && role != Role::Opening
         && question.is_none()
         && thanks.is_none()
         && intro.is_none()
@@ -1191,15 +1271,16 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             add(Intent::Answer, e);
         } else if ctx.had_code {
             add(Intent::Answer, "code".into());
-        } else if long && !titled(prose) && !about_the_writer(ss, words) {
+        } else if long && !opens && (role == Role::Reply || !about_the_writer(ss, words)) {
             // A long reply that asks, thanks, requests and reports nothing argues a position
-            // or explains: what answers on discussion sites are.
+            // or explains: what answers on discussion sites are. Where the text alone cannot
+            // tell a reply, a story told in the first person is not one; a known reply that
+            // tells the writer's experience answers with it.
             add(Intent::Answer, "long reply".into());
-        } else if let Some(p) =
-            (words >= 12 && !titled(prose) && !(long && about_the_writer(ss, words)))
-                .then(|| position_set().first(&all))
-                .flatten()
-                .filter(|_| no_other && thanks_word.is_none())
+        } else if let Some(p) = (words >= 12 && !opens && !(long && about_the_writer(ss, words)))
+            .then(|| position_set().first(&all))
+            .flatten()
+            .filter(|_| no_other && thanks_word.is_none())
         {
             // A reply of a dozen words or more that states the writer's position on the
             // matter ("I think as long as the article is cited it's fine").
@@ -1468,6 +1549,11 @@ fn failure_title(prose: &str) -> Option<String> {
         "stuck",
         "having trouble",
         "error",
+        "incorrect",
+        "unable to",
+        "not going away",
+        "disappeared",
+        "disappearing",
     ];
     FAILS
         .iter()
@@ -3120,5 +3206,77 @@ mod real_text_shape_tests {
         );
         let report = format!("The tag search doesn't work for phrases. {ARGUED}");
         assert!(intents(&report).contains(&Intent::BugReport));
+    }
+}
+
+#[cfg(test)]
+mod role_tests {
+    use crate::{Intent, Role, analyze, analyze_in};
+
+    fn intents(text: &str, role: Role) -> Vec<Intent> {
+        analyze_in(text, role)
+            .intents
+            .iter()
+            .map(|m| m.intent)
+            .collect()
+    }
+
+    const EXPLAINED: &str = "The export runs every night and writes one file per source into \
+        the data folder. Each file holds the members, their activities and the scores of the \
+        last pass, so a spreadsheet can read it directly without any conversion.";
+
+    #[test]
+    fn unknown_is_the_text_alone() {
+        for t in [
+            EXPLAINED,
+            "How do I export members?",
+            "Thanks, that fixed it!",
+            "Profile does not show name\n\nMy profile shows a number instead of my name.",
+        ] {
+            assert_eq!(analyze(t), analyze_in(t, Role::Unknown), "{t}");
+        }
+    }
+
+    #[test]
+    fn an_answer_replies_and_an_opening_post_never_answers() {
+        assert!(intents(EXPLAINED, Role::Reply).contains(&Intent::Answer));
+        assert!(intents(EXPLAINED, Role::Unknown).contains(&Intent::Answer));
+        assert!(!intents(EXPLAINED, Role::Opening).contains(&Intent::Answer));
+    }
+
+    #[test]
+    fn a_long_reply_asks_only_what_it_puts_to_the_readers() {
+        let mid = format!("{EXPLAINED} Is that really a problem? Most people never open it.");
+        assert!(intents(&mid, Role::Opening).contains(&Intent::Question));
+        assert!(!intents(&mid, Role::Reply).contains(&Intent::Question));
+        let put = format!("{EXPLAINED} Can we keep it that way? Most people never open it.");
+        assert!(intents(&put, Role::Reply).contains(&Intent::Question));
+    }
+
+    #[test]
+    fn an_opening_title_asks_or_reports_and_a_reply_has_no_title() {
+        let asked = "Undelete a question?\n\nI deleted my question by accident last night.";
+        assert!(intents(asked, Role::Opening).contains(&Intent::Question));
+        let failed =
+            "Answer count incorrect\n\nMy account page shows three answers, the site shows five.";
+        assert!(intents(failed, Role::Opening).contains(&Intent::BugReport));
+        assert!(!intents(failed, Role::Reply).contains(&Intent::BugReport));
+    }
+
+    #[test]
+    fn a_known_reply_that_tells_the_writers_experience_answers() {
+        let story = "Last year I moved my notes to a wiki and I kept the old folder for a \
+            while. I wrote the pages myself in the evenings, and I linked each one to my \
+            reading list so I could find things again when I needed them for my own work.";
+        assert!(intents(story, Role::Reply).contains(&Intent::Answer));
+        assert!(!intents(story, Role::Unknown).contains(&Intent::Answer));
+    }
+
+    #[test]
+    fn an_opening_post_proposes_up_front() {
+        let t = "Short answers\n\nIn some rare cases a short answer is right, so I suggest \
+            allowing them.";
+        assert!(intents(t, Role::Opening).contains(&Intent::FeatureRequest));
+        assert!(!intents(t, Role::Unknown).contains(&Intent::FeatureRequest));
     }
 }

@@ -42,7 +42,7 @@ mod tokens;
 pub mod vader;
 
 pub use hostility::{AttackKind, Evidence, Hostility};
-pub use intent::{Intent, IntentMatch};
+pub use intent::{Intent, IntentMatch, Role};
 pub use language::Language;
 pub use quality::{ConversationQuality, ThreadSummary, conversation_quality};
 pub use sentiment::{Polarity3, Sentiment};
@@ -51,7 +51,7 @@ pub use sentiment::{Polarity3, Sentiment};
 /// `kith rescore` (and the background pass of `kith serve`) recompute what an older version
 /// scored. Raise it whenever a change to this crate can change any score, intent or language
 /// decision.
-pub const MODEL_VERSION: u32 = 4;
+pub const MODEL_VERSION: u32 = 5;
 
 /// Everything kith reads from one message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -65,9 +65,18 @@ pub struct Analysis {
     pub intents: Vec<IntentMatch>,
 }
 
-/// Analyses one message: language, then (for supported languages) sentiment, hostility and
-/// intents over the author's prose.
+/// Analyses one message whose place in its thread is not known ([`Role::Unknown`]): see
+/// [`analyze_in`].
 pub fn analyze(text: &str) -> Analysis {
+    analyze_in(text, Role::Unknown)
+}
+
+/// Analyses one message: language, then (for supported languages) sentiment, hostility and
+/// intents over the author's prose. `role` is where the message stands in its thread (from
+/// the store's structure: a post opens, a reply, answer or solution replies); the intent
+/// rules use it (an answer is a reply, never an opening post), and with [`Role::Unknown`]
+/// they read the text alone.
+pub fn analyze_in(text: &str, role: Role) -> Analysis {
     let prose = prose::extract(text);
     let language = language::detect(&prose.text);
     if !language.supported {
@@ -103,6 +112,7 @@ pub fn analyze(text: &str) -> Analysis {
         had_trace: prose.had_trace,
         had_quote: prose.had_quote,
         hostile: hostility.is_hostile(),
+        role,
     };
     let intents = intent::intents_of_sentences(&prose.text, &ss, ctx);
     Analysis {
@@ -127,9 +137,15 @@ pub struct Explanation {
     pub sentiment_words: Vec<(String, f64)>,
 }
 
-/// Explains a message's scores (see [`Explanation`]).
+/// Explains a message's scores (see [`Explanation`]) when its place in the thread is not
+/// known.
 pub fn explain(text: &str) -> Explanation {
-    let analysis = analyze(text);
+    explain_in(text, Role::Unknown)
+}
+
+/// Explains the scores of a message with its place in the thread (see [`analyze_in`]).
+pub fn explain_in(text: &str, role: Role) -> Explanation {
+    let analysis = analyze_in(text, role);
     let sentiment_words = if analysis.scored {
         sentiment::evidence(text)
     } else {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use kith_text::eval::{self, Counts};
-use kith_text::{Intent, analyze, sentiment};
+use kith_text::{Intent, Role, analyze_in, sentiment};
 
 #[test]
 fn tweet_sentiment_correlates_with_human_mean_at_least_0_86() {
@@ -326,20 +326,28 @@ fn real3_set_parses_all_holdout_disjoint_from_real_and_real2_attributed_with_con
     assert_eq!(set.iter().filter(|m| m.hostile).count(), 1);
 }
 
-/// Per-intent and hostility counts of `analyze` over one labelled set.
-fn counts(tsv: &str) -> (Vec<(Intent, Counts)>, Counts) {
+/// Per-intent and hostility counts of `analyze_in` over one labelled set, each message in its
+/// role from `context` (a context file; `None` for the written sets: role unknown).
+fn counts(tsv: &str, context: Option<&str>) -> (Vec<(Intent, Counts)>, Counts) {
     let set = eval::parse_labelled(tsv).expect("labelled set parses");
-    counts_of(set.iter())
+    let roles = context
+        .map(|c| eval::parse_context(c).expect("context file parses"))
+        .unwrap_or_default();
+    counts_of(set.iter(), &roles)
 }
 
-fn counts_of<'a>(set: impl Iterator<Item = &'a eval::Labelled>) -> (Vec<(Intent, Counts)>, Counts) {
+fn counts_of<'a>(
+    set: impl Iterator<Item = &'a eval::Labelled>,
+    roles: &std::collections::HashMap<String, Role>,
+) -> (Vec<(Intent, Counts)>, Counts) {
     let mut per: Vec<(Intent, Counts)> = Intent::ALL
         .iter()
         .map(|&i| (i, Counts::default()))
         .collect();
     let mut host = Counts::default();
     for m in set {
-        let a = analyze(&m.text);
+        let role = roles.get(&m.id).copied().unwrap_or(Role::Unknown);
+        let a = analyze_in(&m.text, role);
         for (intent, c) in per.iter_mut() {
             c.add(
                 a.intents.iter().any(|x| x.intent == *intent),
@@ -360,7 +368,7 @@ fn below(per: &[(Intent, Counts)], p: f64, r: f64) -> Vec<String> {
 
 #[test]
 fn hostility_precision_on_holdout2_at_least_0_90() {
-    let (_, host) = counts(eval::HOLDOUT2_TSV);
+    let (_, host) = counts(eval::HOLDOUT2_TSV, None);
     assert!(
         host.precision() >= 0.90,
         "hostility precision {:.2}",
@@ -368,18 +376,21 @@ fn hostility_precision_on_holdout2_at_least_0_90() {
     );
 }
 
-/// SPEC §9 on the bar, real-message set 2 (labelled blind to the rules, read once):
-/// precision and recall ≥ 0.80 for every intent it has examples of (it has no
-/// introduction), hostility precision ≥ 0.90.
+/// SPEC §9 on real-message set 2 (labelled blind to the rules, read once, then tuning
+/// data): precision and recall ≥ 0.80 for every intent it has examples of (it has no
+/// introduction), hostility precision ≥ 0.90. Set 2 is no longer the bar (real-message set 3,
+/// labelled blind, is read once after the rounds on sets 1 and 2); kept to show how far the
+/// tuning data is from it.
 #[test]
-#[ignore = "not met on real-message set 2 (read once, docs/text-accuracy.md): \
-            question P 0.81 R 0.82 (157 examples) meets it; answer P 0.69 R 0.59 (211), \
-            thanks P 0.77 R 0.94 (18), bug_report P 0.46 R 0.32 (19), \
-            feature_request P 0.18 R 0.12 (17), complaint P 0.28 R 0.29 (63), \
-            praise P 0.49 R 0.49 (43), announcement P 0.40 R 0.12 (16) do not; \
-            hostility P 0.00 (2 false alarms, 3 hostile messages missed)"]
+#[ignore = "real-message set 2 is tuning data since its one reading, no longer the bar \
+            (set 3 is); after the rounds on sets 1 and 2 with roles (accuracy -- --tune): \
+            question P 0.85 R 0.88 (157 examples) meets it; answer P 0.75 R 0.77 (211), \
+            thanks P 0.77 R 0.94 (18), bug_report P 0.53 R 0.42 (19), \
+            feature_request P 0.30 R 0.23 (17), complaint P 0.27 R 0.28 (63), \
+            praise P 0.60 R 0.46 (43), announcement P 0.40 R 0.12 (16) do not; \
+            hostility: no false alarm, 3 hostile messages missed"]
 fn intent_precision_and_recall_on_real2_at_least_0_80() {
-    let (per, host) = counts(eval::REAL2_TSV);
+    let (per, host) = counts(eval::REAL2_TSV, Some(eval::REAL2_CONTEXT_TSV));
     let measured: Vec<(Intent, Counts)> =
         per.into_iter().filter(|(_, c)| c.tp + c.fn_ > 0).collect();
     let short = below(&measured, 0.80, 0.80);
@@ -412,28 +423,33 @@ fn hold_floors(per: &[(Intent, Counts)], floors: &[(Intent, f64, f64)], set: &st
     }
 }
 
-/// The figures reached on real-message set 2 at its one reading (commit "Real-message set 2,
-/// first reading"), truncated to two decimals, as floors: no rule change may lower them. It
-/// has no introduction, so its three false alarms are the ceiling; its hostility false
-/// alarms (two) likewise.
+/// Real-message set 2 is tuning data since its one reading (commit "Real-message set 2,
+/// first reading": question P 0.81 R 0.82, answer 0.69/0.59, thanks 0.77/0.94, bug report
+/// 0.46/0.32, feature request 0.18/0.12, complaint 0.28/0.29, praise 0.49/0.49, announcement
+/// 0.40/0.12, hostility 2 false alarms). Its figures after the rounds on sets 1 and 2, each
+/// message in its role from `real2-context.tsv`, truncated to two decimals, are floors. It
+/// has no introduction, so its three false alarms are the ceiling; it has no hostility false
+/// alarm left. One measured loss against the reading is accepted: praise recall 0.49 -> 0.46
+/// (21 -> 20 of 43; round 3: a long reply praises in its first sentence or a short closing
+/// one, which took 9 false alarms off set 2 and lost one hit), for precision 0.49 -> 0.60.
 #[test]
 fn intent_real2_figures_do_not_regress() {
-    let (per, host) = counts(eval::REAL2_TSV);
+    let (per, host) = counts(eval::REAL2_TSV, Some(eval::REAL2_CONTEXT_TSV));
     let floors: &[(Intent, f64, f64)] = &[
-        // 128 of 158 predicted right, 128 of 157 found.
-        (Intent::Question, 0.81, 0.81),
-        // 124 of 180, 124 of 211.
-        (Intent::Answer, 0.68, 0.58),
+        // 139 of 163 predicted right, 139 of 157 found.
+        (Intent::Question, 0.85, 0.88),
+        // 163 of 217, 163 of 211.
+        (Intent::Answer, 0.75, 0.77),
         // 17 of 22, 17 of 18.
         (Intent::Thanks, 0.77, 0.94),
-        // 6 of 13, 6 of 19.
-        (Intent::BugReport, 0.46, 0.31),
-        // 2 of 11, 2 of 17.
-        (Intent::FeatureRequest, 0.18, 0.11),
+        // 8 of 15, 8 of 19.
+        (Intent::BugReport, 0.53, 0.42),
+        // 4 of 13, 4 of 17.
+        (Intent::FeatureRequest, 0.30, 0.23),
         // 18 of 65, 18 of 63.
         (Intent::Complaint, 0.27, 0.28),
-        // 21 of 43, 21 of 43.
-        (Intent::Praise, 0.48, 0.48),
+        // 20 of 33, 20 of 43.
+        (Intent::Praise, 0.60, 0.46),
         // 2 of 5, 2 of 16.
         (Intent::Announcement, 0.40, 0.12),
     ];
@@ -453,29 +469,39 @@ fn intent_real2_figures_do_not_regress() {
         "{} false introductions",
         introductions.fp
     );
-    assert!(host.fp <= 2, "{} false hostility alarms", host.fp);
+    assert!(host.fp == 0, "{} false hostility alarms", host.fp);
 }
 
 /// Real-message set 1 (both splits) is tuning data since its held-out split was read; its
-/// figures after the four rounds on all of it, truncated to two decimals, are floors.
+/// figures after the rounds on sets 1 and 2, each message in its role from
+/// `real-context.tsv`, truncated to two decimals, are floors. Two measured losses against
+/// the floors before those rounds (question P 0.68 R 0.88, praise P 0.60 R 0.65) are
+/// accepted: question recall 0.88 -> 0.87 (82 -> 81 of 93; round 1: a long reply asks only
+/// when it puts its question to the readers; with the round's opening-post rules, question
+/// false alarms went from 38 to 26 on set 1 and from 30 to 22 on set 2) and praise recall 0.65 -> 0.57 (26 -> 23 of 40; round 3, see
+/// `intent_real2_figures_do_not_regress`: both sets pooled, praise went from P 0.55 R 0.57
+/// to P 0.62 R 0.52); and answer precision 0.57 -> 0.51 (round 5: a long reply telling the
+/// writer's experience answers, as set 2's labeller reads it: on set 1 +13 hits and +48
+/// false alarms, on set 2 +22 hits and +8 false alarms; both sets pooled, answer went from
+/// P 0.64 R 0.73 to P 0.60 R 0.81).
 #[test]
 fn intent_real_set_figures_do_not_regress() {
-    let (per, _) = counts(eval::REAL_TSV);
+    let (per, _) = counts(eval::REAL_TSV, Some(eval::REAL_CONTEXT_TSV));
     let floors: &[(Intent, f64, f64)] = &[
-        // 82 of 120 predicted right, 82 of 93 found.
-        (Intent::Question, 0.68, 0.88),
-        // 162 of 283, 162 of 224.
-        (Intent::Answer, 0.57, 0.72),
+        // 81 of 108 predicted right, 81 of 93 found.
+        (Intent::Question, 0.75, 0.87),
+        // 189 of 366, 189 of 224.
+        (Intent::Answer, 0.51, 0.84),
         // 19 of 24, 19 of 19.
         (Intent::Thanks, 0.79, 1.00),
-        // 2 of 8, 2 of 4.
-        (Intent::BugReport, 0.25, 0.50),
-        // 4 of 10, 4 of 7.
-        (Intent::FeatureRequest, 0.40, 0.57),
+        // 2 of 5, 2 of 4.
+        (Intent::BugReport, 0.40, 0.50),
+        // 4 of 7, 4 of 7.
+        (Intent::FeatureRequest, 0.57, 0.57),
         // 46 of 79, 46 of 83.
         (Intent::Complaint, 0.58, 0.55),
-        // 26 of 43, 26 of 40.
-        (Intent::Praise, 0.60, 0.65),
+        // 23 of 36, 23 of 40.
+        (Intent::Praise, 0.63, 0.57),
         // 1 of 3, 1 of 2.
         (Intent::Introduction, 0.33, 0.50),
         // 10 of 13, 10 of 17.
@@ -485,11 +511,11 @@ fn intent_real_set_figures_do_not_regress() {
 }
 
 /// Hostility precision ≥ 0.90 on real-message set 1 (tuning data): every hostile prediction
-/// on it must be right (1 of 1 today). On set 2, the bar, it is not met (see
-/// `intent_precision_and_recall_on_real2_at_least_0_80`).
+/// on it must be right (1 of 1 today). On set 2 (tuning data too) no message is flagged and
+/// none may be wrongly (`intent_real2_figures_do_not_regress`).
 #[test]
 fn hostility_precision_on_real_messages_at_least_0_90() {
-    let (_, host) = counts(eval::REAL_TSV);
+    let (_, host) = counts(eval::REAL_TSV, Some(eval::REAL_CONTEXT_TSV));
     assert!(
         host.tp + host.fp >= 1,
         "some real message is flagged hostile"
@@ -508,7 +534,7 @@ fn hostility_precision_on_real_messages_at_least_0_90() {
 /// -> 0.45 (a bug report starting "I think it's plotting …", h0309, reads as a position).
 #[test]
 fn intent_holdout2_figures_do_not_regress() {
-    let (per, _) = counts(eval::HOLDOUT2_TSV);
+    let (per, _) = counts(eval::HOLDOUT2_TSV, None);
     let floors: &[(Intent, f64, f64)] = &[
         (Intent::Question, 0.80, 0.88),
         (Intent::Answer, 0.45, 0.78),
@@ -528,7 +554,7 @@ fn intent_holdout2_figures_do_not_regress() {
 /// tuned on.
 #[test]
 fn tuning_data_keeps_every_intent_at_0_80_and_hostility_precision_at_0_90() {
-    let (per, host) = counts(eval::MESSAGES_TSV);
+    let (per, host) = counts(eval::MESSAGES_TSV, None);
     let short = below(&per, 0.80, 0.80);
     assert!(short.is_empty(), "below 0.80 on the tuning data: {short:?}");
     assert!(

@@ -62,6 +62,7 @@ pub fn text_views(
                 },
                 Some(s) => TextView::Scored(Box::new(kith_scoring::explain_stored(
                     &s,
+                    a.activity.kind,
                     a.activity.text.as_deref().unwrap_or(""),
                 ))),
             };
