@@ -376,33 +376,73 @@ fn hostility_precision_on_holdout2_at_least_0_90() {
     );
 }
 
-/// SPEC §9 on real-message set 2 (labelled blind to the rules, read once, then tuning
-/// data): precision and recall ≥ 0.80 for every intent it has examples of (it has no
-/// introduction), hostility precision ≥ 0.90. Set 2 is no longer the bar (real-message set 3,
-/// labelled blind, is read once after the rounds on sets 1 and 2); kept to show how far the
-/// tuning data is from it.
+/// SPEC §9 on the bar, real-message set 3 (labelled blind to the rules by a third
+/// labeller, read once, each message in its structural role): precision and recall ≥ 0.80
+/// for every intent it has examples of, hostility precision ≥ 0.90.
 #[test]
-#[ignore = "real-message set 2 is tuning data since its one reading, no longer the bar \
-            (set 3 is); after the rounds on sets 1 and 2 with roles (accuracy -- --tune): \
-            question P 0.85 R 0.88 (157 examples) meets it; answer P 0.75 R 0.77 (211), \
-            thanks P 0.77 R 0.94 (18), bug_report P 0.53 R 0.42 (19), \
-            feature_request P 0.30 R 0.23 (17), complaint P 0.27 R 0.28 (63), \
-            praise P 0.60 R 0.46 (43), announcement P 0.40 R 0.12 (16) do not; \
-            hostility: no false alarm, 3 hostile messages missed"]
-fn intent_precision_and_recall_on_real2_at_least_0_80() {
-    let (per, host) = counts(eval::REAL2_TSV, Some(eval::REAL2_CONTEXT_TSV));
+#[ignore = "not met on real-message set 3 (read once, docs/text-accuracy.md): \
+            question P 0.80 R 0.84 (136 examples) meets it; answer P 0.85 R 0.76 (264), \
+            thanks P 0.86 R 0.75 (24), complaint P 0.32 R 0.40 (58), \
+            praise P 0.52 R 0.33 (45), announcement P 0.56 R 0.16 (32), \
+            bug_report P 0.00 R 0.00 (5), feature_request P 0.00 R 0.00 (5), \
+            introduction P 0.20 R 0.33 (3) do not; hostility P 0.00 \
+            (1 false alarm, the 1 hostile message missed)"]
+fn intent_precision_and_recall_on_real3_at_least_0_80() {
+    let (per, host) = counts(eval::REAL3_TSV, Some(eval::REAL3_CONTEXT_TSV));
     let measured: Vec<(Intent, Counts)> =
         per.into_iter().filter(|(_, c)| c.tp + c.fn_ > 0).collect();
     let short = below(&measured, 0.80, 0.80);
     assert!(
         short.is_empty(),
-        "below 0.80 on real-message set 2: {short:?}"
+        "below 0.80 on real-message set 3: {short:?}"
     );
     assert!(
         host.precision() >= 0.90,
-        "hostility precision {:.2} on real-message set 2",
+        "hostility precision {:.2} on real-message set 3",
         host.precision()
     );
+}
+
+/// The figures reached on real-message set 3 at its one reading (commit "Real-message set 3,
+/// first reading"), truncated to two decimals, as floors: no rule change may lower them.
+/// Bug report and feature request (5 examples each, none found) have no floor to hold, so
+/// their false alarms (4 and 9) are ceilings, like hostility's (1).
+#[test]
+fn intent_real3_figures_do_not_regress() {
+    let (per, host) = counts(eval::REAL3_TSV, Some(eval::REAL3_CONTEXT_TSV));
+    let floors: &[(Intent, f64, f64)] = &[
+        // 114 of 142 predicted right, 114 of 136 found.
+        (Intent::Question, 0.80, 0.83),
+        // 200 of 236, 200 of 264.
+        (Intent::Answer, 0.84, 0.75),
+        // 18 of 21, 18 of 24.
+        (Intent::Thanks, 0.85, 0.75),
+        // 23 of 71, 23 of 58.
+        (Intent::Complaint, 0.32, 0.39),
+        // 15 of 29, 15 of 45.
+        (Intent::Praise, 0.51, 0.33),
+        // 1 of 5, 1 of 3.
+        (Intent::Introduction, 0.20, 0.33),
+        // 5 of 9, 5 of 32.
+        (Intent::Announcement, 0.55, 0.15),
+    ];
+    hold_floors(&per, floors, "real-message set 3");
+    let fp = |intent: Intent| {
+        per.iter()
+            .find(|(i, _)| *i == intent)
+            .map_or(0, |(_, c)| c.fp)
+    };
+    assert!(
+        fp(Intent::BugReport) <= 4,
+        "{} false bug reports",
+        fp(Intent::BugReport)
+    );
+    assert!(
+        fp(Intent::FeatureRequest) <= 9,
+        "{} false feature requests",
+        fp(Intent::FeatureRequest)
+    );
+    assert!(host.fp <= 1, "{} false hostility alarms", host.fp);
 }
 
 /// Asserts every intent's precision and recall on a set stay at or above its floor.
