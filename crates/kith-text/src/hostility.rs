@@ -3,7 +3,7 @@
 //! quoted (`> `, "…") and reported insults ("he called me an idiot") do not count, nor does
 //! self-deprecation ("I'm such an idiot").
 
-use crate::tokens::{Sentence, phrase_set, sentences};
+use crate::tokens::{PhraseSet, Sentence, sentences};
 
 /// What kind of attack a piece of evidence shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -121,7 +121,7 @@ const THIRD_PARTY: &[&str] = &[
 
 const FIRST_PERSON: &[&str] = &["i", "i'm", "im", "me", "myself", "i've", "i'd"];
 
-const THREATS: &[&str] = &[
+pub(crate) const THREATS: &[&str] = &[
     "kill yourself",
     "kys",
     "go die",
@@ -142,7 +142,7 @@ const THREATS: &[&str] = &[
     "hurt you",
 ];
 
-const HARASSMENT: &[&str] = &[
+pub(crate) const HARASSMENT: &[&str] = &[
     "nobody wants you",
     "no one wants you",
     "nobody cares what you think",
@@ -172,7 +172,7 @@ const HARASSMENT: &[&str] = &[
     "and that's you",
 ];
 
-const DIRECTED_PROFANITY: &[&str] = &[
+pub(crate) const DIRECTED_PROFANITY: &[&str] = &[
     "fuck you",
     "fuck off",
     "f off",
@@ -223,7 +223,7 @@ pub(crate) fn without_quoted(text: &str) -> String {
     out
 }
 
-const REPORTED: &[&str] = &[
+pub(crate) const REPORTED: &[&str] = &[
     "called me",
     "calling me",
     "called us",
@@ -276,30 +276,32 @@ fn weight(kind: AttackKind) -> f64 {
     }
 }
 
-phrase_set!(threats, THREATS);
-phrase_set!(profanity, DIRECTED_PROFANITY);
-phrase_set!(harassment, HARASSMENT);
-
 fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
     // Reported speech: only what comes before "called me …" is the author's own.
     let all_words = s.words();
     let mut words: &[&str] = &all_words;
     let mut joined = s.joined.as_str();
-    if let Some(p) = REPORTED
+    let hits = s.hits();
+    if let Some(p) = hits
         .iter()
-        .filter_map(|r| find_phrase_at(joined, r))
+        .filter(|h| h.set() == PhraseSet::REPORTED)
+        .map(|h| h.start as usize)
         .min()
     {
-        joined = &joined[..p];
+        joined = joined.get(..p).unwrap_or(joined);
         let n = joined.split(' ').filter(|w| !w.is_empty()).count();
         words = &words[..n.min(words.len())];
     }
+    // What the lists find in the part kept: no phrase ends with a space, so an occurrence
+    // inside it ends before its last byte (the space before "called me").
+    let kept = joined.len();
     for (set, kind) in [
-        (threats(), AttackKind::Threat),
-        (profanity(), AttackKind::DirectedProfanity),
-        (harassment(), AttackKind::Harassment),
+        (PhraseSet::THREATS, AttackKind::Threat),
+        (PhraseSet::PROFANITY, AttackKind::DirectedProfanity),
+        (PhraseSet::HARASSMENT, AttackKind::Harassment),
     ] {
-        if let Some(p) = set.first(joined).filter(|p| !described(joined, p)) {
+        let first = set.first_among(hits.iter().filter(|h| h.end as usize <= kept));
+        if let Some(p) = first.filter(|p| !described(joined, p)) {
             out.push(Evidence {
                 kind,
                 matched: p.to_string(),

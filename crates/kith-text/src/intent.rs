@@ -2,7 +2,7 @@
 //! at once (an angry bug report is a bug report and a complaint). Each detected intent comes
 //! with the phrase that triggered it.
 
-use crate::tokens::{PhraseSet, Sentence, has_phrase, phrase_set, sentences};
+use crate::tokens::{PhraseSet, Sentence, has_phrase, sentences};
 
 /// What a message does in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -184,7 +184,7 @@ const QUESTION_STARTS: &[&str] = &[
     "do you folks",
 ];
 
-const REQUEST_PHRASES: &[&str] = &[
+pub(crate) const REQUEST_PHRASES: &[&str] = &[
     "feature request",
     "feature req",
     "feature idea",
@@ -248,7 +248,7 @@ const REQUEST_PHRASES: &[&str] = &[
     "there should be a",
 ];
 
-const THANKS_WORDS: &[&str] = &[
+pub(crate) const THANKS_WORDS: &[&str] = &[
     "thanks",
     "thank you",
     "thx",
@@ -264,7 +264,7 @@ const THANKS_WORDS: &[&str] = &[
     "thank",
 ];
 
-const RESOLUTION: &[&str] = &[
+pub(crate) const RESOLUTION: &[&str] = &[
     "solved",
     "resolved",
     "that did it",
@@ -289,7 +289,7 @@ const RESOLUTION: &[&str] = &[
     "fine now",
 ];
 
-const NOT_THANKS: &[&str] = &[
+pub(crate) const NOT_THANKS: &[&str] = &[
     "thanks in advance",
     "thanks for nothing",
     "thank you in advance",
@@ -309,7 +309,7 @@ const NOT_THANKS: &[&str] = &[
     "would thank you",
 ];
 
-const BUG_PHRASES: &[&str] = &[
+pub(crate) const BUG_PHRASES: &[&str] = &[
     "crash",
     "crashes",
     "crashed",
@@ -384,7 +384,7 @@ const BUG_PHRASES: &[&str] = &[
     "render empty",
 ];
 
-const COMPLAINT_PHRASES: &[&str] = &[
+pub(crate) const COMPLAINT_PHRASES: &[&str] = &[
     // The writer's grievance named as such, incomprehension at a decision, an ironic stance
     // and conduct the community suffers.
     "my problem is",
@@ -541,7 +541,7 @@ const COMPLAINT_PHRASES: &[&str] = &[
     "it's been",
 ];
 
-const PRAISE_WORDS: &[&str] = &[
+pub(crate) const PRAISE_WORDS: &[&str] = &[
     "great",
     "awesome",
     "amazing",
@@ -605,7 +605,7 @@ const PRAISE_WORDS: &[&str] = &[
     "really liked",
 ];
 
-const INTRO_PHRASES: &[&str] = &[
+pub(crate) const INTRO_PHRASES: &[&str] = &[
     "i'm",
     "i am",
     "my name is",
@@ -639,7 +639,7 @@ const GREETINGS: &[&str] = &[
     "heya",
 ];
 
-const ANNOUNCE_PHRASES: &[&str] = &[
+pub(crate) const ANNOUNCE_PHRASES: &[&str] = &[
     "is out",
     "released",
     "is available",
@@ -711,7 +711,7 @@ const ANNOUNCE_PHRASES: &[&str] = &[
 ];
 
 /// Question cues anywhere in a sentence (after a greeting, mid-sentence).
-const QUESTION_ANYWHERE: &[&str] = &[
+pub(crate) const QUESTION_ANYWHERE: &[&str] = &[
     "any idea",
     "anyone know",
     "does anyone",
@@ -727,7 +727,7 @@ const QUESTION_ANYWHERE: &[&str] = &[
 ];
 
 /// Answer cues anywhere: the reply explains or points somewhere.
-const ANSWER_ANYWHERE: &[&str] = &[
+pub(crate) const ANSWER_ANYWHERE: &[&str] = &[
     "means",
     "is documented",
     "is described",
@@ -851,20 +851,8 @@ fn any_sentence_starts(ss: &[Sentence], starts: &[&str]) -> Option<String> {
     None
 }
 
-phrase_set!(announce_set, ANNOUNCE_PHRASES);
-phrase_set!(request_set, REQUEST_PHRASES);
-phrase_set!(thanks_set, THANKS_WORDS);
-phrase_set!(not_thanks_set, NOT_THANKS);
-phrase_set!(resolution_set, RESOLUTION);
-phrase_set!(complaint_set, COMPLAINT_PHRASES);
-phrase_set!(bug_set, BUG_PHRASES);
-phrase_set!(praise_set, PRAISE_WORDS);
-phrase_set!(intro_set, INTRO_PHRASES);
-phrase_set!(question_anywhere_set, QUESTION_ANYWHERE);
-phrase_set!(answer_anywhere_set, ANSWER_ANYWHERE);
-
-fn find(joined: &str, set: &PhraseSet) -> Option<String> {
-    set.first(joined).map(str::to_string)
+fn find(ss: &[Sentence], set: PhraseSet) -> Option<String> {
+    set.first_in_all(ss).map(str::to_string)
 }
 
 /// Intents of already-extracted prose (lower-cased matching; `raw` is the original message,
@@ -881,7 +869,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .collect::<Vec<_>>()
         .join(" | ");
     // Only the thanks rules look at punctuation the word split drops.
-    let lower = if thanks_set().first(&all).is_some() {
+    let lower = if PhraseSet::THANKS.first_in_all(ss).is_some() {
         prose.to_lowercase()
     } else {
         String::new()
@@ -925,21 +913,21 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     let announce = if intro.is_none() && !qss.iter().any(|s| s.question) {
         // Like a request, a long post announces up front; "is out" or "released" further in
         // is talked about ("SFF is out of beta", "games are released").
-        find(&all, announce_set())
+        find(ss, PhraseSet::ANNOUNCE)
             .filter(|_| {
                 !long
                     || ss
                         .iter()
                         .take(if role == Role::Reply { 1 } else { 2 })
-                        .any(|s| announce_set().first(&s.joined).is_some())
+                        .any(|s| PhraseSet::ANNOUNCE.first_in(s).is_some())
             })
             .or_else(|| notice(ss))
             .or_else(|| event_news(ss, long))
-            .filter(|_| complaint_set().first(&all).is_none())
+            .filter(|_| PhraseSet::COMPLAINT.first_in_all(ss).is_none())
     } else {
         None
     };
-    let request = find(&all, request_set())
+    let request = find(ss, PhraseSet::REQUEST)
         .or_else(|| any_sentence_starts(ss, REQUEST_STARTS))
         .filter(|_| announce.is_none() && !has_phrase(&all, "i'd love to know"))
         // "That would be cool." replies to an idea; "+1 for making the distinction" agrees.
@@ -950,7 +938,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             !long
                 || ss.iter().enumerate().any(|(i, s)| {
                     leads(i, ss.len())
-                        && (request_set().first(&s.joined).is_some()
+                        && (PhraseSet::REQUEST.first_in(s).is_some()
                             || any_sentence_starts(std::slice::from_ref(s), REQUEST_STARTS)
                                 .is_some())
                 })
@@ -971,25 +959,25 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         });
     // A long message thanks in its opening; a thanks word closing it ("Cheers", "appreciate
     // it") signs off.
-    let thanks_word = find(&all, thanks_set()).filter(|_| {
+    let thanks_word = find(ss, PhraseSet::THANKS).filter(|_| {
         !long
             || ss
                 .iter()
                 .take(2)
-                .any(|s| thanks_set().first(&s.joined).is_some())
+                .any(|s| PhraseSet::THANKS.first_in(s).is_some())
     });
     // "Thanks a lot." after bad news, "thanks for the \"quick\" reply": sarcasm.
     let sarcastic = (has_phrase(&all, "thanks a lot")
-        && (ctx.sentiment < 0.0 || complaint_set().first(&all).is_some()))
+        && (ctx.sentiment < 0.0 || PhraseSet::COMPLAINT.first_in_all(ss).is_some()))
         || lower.contains("thanks for the \"");
-    let not_thanks = find(&all, not_thanks_set())
+    let not_thanks = find(ss, PhraseSet::NOT_THANKS)
         .or_else(|| {
             lower
                 .contains("thanks, but")
                 .then(|| "thanks, but".to_string())
         })
         .or_else(|| sarcastic.then(|| "sarcastic thanks".to_string()));
-    let resolution = find(&all, resolution_set());
+    let resolution = find(ss, PhraseSet::RESOLUTION);
     // Unless it thanks for a resolution ("thanks, that worked. Still absurd, but …").
     let not_thanks = not_thanks.or_else(|| {
         (thanks_word.is_some() && resolution.is_none())
@@ -997,8 +985,8 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             .flatten()
     });
     let answer_cue =
-        any_sentence_starts(ss, ANSWER_STARTS).or_else(|| find(&all, answer_anywhere_set()));
-    let bug = find(&all, bug_set())
+        any_sentence_starts(ss, ANSWER_STARTS).or_else(|| find(ss, PhraseSet::ANSWER_ANYWHERE));
+    let bug = find(ss, PhraseSet::BUG)
         .filter(|b| {
             b != "bug"
                 || !["bug fixes", "bug bash", "tagged bug", "bug report template"]
@@ -1012,7 +1000,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 || ss
                     .iter()
                     .enumerate()
-                    .any(|(i, s)| leads(i, ss.len()) && bug_set().first(&s.joined).is_some())
+                    .any(|(i, s)| leads(i, ss.len()) && PhraseSet::BUG.first_in(s).is_some())
         })
         .or_else(|| ctx.had_trace.then(|| "stack trace".into()))
         .or_else(|| failure_title(prose).filter(|_| role != Role::Reply));
@@ -1042,8 +1030,8 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 })
         })
     };
-    let complaint = complaint_set()
-        .all(&all)
+    let complaint = PhraseSet::COMPLAINT
+        .all_in_all(ss)
         .into_iter()
         .find(|c| cue_counts(c) && stated(c))
         .map(str::to_string)
@@ -1052,8 +1040,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .or_else(|| why_done_to(qss))
         .or_else(|| done_to_mine(ss).filter(|_| !ctx.hostile))
         .or_else(|| {
-            complaint_pattern(&all, ss)
-                .filter(|c| answer_cue.is_none() && !ctx.hostile && cue_counts(c))
+            complaint_pattern(ss).filter(|c| answer_cue.is_none() && !ctx.hostile && cue_counts(c))
         })
         .or_else(|| {
             complaint_shape(&all, ss, prose)
@@ -1067,7 +1054,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 && !ctx.technical
                 && !ctx.hostile
                 && answer_cue.is_none()
-                && grievance_target_set().first(&all).is_some())
+                && PhraseSet::GRIEVANCE_TARGETS.first_in_all(ss).is_some())
             .then(|| format!("sentiment {:.2}", ctx.sentiment))
         })
         // Under an attack, "useless" or "a joke" is the insult, not a complaint.
@@ -1099,7 +1086,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     let qstart = any_sentence_starts(opening, QUESTION_STARTS)
         .or_else(|| {
             (!long)
-                .then(|| find(&all, question_anywhere_set()))
+                .then(|| find(ss, PhraseSet::QUESTION_ANYWHERE))
                 .flatten()
         })
         // An opening post titled with a question, with or without its "?" ("Should we
@@ -1156,7 +1143,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         && ss.len() >= 2
         && ss[..ss.len() - 1]
             .iter()
-            .all(|s| thanks_set().first(&s.joined).is_none())
+            .all(|s| PhraseSet::THANKS.first_in(s).is_none())
         && ss[ss.len() - 2].question;
     let thanks = match (&thanks_word, &not_thanks) {
         _ if intro.is_some() || announce.is_some() || closing_politeness => None,
@@ -1210,9 +1197,9 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // ("thanks, great answer" is thanks; "I'd love an option" is a request).
     // In a long message praise is a short sentence of its own or the opening one ("Great
     // analysis."), not a praise word inside an argument ("the best answer possible").
-    let praise = praise_set()
-        .first(&all)
-        .or_else(|| judgement_words_set().first(&all))
+    let praise = PhraseSet::PRAISE
+        .first_in_all(ss)
+        .or_else(|| PhraseSet::JUDGEMENT_WORDS.first_in_all(ss))
         .and_then(|_| {
             ss.iter()
                 .enumerate()
@@ -1227,13 +1214,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 .map(|(_, s)| s)
                 .filter(|s| {
                     !s.question
-                        && (thanks_set().first(&s.joined).is_none()
-                            || not_thanks_set().first(&s.joined).is_some())
-                        && request_set().first(&s.joined).is_none()
+                        && (PhraseSet::THANKS.first_in(s).is_none()
+                            || PhraseSet::NOT_THANKS.first_in(s).is_some())
+                        && PhraseSet::REQUEST.first_in(s).is_none()
                 })
                 .find_map(|s| {
-                    praise_set()
-                        .first(&s.joined)
+                    PhraseSet::PRAISE
+                        .first_in(s)
                         .filter(|&p| p != "great" || !great_as_size(&s.joined))
                         .filter(|&p| p != "best" || best_as_judgement(s))
                         .or_else(|| judged_good(s))
@@ -1278,7 +1265,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             // tells the writer's experience answers with it.
             add(Intent::Answer, "long reply".into());
         } else if let Some(p) = (words >= 12 && !opens && !(long && about_the_writer(ss, words)))
-            .then(|| position_set().first(&all))
+            .then(|| PhraseSet::POSITION.first_in_all(ss))
             .flatten()
             .filter(|_| no_other && thanks_word.is_none())
         {
@@ -1340,8 +1327,8 @@ fn titled(prose: &str) -> bool {
         && !title.ends_with(['.', '!', ','])
 }
 
-const JUDGEMENT_WORDS: &[&str] = &["good", "nice", "strong", "solid", "excellent", "well said"];
-phrase_set!(judgement_words_set, JUDGEMENT_WORDS);
+pub(crate) const JUDGEMENT_WORDS: &[&str] =
+    &["good", "nice", "strong", "solid", "excellent", "well said"];
 
 /// A plain positive judgement of someone's contribution: "good"-like adjective then what a
 /// person offers ("a good candidate", "very good definition", "nice idea"), or "well said".
@@ -1451,13 +1438,13 @@ fn about_the_writer(ss: &[Sentence], words: usize) -> bool {
 fn thanks_then_but(ss: &[Sentence]) -> Option<String> {
     let at = ss
         .iter()
-        .position(|s| thanks_set().first(&s.joined).is_some())?;
+        .position(|s| PhraseSet::THANKS.first_in(s).is_some())?;
     const CONTRAST: &[&str] = &["but", "alas", "however", "unfortunately", "sadly"];
     // The thanks sentence goes on with an objection, or the next sentence opens with one.
     let same = ss[at]
         .words()
         .iter()
-        .skip_while(|w| thanks_set().first(w).is_none())
+        .skip_while(|w| PhraseSet::THANKS.first(w).is_none())
         .any(|w| CONTRAST.contains(w));
     let next = ss
         .get(at + 1)
@@ -1669,7 +1656,7 @@ fn event_news(ss: &[Sentence], long: bool) -> Option<String> {
 
 /// What a complaint is about when only its tone says it complains: the community, its
 /// process and its people, or the product and its parts.
-const GRIEVANCE_TARGETS: &[&str] = &[
+pub(crate) const GRIEVANCE_TARGETS: &[&str] = &[
     "site",
     "sites",
     "forum",
@@ -1725,7 +1712,6 @@ const GRIEVANCE_TARGETS: &[&str] = &[
     "admins",
     "admin",
 ];
-phrase_set!(grievance_target_set, GRIEVANCE_TARGETS);
 
 /// "My answer was deleted", "deleting my answer", "I have been serial down-voted": an
 /// action done to the writer's own contribution or account, which they report because it
@@ -1866,7 +1852,7 @@ fn why_done_to(qss: &[Sentence]) -> Option<String> {
 }
 
 /// Markers of a position stated in reply: the writer's judgement on the matter asked about.
-const POSITION_MARKERS: &[&str] = &[
+pub(crate) const POSITION_MARKERS: &[&str] = &[
     "i think",
     "i would say",
     "i'd say",
@@ -1882,7 +1868,6 @@ const POSITION_MARKERS: &[&str] = &[
     "it depends",
     "depends on",
 ];
-phrase_set!(position_set, POSITION_MARKERS);
 
 /// Prose of at least this many words is a post or a long reply rather than a chat line.
 const LONG_WORDS: usize = 30;
@@ -2087,6 +2072,24 @@ fn informative(ss: &[Sentence], prose: &str) -> bool {
         })
 }
 
+/// Phrases that introduce the writer wherever they stand.
+pub(crate) const INTRO_STRONG: &[&str] = &[
+    "introducing myself",
+    "quick intro",
+    "just joined",
+    "new member",
+    "my name is",
+    "new here",
+    "first post",
+    "lurker",
+    "finally making an account",
+    "nice to meet",
+    "glad to join",
+    "happy to be here",
+    "new to the community",
+    "im new",
+];
+
 fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
     let greeting = ss.first().is_some_and(|s| {
         GREETINGS.iter().any(|g| {
@@ -2094,27 +2097,10 @@ fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
                 && (s.joined.len() == g.len() || s.joined.as_bytes()[g.len()] == b' ')
         })
     });
-    phrase_set!(strong_set, STRONG);
-    const STRONG: &[&str] = &[
-        "introducing myself",
-        "quick intro",
-        "just joined",
-        "new member",
-        "my name is",
-        "new here",
-        "first post",
-        "lurker",
-        "finally making an account",
-        "nice to meet",
-        "glad to join",
-        "happy to be here",
-        "new to the community",
-        "im new",
-    ];
-    if let Some(p) = strong_set().first(all) {
+    if let Some(p) = PhraseSet::INTRO_STRONG.first_in_all(ss) {
         return Some(p.to_string());
     }
-    let phrase = intro_set().first(all)?;
+    let phrase = PhraseSet::INTRO.first_in_all(ss)?;
     let starts_with_name = ["I'm ", "I am "].iter().any(|p| {
         prose
             .trim_start()
@@ -2132,7 +2118,7 @@ fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
 }
 
 /// Evaluative adjectives that judge a product, a process or a place negatively.
-const NEGATIVE_JUDGEMENTS: &[&str] = &[
+pub(crate) const NEGATIVE_JUDGEMENTS: &[&str] = &[
     "slow",
     "confusing",
     "complicated",
@@ -2198,7 +2184,7 @@ const NEGATIVE_JUDGEMENTS: &[&str] = &[
 ];
 
 /// Positive judgements whose negation is a complaint ("not intuitive", "isn't clear").
-const NEGATED_POSITIVES: &[&str] = &[
+pub(crate) const NEGATED_POSITIVES: &[&str] = &[
     "happy",
     "thrilled",
     "impressed",
@@ -2248,19 +2234,16 @@ const DEGREE: &[&str] = &[
 /// degree word ("really confusing", "far too slow") or a copula ("the docs are outdated"), a
 /// negated positive judgement ("not intuitive", "isn't clear"), a change made without notice
 /// or explanation, nobody answering, and waiting for weeks or months.
-fn complaint_pattern(all: &str, ss: &[Sentence]) -> Option<String> {
-    // One automaton pass rules out most messages before any word-by-word look.
-    phrase_set!(judgement_set, NEGATIVE_JUDGEMENTS);
-    phrase_set!(negated_set, NEGATED_POSITIVES);
-    phrase_set!(
-        cue_set,
-        &[
-            "without", "nobody", "no-one", "no one", "days", "weeks", "months", "years", "ages"
-        ]
-    );
-    if judgement_set().first(all).is_none()
-        && negated_set().first(all).is_none()
-        && cue_set().first(all).is_none()
+/// Cues of waiting or of nobody acting, which `complaint_pattern` looks at word by word.
+pub(crate) const PATTERN_CUES: &[&str] = &[
+    "without", "nobody", "no-one", "no one", "days", "weeks", "months", "years", "ages",
+];
+
+fn complaint_pattern(ss: &[Sentence]) -> Option<String> {
+    // The cached list hits rule out most messages before any word-by-word look.
+    if PhraseSet::NEGATIVE_JUDGEMENTS.first_in_all(ss).is_none()
+        && PhraseSet::NEGATED_POSITIVES.first_in_all(ss).is_none()
+        && PhraseSet::PATTERN_CUES.first_in_all(ss).is_none()
     {
         return None;
     }
@@ -2464,7 +2447,7 @@ const NEGATION_FILLER: &[&str] = &[
 
 /// Words of a reply or report that carry no dissatisfaction on their own but begin most of
 /// the shapes below: one automaton pass rules the rest out.
-const SHAPE_CUES: &[&str] = &[
+pub(crate) const SHAPE_CUES: &[&str] = &[
     "called",
     "told",
     "telling",
@@ -2543,9 +2526,8 @@ const NEGATED_AT_DISTANCE: &[&str] = &[
 /// things that were better before ("used to … not anymore"), repetition ("yet again", "in a
 /// row") and scare quotes around a positive word (the "improved" search).
 fn complaint_shape(all: &str, ss: &[Sentence], prose: &str) -> Option<String> {
-    phrase_set!(cue_set, SHAPE_CUES);
     let quoted = prose.contains(['"', '“']);
-    if !quoted && cue_set().first(all).is_none() {
+    if !quoted && PhraseSet::SHAPE_CUES.first_in_all(ss).is_none() {
         return None;
     }
     if quoted && let Some(q) = scare_quoted(prose) {

@@ -8,6 +8,8 @@ pub(crate) struct Sentence {
     pub joined: String,
     /// The sentence ended with a question mark.
     pub question: bool,
+    /// The phrase-list occurrences in `joined`, scanned on first use.
+    hits: std::cell::OnceCell<Vec<Hit>>,
 }
 
 impl Sentence {
@@ -20,6 +22,11 @@ impl Sentence {
 
     pub fn word_count(&self) -> usize {
         self.spans.len()
+    }
+
+    /// Every occurrence of a phrase of every list in `joined` (see [`scan`]).
+    pub fn hits(&self) -> &[Hit] {
+        self.hits.get_or_init(|| scan(&self.joined))
     }
 }
 
@@ -77,6 +84,7 @@ fn push(out: &mut Vec<Sentence>, s: &str, question: bool) {
         spans,
         joined,
         question,
+        hits: std::cell::OnceCell::new(),
     });
 }
 
@@ -99,79 +107,266 @@ pub(crate) fn has_phrase(haystack: &str, phrase: &str) -> bool {
     false
 }
 
-/// The first phrase of `phrases` found in `haystack`.
-pub(crate) fn first_phrase<'p>(haystack: &str, phrases: &[&'p str]) -> Option<&'p str> {
-    phrases.iter().copied().find(|p| has_phrase(haystack, p))
-}
-
-/// A list of phrases matched in one pass (Aho-Corasick) on word boundaries; reports the
-/// phrase that comes first *in the list* among those present, so list order is priority.
-pub(crate) struct PhraseSet {
-    phrases: &'static [&'static str],
-    automaton: Option<aho_corasick::AhoCorasick>,
-}
+/// A phrase list of the rules, matched on word boundaries; reports the phrase that comes
+/// first *in the list* among those present, so list order is priority. All lists share one
+/// Aho-Corasick automaton ([`scan`]): a sentence is scanned once, on first use, for every
+/// list at once, and each rule then reads the cached hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PhraseSet(u8);
 
 impl PhraseSet {
-    pub fn new(phrases: &'static [&'static str]) -> PhraseSet {
-        PhraseSet {
-            phrases,
-            // A full DFA: the lists are small, and messages are scanned many times each.
-            automaton: aho_corasick::AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(phrases)
-                .ok(),
-        }
+    pub const THREATS: PhraseSet = PhraseSet(0);
+    pub const PROFANITY: PhraseSet = PhraseSet(1);
+    pub const HARASSMENT: PhraseSet = PhraseSet(2);
+    pub const REPORTED: PhraseSet = PhraseSet(3);
+    pub const ANNOUNCE: PhraseSet = PhraseSet(4);
+    pub const REQUEST: PhraseSet = PhraseSet(5);
+    pub const THANKS: PhraseSet = PhraseSet(6);
+    pub const NOT_THANKS: PhraseSet = PhraseSet(7);
+    pub const RESOLUTION: PhraseSet = PhraseSet(8);
+    pub const COMPLAINT: PhraseSet = PhraseSet(9);
+    pub const BUG: PhraseSet = PhraseSet(10);
+    pub const PRAISE: PhraseSet = PhraseSet(11);
+    pub const INTRO: PhraseSet = PhraseSet(12);
+    pub const QUESTION_ANYWHERE: PhraseSet = PhraseSet(13);
+    pub const ANSWER_ANYWHERE: PhraseSet = PhraseSet(14);
+    pub const JUDGEMENT_WORDS: PhraseSet = PhraseSet(15);
+    pub const GRIEVANCE_TARGETS: PhraseSet = PhraseSet(16);
+    pub const POSITION: PhraseSet = PhraseSet(17);
+    pub const INTRO_STRONG: PhraseSet = PhraseSet(18);
+    pub const NEGATIVE_JUDGEMENTS: PhraseSet = PhraseSet(19);
+    pub const NEGATED_POSITIVES: PhraseSet = PhraseSet(20);
+    pub const PATTERN_CUES: PhraseSet = PhraseSet(21);
+    pub const SHAPE_CUES: PhraseSet = PhraseSet(22);
+
+    fn phrases(self) -> &'static [&'static str] {
+        SETS.get(usize::from(self.0)).copied().unwrap_or(&[])
     }
 
-    pub fn first(&self, haystack: &str) -> Option<&'static str> {
-        let Some(ac) = &self.automaton else {
-            return first_phrase(haystack, self.phrases);
-        };
-        let bytes = haystack.as_bytes();
-        let mut best: Option<usize> = None;
-        for m in ac.find_overlapping_iter(haystack) {
-            let left_ok = m.start() == 0 || bytes[m.start() - 1] == b' ';
-            let right_ok = m.end() == bytes.len() || bytes[m.end() - 1 + 1] == b' ';
-            if left_ok && right_ok {
-                let id = m.pattern().as_usize();
-                best = Some(best.map_or(id, |b| b.min(id)));
-            }
-        }
-        best.map(|i| self.phrases[i])
+    fn phrase(self, id: u16) -> Option<&'static str> {
+        self.phrases().get(usize::from(id)).copied()
     }
 
-    /// Every phrase of the list found in `haystack`, in list order (priority first).
-    pub fn all(&self, haystack: &str) -> Vec<&'static str> {
-        let Some(ac) = &self.automaton else {
-            return self
-                .phrases
-                .iter()
-                .copied()
-                .filter(|p| has_phrase(haystack, p))
-                .collect();
-        };
-        let bytes = haystack.as_bytes();
-        let mut ids: Vec<usize> = ac
-            .find_overlapping_iter(haystack)
-            .filter(|m| {
-                (m.start() == 0 || bytes[m.start() - 1] == b' ')
-                    && (m.end() == bytes.len() || bytes[m.end()] == b' ')
-            })
-            .map(|m| m.pattern().as_usize())
+    /// The first phrase of the list (in list order) found in the sentence.
+    pub fn first_in(self, s: &Sentence) -> Option<&'static str> {
+        first_id(self, s.hits()).and_then(|id| self.phrase(id))
+    }
+
+    /// The first phrase of the list found in any of the sentences: what the list finds in
+    /// their text joined with ` | ` (no phrase contains `|`, so none spans two sentences).
+    pub fn first_in_all(self, ss: &[Sentence]) -> Option<&'static str> {
+        ss.iter()
+            .filter_map(|s| first_id(self, s.hits()))
+            .min()
+            .and_then(|id| self.phrase(id))
+    }
+
+    /// Every phrase of the list found in any of the sentences, in list order.
+    pub fn all_in_all(self, ss: &[Sentence]) -> Vec<&'static str> {
+        let mut ids: Vec<u16> = ss
+            .iter()
+            .flat_map(|s| s.hits().iter().filter(|h| h.set == self.0).map(|h| h.id))
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        ids.into_iter().map(|i| self.phrases[i]).collect()
+        ids.into_iter().filter_map(|i| self.phrase(i)).collect()
+    }
+
+    /// The first phrase of the list among `hits`.
+    pub fn first_among<'h>(self, hits: impl Iterator<Item = &'h Hit>) -> Option<&'static str> {
+        hits.filter(|h| h.set == self.0)
+            .map(|h| h.id)
+            .min()
+            .and_then(|id| self.phrase(id))
+    }
+
+    /// The first phrase of the list found in `haystack` (space-joined words).
+    pub fn first(self, haystack: &str) -> Option<&'static str> {
+        first_id(self, &scan(haystack)).and_then(|id| self.phrase(id))
     }
 }
 
-/// Declares a lazily built [`PhraseSet`] over a phrase list constant.
-macro_rules! phrase_set {
-    ($name:ident, $list:expr) => {
-        fn $name() -> &'static $crate::tokens::PhraseSet {
-            static SET: std::sync::OnceLock<$crate::tokens::PhraseSet> = std::sync::OnceLock::new();
-            SET.get_or_init(|| $crate::tokens::PhraseSet::new($list))
+fn first_id(set: PhraseSet, hits: &[Hit]) -> Option<u16> {
+    hits.iter().filter(|h| h.set == set.0).map(|h| h.id).min()
+}
+
+/// The lists, indexed by [`PhraseSet`].
+const SETS: [&[&str]; 23] = [
+    crate::hostility::THREATS,
+    crate::hostility::DIRECTED_PROFANITY,
+    crate::hostility::HARASSMENT,
+    crate::hostility::REPORTED,
+    crate::intent::ANNOUNCE_PHRASES,
+    crate::intent::REQUEST_PHRASES,
+    crate::intent::THANKS_WORDS,
+    crate::intent::NOT_THANKS,
+    crate::intent::RESOLUTION,
+    crate::intent::COMPLAINT_PHRASES,
+    crate::intent::BUG_PHRASES,
+    crate::intent::PRAISE_WORDS,
+    crate::intent::INTRO_PHRASES,
+    crate::intent::QUESTION_ANYWHERE,
+    crate::intent::ANSWER_ANYWHERE,
+    crate::intent::JUDGEMENT_WORDS,
+    crate::intent::GRIEVANCE_TARGETS,
+    crate::intent::POSITION_MARKERS,
+    crate::intent::INTRO_STRONG,
+    crate::intent::NEGATIVE_JUDGEMENTS,
+    crate::intent::NEGATED_POSITIVES,
+    crate::intent::PATTERN_CUES,
+    crate::intent::SHAPE_CUES,
+];
+
+/// One occurrence of a phrase of a list, on word boundaries, at bytes `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    set: u8,
+    id: u16,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Hit {
+    pub fn set(&self) -> PhraseSet {
+        PhraseSet(self.set)
+    }
+}
+
+/// The automaton over every distinct phrase of every list, and for each of its patterns the
+/// (list, position in list) pairs that phrase stands for.
+struct Combined {
+    automaton: Option<aho_corasick::AhoCorasick>,
+    owners: Vec<Vec<(u8, u16)>>,
+}
+
+fn combined() -> &'static Combined {
+    static C: std::sync::OnceLock<Combined> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let mut patterns: Vec<&'static str> = Vec::new();
+        let mut owners: Vec<Vec<(u8, u16)>> = Vec::new();
+        let mut index: std::collections::HashMap<&'static str, usize> =
+            std::collections::HashMap::new();
+        for (set, list) in SETS.iter().enumerate() {
+            for (id, &p) in list.iter().enumerate() {
+                let (Ok(set), Ok(id)) = (u8::try_from(set), u16::try_from(id)) else {
+                    continue;
+                };
+                let at = *index.entry(p).or_insert_with(|| {
+                    patterns.push(p);
+                    owners.push(Vec::new());
+                    patterns.len() - 1
+                });
+                owners[at].push((set, id));
+            }
+        }
+        Combined {
+            // A full DFA: the lists are small, and every sentence is scanned.
+            automaton: aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&patterns)
+                .ok(),
+            owners,
+        }
+    })
+}
+
+/// Every occurrence of every phrase of every list in `haystack`, on word boundaries.
+pub(crate) fn scan(haystack: &str) -> Vec<Hit> {
+    let bytes = haystack.as_bytes();
+    let bounded = |start: usize, end: usize| {
+        (start == 0 || bytes[start - 1] == b' ') && (end == bytes.len() || bytes[end] == b' ')
+    };
+    let mut out = Vec::new();
+    let mut push = |set: u8, id: u16, start: usize, end: usize| {
+        if let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(end)) {
+            out.push(Hit {
+                set,
+                id,
+                start,
+                end,
+            });
         }
     };
+    let c = combined();
+    match &c.automaton {
+        Some(ac) => {
+            for m in ac.find_overlapping_iter(haystack) {
+                if bounded(m.start(), m.end())
+                    && let Some(owners) = c.owners.get(m.pattern().as_usize())
+                {
+                    for &(set, id) in owners {
+                        push(set, id, m.start(), m.end());
+                    }
+                }
+            }
+        }
+        // Without an automaton (it cannot fail to build for these lists): every occurrence,
+        // found phrase by phrase.
+        None => {
+            for (set, list) in SETS.iter().enumerate() {
+                for (id, p) in list.iter().enumerate() {
+                    let (Ok(set), Ok(id)) = (u8::try_from(set), u16::try_from(id)) else {
+                        continue;
+                    };
+                    for (at, _) in haystack.char_indices() {
+                        if haystack[at..].starts_with(p) && bounded(at, at + p.len()) {
+                            push(set, id, at, at + p.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
-pub(crate) use phrase_set;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the shared scan relies on: a phrase never contains `|` (so none spans two
+    /// sentences of the ` | `-joined text) and never starts or ends with a space.
+    #[test]
+    fn phrases_are_words_joined_by_single_spaces() {
+        for list in SETS {
+            for p in list {
+                assert!(!p.is_empty() && !p.contains('|'), "{p:?}");
+                assert!(!p.starts_with(' ') && !p.ends_with(' '), "{p:?}");
+            }
+        }
+    }
+
+    /// The cached hits answer exactly what matching each list on its own answers.
+    #[test]
+    fn shared_scan_matches_each_list_alone() {
+        let texts = [
+            "Thanks a lot, that fixed it! But the docs are really confusing. He called me an idiot; shut up.",
+            "Hi all, I'm new here. My name is Ana: would it be nice to have a dark mode? It crashes every time.",
+            "go away go away. nobody wants you. it doesn't work anymore and i waited for weeks",
+            "ça marche très bien, merci beaucoup ! Great work everyone.",
+        ];
+        for t in texts {
+            let ss = sentences(t);
+            let all = ss
+                .iter()
+                .map(|s| s.joined.as_str())
+                .collect::<Vec<_>>()
+                .join(" | ");
+            for (n, list) in SETS.iter().enumerate() {
+                let set = PhraseSet(u8::try_from(n).unwrap_or(u8::MAX));
+                let naive = |h: &str| list.iter().copied().find(|p| has_phrase(h, p));
+                assert_eq!(set.first_in_all(&ss), naive(&all), "{n} {t}");
+                assert_eq!(set.first(&all), naive(&all), "{n} {t}");
+                let every: Vec<&str> = list
+                    .iter()
+                    .copied()
+                    .filter(|p| has_phrase(&all, p))
+                    .collect();
+                assert_eq!(set.all_in_all(&ss), every, "{n} {t}");
+                for s in &ss {
+                    assert_eq!(set.first_in(s), naive(&s.joined), "{n} {}", s.joined);
+                }
+            }
+        }
+    }
+}
