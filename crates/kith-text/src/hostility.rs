@@ -3,7 +3,7 @@
 //! quoted (`> `, "…") and reported insults ("he called me an idiot") do not count, nor does
 //! self-deprecation ("I'm such an idiot").
 
-use crate::tokens::{PhraseSet, Sentence, sentences};
+use crate::tokens::{PhraseSet, Sentence, sentences, word_set};
 
 /// What kind of attack a piece of evidence shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -202,10 +202,14 @@ fn rot13(s: &str) -> String {
         .collect()
 }
 
-fn slurs() -> &'static [String] {
-    static S: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    S.get_or_init(|| SLURS_ROT13.iter().map(|s| rot13(s)).collect())
+/// The slurs, decoded once.
+fn slur_set() -> &'static crate::vader::FnvMap<String, ()> {
+    static S: std::sync::OnceLock<crate::vader::FnvMap<String, ()>> = std::sync::OnceLock::new();
+    S.get_or_init(|| SLURS_ROT13.iter().map(|s| (rot13(s), ())).collect())
 }
+
+word_set!(insult_nouns, INSULT_NOUNS);
+word_set!(insult_adjectives, INSULT_ADJECTIVES);
 
 /// Removes text inside double quotes: quoted speech is not the author's attack.
 pub(crate) fn without_quoted(text: &str) -> String {
@@ -310,15 +314,16 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
     }
     for (i, &w) in words.iter().enumerate() {
         let base = w.strip_suffix('s').unwrap_or(w);
-        if slurs().iter().any(|s| s == w || s == base) && !handled_thing(words, i) {
+        if (slur_set().contains_key(w) || slur_set().contains_key(base)) && !handled_thing(words, i)
+        {
             out.push(Evidence {
                 kind: AttackKind::Slur,
                 matched: w.to_string(),
             });
             continue;
         }
-        let noun = INSULT_NOUNS.contains(&w);
-        let adjective = INSULT_ADJECTIVES.contains(&w);
+        let noun = insult_nouns().contains(w);
+        let adjective = insult_adjectives().contains(w);
         if !(noun || adjective) {
             continue;
         }

@@ -127,7 +127,7 @@ impl Role {
     }
 }
 
-const QUESTION_STARTS: &[&str] = &[
+pub(crate) const QUESTION_STARTS: &[&str] = &[
     "how do",
     "how can",
     "how to",
@@ -751,7 +751,7 @@ pub(crate) const ANSWER_ANYWHERE: &[&str] = &[
 ];
 
 /// Request cues at the start of a sentence ("Suggestion: …", "Idea: …", "Allow …").
-const REQUEST_STARTS: &[&str] = &[
+pub(crate) const REQUEST_STARTS: &[&str] = &[
     "suggestion",
     "idea",
     "proposal",
@@ -761,7 +761,7 @@ const REQUEST_STARTS: &[&str] = &[
     "feature",
 ];
 
-const ANSWER_STARTS: &[&str] = &[
+pub(crate) const ANSWER_STARTS: &[&str] = &[
     "you need",
     "you can",
     "you have to",
@@ -837,6 +837,14 @@ const ANSWER_STARTS: &[&str] = &[
     "there's no",
     "there is no",
 ];
+
+/// The first phrase of `set` that opens a sentence, sentence by sentence (in a sentence, list
+/// order is priority): [`any_sentence_starts`] over the cached hits.
+fn sentence_start(ss: &[Sentence], set: PhraseSet) -> Option<String> {
+    ss.iter()
+        .find_map(|s| set.first_among(s.hits().iter().filter(|h| h.start == 0)))
+        .map(str::to_string)
+}
 
 fn any_sentence_starts(ss: &[Sentence], starts: &[&str]) -> Option<String> {
     for s in ss {
@@ -928,7 +936,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         None
     };
     let request = find(ss, PhraseSet::REQUEST)
-        .or_else(|| any_sentence_starts(ss, REQUEST_STARTS))
+        .or_else(|| sentence_start(ss, PhraseSet::REQUEST_STARTS))
         .filter(|_| announce.is_none() && !has_phrase(&all, "i'd love to know"))
         // "That would be cool." replies to an idea; "+1 for making the distinction" agrees.
         .filter(|r| !seconds_an_idea(ss, r))
@@ -939,7 +947,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 || ss.iter().enumerate().any(|(i, s)| {
                     leads(i, ss.len())
                         && (PhraseSet::REQUEST.first_in(s).is_some()
-                            || any_sentence_starts(std::slice::from_ref(s), REQUEST_STARTS)
+                            || sentence_start(std::slice::from_ref(s), PhraseSet::REQUEST_STARTS)
                                 .is_some())
                 })
         })
@@ -984,8 +992,8 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             .then(|| thanks_then_but(ss))
             .flatten()
     });
-    let answer_cue =
-        any_sentence_starts(ss, ANSWER_STARTS).or_else(|| find(ss, PhraseSet::ANSWER_ANYWHERE));
+    let answer_cue = sentence_start(ss, PhraseSet::ANSWER_STARTS)
+        .or_else(|| find(ss, PhraseSet::ANSWER_ANYWHERE));
     let bug = find(ss, PhraseSet::BUG)
         .filter(|b| {
             b != "bug"
@@ -1079,11 +1087,11 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 || (interrogative(s)
                     && (role == Role::Opening
                         || (role != Role::Reply && (i <= 1 || i + 1 == qss.len()))
-                        || DIRECT_QUESTION.iter().any(|p| has_phrase(&s.joined, p)))))
+                        || PhraseSet::DIRECT_QUESTION.first_in(s).is_some())))
     };
     let qmark = qss.iter().enumerate().any(|(i, s)| asks(i, s));
     let opening = if long { &qss[..qss.len().min(1)] } else { qss };
-    let qstart = any_sentence_starts(opening, QUESTION_STARTS)
+    let qstart = sentence_start(opening, PhraseSet::QUESTION_STARTS)
         .or_else(|| {
             (!long)
                 .then(|| find(ss, PhraseSet::QUESTION_ANYWHERE))
@@ -1286,7 +1294,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
 }
 
 /// Openings of a question put to the readers, which asks wherever it stands in a long post.
-const DIRECT_QUESTION: &[&str] = &[
+pub(crate) const DIRECT_QUESTION: &[&str] = &[
     "can we",
     "could we",
     "should we",

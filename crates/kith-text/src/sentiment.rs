@@ -151,9 +151,26 @@ impl Sentiment {
 }
 
 fn is_technical(prose: &Prose) -> bool {
+    // A word is a marker when it equals one ignoring ASCII case: lower-case its ASCII letters
+    // (the markers are ASCII) and look it up.
+    static MARKERS: std::sync::OnceLock<vader::FnvMap<String, ()>> = std::sync::OnceLock::new();
+    let markers = MARKERS.get_or_init(|| {
+        TECH_MARKERS
+            .iter()
+            .map(|m| (m.to_ascii_lowercase(), ()))
+            .collect()
+    });
     prose.is_technical()
         || prose.text.split(|c: char| !c.is_alphanumeric()).any(|w| {
-            w.len() >= 2 && w.len() <= 10 && TECH_MARKERS.iter().any(|m| m.eq_ignore_ascii_case(w))
+            let mut buf = [0u8; 10];
+            let bytes = w.as_bytes();
+            if bytes.len() < 2 || bytes.len() > buf.len() {
+                return false;
+            }
+            for (b, c) in buf.iter_mut().zip(bytes) {
+                *b = c.to_ascii_lowercase();
+            }
+            std::str::from_utf8(&buf[..bytes.len()]).is_ok_and(|l| markers.contains_key(l))
         })
 }
 

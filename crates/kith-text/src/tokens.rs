@@ -138,6 +138,10 @@ impl PhraseSet {
     pub const NEGATED_POSITIVES: PhraseSet = PhraseSet(20);
     pub const PATTERN_CUES: PhraseSet = PhraseSet(21);
     pub const SHAPE_CUES: PhraseSet = PhraseSet(22);
+    pub const QUESTION_STARTS: PhraseSet = PhraseSet(23);
+    pub const REQUEST_STARTS: PhraseSet = PhraseSet(24);
+    pub const ANSWER_STARTS: PhraseSet = PhraseSet(25);
+    pub const DIRECT_QUESTION: PhraseSet = PhraseSet(26);
 
     fn phrases(self) -> &'static [&'static str] {
         SETS.get(usize::from(self.0)).copied().unwrap_or(&[])
@@ -191,7 +195,7 @@ fn first_id(set: PhraseSet, hits: &[Hit]) -> Option<u16> {
 }
 
 /// The lists, indexed by [`PhraseSet`].
-const SETS: [&[&str]; 23] = [
+const SETS: [&[&str]; 27] = [
     crate::hostility::THREATS,
     crate::hostility::DIRECTED_PROFANITY,
     crate::hostility::HARASSMENT,
@@ -215,6 +219,10 @@ const SETS: [&[&str]; 23] = [
     crate::intent::NEGATED_POSITIVES,
     crate::intent::PATTERN_CUES,
     crate::intent::SHAPE_CUES,
+    crate::intent::QUESTION_STARTS,
+    crate::intent::REQUEST_STARTS,
+    crate::intent::ANSWER_STARTS,
+    crate::intent::DIRECT_QUESTION,
 ];
 
 /// One occurrence of a phrase of a list, on word boundaries, at bytes `start..end`.
@@ -344,6 +352,7 @@ mod tests {
             "Hi all, I'm new here. My name is Ana: would it be nice to have a dark mode? It crashes every time.",
             "go away go away. nobody wants you. it doesn't work anymore and i waited for weeks",
             "ça marche très bien, merci beaucoup ! Great work everyone.",
+            "How do I export? Is there a way to do it. Could you add a flag. Try running it again. Can we merge?",
         ];
         for t in texts {
             let ss = sentences(t);
@@ -365,8 +374,38 @@ mod tests {
                 assert_eq!(set.all_in_all(&ss), every, "{n} {t}");
                 for s in &ss {
                     assert_eq!(set.first_in(s), naive(&s.joined), "{n} {}", s.joined);
+                    let opens = list.iter().copied().find(|p| {
+                        s.joined.starts_with(p)
+                            && (s.joined.len() == p.len() || s.joined.as_bytes()[p.len()] == b' ')
+                    });
+                    let from_hits = set.first_among(s.hits().iter().filter(|h| h.start == 0));
+                    assert_eq!(from_hits, opens, "{n} {}", s.joined);
                 }
             }
         }
     }
 }
+
+/// A fixed list of words looked up by hashing: what `list.contains(&word)` answers.
+pub(crate) struct WordSet(crate::vader::FnvMap<&'static str, ()>);
+
+impl WordSet {
+    pub fn new(list: &[&'static str]) -> WordSet {
+        WordSet(list.iter().map(|&w| (w, ())).collect())
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.0.contains_key(word)
+    }
+}
+
+/// Declares a lazily built [`WordSet`] over a word list constant.
+macro_rules! word_set {
+    ($name:ident, $list:expr) => {
+        fn $name() -> &'static $crate::tokens::WordSet {
+            static SET: std::sync::OnceLock<$crate::tokens::WordSet> = std::sync::OnceLock::new();
+            SET.get_or_init(|| $crate::tokens::WordSet::new($list))
+        }
+    };
+}
+pub(crate) use word_set;

@@ -182,13 +182,19 @@ const SPECIAL_CASES: &[(&str, f64)] = &[
 ];
 
 fn booster(word: &str) -> Option<f64> {
-    if BOOSTERS_INCR.contains(&word) {
-        Some(B_INCR)
-    } else if BOOSTERS_DECR.contains(&word) {
-        Some(B_DECR)
-    } else {
-        None
-    }
+    // One hashed lookup for both lists (a word of both is an increment, as listed first).
+    static MAP: OnceLock<FnvMap<&'static str, f64>> = OnceLock::new();
+    let map = MAP.get_or_init(|| {
+        let mut m: FnvMap<&'static str, f64> = FnvMap::default();
+        for &w in BOOSTERS_DECR {
+            m.insert(w, B_DECR);
+        }
+        for &w in BOOSTERS_INCR {
+            m.insert(w, B_INCR);
+        }
+        m
+    });
+    map.get(word).copied()
 }
 
 fn special_case(seq: &str) -> Option<f64> {
@@ -199,7 +205,10 @@ fn special_case(seq: &str) -> Option<f64> {
 }
 
 fn negated(word: &str) -> bool {
-    NEGATE.contains(&word) || word.contains("n't")
+    static SET: OnceLock<crate::tokens::WordSet> = OnceLock::new();
+    SET.get_or_init(|| crate::tokens::WordSet::new(NEGATE))
+        .contains(word)
+        || word.contains("n't")
 }
 
 /// VADER's normalisation of a sum of valences into (-1, 1): `x / sqrt(x² + 15)`.
