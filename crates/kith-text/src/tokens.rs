@@ -328,6 +328,30 @@ pub(crate) fn scan(haystack: &str) -> Vec<Hit> {
     out
 }
 
+/// A fixed list of words looked up by hashing: what `list.contains(&word)` answers.
+pub(crate) struct WordSet(crate::vader::FnvMap<&'static str, ()>);
+
+impl WordSet {
+    pub fn new(list: &[&'static str]) -> WordSet {
+        WordSet(list.iter().map(|&w| (w, ())).collect())
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.0.contains_key(word)
+    }
+}
+
+/// Declares a lazily built [`WordSet`] over a word list constant.
+macro_rules! word_set {
+    ($name:ident, $list:expr) => {
+        fn $name() -> &'static $crate::tokens::WordSet {
+            static SET: std::sync::OnceLock<$crate::tokens::WordSet> = std::sync::OnceLock::new();
+            SET.get_or_init(|| $crate::tokens::WordSet::new($list))
+        }
+    };
+}
+pub(crate) use word_set;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,27 +409,3 @@ mod tests {
         }
     }
 }
-
-/// A fixed list of words looked up by hashing: what `list.contains(&word)` answers.
-pub(crate) struct WordSet(crate::vader::FnvMap<&'static str, ()>);
-
-impl WordSet {
-    pub fn new(list: &[&'static str]) -> WordSet {
-        WordSet(list.iter().map(|&w| (w, ())).collect())
-    }
-
-    pub fn contains(&self, word: &str) -> bool {
-        self.0.contains_key(word)
-    }
-}
-
-/// Declares a lazily built [`WordSet`] over a word list constant.
-macro_rules! word_set {
-    ($name:ident, $list:expr) => {
-        fn $name() -> &'static $crate::tokens::WordSet {
-            static SET: std::sync::OnceLock<$crate::tokens::WordSet> = std::sync::OnceLock::new();
-            SET.get_or_init(|| $crate::tokens::WordSet::new($list))
-        }
-    };
-}
-pub(crate) use word_set;
