@@ -2,7 +2,7 @@
 //! at once (an angry bug report is a bug report and a complaint). Each detected intent comes
 //! with the phrase that triggered it.
 
-use crate::tokens::{PhraseSet, Sentence, has_phrase, sentences};
+use crate::tokens::{PhraseSet, Sentence, has_in_all, has_phrase, sentences};
 
 /// What a message does in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -871,11 +871,8 @@ pub fn intents_of_prose(prose: &str, ctx: Context) -> Vec<IntentMatch> {
 
 /// Intents of prose already split into sentences (`ss` must be `sentences(prose)`).
 pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -> Vec<IntentMatch> {
-    let all: String = ss
-        .iter()
-        .map(|s| s.joined.as_str())
-        .collect::<Vec<_>>()
-        .join(" | ");
+    // The rules read the sentences' text joined with " | " (a phrase never spans two): the
+    // phrase lists through the sentences' cached hits, other tests sentence by sentence.
     // Only the thanks rules look at punctuation the word split drops.
     let lower = if PhraseSet::THANKS.first_in_all(ss).is_some() {
         prose.to_lowercase()
@@ -916,7 +913,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         out.push(IntentMatch { intent, evidence });
     };
 
-    let intro = intro(prose, ss, &all);
+    let intro = intro(prose, ss);
     // Questions listed or quoted in it (a challenge's results) do not make a post ask.
     let announce = if intro.is_none() && !qss.iter().any(|s| s.question) {
         // Like a request, a long post announces up front; "is out" or "released" further in
@@ -937,7 +934,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     };
     let request = find(ss, PhraseSet::REQUEST)
         .or_else(|| sentence_start(ss, PhraseSet::REQUEST_STARTS))
-        .filter(|_| announce.is_none() && !has_phrase(&all, "i'd love to know"))
+        .filter(|_| announce.is_none() && !has_in_all(ss, "i'd love to know"))
         // "That would be cool." replies to an idea; "+1 for making the distinction" agrees.
         .filter(|r| !seconds_an_idea(ss, r))
         // Like a defect, a post asks for a feature up front or in closing; "it would be
@@ -959,7 +956,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                     ss.iter().take(3).find_map(|s| {
                         ["i suggest", "we need a", "i propose", "how about"]
                             .into_iter()
-                            .find(|p| has_phrase(&s.joined, p))
+                            .find(|p| s.has(p))
                             .map(str::to_string)
                     })
                 })
@@ -975,7 +972,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 .any(|s| PhraseSet::THANKS.first_in(s).is_some())
     });
     // "Thanks a lot." after bad news, "thanks for the \"quick\" reply": sarcasm.
-    let sarcastic = (has_phrase(&all, "thanks a lot")
+    let sarcastic = (has_in_all(ss, "thanks a lot")
         && (ctx.sentiment < 0.0 || PhraseSet::COMPLAINT.first_in_all(ss).is_some()))
         || lower.contains("thanks for the \"");
     let not_thanks = find(ss, PhraseSet::NOT_THANKS)
@@ -999,7 +996,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             b != "bug"
                 || !["bug fixes", "bug bash", "tagged bug", "bug report template"]
                     .iter()
-                    .any(|x| has_phrase(&all, x))
+                    .any(|x| has_in_all(ss, x))
         })
         // A post reports its defect up front (title, opening or closing sentence); in the
         // middle of a long argument "doesn't work" or "is wrong" judges an idea.
@@ -1051,7 +1048,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             complaint_pattern(ss).filter(|c| answer_cue.is_none() && !ctx.hostile && cue_counts(c))
         })
         .or_else(|| {
-            complaint_shape(&all, ss, prose)
+            complaint_shape(ss, prose)
                 .filter(|c| answer_cue.is_none() && !ctx.hostile && cue_counts(c))
         })
         // A negative tone is a complaint only when the message names what it is unhappy
@@ -1068,7 +1065,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         // Under an attack, "useless" or "a joke" is the insult, not a complaint.
         .filter(|c| !ctx.hostile || !matches!(c.as_str(), "useless" | "a joke" | "crap" | "sucks"))
         // "backwards" judges, "backwards compatibility" does not.
-        .filter(|c| c != "backwards" || !all.contains("backwards compatib"))
+        .filter(|c| c != "backwards" || !ss.iter().any(|s| s.joined.contains("backwards compatib")))
         // An attack over a defect is an angry bug report: dissatisfaction with the product
         // as well as hostility (a bare insult is hostility only).
         .or_else(|| (ctx.hostile && bug.is_some()).then(|| "hostile bug report".into()));
@@ -1237,7 +1234,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .map(str::to_string)
         .filter(|_| {
             ctx.sentiment > -0.05
-                && (complaint.is_none() || has_phrase(&all, "but"))
+                && (complaint.is_none() || has_in_all(ss, "but"))
                 && intro.is_none()
                 && bug.is_none()
         });
@@ -1341,7 +1338,7 @@ pub(crate) const JUDGEMENT_WORDS: &[&str] =
 /// A plain positive judgement of someone's contribution: "good"-like adjective then what a
 /// person offers ("a good candidate", "very good definition", "nice idea"), or "well said".
 fn judged_good(s: &Sentence) -> Option<&'static str> {
-    if has_phrase(&s.joined, "well said") {
+    if s.has("well said") {
         return Some("well said");
     }
     let words = s.words();
@@ -2098,7 +2095,7 @@ pub(crate) const INTRO_STRONG: &[&str] = &[
     "im new",
 ];
 
-fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
+fn intro(prose: &str, ss: &[Sentence]) -> Option<String> {
     let greeting = ss.first().is_some_and(|s| {
         GREETINGS.iter().any(|g| {
             s.joined.starts_with(g)
@@ -2118,7 +2115,7 @@ fn intro(prose: &str, ss: &[Sentence], all: &str) -> Option<String> {
     }) && prose.split(',').next().is_some_and(|s| s.len() < 24);
     if greeting || starts_with_name {
         Some(phrase.to_string())
-    } else if (has_phrase(all, "i'm") || has_phrase(all, "i am")) && has_phrase(all, "new to") {
+    } else if (has_in_all(ss, "i'm") || has_in_all(ss, "i am")) && has_in_all(ss, "new to") {
         Some("i'm new to".into())
     } else {
         None
@@ -2525,6 +2522,21 @@ const NEGATED_AT_DISTANCE: &[&str] = &[
     "consistent",
 ];
 
+/// Repetition and unanswered effort, in priority order (`complaint_shape`).
+pub(crate) const SHAPE_REPEATS: &[&str] = &[
+    "yet again",
+    "once again",
+    "over and over",
+    "again and again",
+    "in a row",
+    "every single time",
+    "not a single",
+    "not one reply",
+    "not even a",
+    "won't get back",
+    "busywork",
+];
+
 /// More general shapes of dissatisfaction, each a small grammar rather than a phrase: an
 /// insult reported by its target ("told me to …", "called me …"), a reply that never came
 /// ("hasn't replied", "not a single answer"), time or work lost ("cost us a day", "wasted",
@@ -2533,7 +2545,7 @@ const NEGATED_AT_DISTANCE: &[&str] = &[
 /// tested this?", "what's the point of …", "how am I supposed to …", "did anyone even …"),
 /// things that were better before ("used to … not anymore"), repetition ("yet again", "in a
 /// row") and scare quotes around a positive word (the "improved" search).
-fn complaint_shape(all: &str, ss: &[Sentence], prose: &str) -> Option<String> {
+fn complaint_shape(ss: &[Sentence], prose: &str) -> Option<String> {
     let quoted = prose.contains(['"', '“']);
     if !quoted && PhraseSet::SHAPE_CUES.first_in_all(ss).is_none() {
         return None;
@@ -2541,24 +2553,10 @@ fn complaint_shape(all: &str, ss: &[Sentence], prose: &str) -> Option<String> {
     if quoted && let Some(q) = scare_quoted(prose) {
         return Some(format!("\"{q}\""));
     }
-    for phrase in [
-        "yet again",
-        "once again",
-        "over and over",
-        "again and again",
-        "in a row",
-        "every single time",
-        "not a single",
-        "not one reply",
-        "not even a",
-        "won't get back",
-        "busywork",
-    ] {
-        if has_phrase(all, phrase) {
-            return Some(phrase.to_string());
-        }
+    if let Some(p) = PhraseSet::SHAPE_REPEATS.first_in_all(ss) {
+        return Some(p.to_string());
     }
-    let used_to = has_phrase(all, "used to");
+    let used_to = has_in_all(ss, "used to");
     for s in ss {
         let w = s.words();
         // A hypothetical ("if it's too slow, …") is no grievance; a condition after the cue
@@ -2702,9 +2700,9 @@ fn complaint_shape(all: &str, ss: &[Sentence], prose: &str) -> Option<String> {
         // Better before: "I used to recommend it. I don't anymore."
         if used_to
             && (w.contains(&"anymore")
-                || has_phrase(&s.joined, "no longer")
-                || has_phrase(&s.joined, "what it used to be")
-                || has_phrase(&s.joined, "what they used to be"))
+                || s.has("no longer")
+                || s.has("what it used to be")
+                || s.has("what they used to be"))
         {
             return Some("used to … anymore".into());
         }
@@ -2739,13 +2737,12 @@ fn incredulous(s: &Sentence) -> Option<String> {
         return None;
     }
     if first == "how"
-        && has_phrase(&s.joined, "supposed to")
+        && s.has("supposed to")
         && w.get(1).is_some_and(|x| matches!(*x, "am" | "are" | "is"))
     {
         return Some("how … supposed to".into());
     }
-    (has_phrase(&s.joined, "what's the point") || has_phrase(&s.joined, "what is the point"))
-        .then(|| "what's the point".into())
+    (s.has("what's the point") || s.has("what is the point")).then(|| "what's the point".into())
 }
 
 /// A word of improvement or help in scare quotes, lower-case as prose and not a label: the

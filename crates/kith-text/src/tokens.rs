@@ -24,6 +24,18 @@ impl Sentence {
         self.spans.len()
     }
 
+    /// `joined` contains `phrase` on word boundaries ([`has_phrase`]); read from the cached
+    /// hits when the phrase is one of the fixed ones.
+    pub fn has(&self, phrase: &str) -> bool {
+        match fixed_id(phrase) {
+            Some(id) => self
+                .hits()
+                .iter()
+                .any(|h| h.set == PhraseSet::FIXED.0 && h.id == id),
+            None => has_phrase(&self.joined, phrase),
+        }
+    }
+
     /// Every occurrence of a phrase of every list in `joined` (see [`scan`]).
     pub fn hits(&self) -> &[Hit] {
         self.hits.get_or_init(|| scan(&self.joined))
@@ -142,6 +154,9 @@ impl PhraseSet {
     pub const REQUEST_STARTS: PhraseSet = PhraseSet(24);
     pub const ANSWER_STARTS: PhraseSet = PhraseSet(25);
     pub const DIRECT_QUESTION: PhraseSet = PhraseSet(26);
+    pub const SHAPE_REPEATS: PhraseSet = PhraseSet(27);
+    /// The single phrases the rules test one at a time ([`Sentence::has`]).
+    const FIXED: PhraseSet = PhraseSet(28);
 
     fn phrases(self) -> &'static [&'static str] {
         SETS.get(usize::from(self.0)).copied().unwrap_or(&[])
@@ -195,7 +210,7 @@ fn first_id(set: PhraseSet, hits: &[Hit]) -> Option<u16> {
 }
 
 /// The lists, indexed by [`PhraseSet`].
-const SETS: [&[&str]; 27] = [
+const SETS: [&[&str]; 29] = [
     crate::hostility::THREATS,
     crate::hostility::DIRECTED_PROFANITY,
     crate::hostility::HARASSMENT,
@@ -223,7 +238,58 @@ const SETS: [&[&str]; 27] = [
     crate::intent::REQUEST_STARTS,
     crate::intent::ANSWER_STARTS,
     crate::intent::DIRECT_QUESTION,
+    crate::intent::SHAPE_REPEATS,
+    FIXED,
 ];
+
+/// Phrases the rules test one by one (`has_phrase` on a sentence or on the whole text): found
+/// by the shared scan, so that such a test reads the cached hits.
+const FIXED: &[&str] = &[
+    "i'd love to know",
+    "thanks a lot",
+    "bug fixes",
+    "bug bash",
+    "tagged bug",
+    "bug report template",
+    "but",
+    "well said",
+    "i'm",
+    "i am",
+    "new to",
+    "used to",
+    "no longer",
+    "what it used to be",
+    "what they used to be",
+    "supposed to",
+    "what's the point",
+    "what is the point",
+    "i suggest",
+    "we need a",
+    "i propose",
+    "how about",
+];
+
+/// The position of `phrase` in [`FIXED`].
+fn fixed_id(phrase: &str) -> Option<u16> {
+    static INDEX: std::sync::OnceLock<crate::vader::FnvMap<&'static str, u16>> =
+        std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            FIXED
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &p)| Some((p, u16::try_from(i).ok()?)))
+                .collect()
+        })
+        .get(phrase)
+        .copied()
+}
+
+/// Any of the sentences contains `phrase` on word boundaries: what [`has_phrase`] answers on
+/// their text joined with ` | ` for a phrase without `|`.
+pub(crate) fn has_in_all(ss: &[Sentence], phrase: &str) -> bool {
+    ss.iter().any(|s| s.has(phrase))
+}
 
 /// One occurrence of a phrase of a list, on word boundaries, at bytes `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,6 +443,7 @@ mod tests {
             "go away go away. nobody wants you. it doesn't work anymore and i waited for weeks",
             "ça marche très bien, merci beaucoup ! Great work everyone.",
             "How do I export? Is there a way to do it. Could you add a flag. Try running it again. Can we merge?",
+            "I'm new to this, but I used to use it. It no longer works, yet again. What's the point? How about a fix",
         ];
         for t in texts {
             let ss = sentences(t);
@@ -397,6 +464,9 @@ mod tests {
                     .collect();
                 assert_eq!(set.all_in_all(&ss), every, "{n} {t}");
                 for s in &ss {
+                    for p in FIXED.iter().chain(["no such phrase", "it"].iter()) {
+                        assert_eq!(s.has(p), has_phrase(&s.joined, p), "{p} {}", s.joined);
+                    }
                     assert_eq!(set.first_in(s), naive(&s.joined), "{n} {}", s.joined);
                     let opens = list.iter().copied().find(|p| {
                         s.joined.starts_with(p)
