@@ -3,7 +3,7 @@
 //! quoted (`> `, "…") and reported insults ("he called me an idiot") do not count, nor does
 //! self-deprecation ("I'm such an idiot").
 
-use crate::tokens::{PhraseSet, Sentence, sentences, word_set};
+use crate::tokens::{PhraseSet, Sentence, sentences};
 
 /// What kind of attack a piece of evidence shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -202,14 +202,39 @@ fn rot13(s: &str) -> String {
         .collect()
 }
 
-/// The slurs, decoded once.
-fn slur_set() -> &'static crate::vader::FnvMap<String, ()> {
-    static S: std::sync::OnceLock<crate::vader::FnvMap<String, ()>> = std::sync::OnceLock::new();
-    S.get_or_init(|| SLURS_ROT13.iter().map(|s| (rot13(s), ())).collect())
+const SLUR: u8 = 1;
+const NOUN: u8 = 2;
+const ADJECTIVE: u8 = 4;
+
+/// What a word is to the rules: a slur (decoded once), an insult noun, an insult adjective;
+/// one hashed lookup answers all three.
+fn word_kinds() -> &'static crate::vader::FnvMap<String, u8> {
+    static S: std::sync::OnceLock<crate::vader::FnvMap<String, u8>> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let mut m: crate::vader::FnvMap<String, u8> = crate::vader::FnvMap::default();
+        let lists = [
+            (
+                SLUR,
+                SLURS_ROT13.iter().map(|s| rot13(s)).collect::<Vec<_>>(),
+            ),
+            (NOUN, INSULT_NOUNS.iter().map(|s| s.to_string()).collect()),
+            (
+                ADJECTIVE,
+                INSULT_ADJECTIVES.iter().map(|s| s.to_string()).collect(),
+            ),
+        ];
+        for (kind, words) in lists {
+            for w in words {
+                *m.entry(w).or_insert(0) |= kind;
+            }
+        }
+        m
+    })
 }
 
-word_set!(insult_nouns, INSULT_NOUNS);
-word_set!(insult_adjectives, INSULT_ADJECTIVES);
+fn kinds_of(word: &str) -> u8 {
+    word_kinds().get(word).copied().unwrap_or(0)
+}
 
 /// Removes text inside double quotes: quoted speech is not the author's attack.
 pub(crate) fn without_quoted(text: &str) -> String {
@@ -313,17 +338,19 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
         }
     }
     for (i, &w) in words.iter().enumerate() {
-        let base = w.strip_suffix('s').unwrap_or(w);
-        if (slur_set().contains_key(w) || slur_set().contains_key(base)) && !handled_thing(words, i)
-        {
+        let kinds = kinds_of(w);
+        let slur = kinds & SLUR != 0
+            || w.strip_suffix('s')
+                .is_some_and(|base| kinds_of(base) & SLUR != 0);
+        if slur && !handled_thing(words, i) {
             out.push(Evidence {
                 kind: AttackKind::Slur,
                 matched: w.to_string(),
             });
             continue;
         }
-        let noun = insult_nouns().contains(w);
-        let adjective = insult_adjectives().contains(w);
+        let noun = kinds & NOUN != 0;
+        let adjective = kinds & ADJECTIVE != 0;
         if !(noun || adjective) {
             continue;
         }

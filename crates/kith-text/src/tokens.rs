@@ -48,22 +48,28 @@ fn is_word_char(c: char) -> bool {
 
 pub(crate) fn sentences(text: &str) -> Vec<Sentence> {
     let mut out = Vec::new();
-    let mut current = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         let end = matches!(c, '.' | '!' | '?' | '\n' | ';' | ':')
-            && !(c == '.' && chars.peek().is_some_and(|n| n.is_alphanumeric()))
-            && !(c == ':' && chars.peek().is_some_and(|n| !n.is_whitespace()));
+            && !(c == '.' && chars.peek().is_some_and(|&(_, n)| n.is_alphanumeric()))
+            && !(c == ':' && chars.peek().is_some_and(|&(_, n)| !n.is_whitespace()));
         if end {
-            let q = c == '?';
-            push(&mut out, &current, q);
-            current.clear();
-        } else {
-            current.push(if c == '’' { '\'' } else { c });
+            push_part(&mut out, &text[start..i], c == '?');
+            start = i + c.len_utf8();
         }
     }
-    push(&mut out, &current, false);
+    push_part(&mut out, &text[start..], false);
     out
+}
+
+/// A sentence's text as written, with the typographic apostrophe made plain.
+fn push_part(out: &mut Vec<Sentence>, s: &str, question: bool) {
+    if s.contains('’') {
+        push(out, &s.replace('’', "'"), question);
+    } else {
+        push(out, s, question);
+    }
 }
 
 fn push(out: &mut Vec<Sentence>, s: &str, question: bool) {
@@ -406,17 +412,6 @@ impl WordSet {
         self.0.contains_key(word)
     }
 }
-
-/// Declares a lazily built [`WordSet`] over a word list constant.
-macro_rules! word_set {
-    ($name:ident, $list:expr) => {
-        fn $name() -> &'static $crate::tokens::WordSet {
-            static SET: std::sync::OnceLock<$crate::tokens::WordSet> = std::sync::OnceLock::new();
-            SET.get_or_init(|| $crate::tokens::WordSet::new($list))
-        }
-    };
-}
-pub(crate) use word_set;
 
 #[cfg(test)]
 mod tests {
