@@ -315,6 +315,8 @@ fn strip_punc_if_word(token: &str) -> &str {
 struct Token<'a> {
     lower: Cow<'a, str>,
     upper: bool,
+    /// The lexicon's valence of `lower`, looked up once.
+    val: Option<f64>,
 }
 
 /// The scores VADER reports, plus the evidence counts kith uses for confidence.
@@ -351,7 +353,8 @@ pub fn polarity_scores(text: &str) -> Polarity {
     polarity_scores_with(text, &Plain)
 }
 
-pub(crate) fn polarity_scores_with(text: &str, lex: &dyn Valence) -> Polarity {
+/// Emoji replaced by their lexicon descriptions, as separate words.
+fn with_emoji_described(text: &str) -> String {
     let emo = emojis();
     let mut converted = String::with_capacity(text.len() + 16);
     let mut prev_space = true;
@@ -368,15 +371,28 @@ pub(crate) fn polarity_scores_with(text: &str, lex: &dyn Valence) -> Polarity {
             prev_space = c == ' ';
         }
     }
+    converted
+}
+
+pub(crate) fn polarity_scores_with(text: &str, lex: &dyn Valence) -> Polarity {
+    // Every emoji in the lexicon is outside ASCII: ASCII text is its own conversion.
+    let converted: Cow<'_, str> = if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(with_emoji_described(text))
+    };
     let text = converted.trim();
 
     let tokens: Vec<Token<'_>> = text
         .split_whitespace()
         .map(|t| {
             let orig = strip_punc_if_word(t);
+            let lower = lower(orig);
+            let val = lex.valence(&lower);
             Token {
-                lower: lower(orig),
+                lower,
                 upper: is_upper(orig),
+                val,
             }
         })
         .collect();
@@ -393,7 +409,7 @@ pub(crate) fn polarity_scores_with(text: &str, lex: &dyn Valence) -> Polarity {
             sentiments.push(0.0);
             continue;
         }
-        sentiments.push(sentiment_valence(&tokens, i, is_cap_diff, lex));
+        sentiments.push(sentiment_valence(&tokens, i, is_cap_diff));
     }
     but_check(&tokens, &mut sentiments);
     score_valence(&sentiments, text)
@@ -416,14 +432,14 @@ fn scalar_inc_dec(tok: &Token<'_>, valence: f64, is_cap_diff: bool) -> f64 {
     scalar
 }
 
-fn sentiment_valence(toks: &[Token<'_>], i: usize, is_cap_diff: bool, lex: &dyn Valence) -> f64 {
+fn sentiment_valence(toks: &[Token<'_>], i: usize, is_cap_diff: bool) -> f64 {
     let w = |k: usize| -> &str { &toks[k].lower };
-    let Some(base) = lex.valence(w(i)) else {
+    let Some(base) = toks[i].val else {
         return 0.0;
     };
     let mut valence = base;
     let n = toks.len();
-    if w(i) == "no" && i != n - 1 && lex.valence(w(i + 1)).is_some() {
+    if w(i) == "no" && i != n - 1 && toks[i + 1].val.is_some() {
         valence = 0.0;
     }
     if (i > 0 && w(i - 1) == "no")
@@ -440,7 +456,7 @@ fn sentiment_valence(toks: &[Token<'_>], i: usize, is_cap_diff: bool, lex: &dyn 
         }
     }
     for start_i in 0..3 {
-        if i > start_i && lex.valence(w(i - (start_i + 1))).is_none() {
+        if i > start_i && toks[i - (start_i + 1)].val.is_none() {
             let mut s = scalar_inc_dec(&toks[i - (start_i + 1)], valence, is_cap_diff);
             if start_i == 1 && s != 0.0 {
                 s *= 0.95;
@@ -455,7 +471,7 @@ fn sentiment_valence(toks: &[Token<'_>], i: usize, is_cap_diff: bool, lex: &dyn 
             }
         }
     }
-    least_check(valence, toks, i, lex)
+    least_check(valence, toks, i)
 }
 
 fn negation_check(valence: f64, toks: &[Token<'_>], start_i: usize, i: usize) -> f64 {
@@ -533,13 +549,13 @@ fn special_idioms_check(mut valence: f64, toks: &[Token<'_>], i: usize) -> f64 {
     valence
 }
 
-fn least_check(valence: f64, toks: &[Token<'_>], i: usize, lex: &dyn Valence) -> f64 {
+fn least_check(valence: f64, toks: &[Token<'_>], i: usize) -> f64 {
     let w = |k: usize| -> &str { &toks[k].lower };
-    if i > 1 && lex.valence(w(i - 1)).is_none() && w(i - 1) == "least" {
+    if i > 1 && toks[i - 1].val.is_none() && w(i - 1) == "least" {
         if w(i - 2) != "at" && w(i - 2) != "very" {
             return valence * N_SCALAR;
         }
-    } else if i > 0 && lex.valence(w(i - 1)).is_none() && w(i - 1) == "least" {
+    } else if i > 0 && toks[i - 1].val.is_none() && w(i - 1) == "least" {
         return valence * N_SCALAR;
     }
     valence
