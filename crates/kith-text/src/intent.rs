@@ -903,8 +903,15 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // lists other people's (the week's questions, the options discussed).
     let asked_prose;
     let qss: &[Sentence] = if prose.contains('?') {
-        asked_prose = sentences(&asked_text(prose, long));
-        &asked_prose
+        let asked = asked_text(prose, long);
+        // Nothing removed (the text plus the newline closing its last line): the same
+        // sentences, already split and scanned.
+        if asked.strip_suffix('\n') == Some(prose) {
+            ss
+        } else {
+            asked_prose = sentences(&asked);
+            &asked_prose
+        }
     } else {
         ss
     };

@@ -429,6 +429,38 @@ mod tests {
         }
     }
 
+    /// A closing newline adds no sentence and changes none (the intent rules reuse the split
+    /// of a text when removing asides from it only added that newline).
+    #[test]
+    fn closing_newline_changes_no_sentence() {
+        let texts = [
+            "How? Why not:",
+            "ok.",
+            "a: b. c?",
+            "trailing colon:",
+            "x\ny?\n",
+            "It’s fine; really!",
+            "",
+            "?",
+            "what is v1.2",
+        ];
+        for t in texts {
+            let view = |ss: Vec<Sentence>| -> Vec<(String, bool, Vec<String>)> {
+                ss.iter()
+                    .map(|s| {
+                        let words = s.words().iter().map(|w| w.to_string()).collect();
+                        (s.joined.clone(), s.question, words)
+                    })
+                    .collect()
+            };
+            assert_eq!(
+                view(sentences(t)),
+                view(sentences(&format!("{t}\n"))),
+                "{t:?}"
+            );
+        }
+    }
+
     /// The cached hits answer exactly what matching each list on its own answers.
     #[test]
     fn shared_scan_matches_each_list_alone() {
