@@ -225,8 +225,9 @@ pub struct Snapshot {
 impl Snapshot {
     /// A new snapshot of everything in the store, read on every core. The activity ids and
     /// a watermark come first; then, at the same time, the entities (their keys, applied as
-    /// they are read) and the activities stamped below the watermark by id ranges, one per
-    /// core, each written with its store ids into its own region of the columns, followed by
+    /// they are read) and the activities stamped below the watermark by id ranges, a few per
+    /// core taken in turn by one reader per core (and by this thread once the entities are
+    /// in), each written with its store ids into its own region of the columns, followed by
     /// the text scores of the same range; then each region's ids are turned into dense ones,
     /// the regions are closed up in id order, and the changes since the watermark (what was
     /// written meanwhile) are read as any refresh reads them.
@@ -240,26 +241,38 @@ impl Snapshot {
             s.refresh(store)?;
             return Ok(s);
         }
-        let parts = (crate::par::cores() as i64).min(span.max(1));
+        // More id ranges than cores, taken in turn by one reader per core (and by this thread
+        // once the entities are in): a reader that finishes early takes the next range instead
+        // of leaving its core idle while another reads on.
+        let readers = crate::par::cores();
+        let parts = (readers as i64 * RANGES_PER_CORE).min(span.max(1));
         let cut = |k: i64| ids.start + (span / parts) * k + (span % parts) * k / parts;
         let range = |k: i64| cut(k)..if k + 1 == parts { ids.end } else { cut(k + 1) };
         // Zeroed columns: the pages no row is written to are never touched.
         let mut cols = Owned::zeroed(span as usize);
 
-        // The entities on this thread, the id ranges on their own threads at the same time.
+        // The entities on this thread, the id ranges on their own threads at the same time
+        // (then on this one too).
         // Only the entities' keys are read (no display names, no thread keys): decoding every
         // string of 1.7 M threads and 0.5 M members and identities cost 0.8 CPU-s at 10 M
         // activities, taken from the range readers.
-        let (entities, chunks) = std::thread::scope(|scope| {
-            let handles: Vec<_> = cols
-                .regions(parts, |k| (range(k).end - range(k).start) as usize)
+        let queue = std::sync::Mutex::new(
+            cols.regions(parts, |k| (range(k).end - range(k).start) as usize)
                 .into_iter()
-                .enumerate()
-                .map(|(k, region)| {
-                    let range = range(k as i64);
-                    scope.spawn(move || Chunk::read(store, range, mark, region))
-                })
-                .collect();
+                .enumerate(),
+        );
+        // Ranges in order, each read by whichever reader takes it; `None` when none is left.
+        let take_and_read = || {
+            // Only `next` runs under the lock: it cannot be poisoned mid-update.
+            let (k, region) = queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .next()?;
+            Some((k, Chunk::read(store, range(k as i64), mark, region)))
+        };
+        let read_ranges = || std::iter::from_fn(take_and_read).collect::<Vec<_>>();
+        let (entities, chunks) = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..readers).map(|_| scope.spawn(read_ranges)).collect();
             let mut stats = RefreshStats::default();
             let mut failed = None;
             let read = store.read_entity_keys(&mut |key| {
@@ -273,12 +286,16 @@ impl Snapshot {
                 Some(e) => Err(e),
                 None => read.map_err(AnalyticsError::from),
             };
-            let chunks: Vec<Result<Chunk, AnalyticsError>> = handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect();
+            let mut chunks = read_ranges();
+            for h in handles {
+                chunks.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            chunks.sort_unstable_by_key(|c| c.0);
+            let chunks: Vec<Result<Chunk, AnalyticsError>> =
+                chunks.into_iter().map(|c| c.1).collect();
             (entities, chunks)
         });
+        drop(queue);
         let entities_mark = entities?;
         let mut chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
 
@@ -1197,6 +1214,12 @@ fn position_of(ids: &[i64], id: i64) -> Option<u32> {
     let pos = ids[..start].partition_point(|&x| x < id);
     (ids.get(pos) == Some(&id)).then_some(pos as u32)
 }
+
+/// Id ranges per core of a first build. One per core left a core idle for up to a second at
+/// 10 M activities (the reader whose range shared its core with the entities' reader, or held
+/// more text scores, ended last); more ranges cost a little more moving of rows when the
+/// ranges are closed up.
+const RANGES_PER_CORE: i64 = 4;
 
 /// The activity columns of a build, before they become the snapshot's.
 struct Owned {
