@@ -33,6 +33,15 @@ SELECT COALESCE(
                                 AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database()))),
          pg_snapshot_xmax(pg_current_snapshot())::text::bigint) AS horizon";
 
+/// The horizon of the transaction's snapshot ([`HORIZON`]); as the transaction's first
+/// statement it also fixes the snapshot the following reads see.
+fn horizon(tx: &mut postgres::Transaction<'_>) -> StoreResult<i64> {
+    let row = tx
+        .query_one(HORIZON, &[])
+        .map_err(|e| db_err("reading the snapshot horizon", e))?;
+    col(&row, "horizon")
+}
+
 /// One query per table, parents before children, removals last: a reader applying changes in
 /// order never meets an id it has not seen. Each table's columns are read by [`decode`] under
 /// the names given here.
@@ -97,10 +106,7 @@ impl PgStore {
     ) -> StoreResult<Watermark> {
         self.read("reading changes", |tx| {
             // The first statement fixes the transaction's snapshot; the feeds below read the same one.
-            let row = tx
-                .query_one(HORIZON, &[])
-                .map_err(|e| db_err("reading the snapshot horizon", e))?;
-            let horizon: i64 = col(&row, "horizon")?;
+            let horizon = horizon(tx)?;
             if horizon <= since.0 {
                 return Ok(since);
             }
@@ -156,10 +162,7 @@ impl PgStore {
         sink: &mut dyn FnMut(EntityKey<'_>) -> StoreResult<()>,
     ) -> StoreResult<Watermark> {
         self.read("reading entities", |tx| {
-            let row = tx
-                .query_one(HORIZON, &[])
-                .map_err(|e| db_err("reading the snapshot horizon", e))?;
-            let horizon: i64 = col(&row, "horizon")?;
+            let horizon = horizon(tx)?;
             for (feed, sql) in KEY_FEEDS {
                 let mut rows = tx
                     .query_raw(sql, [horizon])
@@ -201,10 +204,7 @@ impl PgStore {
     /// `Store::activity_id_range`: the ids and the horizon of the same snapshot.
     pub(crate) fn activity_ids(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)> {
         self.read("reading the activity ids", |tx| {
-            let row = tx
-                .query_one(HORIZON, &[])
-                .map_err(|e| db_err("reading the snapshot horizon", e))?;
-            let horizon: i64 = col(&row, "horizon")?;
+            let horizon = horizon(tx)?;
             let row = tx
                 .query_one("SELECT min(id) AS lo, max(id) AS hi FROM activities", &[])
                 .map_err(|e| db_err("reading the activity ids", e))?;

@@ -13,6 +13,17 @@ use crate::members::{IDENTITY_COLUMNS, identity_row, member_row};
 
 type Sink<'a> = dyn FnMut(Change) -> StoreResult<()> + 'a;
 
+/// The change counter of the read transaction's snapshot: every row with a `seq` at or below
+/// it is committed.
+fn change_counter(conn: &Connection) -> StoreResult<i64> {
+    conn.query_row(
+        "SELECT CAST(value AS INTEGER) FROM kith_meta WHERE key = 'seq'",
+        [],
+        |r| r.get(0),
+    )
+    .ctx("reading the change counter")
+}
+
 /// Call inside a read transaction. Without `activities`, every change but the activities
 /// (`Store::read_changes_except_activities`).
 pub(crate) fn read(
@@ -22,13 +33,7 @@ pub(crate) fn read(
     sink: &mut Sink<'_>,
 ) -> StoreResult<Watermark> {
     // The counter of this snapshot: every row with a seq at or below it is committed.
-    let counter: i64 = conn
-        .query_row(
-            "SELECT CAST(value AS INTEGER) FROM kith_meta WHERE key = 'seq'",
-            [],
-            |r| r.get(0),
-        )
-        .ctx("reading the change counter")?;
+    let counter = change_counter(conn)?;
     let since = since.0;
 
     stream(
@@ -143,13 +148,7 @@ pub(crate) fn read_entity_keys(
     conn: &Connection,
     sink: &mut dyn FnMut(EntityKey<'_>) -> StoreResult<()>,
 ) -> StoreResult<Watermark> {
-    let counter: i64 = conn
-        .query_row(
-            "SELECT CAST(value AS INTEGER) FROM kith_meta WHERE key = 'seq'",
-            [],
-            |r| r.get(0),
-        )
-        .ctx("reading the change counter")?;
+    let counter = change_counter(conn)?;
     keys(
         conn,
         "SELECT id, name FROM sources ORDER BY id",
