@@ -9,16 +9,28 @@ use kith_model::Timestamp;
 use super::envelope::MONTHS;
 
 pub(crate) fn parse_date(raw: &str) -> Option<Timestamp> {
-    let text = strip_comments(raw).replace(',', " ");
-    let tokens: Vec<&str> = text.split_ascii_whitespace().collect();
+    let text = strip_comments(raw);
+    // Commas separate like spaces. Only the first six tokens matter to the RFC 5322 and
+    // asctime forms (weekday, four date-time tokens, zone); ISO 8601 reads them all.
+    let mut words = text
+        .split(|c: char| c.is_ascii_whitespace() || c == ',')
+        .filter(|t| !t.is_empty());
+    let mut head: [&str; 6] = [""; 6];
+    let mut count = 0;
+    for (slot, word) in head.iter_mut().zip(&mut words) {
+        *slot = word;
+        count += 1;
+    }
+    let tokens = &head[..count];
     let first = tokens.first()?;
     if first.len() >= 8
         && first.as_bytes()[4] == b'-'
         && first.bytes().next().is_some_and(|b| b.is_ascii_digit())
     {
-        return parse_iso(&tokens);
+        let all: Vec<&str> = tokens.iter().copied().chain(words).collect();
+        return parse_iso(&all);
     }
-    let mut t: &[&str] = &tokens;
+    let mut t: &[&str] = tokens;
     if t.first()
         .is_some_and(|w| w.bytes().all(|b| b.is_ascii_alphabetic()) && month(w).is_none())
     {
@@ -47,7 +59,11 @@ pub(crate) fn parse_date(raw: &str) -> Option<Timestamp> {
     build(date, time, offset)
 }
 
-fn strip_comments(raw: &str) -> String {
+fn strip_comments(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains('(') {
+        // Nothing opens a comment: a `)` alone is kept as it is.
+        return std::borrow::Cow::Borrowed(raw);
+    }
     let mut out = String::with_capacity(raw.len());
     let mut depth = 0usize;
     for c in raw.chars() {
@@ -58,7 +74,7 @@ fn strip_comments(raw: &str) -> String {
             _ => {}
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 fn month(t: &str) -> Option<u32> {

@@ -12,18 +12,52 @@ pub(crate) const MONTHS: [&str; 12] = [
 pub(crate) fn envelope_sender(line: &[u8]) -> Option<String> {
     let rest = line.strip_prefix(b"From ")?;
     let rest = std::str::from_utf8(rest).ok()?;
-    let tokens: Vec<&str> = rest.split_ascii_whitespace().collect();
-    // The date is the last five tokens, or six with a zone before or after the year.
+    // The last six tokens, last first, and where each starts in `rest`.
+    let mut last: [(usize, &str); 6] = [(0, ""); 6];
+    let mut count = 0;
+    for token in rest.split_ascii_whitespace().rev() {
+        if count == last.len() {
+            break;
+        }
+        last[count] = (token.as_ptr() as usize - rest.as_ptr() as usize, token);
+        count += 1;
+    }
+    // The date is the last five tokens, or six with a zone before or after the year; at least
+    // one token (the sender) comes before it.
     for date_len in [5, 6] {
-        if tokens.len() < date_len + 1 {
+        if count < date_len {
             continue;
         }
-        let start = tokens.len() - date_len;
-        if is_asctime(&tokens[start..]) {
-            return Some(tokens[..start].join(" "));
+        let mut date: [&str; 6] = [""; 6];
+        for (i, (_, token)) in last[..date_len].iter().enumerate() {
+            date[date_len - 1 - i] = token;
         }
+        let date_start = last[date_len - 1].0;
+        let sender = rest[..date_start].trim_end_matches(|c: char| c.is_ascii_whitespace());
+        if sender.is_empty() || !is_asctime(&date[..date_len]) {
+            continue;
+        }
+        return Some(normalise_spaces(sender));
     }
     None
+}
+
+/// The sender's tokens joined by single spaces.
+fn normalise_spaces(sender: &str) -> String {
+    let single = !sender.starts_with(|c: char| c.is_ascii_whitespace())
+        && !sender
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0].is_ascii_whitespace() && (w[0] != b' ' || w[1].is_ascii_whitespace()))
+        && !sender.ends_with(|c: char| c.is_ascii_whitespace());
+    if single {
+        sender.to_owned()
+    } else {
+        sender
+            .split_ascii_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 fn is_asctime(t: &[&str]) -> bool {

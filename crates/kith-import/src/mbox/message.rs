@@ -8,31 +8,33 @@ use std::borrow::Cow;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderValue, MessageParser};
 
+/// Header values borrow the message's bytes unless they had to be unfolded or were not valid
+/// UTF-8 (then they are owned, lossily decoded).
 #[derive(Debug, Default)]
-pub(crate) struct Headers {
-    pub from: Option<String>,
-    pub date: Option<String>,
-    pub subject: Option<String>,
-    pub message_id: Option<String>,
-    pub in_reply_to: Option<String>,
-    pub references: Option<String>,
-    pub list_id: Option<String>,
-    pub content_type: Option<String>,
-    pub transfer_encoding: Option<String>,
+pub(crate) struct Headers<'a> {
+    pub from: Option<Cow<'a, str>>,
+    pub date: Option<Cow<'a, str>>,
+    pub subject: Option<Cow<'a, str>>,
+    pub message_id: Option<Cow<'a, str>>,
+    pub in_reply_to: Option<Cow<'a, str>>,
+    pub references: Option<Cow<'a, str>>,
+    pub list_id: Option<Cow<'a, str>>,
+    pub content_type: Option<Cow<'a, str>>,
+    pub transfer_encoding: Option<Cow<'a, str>>,
 }
 
 /// Where the header block ends.
-pub(crate) struct Parsed {
-    pub headers: Headers,
+pub(crate) struct Parsed<'a> {
+    pub headers: Headers<'a>,
     /// Byte offset of the body in the message.
     pub body_start: usize,
     /// Whether a blank line closed the header block (else the message ended inside it).
     pub closed: bool,
 }
 
-pub(crate) fn parse_headers(bytes: &[u8]) -> Parsed {
+pub(crate) fn parse_headers(bytes: &[u8]) -> Parsed<'_> {
     let mut headers = Headers::default();
-    let mut current: Option<(usize, String)> = None;
+    let mut current: Option<(usize, Cow<'_, str>)> = None;
     let mut pos = 0;
     let mut closed = false;
     while pos < bytes.len() {
@@ -45,6 +47,7 @@ pub(crate) fn parse_headers(bytes: &[u8]) -> Parsed {
         }
         if line[0] == b' ' || line[0] == b'\t' {
             if let Some((_, value)) = current.as_mut() {
+                let value = value.to_mut();
                 value.push(' ');
                 value.push_str(String::from_utf8_lossy(line).trim());
             }
@@ -64,14 +67,7 @@ pub(crate) fn parse_headers(bytes: &[u8]) -> Parsed {
             break;
         }
         let slot = header_slot(name);
-        current = slot.map(|s| {
-            (
-                s,
-                String::from_utf8_lossy(&line[colon + 1..])
-                    .trim()
-                    .to_owned(),
-            )
-        });
+        current = slot.map(|s| (s, trimmed_text(&line[colon + 1..])));
         pos = end;
     }
     store(&mut headers, current.take());
@@ -79,6 +75,21 @@ pub(crate) fn parse_headers(bytes: &[u8]) -> Parsed {
         headers,
         body_start: pos,
         closed,
+    }
+}
+
+/// The bytes as text without surrounding whitespace: borrowed when they are valid UTF-8.
+fn trimmed_text(bytes: &[u8]) -> Cow<'_, str> {
+    match String::from_utf8_lossy(bytes) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) => {
+            let trimmed = s.trim();
+            if trimmed.len() == s.len() {
+                Cow::Owned(s)
+            } else {
+                Cow::Owned(trimmed.to_owned())
+            }
+        }
     }
 }
 
@@ -109,7 +120,7 @@ fn header_slot(name: &[u8]) -> Option<usize> {
         .position(|n| n.as_bytes().eq_ignore_ascii_case(name))
 }
 
-fn store(h: &mut Headers, current: Option<(usize, String)>) {
+fn store<'a>(h: &mut Headers<'a>, current: Option<(usize, Cow<'a, str>)>) {
     let Some((slot, value)) = current else { return };
     let field = match slot {
         0 => &mut h.from,
@@ -166,7 +177,7 @@ pub(crate) fn message_ids(value: &str) -> Vec<String> {
 
 /// The body as text: plain bodies lossily as UTF-8; MIME bodies through `mail-parser` (first
 /// text part, HTML turned into text when there is no plain part).
-pub(crate) fn body_text<'a>(message: &'a [u8], parsed: &Parsed) -> Cow<'a, str> {
+pub(crate) fn body_text<'a>(message: &'a [u8], parsed: &Parsed<'_>) -> Cow<'a, str> {
     let body = message.get(parsed.body_start..).unwrap_or_default();
     if !needs_mime(&parsed.headers) {
         return String::from_utf8_lossy(body);
@@ -181,7 +192,7 @@ pub(crate) fn body_text<'a>(message: &'a [u8], parsed: &Parsed) -> Cow<'a, str> 
     }
 }
 
-fn needs_mime(h: &Headers) -> bool {
+fn needs_mime(h: &Headers<'_>) -> bool {
     let ct = h.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
     let cte = h
         .transfer_encoding

@@ -58,6 +58,7 @@ impl Format for Mbox {
             source: ctx.source.clone(),
             fallback_source: fallback_source(inputs),
             threads: Threads::default(),
+            senders: Senders::default(),
         };
         for input in inputs {
             state.read_file(input, ctx, sink)?;
@@ -105,6 +106,30 @@ struct Archive {
     source: Option<String>,
     fallback_source: String,
     threads: Threads,
+    senders: Senders,
+}
+
+/// Parsed `From:` values, memoised: a list's few thousand senders write millions of messages.
+/// Bounded: when full, it starts over.
+#[derive(Default)]
+struct Senders {
+    parsed: HashMap<Box<str>, Option<address::Sender>>,
+}
+
+impl Senders {
+    const CAPACITY: usize = 1 << 16;
+
+    fn parse(&mut self, from: &str) -> Option<address::Sender> {
+        if let Some(sender) = self.parsed.get(from) {
+            return sender.clone();
+        }
+        let sender = address::parse_from(from, message::decode_words);
+        if self.parsed.len() >= Self::CAPACITY {
+            self.parsed.clear();
+        }
+        self.parsed.insert(from.into(), sender.clone());
+        sender
+    }
 }
 
 #[derive(Default)]
@@ -156,27 +181,29 @@ impl Archive {
     ) -> Result<(), ImportError> {
         let file = input.display();
         let mut reader = input.open(ctx)?;
-        let mut line = Vec::with_capacity(256);
+        // Lines are read straight into the current message's buffer (no copy per line); an
+        // envelope line is cut off again before the message is read.
         let mut current: Vec<u8> = Vec::with_capacity(1 << 14);
         let mut envelope: Option<(u64, String)> = None;
         let mut line_no = 0u64;
         loop {
-            line.clear();
+            let start = current.len();
             let n = reader
-                .read_until(b'\n', &mut line)
+                .read_until(b'\n', &mut current)
                 .map_err(|e| read_error(input, &file, line_no + 1, e))?;
             if n == 0 {
                 break;
             }
             line_no += 1;
-            if let Some(sender) = envelope::envelope_sender(&line) {
-                if let Some((start, env)) = envelope.take() {
+            let line = &current[start..];
+            if let Some(sender) = envelope::envelope_sender(line) {
+                if let Some((first, env)) = envelope.take() {
                     self.message(
                         Raw {
                             file: &file,
-                            line: start,
+                            line: first,
                             envelope: &env,
-                            bytes: &current,
+                            bytes: &current[..start],
                         },
                         sink,
                         false,
@@ -184,18 +211,19 @@ impl Archive {
                 }
                 current.clear();
                 envelope = Some((line_no, sender));
-            } else if envelope.is_some() {
-                current.extend_from_slice(&line);
-            } else if !line.iter().all(u8::is_ascii_whitespace) {
-                return Err(ImportError::Malformed {
-                    file,
-                    line: line_no,
-                    column: 0,
-                    message:
-                        "this is not an mbox archive: content comes before the first envelope line \
+            } else if envelope.is_none() {
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    return Err(ImportError::Malformed {
+                        file,
+                        line: line_no,
+                        column: 0,
+                        message:
+                            "this is not an mbox archive: content comes before the first envelope line \
                               (`From <sender> <weekday> <month> <day> <hh:mm:ss> <year>`)"
-                            .into(),
-                });
+                                .into(),
+                    });
+                }
+                current.clear();
             }
         }
         if let Some((start, env)) = envelope.take() {
@@ -252,7 +280,7 @@ impl Archive {
         let sender = h
             .from
             .as_deref()
-            .and_then(|f| address::parse_from(f, message::decode_words))
+            .and_then(|f| self.senders.parse(f))
             .or_else(|| envelope_author(raw.envelope));
         let subject = h.subject.as_deref().map(message::decode_words);
         let message_id = h

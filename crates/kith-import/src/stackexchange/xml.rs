@@ -3,10 +3,12 @@
 
 use std::borrow::Cow;
 use std::io::{BufRead, Read};
+use std::ops::Range;
 
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
-use quick_xml::events::attributes::Attributes;
+use quick_xml::events::attributes::{Attribute, Attributes};
+use quick_xml::name::QName;
 
 use crate::ImportError;
 
@@ -42,45 +44,86 @@ impl<R: BufRead> BufRead for LineCounter<R> {
     }
 }
 
-/// One `<row>` element: its attributes, parsed when asked for.
+/// One `<row>` element. Its attributes are split once, when the row is read; their values are
+/// unescaped when asked for.
 pub struct Row {
     /// 1-based line where the element starts.
     pub line: u64,
     raw: String,
+    /// Key and value of each attribute in document order, as byte ranges of `raw`, up to the
+    /// first that cannot be read.
+    attrs: Vec<(Range<usize>, Range<usize>)>,
+    /// Why the attribute after the last in `attrs` cannot be read (a duplicate, a missing
+    /// quote...).
+    error: Option<String>,
 }
 
 impl Row {
-    fn attributes(&self) -> Attributes<'_> {
-        let mut a = Attributes::new(&self.raw, 0);
-        a.with_checks(true);
-        a
+    fn new(line: u64, raw: String) -> Self {
+        let mut attrs = Vec::with_capacity(12);
+        let mut error = None;
+        let base = raw.as_ptr() as usize;
+        let offset = |s: &str| s.as_ptr() as usize - base;
+        let mut iter = Attributes::new(&raw, 0);
+        iter.with_checks(true);
+        for attr in iter {
+            match attr {
+                Ok(Attribute {
+                    key: QName(key),
+                    value: Cow::Borrowed(value),
+                }) => {
+                    let (k, v) = (offset(key), offset(value));
+                    attrs.push((k..k + key.len(), v..v + value.len()));
+                }
+                // The iterator over a `&str` always borrows; an owned value cannot be placed.
+                Ok(Attribute {
+                    key: QName(key), ..
+                }) => {
+                    error = Some(format!("unreadable attributes: the value of `{key}`"));
+                    break;
+                }
+                Err(e) => {
+                    error = Some(format!("unreadable attributes: {e}"));
+                    break;
+                }
+            }
+        }
+        Row {
+            line,
+            raw,
+            attrs,
+            error,
+        }
+    }
+
+    fn value(&self, key: &Range<usize>, value: &Range<usize>) -> Result<Cow<'_, str>, String> {
+        let key = &self.raw[key.clone()];
+        Attribute {
+            key: QName(key),
+            value: Cow::Borrowed(&self.raw[value.clone()]),
+        }
+        .normalized_value(XmlVersion::Implicit1_0)
+        .map_err(|e| format!("attribute `{key}`: {e}"))
     }
 
     /// The value of attribute `key`, entity references resolved. An attribute that cannot be
-    /// read (a broken entity, a duplicate) is an error for this row.
+    /// read (a broken entity, a duplicate) before `key` is an error for this row.
     pub fn get(&self, key: &str) -> Result<Option<Cow<'_, str>>, String> {
-        for attr in self.attributes() {
-            let attr = attr.map_err(|e| format!("unreadable attributes: {e}"))?;
-            if attr.key.as_ref() == key {
-                return attr
-                    .normalized_value(XmlVersion::Implicit1_0)
-                    .map(|v| Some(Cow::Owned(v.into_owned())))
-                    .map_err(|e| format!("attribute `{key}`: {e}"));
-            }
+        match self.attrs.iter().find(|(k, _)| &self.raw[k.clone()] == key) {
+            Some((k, v)) => self.value(k, v).map(Some),
+            None => match &self.error {
+                Some(e) => Err(e.clone()),
+                None => Ok(None),
+            },
         }
-        Ok(None)
     }
 
     /// Every attribute, in document order.
     pub fn all(&self) -> impl Iterator<Item = Result<(&str, Cow<'_, str>), String>> {
-        self.attributes().map(|attr| {
-            let attr = attr.map_err(|e| format!("unreadable attributes: {e}"))?;
-            let key: &str = attr.key.into_inner();
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| format!("attribute `{key}`: {e}"))?;
-            Ok((key, Cow::Owned(value.into_owned())))
-        })
+        self.attrs
+            .iter()
+            .map(|(k, v)| Ok((&self.raw[k.clone()], self.value(k, v)?)))
+            .chain(self.error.iter().map(|e| Err(e.clone())))
     }
 }
 
@@ -178,16 +221,10 @@ impl<R: BufRead> RowReader<R> {
                     self.state = State::Done
                 }
                 (State::InRoot, Event::Empty(e)) if e.name().as_ref() == "row" => {
-                    return Ok(Some(Row {
-                        line: start_line,
-                        raw: e.attributes_raw().to_owned(),
-                    }));
+                    return Ok(Some(Row::new(start_line, e.attributes_raw().to_owned())));
                 }
                 (State::InRoot, Event::Start(e)) if e.name().as_ref() == "row" => {
-                    let row = Row {
-                        line: start_line,
-                        raw: e.attributes_raw().to_owned(),
-                    };
+                    let row = Row::new(start_line, e.attributes_raw().to_owned());
                     self.state = State::InRow(0);
                     return Ok(Some(row));
                 }
