@@ -49,7 +49,7 @@ pub(crate) fn parse_headers(bytes: &[u8]) -> Parsed<'_> {
             if let Some((_, value)) = current.as_mut() {
                 let value = value.to_mut();
                 value.push(' ');
-                value.push_str(String::from_utf8_lossy(line).trim());
+                value.push_str(lossy(line).trim());
             }
             pos = end;
             continue;
@@ -80,7 +80,7 @@ pub(crate) fn parse_headers(bytes: &[u8]) -> Parsed<'_> {
 
 /// The bytes as text without surrounding whitespace: borrowed when they are valid UTF-8.
 fn trimmed_text(bytes: &[u8]) -> Cow<'_, str> {
-    match String::from_utf8_lossy(bytes) {
+    match lossy(bytes) {
         Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
         Cow::Owned(s) => {
             let trimmed = s.trim();
@@ -90,6 +90,15 @@ fn trimmed_text(bytes: &[u8]) -> Cow<'_, str> {
                 Cow::Owned(trimmed.to_owned())
             }
         }
+    }
+}
+
+/// `String::from_utf8_lossy`, with the faster validation of `str::from_utf8` first (nearly
+/// every archive is valid UTF-8).
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -153,6 +162,22 @@ pub(crate) fn decode_words(value: &str) -> String {
 
 /// Message ids in a header value, without angle brackets, in order. A value without brackets
 /// that is one token with an `@` counts as one id.
+/// The first of `message_ids(value)`, without collecting the others.
+pub(crate) fn first_message_id(value: &str) -> Option<String> {
+    let mut rest = value;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let id = rest[open + 1..open + close].trim();
+        if !id.is_empty() && !id.contains(char::is_whitespace) {
+            return Some(id.to_owned());
+        }
+        rest = &rest[open + close + 1..];
+    }
+    message_ids(value).into_iter().next()
+}
+
 pub(crate) fn message_ids(value: &str) -> Vec<String> {
     let mut ids = Vec::new();
     let mut rest = value;
@@ -180,7 +205,7 @@ pub(crate) fn message_ids(value: &str) -> Vec<String> {
 pub(crate) fn body_text<'a>(message: &'a [u8], parsed: &Parsed<'_>) -> Cow<'a, str> {
     let body = message.get(parsed.body_start..).unwrap_or_default();
     if !needs_mime(&parsed.headers) {
-        return String::from_utf8_lossy(body);
+        return lossy(body);
     }
     let parser = MessageParser::new().with_mime_headers();
     match parser

@@ -13,6 +13,7 @@ mod message;
 mod writer;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufRead;
 
 use kith_model::{Activity, Author, Kind};
@@ -113,32 +114,59 @@ struct Archive {
 /// Bounded: when full, it starts over.
 #[derive(Default)]
 struct Senders {
-    parsed: HashMap<Box<str>, Option<address::Sender>>,
+    /// Hash of the `From:` value → the value and what it reads as.
+    parsed: HashMap<u64, (Box<str>, Option<address::Sender>), Prehashed>,
 }
 
 impl Senders {
     const CAPACITY: usize = 1 << 16;
 
     fn parse(&mut self, from: &str) -> Option<address::Sender> {
-        if let Some(sender) = self.parsed.get(from) {
+        let hash = xxh3_64(from.as_bytes());
+        if let Some((value, sender)) = self.parsed.get(&hash)
+            && **value == *from
+        {
             return sender.clone();
         }
         let sender = address::parse_from(from, message::decode_words);
         if self.parsed.len() >= Self::CAPACITY {
             self.parsed.clear();
         }
-        self.parsed.insert(from.into(), sender.clone());
+        self.parsed.insert(hash, (from.into(), sender.clone()));
         sender
+    }
+}
+
+/// Maps keyed by an xxh3 hash need no second hash: the key is used as it is.
+type Prehashed = BuildHasherDefault<KeyIsHash>;
+
+#[derive(Default)]
+struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; anything else is folded in byte by byte.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
 #[derive(Default)]
 struct Threads {
     /// Hash of an activity key (Message-ID or derived) → what was made of it.
-    seen: HashMap<u64, Seen>,
+    seen: HashMap<u64, Seen, Prehashed>,
     /// Thread ids (root Message-IDs), interned.
     roots: Vec<Box<str>>,
-    root_index: HashMap<u64, u32>,
+    root_index: HashMap<u64, u32, Prehashed>,
 }
 
 #[derive(Clone, Copy)]
@@ -283,21 +311,13 @@ impl Archive {
             .and_then(|f| self.senders.parse(f))
             .or_else(|| envelope_author(raw.envelope));
         let subject = h.subject.as_deref().map(message::decode_words);
-        let message_id = h
-            .message_id
-            .as_deref()
-            .map(message::message_ids)
-            .and_then(|ids| ids.into_iter().next());
+        let message_id = h.message_id.as_deref().and_then(message::first_message_id);
         let references = h
             .references
             .as_deref()
             .map(message::message_ids)
             .unwrap_or_default();
-        let in_reply_to = h
-            .in_reply_to
-            .as_deref()
-            .map(message::message_ids)
-            .and_then(|ids| ids.into_iter().next());
+        let in_reply_to = h.in_reply_to.as_deref().and_then(message::first_message_id);
         let parent = in_reply_to.clone().or_else(|| references.last().cloned());
 
         let source = match &self.source {
