@@ -236,4 +236,37 @@ mod tests {
             assert_eq!(rfc3339(raw), None, "{raw}");
         }
     }
+
+    #[test]
+    fn commas_comments_and_trailing_words() {
+        let cases = [
+            ("Tue,2 Jun 2015 10:00:00 +0000", "2015-06-02T10:00:00Z"),
+            (
+                "Tue, 2 Jun, 2015, 10:00:00, +0100",
+                "2015-06-02T10:00:00+01:00",
+            ),
+            (
+                "Tue, 2 Jun 2015 10:00:00 +0000 (CEST) and some words after",
+                "2015-06-02T10:00:00Z",
+            ),
+            (
+                "(a comment (nested)) 2 Jun 2015 10:00:00 -0130",
+                "2015-06-02T10:00:00-01:30",
+            ),
+            (
+                "Tue Jun  2 10:00:00 2015 extra tokens here",
+                "2015-06-02T10:00:00Z",
+            ),
+            ("2015-06-02, 10:00:00 +02:00", "2015-06-02T10:00:00+02:00"),
+            ("2015-06-02", "2015-06-02T00:00:00Z"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(rfc3339(raw).as_deref(), Some(expected), "{raw}");
+        }
+        // A `)` with no `(` is kept, and spoils the zone.
+        assert_eq!(rfc3339("Tue, 2 Jun 2015 10:00:00 +0000)"), None);
+        assert_eq!(rfc3339("Tue, 2 Jun 2015 10:00:00 CEST)"), None);
+        assert_eq!(rfc3339(", , ,"), None);
+        assert_eq!(rfc3339("Tue"), None);
+    }
 }

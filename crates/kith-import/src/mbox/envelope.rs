@@ -142,4 +142,41 @@ mod tests {
             assert_eq!(envelope_sender(line.as_bytes()), None, "{line}");
         }
     }
+
+    #[test]
+    fn sender_spacing_is_normalised_and_a_sender_is_required() {
+        let cases = [
+            (
+                "From  jane   at example.org  Tue Jun  2 10:00:00 2015\n",
+                Some("jane at example.org"),
+            ),
+            (
+                "From jane\tat example.org\t Tue Jun  2 10:00:00 2015",
+                Some("jane at example.org"),
+            ),
+            ("From jane Tue Jun  2 10:00:00 +0000 2015", Some("jane")),
+            ("From jane Tue Jun  2 10:00 2015 PDT", Some("jane")),
+            // Unicode spaces are not separators: they stay in the sender.
+            (
+                "From jane\u{a0}doe Tue Jun  2 10:00:00 2015",
+                Some("jane\u{a0}doe"),
+            ),
+            // Only a date with a zone: no sender before it.
+            ("From Tue Jun  2 10:00:00 2015 PDT", None),
+            ("From  Tue Jun  2 10:00:00 2015", None),
+            ("From x", None),
+            ("From ", None),
+        ];
+        for (line, sender) in cases {
+            assert_eq!(
+                envelope_sender(line.as_bytes()).as_deref(),
+                sender,
+                "{line:?}"
+            );
+        }
+        assert_eq!(
+            envelope_sender(b"From j\xff Tue Jun  2 10:00:00 2015"),
+            None
+        );
+    }
 }

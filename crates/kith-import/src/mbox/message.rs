@@ -268,4 +268,52 @@ mod tests {
         let p = parse_headers(msg);
         assert_eq!(body_text(msg, &p).trim(), "Grüße");
     }
+
+    #[test]
+    fn header_values_borrow_unless_folded_or_invalid() {
+        let msg = b"From:  jane at example.org  \nSubject: one\n two\nDate: Tue, 2 Jun 2015 \xff10:00\nMessage-ID:\n\n";
+        let p = parse_headers(msg);
+        assert!(matches!(
+            p.headers.from,
+            Some(Cow::Borrowed("jane at example.org"))
+        ));
+        assert_eq!(p.headers.subject.as_deref(), Some("one two"));
+        assert_eq!(
+            p.headers.date.as_deref(),
+            Some("Tue, 2 Jun 2015 \u{fffd}10:00")
+        );
+        assert_eq!(p.headers.message_id.as_deref(), Some(""));
+        // A header block cut inside a header: not closed.
+        let p = parse_headers(b"From: a@b\nSubject");
+        assert!(!p.closed);
+    }
+
+    #[test]
+    fn the_first_message_id_is_the_first_of_all() {
+        for value in [
+            "<a@x> <b@x>",
+            "< > <b@x>",
+            "<a b@x> <c@x>",
+            "<a@x",
+            "a@x",
+            "  a@x  ",
+            "a @x",
+            "",
+            "<> a@x",
+            "junk <ok@x> <",
+        ] {
+            assert_eq!(
+                first_message_id(value),
+                message_ids(value).into_iter().next(),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_bodies_are_decoded_lossily() {
+        let msg = b"From: a@b\n\nGr\xfc\xdfe\n";
+        let p = parse_headers(msg);
+        assert_eq!(body_text(msg, &p), "Gr\u{fffd}\u{fffd}e\n");
+    }
 }

@@ -509,4 +509,37 @@ mod tests {
             Some("dev.lists.example.org")
         );
     }
+
+    #[test]
+    fn memoised_senders_read_as_parsed_ones() {
+        let values = [
+            "Uwe Ligges <ligges@statistik.tu-dortmund.de>",
+            "ligge@ @ending from @t@ti@tik@tu-dortmund@de (Uwe Ligges)",
+            "=?UTF-8?B?QWRyaWFuIER1yJlh?= <dusa.adrian at unibuc.ro>",
+            "\"Doe, Jane\" <Jane@Example.ORG>",
+            "   ",
+            "MAILER-DAEMON",
+            "jane at example dot org (Jane Doe)",
+        ];
+        let mut senders = Senders::default();
+        for round in 0..2 {
+            for v in values {
+                assert_eq!(
+                    senders.parse(v),
+                    address::parse_from(v, message::decode_words),
+                    "{v} (round {round})"
+                );
+            }
+        }
+        assert_eq!(senders.parsed.len(), values.len());
+        // Full: it starts over instead of growing.
+        for i in 0..Senders::CAPACITY + 10 {
+            let v = format!("u{i} at example.org");
+            assert_eq!(
+                senders.parse(&v).map(|s| s.key),
+                Some(address::parse_from(&v, message::decode_words).unwrap().key)
+            );
+        }
+        assert!(senders.parsed.len() <= Senders::CAPACITY);
+    }
 }

@@ -300,4 +300,50 @@ mod tests {
         let e = rows("<comments>\n</comments>").unwrap_err().to_string();
         assert!(e.contains("<posts>"), "{e}");
     }
+
+    fn one_row(attrs: &str) -> Row {
+        let text = format!("<posts>\n<row {attrs} />\n</posts>");
+        let mut r = RowReader::new(text.as_bytes(), "Posts.xml".into(), "posts");
+        r.next_row().unwrap().unwrap()
+    }
+
+    #[test]
+    fn attributes_are_read_once_with_the_errors_of_a_lookup() {
+        let row = one_row("Id=\"1\" Body=\"a &lt; b\" Text='x&#xA;y' Score=\"2\"");
+        assert_eq!(row.get("Body").unwrap().as_deref(), Some("a < b"));
+        assert_eq!(row.get("Text").unwrap().as_deref(), Some("x\ny"));
+        assert_eq!(row.get("Missing").unwrap(), None);
+        let all: Vec<(String, String)> = row
+            .all()
+            .map(|r| r.map(|(k, v)| (k.to_owned(), v.into_owned())).unwrap())
+            .collect();
+        assert_eq!(
+            all,
+            [
+                ("Id", "1"),
+                ("Body", "a < b"),
+                ("Text", "x\ny"),
+                ("Score", "2")
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+
+        // A duplicate: what comes before it reads, a lookup past it fails, and so does the
+        // listing of every attribute.
+        let row = one_row("Id=\"1\" Score=\"2\" Id=\"3\" Body=\"b\"");
+        assert_eq!(row.get("Id").unwrap().as_deref(), Some("1"));
+        assert_eq!(row.get("Score").unwrap().as_deref(), Some("2"));
+        let e = row.get("Body").unwrap_err();
+        assert!(e.starts_with("unreadable attributes"), "{e}");
+        assert!(row.get("Missing").is_err());
+        assert_eq!(row.all().filter(Result::is_ok).count(), 2);
+        assert!(row.all().last().unwrap().is_err());
+
+        // A broken entity fails only the attribute that holds it.
+        let row = one_row("Id=\"1\" Body=\"a &bogus; b\" Score=\"2\"");
+        assert_eq!(row.get("Score").unwrap().as_deref(), Some("2"));
+        let e = row.get("Body").unwrap_err();
+        assert!(e.starts_with("attribute `Body`"), "{e}");
+        assert!(row.all().any(|r| r.is_err()));
+    }
 }
