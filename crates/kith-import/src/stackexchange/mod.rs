@@ -412,7 +412,7 @@ impl SiteReader<'_> {
         let file = input.display();
         let mut rows = RowReader::new(input.open(ctx)?, file.clone(), root);
         while let Some(row) = rows.next_row()? {
-            if let Err(Bad(message)) = handle(self, row) {
+            if let Err(Bad(message)) = handle(self, &row) {
                 let location = row
                     .get("Id")
                     .ok()

@@ -46,7 +46,6 @@ impl<R: BufRead> BufRead for LineCounter<R> {
 
 /// One `<row>` element. Its attributes are split once, when the row is read; their values are
 /// unescaped when asked for.
-#[derive(Clone)]
 pub struct Row {
     /// 1-based line where the element starts.
     pub line: u64,
@@ -60,25 +59,12 @@ pub struct Row {
 }
 
 impl Row {
-    fn empty() -> Self {
-        Row {
-            line: 0,
-            raw: String::with_capacity(1 << 10),
-            attrs: Vec::with_capacity(16),
-            error: None,
-        }
-    }
-
-    /// Makes this the row at `line` with attributes `raw` (reusing the buffers).
-    fn fill(&mut self, line: u64, raw: &str) {
-        self.line = line;
-        self.raw.clear();
-        self.raw.push_str(raw);
-        self.attrs.clear();
-        self.error = None;
-        let base = self.raw.as_ptr() as usize;
+    fn new(line: u64, raw: String) -> Self {
+        let mut attrs = Vec::with_capacity(12);
+        let mut error = None;
+        let base = raw.as_ptr() as usize;
         let offset = |s: &str| s.as_ptr() as usize - base;
-        let mut iter = Attributes::new(&self.raw, 0);
+        let mut iter = Attributes::new(&raw, 0);
         iter.with_checks(true);
         for attr in iter {
             match attr {
@@ -87,20 +73,26 @@ impl Row {
                     value: Cow::Borrowed(value),
                 }) => {
                     let (k, v) = (offset(key), offset(value));
-                    self.attrs.push((k..k + key.len(), v..v + value.len()));
+                    attrs.push((k..k + key.len(), v..v + value.len()));
                 }
                 // The iterator over a `&str` always borrows; an owned value cannot be placed.
                 Ok(Attribute {
                     key: QName(key), ..
                 }) => {
-                    self.error = Some(format!("unreadable attributes: the value of `{key}`"));
+                    error = Some(format!("unreadable attributes: the value of `{key}`"));
                     break;
                 }
                 Err(e) => {
-                    self.error = Some(format!("unreadable attributes: {e}"));
+                    error = Some(format!("unreadable attributes: {e}"));
                     break;
                 }
             }
+        }
+        Row {
+            line,
+            raw,
+            attrs,
+            error,
         }
     }
 
@@ -147,8 +139,6 @@ enum State {
 pub struct RowReader<R: BufRead> {
     reader: quick_xml::Reader<LineCounter<R>>,
     buf: Vec<u8>,
-    /// The row last returned, its buffers reused for the next.
-    row: Row,
     file: String,
     root: &'static str,
     state: State,
@@ -167,7 +157,6 @@ impl<R: BufRead> RowReader<R> {
             file,
             root,
             state: State::BeforeRoot,
-            row: Row::empty(),
         }
     }
 
@@ -195,7 +184,7 @@ impl<R: BufRead> RowReader<R> {
 
     /// The next row, `None` at the end of the document. A document that is not well-formed,
     /// is cut short, or has another root element is malformed.
-    pub fn next_row(&mut self) -> Result<Option<&Row>, ImportError> {
+    pub fn next_row(&mut self) -> Result<Option<Row>, ImportError> {
         loop {
             // Where this event starts: after everything consumed so far.
             let start_line = self.line();
@@ -232,13 +221,12 @@ impl<R: BufRead> RowReader<R> {
                     self.state = State::Done
                 }
                 (State::InRoot, Event::Empty(e)) if e.name().as_ref() == "row" => {
-                    self.row.fill(start_line, e.attributes_raw());
-                    return Ok(Some(&self.row));
+                    return Ok(Some(Row::new(start_line, e.attributes_raw().to_owned())));
                 }
                 (State::InRoot, Event::Start(e)) if e.name().as_ref() == "row" => {
-                    self.row.fill(start_line, e.attributes_raw());
+                    let row = Row::new(start_line, e.attributes_raw().to_owned());
                     self.state = State::InRow(0);
-                    return Ok(Some(&self.row));
+                    return Ok(Some(row));
                 }
                 (State::InRoot, Event::End(_)) => self.state = State::Done,
                 (State::InRow(d), Event::Start(_)) => self.state = State::InRow(d + 1),
@@ -316,7 +304,7 @@ mod tests {
     fn one_row(attrs: &str) -> Row {
         let text = format!("<posts>\n<row {attrs} />\n</posts>");
         let mut r = RowReader::new(text.as_bytes(), "Posts.xml".into(), "posts");
-        r.next_row().unwrap().unwrap().clone()
+        r.next_row().unwrap().unwrap()
     }
 
     #[test]
