@@ -543,3 +543,163 @@ proptest::proptest! {
         let _ = kith_import::git::read_history_bytes(&log, &mailmap, &mut Collect::default());
     }
 }
+
+/// A history of `n` commits in one branch through `git fast-import`, their messages cycling
+/// through the shapes Git prints differently from how it stores them.
+fn odd_history(dir: &Path, n: usize) {
+    use std::io::Write;
+    const MESSAGES: [&[u8]; 10] = [
+        b"Plain title\n\nBody.\n\nCo-authored-by: Ann <ann@example.org>\n",
+        b"\n\n  \nLeading blank lines\n",
+        b"Trailing white space   \t\nline two\r\n\r\nReviewed-by: Bob <bob@example.org>  \n",
+        b"No newline at the end",
+        b"",
+        b"Tabs\tinside\n\n\tindented body\n    four spaces\n",
+        b"Before a NUL\0after it\n",
+        b"\xc3\xa9t\xc3\xa9 in UTF-8\n",
+        b"Ends with blank lines\n\n\n\n",
+        b"Signed-off-by: Only <only@example.org>\n",
+    ];
+    std::fs::create_dir_all(dir).unwrap();
+    run(
+        dir,
+        &["init", "-q", "-b", "main"],
+        JANE,
+        JANE,
+        "2024-03-01T10:00:00Z",
+    );
+    let mut stream = Vec::new();
+    for i in 0..n {
+        let message = MESSAGES[i % MESSAGES.len()];
+        write!(
+            stream,
+            "commit refs/heads/main\nmark :{}\nauthor Person {} <p{}@example.org> {} +0100\ncommitter Jane Doe <jane@example.org> {} +0000\ndata {}\n",
+            i + 1,
+            i % 7,
+            i % 7,
+            1_700_000_000 + i * 60,
+            1_700_000_000 + i * 61,
+            message.len()
+        )
+        .unwrap();
+        stream.extend_from_slice(message);
+        stream.push(b'\n');
+        if i > 0 {
+            writeln!(stream, "from :{i}").unwrap();
+        }
+    }
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["fast-import", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&stream).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn commit_graph(dir: &Path, write: bool) {
+    let path = dir.join(".git/objects/info/commit-graph");
+    if write {
+        run(
+            dir,
+            &["commit-graph", "write", "--reachable"],
+            JANE,
+            JANE,
+            "2024-03-01T10:00:00Z",
+        );
+        assert!(path.is_file());
+    } else {
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+#[test]
+fn a_history_read_on_several_cores_is_the_serial_read_commit_for_commit() {
+    if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
+        eprintln!("skipped: the parallel read needs two cores");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("odd");
+    // Several blocks per `cat-file` process and a short last one.
+    odd_history(&repo, 1_537);
+    // A commit in Latin-1 that says so (Git re-encodes it when it prints it), a branch, and
+    // one more commit whose message is only white space.
+    let latin = raw_commit(
+        &repo,
+        b"author Ren\xe9 <rene@example.org> 1709287200 +0000\ncommitter Ren\xe9 <rene@example.org> 1709287200 +0000\nencoding ISO-8859-1\n\nCaf\xe9 cr\xe8me\n\nCo-authored-by: Zo\xe9 <zoe@example.org>\n",
+        "latin",
+    );
+    raw_commit(
+        &repo,
+        b"author Jane Doe <jane@example.org> 1709287300 +0000\ncommitter Jane Doe <jane@example.org> 1709287300 +0000\n\n \t\n\n",
+        "blank",
+    );
+    let ctx = ReadContext::default();
+
+    commit_graph(&repo, false);
+    assert!(!kith_import::git::reads_in_parallel(&repo));
+    let serial = read(std::slice::from_ref(&repo), &ctx).unwrap();
+    commit_graph(&repo, true);
+    assert!(kith_import::git::reads_in_parallel(&repo));
+    let parallel = read(std::slice::from_ref(&repo), &ctx).unwrap();
+
+    assert_eq!(
+        serial
+            .activities
+            .iter()
+            .filter(|a| a.attrs.get("role").is_none())
+            .count(),
+        1_537 + 2
+    );
+    assert_eq!(serial.problems.len(), parallel.problems.len());
+    let (s, p) = (
+        render_activities(&serial.activities),
+        render_activities(&parallel.activities),
+    );
+    for (i, (a, b)) in s.lines().zip(p.lines()).enumerate() {
+        assert_eq!(a, b, "activity {i} differs");
+    }
+    assert_eq!(s, p);
+    // The Latin-1 commit reads as Git prints it: in UTF-8.
+    let cafe = parallel.activities.iter().find(|a| a.id == latin).unwrap();
+    assert!(cafe.text.as_deref().unwrap().starts_with("Café crème"));
+    assert_eq!(cafe.author.as_ref().unwrap().name.as_deref(), Some("René"));
+    // `core.commitGraph=false` turns the graph, and the parallel read, off.
+    run(
+        &repo,
+        &["config", "core.commitGraph", "false"],
+        JANE,
+        JANE,
+        "2024-03-01T10:00:00Z",
+    );
+    assert!(!kith_import::git::reads_in_parallel(&repo));
+}
+
+#[test]
+fn a_broken_history_read_on_several_cores_is_an_error_naming_the_repository() {
+    if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
+        eprintln!("skipped: the parallel read needs two cores");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("broken");
+    odd_history(&repo, 600);
+    commit_graph(&repo, true);
+    // A ref to a commit that is not there: the walk fails, and nothing is imported.
+    std::fs::write(
+        repo.join(".git/refs/heads/gone"),
+        "0123456789abcdef0123456789abcdef01234567\n",
+    )
+    .unwrap();
+    assert!(kith_import::git::reads_in_parallel(&repo));
+    let Err(ImportError::Malformed { file, message, .. }) =
+        read(std::slice::from_ref(&repo), &ReadContext::default())
+    else {
+        panic!("a broken history must be refused");
+    };
+    assert!(file.ends_with("broken"), "{file}");
+    assert!(message.contains("git rev-list"), "{message}");
+}

@@ -44,10 +44,27 @@ pub(crate) fn starts_commit(record: &[u8]) -> bool {
 /// Parses one record (without its NUL). The record must satisfy [`starts_commit`].
 pub(crate) fn parse(record: &str) -> Commit<'_> {
     let (sha, rest) = record.split_once('\n').unwrap_or((record, ""));
-    let (headers, body) = match rest.find("\n\n") {
-        Some(i) => (&rest[..i], &rest[i + 2..]),
+    parse_object(sha, rest, Message::Indented)
+}
+
+/// What Git's `isspace` calls white space.
+const GIT_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// How a commit's message follows its headers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Message {
+    /// Every line indented by four spaces, as `rev-list --header` prints it.
+    Indented,
+    /// As stored in the object (`cat-file --batch`).
+    Raw,
+}
+
+/// Parses a commit object's text (headers, an empty line, the message) whose id is `sha`.
+pub(crate) fn parse_object<'a>(sha: &'a str, object: &'a str, message: Message) -> Commit<'a> {
+    let (headers, body) = match object.find("\n\n") {
+        Some(i) => (&object[..i], &object[i + 2..]),
         // No message: the headers run to the end (a trailing newline is theirs).
-        None => (rest.strip_suffix('\n').unwrap_or(rest), ""),
+        None => (object.strip_suffix('\n').unwrap_or(object), ""),
     };
     let mut commit = Commit {
         sha,
@@ -65,15 +82,55 @@ pub(crate) fn parse(record: &str) -> Commit<'_> {
             commit.committer = Some(ident(v));
         }
     }
-    for (i, line) in body.split('\n').enumerate() {
-        if i > 0 {
-            commit.message.push('\n');
+    match message {
+        Message::Raw => {
+            // As `rev-list --header` prints it (Git's pretty.c): the message ends at a NUL,
+            // blank lines before its first line are skipped, every line loses its trailing
+            // white space, the end is trimmed and one newline added.
+            let body = body.split('\0').next().unwrap_or("");
+            for line in body.split('\n') {
+                let line = line.trim_end_matches(GIT_SPACE);
+                if !line.is_empty() || !commit.message.is_empty() {
+                    commit.message.push_str(line);
+                    commit.message.push('\n');
+                }
+            }
+            let end = commit.message.trim_end_matches(GIT_SPACE).len();
+            commit.message.truncate(end);
+            if end > 0 {
+                commit.message.push('\n');
+            }
         }
-        commit
-            .message
-            .push_str(line.strip_prefix("    ").unwrap_or(line));
+        Message::Indented => {
+            for (i, line) in body.split('\n').enumerate() {
+                if i > 0 {
+                    commit.message.push('\n');
+                }
+                commit
+                    .message
+                    .push_str(line.strip_prefix("    ").unwrap_or(line));
+            }
+        }
     }
     commit
+}
+
+/// The `encoding` header of a commit object, when it names something other than UTF-8: Git
+/// re-encodes such a commit's headers and message to UTF-8 when it prints them.
+pub(crate) fn foreign_encoding(object: &[u8]) -> bool {
+    let headers = match memchr::memmem::find(object, b"\n\n") {
+        Some(end) => &object[..end],
+        None => object,
+    };
+    memchr::memmem::find_iter(headers, b"\nencoding ").any(|at| {
+        let value = &headers[at + 10..];
+        let value = value
+            .split(|&b| b == b'\n')
+            .next()
+            .unwrap_or(value)
+            .trim_ascii();
+        !value.eq_ignore_ascii_case(b"utf-8") && !value.eq_ignore_ascii_case(b"utf8")
+    })
 }
 
 /// An identity line's value. The name is what precedes the first `<`, the address runs to the
@@ -198,6 +255,44 @@ mod tests {
         );
         assert_eq!(c.committer.unwrap().date, Some((1709290800, -300)));
         assert_eq!(c.message, "Title\n\nBody line\n  indented\n");
+    }
+
+    #[test]
+    fn a_raw_object_reads_as_rev_list_prints_it() {
+        // (object message, rev-list's indented message)
+        let cases: [(&str, &str); 7] = [
+            ("Title\n\nBody\n", "    Title\n    \n    Body\n"),
+            ("\n \n\tTitle  \r\nnext\t\n\n\n", "    \tTitle\n    next\n"),
+            ("No newline", "    No newline\n"),
+            ("", ""),
+            (" \t\n\n", ""),
+            ("Stop\0here\n", "    Stop\n"),
+            ("    four\n\tone tab\n", "        four\n    \tone tab\n"),
+        ];
+        let headers = "tree t\nauthor A <a@x> 1 +0000\n";
+        for (raw, printed) in cases {
+            let object = format!("{headers}\n{raw}");
+            let record = format!("{SHA}\n{headers}\n{printed}");
+            let from_raw = parse_object(SHA, &object, Message::Raw);
+            let from_record = parse(&record);
+            assert_eq!(from_raw.message, from_record.message, "{raw:?}");
+            assert_eq!(from_raw.author, from_record.author);
+        }
+    }
+
+    #[test]
+    fn foreign_encodings_are_the_ones_git_re_encodes() {
+        let o = |h: &str| format!("tree t\n{h}\nencoding in the message\n");
+        assert!(foreign_encoding(
+            o("author A <a@x> 1 +0000\nencoding ISO-8859-1\n").as_bytes()
+        ));
+        assert!(!foreign_encoding(
+            o("author A <a@x> 1 +0000\nencoding UTF-8\n").as_bytes()
+        ));
+        assert!(!foreign_encoding(
+            o("author A <a@x> 1 +0000\nencoding utf8\n").as_bytes()
+        ));
+        assert!(!foreign_encoding(o("author A <a@x> 1 +0000\n").as_bytes()));
     }
 
     #[test]
