@@ -126,7 +126,7 @@ pub fn compute_all(
 
 /// The passes several metrics share, heaviest first: started before the metrics so that no
 /// metric waits long for another thread's pass.
-const SHARED_PASSES: [fn(&Scope<'_>); 3] = [
+const SHARED_PASSES: [fn(&Scope<'_>); 4] = [
     |s| {
         network::network(s);
     },
@@ -135,6 +135,9 @@ const SHARED_PASSES: [fn(&Scope<'_>); 3] = [
     },
     |s| {
         threads::first_posts(s);
+    },
+    |s| {
+        metrics::conversation_quality::conversations(s);
     },
 ];
 

@@ -88,6 +88,10 @@ pub struct Scope<'a> {
     pub(crate) levels: std::sync::OnceLock<crate::levels::Timeline>,
     /// The interaction network, computed once for `network` and `health_index`.
     pub(crate) network: std::sync::OnceLock<crate::network::Network>,
+    /// The conversation summaries of the recent threads, computed once for
+    /// `conversation_quality` and `health_index`.
+    pub(crate) conversations:
+        std::sync::OnceLock<crate::metrics::conversation_quality::Conversations>,
 }
 
 impl<'a> Scope<'a> {
@@ -221,6 +225,7 @@ impl<'a> Scope<'a> {
             first_posts: std::sync::OnceLock::new(),
             levels: std::sync::OnceLock::new(),
             network: std::sync::OnceLock::new(),
+            conversations: std::sync::OnceLock::new(),
         }
     }
 

@@ -191,32 +191,90 @@ q AS (
     };
 }
 
+/// The summaries of the threads two metrics score, computed once per scope: the report's
+/// threads that are not open at as-of (this metric) and the threads of the health index's four
+/// 30-day windows opened at least 7 days before as-of. A thread's summary depends on the
+/// thread alone, not on which others are summarised with it, so one pass over the messages
+/// serves both.
+pub struct Conversations {
+    /// The threads of [`crate::threads::first_posts`] opened in the report range or in the
+    /// health index's windows, in its order (dense thread id).
+    pub threads: crate::threads::ReportThreads,
+    /// Parallel to `threads.list`: the first response.
+    pub first: Vec<crate::threads::FirstResponse>,
+    /// Parallel to `threads.list`: the summary, for the threads either metric covers.
+    pub summaries: Vec<Option<ThreadSummary>>,
+}
+
+/// Whether this metric covers a report thread: not open at as-of (answered, or opened at
+/// least 30 days before as-of).
+fn covers(s: &Scope<'_>, op_ts: i64, first: crate::threads::FirstResponse) -> bool {
+    first.is_some() || op_ts <= s.p.as_of - 30 * 86_400
+}
+
+/// [`Conversations`] of the scope, computed once.
+pub fn conversations<'s>(s: &'s Scope<'_>) -> &'s Conversations {
+    s.conversations.get_or_init(|| {
+        let all = crate::threads::first_posts(s);
+        let in_report = |ts: i64| ts >= s.p.from_ts && ts < s.p.to_ts;
+        let mut threads = crate::threads::ReportThreads {
+            index: vec![NONE; all.threads.index.len()],
+            list: Vec::new(),
+        };
+        let (mut first, mut covered) = (Vec::new(), Vec::new());
+        for (t, &i) in all.threads.index.iter().enumerate() {
+            if i == NONE {
+                continue;
+            }
+            let th = all.threads.list[i as usize];
+            let (report, health) = (
+                in_report(th.op_ts),
+                crate::metrics::health_index::in_windows(s, th.op_ts),
+            );
+            if !(report || health) {
+                continue;
+            }
+            let f = all.first(i as usize);
+            threads.index[t] = threads.list.len() as u32;
+            threads.list.push(th);
+            first.push(f);
+            covered.push(
+                (report && covers(s, th.op_ts, f))
+                    || (health && crate::metrics::health_index::settled(s, th.op_ts)),
+            );
+        }
+        let summaries = summaries(s, &threads, &first, &covered);
+        Conversations {
+            threads,
+            first,
+            summaries,
+        }
+    })
+}
+
 /// What the score needs, for every thread the metric covers: (thread store id, summary), in
 /// the order of the report's threads (opening time, then id).
 pub fn thread_summaries(s: &Scope<'_>) -> Vec<(i64, ThreadSummary)> {
     let snap = s.snap;
     let (threads, first) = crate::threads::report_first_responses(s);
-    // Which report threads are covered: not open at as-of.
-    let covered: Vec<bool> = threads
+    let shared = conversations(s);
+    threads
         .list
         .iter()
         .zip(first)
-        .map(|(th, f)| f.is_some() || snap.ts[th.op as usize] <= s.p.as_of - 30 * 86_400)
-        .collect();
-    summaries(s, threads, first, &covered)
-        .into_iter()
-        .zip(&threads.list)
-        .filter_map(|(summary, th)| {
+        .filter(|(th, f)| covers(s, th.op_ts, **f))
+        .filter_map(|(th, _)| {
             let thread = snap.thread[th.op as usize];
-            summary.map(|t| (snap.thread_store_id(thread), t))
+            let i = shared.threads.index[thread as usize];
+            let summary = shared.summaries.get(i as usize).copied().flatten()?;
+            Some((snap.thread_store_id(thread), summary))
         })
         .collect()
 }
 
 /// The summary of each of `threads` that `covered` marks (`None` for the others), in their
-/// order: what [`thread_summaries`] gives for the report's threads, for any set of threads
-/// (the health index scores those of its 30-day windows).
-pub(crate) fn summaries(
+/// order (for [`conversations`]).
+fn summaries(
     s: &Scope<'_>,
     threads: &crate::threads::ReportThreads,
     first: &[crate::threads::FirstResponse],

@@ -149,6 +149,17 @@ fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 }
 
 /// Every window's component values.
+/// Whether a thread opened at `op_ts` falls in one of the index's windows (the 120 days up
+/// to as-of).
+pub(crate) fn in_windows(s: &Scope<'_>, op_ts: i64) -> bool {
+    (0..WINDOWS as i64 * WINDOW).contains(&(s.p.as_of - op_ts))
+}
+
+/// Whether a thread opened at `op_ts` is settled: opened at least 7 days before as-of.
+pub(crate) fn settled(s: &Scope<'_>, op_ts: i64) -> bool {
+    op_ts <= s.p.as_of - SETTLED
+}
+
 pub fn measure(s: &Scope<'_>) -> Values {
     let as_of = s.p.as_of;
     let mut values: Values = [[None; 8]; WINDOWS];
@@ -245,15 +256,14 @@ pub fn measure(s: &Scope<'_>) -> Values {
         }
     }
 
-    // Conversation quality: the settled threads' scores, their median per window.
-    let settled: Vec<bool> = threads
-        .list
-        .iter()
-        .map(|th| th.op_ts <= as_of - SETTLED)
-        .collect();
-    let summaries = conversation_quality::summaries(s, &threads, &first, &settled);
+    // Conversation quality: the settled threads' scores, their median per window, from the
+    // summaries `conversation_quality` shares.
+    let shared = conversation_quality::conversations(s);
     let mut scores: [Vec<f64>; WINDOWS] = Default::default();
-    for (th, summary) in threads.list.iter().zip(&summaries) {
+    for (th, summary) in shared.threads.list.iter().zip(&shared.summaries) {
+        if !(in_windows(s, th.op_ts) && settled(s, th.op_ts)) {
+            continue;
+        }
         let k = ((as_of - th.op_ts) / WINDOW) as usize;
         if let (Some(t), Some(list)) = (summary, scores.get_mut(k)) {
             list.push(kith_text::conversation_quality(t).score);
