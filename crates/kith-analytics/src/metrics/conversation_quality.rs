@@ -202,6 +202,9 @@ pub struct Conversations {
     pub threads: crate::threads::ReportThreads,
     /// Parallel to `threads.list`: the first response.
     pub first: Vec<crate::threads::FirstResponse>,
+    /// Parallel to `threads.list`: when and how the thread was resolved (`resolution`'s
+    /// definition; that metric reads its report threads' here too).
+    pub resolved: Vec<crate::metrics::resolution::Resolution>,
     /// Parallel to `threads.list`: the summary, for the threads either metric covers.
     pub summaries: Vec<Option<ThreadSummary>>,
 }
@@ -243,10 +246,12 @@ pub fn conversations<'s>(s: &'s Scope<'_>) -> &'s Conversations {
                     || (health && crate::metrics::health_index::settled(s, th.op_ts)),
             );
         }
-        let summaries = summaries(s, &threads, &first, &covered);
+        let resolved = crate::metrics::resolution::resolutions(s, &threads, &first);
+        let summaries = summaries(s, &threads, &first, &resolved, &covered);
         Conversations {
             threads,
             first,
+            resolved,
             summaries,
         }
     })
@@ -273,15 +278,15 @@ pub fn thread_summaries(s: &Scope<'_>) -> Vec<(i64, ThreadSummary)> {
 }
 
 /// The summary of each of `threads` that `covered` marks (`None` for the others), in their
-/// order (for [`conversations`]).
+/// order, given their first responses and resolutions (for [`conversations`]).
 fn summaries(
     s: &Scope<'_>,
     threads: &crate::threads::ReportThreads,
     first: &[crate::threads::FirstResponse],
+    resolved: &[crate::metrics::resolution::Resolution],
     covered: &[bool],
 ) -> Vec<Option<ThreadSummary>> {
     let snap = s.snap;
-    let resolved = crate::metrics::resolution::resolutions(s, threads, first);
     let n = threads.list.len();
     // Each covered thread's messages: (ts, store id, member, slot).
     let mut messages: Vec<Vec<(i64, i64, u32, u32)>> = vec![Vec::new(); n];

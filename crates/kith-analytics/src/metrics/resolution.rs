@@ -265,9 +265,19 @@ pub(crate) fn resolutions(
 
 fn compute(s: &Scope<'_>) -> MetricValue {
     let snap = s.snap;
-    let (threads, first) = crate::threads::report_first_responses(s);
+    let (threads, _) = crate::threads::report_first_responses(s);
     let kinds = question_threads(s, threads);
-    let resolved_at = resolutions(s, threads, first);
+    // The report's threads are among those `conversation_quality` summarises, with their
+    // resolutions found in the same shared pass.
+    let shared = crate::metrics::conversation_quality::conversations(s);
+    let resolved_at: Vec<Resolution> = threads
+        .list
+        .iter()
+        .map(|th| {
+            let i = shared.threads.index[snap.thread[th.op as usize] as usize];
+            shared.resolved.get(i as usize).copied().flatten()
+        })
+        .collect();
     let mut times = Vec::new();
     let (mut total, mut pending, mut by_thanks, mut not_questions, mut unclassified) =
         (0i64, 0i64, 0i64, 0i64, 0i64);
