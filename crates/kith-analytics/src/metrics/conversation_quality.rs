@@ -288,8 +288,9 @@ fn summaries(
 ) -> Vec<Option<ThreadSummary>> {
     let snap = s.snap;
     let n = threads.list.len();
-    // Each covered thread's messages: (ts, store id, member, slot).
-    let mut messages: Vec<Vec<(i64, i64, u32, u32)>> = vec![Vec::new(); n];
+    // Each covered thread's messages: (thread position, (ts, store id, member, slot)) in slot
+    // order, then grouped by thread below (one vector, not one per thread).
+    let mut found: Vec<(u32, (i64, i64, u32, u32))> = Vec::new();
     let (post, reply, answer) = (Kind::Post.code(), Kind::Reply.code(), Kind::Answer.code());
     // A message counts at or after its thread's opening post: nothing before the earliest.
     let from = (threads.list.iter().zip(covered))
@@ -315,7 +316,7 @@ fn summaries(
             }
             let th = threads.list[i as usize];
             if ts >= snap.ts[th.op as usize] {
-                messages[i as usize].push((ts, snap.ids_of(slot as u32), m, slot as u32));
+                found.push((i, (ts, snap.ids_of(slot as u32), m, slot as u32)));
             }
         };
         if own != NONE {
@@ -329,6 +330,21 @@ fn summaries(
             }
         }
     }
+    // Grouped by thread with a counting sort that keeps slot order within a thread.
+    let mut start = vec![0u32; n + 1];
+    for &(i, _) in &found {
+        start[i as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut messages = vec![(0i64, 0i64, 0u32, 0u32); found.len()];
+    for &(i, msg) in &found {
+        messages[fill[i as usize] as usize] = msg;
+        fill[i as usize] += 1;
+    }
+    drop(found);
     let mut out = Vec::with_capacity(n);
     let mut people: Vec<u32> = Vec::new();
     for (i, th) in threads.list.iter().enumerate() {
@@ -336,7 +352,7 @@ fn summaries(
             out.push(None);
             continue;
         }
-        let list = &mut messages[i];
+        let list = &mut messages[start[i] as usize..start[i + 1] as usize];
         list.sort_unstable_by_key(|&(ts, id, _, _)| (ts, id));
         let turns = list.windows(2).filter(|w| w[0].2 != w[1].2).count() as u32;
         people.clear();
