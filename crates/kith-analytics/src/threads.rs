@@ -42,7 +42,8 @@ pub fn threads_opened_between(s: &Scope<'_>, from: i64, to: i64) -> ReportThread
         index[t] = list.len() as u32;
         list.push(ReportThread {
             op,
-            author: snap.member_of(o),
+            // A counted slot is admitted: the scope's column holds its author.
+            author: s.slot_member[o],
             op_ts: snap.ts[o],
         });
     }
@@ -249,8 +250,13 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
         let mut of_member = vec![NONE; s.members()];
         for (i, th) in threads.list.iter().enumerate() {
             let slot = &mut of_member[th.author as usize];
-            let key = |op: u32| (snap.ts[op as usize], snap.ids_of(op));
-            if *slot == NONE || key(th.op) < key(threads.list[*slot as usize].op) {
+            // Earliest by (time, id): the id is looked up only when the times tie.
+            let earlier = *slot == NONE || {
+                let other = &threads.list[*slot as usize];
+                th.op_ts < other.op_ts
+                    || (th.op_ts == other.op_ts && snap.ids_of(th.op) < snap.ids_of(other.op))
+            };
+            if earlier {
                 *slot = i as u32;
             }
         }
