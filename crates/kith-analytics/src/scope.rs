@@ -88,8 +88,8 @@ pub struct Scope<'a> {
     pub(crate) levels: std::sync::OnceLock<crate::levels::Timeline>,
     /// The interaction network, computed once for `network` and `health_index`.
     pub(crate) network: std::sync::OnceLock<crate::network::Network>,
-    /// The conversation summaries of the recent threads, computed once for
-    /// `conversation_quality` and `health_index`.
+    /// The conversation summaries and resolutions of the recent threads, computed once for
+    /// `conversation_quality`, `health_index` and `resolution`.
     pub(crate) conversations:
         std::sync::OnceLock<crate::metrics::conversation_quality::Conversations>,
 }

@@ -19,6 +19,20 @@ fn read(paths: &[PathBuf], ctx: &ReadContext) -> Result<Collect, ImportError> {
 }
 
 /// Runs git in `dir` with a fixed identity and clock and no user or system configuration.
+/// `git ARGS` in `dir` for what is not a commit (init, config, commit-graph): Jane, a fixed date.
+fn git_in(dir: &Path, args: &[&str]) {
+    run(dir, args, JANE, JANE, "2024-03-01T10:00:00Z");
+}
+
+/// True when the machine has the cores the parallel read needs; says so when it has not.
+fn two_cores() -> bool {
+    let ok = std::thread::available_parallelism().map_or(1, usize::from) >= 2;
+    if !ok {
+        eprintln!("skipped: the parallel read needs two cores");
+    }
+    ok
+}
+
 fn run(dir: &Path, args: &[&str], author: (&str, &str), committer: (&str, &str), date: &str) {
     let out = Command::new("git")
         .arg("-C")
@@ -272,13 +286,7 @@ fn a_folder_that_is_not_a_repository_is_a_usage_error() {
 #[test]
 fn an_empty_repository_has_no_activities() {
     let tmp = tempfile::tempdir().unwrap();
-    run(
-        tmp.path(),
-        &["init", "-q"],
-        JANE,
-        JANE,
-        "2024-03-01T10:00:00Z",
-    );
+    git_in(tmp.path(), &["init", "-q"]);
     let out = read(&[tmp.path().to_owned()], &ReadContext::default()).unwrap();
     assert!(out.activities.is_empty());
 }
@@ -400,20 +408,14 @@ fn credited_people_go_through_mailmap_and_a_bare_clone_reads_its_committed_mailm
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("mapped");
     std::fs::create_dir_all(&repo).unwrap();
-    run(
-        &repo,
-        &["init", "-q", "-b", "main"],
-        JANE,
-        JANE,
-        "2024-03-01T10:00:00Z",
-    );
+    git_in(&repo, &["init", "-q", "-b", "main"]);
     std::fs::write(
         repo.join(".mailmap"),
         "Carol Jones <carol@example.org> <cj@old.example>\n\
          Jane Doe <jane@example.org> jane <jane@old.example>\n",
     )
     .unwrap();
-    run(&repo, &["add", "."], JANE, JANE, "2024-03-01T10:00:00Z");
+    git_in(&repo, &["add", "."]);
     run(
         &repo,
         &[
@@ -561,13 +563,7 @@ fn odd_history(dir: &Path, n: usize) {
         b"Signed-off-by: Only <only@example.org>\n",
     ];
     std::fs::create_dir_all(dir).unwrap();
-    run(
-        dir,
-        &["init", "-q", "-b", "main"],
-        JANE,
-        JANE,
-        "2024-03-01T10:00:00Z",
-    );
+    git_in(dir, &["init", "-q", "-b", "main"]);
     let mut stream = Vec::new();
     for i in 0..n {
         let message = MESSAGES[i % MESSAGES.len()];
@@ -602,13 +598,7 @@ fn odd_history(dir: &Path, n: usize) {
 fn commit_graph(dir: &Path, write: bool) {
     let path = dir.join(".git/objects/info/commit-graph");
     if write {
-        run(
-            dir,
-            &["commit-graph", "write", "--reachable"],
-            JANE,
-            JANE,
-            "2024-03-01T10:00:00Z",
-        );
+        git_in(dir, &["commit-graph", "write", "--reachable"]);
         assert!(path.is_file());
     } else {
         let _ = std::fs::remove_file(&path);
@@ -617,8 +607,7 @@ fn commit_graph(dir: &Path, write: bool) {
 
 #[test]
 fn a_history_read_on_several_cores_is_the_serial_read_commit_for_commit() {
-    if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
-        eprintln!("skipped: the parallel read needs two cores");
+    if !two_cores() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -668,20 +657,13 @@ fn a_history_read_on_several_cores_is_the_serial_read_commit_for_commit() {
     assert!(cafe.text.as_deref().unwrap().starts_with("Café crème"));
     assert_eq!(cafe.author.as_ref().unwrap().name.as_deref(), Some("René"));
     // `core.commitGraph=false` turns the graph, and the parallel read, off.
-    run(
-        &repo,
-        &["config", "core.commitGraph", "false"],
-        JANE,
-        JANE,
-        "2024-03-01T10:00:00Z",
-    );
+    git_in(&repo, &["config", "core.commitGraph", "false"]);
     assert!(!kith_import::git::reads_in_parallel(&repo));
 }
 
 #[test]
 fn a_broken_history_read_on_several_cores_is_an_error_naming_the_repository() {
-    if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
-        eprintln!("skipped: the parallel read needs two cores");
+    if !two_cores() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

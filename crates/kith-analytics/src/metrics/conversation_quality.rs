@@ -191,11 +191,12 @@ q AS (
     };
 }
 
-/// The summaries of the threads two metrics score, computed once per scope: the report's
-/// threads that are not open at as-of (this metric) and the threads of the health index's four
-/// 30-day windows opened at least 7 days before as-of. A thread's summary depends on the
-/// thread alone, not on which others are summarised with it, so one pass over the messages
-/// serves both.
+/// The threads of the report range and of the health index's four 30-day windows, computed
+/// once per scope with their first responses and resolutions (which `resolution` and the
+/// health index read too) and the summaries of those two metrics score: the report's threads
+/// not open at as-of (this metric) and the window threads opened at least 7 days before as-of.
+/// A thread's summary depends on the thread alone, not on which others are summarised with
+/// it, so one pass over the messages serves both.
 pub struct Conversations {
     /// The threads of [`crate::threads::first_posts`] opened in the report range or in the
     /// health index's windows, in its order (dense thread id).

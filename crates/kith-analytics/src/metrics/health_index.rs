@@ -11,7 +11,7 @@ use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, share};
 use crate::metrics::sentiment::{NEGATIVE, POSITIVE, is_message};
 use crate::metrics::{active_members, conversation_quality, peer_support};
 use crate::scope::Scope;
-use crate::snapshot::{M_BOT, M_REMOVED, M_TEAM, NONE, T_CONFIDENT};
+use crate::snapshot::{M_BOT, M_REMOVED, M_TEAM, T_CONFIDENT};
 use crate::threads::{FirstResponse, ReportThread};
 
 pub const METRIC: MetricDef = MetricDef {
@@ -148,7 +148,6 @@ fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     (n > 0).then(|| sum / f64::from(n))
 }
 
-/// Every window's component values.
 /// Whether a thread opened at `op_ts` falls in one of the index's windows (the 120 days up
 /// to as-of).
 pub(crate) fn in_windows(s: &Scope<'_>, op_ts: i64) -> bool {
@@ -160,6 +159,7 @@ pub(crate) fn settled(s: &Scope<'_>, op_ts: i64) -> bool {
     op_ts <= s.p.as_of - SETTLED
 }
 
+/// Every window's component values.
 pub fn measure(s: &Scope<'_>) -> Values {
     let as_of = s.p.as_of;
     let mut values: Values = [[None; 8]; WINDOWS];
@@ -210,32 +210,16 @@ pub fn measure(s: &Scope<'_>) -> Values {
         v[GROWTH] = share(new[k], active[k]);
     }
 
-    // Threads opened in the four windows with their first responses, from the scope's one
-    // pass over the responses (`first_posts`), then split by window.
-    let all = crate::threads::first_posts(s);
-    let mut threads = crate::threads::ReportThreads {
-        index: vec![NONE; all.threads.index.len()],
-        list: Vec::new(),
-    };
-    let mut first: Vec<FirstResponse> = Vec::new();
-    for (t, &i) in all.threads.index.iter().enumerate() {
-        if i == NONE {
-            continue;
-        }
-        let th = all.threads.list[i as usize];
-        let back = as_of - th.op_ts;
-        if !(0..WINDOWS as i64 * WINDOW).contains(&back) {
-            continue;
-        }
-        threads.index[t] = threads.list.len() as u32;
-        threads.list.push(th);
-        first.push(all.first(i as usize));
-    }
+    // Threads opened in the four windows with their first responses and summaries: the
+    // shared conversation pass holds them (with the report's), in thread order.
+    let shared = conversation_quality::conversations(s);
     let mut split: Vec<(Vec<ReportThread>, Vec<FirstResponse>)> = vec![Default::default(); WINDOWS];
-    for (th, f) in threads.list.iter().zip(&first) {
-        let w = &mut split[((as_of - th.op_ts) / WINDOW) as usize];
-        w.0.push(*th);
-        w.1.push(*f);
+    for (th, f) in shared.threads.list.iter().zip(&shared.first) {
+        if in_windows(s, th.op_ts) {
+            let w = &mut split[((as_of - th.op_ts) / WINDOW) as usize];
+            w.0.push(*th);
+            w.1.push(*f);
+        }
     }
     // Without a team member, every first response is "by the community": no information.
     let has_team = (0..s.members()).any(|m| {
@@ -256,9 +240,7 @@ pub fn measure(s: &Scope<'_>) -> Values {
         }
     }
 
-    // Conversation quality: the settled threads' scores, their median per window, from the
-    // summaries `conversation_quality` shares.
-    let shared = conversation_quality::conversations(s);
+    // Conversation quality: the settled threads' scores, their median per window.
     let mut scores: [Vec<f64>; WINDOWS] = Default::default();
     for (th, summary) in shared.threads.list.iter().zip(&shared.summaries) {
         if !(in_windows(s, th.op_ts) && settled(s, th.op_ts)) {

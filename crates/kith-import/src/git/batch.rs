@@ -237,12 +237,7 @@ impl Batch {
             .drain(..)
             .map(|e| e.join().unwrap_or_default())
             .collect();
-        Ok((!walk.success()).then(|| {
-            format!(
-                "`git rev-list` could not read the history ({walk}): {}",
-                said[0].trim()
-            )
-        }))
+        Ok((!walk.success()).then(|| super::walk_failure(walk, &said[0])))
     }
 }
 
@@ -281,7 +276,8 @@ fn stop(walk: &mut Child, children: &mut [Child]) {
     }
 }
 
-fn drain<R: Read + Send + 'static>(from: Option<R>) -> JoinHandle<String> {
+/// A thread that reads `from` (a child's error output) to its end.
+pub(super) fn drain<R: Read + Send + 'static>(from: Option<R>) -> JoinHandle<String> {
     std::thread::spawn(move || {
         let mut s = String::new();
         if let Some(mut r) = from {

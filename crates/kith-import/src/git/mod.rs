@@ -12,7 +12,7 @@ mod trailers;
 mod writer;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -164,7 +164,7 @@ fn read_repository(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| ImportError::io(dir, e))?;
-    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(ImportError::io(
             dir,
             std::io::Error::other("git's output could not be read"),
@@ -175,11 +175,7 @@ fn read_repository(
     // (on two cores they share them with the writer). Best effort: the limit may be lower.
     #[cfg(target_os = "linux")]
     let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
-    let errors = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    let errors = batch::drain(Some(stderr));
     let mut reader = BufReader::with_capacity(1 << 20, stdout);
     let result = read_history(&mut reader, &mailmap, &source, display, ctx, sink);
     // Whatever happened, let git finish (it may be blocked writing) before waiting for it.
@@ -189,17 +185,55 @@ fn read_repository(
     if !status.success() {
         // A repository git cannot walk (a corrupt or missing object) is bad input, like a
         // malformed file: nothing is imported, and git's own words say what is wrong.
-        return Err(ImportError::Malformed {
-            file: display.to_owned(),
-            line: 0,
-            column: 0,
-            message: format!(
-                "`git rev-list` could not read the history ({status}): {}",
-                stderr.trim()
-            ),
-        });
+        return Err(malformed(display, walk_failure(status, &stderr)));
     }
     result.map(drop)
+}
+
+/// What to say when `git rev-list` failed: its exit status and its own words.
+fn walk_failure(status: std::process::ExitStatus, stderr: &str) -> String {
+    format!(
+        "`git rev-list` could not read the history ({status}): {}",
+        stderr.trim()
+    )
+}
+
+/// A history that is not what Git should give (kith's or Git's words in `message`), in the
+/// repository shown as `display`.
+fn malformed(display: &str, message: String) -> ImportError {
+    ImportError::Malformed {
+        file: display.to_owned(),
+        line: 0,
+        column: 0,
+        message,
+    }
+}
+
+/// What turns the parsed commits of one repository into activities: [`commit`] with the
+/// repository's mailmap, source, base URL and the people met so far.
+fn commit_writer<'a>(
+    mailmap: &'a Mailmap,
+    source: &'a str,
+    display: &'a str,
+    ctx: &ReadContext,
+    sink: &'a mut dyn RecordSink,
+) -> impl FnMut(&log::Commit<'_>) + 'a {
+    let base = ctx
+        .base_url
+        .as_deref()
+        .map(|b| b.trim_end_matches('/').to_owned());
+    let mut people = People::default();
+    move |c| {
+        commit(
+            c,
+            mailmap,
+            &mut people,
+            source,
+            display,
+            base.as_deref(),
+            sink,
+        )
+    }
 }
 
 /// Whether the history at `dir` is read on several cores (it has a commit-graph and the
@@ -225,11 +259,7 @@ fn read_in_parallel(
     let command = || git(dir);
     let mut run =
         batch::Batch::start(&command, &WALK, workers).map_err(|e| ImportError::io(dir, e))?;
-    let base = ctx
-        .base_url
-        .as_deref()
-        .map(|b| b.trim_end_matches('/').to_owned());
-    let mut people = People::default();
+    let mut write = commit_writer(mailmap, source, display, ctx, sink);
     let mut each = |object: batch::Object| {
         let text = match std::str::from_utf8(&object.text) {
             Ok(t) => std::borrow::Cow::Borrowed(t),
@@ -242,31 +272,17 @@ fn read_in_parallel(
             Some(record) if log::starts_commit(record.as_bytes()) => log::parse(record),
             _ => batch::parse(&object.sha, &text),
         };
-        commit(
-            &c,
-            mailmap,
-            &mut people,
-            source,
-            display,
-            base.as_deref(),
-            sink,
-        );
+        write(&c);
     };
     let read = run.read(&mut each);
     let failed = run.finish().map_err(|e| ImportError::io(dir, e))?;
-    let malformed = |message| ImportError::Malformed {
-        file: display.to_owned(),
-        line: 0,
-        column: 0,
-        message,
-    };
     // A history git cannot walk is bad input, as in the serial read: nothing is imported.
     if let Some(message) = failed {
-        return Err(malformed(message));
+        return Err(malformed(display, message));
     }
     match read {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(message)) => Err(malformed(message)),
+        Ok(Err(message)) => Err(malformed(display, message)),
         Err(e) => Err(ImportError::io(Path::new(display), e)),
     }
 }
@@ -313,31 +329,11 @@ fn read_history(
     ctx: &ReadContext,
     sink: &mut dyn RecordSink,
 ) -> Result<u64, ImportError> {
-    let base = ctx
-        .base_url
-        .as_deref()
-        .map(|b| b.trim_end_matches('/').to_owned());
-    let mut people = People::default();
-    let mut each = |record: &str| {
-        let c = log::parse(record);
-        commit(
-            &c,
-            mailmap,
-            &mut people,
-            source,
-            display,
-            base.as_deref(),
-            sink,
-        );
-    };
+    let mut write = commit_writer(mailmap, source, display, ctx, sink);
+    let mut each = |record: &str| write(&log::parse(record));
     match log::records(log, &mut each) {
         Ok(Ok(n)) => Ok(n),
-        Ok(Err(message)) => Err(ImportError::Malformed {
-            file: display.to_owned(),
-            line: 0,
-            column: 0,
-            message,
-        }),
+        Ok(Err(message)) => Err(malformed(display, message)),
         Err(e) => Err(ImportError::io(Path::new(display), e)),
     }
 }
