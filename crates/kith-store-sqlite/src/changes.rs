@@ -10,6 +10,7 @@ use rusqlite::{Connection, Row};
 
 use crate::error::Context;
 use crate::members::{IDENTITY_COLUMNS, identity_row, member_row};
+use crate::raw::RawStatement;
 
 type Sink<'a> = dyn FnMut(Change) -> StoreResult<()> + 'a;
 
@@ -272,26 +273,39 @@ pub(crate) fn read_text_scores(
     before: Watermark,
     sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
-             FROM text_scores WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3 \
-             ORDER BY activity_id",
-        )
-        .ctx("preparing to read text scores")?;
+    // Millions of rows: read through SQLite's C interface, one call per column (`raw`).
+    let mut stmt = RawStatement::prepare(
+        conn,
+        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
+         FROM text_scores WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3 \
+         ORDER BY activity_id",
+    )
+    .ctx("preparing to read text scores")?;
     let mut rows = stmt
-        .query((ids.start, ids.end, before.0))
+        .query(&[ids.start, ids.end, before.0])
         .ctx("reading text scores")?;
-    let bad = |e| StoreError::backend("reading text scores", e);
-    while let Some(r) = rows.next().ctx("reading text scores")? {
+    let small = |col: usize, v: i64| {
+        v.try_into().map_err(|_| {
+            StoreError::backend(
+                "reading text scores",
+                rusqlite::Error::IntegralValueOutOfRange(col, v),
+            )
+        })
+    };
+    while rows.step().ctx("reading text scores")? {
         let fact = TextFact {
-            activity: ActivityId(r.get(0).map_err(bad)?),
-            scored: r.get(1).map_err(bad)?,
-            sentiment: r.get(2).map_err(bad)?,
-            confidence: r.get(3).map_err(bad)?,
-            hostility: r.get(4).map_err(bad)?,
-            hostile: r.get(5).map_err(bad)?,
-            intents: r.get(6).map_err(bad)?,
+            activity: ActivityId(rows.int(0)),
+            scored: rows.int(1) != 0,
+            sentiment: small(2, rows.int(2))?,
+            confidence: small(3, rows.int(3))?,
+            hostility: small(4, rows.int(4))?,
+            hostile: rows.int(5) != 0,
+            intents: rows.int(6).try_into().map_err(|_| {
+                StoreError::backend(
+                    "reading text scores",
+                    rusqlite::Error::IntegralValueOutOfRange(6, rows.int(6)),
+                )
+            })?,
         };
         sink(&fact)?;
     }
@@ -411,14 +425,15 @@ pub(crate) fn read_activities(
     before: Watermark,
     sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext \
-             FROM activities WHERE id >= ?1 AND id < ?2 AND seq < ?3 ORDER BY id",
-        )
-        .ctx("preparing to read activities")?;
+    // Millions of rows: read through SQLite's C interface, one call per column (`raw`).
+    let mut stmt = RawStatement::prepare(
+        conn,
+        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext \
+         FROM activities WHERE id >= ?1 AND id < ?2 AND seq < ?3 ORDER BY id",
+    )
+    .ctx("preparing to read activities")?;
     let mut rows = stmt
-        .query((ids.start, ids.end, before.0))
+        .query(&[ids.start, ids.end, before.0])
         .ctx("reading activities")?;
     let mut fact = ActivityFact {
         id: ActivityId(0),
@@ -433,12 +448,8 @@ pub(crate) fn read_activities(
         deleted: false,
     };
     let bad = |e| StoreError::backend("reading activities", e);
-    while let Some(r) = rows.next().ctx("reading activities")? {
-        let kind = r
-            .get_ref(2)
-            .map_err(bad)?
-            .as_bytes()
-            .map_err(|e| bad(e.into()))?;
+    while rows.step().ctx("reading activities")? {
+        let kind = rows.text(2).unwrap_or_default();
         fact.kind = match kind_of(kind) {
             Some(kind) => kind,
             None => {
@@ -449,19 +460,17 @@ pub(crate) fn read_activities(
                 )));
             }
         };
-        fact.id = ActivityId(r.get(0).map_err(bad)?);
-        fact.source = SourceId(r.get(1).map_err(bad)?);
-        fact.ts = r.get(3).map_err(bad)?;
-        fact.identity = IdentityId(r.get(4).map_err(bad)?);
-        fact.channel = r.get::<_, Option<i64>>(5).map_err(bad)?.map(ChannelId);
-        fact.thread = r.get::<_, Option<i64>>(6).map_err(bad)?.map(ThreadId);
-        fact.reply_to = r.get::<_, Option<i64>>(7).map_err(bad)?.map(ActivityId);
-        fact.deleted = r.get(8).map_err(bad)?;
-        match r.get_ref(9).map_err(bad)? {
-            rusqlite::types::ValueRef::Text(json) => {
-                addressees_into(json, &mut fact.to).map_err(bad)?
-            }
-            _ => fact.to.clear(),
+        fact.id = ActivityId(rows.int(0));
+        fact.source = SourceId(rows.int(1));
+        fact.ts = rows.int(3);
+        fact.identity = IdentityId(rows.int(4));
+        fact.channel = rows.opt_int(5).map(ChannelId);
+        fact.thread = rows.opt_int(6).map(ThreadId);
+        fact.reply_to = rows.opt_int(7).map(ActivityId);
+        fact.deleted = rows.int(8) != 0;
+        match rows.text(9) {
+            Some(json) => addressees_into(json, &mut fact.to).map_err(bad)?,
+            None => fact.to.clear(),
         }
         sink(&fact)?;
     }

@@ -40,6 +40,7 @@ mod export;
 mod ingest;
 mod members;
 mod prepare;
+mod raw;
 mod schema;
 mod sources;
 mod text;
