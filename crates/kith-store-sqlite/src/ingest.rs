@@ -21,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Context;
 use crate::prepare::{BulkPreparer, Counters, IdentityRef, Plan, Ref, RowWrite, Target};
+use crate::raw::{Param, RawStatement};
 use crate::{WriterGuard, now};
 
 /// The session caches' map: keys are platform ids from one import, not attacker-chosen at a
@@ -307,9 +308,9 @@ impl<'a> Session<'a> {
         let seq = self.seq;
         let st = &mut self.state;
         let mut out = BatchOutcome::default();
-        let mut insert = conn
-            .prepare_cached(INSERT_ACTIVITY)
-            .ctx("preparing the activity insert")?;
+        // One insert per activity: through SQLite's C interface, text bound in place (`raw`).
+        let mut insert =
+            RawStatement::prepare(conn, INSERT_ACTIVITY).ctx("preparing the activity insert")?;
         let mut find = conn
             .prepare_cached(FIND_ACTIVITY)
             .ctx("preparing the activity lookup")?;
@@ -470,8 +471,28 @@ impl<'a> Session<'a> {
                         Some(RowWrite::Insert(row)) => row,
                         _ => Counters::take(&st.counters.activity),
                     };
+                    let values: [Param<'_>; 18] = [
+                        source_id.into(),
+                        a.id.as_str().into(),
+                        a.kind.as_str().into(),
+                        a.ts.secs.into(),
+                        i64::from(a.ts.micros).into(),
+                        i64::from(a.ts.offset_min).into(),
+                        identity.into(),
+                        channel.into(),
+                        thread.into(),
+                        a.reply_to.as_deref().into(),
+                        reply_to_id.into(),
+                        to_ext.into(),
+                        a.text.as_deref().into(),
+                        a.url.as_deref().into(),
+                        attrs.into(),
+                        hash.into(),
+                        seq.into(),
+                        row.into(),
+                    ];
                     if insert
-                        .execute(values!(row))
+                        .execute(&values)
                         .with_ctx(|| format!("storing activity `{}`", a.id))?
                         == 1
                     {
