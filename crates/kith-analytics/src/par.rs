@@ -10,14 +10,16 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |c| c.get().clamp(1, 4))
 }
 
-/// `0..n` cut into runs of about equal length (at least `min_run` each, a few per core, so
-/// that a core finishing early takes another), `f` applied to each run on one thread per core
-/// (on this thread when there is a single run); the results in run order.
+/// `0..n` cut into runs of about equal length (at least `min_run` each, 16 per core, so that a
+/// core finishing early takes another), `f` applied to each run on one thread per core (on
+/// this thread when there is a single run); the results in run order. Runs are taken from the
+/// last one back: over the slots, the latest runs hold most of the work (the report's window
+/// is at the end), and a heavy run taken last would leave the other cores idle until it ends.
 pub fn runs<T: Send>(n: usize, min_run: usize, f: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
     // Tests split even small communities, so that they check the split against the models.
     let min_run = if cfg!(test) { 1 } else { min_run.max(1) };
     let threads = cores();
-    let k = (4 * threads).min(n / min_run).max(1);
+    let k = (16 * threads).min(n / min_run).max(1);
     if k == 1 || threads == 1 {
         return vec![f(0..n)];
     }
@@ -34,6 +36,7 @@ pub fn runs<T: Send>(n: usize, min_run: usize, f: impl Fn(Range<usize>) -> T + S
                         if i >= k {
                             break out;
                         }
+                        let i = k - 1 - i;
                         out.push((i, f((i * per).min(n)..((i + 1) * per).min(n))));
                     }
                 })

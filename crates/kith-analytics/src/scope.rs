@@ -3,6 +3,8 @@
 //! in time order, with their local day). Built once per report in one pass over the snapshot
 //! and shared by every metric; no metric result is cached.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use kith_model::Kind;
 
 use crate::AnalyticsError;
@@ -141,16 +143,23 @@ impl<'a> Scope<'a> {
         let mut first_seen = vec![i64::MAX; members];
         let mut part_count = vec![0u32; members + 1];
         let mut presence_count = vec![0u32; members];
+        // Per run, where each member's participations in it go within the member's list:
+        // after those of the runs before (runs are in slot order, so each list stays in
+        // slot order).
+        let mut run_fill: Vec<Vec<u32>> = Vec::with_capacity(runs.len());
         for run in runs {
             admitted.extend_from_slice(&run.admitted);
             counted.extend_from_slice(&run.counted);
             word_latest.extend_from_slice(&run.word_latest);
             reply_slots.extend_from_slice(&run.reply_slots);
+            let mut before = Vec::with_capacity(members);
             for (m, r) in run.per_member.iter().enumerate() {
                 first_seen[m] = first_seen[m].min(r.first_seen);
+                before.push(part_count[m]);
                 part_count[m] += r.participations;
                 presence_count[m] += r.presence;
             }
+            run_fill.push(before);
         }
 
         // Counting sort by member, then each member's (short, mostly sorted) list by time.
@@ -161,20 +170,41 @@ impl<'a> Scope<'a> {
             total += part_count[m];
         }
         part_start[members] = total;
-        let mut fill: Vec<u32> = part_start[..members].to_vec();
         let mut part_ts = vec![0i64; total as usize];
-        for (w, &bits) in counted.iter().enumerate() {
-            let mut bits = bits;
-            while bits != 0 {
-                let slot = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if is_participation(snap.kind[slot]) {
-                    let m = slot_member[slot] as usize;
-                    part_ts[fill[m] as usize] = snap.ts[slot];
-                    fill[m] += 1;
+        // Each run puts its own slots in place, on its own thread: the places of the runs are
+        // disjoint (the counts above), so the result is the sequential one.
+        {
+            let cells = atomic_cells(&mut part_ts);
+            let (counted, slot_member) = (&counted, &slot_member);
+            let scatter = |(i, fill): (usize, &mut Vec<u32>)| {
+                for (m, f) in fill.iter_mut().enumerate() {
+                    *f += part_start[m];
                 }
+                let (lo, hi) = ((i * per).min(words), ((i + 1) * per).min(words));
+                for (w, &bits) in counted[lo..hi].iter().enumerate() {
+                    let mut bits = bits;
+                    while bits != 0 {
+                        let slot = (lo + w) * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        if is_participation(snap.kind[slot]) {
+                            let m = slot_member[slot] as usize;
+                            cells[fill[m] as usize].store(snap.ts[slot], Ordering::Relaxed);
+                            fill[m] += 1;
+                        }
+                    }
+                }
+            };
+            if run_fill.len() == 1 {
+                run_fill.iter_mut().enumerate().for_each(scatter);
+            } else {
+                std::thread::scope(|ts| {
+                    for run in run_fill.iter_mut().enumerate() {
+                        ts.spawn(move || scatter(run));
+                    }
+                });
             }
         }
+        drop(run_fill);
         // Sorting each member's list and finding local days: by runs of members, one per core.
         let mut part_day = vec![NO_DAY; total as usize];
         let cal = &p.calendar;
@@ -378,6 +408,17 @@ impl<'a> Scope<'a> {
             })
             .collect()
     }
+}
+
+/// `values` as atomic cells, for threads that each store into their own (disjoint) places of
+/// one array. Relaxed stores compile to plain stores; the atomics only make the sharing sound.
+fn atomic_cells(values: &mut [i64]) -> &[AtomicI64] {
+    const _: () = assert!(std::mem::align_of::<AtomicI64>() == std::mem::align_of::<i64>());
+    // SAFETY: `AtomicI64` has the size and bit validity of `i64` and (checked above) its
+    // alignment on this target; the exclusive borrow of `values` lasts as long as the cells,
+    // so nothing reads or writes the values other than through them meanwhile (the
+    // requirements of `AtomicI64::from_ptr`, applied to each element).
+    unsafe { std::slice::from_raw_parts(values.as_mut_ptr().cast::<AtomicI64>(), values.len()) }
 }
 
 /// What one run of bit words `lo..hi` of the slots admits and counts.
