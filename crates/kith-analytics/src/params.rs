@@ -152,26 +152,34 @@ impl Resolved {
         let as_of = match params.as_of {
             Some(t) => t,
             None => {
-                let mut latest: Option<i64> = None;
-                for slot in 0..snap.slots() {
-                    if snap.flags[slot] != 0 {
-                        continue;
-                    }
-                    if let Some(f) = &source_filter
-                        && !f[snap.source[slot] as usize]
-                    {
-                        continue;
-                    }
-                    if let Some(f) = &channel_filter {
-                        let c = snap.channel[slot];
-                        if c == crate::snapshot::NONE || !f[c as usize] {
+                // A pass over every slot before any other can start: on every core.
+                let (sources, channels) = (&source_filter, &channel_filter);
+                crate::par::runs(snap.slots(), 1 << 16, |run| {
+                    let mut latest: Option<i64> = None;
+                    for slot in run {
+                        if snap.flags[slot] != 0 {
                             continue;
                         }
+                        if let Some(f) = sources
+                            && !f[snap.source[slot] as usize]
+                        {
+                            continue;
+                        }
+                        if let Some(f) = channels {
+                            let c = snap.channel[slot];
+                            if c == crate::snapshot::NONE || !f[c as usize] {
+                                continue;
+                            }
+                        }
+                        let t = snap.ts[slot];
+                        latest = Some(latest.map_or(t, |l| l.max(t)));
                     }
-                    let t = snap.ts[slot];
-                    latest = Some(latest.map_or(t, |l| l.max(t)));
-                }
-                latest.ok_or(AnalyticsError::NoActivity)?
+                    latest
+                })
+                .into_iter()
+                .flatten()
+                .max()
+                .ok_or(AnalyticsError::NoActivity)?
             }
         };
         let tz = params.tz;
