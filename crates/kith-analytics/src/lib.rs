@@ -55,6 +55,7 @@ pub mod network;
 pub mod oracle;
 mod par;
 pub mod params;
+mod prefetch;
 pub mod scope;
 pub mod snapshot;
 #[cfg(test)]

@@ -10,6 +10,7 @@ use kith_model::Kind;
 use crate::AnalyticsError;
 use crate::calendar::DayNo;
 use crate::params::{Params, Resolved};
+use crate::prefetch::{AHEAD, prefetch};
 use crate::snapshot::{M_ANONYMOUS, M_BOT, M_REMOVED, M_TEAM, NONE, Snapshot};
 
 /// Participation kinds as a bit set over kind codes (SPEC §4.0).
@@ -462,7 +463,22 @@ fn admit_run(
     let mut reply_slots = Vec::new();
     let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
     let base = lo * 64;
-    for slot in base..(hi * 64).min(snap.slots()) {
+    let end = (hi * 64).min(snap.slots());
+    for slot in base..end {
+        // The member lookups below miss the caches (a random member per slot): the identity's
+        // member is asked for two strides ahead, the member's flags and figures one stride
+        // ahead (`prefetch`).
+        if slot + 2 * AHEAD < end {
+            prefetch(
+                &snap.identity_member,
+                snap.identity[slot + 2 * AHEAD] as usize,
+            );
+        }
+        if slot + AHEAD < end {
+            let m = snap.member_of(slot + AHEAD) as usize;
+            prefetch(&per_member, m);
+            prefetch(&snap.member_flags, m);
+        }
         if snap.flags[slot] != 0 || snap.ts[slot] > p.as_of {
             continue;
         }
