@@ -74,6 +74,27 @@ impl Kind {
         }
     }
 
+    /// The kind named by `name` (its [`Kind::as_str`] bytes), in one `match`: stores read
+    /// this once per activity.
+    pub fn from_bytes(name: &[u8]) -> Option<Kind> {
+        Some(match name {
+            b"join" => Kind::Join,
+            b"leave" => Kind::Leave,
+            b"post" => Kind::Post,
+            b"reply" => Kind::Reply,
+            b"reaction" => Kind::Reaction,
+            b"answer" => Kind::Answer,
+            b"solution" => Kind::Solution,
+            b"contribution" => Kind::Contribution,
+            b"rsvp" => Kind::Rsvp,
+            b"attend" => Kind::Attend,
+            b"feedback" => Kind::Feedback,
+            b"edit" => Kind::Edit,
+            b"delete" => Kind::Delete,
+            _ => return None,
+        })
+    }
+
     pub const fn class(self) -> KindClass {
         match self {
             Kind::Post
@@ -132,11 +153,7 @@ impl FromStr for Kind {
     type Err = UnknownKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Kind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownKind(s.to_owned()))
+        Kind::from_bytes(s.as_bytes()).ok_or_else(|| UnknownKind(s.to_owned()))
     }
 }
 
@@ -148,9 +165,12 @@ mod tests {
     fn every_kind_round_trips_through_text_and_code() {
         for k in Kind::ALL {
             assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
+            assert_eq!(Kind::from_bytes(k.as_str().as_bytes()), Some(k));
             assert_eq!(Kind::from_code(k.code()), Some(k));
         }
         assert!("comment".parse::<Kind>().is_err());
+        assert_eq!(Kind::from_bytes(b"Post"), None);
+        assert_eq!(Kind::from_bytes(b""), None);
         assert_eq!(Kind::from_code(13), None);
     }
 

@@ -366,9 +366,39 @@ fn addressees(json: &[u8]) -> rusqlite::Result<Vec<String>> {
     Ok(to)
 }
 
+/// The form kith writes (`["a","b"]`: no spaces, no escapes), read in one pass into `to`'s
+/// first entries; `None` for anything else (then `to` is rewritten by the general reading).
+fn compact_addressees(json: &[u8], to: &mut Vec<String>) -> Option<usize> {
+    let mut rest = json.strip_prefix(b"[")?.strip_suffix(b"]")?;
+    let mut n = 0;
+    while !rest.is_empty() {
+        if n > 0 {
+            rest = rest.strip_prefix(b",")?;
+        }
+        let body = rest.strip_prefix(b"\"")?;
+        let end = body.iter().position(|&b| b == b'"' || b == b'\\')?;
+        if body[end] != b'"' {
+            return None;
+        }
+        let id = std::str::from_utf8(&body[..end]).ok()?;
+        if n == to.len() {
+            to.push(String::new());
+        }
+        to[n].clear();
+        to[n].push_str(id);
+        n += 1;
+        rest = &body[end + 1..];
+    }
+    Some(n)
+}
+
 /// [`addressees`] into `to`, reusing its strings. The ingest path writes plain arrays of
 /// strings; one without escapes is split here, anything else goes through the JSON parser.
 fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
+    if let Some(n) = compact_addressees(json, to) {
+        to.truncate(n);
+        return Ok(());
+    }
     let mut n = 0;
     if let Some(inner) = json
         .strip_prefix(b"[")
@@ -411,12 +441,6 @@ fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
 }
 
 /// The kind named by a `kind` cell, compared as bytes (no UTF-8 check per row).
-fn kind_of(name: &[u8]) -> Option<Kind> {
-    Kind::ALL
-        .into_iter()
-        .find(|k| k.as_str().as_bytes() == name)
-}
-
 /// `Store::read_activities`: the activities in `ids` stamped below `before`, in id order,
 /// decoded into one reused fact. Call inside a read transaction.
 pub(crate) fn read_activities(
@@ -450,7 +474,7 @@ pub(crate) fn read_activities(
     let bad = |e| StoreError::backend("reading activities", e);
     while rows.step().ctx("reading activities")? {
         let kind = rows.text(2).unwrap_or_default();
-        fact.kind = match kind_of(kind) {
+        fact.kind = match Kind::from_bytes(kind) {
             Some(kind) => kind,
             None => {
                 return Err(bad(rusqlite::Error::FromSqlConversionFailure(
@@ -520,6 +544,8 @@ mod tests {
             r#"["comma, inside"]"#,
             r#"[ "spaced" ]"#,
             r#"["", "x"]"#,
+            r#"["a","b","c"]"#,
+            r#"["","x,y","é"]"#,
         ] {
             let want: Vec<String> = serde_json::from_str(json).unwrap();
             addressees_into(json.as_bytes(), &mut to).unwrap();
@@ -527,5 +553,13 @@ mod tests {
         }
         assert!(addressees_into(b"[1, 2]", &mut to).is_err(), "not strings");
         assert!(addressees_into(b"[\"open", &mut to).is_err(), "not JSON");
+        assert!(
+            addressees_into(b"[\"a\",]", &mut to).is_err(),
+            "trailing comma"
+        );
+        assert!(
+            addressees_into(b"[\"a\"\"b\"]", &mut to).is_err(),
+            "no comma"
+        );
     }
 }
