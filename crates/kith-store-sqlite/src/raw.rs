@@ -108,13 +108,15 @@ impl<'c> RawStatement<'c> {
             params,
             _conn: PhantomData,
         };
-        // SAFETY: `tail` points into `sql` (or is null when SQLite read to its end).
         let consumed = if tail.is_null() {
             sql.len()
         } else {
+            // SAFETY: SQLite sets `tail` to the first byte past the statement it compiled,
+            // within `sql` or one past its end: both pointers are in the same allocation.
             unsafe { tail.offset_from(sql.as_ptr().cast::<c_char>()) }.unsigned_abs()
         };
-        if !sql[consumed.min(sql.len())..].trim().is_empty() {
+        let rest = sql.as_bytes().get(consumed..).unwrap_or_default();
+        if !rest.iter().all(u8::is_ascii_whitespace) {
             return Err(misuse("more than one SQL statement in the text"));
         }
         Ok(this)
@@ -177,8 +179,10 @@ impl<'c> RawStatement<'c> {
                 }
             };
             if rc != ffi::SQLITE_OK {
+                // The message first: a reset would replace it.
+                let e = error_of(self.db, rc);
                 self.reset();
-                return Err(error_of(self.db, rc));
+                return Err(e);
             }
         }
         Ok(())
@@ -375,6 +379,10 @@ mod tests {
             .unwrap();
         assert!(e.to_string().contains("more than one"), "{e}");
         assert!(RawStatement::prepare(&conn, "  ").is_err());
+        assert!(
+            RawStatement::prepare(&conn, "SELECT 1; \n ").is_ok(),
+            "trailing space"
+        );
         let mut insert =
             RawStatement::prepare(&conn, "INSERT INTO t (id, s) VALUES (?1, ?2)").unwrap();
         assert_eq!(insert.execute(&[1.into(), "a".into()]).unwrap(), 1);
