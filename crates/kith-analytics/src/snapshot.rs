@@ -411,7 +411,8 @@ impl Snapshot {
         }
     }
 
-    /// Keeps the first `n` activities of every column, giving back room beyond an eighth.
+    /// Keeps the first `n` activities of every column, giving back room beyond a quarter (a
+    /// build leaves an eighth: `Owned::zeroed`).
     fn truncate_activities(&mut self, n: usize) {
         self.ids.truncate(n);
         self.ts.truncate(n);
@@ -426,7 +427,7 @@ impl Snapshot {
         self.text_flags.truncate(n);
         self.text_sentiment.truncate(n);
         self.text_intents.truncate(n);
-        if self.ts.capacity() > n + n / 8 + 4096 {
+        if self.ts.capacity() > n + n / 4 + 4096 {
             self.shrink_activities();
         }
     }
@@ -1238,20 +1239,29 @@ struct Owned {
 }
 
 impl Owned {
+    /// `n` zeroed rows per column, with room for the growth a refresh adds (an eighth, as
+    /// `Snapshot::reserve_activities` grows): zeroed memory from the OS is only mapped where
+    /// it is written, so the room costs no resident memory, and the first refresh after a build
+    /// appends in place instead of copying every column.
     fn zeroed(n: usize) -> Owned {
+        fn column<T: Copy + Default>(n: usize) -> Vec<T> {
+            let mut v = vec![T::default(); n + n / 8 + 4096];
+            v.truncate(n);
+            v
+        }
         Owned {
-            ids: vec![0; n],
-            ts: vec![0; n],
-            kind: vec![0; n],
-            flags: vec![0; n],
-            identity: vec![0; n],
-            thread: vec![0; n],
-            channel: vec![0; n],
-            source: vec![0; n],
-            reply_to: vec![0; n],
-            text_flags: vec![0; n],
-            text_sentiment: vec![0; n],
-            text_intents: vec![0; n],
+            ids: column(n),
+            ts: column(n),
+            kind: column(n),
+            flags: column(n),
+            identity: column(n),
+            thread: column(n),
+            channel: column(n),
+            source: column(n),
+            reply_to: column(n),
+            text_flags: column(n),
+            text_sentiment: column(n),
+            text_intents: column(n),
         }
     }
 
