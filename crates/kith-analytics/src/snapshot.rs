@@ -693,7 +693,9 @@ impl Snapshot {
         Ok(())
     }
 
-    /// Heap bytes held, by capacity (what the allocator gave, not what is used).
+    /// Heap bytes held, by capacity (what the allocator gave, not what is used). A build's
+    /// activity columns hold room for an eighth more rows, counted here though the OS maps
+    /// none of it until a refresh writes there.
     pub fn memory(&self) -> MemoryUse {
         fn v<T>(x: &Vec<T>) -> usize {
             x.capacity() * std::mem::size_of::<T>()

@@ -149,7 +149,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         (
             "kith_snapshot_bytes",
             "gauge",
-            "Heap bytes held by the analytics snapshot.",
+            "Heap bytes allocated to the analytics snapshot, by capacity (room reserved for growth counts before it is written).",
             memory as f64,
         ),
         (
