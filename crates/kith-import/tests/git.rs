@@ -18,7 +18,6 @@ fn read(paths: &[PathBuf], ctx: &ReadContext) -> Result<Collect, ImportError> {
     support::read(FORMAT, paths, ctx)
 }
 
-/// Runs git in `dir` with a fixed identity and clock and no user or system configuration.
 /// `git ARGS` in `dir` for what is not a commit (init, config, commit-graph): Jane, a fixed date.
 fn git_in(dir: &Path, args: &[&str]) {
     run(dir, args, JANE, JANE, "2024-03-01T10:00:00Z");
@@ -33,6 +32,7 @@ fn two_cores() -> bool {
     ok
 }
 
+/// Runs git in `dir` with a fixed identity and clock and no user or system configuration.
 fn run(dir: &Path, args: &[&str], author: (&str, &str), committer: (&str, &str), date: &str) {
     let out = Command::new("git")
         .arg("-C")

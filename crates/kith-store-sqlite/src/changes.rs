@@ -284,28 +284,24 @@ pub(crate) fn read_text_scores(
     let mut rows = stmt
         .query(&[ids.start, ids.end, before.0])
         .ctx("reading text scores")?;
-    let small = |col: usize, v: i64| {
-        v.try_into().map_err(|_| {
+    // A stored integer in its field's narrower type, or an error naming the column.
+    fn narrow<T: TryFrom<i64>>(col: usize, v: i64) -> StoreResult<T> {
+        T::try_from(v).map_err(|_| {
             StoreError::backend(
                 "reading text scores",
                 rusqlite::Error::IntegralValueOutOfRange(col, v),
             )
         })
-    };
+    }
     while rows.step().ctx("reading text scores")? {
         let fact = TextFact {
             activity: ActivityId(rows.int(0)),
             scored: rows.int(1) != 0,
-            sentiment: small(2, rows.int(2))?,
-            confidence: small(3, rows.int(3))?,
-            hostility: small(4, rows.int(4))?,
+            sentiment: narrow(2, rows.int(2))?,
+            confidence: narrow(3, rows.int(3))?,
+            hostility: narrow(4, rows.int(4))?,
             hostile: rows.int(5) != 0,
-            intents: rows.int(6).try_into().map_err(|_| {
-                StoreError::backend(
-                    "reading text scores",
-                    rusqlite::Error::IntegralValueOutOfRange(6, rows.int(6)),
-                )
-            })?,
+            intents: narrow(6, rows.int(6))?,
         };
         sink(&fact)?;
     }
@@ -392,47 +388,12 @@ fn compact_addressees(json: &[u8], to: &mut Vec<String>) -> Option<usize> {
     Some(n)
 }
 
-/// [`addressees`] into `to`, reusing its strings. The ingest path writes plain arrays of
-/// strings; one without escapes is split here, anything else goes through the JSON parser.
+/// [`addressees`] into `to`, reusing its strings. The ingest path writes compact arrays of
+/// strings ([`compact_addressees`]); anything else goes through the JSON parser.
 fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
     if let Some(n) = compact_addressees(json, to) {
         to.truncate(n);
         return Ok(());
-    }
-    let mut n = 0;
-    if let Some(inner) = json
-        .strip_prefix(b"[")
-        .and_then(|j| j.strip_suffix(b"]"))
-        .filter(|inner| !inner.contains(&b'\\'))
-        && let Ok(inner) = std::str::from_utf8(inner)
-    {
-        let mut ok = true;
-        if !inner.trim().is_empty() {
-            for item in inner.split(',') {
-                let Some(id) = item
-                    .trim()
-                    .strip_prefix('"')
-                    .and_then(|i| i.strip_suffix('"'))
-                else {
-                    ok = false;
-                    break;
-                };
-                if id.contains('"') {
-                    ok = false;
-                    break;
-                }
-                if n == to.len() {
-                    to.push(String::new());
-                }
-                to[n].clear();
-                to[n].push_str(id);
-                n += 1;
-            }
-        }
-        if ok {
-            to.truncate(n);
-            return Ok(());
-        }
     }
     *to = serde_json::from_slice(json).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(e))
@@ -440,7 +401,6 @@ fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The kind named by a `kind` cell, compared as bytes (no UTF-8 check per row).
 /// `Store::read_activities`: the activities in `ids` stamped below `before`, in id order,
 /// decoded into one reused fact. Call inside a read transaction.
 pub(crate) fn read_activities(

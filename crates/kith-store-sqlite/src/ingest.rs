@@ -427,41 +427,44 @@ impl<'a> Session<'a> {
             };
             // Stored as the same 64 bits, read back with the reverse cast.
             let hash = hash as i64;
-            macro_rules! values {
-                ($($tail:expr),+) => {
-                    params![
-                        source_id,
-                        a.id,
-                        a.kind.as_str(),
-                        a.ts.secs,
-                        a.ts.micros,
-                        a.ts.offset_min,
-                        identity,
-                        channel,
-                        thread,
-                        a.reply_to,
-                        reply_to_id,
-                        to_ext,
-                        a.text,
-                        a.url,
-                        attrs,
-                        hash,
-                        seq,
-                        $($tail),+
-                    ]
-                };
-            }
+            // ?1..?17 of the insert and the update; ?18 the row, ?19 (update) the first id of
+            // this session, filled in per statement.
+            let mut values: [Param<'_>; 19] = [
+                source_id.into(),
+                a.id.as_str().into(),
+                a.kind.as_str().into(),
+                a.ts.secs.into(),
+                i64::from(a.ts.micros).into(),
+                i64::from(a.ts.offset_min).into(),
+                identity.into(),
+                channel.into(),
+                thread.into(),
+                a.reply_to.as_deref().into(),
+                reply_to_id.into(),
+                to_ext.into(),
+                a.text.as_deref().into(),
+                a.url.as_deref().into(),
+                attrs.into(),
+                hash.into(),
+                seq.into(),
+                Param::Null,
+                st.first_activity.into(),
+            ];
+            let update = |values: &mut [Param<'_>; 19], row: i64| -> StoreResult<()> {
+                values[17] = row.into();
+                conn.prepare_cached(UPDATE_ACTIVITY)
+                    .ctx("preparing the activity update")?
+                    .execute(rusqlite::params_from_iter(values.iter()))
+                    .with_ctx(|| format!("updating activity `{}`", a.id))?;
+                Ok(())
+            };
             let changed = match planned.map(|p| p.write) {
                 Some(RowWrite::Unchanged(_)) => {
                     out.unchanged += 1;
                     false
                 }
                 Some(RowWrite::Update(row)) => {
-                    let row = remap(&st.fixups, row);
-                    conn.prepare_cached(UPDATE_ACTIVITY)
-                        .ctx("preparing the activity update")?
-                        .execute(values!(row, st.first_activity))
-                        .with_ctx(|| format!("updating activity `{}`", a.id))?;
+                    update(&mut values, remap(&st.fixups, row))?;
                     out.updated += 1;
                     true
                 }
@@ -471,28 +474,9 @@ impl<'a> Session<'a> {
                         Some(RowWrite::Insert(row)) => row,
                         _ => Counters::take(&st.counters.activity),
                     };
-                    let values: [Param<'_>; 18] = [
-                        source_id.into(),
-                        a.id.as_str().into(),
-                        a.kind.as_str().into(),
-                        a.ts.secs.into(),
-                        i64::from(a.ts.micros).into(),
-                        i64::from(a.ts.offset_min).into(),
-                        identity.into(),
-                        channel.into(),
-                        thread.into(),
-                        a.reply_to.as_deref().into(),
-                        reply_to_id.into(),
-                        to_ext.into(),
-                        a.text.as_deref().into(),
-                        a.url.as_deref().into(),
-                        attrs.into(),
-                        hash.into(),
-                        seq.into(),
-                        row.into(),
-                    ];
+                    values[17] = row.into();
                     if insert
-                        .execute(&values)
+                        .execute(&values[..18])
                         .with_ctx(|| format!("storing activity `{}`", a.id))?
                         == 1
                     {
@@ -514,10 +498,7 @@ impl<'a> Session<'a> {
                             out.unchanged += 1;
                             false
                         } else {
-                            conn.prepare_cached(UPDATE_ACTIVITY)
-                                .ctx("preparing the activity update")?
-                                .execute(values!(stored, st.first_activity))
-                                .with_ctx(|| format!("updating activity `{}`", a.id))?;
+                            update(&mut values, stored)?;
                             out.updated += 1;
                             true
                         }
