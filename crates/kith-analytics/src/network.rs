@@ -186,28 +186,50 @@ pub fn components(g: &Graph) -> Vec<u32> {
 /// `Σ_{s ∈ sources} δ_s(v)` with `δ_s(v) = Σ_{t ≠ s, v} σ_st(v) / σ_st`. Over every source this
 /// is the betweenness of `v` counting ordered pairs (twice the unordered count). Sources are
 /// processed in the order given, so the sums are the same on every run.
+///
+/// The breadth-first pass records each node's successors (its neighbours one level further, in
+/// adjacency order) as it visits them, by their place in the visiting order: when `v` is
+/// visited, every neighbour one level further has already been reached (by `v` or an earlier
+/// node of `v`'s level). The dependency pass then reads those lists alone, in reverse visiting
+/// order, instead of every neighbour of every node again (about half the edges), and its
+/// per-node values are kept by place in the visiting order, where a node's successors sit
+/// close together. The sums are taken in the same order as over the adjacency, so they are the
+/// same to the last bit.
 pub fn dependency_sums(g: &Graph, sources: &[u32]) -> Vec<f64> {
-    /// A node's BFS state, kept together: each neighbour visited costs one cache line.
+    /// A node's state in the breadth-first pass, 16 bytes: four nodes to a cache line.
     #[derive(Clone, Copy)]
     struct Visit {
         dist: i32,
+        /// Its place in the visiting order.
+        pos: u32,
         sigma: f64,
-        delta: f64,
     }
     const UNSEEN: Visit = Visit {
         dist: -1,
+        pos: 0,
         sigma: 0.0,
-        delta: 0.0,
     };
     let n = g.nodes();
     let mut total = vec![0.0f64; n];
     let mut at = vec![UNSEEN; n];
     let mut order: Vec<u32> = Vec::with_capacity(n);
+    // The successors of `order[i]` are `succ[succ_end[i - 1]..succ_end[i]]` (from 0 for i = 0),
+    // as places in `order`.
+    let mut succ: Vec<u32> = Vec::with_capacity(g.edges());
+    let mut succ_end: Vec<u32> = Vec::with_capacity(n);
+    // By place in `order`: the number of shortest paths and the dependency.
+    let mut sigma: Vec<f64> = Vec::with_capacity(n);
+    let mut delta: Vec<f64> = Vec::with_capacity(n);
     for &s in sources {
         let s = s as usize;
         order.clear();
-        at[s].dist = 0;
-        at[s].sigma = 1.0;
+        succ.clear();
+        succ_end.clear();
+        at[s] = Visit {
+            dist: 0,
+            pos: 0,
+            sigma: 1.0,
+        };
         order.push(s as u32);
         // The BFS queue is `order` itself: nodes are appended in visiting order.
         let mut head = 0;
@@ -219,27 +241,32 @@ pub fn dependency_sums(g: &Graph, sources: &[u32]) -> Vec<f64> {
                 let x = &mut at[w as usize];
                 if x.dist < 0 {
                     x.dist = dv + 1;
+                    x.pos = order.len() as u32;
                     order.push(w);
                 }
                 if x.dist == dv + 1 {
                     x.sigma += sv;
+                    succ.push(x.pos);
                 }
             }
+            succ_end.push(succ.len() as u32);
         }
-        // Dependencies in reverse BFS order, from successors (no predecessor lists).
-        for &v in order.iter().rev() {
-            let v = v as usize;
-            let (dv, sv) = (at[v].dist, at[v].sigma);
+        sigma.clear();
+        sigma.extend(order.iter().map(|&v| at[v as usize].sigma));
+        delta.clear();
+        delta.resize(order.len(), 0.0);
+        // Dependencies in reverse BFS order, from the recorded successors.
+        for i in (0..order.len()).rev() {
+            let from = if i == 0 { 0 } else { succ_end[i - 1] as usize };
+            let sv = sigma[i];
             let mut d = 0.0;
-            for &w in g.neighbours(v) {
-                let w = &at[w as usize];
-                if w.dist == dv + 1 {
-                    d += sv / w.sigma * (1.0 + w.delta);
-                }
+            for &p in &succ[from..succ_end[i] as usize] {
+                let p = p as usize;
+                d += sv / sigma[p] * (1.0 + delta[p]);
             }
-            at[v].delta = d;
-            if v != s {
-                total[v] += d;
+            delta[i] = d;
+            if i != 0 {
+                total[order[i] as usize] += d;
             }
         }
         for &v in &order {
