@@ -10,7 +10,7 @@ use rusqlite::{Connection, Row};
 
 use crate::error::Context;
 use crate::members::{IDENTITY_COLUMNS, identity_row, member_row};
-use crate::raw::RawStatement;
+use crate::raw::for_each_row;
 
 type Sink<'a> = dyn FnMut(Change) -> StoreResult<()> + 'a;
 
@@ -273,18 +273,7 @@ pub(crate) fn read_text_scores(
     before: Watermark,
     sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    // Millions of rows: read through SQLite's C interface, one call per column (`raw`).
-    let mut stmt = RawStatement::prepare(
-        conn,
-        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
-         FROM text_scores WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3 \
-         ORDER BY activity_id",
-    )
-    .ctx("preparing to read text scores")?;
-    let mut rows = stmt
-        .query(&[ids.start, ids.end, before.0])
-        .ctx("reading text scores")?;
-    // A stored integer in its field's narrower type, or an error naming the column.
+    // A narrower field's stored integer, or an error naming the column.
     fn narrow<T: TryFrom<i64>>(col: usize, v: i64) -> StoreResult<T> {
         T::try_from(v).map_err(|_| {
             StoreError::backend(
@@ -293,19 +282,56 @@ pub(crate) fn read_text_scores(
             )
         })
     }
-    while rows.step().ctx("reading text scores")? {
-        let fact = TextFact {
-            activity: ActivityId(rows.int(0)),
-            scored: rows.int(1) != 0,
-            sentiment: narrow(2, rows.int(2))?,
-            confidence: narrow(3, rows.int(3))?,
-            hostility: narrow(4, rows.int(4))?,
-            hostile: rows.int(5) != 0,
-            intents: narrow(6, rows.int(6))?,
-        };
-        sink(&fact)?;
+    // Millions of rows, handed over inside SQLite's step (`raw`), in the scan's order: by
+    // activity id, which the rowid range gives and `in_order` checks.
+    let mut in_order = InOrder::new("reading text scores");
+    for_each_row(
+        conn,
+        "SELECT kith_row(activity_id, scored, sentiment, confidence, hostility, hostile, intents) \
+         FROM text_scores WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3",
+        &[ids.start, ids.end, before.0],
+        &mut |row| {
+            let fact = TextFact {
+                activity: ActivityId(in_order.check(row.int(0))?),
+                scored: row.int(1) != 0,
+                sentiment: narrow(2, row.int(2))?,
+                confidence: narrow(3, row.int(3))?,
+                hostility: narrow(4, row.int(4))?,
+                hostile: row.int(5) != 0,
+                intents: narrow(6, row.int(6))?,
+            };
+            sink(&fact)
+        },
+    )
+    .ctx("reading text scores")?
+}
+
+/// Checks that a bulk read's ids ascend, as its readers rely on: the rowid range SQLite scans
+/// gives that order, but the aggregate a bulk read runs (`raw::for_each_row`) has no `ORDER
+/// BY` that would promise it.
+struct InOrder {
+    what: &'static str,
+    last: Option<i64>,
+}
+
+impl InOrder {
+    fn new(what: &'static str) -> Self {
+        InOrder { what, last: None }
     }
-    Ok(())
+
+    fn check(&mut self, id: i64) -> StoreResult<i64> {
+        if self.last.is_some_and(|last| id <= last) {
+            return Err(StoreError::backend(
+                self.what,
+                format!(
+                    "rows out of id order: {id} after {}",
+                    self.last.unwrap_or_default()
+                ),
+            ));
+        }
+        self.last = Some(id);
+        Ok(id)
+    }
 }
 
 fn text_fact(r: &Row<'_>) -> rusqlite::Result<Change> {
@@ -409,16 +435,6 @@ pub(crate) fn read_activities(
     before: Watermark,
     sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    // Millions of rows: read through SQLite's C interface, one call per column (`raw`).
-    let mut stmt = RawStatement::prepare(
-        conn,
-        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext \
-         FROM activities WHERE id >= ?1 AND id < ?2 AND seq < ?3 ORDER BY id",
-    )
-    .ctx("preparing to read activities")?;
-    let mut rows = stmt
-        .query(&[ids.start, ids.end, before.0])
-        .ctx("reading activities")?;
     let mut fact = ActivityFact {
         id: ActivityId(0),
         source: SourceId(0),
@@ -432,33 +448,42 @@ pub(crate) fn read_activities(
         deleted: false,
     };
     let bad = |e| StoreError::backend("reading activities", e);
-    while rows.step().ctx("reading activities")? {
-        let kind = rows.text(2).unwrap_or_default();
-        fact.kind = match Kind::from_bytes(kind) {
-            Some(kind) => kind,
-            None => {
-                return Err(bad(rusqlite::Error::FromSqlConversionFailure(
-                    2,
-                    rusqlite::types::Type::Text,
-                    format!("unknown activity kind `{}`", String::from_utf8_lossy(kind)).into(),
-                )));
+    // Millions of rows, handed over inside SQLite's step (`raw`), in the scan's order: by id,
+    // which the rowid range gives and `in_order` checks.
+    let mut in_order = InOrder::new("reading activities");
+    for_each_row(
+        conn,
+        "SELECT kith_row(id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, \
+         deleted, to_ext) FROM activities WHERE id >= ?1 AND id < ?2 AND seq < ?3",
+        &[ids.start, ids.end, before.0],
+        &mut |row| {
+            let kind = row.text(2).unwrap_or_default();
+            fact.kind = match Kind::from_bytes(kind) {
+                Some(kind) => kind,
+                None => {
+                    return Err(bad(rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        format!("unknown activity kind `{}`", String::from_utf8_lossy(kind)).into(),
+                    )));
+                }
+            };
+            fact.id = ActivityId(in_order.check(row.int(0))?);
+            fact.source = SourceId(row.int(1));
+            fact.ts = row.int(3);
+            fact.identity = IdentityId(row.int(4));
+            fact.channel = row.opt_int(5).map(ChannelId);
+            fact.thread = row.opt_int(6).map(ThreadId);
+            fact.reply_to = row.opt_int(7).map(ActivityId);
+            fact.deleted = row.int(8) != 0;
+            match row.text(9) {
+                Some(json) => addressees_into(json, &mut fact.to).map_err(bad)?,
+                None => fact.to.clear(),
             }
-        };
-        fact.id = ActivityId(rows.int(0));
-        fact.source = SourceId(rows.int(1));
-        fact.ts = rows.int(3);
-        fact.identity = IdentityId(rows.int(4));
-        fact.channel = rows.opt_int(5).map(ChannelId);
-        fact.thread = rows.opt_int(6).map(ThreadId);
-        fact.reply_to = rows.opt_int(7).map(ActivityId);
-        fact.deleted = rows.int(8) != 0;
-        match rows.text(9) {
-            Some(json) => addressees_into(json, &mut fact.to).map_err(bad)?,
-            None => fact.to.clear(),
-        }
-        sink(&fact)?;
-    }
-    Ok(())
+            sink(&fact)
+        },
+    )
+    .ctx("reading activities")?
 }
 
 fn stream(
@@ -490,6 +515,21 @@ fn stream_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A bulk read's ids must ascend: an id at or below the last one is an error naming the
+    // read and both ids.
+    #[test]
+    fn bulk_reads_check_their_order() {
+        let mut order = InOrder::new("reading activities");
+        assert_eq!(order.check(3).unwrap(), 3);
+        assert_eq!(order.check(7).unwrap(), 7);
+        let e = order.check(7).unwrap_err().to_string();
+        assert!(
+            e.contains("reading activities") && e.contains("7 after 7"),
+            "{e}"
+        );
+        assert!(order.check(5).is_err());
+    }
 
     // The split of plain arrays and the JSON parser agree on every shape the column can hold;
     // an existing buffer is reused and shortened.
