@@ -288,7 +288,7 @@ pub(crate) fn read_text_scores(
     for_each_row(
         conn,
         "SELECT kith_row(activity_id, scored, sentiment, confidence, hostility, hostile, intents) \
-         FROM text_scores WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3",
+         FROM text_scores NOT INDEXED WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3",
         &[ids.start, ids.end, before.0],
         &mut |row| {
             let fact = TextFact {
@@ -306,9 +306,9 @@ pub(crate) fn read_text_scores(
     .ctx("reading text scores")?
 }
 
-/// Checks that a bulk read's ids ascend, as its readers rely on: the rowid range SQLite scans
-/// gives that order, but the aggregate a bulk read runs (`raw::for_each_row`) has no `ORDER
-/// BY` that would promise it.
+/// Checks that a bulk read's ids ascend, as its readers rely on: the table's rowid order, which
+/// SQLite scans when the query says `NOT INDEXED`, but the aggregate a bulk read runs
+/// (`raw::for_each_row`) has no `ORDER BY` that would promise it.
 struct InOrder {
     what: &'static str,
     last: Option<i64>,
@@ -454,7 +454,7 @@ pub(crate) fn read_activities(
     for_each_row(
         conn,
         "SELECT kith_row(id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, \
-         deleted, to_ext) FROM activities WHERE id >= ?1 AND id < ?2 AND seq < ?3",
+         deleted, to_ext) FROM activities NOT INDEXED WHERE id >= ?1 AND id < ?2 AND seq < ?3",
         &[ids.start, ids.end, before.0],
         &mut |row| {
             let kind = row.text(2).unwrap_or_default();
