@@ -10,7 +10,7 @@ use rusqlite::{Connection, Row};
 
 use crate::error::Context;
 use crate::members::{IDENTITY_COLUMNS, identity_row, member_row};
-use crate::raw::for_each_row;
+use crate::raw::{RowValues, for_each_row};
 
 type Sink<'a> = dyn FnMut(Change) -> StoreResult<()> + 'a;
 
@@ -233,36 +233,53 @@ fn read_activity_changes(conn: &Connection, since: i64, sink: &mut Sink<'_>) -> 
             |r| r.get(0),
         )
         .ctx("reading the activity ranges")?;
-    stream_with(
-        conn,
-        // The partial index, named: left alone, SQLite walks every activity below `first_new`
-        // in id order to avoid sorting the few changed ones.
-        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext \
-         FROM activities INDEXED BY activities_changed \
-         WHERE changed = 1 AND seq >= ?1 AND id < ?2 ORDER BY id",
-        (since, first_new),
-        sink,
-        activity_fact,
+    // Millions of rows at a first build, a refresh's new ones after: handed over inside
+    // SQLite's step (`raw`), each query's rows in id order (checked). The changed rows come
+    // sorted by the aggregate's own `ORDER BY`, the new ones by the rowid range's scan.
+    let mut fact = empty_fact();
+    let mut read = |sql: String, what: &'static str| -> StoreResult<()> {
+        let mut in_order = InOrder::new(what);
+        for_each_row(conn, &sql, &[since, first_new], &mut |row| {
+            decode_activity(row, &mut fact)?;
+            in_order.check(fact.id.0)?;
+            sink(Change::Activity(fact.clone()))
+        })
+        .ctx(what)?
+    };
+    // The partial index, named: left alone, SQLite walks every activity below `first_new` in id
+    // order to avoid sorting the few changed ones.
+    read(
+        format!(
+            "SELECT kith_row({ACTIVITY_VALUES} ORDER BY id) FROM activities \
+             INDEXED BY activities_changed WHERE changed = 1 AND seq >= ?1 AND id < ?2"
+        ),
+        "reading changed activities",
     )?;
-    stream_with(
-        conn,
-        "SELECT id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext FROM activities \
-         WHERE id >= ?2 AND seq >= ?1 ORDER BY id",
-        (since, first_new),
-        sink,
-        activity_fact,
+    read(
+        format!(
+            "SELECT kith_row({ACTIVITY_VALUES}) FROM activities NOT INDEXED \
+             WHERE id >= ?2 AND seq >= ?1"
+        ),
+        "reading new activities",
     )?;
     // Text scores (schema v4), after their activities. From zero, one pass in key order;
-    // after a watermark, the few recent rows through the seq index.
+    // after a watermark, the few recent rows through the seq index, sorted by the aggregate.
     let text_sql = if since == 0 {
-        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
-         FROM text_scores WHERE seq >= ?1 ORDER BY activity_id"
+        format!("SELECT kith_row({TEXT_VALUES}) FROM text_scores NOT INDEXED WHERE seq >= ?1")
     } else {
-        "SELECT activity_id, scored, sentiment, confidence, hostility, hostile, intents \
-         FROM text_scores INDEXED BY text_scores_seq WHERE seq >= ?1 ORDER BY activity_id"
+        format!(
+            "SELECT kith_row({TEXT_VALUES} ORDER BY activity_id) FROM text_scores \
+             INDEXED BY text_scores_seq WHERE seq >= ?1"
+        )
     };
-    stream(conn, text_sql, since, sink, text_fact)?;
-    Ok(())
+    let what = "reading text score changes";
+    let mut in_order = InOrder::new(what);
+    for_each_row(conn, &text_sql, &[since], &mut |row| {
+        let fact = decode_text(row)?;
+        in_order.check(fact.activity.0)?;
+        sink(Change::Text(fact))
+    })
+    .ctx(what)?
 }
 
 /// `Store::read_text_scores`: the scores of the activities in `ids` stamped below `before`,
@@ -273,6 +290,30 @@ pub(crate) fn read_text_scores(
     before: Watermark,
     sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
+    // Millions of rows, handed over inside SQLite's step (`raw`), in the scan's order: by
+    // activity id, which the rowid range gives and `in_order` checks.
+    let mut in_order = InOrder::new("reading text scores");
+    for_each_row(
+        conn,
+        &format!(
+            "SELECT kith_row({TEXT_VALUES}) FROM text_scores NOT INDEXED \
+             WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3"
+        ),
+        &[ids.start, ids.end, before.0],
+        &mut |row| {
+            let fact = decode_text(row)?;
+            in_order.check(fact.activity.0)?;
+            sink(&fact)
+        },
+    )
+    .ctx("reading text scores")?
+}
+
+/// The values of a text score row `decode_text` reads, in order.
+const TEXT_VALUES: &str = "activity_id, scored, sentiment, confidence, hostility, hostile, intents";
+
+/// A text score row's values (`TEXT_VALUES`).
+fn decode_text(row: &RowValues<'_>) -> StoreResult<TextFact> {
     // A narrower field's stored integer, or an error naming the column.
     fn narrow<T: TryFrom<i64>>(col: usize, v: i64) -> StoreResult<T> {
         T::try_from(v).map_err(|_| {
@@ -282,28 +323,64 @@ pub(crate) fn read_text_scores(
             )
         })
     }
-    // Millions of rows, handed over inside SQLite's step (`raw`), in the scan's order: by
-    // activity id, which the rowid range gives and `in_order` checks.
-    let mut in_order = InOrder::new("reading text scores");
-    for_each_row(
-        conn,
-        "SELECT kith_row(activity_id, scored, sentiment, confidence, hostility, hostile, intents) \
-         FROM text_scores NOT INDEXED WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3",
-        &[ids.start, ids.end, before.0],
-        &mut |row| {
-            let fact = TextFact {
-                activity: ActivityId(in_order.check(row.int(0))?),
-                scored: row.int(1) != 0,
-                sentiment: narrow(2, row.int(2))?,
-                confidence: narrow(3, row.int(3))?,
-                hostility: narrow(4, row.int(4))?,
-                hostile: row.int(5) != 0,
-                intents: narrow(6, row.int(6))?,
-            };
-            sink(&fact)
-        },
-    )
-    .ctx("reading text scores")?
+    Ok(TextFact {
+        activity: ActivityId(row.int(0)),
+        scored: row.int(1) != 0,
+        sentiment: narrow(2, row.int(2))?,
+        confidence: narrow(3, row.int(3))?,
+        hostility: narrow(4, row.int(4))?,
+        hostile: row.int(5) != 0,
+        intents: narrow(6, row.int(6))?,
+    })
+}
+
+/// The values of an activity row `decode_activity` reads, in order.
+const ACTIVITY_VALUES: &str =
+    "id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext";
+
+/// A fact for `decode_activity` to fill.
+fn empty_fact() -> ActivityFact {
+    ActivityFact {
+        id: ActivityId(0),
+        source: SourceId(0),
+        kind: Kind::Post,
+        ts: 0,
+        identity: IdentityId(0),
+        channel: None,
+        thread: None,
+        reply_to: None,
+        to: Vec::new(),
+        deleted: false,
+    }
+}
+
+/// An activity row's values (`ACTIVITY_VALUES`) into `fact`, whose addressee buffer is reused.
+fn decode_activity(row: &RowValues<'_>, fact: &mut ActivityFact) -> StoreResult<()> {
+    let bad = |e| StoreError::backend("reading activities", e);
+    let kind = row.text(2).unwrap_or_default();
+    fact.kind = match Kind::from_bytes(kind) {
+        Some(kind) => kind,
+        None => {
+            return Err(bad(rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("unknown activity kind `{}`", String::from_utf8_lossy(kind)).into(),
+            )));
+        }
+    };
+    fact.id = ActivityId(row.int(0));
+    fact.source = SourceId(row.int(1));
+    fact.ts = row.int(3);
+    fact.identity = IdentityId(row.int(4));
+    fact.channel = row.opt_int(5).map(ChannelId);
+    fact.thread = row.opt_int(6).map(ThreadId);
+    fact.reply_to = row.opt_int(7).map(ActivityId);
+    fact.deleted = row.int(8) != 0;
+    match row.text(9) {
+        Some(json) => addressees_into(json, &mut fact.to).map_err(bad)?,
+        None => fact.to.clear(),
+    }
+    Ok(())
 }
 
 /// Checks that a bulk read's ids ascend, as its readers rely on: the table's rowid order, which
@@ -334,18 +411,6 @@ impl InOrder {
     }
 }
 
-fn text_fact(r: &Row<'_>) -> rusqlite::Result<Change> {
-    Ok(Change::Text(TextFact {
-        activity: ActivityId(r.get(0)?),
-        scored: r.get(1)?,
-        sentiment: r.get(2)?,
-        confidence: r.get(3)?,
-        hostility: r.get(4)?,
-        hostile: r.get(5)?,
-        intents: r.get(6)?,
-    }))
-}
-
 /// `SELECT ... FROM table` with the rows stamped at or after `since`, in id order. From zero
 /// that is every row, read in id order; after a watermark, the few new rows are found through
 /// the table's `seq` index and sorted (left alone, SQLite scans the whole table in id order to
@@ -356,36 +421,6 @@ fn entity_query(select: &str, seq_index: &str, since: i64) -> String {
     } else {
         format!("{select} INDEXED BY {seq_index} WHERE seq >= ?1 ORDER BY id")
     }
-}
-
-fn activity_fact(r: &Row<'_>) -> rusqlite::Result<Change> {
-    // Borrowed, not a String per row: a cold snapshot build reads millions of them.
-    let kind = r.get_ref(2)?.as_str()?;
-    let kind = kind.parse::<Kind>().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    Ok(Change::Activity(ActivityFact {
-        id: ActivityId(r.get(0)?),
-        source: SourceId(r.get(1)?),
-        kind,
-        ts: r.get(3)?,
-        identity: IdentityId(r.get(4)?),
-        channel: r.get::<_, Option<i64>>(5)?.map(ChannelId),
-        thread: r.get::<_, Option<i64>>(6)?.map(ThreadId),
-        reply_to: r.get::<_, Option<i64>>(7)?.map(ActivityId),
-        to: match r.get_ref(9)? {
-            rusqlite::types::ValueRef::Text(json) => addressees(json)?,
-            _ => Vec::new(),
-        },
-        deleted: r.get(8)?,
-    }))
-}
-
-/// `to_ext`: a JSON array of platform user ids, as the ingest path writes it.
-fn addressees(json: &[u8]) -> rusqlite::Result<Vec<String>> {
-    let mut to = Vec::new();
-    addressees_into(json, &mut to)?;
-    Ok(to)
 }
 
 /// The form kith writes (`["a","b"]`: no spaces, no escapes), read in one pass into `to`'s
@@ -435,51 +470,20 @@ pub(crate) fn read_activities(
     before: Watermark,
     sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    let mut fact = ActivityFact {
-        id: ActivityId(0),
-        source: SourceId(0),
-        kind: Kind::Post,
-        ts: 0,
-        identity: IdentityId(0),
-        channel: None,
-        thread: None,
-        reply_to: None,
-        to: Vec::new(),
-        deleted: false,
-    };
-    let bad = |e| StoreError::backend("reading activities", e);
+    let mut fact = empty_fact();
     // Millions of rows, handed over inside SQLite's step (`raw`), in the scan's order: by id,
     // which the rowid range gives and `in_order` checks.
     let mut in_order = InOrder::new("reading activities");
     for_each_row(
         conn,
-        "SELECT kith_row(id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, \
-         deleted, to_ext) FROM activities NOT INDEXED WHERE id >= ?1 AND id < ?2 AND seq < ?3",
+        &format!(
+            "SELECT kith_row({ACTIVITY_VALUES}) FROM activities NOT INDEXED \
+             WHERE id >= ?1 AND id < ?2 AND seq < ?3"
+        ),
         &[ids.start, ids.end, before.0],
         &mut |row| {
-            let kind = row.text(2).unwrap_or_default();
-            fact.kind = match Kind::from_bytes(kind) {
-                Some(kind) => kind,
-                None => {
-                    return Err(bad(rusqlite::Error::FromSqlConversionFailure(
-                        2,
-                        rusqlite::types::Type::Text,
-                        format!("unknown activity kind `{}`", String::from_utf8_lossy(kind)).into(),
-                    )));
-                }
-            };
-            fact.id = ActivityId(in_order.check(row.int(0))?);
-            fact.source = SourceId(row.int(1));
-            fact.ts = row.int(3);
-            fact.identity = IdentityId(row.int(4));
-            fact.channel = row.opt_int(5).map(ChannelId);
-            fact.thread = row.opt_int(6).map(ThreadId);
-            fact.reply_to = row.opt_int(7).map(ActivityId);
-            fact.deleted = row.int(8) != 0;
-            match row.text(9) {
-                Some(json) => addressees_into(json, &mut fact.to).map_err(bad)?,
-                None => fact.to.clear(),
-            }
+            decode_activity(row, &mut fact)?;
+            in_order.check(fact.id.0)?;
             sink(&fact)
         },
     )
