@@ -305,10 +305,11 @@ const ROW_FUNCTION: &std::ffi::CStr = c"kith_row";
 
 /// Runs `sql`, a query whose only result column is the aggregate `kith_row(...)` over the rows
 /// it reads, with integer `params`, and calls `f` with each row's values (the aggregate's
-/// arguments) in the order SQLite visits them: a scan's order (an `ORDER BY` would sort the
-/// aggregate's one result, not the rows, so a caller that needs an order checks it). `f` must
-/// not use the connection. The outer error is SQLite's; the inner is `f`'s, which stopped the
-/// rows; a panic in `f` stops the rows and is resumed here.
+/// arguments) in the order SQLite feeds them to the aggregate: the scan's, or that of an
+/// `ORDER BY` inside its parentheses (`kith_row(id, ts ORDER BY id)`); a query-level `ORDER BY`
+/// would sort only the aggregate's one result. `f` must not use the connection (registering
+/// `kith_row` again while this query runs fails). The outer error is SQLite's; the inner is
+/// `f`'s, which stopped the rows; a panic in `f` stops the rows and is resumed here.
 pub(crate) fn for_each_row<E>(
     conn: &Connection,
     sql: &str,
@@ -323,8 +324,8 @@ pub(crate) fn for_each_row<E>(
     struct Registered(NonNull<ffi::sqlite3>);
     impl Drop for Registered {
         fn drop(&mut self) {
-            // SAFETY: the connection is open (borrowed by `for_each_row`); no callbacks
-            // deletes the function, whose statement is finalized already.
+            // SAFETY: the connection is open (borrowed by `for_each_row`); registering with
+            // no callbacks deletes the function, whose statement is finalized already.
             unsafe {
                 ffi::sqlite3_create_function_v2(
                     self.0.as_ptr(),
@@ -525,6 +526,19 @@ mod tests {
             })
             .unwrap();
         assert_eq!((out, sum), (Ok(()), 6));
+        // An `ORDER BY` inside the aggregate orders the rows it is fed.
+        let mut order = Vec::new();
+        let out: Result<(), ()> = for_each_row(
+            &conn,
+            "SELECT kith_row(id ORDER BY n DESC) FROM t WHERE id >= ?1",
+            &[1],
+            &mut |row| {
+                order.push(row.int(0));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!((out, order), (Ok(()), vec![3, 2, 1]));
     }
 
     // Errors name SQLite's reason; a failed statement can run again.
