@@ -234,17 +234,14 @@ fn read_activity_changes(conn: &Connection, since: i64, sink: &mut Sink<'_>) -> 
         )
         .ctx("reading the activity ranges")?;
     // Millions of rows at a first build, a refresh's new ones after: handed over inside
-    // SQLite's step (`raw`), each query's rows in id order (checked). The changed rows come
+    // SQLite's step (`rows_by_id`), each query's rows in id order. The changed rows come
     // sorted by the aggregate's own `ORDER BY`, the new ones by the rowid range's scan.
     let mut fact = empty_fact();
     let mut read = |sql: String, what: &'static str| -> StoreResult<()> {
-        let mut in_order = InOrder::new(what);
-        for_each_row(conn, &sql, &[since, first_new], &mut |row| {
+        rows_by_id(conn, what, &sql, &[since, first_new], &mut |row| {
             decode_activity(row, &mut fact)?;
-            in_order.check(fact.id.0)?;
             sink(Change::Activity(fact.clone()))
         })
-        .ctx(what)?
     };
     // The partial index, named: left alone, SQLite walks every activity below `first_new` in id
     // order to avoid sorting the few changed ones.
@@ -272,14 +269,13 @@ fn read_activity_changes(conn: &Connection, since: i64, sink: &mut Sink<'_>) -> 
              INDEXED BY text_scores_seq WHERE seq >= ?1"
         )
     };
-    let what = "reading text score changes";
-    let mut in_order = InOrder::new(what);
-    for_each_row(conn, &text_sql, &[since], &mut |row| {
-        let fact = decode_text(row)?;
-        in_order.check(fact.activity.0)?;
-        sink(Change::Text(fact))
-    })
-    .ctx(what)?
+    rows_by_id(
+        conn,
+        "reading text score changes",
+        &text_sql,
+        &[since],
+        &mut |row| sink(Change::Text(decode_text(row)?)),
+    )
 }
 
 /// `Store::read_text_scores`: the scores of the activities in `ids` stamped below `before`,
@@ -290,23 +286,17 @@ pub(crate) fn read_text_scores(
     before: Watermark,
     sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    // Millions of rows, handed over inside SQLite's step (`raw`), in the scan's order: by
-    // activity id, which the rowid range gives and `in_order` checks.
-    let mut in_order = InOrder::new("reading text scores");
-    for_each_row(
+    // Millions of rows, handed over inside SQLite's step (`rows_by_id`), in the scan's order.
+    rows_by_id(
         conn,
+        "reading text scores",
         &format!(
             "SELECT kith_row({TEXT_VALUES}) FROM text_scores NOT INDEXED \
              WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3"
         ),
         &[ids.start, ids.end, before.0],
-        &mut |row| {
-            let fact = decode_text(row)?;
-            in_order.check(fact.activity.0)?;
-            sink(&fact)
-        },
+        &mut |row| sink(&decode_text(row)?),
     )
-    .ctx("reading text scores")?
 }
 
 /// The values of a text score row `decode_text` reads, in order.
@@ -383,32 +373,31 @@ fn decode_activity(row: &RowValues<'_>, fact: &mut ActivityFact) -> StoreResult<
     Ok(())
 }
 
-/// Checks that a bulk read's ids ascend, as its readers rely on: the table's rowid order, which
-/// SQLite scans when the query says `NOT INDEXED`, but the aggregate a bulk read runs
-/// (`raw::for_each_row`) has no `ORDER BY` that would promise it.
-struct InOrder {
+/// Runs `sql`, the aggregate `kith_row(id, ...)` over rows whose first value is their id
+/// (`raw::for_each_row`), and hands each row to `f`, checking that ids ascend, as the readers
+/// rely on: the table's rowid order, which SQLite scans when the query says `NOT INDEXED`, or
+/// the aggregate's own `ORDER BY` where rows come through an index (an aggregate's query has
+/// no `ORDER BY` that would promise it). Errors say what was being read.
+fn rows_by_id(
+    conn: &Connection,
     what: &'static str,
-    last: Option<i64>,
-}
-
-impl InOrder {
-    fn new(what: &'static str) -> Self {
-        InOrder { what, last: None }
-    }
-
-    fn check(&mut self, id: i64) -> StoreResult<i64> {
-        if self.last.is_some_and(|last| id <= last) {
+    sql: &str,
+    params: &[i64],
+    f: &mut dyn FnMut(&RowValues<'_>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut last: Option<i64> = None;
+    for_each_row(conn, sql, params, &mut |row| {
+        let id = row.int(0);
+        if let Some(last) = last.filter(|&last| id <= last) {
             return Err(StoreError::backend(
-                self.what,
-                format!(
-                    "rows out of id order: {id} after {}",
-                    self.last.unwrap_or_default()
-                ),
+                what,
+                format!("rows out of id order: {id} after {last}"),
             ));
         }
-        self.last = Some(id);
-        Ok(id)
-    }
+        last = Some(id);
+        f(row)
+    })
+    .ctx(what)?
 }
 
 /// `SELECT ... FROM table` with the rows stamped at or after `since`, in id order. From zero
@@ -449,7 +438,7 @@ fn compact_addressees(json: &[u8], to: &mut Vec<String>) -> Option<usize> {
     Some(n)
 }
 
-/// [`addressees`] into `to`, reusing its strings. The ingest path writes compact arrays of
+/// A `to_ext` JSON array of platform user ids into `to`, reusing its strings. The ingest path writes compact arrays of
 /// strings ([`compact_addressees`]); anything else goes through the JSON parser.
 fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
     if let Some(n) = compact_addressees(json, to) {
@@ -471,11 +460,10 @@ pub(crate) fn read_activities(
     sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
     let mut fact = empty_fact();
-    // Millions of rows, handed over inside SQLite's step (`raw`), in the scan's order: by id,
-    // which the rowid range gives and `in_order` checks.
-    let mut in_order = InOrder::new("reading activities");
-    for_each_row(
+    // Millions of rows, handed over inside SQLite's step (`rows_by_id`), in the scan's order.
+    rows_by_id(
         conn,
+        "reading activities",
         &format!(
             "SELECT kith_row({ACTIVITY_VALUES}) FROM activities NOT INDEXED \
              WHERE id >= ?1 AND id < ?2 AND seq < ?3"
@@ -483,11 +471,9 @@ pub(crate) fn read_activities(
         &[ids.start, ids.end, before.0],
         &mut |row| {
             decode_activity(row, &mut fact)?;
-            in_order.check(fact.id.0)?;
             sink(&fact)
         },
     )
-    .ctx("reading activities")?
 }
 
 fn stream(
@@ -520,19 +506,39 @@ fn stream_with(
 mod tests {
     use super::*;
 
-    // A bulk read's ids must ascend: an id at or below the last one is an error naming the
-    // read and both ids.
+    // A bulk read's ids must ascend: an id at or below the last one stops the read with an
+    // error naming the read and both ids; ascending rows all reach the reader.
     #[test]
     fn bulk_reads_check_their_order() {
-        let mut order = InOrder::new("reading activities");
-        assert_eq!(order.check(3).unwrap(), 3);
-        assert_eq!(order.check(7).unwrap(), 7);
-        let e = order.check(7).unwrap_err().to_string();
-        assert!(
-            e.contains("reading activities") && e.contains("7 after 7"),
-            "{e}"
-        );
-        assert!(order.check(5).is_err());
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER, n INTEGER); \
+             INSERT INTO t VALUES (3, 0), (7, 0), (7, 1), (5, 1)",
+        )
+        .unwrap();
+        let what = "reading activities";
+        let mut seen = Vec::new();
+        let e = rows_by_id(&conn, what, "SELECT kith_row(id) FROM t", &[], &mut |row| {
+            seen.push(row.int(0));
+            Ok(())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(what) && e.contains("7 after 7"), "{e}");
+        assert_eq!(seen, [3, 7], "nothing after the first row out of order");
+        let sql = "SELECT kith_row(id) FROM t WHERE n = ?1";
+        let e = rows_by_id(&conn, what, sql, &[1], &mut |_| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("5 after 7"), "{e}");
+        seen.clear();
+        let sql = "SELECT kith_row(id ORDER BY id) FROM t WHERE n = ?1";
+        rows_by_id(&conn, what, sql, &[0], &mut |row| {
+            seen.push(row.int(0));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [3, 7]);
     }
 
     // The split of plain arrays and the JSON parser agree on every shape the column can hold;
