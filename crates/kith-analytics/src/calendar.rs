@@ -64,14 +64,40 @@ pub fn bucket_no(period: Period, day: DayNo) -> i64 {
         Period::Day => i64::from(day),
         // 1970-01-01 was a Thursday: shifting by 3 puts Mondays on multiples of 7.
         Period::Week => i64::from(day + 3).div_euclid(7),
-        Period::Month => {
-            date_of(day).map_or(0, |d| i64::from(d.year()) * 12 + i64::from(d.month0()))
-        }
-        Period::Quarter => {
-            date_of(day).map_or(0, |d| i64::from(d.year()) * 4 + i64::from(d.month0() / 3))
-        }
+        Period::Month => year_month0(day).map_or(0, |(y, m0)| y * 12 + m0),
+        Period::Quarter => year_month0(day).map_or(0, |(y, m0)| y * 4 + m0 / 3),
     }
 }
+
+/// The proleptic Gregorian year and zero-based month of a day number, by integer arithmetic
+/// (the metrics bucket every participation; a `NaiveDate` per call was 2 % of a report).
+/// `None` where [`date_of`] has no date, so the two agree on every day (tested exhaustively
+/// over ±1,000,000 days and at chrono's limits).
+///
+/// Days are counted in 400-year eras (146,097 days) of years starting on 1 March, so the
+/// leap day ends its year: day of era → year of era → day of year → month from March.
+#[inline]
+pub fn year_month0(day: DayNo) -> Option<(i64, i64)> {
+    if !(MIN_DAY..=MAX_DAY).contains(&day) {
+        return None;
+    }
+    // Days since 0000-03-01.
+    let z = i64::from(day) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    // Month from March (0..=11), then from January.
+    let mp = (5 * doy + 2) / 153;
+    let m0 = if mp < 10 { mp + 2 } else { mp - 10 };
+    let year = yoe + era * 400 + i64::from(m0 < 2);
+    Some((year, m0))
+}
+
+/// The first and last day numbers chrono has a date for (-262143-01-01 and +262142-12-31;
+/// tested against `NaiveDate::MIN` and `MAX`).
+const MIN_DAY: DayNo = -96_465_292;
+const MAX_DAY: DayNo = 95_026_236;
 
 /// The label of a day's bucket: `2024-05-01`, `2024-W18` (ISO week-year), `2024-05`, `2024-Q2`.
 pub fn bucket_label(period: Period, day: DayNo) -> String {
@@ -311,6 +337,30 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> DayNo {
         day_no(NaiveDate::from_ymd_opt(y, m, d).unwrap())
+    }
+
+    #[test]
+    fn integer_months_agree_with_chrono_on_every_day() {
+        let check = |d: DayNo| {
+            let want = date_of(d).map(|x| (i64::from(x.year()), i64::from(x.month0())));
+            assert_eq!(year_month0(d), want, "day {d}");
+        };
+        (-1_000_000..=1_000_000).for_each(check);
+        assert_eq!(MIN_DAY, day_no(NaiveDate::MIN));
+        assert_eq!(MAX_DAY, day_no(NaiveDate::MAX));
+        for d in [MIN_DAY, MIN_DAY + 1, MAX_DAY - 1, MAX_DAY] {
+            check(d);
+            assert!(year_month0(d).is_some());
+        }
+        for d in [MIN_DAY - 1, MAX_DAY + 1, DayNo::MIN, DayNo::MAX] {
+            check(d);
+        }
+        // 2024-02-29, 2024-03-01, 1970-01-01, 1969-12-31, 2000-12-31.
+        assert_eq!(year_month0(day(2024, 2, 29)), Some((2024, 1)));
+        assert_eq!(year_month0(day(2024, 3, 1)), Some((2024, 2)));
+        assert_eq!(year_month0(0), Some((1970, 0)));
+        assert_eq!(year_month0(-1), Some((1969, 11)));
+        assert_eq!(year_month0(day(2000, 12, 31)), Some((2000, 11)));
     }
 
     #[test]
