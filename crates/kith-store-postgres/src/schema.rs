@@ -13,7 +13,7 @@ use postgres::Client;
 use crate::db_err;
 
 /// Migrations in order; the schema version is how many have been applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> u32 {
@@ -26,6 +26,10 @@ const MIGRATION_LOCK: i64 = 0x6b69_7468_5f6d_6967; // "kith_mig"
 /// v2 changed how the SQLite backend follows activity changes; PostgreSQL's change stream
 /// (transaction ids) needs nothing new. The version stays shared by both backends.
 const V2: &str = "SELECT 1;";
+
+/// v5 gave the SQLite backend its read packs (`activity_packs`, a cache of the analytic
+/// columns by blocks of ids); PostgreSQL reads its rows by `COPY` and needs nothing new.
+const V5: &str = "SELECT 1;";
 
 /// v4: what kith-text read from each message (`kith_store::TextScores`), written by the scoring
 /// pass beside the import, followed by the change stream through `seq` (the writing

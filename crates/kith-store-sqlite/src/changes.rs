@@ -325,11 +325,11 @@ fn decode_text(row: &RowValues<'_>) -> StoreResult<TextFact> {
 }
 
 /// The values of an activity row `decode_activity` reads, in order.
-const ACTIVITY_VALUES: &str =
+pub(crate) const ACTIVITY_VALUES: &str =
     "id, source_id, kind, ts, identity_id, channel_id, thread_id, reply_to_id, deleted, to_ext";
 
 /// A fact for `decode_activity` to fill.
-fn empty_fact() -> ActivityFact {
+pub(crate) fn empty_fact() -> ActivityFact {
     ActivityFact {
         id: ActivityId(0),
         source: SourceId(0),
@@ -345,7 +345,7 @@ fn empty_fact() -> ActivityFact {
 }
 
 /// An activity row's values (`ACTIVITY_VALUES`) into `fact`, whose addressee buffer is reused.
-fn decode_activity(row: &RowValues<'_>, fact: &mut ActivityFact) -> StoreResult<()> {
+pub(crate) fn decode_activity(row: &RowValues<'_>, fact: &mut ActivityFact) -> StoreResult<()> {
     let bad = |e| StoreError::backend("reading activities", e);
     let kind = row.text(2).unwrap_or_default();
     fact.kind = match Kind::from_bytes(kind) {
@@ -378,7 +378,7 @@ fn decode_activity(row: &RowValues<'_>, fact: &mut ActivityFact) -> StoreResult<
 /// rely on: the table's rowid order, which SQLite scans when the query says `NOT INDEXED`, or
 /// the aggregate's own `ORDER BY` where rows come through an index (an aggregate's query has
 /// no `ORDER BY` that would promise it). Errors say what was being read.
-fn rows_by_id(
+pub(crate) fn rows_by_id(
     conn: &Connection,
     what: &'static str,
     sql: &str,
@@ -440,7 +440,7 @@ fn compact_addressees(json: &[u8], to: &mut Vec<String>) -> Option<usize> {
 
 /// A `to_ext` JSON array of platform user ids into `to`, reusing its strings. The ingest path writes compact arrays of
 /// strings ([`compact_addressees`]); anything else goes through the JSON parser.
-fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
+pub(crate) fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
     if let Some(n) = compact_addressees(json, to) {
         to.truncate(n);
         return Ok(());
@@ -449,31 +449,6 @@ fn addressees_into(json: &[u8], to: &mut Vec<String>) -> rusqlite::Result<()> {
         rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(e))
     })?;
     Ok(())
-}
-
-/// `Store::read_activities`: the activities in `ids` stamped below `before`, in id order,
-/// decoded into one reused fact. Call inside a read transaction.
-pub(crate) fn read_activities(
-    conn: &Connection,
-    ids: std::ops::Range<i64>,
-    before: Watermark,
-    sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
-) -> StoreResult<()> {
-    let mut fact = empty_fact();
-    // Millions of rows, handed over inside SQLite's step (`rows_by_id`), in the scan's order.
-    rows_by_id(
-        conn,
-        "reading activities",
-        &format!(
-            "SELECT kith_row({ACTIVITY_VALUES}) FROM activities NOT INDEXED \
-             WHERE id >= ?1 AND id < ?2 AND seq < ?3"
-        ),
-        &[ids.start, ids.end, before.0],
-        &mut |row| {
-            decode_activity(row, &mut fact)?;
-            sink(&fact)
-        },
-    )
 }
 
 fn stream(

@@ -39,6 +39,7 @@ mod error;
 mod export;
 mod ingest;
 mod members;
+mod packs;
 mod prepare;
 mod raw;
 mod schema;
@@ -47,6 +48,7 @@ mod text;
 mod workspace;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -94,12 +96,19 @@ impl SqliteStore {
             ));
         }
         let mut writer = connect(path, true)?;
+        let found = schema::stored_version(&writer, path)?;
         schema::migrate(&mut writer, path)?;
-        Ok(SqliteStore {
+        let store = SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-        })
+        };
+        // A database from before the read packs (schema v5) gets them once, with its
+        // migration: its next builds read them.
+        if found.is_some_and(|v| v < schema::PACKS_VERSION) {
+            store.pack_activities()?;
+        }
+        Ok(store)
     }
 
     /// The database file.
@@ -531,6 +540,65 @@ impl Store for SqliteStore {
         })
     }
 
+    fn pack_activities(&self) -> StoreResult<kith_store::PackStats> {
+        // What needs packing, found by a reader: when the packs are current (a server
+        // asks after every round of background work), the writer is not taken at all.
+        let wanted = self.read("packing activities", |conn| {
+            let blocks = packs::packable_blocks(conn)?;
+            packs::wanted_blocks(conn, blocks)
+        })?;
+        // A batch of blocks at a time: read and packed on a reader (beside any writer), then
+        // written while holding the writer for a few milliseconds. Batches are taken in turn
+        // by one thread per core: after an import, reading the new rows is most of the work.
+        let batches: Vec<&[i64]> = wanted
+            .chunks(packs::BLOCKS_PER_TRANSACTION as usize)
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || -> StoreResult<kith_store::PackStats> {
+            let mut stats = kith_store::PackStats::default();
+            while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                // Its own connection with a small page cache, as the bulk reads: the rows
+                // pass once, and a pooled reader would keep its cache filled with them.
+                let packed = bulk_read(&self.path, "packing activities", |conn| {
+                    packs::read_blocks(conn, batch)
+                })?;
+                let mut conn = self
+                    .writer
+                    .lock()
+                    .map_err(|_| poisoned("writer connection"))?;
+                let done = packs::write_blocks(&mut conn, packed)?;
+                drop(conn);
+                stats.blocks += done.blocks;
+                stats.rows += done.rows;
+                stats.bytes += done.bytes;
+            }
+            Ok(stats)
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+            .min(batches.len());
+        let results: Vec<StoreResult<kith_store::PackStats>> = if threads <= 1 {
+            vec![work()]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut stats = kith_store::PackStats::default();
+        for done in results {
+            let done = done?;
+            stats.blocks += done.blocks;
+            stats.rows += done.rows;
+            stats.bytes += done.bytes;
+        }
+        Ok(stats)
+    }
+
     fn activity_id_range(&self) -> StoreResult<(std::ops::Range<i64>, Watermark)> {
         self.read("reading the activity ids", |conn| {
             // Two subqueries: SQLite reads min() or max() alone from the end of the table,
@@ -559,7 +627,7 @@ impl Store for SqliteStore {
         sink: &mut dyn FnMut(&kith_store::ActivityFact) -> StoreResult<()>,
     ) -> StoreResult<()> {
         bulk_read(&self.path, "reading activities", |conn| {
-            changes::read_activities(conn, ids, before, sink)
+            packs::read_activities(conn, ids, before, sink)
         })
     }
 

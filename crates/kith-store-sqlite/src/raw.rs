@@ -237,6 +237,24 @@ impl RowValues<'_> {
         }
     }
 
+    /// A blob value's bytes, `None` for NULL; valid during the callback.
+    pub(crate) fn blob(&self, col: usize) -> Option<&[u8]> {
+        let v = self.value(col)?;
+        // SAFETY: as for `text`: a protected value SQLite passed to the running callback,
+        // valid until it returns; `bytes` is asked after `blob`.
+        unsafe {
+            if ffi::sqlite3_value_type(v) == ffi::SQLITE_NULL {
+                return None;
+            }
+            let blob = ffi::sqlite3_value_blob(v).cast::<u8>();
+            let len = ffi::sqlite3_value_bytes(v);
+            if blob.is_null() {
+                return Some(&[]);
+            }
+            Some(std::slice::from_raw_parts(blob, len.max(0) as usize))
+        }
+    }
+
     /// A text value's bytes, `None` for NULL; valid during the callback.
     pub(crate) fn text(&self, col: usize) -> Option<&[u8]> {
         let v = self.value(col)?;

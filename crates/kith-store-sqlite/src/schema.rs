@@ -233,6 +233,23 @@ CREATE TABLE text_scores (
 CREATE INDEX text_scores_seq ON text_scores (seq);
 "#;
 
+/// The schema version that brought the read packs: a database migrated from before it is
+/// packed once on opening.
+pub(crate) const PACKS_VERSION: u32 = 5;
+
+/// v5: read packs (`packs.rs`): per block of 4,096 activity ids, the analytic columns of its
+/// rows packed into one blob, written at change number `built_seq`, so that a snapshot build
+/// reads blobs instead of stepping through every row. A cache: a block whose rows changed
+/// after `built_seq` (the `activities_changed` index says which) is read from the rows.
+const V5: &str = r#"
+CREATE TABLE activity_packs (
+    block     INTEGER PRIMARY KEY,
+    built_seq BIGINT NOT NULL,
+    rows      INTEGER NOT NULL,
+    data      BLOB NOT NULL
+);
+"#;
+
 /// The indexes a bulk load (see `ingest.rs`) drops when an exclusive session starts on an
 /// empty database and builds again, in one sorted pass each, before it commits. The same
 /// definitions as in the migrations (a test compares the schemas).
@@ -307,7 +324,7 @@ CREATE TABLE segments (
 "#;
 
 /// The migrations of this build, oldest first. Its length is `kith_store::SCHEMA_VERSION`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 const _: () = assert!(MIGRATIONS.len() == kith_store::SCHEMA_VERSION as usize);
 

@@ -80,6 +80,8 @@ pub(crate) fn delete(conn: &Connection, seq: i64, name: &str) -> StoreResult<Del
         .ctx("finding the source's members")?;
 
     crate::schema::raise_floor(conn, "activities")?;
+    // Packs hold rows that are about to go; the next packing writes them again.
+    crate::packs::drop_all(conn)?;
     crate::schema::raise_floor(conn, "threads")?;
     // Scores go with their activities (whose removal the change stream reports).
     conn.execute(

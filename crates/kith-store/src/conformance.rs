@@ -61,6 +61,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     read_changes_from_zero_delivers_everything,
     read_changes_after_a_watermark_delivers_exactly_the_new_rows,
     a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream,
+    packing_for_reads_changes_no_read,
     entity_keys_are_the_entities_of_the_change_stream_from_zero,
     edits_deletions_and_merges_appear_as_changes,
     source_removal_appears_as_changes,
@@ -1499,6 +1500,92 @@ pub fn entity_keys_are_the_entities_of_the_change_stream_from_zero(store: &dyn S
 /// activities stamped below its watermark by id ranges, `read_changes` from the watermark)
 /// deliver what `read_changes` from zero does, even with writes between the steps.
 pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(store: &dyn Store) {
+    a_bulk_read_then_the_changes_since_equal_the_change_stream(store);
+}
+
+/// `Store::pack_activities` is a cache for bulk reads (`read_activities`): with enough
+/// activities for whole blocks of packs (SQLite packs 4,096 ids a block), every read gives the
+/// same before and after packing, after an edit and a deletion of packed activities, and
+/// packing again writes only what changed.
+pub fn packing_for_reads_changes_no_read(store: &dyn Store) {
+    let first = generate("forum", "a", 9_000, 21);
+    import(store, "forum", &[&first]);
+    let reads = |store: &dyn Store| -> Vec<Vec<ActivityFact>> {
+        let (ids, mark) = store
+            .activity_id_range()
+            .unwrap_or_else(|e| panic!("activity_id_range: {e}"));
+        let mid = ids.start + 5_000;
+        [
+            ids.clone(),
+            ids.start..mid,
+            mid..ids.end,
+            ids.start + 17..ids.end - 17,
+        ]
+        .into_iter()
+        .map(|range| {
+            let mut out = Vec::new();
+            store
+                .read_activities(range.clone(), mark, &mut |f| {
+                    out.push(f.clone());
+                    Ok(())
+                })
+                .unwrap_or_else(|e| panic!("read_activities({range:?}): {e}"));
+            out
+        })
+        .collect()
+    };
+    let unpacked = reads(store);
+    assert_eq!(unpacked[0].len(), 9_000, "every activity read");
+    let packed = store
+        .pack_activities()
+        .unwrap_or_else(|e| panic!("pack_activities: {e}"));
+    assert_eq!(
+        reads(store),
+        unpacked,
+        "packed reads equal the rows ({packed:?})"
+    );
+    assert_eq!(
+        store.pack_activities().map(|p| p.blocks).ok(),
+        Some(0),
+        "current packs are not written again"
+    );
+
+    // An edit and a deletion of early (packed) activities.
+    let mut edit = Activity::new(
+        "forum",
+        "e1",
+        Kind::Edit,
+        first[3].ts,
+        first[3].author.clone(),
+    );
+    edit.reply_to = Some(first[3].id.clone());
+    edit.text = Some("edited".into());
+    let mut delete = Activity::new(
+        "forum",
+        "d1",
+        Kind::Delete,
+        first[9].ts,
+        first[9].author.clone(),
+    );
+    delete.reply_to = Some(first[9].id.clone());
+    import(store, "forum", &[&[edit, delete]]);
+    let after = reads(store);
+    let deleted = activity_ids(store)[&("forum".to_owned(), first[9].id.clone())];
+    assert!(
+        after[0].iter().any(|f| f.id == deleted && f.deleted),
+        "the deletion is read"
+    );
+    let repacked = store
+        .pack_activities()
+        .unwrap_or_else(|e| panic!("pack_activities: {e}"));
+    assert_eq!(reads(store), after, "repacked reads equal the rows");
+    assert!(
+        repacked.blocks <= packed.blocks,
+        "only blocks with changes are packed again: {repacked:?} after {packed:?}"
+    );
+}
+
+fn a_bulk_read_then_the_changes_since_equal_the_change_stream(store: &dyn Store) {
     let mut first = generate("forum", "a", 300, 11);
     first[5].to = vec!["someone".into(), "with \"quotes\" and \\ escapes".into()];
     import(store, "forum", &[&first]);

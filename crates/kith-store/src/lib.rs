@@ -29,7 +29,7 @@ use kith_model::Activity;
 
 /// The schema version this build of kith writes. A database at a higher version is refused
 /// ([`StoreError::NewerSchema`]); a lower one is migrated on open.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// A community's database. It also keeps the team's own data ([`Accounts`],
 /// [`MemberRecords`]: schema version 3) and what kith read from each message
@@ -164,6 +164,17 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
         before: Watermark,
         sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
     ) -> StoreResult<()>;
+
+    /// Brings the backend's read packs up to date: a compact copy of what
+    /// [`Store::read_activities`] returns, kept by blocks of ids so that a new process builds
+    /// its snapshot without stepping through every row. A cache only: reads return the same
+    /// with or without it, and a block whose rows changed since it was packed is read from
+    /// the rows until packed again. Called after imports and generation; costs a read of the
+    /// activities not packed yet. The SQLite backend keeps packs (schema v5); PostgreSQL
+    /// reads its rows by `COPY` and has none (this does nothing).
+    fn pack_activities(&self) -> StoreResult<PackStats> {
+        Ok(PackStats::default())
+    }
 
     /// Streams every stored activity (deleted ones included, flagged) in insertion order, with
     /// what kith derived about it: the export path.

@@ -34,6 +34,17 @@ id_type! {
     MergeId;
 }
 
+/// What [`crate::Store::pack_activities`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PackStats {
+    /// Blocks packed (new ones, and ones whose rows changed since they were packed).
+    pub blocks: u64,
+    /// Activities written into them.
+    pub rows: u64,
+    /// Bytes of the packs written.
+    pub bytes: u64,
+}
+
 /// A position in the database's change sequence. Opaque: only compare and pass back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

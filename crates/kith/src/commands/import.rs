@@ -57,10 +57,27 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     };
     let bar = cx.out.progress("importing");
     let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
+    let mut packed = None;
     if !args.dry_run {
-        // Identity resolution: merge what is certain, leave the rest for review.
+        // Identity resolution: merge what is certain, leave the rest for review. Beside it, on
+        // the other core, the read packs of what came in (`Store::pack_activities`; identities
+        // are not in them): the next process builds its snapshot from them.
         let threshold = cx.settings.merge_threshold(None)?;
-        let resolution = kith_identity::resolve(store.as_ref(), threshold)?;
+        let changed = audit.audit.imported + audit.audit.updated > 0;
+        let (resolution, packing) = std::thread::scope(|scope| {
+            let packing = changed.then(|| {
+                scope.spawn(|| {
+                    let started = std::time::Instant::now();
+                    store.pack_activities().map(|p| (p, started.elapsed()))
+                })
+            });
+            let resolution = kith_identity::resolve(store.as_ref(), threshold);
+            let packing =
+                packing.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            (resolution, packing)
+        });
+        let resolution = resolution?;
+        packed = packing.transpose()?;
         audit.audit.members_merged = resolution.applied.len() as u64;
         if !resolution.applied.is_empty() {
             store.set_audit_members_merged(audit.id, audit.audit.members_merged)?;
@@ -84,6 +101,9 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         ));
     }
     cx.out.result(&audit, || audit_text(&audit));
+    if let Some((packed, took)) = packed {
+        super::note_packed(cx, &packed, took);
+    }
     // Scoring runs after the commit and the audit (SPEC §9: the ingest figures do not pay for
     // it, and the import is usable before it finishes).
     if !args.dry_run && !args.no_score && audit.audit.imported + audit.audit.updated > 0 {

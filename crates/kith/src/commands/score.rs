@@ -73,8 +73,8 @@ pub fn after_import(cx: &Context, store: &dyn Store) -> Result<(), Failure> {
 const POLL: Duration = Duration::from_secs(5);
 
 /// Scores new and edited messages in the background while `kith serve` runs (imports through
-/// the web app or the API, other processes importing into the same database). Stops when
-/// dropped.
+/// the web app or the API, other processes importing into the same database), and packs
+/// what was imported for reads (`Store::pack_activities`). Stops when dropped.
 pub struct BackgroundScorer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -95,6 +95,14 @@ impl BackgroundScorer {
                         // Keep serving: the next round retries from where the change stream
                         // stands, and `kith rescore` finishes anything left.
                         Err(e) => tracing::warn!("background scoring: {e}"),
+                    }
+                    // The read packs of what was imported meanwhile (nothing to do, and no
+                    // write, when they are current): the next start builds its snapshot
+                    // from them.
+                    match store.pack_activities() {
+                        Ok(p) if p.blocks > 0 => tracing::info!("{}", super::pack_summary(&p)),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("background packing: {e}"),
                     }
                     let mut waited = Duration::ZERO;
                     while waited < POLL && !flag.load(Ordering::Relaxed) {

@@ -1,0 +1,226 @@
+//! Read packs (schema v5) are a cache: `read_activities` returns exactly what the rows say,
+//! with or without packs, after edits, deletions, late reply targets, new activities and a
+//! source's removal, and at an older watermark. Two databases receive the same imports; one
+//! is packed, the other never, and every read of one is compared with the other's.
+
+use kith_model::{Activity, Author, Kind, Timestamp};
+use kith_store::{ActivityFact, ImportAudit, PackStats, Store, Watermark};
+use kith_store_sqlite::SqliteStore;
+
+const T0: i64 = 1_700_000_000;
+
+/// Activities `from..to` of source `source`: posts in threads of three channels, replies to
+/// earlier posts (every 7th to a post that arrives only in a later import), mentions, and
+/// reactions.
+fn activities(source: &str, from: usize, to: usize) -> Vec<Activity> {
+    (from..to)
+        .map(|i| {
+            let kind = match i % 5 {
+                0 | 1 => Kind::Post,
+                2 | 3 => Kind::Reply,
+                _ => Kind::Reaction,
+            };
+            let mut a = Activity::new(
+                source,
+                format!("a{i}"),
+                kind,
+                Timestamp::from_secs(T0 + (i as i64) * 60 - (i as i64 % 3) * 3_600),
+                Some(Author::new(format!("u{}", i % 97))),
+            );
+            a.channel = (i % 4 != 0).then(|| format!("c{}", i % 3));
+            a.thread = (i % 6 != 0).then(|| format!("t{}", i / 10));
+            if kind == Kind::Reply {
+                a.reply_to = Some(if i % 7 == 0 {
+                    format!("a{}", i + 20_000)
+                } else {
+                    format!("a{}", i - 2)
+                });
+            }
+            if i % 11 == 0 {
+                a.to = vec![format!("u{}", (i + 1) % 97), format!("u{}", (i + 2) % 97)];
+            }
+            a.text = Some(format!("message {i}"));
+            a
+        })
+        .collect()
+}
+
+fn import(store: &dyn Store, source: &str, batch: &[Activity]) {
+    let mut session = store.ingest().unwrap();
+    session.ensure_source(source, "jsonl").unwrap();
+    session.write(batch).unwrap();
+    session
+        .commit(&ImportAudit::new("jsonl", vec![], 0))
+        .unwrap();
+}
+
+fn read(store: &dyn Store, ids: std::ops::Range<i64>, before: Watermark) -> Vec<ActivityFact> {
+    let mut out = Vec::new();
+    store
+        .read_activities(ids, before, &mut |f| {
+            out.push(f.clone());
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+/// `got` equals `want`; a failure names the first activity that differs, not both lists.
+fn assert_facts(got: &[ActivityFact], want: &[ActivityFact], what: &str) {
+    if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
+        panic!(
+            "{what}: row {i} differs:\n got {:?}\nwant {:?}",
+            got[i], want[i]
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{what}: as many rows");
+}
+
+/// Every read the snapshot build could make of `packed` equals the same read of `plain`.
+fn assert_same_reads(packed: &dyn Store, plain: &dyn Store, before: Watermark, what: &str) {
+    let (ids, _) = plain.activity_id_range().unwrap();
+    assert_eq!(
+        packed.activity_id_range().unwrap().0,
+        ids,
+        "{what}: same ids"
+    );
+    let all = read(plain, ids.clone(), before);
+    assert!(!all.is_empty(), "{what}: something to read");
+    assert_facts(
+        &read(packed, ids.clone(), before),
+        &all,
+        &format!("{what}: the whole range"),
+    );
+    // Ranges that start and end inside blocks, on their edges, and span several.
+    let cuts = [
+        ids.start, 100, 4_095, 4_096, 4_097, 6_000, 8_192, 9_999, 12_288, 13_001, ids.end,
+    ];
+    for (i, &a) in cuts.iter().enumerate() {
+        for &b in &cuts[i..] {
+            let range = a..b;
+            let want: Vec<_> = all
+                .iter()
+                .filter(|f| range.contains(&f.id.0))
+                .cloned()
+                .collect();
+            let got = read(packed, range.clone(), before);
+            assert_facts(&got, &want, &format!("{what}: ids {range:?}"));
+        }
+    }
+}
+
+fn packs_in(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("SELECT count(*) FROM activity_packs", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn packed_reads_equal_row_reads_through_edits_deletions_and_removals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (packed_path, plain_path) = (dir.path().join("packed.db"), dir.path().join("plain.db"));
+    let packed = SqliteStore::open(&packed_path).unwrap();
+    let plain = SqliteStore::open(&plain_path).unwrap();
+    let both = |f: &dyn Fn(&dyn Store)| {
+        f(&packed);
+        f(&plain);
+    };
+
+    // 10,000 activities: ids 1..=10000, blocks 0 and 1 whole, block 2 not yet.
+    both(&|s| import(s, "forum", &activities("forum", 0, 10_000)));
+    let first = packed.pack_activities().unwrap();
+    assert_eq!((first.blocks, first.rows), (2, 8_191), "{first:?}");
+    assert!(first.bytes > 0);
+    assert_eq!(
+        packed.pack_activities().unwrap(),
+        PackStats::default(),
+        "packs that are current are not written again"
+    );
+    let (_, mark1) = plain.activity_id_range().unwrap();
+    assert_same_reads(&packed, &plain, mark1, "packed after the first import");
+
+    // A second import: edits, a deletion and a new thread for rows of block 0, the late
+    // targets of replies in blocks 0 and 1, and new activities that fill block 2.
+    let mut second = activities("forum", 10_000, 14_000);
+    let mut edit = Activity::new(
+        "forum",
+        "e1",
+        Kind::Edit,
+        Timestamp::from_secs(T0 + 900_000),
+        Some(Author::new("u1")),
+    );
+    edit.reply_to = Some("a10".into());
+    edit.text = Some("edited".into());
+    let mut delete = Activity::new(
+        "forum",
+        "d1",
+        Kind::Delete,
+        Timestamp::from_secs(T0 + 900_001),
+        Some(Author::new("u2")),
+    );
+    delete.reply_to = Some("a20".into());
+    let mut moved = activities("forum", 30, 31);
+    moved[0].thread = Some("elsewhere".into());
+    moved[0].kind = Kind::Answer;
+    second.extend([edit, delete]);
+    second.extend(moved);
+    second.extend(activities("forum", 20_007, 20_008)); // the target of a7's reply
+    second.extend(activities("forum", 24_207, 24_208)); // of a4207's (block 1)
+    both(&|s| import(s, "forum", &second));
+    let (_, mark2) = plain.activity_id_range().unwrap();
+    assert_same_reads(
+        &packed,
+        &plain,
+        mark2,
+        "dirty blocks after the second import",
+    );
+    assert_same_reads(&packed, &plain, mark1, "at the older watermark");
+
+    // Packing again writes the dirty blocks and the newly whole block 2.
+    let again = packed.pack_activities().unwrap();
+    assert_eq!(
+        again.blocks, 3,
+        "blocks 0 and 1 (dirty) and 2 (new): {again:?}"
+    );
+    assert_same_reads(&packed, &plain, mark2, "packed after the second import");
+    assert_same_reads(&packed, &plain, mark1, "packed, at the older watermark");
+
+    // A second source, then its removal: the packs go with the rows.
+    both(&|s| import(s, "chat", &activities("chat", 0, 5_000)));
+    packed.pack_activities().unwrap();
+    assert!(packs_in(&packed_path) > 3);
+    both(&|s| {
+        s.delete_source("forum").unwrap();
+    });
+    assert_eq!(
+        packs_in(&packed_path),
+        0,
+        "removing a source drops the packs"
+    );
+    let (_, mark3) = plain.activity_id_range().unwrap();
+    assert_same_reads(&packed, &plain, mark3, "after removing a source");
+    let after = packed.pack_activities().unwrap();
+    assert!(after.blocks > 0 && after.rows > 0, "{after:?}");
+    assert_same_reads(&packed, &plain, mark3, "packed after removing a source");
+}
+
+#[test]
+fn a_damaged_pack_is_an_error_naming_its_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kith.db");
+    let store = SqliteStore::open(&path).unwrap();
+    import(&store, "forum", &activities("forum", 0, 9_000));
+    store.pack_activities().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE activity_packs SET data = x'01ff' WHERE block = 1",
+        [],
+    )
+    .unwrap();
+    let (ids, mark) = store.activity_id_range().unwrap();
+    let err = store
+        .read_activities(ids, mark, &mut |_| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("block 1") && err.contains("damaged"), "{err}");
+}
