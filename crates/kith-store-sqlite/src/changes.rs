@@ -278,32 +278,12 @@ fn read_activity_changes(conn: &Connection, since: i64, sink: &mut Sink<'_>) -> 
     )
 }
 
-/// `Store::read_text_scores`: the scores of the activities in `ids` stamped below `before`,
-/// in activity id order, decoded into one reused fact. Call inside a read transaction.
-pub(crate) fn read_text_scores(
-    conn: &Connection,
-    ids: std::ops::Range<i64>,
-    before: Watermark,
-    sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
-) -> StoreResult<()> {
-    // Millions of rows, handed over inside SQLite's step (`rows_by_id`), in the scan's order.
-    rows_by_id(
-        conn,
-        "reading text scores",
-        &format!(
-            "SELECT kith_row({TEXT_VALUES}) FROM text_scores NOT INDEXED \
-             WHERE activity_id >= ?1 AND activity_id < ?2 AND seq < ?3"
-        ),
-        &[ids.start, ids.end, before.0],
-        &mut |row| sink(&decode_text(row)?),
-    )
-}
-
 /// The values of a text score row `decode_text` reads, in order.
-const TEXT_VALUES: &str = "activity_id, scored, sentiment, confidence, hostility, hostile, intents";
+pub(crate) const TEXT_VALUES: &str =
+    "activity_id, scored, sentiment, confidence, hostility, hostile, intents";
 
 /// A text score row's values (`TEXT_VALUES`).
-fn decode_text(row: &RowValues<'_>) -> StoreResult<TextFact> {
+pub(crate) fn decode_text(row: &RowValues<'_>) -> StoreResult<TextFact> {
     // A narrower field's stored integer, or an error naming the column.
     fn narrow<T: TryFrom<i64>>(col: usize, v: i64) -> StoreResult<T> {
         T::try_from(v).map_err(|_| {

@@ -106,7 +106,7 @@ impl SqliteStore {
         // A database from before the read packs (schema v5) gets them once, with its
         // migration: its next builds read them.
         if found.is_some_and(|v| v < schema::PACKS_VERSION) {
-            store.pack_activities()?;
+            store.pack_for_reads()?;
         }
         Ok(store)
     }
@@ -166,6 +166,65 @@ impl SqliteStore {
         let out = f(&tx)?;
         tx.finish().ctx(context)?;
         Ok(out)
+    }
+
+    /// Brings the packs of `P`'s table up to date (`Store::pack_for_reads`).
+    fn pack<P: packs::Packed>(&self) -> StoreResult<kith_store::PackStats> {
+        // What needs packing, found by a reader: when the packs are current (a server
+        // asks after every round of background work), the writer is not taken at all.
+        let wanted = self.read("packing", |conn| {
+            let blocks = packs::packable_blocks(conn)?;
+            packs::wanted_blocks(conn, P::TABLE, blocks)
+        })?;
+        // A batch of blocks at a time: read and packed on a reader of its own (beside any
+        // writer), then written while holding the writer for a few milliseconds. Batches are
+        // taken in turn by one thread per core: after an import, reading the new rows is
+        // most of the work.
+        let batches: Vec<&[i64]> = wanted.chunks(packs::BLOCKS_PER_TRANSACTION).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || -> StoreResult<kith_store::PackStats> {
+            let mut stats = kith_store::PackStats::default();
+            while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                // A small page cache, as the bulk reads: the rows pass once, and a pooled
+                // reader would keep its cache filled with them.
+                let packed = bulk_read(&self.path, "packing", |conn| {
+                    packs::read_blocks::<P>(conn, batch)
+                })?;
+                let mut conn = self
+                    .writer
+                    .lock()
+                    .map_err(|_| poisoned("writer connection"))?;
+                let done = packs::write_blocks(&mut conn, packed)?;
+                drop(conn);
+                stats.blocks += done.blocks;
+                stats.rows += done.rows;
+                stats.bytes += done.bytes;
+            }
+            Ok(stats)
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+            .min(batches.len());
+        let results: Vec<StoreResult<kith_store::PackStats>> = if threads <= 1 {
+            vec![work()]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut stats = kith_store::PackStats::default();
+        for done in results {
+            let done = done?;
+            stats.blocks += done.blocks;
+            stats.rows += done.rows;
+            stats.bytes += done.bytes;
+        }
+        Ok(stats)
     }
 
     fn reader(&self) -> StoreResult<PooledReader<'_>> {
@@ -536,66 +595,17 @@ impl Store for SqliteStore {
         sink: &mut dyn FnMut(&kith_store::TextFact) -> StoreResult<()>,
     ) -> StoreResult<()> {
         bulk_read(&self.path, "reading text scores", |conn| {
-            changes::read_text_scores(conn, ids, before, sink)
+            packs::read_text_scores(conn, ids, before, sink)
         })
     }
 
-    fn pack_activities(&self) -> StoreResult<kith_store::PackStats> {
-        // What needs packing, found by a reader: when the packs are current (a server
-        // asks after every round of background work), the writer is not taken at all.
-        let wanted = self.read("packing activities", |conn| {
-            let blocks = packs::packable_blocks(conn)?;
-            packs::wanted_blocks(conn, blocks)
-        })?;
-        // A batch of blocks at a time: read and packed on a reader (beside any writer), then
-        // written while holding the writer for a few milliseconds. Batches are taken in turn
-        // by one thread per core: after an import, reading the new rows is most of the work.
-        let batches: Vec<&[i64]> = wanted
-            .chunks(packs::BLOCKS_PER_TRANSACTION as usize)
-            .collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let work = || -> StoreResult<kith_store::PackStats> {
-            let mut stats = kith_store::PackStats::default();
-            while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
-                // Its own connection with a small page cache, as the bulk reads: the rows
-                // pass once, and a pooled reader would keep its cache filled with them.
-                let packed = bulk_read(&self.path, "packing activities", |conn| {
-                    packs::read_blocks(conn, batch)
-                })?;
-                let mut conn = self
-                    .writer
-                    .lock()
-                    .map_err(|_| poisoned("writer connection"))?;
-                let done = packs::write_blocks(&mut conn, packed)?;
-                drop(conn);
-                stats.blocks += done.blocks;
-                stats.rows += done.rows;
-                stats.bytes += done.bytes;
-            }
-            Ok(stats)
-        };
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 4)
-            .min(batches.len());
-        let results: Vec<StoreResult<kith_store::PackStats>> = if threads <= 1 {
-            vec![work()]
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            })
-        };
-        let mut stats = kith_store::PackStats::default();
-        for done in results {
-            let done = done?;
-            stats.blocks += done.blocks;
-            stats.rows += done.rows;
-            stats.bytes += done.bytes;
-        }
+    fn pack_for_reads(&self) -> StoreResult<kith_store::PackStats> {
+        // The activities first: the text scores are read after them.
+        let mut stats = self.pack::<kith_store::ActivityFact>()?;
+        let texts = self.pack::<kith_store::TextFact>()?;
+        stats.blocks += texts.blocks;
+        stats.rows += texts.rows;
+        stats.bytes += texts.bytes;
         Ok(stats)
     }
 

@@ -1,33 +1,36 @@
-//! Activity packs (schema v5): what a snapshot build reads of the activities, packed by
-//! blocks of 4,096 ids into one compact blob each, so that a new process reads ten million
-//! activities as a few thousand blobs instead of stepping SQLite through ten million rows
-//! (the build's main cost: about 80 % of its CPU time went to SQLite's row machinery).
+//! Read packs (schema v5): what a snapshot build reads of the activities and of their text
+//! scores, packed by blocks of 4,096 activity ids into one compact blob each, so that a new
+//! process reads ten million activities as a few thousand blobs instead of stepping SQLite
+//! through ten million rows (the build's main cost: about 80 % of its CPU time went to
+//! SQLite's row machinery).
 //!
-//! A pack is a read cache of `activities`, never the truth: `Store::read_activities` returns
-//! exactly what reading the rows returns, with or without packs. That rests on these
-//! invariants:
+//! A pack is a read cache of its table, never the truth: `Store::read_activities` and
+//! `Store::read_text_scores` return exactly what reading the rows returns, with or without
+//! packs. That rests on these invariants, for each packed table ([`ACTIVITIES`], [`TEXTS`]):
 //!
 //! - A pack holds every row of its block as of the change counter `built_seq` it was written
-//!   at, in id order (the analytic columns of `changes::ACTIVITY_VALUES`).
+//!   at, in id order (the columns the bulk read decodes).
 //! - Only whole blocks below the next activity id are packed. Ids are never taken twice (the
-//!   source removal raises a floor, `schema::next_id`), so a packed block gains no rows later.
-//! - Every later write to a row of a packed block stamps the row with a newer `seq` and sets
-//!   `changed` (schema v2), which puts it in the partial index `activities_changed`: a block
-//!   with such a row is *dirty*, and its rows are read from the table until it is packed
-//!   again. Removing a source deletes rows outright, so it drops every pack.
+//!   source removal raises a floor, `schema::next_id`), so no activity joins a packed block.
+//! - Every later write to a row of a packed block stamps the row with a newer `seq` and is
+//!   found by an index: `activities_changed` for an activity changed after its insert (schema
+//!   v2), `text_scores_seq` for any score written. A block with such a row is *dirty*: its
+//!   rows are read from the table until it is packed again. Removing a source deletes rows
+//!   outright, so it drops every pack, and packs read before a removal are not written after.
 //! - A pack written after a reader's watermark (`built_seq` at or above it) may hold rows the
 //!   reader must not see yet; the reader reads that block's rows instead.
 //!
 //! Packs are made by [`read_blocks`] on a reader and written by [`write_blocks`] in a short
-//! write transaction (`Store::pack_activities`), after imports and generation; a block
-//! without a pack is simply read from the table.
+//! write transaction (`Store::pack_for_reads`), after imports, scoring and generation; a
+//! block without a pack is simply read from the table.
 
 use kith_model::Kind;
 use kith_store::{ActivityFact, ActivityId, ChannelId, IdentityId, SourceId, StoreError};
-use kith_store::{PackStats, StoreResult, ThreadId, Watermark};
+use kith_store::{PackStats, StoreResult, TextFact, ThreadId, Watermark};
 use rusqlite::{Connection, params};
 
-use crate::changes::{ACTIVITY_VALUES, addressees_into, decode_activity, empty_fact, rows_by_id};
+use crate::changes::{ACTIVITY_VALUES, TEXT_VALUES, addressees_into, decode_activity};
+use crate::changes::{decode_text, empty_fact, rows_by_id};
 use crate::error::Context;
 use crate::raw::{RowValues, for_each_row};
 
@@ -37,17 +40,85 @@ pub(crate) const BLOCK_SHIFT: u32 = 12;
 const FORMAT: u8 = 1;
 /// Blocks packed per read and write transaction: the write lock is held for a few
 /// milliseconds at a time, and the packs in memory stay small (about 80 KiB a block).
-pub(crate) const BLOCKS_PER_TRANSACTION: i64 = 64;
+pub(crate) const BLOCKS_PER_TRANSACTION: usize = 64;
 
-/// Flags of a row's second byte.
+/// Flags of an activity's second byte.
 const HAS_CHANNEL: u8 = 1;
 const HAS_THREAD: u8 = 2;
 const HAS_REPLY_TO: u8 = 4;
 const HAS_TO: u8 = 8;
 const DELETED: u8 = 16;
+/// Flags of a text score's first byte.
+const SCORED: u8 = 1;
+const HOSTILE: u8 = 2;
 
 fn block_start(block: i64) -> i64 {
     block << BLOCK_SHIFT
+}
+
+/// A table kept in packs, and how its packs are found and checked.
+pub(crate) struct Table {
+    /// The packs' table.
+    packs: &'static str,
+    /// The packed table, its activity id column, and the values a bulk read decodes (the
+    /// id first).
+    source: &'static str,
+    id: &'static str,
+    values: &'static str,
+    /// `(id, seq)` of the rows written after `?1` with an id in `?2..?3`, through an index.
+    changed: &'static str,
+    /// What a read of it is called in errors.
+    what: &'static str,
+}
+
+impl Table {
+    /// `kith_row(values)` over the rows with an id in `?1..?2`, in id order; `extra` adds to
+    /// the `WHERE`.
+    fn rows(&self, extra: &str) -> String {
+        format!(
+            "SELECT kith_row({}) FROM {} NOT INDEXED WHERE {id} >= ?1 AND {id} < ?2{extra}",
+            self.values,
+            self.source,
+            id = self.id
+        )
+    }
+}
+
+/// The activities: `changes::ACTIVITY_VALUES` of `activities`.
+pub(crate) const ACTIVITIES: Table = Table {
+    packs: "activity_packs",
+    source: "activities",
+    id: "id",
+    values: ACTIVITY_VALUES,
+    changed: "SELECT id, seq FROM activities INDEXED BY activities_changed \
+              WHERE changed = 1 AND seq > ?1 AND id >= ?2 AND id < ?3",
+    what: "reading activities",
+};
+
+/// The text scores: `changes::TEXT_VALUES` of `text_scores`.
+pub(crate) const TEXTS: Table = Table {
+    packs: "text_packs",
+    source: "text_scores",
+    id: "activity_id",
+    values: TEXT_VALUES,
+    changed: "SELECT activity_id, seq FROM text_scores INDEXED BY text_scores_seq \
+              WHERE seq > ?1 AND activity_id >= ?2 AND activity_id < ?3",
+    what: "reading text scores",
+};
+
+/// A fact a packed table's rows decode into.
+pub(crate) trait Packed: Sized {
+    /// Its table.
+    const TABLE: &'static Table;
+    /// A fact to decode into.
+    fn empty() -> Self;
+    /// Decodes a row of the table's values (the row read).
+    fn from_row(row: &RowValues<'_>, into: &mut Self) -> StoreResult<()>;
+    /// Appends what the pack keeps of a row, but its id. `prev` carries state between the
+    /// rows of one pack (the previous time of an activity).
+    fn encode(row: &RowValues<'_>, prev: &mut i64, out: &mut Vec<u8>) -> StoreResult<()>;
+    /// Reads back what [`Packed::encode`] wrote for the row with id `id`.
+    fn decode(r: &mut Reader<'_>, id: i64, prev: &mut i64, into: &mut Self) -> StoreResult<()>;
 }
 
 // ---- encoding ------------------------------------------------------------------------------
@@ -73,7 +144,7 @@ struct Packer {
     data: Vec<u8>,
     rows: u32,
     prev_id: i64,
-    prev_ts: i64,
+    prev: i64,
 }
 
 impl Packer {
@@ -82,13 +153,42 @@ impl Packer {
             data: Vec::new(),
             rows: 0,
             prev_id: block_start(block),
-            prev_ts: 0,
+            prev: 0,
         }
     }
 
-    /// Appends a row of `ACTIVITY_VALUES`: id, source_id, kind, ts, identity_id, channel_id,
-    /// thread_id, reply_to_id, deleted, to_ext.
-    fn push(&mut self, row: &RowValues<'_>) -> StoreResult<()> {
+    fn push<P: Packed>(&mut self, row: &RowValues<'_>) -> StoreResult<()> {
+        let id = row.int(0);
+        put_varint(&mut self.data, zigzag(id.wrapping_sub(self.prev_id)));
+        P::encode(row, &mut self.prev, &mut self.data)?;
+        self.prev_id = id;
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Vec<u8> {
+        let mut blob = Vec::with_capacity(self.data.len() + 6);
+        blob.push(FORMAT);
+        put_varint(&mut blob, u64::from(self.rows));
+        blob.extend_from_slice(&self.data);
+        blob
+    }
+}
+
+impl Packed for ActivityFact {
+    const TABLE: &'static Table = &ACTIVITIES;
+
+    fn empty() -> Self {
+        empty_fact()
+    }
+
+    fn from_row(row: &RowValues<'_>, into: &mut Self) -> StoreResult<()> {
+        decode_activity(row, into)
+    }
+
+    /// Kind, flags, source, time (from the previous row's), identity, then what is present:
+    /// channel, thread, reply target (from the row's id), addressees (as stored).
+    fn encode(row: &RowValues<'_>, prev_ts: &mut i64, out: &mut Vec<u8>) -> StoreResult<()> {
         let id = row.int(0);
         let kind = row
             .text(2)
@@ -109,12 +209,10 @@ impl Packer {
             }
         }
         let ts = row.int(3);
-        let out = &mut self.data;
-        put_varint(out, zigzag(id.wrapping_sub(self.prev_id)));
         out.push(kind.code());
         out.push(flags);
         put_varint(out, zigzag(row.int(1)));
-        put_varint(out, zigzag(ts.wrapping_sub(self.prev_ts)));
+        put_varint(out, zigzag(ts.wrapping_sub(*prev_ts)));
         put_varint(out, zigzag(row.int(4)));
         for v in [channel, thread].into_iter().flatten() {
             put_varint(out, zigzag(v));
@@ -126,18 +224,93 @@ impl Packer {
             put_varint(out, to.len() as u64);
             out.extend_from_slice(to);
         }
-        self.prev_id = id;
-        self.prev_ts = ts;
-        self.rows += 1;
+        *prev_ts = ts;
         Ok(())
     }
 
-    fn finish(self) -> Vec<u8> {
-        let mut blob = Vec::with_capacity(self.data.len() + 6);
-        blob.push(FORMAT);
-        put_varint(&mut blob, u64::from(self.rows));
-        blob.extend_from_slice(&self.data);
-        blob
+    fn decode(r: &mut Reader<'_>, id: i64, prev_ts: &mut i64, f: &mut Self) -> StoreResult<()> {
+        let code = r.byte()?;
+        f.kind = Kind::from_code(code).ok_or_else(|| r.corrupt("an unknown kind"))?;
+        let flags = r.byte()?;
+        f.source = SourceId(unzigzag(r.varint()?));
+        *prev_ts = prev_ts.wrapping_add(unzigzag(r.varint()?));
+        f.ts = *prev_ts;
+        f.identity = IdentityId(unzigzag(r.varint()?));
+        f.channel = match flags & HAS_CHANNEL {
+            0 => None,
+            _ => Some(ChannelId(unzigzag(r.varint()?))),
+        };
+        f.thread = match flags & HAS_THREAD {
+            0 => None,
+            _ => Some(ThreadId(unzigzag(r.varint()?))),
+        };
+        f.reply_to = match flags & HAS_REPLY_TO {
+            0 => None,
+            _ => Some(ActivityId(id.wrapping_sub(unzigzag(r.varint()?)))),
+        };
+        if flags & HAS_TO != 0 {
+            let n = r.varint()?;
+            let json = r.bytes(n)?;
+            addressees_into(json, &mut f.to)
+                .map_err(|e| StoreError::backend("reading activity packs", e))?;
+        } else {
+            f.to.clear();
+        }
+        f.deleted = flags & DELETED != 0;
+        f.id = ActivityId(id);
+        Ok(())
+    }
+}
+
+impl Packed for TextFact {
+    const TABLE: &'static Table = &TEXTS;
+
+    fn empty() -> Self {
+        TextFact {
+            activity: ActivityId(0),
+            scored: false,
+            sentiment: 0,
+            confidence: 0,
+            hostility: 0,
+            hostile: false,
+            intents: 0,
+        }
+    }
+
+    fn from_row(row: &RowValues<'_>, into: &mut Self) -> StoreResult<()> {
+        *into = decode_text(row)?;
+        Ok(())
+    }
+
+    /// Flags (scored, hostile), sentiment, confidence, hostility, intents; checked as the
+    /// row read checks them.
+    fn encode(row: &RowValues<'_>, _: &mut i64, out: &mut Vec<u8>) -> StoreResult<()> {
+        let t = decode_text(row)?;
+        out.push((u8::from(t.scored) * SCORED) | (u8::from(t.hostile) * HOSTILE));
+        for v in [t.sentiment, t.confidence, t.hostility] {
+            put_varint(out, zigzag(i64::from(v)));
+        }
+        put_varint(out, u64::from(t.intents));
+        Ok(())
+    }
+
+    fn decode(r: &mut Reader<'_>, id: i64, _: &mut i64, t: &mut Self) -> StoreResult<()> {
+        let flags = r.byte()?;
+        let mut small = || -> StoreResult<i16> {
+            i16::try_from(unzigzag(r.varint()?)).map_err(|_| r.corrupt("a score out of range"))
+        };
+        let (sentiment, confidence, hostility) = (small()?, small()?, small()?);
+        let intents = u16::try_from(r.varint()?).map_err(|_| r.corrupt("intents out of range"))?;
+        *t = TextFact {
+            activity: ActivityId(id),
+            scored: flags & SCORED != 0,
+            sentiment,
+            confidence,
+            hostility,
+            hostile: flags & HOSTILE != 0,
+            intents,
+        };
+        Ok(())
     }
 }
 
@@ -145,25 +318,29 @@ impl Packer {
 
 /// A pack being read; every read is checked (a damaged pack is an error naming its block, never
 /// a panic).
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     data: &'a [u8],
     at: usize,
     block: i64,
+    table: &'static str,
 }
 
 impl Reader<'_> {
     #[cold]
     fn corrupt(&self, what: &str) -> StoreError {
         StoreError::backend(
-            "reading activity packs",
+            "reading packs",
             format!(
-                "the pack of block {} (activity ids {}..{}) is damaged: {what} at byte {}; \
+                "the {} pack of block {} (activity ids {}..{}) is damaged: {what} at byte {}; \
                  `kith` reads the rows instead once the pack is dropped \
-                 (DELETE FROM activity_packs)",
+                 (DELETE FROM {} WHERE block = {})",
+                self.table,
                 self.block,
                 block_start(self.block),
                 block_start(self.block + 1),
-                self.at
+                self.at,
+                self.table,
+                self.block,
             ),
         )
     }
@@ -215,19 +392,24 @@ impl Reader<'_> {
 }
 
 /// Hands the rows of a pack with an id in `ids` to `sink`, in id order, decoded into `fact`.
-fn unpack(
+fn unpack<P: Packed>(
     block: i64,
     data: &[u8],
     ids: &std::ops::Range<i64>,
-    fact: &mut ActivityFact,
-    sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
+    fact: &mut P,
+    sink: &mut dyn FnMut(&P) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    let mut r = Reader { data, at: 0, block };
+    let mut r = Reader {
+        data,
+        at: 0,
+        block,
+        table: P::TABLE.packs,
+    };
     if r.byte()? != FORMAT {
         return Err(r.corrupt("an unknown layout"));
     }
     let rows = r.varint()?;
-    let (mut id, mut ts) = (block_start(block), 0i64);
+    let (mut id, mut prev) = (block_start(block), 0i64);
     for n in 0..rows {
         let next = id.wrapping_add(unzigzag(r.varint()?));
         // The first row may sit on the block's first id; each next one is above the last.
@@ -236,48 +418,10 @@ fn unpack(
             return Err(r.corrupt("an id out of order or outside the block"));
         }
         id = next;
-        let code = r.byte()?;
-        let kind = Kind::from_code(code).ok_or_else(|| r.corrupt("an unknown kind"))?;
-        let flags = r.byte()?;
-        let source = unzigzag(r.varint()?);
-        ts = ts.wrapping_add(unzigzag(r.varint()?));
-        let identity = unzigzag(r.varint()?);
-        let channel = if flags & HAS_CHANNEL != 0 {
-            Some(unzigzag(r.varint()?))
-        } else {
-            None
-        };
-        let thread = if flags & HAS_THREAD != 0 {
-            Some(unzigzag(r.varint()?))
-        } else {
-            None
-        };
-        let reply_to = if flags & HAS_REPLY_TO != 0 {
-            Some(id.wrapping_sub(unzigzag(r.varint()?)))
-        } else {
-            None
-        };
-        if flags & HAS_TO != 0 {
-            let n = r.varint()?;
-            let json = r.bytes(n)?;
-            addressees_into(json, &mut fact.to)
-                .map_err(|e| StoreError::backend("reading activity packs", e))?;
-        } else {
-            fact.to.clear();
+        P::decode(&mut r, id, &mut prev, fact)?;
+        if ids.contains(&id) {
+            sink(fact)?;
         }
-        if !ids.contains(&id) {
-            continue;
-        }
-        fact.id = ActivityId(id);
-        fact.source = SourceId(source);
-        fact.kind = kind;
-        fact.ts = ts;
-        fact.identity = IdentityId(identity);
-        fact.channel = channel.map(ChannelId);
-        fact.thread = thread.map(ThreadId);
-        fact.reply_to = reply_to.map(ActivityId);
-        fact.deleted = flags & DELETED != 0;
-        sink(fact)?;
     }
     if r.at != data.len() {
         return Err(r.corrupt("bytes after the last row"));
@@ -287,45 +431,45 @@ fn unpack(
 
 // ---- which packs are good ------------------------------------------------------------------
 
-/// The packs of blocks `blocks` with their `built_seq`, ascending by block.
-fn directory(conn: &Connection, blocks: std::ops::Range<i64>) -> StoreResult<Vec<(i64, i64)>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT block, built_seq FROM activity_packs WHERE block >= ?1 AND block < ?2 ORDER BY block",
-        )
-        .ctx("reading the activity packs")?;
+/// The packs of `table` for blocks `blocks` with their `built_seq`, ascending by block.
+fn directory(
+    conn: &Connection,
+    table: &Table,
+    blocks: std::ops::Range<i64>,
+) -> StoreResult<Vec<(i64, i64)>> {
+    let sql = format!(
+        "SELECT block, built_seq FROM {} WHERE block >= ?1 AND block < ?2 ORDER BY block",
+        table.packs
+    );
+    let mut stmt = conn.prepare_cached(&sql).ctx("reading the packs")?;
     let rows = stmt
         .query_map(params![blocks.start, blocks.end], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
-        .ctx("reading the activity packs")?;
-    rows.collect::<Result<_, _>>()
-        .ctx("reading the activity packs")
+        .ctx("reading the packs")?;
+    rows.collect::<Result<_, _>>().ctx("reading the packs")
 }
 
-/// The blocks among `packs` (ascending) with a row changed after the pack was written.
+/// The blocks among `packs` (ascending) with a row written after the pack was.
 fn dirty_blocks(
     conn: &Connection,
+    table: &Table,
     packs: &[(i64, i64)],
     ids: std::ops::Range<i64>,
 ) -> StoreResult<Vec<i64>> {
     let Some(oldest) = packs.iter().map(|p| p.1).min() else {
         return Ok(Vec::new());
     };
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, seq FROM activities INDEXED BY activities_changed \
-             WHERE changed = 1 AND seq > ?1 AND id >= ?2 AND id < ?3",
-        )
-        .ctx("finding activities changed since they were packed")?;
+    let what = "finding rows written since they were packed";
+    let mut stmt = conn.prepare_cached(table.changed).ctx(what)?;
     let rows = stmt
         .query_map(params![oldest, ids.start, ids.end], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
         })
-        .ctx("finding activities changed since they were packed")?;
+        .ctx(what)?;
     let mut dirty = Vec::new();
     for row in rows {
-        let (id, seq) = row.ctx("finding activities changed since they were packed")?;
+        let (id, seq) = row.ctx(what)?;
         let block = id >> BLOCK_SHIFT;
         if let Ok(i) = packs.binary_search_by_key(&block, |p| p.0)
             && seq > packs[i].1
@@ -340,24 +484,46 @@ fn dirty_blocks(
 
 // ---- reading -------------------------------------------------------------------------------
 
-/// `Store::read_activities`: the activities in `ids` stamped below `before`, in id order,
-/// decoded into one reused fact: from the packs that hold them exactly, from the rows
-/// elsewhere. Call inside a read transaction.
+/// `Store::read_activities`: the activities in `ids` stamped below `before`, in id order.
+/// Call inside a read transaction.
 pub(crate) fn read_activities(
     conn: &Connection,
     ids: std::ops::Range<i64>,
     before: Watermark,
     sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
 ) -> StoreResult<()> {
+    read(conn, ids, before, sink)
+}
+
+/// `Store::read_text_scores`: the scores of the activities in `ids` stamped below `before`,
+/// in activity id order. Call inside a read transaction.
+pub(crate) fn read_text_scores(
+    conn: &Connection,
+    ids: std::ops::Range<i64>,
+    before: Watermark,
+    sink: &mut dyn FnMut(&TextFact) -> StoreResult<()>,
+) -> StoreResult<()> {
+    read(conn, ids, before, sink)
+}
+
+/// The rows of `table` in `ids` stamped below `before`, in id order, decoded into one reused
+/// fact: from the packs that hold them exactly, from the rows elsewhere.
+fn read<P: Packed>(
+    conn: &Connection,
+    ids: std::ops::Range<i64>,
+    before: Watermark,
+    sink: &mut dyn FnMut(&P) -> StoreResult<()>,
+) -> StoreResult<()> {
     if ids.start >= ids.end {
         return Ok(());
     }
+    let table = P::TABLE;
     let blocks = (ids.start >> BLOCK_SHIFT)..((ids.end - 1) >> BLOCK_SHIFT) + 1;
-    let mut packs = directory(conn, blocks)?;
-    let dirty = dirty_blocks(conn, &packs, ids.clone())?;
+    let mut packs = directory(conn, table, blocks)?;
+    let dirty = dirty_blocks(conn, table, &packs, ids.clone())?;
     // Good packs: clean, and written before the reader's watermark.
     packs.retain(|&(block, built)| built < before.0 && dirty.binary_search(&block).is_err());
-    let mut fact = empty_fact();
+    let mut fact = P::empty();
     let mut at = ids.start;
     let mut i = 0;
     while at < ids.end {
@@ -383,60 +549,58 @@ pub(crate) fn read_activities(
     Ok(())
 }
 
-fn read_rows(
+fn read_rows<P: Packed>(
     conn: &Connection,
     ids: std::ops::Range<i64>,
     before: Watermark,
-    fact: &mut ActivityFact,
-    sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
+    fact: &mut P,
+    sink: &mut dyn FnMut(&P) -> StoreResult<()>,
 ) -> StoreResult<()> {
     // Millions of rows, handed over inside SQLite's step (`rows_by_id`), in the scan's order.
     rows_by_id(
         conn,
-        "reading activities",
-        &format!(
-            "SELECT kith_row({ACTIVITY_VALUES}) FROM activities NOT INDEXED \
-             WHERE id >= ?1 AND id < ?2 AND seq < ?3"
-        ),
+        P::TABLE.what,
+        &P::TABLE.rows(" AND seq < ?3"),
         &[ids.start, ids.end, before.0],
         &mut |row| {
-            decode_activity(row, fact)?;
+            P::from_row(row, fact)?;
             sink(fact)
         },
     )
 }
 
 /// The packs of `blocks` (each present), in block order.
-fn read_packs(
+fn read_packs<P: Packed>(
     conn: &Connection,
     blocks: std::ops::Range<i64>,
     ids: &std::ops::Range<i64>,
-    fact: &mut ActivityFact,
-    sink: &mut dyn FnMut(&ActivityFact) -> StoreResult<()>,
+    fact: &mut P,
+    sink: &mut dyn FnMut(&P) -> StoreResult<()>,
 ) -> StoreResult<()> {
+    let table = P::TABLE;
     let mut expect = blocks.start;
-    for_each_row(
-        conn,
-        "SELECT kith_row(block, data) FROM activity_packs NOT INDEXED WHERE block >= ?1 AND block < ?2",
-        &[blocks.start, blocks.end],
-        &mut |row| {
-            let block = row.int(0);
-            if block != expect {
-                return Err(StoreError::backend(
-                    "reading activity packs",
-                    format!("pack of block {block} where block {expect} was expected"),
-                ));
-            }
-            expect += 1;
-            unpack(block, row.blob(1).unwrap_or_default(), ids, fact, sink)
-        },
-    )
-    .ctx("reading activity packs")??;
+    let sql = format!(
+        "SELECT kith_row(block, data) FROM {} NOT INDEXED WHERE block >= ?1 AND block < ?2",
+        table.packs
+    );
+    let bad = |detail: String| StoreError::backend("reading packs", detail);
+    for_each_row(conn, &sql, &[blocks.start, blocks.end], &mut |row| {
+        let block = row.int(0);
+        if block != expect {
+            return Err(bad(format!(
+                "{} of block {block} where block {expect} was expected",
+                table.packs
+            )));
+        }
+        expect += 1;
+        unpack(block, row.blob(1).unwrap_or_default(), ids, fact, sink)
+    })
+    .ctx("reading packs")??;
     if expect != blocks.end {
-        return Err(StoreError::backend(
-            "reading activity packs",
-            format!("the pack of block {expect} went missing during the read"),
-        ));
+        return Err(bad(format!(
+            "{} of block {expect} went missing during the read",
+            table.packs
+        )));
     }
     Ok(())
 }
@@ -449,7 +613,7 @@ fn read_packs(
 pub(crate) fn packable_blocks(conn: &Connection) -> StoreResult<std::ops::Range<i64>> {
     let first: Option<i64> = conn
         .query_row("SELECT min(id) FROM activities", [], |r| r.get(0))
-        .ctx("packing activities")?;
+        .ctx("packing")?;
     let Some(first) = first else {
         return Ok(0..0);
     };
@@ -457,17 +621,15 @@ pub(crate) fn packable_blocks(conn: &Connection) -> StoreResult<std::ops::Range<
     Ok((first >> BLOCK_SHIFT)..(next >> BLOCK_SHIFT))
 }
 
-/// The blocks of `blocks` that have no pack or a dirty one, ascending.
+/// The blocks of `blocks` whose `table` pack is missing or dirty, ascending.
 pub(crate) fn wanted_blocks(
     conn: &Connection,
+    table: &Table,
     blocks: std::ops::Range<i64>,
 ) -> StoreResult<Vec<i64>> {
-    let packs = directory(conn, blocks.clone())?;
-    let dirty = dirty_blocks(
-        conn,
-        &packs,
-        block_start(blocks.start)..block_start(blocks.end),
-    )?;
+    let packs = directory(conn, table, blocks.clone())?;
+    let ids = block_start(blocks.start)..block_start(blocks.end);
+    let dirty = dirty_blocks(conn, table, &packs, ids)?;
     Ok(blocks
         .filter(|b| {
             packs.binary_search_by_key(b, |p| p.0).is_err() || dirty.binary_search(b).is_ok()
@@ -475,25 +637,28 @@ pub(crate) fn wanted_blocks(
         .collect())
 }
 
-/// Blocks packed from the rows of one read transaction, ready to write.
-pub(crate) struct Packed {
+/// Blocks of one table packed from the rows of one read transaction, ready to write.
+pub(crate) struct Packs {
+    table: &'static Table,
     /// The change counter of the read: every row of these blocks is stamped at or below it.
     built: i64,
     /// (block, rows, pack), ascending by block.
     packs: Vec<(i64, u32, Vec<u8>)>,
 }
 
-/// Packs `blocks` (ascending) from their rows. Call inside a read transaction: the packs hold
-/// the rows as that transaction sees them, stamped with its change counter.
-pub(crate) fn read_blocks(conn: &Connection, blocks: &[i64]) -> StoreResult<Packed> {
+/// Packs the rows of `P`'s table in `blocks` (ascending). Call inside a read transaction:
+/// the packs hold the rows as that transaction sees them, stamped with its change counter.
+pub(crate) fn read_blocks<P: Packed>(conn: &Connection, blocks: &[i64]) -> StoreResult<Packs> {
+    let table = P::TABLE;
     let built: i64 = conn
         .query_row(
             "SELECT CAST(value AS INTEGER) FROM kith_meta WHERE key = 'seq'",
             [],
             |r| r.get(0),
         )
-        .ctx("packing activities")?;
+        .ctx("packing")?;
     let mut packs = Vec::with_capacity(blocks.len());
+    let sql = table.rows("");
     // Runs of consecutive blocks, each read by one range scan.
     let mut rest = blocks;
     while let Some(&start) = rest.first() {
@@ -508,10 +673,8 @@ pub(crate) fn read_blocks(conn: &Connection, blocks: &[i64]) -> StoreResult<Pack
         let mut packer = Packer::new(block);
         rows_by_id(
             conn,
-            "reading activities to pack",
-            &format!(
-                "SELECT kith_row({ACTIVITY_VALUES}) FROM activities NOT INDEXED WHERE id >= ?1 AND id < ?2"
-            ),
+            table.what,
+            &sql,
             &[block_start(start), block_start(end)],
             &mut |row| {
                 let b = row.int(0) >> BLOCK_SHIFT;
@@ -520,7 +683,7 @@ pub(crate) fn read_blocks(conn: &Connection, blocks: &[i64]) -> StoreResult<Pack
                     packs.push((block, done.rows, done.finish()));
                     block += 1;
                 }
-                packer.push(row)
+                packer.push::<P>(row)
             },
         )?;
         while block < end {
@@ -529,51 +692,57 @@ pub(crate) fn read_blocks(conn: &Connection, blocks: &[i64]) -> StoreResult<Pack
             block += 1;
         }
     }
-    Ok(Packed { built, packs })
+    Ok(Packs {
+        table,
+        built,
+        packs,
+    })
 }
 
-/// Writes packs read by [`read_blocks`] in one short write transaction. Rows changed since
+/// Writes packs read by [`read_blocks`] in one short write transaction. Rows written since
 /// the read make their block dirty, as for any pack; rows removed since the read (a source's
 /// removal, which leaves activity tombstones) would not, so then nothing is written (the next
 /// packing reads again).
-pub(crate) fn write_blocks(conn: &mut Connection, packed: Packed) -> StoreResult<PackStats> {
+pub(crate) fn write_blocks(conn: &mut Connection, packed: Packs) -> StoreResult<PackStats> {
     let mut stats = PackStats::default();
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .ctx("writing activity packs")?;
+        .ctx("writing packs")?;
     let removed: bool = tx
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM tombstones WHERE seq > ?1 AND entity = 'activity')",
             [packed.built],
             |r| r.get(0),
         )
-        .ctx("writing activity packs")?;
+        .ctx("writing packs")?;
     if removed {
         return Ok(stats);
     }
     {
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO activity_packs (block, built_seq, rows, data) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .ctx("writing activity packs")?;
+        let sql = format!(
+            "INSERT OR REPLACE INTO {} (block, built_seq, rows, data) VALUES (?1, ?2, ?3, ?4)",
+            packed.table.packs
+        );
+        let mut insert = tx.prepare_cached(&sql).ctx("writing packs")?;
         for (block, rows, data) in &packed.packs {
             insert
                 .execute(params![block, packed.built, rows, data])
-                .ctx("writing activity packs")?;
+                .ctx("writing packs")?;
             stats.blocks += 1;
             stats.rows += u64::from(*rows);
             stats.bytes += data.len() as u64;
         }
     }
-    tx.commit().ctx("writing activity packs")?;
+    tx.commit().ctx("writing packs")?;
     Ok(stats)
 }
 
 /// Drops every pack (the rows they hold are being deleted). Call inside the write transaction.
 pub(crate) fn drop_all(conn: &Connection) -> StoreResult<()> {
-    conn.execute("DELETE FROM activity_packs", [])
-        .ctx("dropping the activity packs")?;
+    for table in [&ACTIVITIES, &TEXTS] {
+        conn.execute(&format!("DELETE FROM {}", table.packs), [])
+            .ctx("dropping the packs")?;
+    }
     Ok(())
 }
 
@@ -608,7 +777,7 @@ mod tests {
             .unwrap();
 
         let packed = store
-            .read("test", |conn| read_blocks(conn, &[0, 1]))
+            .read("test", |conn| read_blocks::<ActivityFact>(conn, &[0, 1]))
             .unwrap();
         assert_eq!(packed.packs.len(), 2);
         store.delete_source("forum").unwrap();
@@ -632,6 +801,7 @@ mod tests {
                 data: &out,
                 at: 0,
                 block: 0,
+                table: "activity_packs",
             };
             assert_eq!(unzigzag(r.varint().unwrap()), v);
             assert_eq!(r.at, out.len());

@@ -238,11 +238,18 @@ CREATE INDEX text_scores_seq ON text_scores (seq);
 pub(crate) const PACKS_VERSION: u32 = 5;
 
 /// v5: read packs (`packs.rs`): per block of 4,096 activity ids, the analytic columns of its
-/// rows packed into one blob, written at change number `built_seq`, so that a snapshot build
-/// reads blobs instead of stepping through every row. A cache: a block whose rows changed
-/// after `built_seq` (the `activities_changed` index says which) is read from the rows.
+/// activities (`activity_packs`) and its text scores (`text_packs`) packed into one blob each,
+/// written at change number `built_seq`, so that a snapshot build reads blobs instead of
+/// stepping through every row. A cache: a block with a row written after `built_seq` (the
+/// `activities_changed` and `text_scores_seq` indexes say which) is read from the rows.
 const V5: &str = r#"
 CREATE TABLE activity_packs (
+    block     INTEGER PRIMARY KEY,
+    built_seq BIGINT NOT NULL,
+    rows      INTEGER NOT NULL,
+    data      BLOB NOT NULL
+);
+CREATE TABLE text_packs (
     block     INTEGER PRIMARY KEY,
     built_seq BIGINT NOT NULL,
     rows      INTEGER NOT NULL,

@@ -4,7 +4,9 @@
 //! is packed, the other never, and every read of one is compared with the other's.
 
 use kith_model::{Activity, Author, Kind, Timestamp};
-use kith_store::{ActivityFact, ImportAudit, PackStats, Store, Watermark};
+use kith_store::{
+    ActivityFact, ActivityId, ImportAudit, PackStats, Store, TextFact, TextScore, Watermark,
+};
 use kith_store_sqlite::SqliteStore;
 
 const T0: i64 = 1_700_000_000;
@@ -65,8 +67,40 @@ fn read(store: &dyn Store, ids: std::ops::Range<i64>, before: Watermark) -> Vec<
     out
 }
 
-/// `got` equals `want`; a failure names the first activity that differs, not both lists.
-fn assert_facts(got: &[ActivityFact], want: &[ActivityFact], what: &str) {
+fn read_texts(store: &dyn Store, ids: std::ops::Range<i64>, before: Watermark) -> Vec<TextFact> {
+    let mut out = Vec::new();
+    store
+        .read_text_scores(ids, before, &mut |f| {
+            out.push(*f);
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+/// Scores for every `step`-th activity id in `ids`, their numbers derived from the id and
+/// `round`.
+fn score(store: &dyn Store, ids: std::ops::Range<i64>, step: usize, round: i64) {
+    let scores: Vec<TextScore> = ids
+        .step_by(step)
+        .map(|id| TextScore {
+            activity: ActivityId(id),
+            activity_seq: 0,
+            model_version: 1,
+            language: "eng".into(),
+            scored: id % 13 != 0,
+            sentiment: ((id * 37 + round) % 20_001 - 10_000) as i16,
+            confidence: ((id + round) % 10_001) as i16,
+            hostility: ((id * 7) % 10_001) as i16,
+            hostile: id % 101 == 0,
+            intents: ((id + round) % 512) as u16,
+        })
+        .collect();
+    store.write_text_scores(&scores).unwrap();
+}
+
+/// `got` equals `want`; a failure names the first item that differs, not both lists.
+fn assert_facts<T: PartialEq + std::fmt::Debug>(got: &[T], want: &[T], what: &str) {
     if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
         panic!(
             "{what}: row {i} differs:\n got {:?}\nwant {:?}",
@@ -95,6 +129,8 @@ fn assert_same_reads(packed: &dyn Store, plain: &dyn Store, before: Watermark, w
     let cuts = [
         ids.start, 100, 4_095, 4_096, 4_097, 6_000, 8_192, 9_999, 12_288, 13_001, ids.end,
     ];
+    let texts = read_texts(plain, ids.clone(), before);
+    assert!(!texts.is_empty(), "{what}: scores to read");
     for (i, &a) in cuts.iter().enumerate() {
         for &b in &cuts[i..] {
             let range = a..b;
@@ -105,14 +141,29 @@ fn assert_same_reads(packed: &dyn Store, plain: &dyn Store, before: Watermark, w
                 .collect();
             let got = read(packed, range.clone(), before);
             assert_facts(&got, &want, &format!("{what}: ids {range:?}"));
+            let want: Vec<_> = texts
+                .iter()
+                .filter(|f| range.contains(&f.activity.0))
+                .copied()
+                .collect();
+            let got = read_texts(packed, range.clone(), before);
+            assert_facts(
+                &got,
+                &want,
+                &format!("{what}: text scores of ids {range:?}"),
+            );
         }
     }
 }
 
 fn packs_in(path: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(path).unwrap();
-    conn.query_row("SELECT count(*) FROM activity_packs", [], |r| r.get(0))
-        .unwrap()
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM activity_packs) + (SELECT count(*) FROM text_packs)",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -128,11 +179,13 @@ fn packed_reads_equal_row_reads_through_edits_deletions_and_removals() {
 
     // 10,000 activities: ids 1..=10000, blocks 0 and 1 whole, block 2 not yet.
     both(&|s| import(s, "forum", &activities("forum", 0, 10_000)));
-    let first = packed.pack_activities().unwrap();
-    assert_eq!((first.blocks, first.rows), (2, 8_191), "{first:?}");
+    both(&|s| score(s, 1..10_001, 2, 0));
+    let first = packed.pack_for_reads().unwrap();
+    // Two blocks of activities (8,191 of them) and of their scores (every other one).
+    assert_eq!((first.blocks, first.rows), (4, 8_191 + 4_096), "{first:?}");
     assert!(first.bytes > 0);
     assert_eq!(
-        packed.pack_activities().unwrap(),
+        packed.pack_for_reads().unwrap(),
         PackStats::default(),
         "packs that are current are not written again"
     );
@@ -167,6 +220,9 @@ fn packed_reads_equal_row_reads_through_edits_deletions_and_removals() {
     second.extend(activities("forum", 20_007, 20_008)); // the target of a7's reply
     second.extend(activities("forum", 24_207, 24_208)); // of a4207's (block 1)
     both(&|s| import(s, "forum", &second));
+    // Scores written again for a few activities of block 1, and new ones for block 2.
+    both(&|s| score(s, 5_001..5_100, 3, 1));
+    both(&|s| score(s, 10_001..14_001, 1, 0));
     let (_, mark2) = plain.activity_id_range().unwrap();
     assert_same_reads(
         &packed,
@@ -177,17 +233,19 @@ fn packed_reads_equal_row_reads_through_edits_deletions_and_removals() {
     assert_same_reads(&packed, &plain, mark1, "at the older watermark");
 
     // Packing again writes the dirty blocks and the newly whole block 2.
-    let again = packed.pack_activities().unwrap();
+    let again = packed.pack_for_reads().unwrap();
     assert_eq!(
-        again.blocks, 3,
-        "blocks 0 and 1 (dirty) and 2 (new): {again:?}"
+        again.blocks, 5,
+        "activities of blocks 0 and 1 (dirty) and 2 (new), scores of block 1 (dirty) and 2 \
+         (new): {again:?}"
     );
     assert_same_reads(&packed, &plain, mark2, "packed after the second import");
     assert_same_reads(&packed, &plain, mark1, "packed, at the older watermark");
 
     // A second source, then its removal: the packs go with the rows.
     both(&|s| import(s, "chat", &activities("chat", 0, 5_000)));
-    packed.pack_activities().unwrap();
+    both(&|s| score(s, 14_001..19_001, 1, 2));
+    packed.pack_for_reads().unwrap();
     assert!(packs_in(&packed_path) > 3);
     both(&|s| {
         s.delete_source("forum").unwrap();
@@ -199,7 +257,7 @@ fn packed_reads_equal_row_reads_through_edits_deletions_and_removals() {
     );
     let (_, mark3) = plain.activity_id_range().unwrap();
     assert_same_reads(&packed, &plain, mark3, "after removing a source");
-    let after = packed.pack_activities().unwrap();
+    let after = packed.pack_for_reads().unwrap();
     assert!(after.blocks > 0 && after.rows > 0, "{after:?}");
     assert_same_reads(&packed, &plain, mark3, "packed after removing a source");
 }
@@ -210,7 +268,7 @@ fn a_damaged_pack_is_an_error_naming_its_block() {
     let path = dir.path().join("kith.db");
     let store = SqliteStore::open(&path).unwrap();
     import(&store, "forum", &activities("forum", 0, 9_000));
-    store.pack_activities().unwrap();
+    store.pack_for_reads().unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute(
         "UPDATE activity_packs SET data = x'01ff' WHERE block = 1",

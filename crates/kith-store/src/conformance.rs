@@ -1503,7 +1503,7 @@ pub fn a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream(
     a_bulk_read_then_the_changes_since_equal_the_change_stream(store);
 }
 
-/// `Store::pack_activities` is a cache for bulk reads (`read_activities`): with enough
+/// `Store::pack_for_reads` is a cache for bulk reads (`read_activities`): with enough
 /// activities for whole blocks of packs (SQLite packs 4,096 ids a block), every read gives the
 /// same before and after packing, after an edit and a deletion of packed activities, and
 /// packing again writes only what changed.
@@ -1537,15 +1537,15 @@ pub fn packing_for_reads_changes_no_read(store: &dyn Store) {
     let unpacked = reads(store);
     assert_eq!(unpacked[0].len(), 9_000, "every activity read");
     let packed = store
-        .pack_activities()
-        .unwrap_or_else(|e| panic!("pack_activities: {e}"));
+        .pack_for_reads()
+        .unwrap_or_else(|e| panic!("pack_for_reads: {e}"));
     assert_eq!(
         reads(store),
         unpacked,
         "packed reads equal the rows ({packed:?})"
     );
     assert_eq!(
-        store.pack_activities().map(|p| p.blocks).ok(),
+        store.pack_for_reads().map(|p| p.blocks).ok(),
         Some(0),
         "current packs are not written again"
     );
@@ -1576,8 +1576,8 @@ pub fn packing_for_reads_changes_no_read(store: &dyn Store) {
         "the deletion is read"
     );
     let repacked = store
-        .pack_activities()
-        .unwrap_or_else(|e| panic!("pack_activities: {e}"));
+        .pack_for_reads()
+        .unwrap_or_else(|e| panic!("pack_for_reads: {e}"));
     assert_eq!(reads(store), after, "repacked reads equal the rows");
     assert!(
         repacked.blocks <= packed.blocks,

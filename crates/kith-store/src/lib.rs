@@ -166,13 +166,13 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
     ) -> StoreResult<()>;
 
     /// Brings the backend's read packs up to date: a compact copy of what
-    /// [`Store::read_activities`] returns, kept by blocks of ids so that a new process builds
-    /// its snapshot without stepping through every row. A cache only: reads return the same
-    /// with or without it, and a block whose rows changed since it was packed is read from
-    /// the rows until packed again. Called after imports and generation; costs a read of the
-    /// activities not packed yet. The SQLite backend keeps packs (schema v5); PostgreSQL
-    /// reads its rows by `COPY` and has none (this does nothing).
-    fn pack_activities(&self) -> StoreResult<PackStats> {
+    /// [`Store::read_activities`] and [`Store::read_text_scores`] return, kept by blocks of
+    /// activity ids so that a new process builds its snapshot without stepping through every
+    /// row. A cache only: reads return the same with or without it, and a block with a row
+    /// written since it was packed is read from the rows until packed again. Called after
+    /// imports, scoring and generation; costs a read of the rows not packed yet. The SQLite
+    /// backend keeps packs (schema v5); PostgreSQL has none (this does nothing).
+    fn pack_for_reads(&self) -> StoreResult<PackStats> {
         Ok(PackStats::default())
     }
 

@@ -34,12 +34,13 @@ id_type! {
     MergeId;
 }
 
-/// What [`crate::Store::pack_activities`] wrote.
+/// What [`crate::Store::pack_for_reads`] wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PackStats {
-    /// Blocks packed (new ones, and ones whose rows changed since they were packed).
+    /// Packs written (new ones, and ones whose rows changed since they were packed), of
+    /// activities and of text scores.
     pub blocks: u64,
-    /// Activities written into them.
+    /// Rows (activities, text scores) written into them.
     pub rows: u64,
     /// Bytes of the packs written.
     pub bytes: u64,

@@ -60,7 +60,7 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     let mut packed = None;
     if !args.dry_run {
         // Identity resolution: merge what is certain, leave the rest for review. Beside it, on
-        // the other core, the read packs of what came in (`Store::pack_activities`; identities
+        // the other core, the read packs of what came in (`Store::pack_for_reads`; identities
         // are not in them): the next process builds its snapshot from them.
         let threshold = cx.settings.merge_threshold(None)?;
         let changed = audit.audit.imported + audit.audit.updated > 0;
@@ -68,7 +68,7 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
             let packing = changed.then(|| {
                 scope.spawn(|| {
                     let started = std::time::Instant::now();
-                    store.pack_activities().map(|p| (p, started.elapsed()))
+                    store.pack_for_reads().map(|p| (p, started.elapsed()))
                 })
             });
             let resolution = kith_identity::resolve(store.as_ref(), threshold);

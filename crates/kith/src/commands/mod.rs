@@ -66,11 +66,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Brings the read packs up to date after a write (`Store::pack_activities`): the next
+/// Brings the read packs up to date after a write (`Store::pack_for_reads`): the next
 /// process builds its snapshot from them. Notes what was packed, if anything.
 fn pack(cx: &Context, store: &dyn kith_store::Store) -> Result<(), Failure> {
     let started = std::time::Instant::now();
-    let packed = store.pack_activities()?;
+    let packed = store.pack_for_reads()?;
     note_packed(cx, &packed, started.elapsed());
     Ok(())
 }
@@ -86,10 +86,10 @@ fn note_packed(cx: &Context, packed: &kith_store::PackStats, took: std::time::Du
     }
 }
 
-/// "packed 8,191 activities for fast starts (2 blocks, 0.1 MiB)".
+/// "packed 8191 rows for fast starts (4 blocks, 0.1 MiB)": activities and text scores.
 fn pack_summary(p: &kith_store::PackStats) -> String {
     format!(
-        "packed {} activities for fast starts ({} blocks, {:.1} MiB)",
+        "packed {} rows for fast starts ({} blocks, {:.1} MiB)",
         p.rows,
         p.blocks,
         p.bytes as f64 / (1024.0 * 1024.0)

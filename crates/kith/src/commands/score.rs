@@ -51,7 +51,8 @@ pub fn rescore(cx: &Context, args: &RescoreArgs) -> Result<(), Failure> {
     let bar = cx.out.progress("scoring");
     let report = kith_scoring::run(store.as_ref(), &pass, &bar)?;
     cx.out.result(&report, || summary(&report));
-    Ok(())
+    // The scores' read packs: the next process builds its snapshot from them.
+    super::pack(cx, store.as_ref())
 }
 
 /// The pass after an import: the audit is printed and the import committed before it starts,
@@ -66,7 +67,7 @@ pub fn after_import(cx: &Context, store: &dyn Store) -> Result<(), Failure> {
         ))
     })?;
     cx.out.note(&summary(&report));
-    Ok(())
+    super::pack(cx, store)
 }
 
 /// How often the background scorer looks for new messages.
@@ -74,7 +75,7 @@ const POLL: Duration = Duration::from_secs(5);
 
 /// Scores new and edited messages in the background while `kith serve` runs (imports through
 /// the web app or the API, other processes importing into the same database), and packs
-/// what was imported for reads (`Store::pack_activities`). Stops when dropped.
+/// what was imported for reads (`Store::pack_for_reads`). Stops when dropped.
 pub struct BackgroundScorer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -99,7 +100,7 @@ impl BackgroundScorer {
                     // The read packs of what was imported meanwhile (nothing to do, and no
                     // write, when they are current): the next start builds its snapshot
                     // from them.
-                    match store.pack_activities() {
+                    match store.pack_for_reads() {
                         Ok(p) if p.blocks > 0 => tracing::info!("{}", super::pack_summary(&p)),
                         Ok(_) => {}
                         Err(e) => tracing::warn!("background packing: {e}"),
