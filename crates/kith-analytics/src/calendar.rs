@@ -63,7 +63,7 @@ pub fn bucket_no(period: Period, day: DayNo) -> i64 {
     match period {
         Period::Day => i64::from(day),
         // 1970-01-01 was a Thursday: shifting by 3 puts Mondays on multiples of 7.
-        Period::Week => i64::from(day + 3).div_euclid(7),
+        Period::Week => (i64::from(day) + 3).div_euclid(7),
         Period::Month => year_month0(day).map_or(0, |(y, m0)| y * 12 + m0),
         Period::Quarter => year_month0(day).map_or(0, |(y, m0)| y * 4 + m0 / 3),
     }
@@ -148,6 +148,11 @@ pub struct Calendar {
     first: DayNo,
     /// `starts[i]` is the first instant of day `first + i`; one extra entry ends the last day.
     starts: Vec<i64>,
+    /// `buckets[i]` and `months[i]`: the bucket ordinal in `period` and the month ordinal of
+    /// day `first + i` (the metrics ask for every participation's; a table of a few thousand
+    /// entries stays in the cache).
+    buckets: Vec<i64>,
+    months: Vec<i64>,
 }
 
 /// One row of `kith_calendar`.
@@ -184,11 +189,17 @@ impl Calendar {
         for d in first..=last + 1 {
             starts.push(local_day_start(tz, d)?);
         }
+        let buckets = (first..=last).map(|d| bucket_no(period, d)).collect();
+        let months = (first..=last)
+            .map(|d| bucket_no(Period::Month, d))
+            .collect();
         Ok(Calendar {
             tz,
             period,
             first,
             starts,
+            buckets,
+            months,
         })
     }
 
@@ -249,8 +260,27 @@ impl Calendar {
     }
 
     /// The bucket ordinal of a day in the calendar's period.
+    #[inline]
     pub fn bucket(&self, day: DayNo) -> i64 {
-        bucket_no(self.period, day)
+        match self.index(day).and_then(|i| self.buckets.get(i)) {
+            Some(&b) => b,
+            None => bucket_no(self.period, day),
+        }
+    }
+
+    /// The month ordinal of a day (`bucket_no(Period::Month, day)`).
+    #[inline]
+    pub fn month(&self, day: DayNo) -> i64 {
+        match self.index(day).and_then(|i| self.months.get(i)) {
+            Some(&m) => m,
+            None => bucket_no(Period::Month, day),
+        }
+    }
+
+    /// Where a day of the calendar is in its tables.
+    #[inline]
+    fn index(&self, day: DayNo) -> Option<usize> {
+        usize::try_from(i64::from(day) - i64::from(self.first)).ok()
     }
 
     /// The first and last day of the calendar period with ordinal `bucket` that lie in the
@@ -337,6 +367,20 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> DayNo {
         day_no(NaiveDate::from_ymd_opt(y, m, d).unwrap())
+    }
+
+    #[test]
+    fn the_calendars_tables_agree_with_the_bucket_functions_inside_and_outside() {
+        for period in Period::ALL {
+            let cal = Calendar::new(Tz::UTC, period, day(2023, 12, 25), day(2025, 1, 7)).unwrap();
+            for d in day(2023, 11, 1)..day(2025, 3, 1) {
+                assert_eq!(cal.bucket(d), bucket_no(period, d), "{period:?} {d}");
+                assert_eq!(cal.month(d), bucket_no(Period::Month, d), "{d}");
+            }
+            for d in [DayNo::MIN, DayNo::MAX] {
+                assert_eq!(cal.bucket(d), bucket_no(period, d));
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Cohort retention matrix: cohort = month of first participation, cell = share of the cohort
 //! active in month k after it, k = 0..24 (SPEC §4.2).
 
-use crate::calendar::{Period, bucket_no};
 use crate::metric::{MetricDef, MetricValue, Reference, Table, share};
 use crate::scope::{NO_DAY, Scope};
 
@@ -68,7 +67,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     let width = (MAX_K + 1) as usize;
     let mut size = vec![0i64; cohorts];
     let mut active = vec![0i64; cohorts * width];
-    let month_of = |d| bucket_no(Period::Month, d);
+    let month_of = |d| s.p.calendar.month(d);
     for m in 0..s.members() {
         if s.is_anonymous(m) {
             continue;

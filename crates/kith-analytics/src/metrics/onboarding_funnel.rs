@@ -2,7 +2,6 @@
 //! response → second participation within 30 days → active at day 30 / 60 / 90, with counts,
 //! shares and the median time of each step.
 
-use crate::calendar::{Period, bucket_no};
 use crate::metric::{Cell, MetricDef, MetricValue, Reference, Table, nearest_rank, share};
 use crate::scope::Scope;
 
@@ -153,7 +152,7 @@ fn compute(s: &Scope<'_>) -> MetricValue {
         let Some(day) = cal.day_of(join) else {
             continue;
         };
-        let month = bucket_no(Period::Month, day);
+        let month = cal.month(day);
         if !(first..=last).contains(&month) {
             continue;
         }
