@@ -194,11 +194,8 @@ impl SqliteStore {
                     .writer
                     .lock()
                     .map_err(|_| poisoned("writer connection"))?;
-                let done = packs::write_blocks(&mut conn, packed)?;
+                stats += packs::write_blocks(&mut conn, packed)?;
                 drop(conn);
-                stats.blocks += done.blocks;
-                stats.rows += done.rows;
-                stats.bytes += done.bytes;
             }
             Ok(stats)
         };
@@ -219,10 +216,7 @@ impl SqliteStore {
         };
         let mut stats = kith_store::PackStats::default();
         for done in results {
-            let done = done?;
-            stats.blocks += done.blocks;
-            stats.rows += done.rows;
-            stats.bytes += done.bytes;
+            stats += done?;
         }
         Ok(stats)
     }
@@ -602,10 +596,7 @@ impl Store for SqliteStore {
     fn pack_for_reads(&self) -> StoreResult<kith_store::PackStats> {
         // The activities first: the text scores are read after them.
         let mut stats = self.pack::<kith_store::ActivityFact>()?;
-        let texts = self.pack::<kith_store::TextFact>()?;
-        stats.blocks += texts.blocks;
-        stats.rows += texts.rows;
-        stats.bytes += texts.bytes;
+        stats += self.pack::<kith_store::TextFact>()?;
         Ok(stats)
     }
 

@@ -46,6 +46,14 @@ pub struct PackStats {
     pub bytes: u64,
 }
 
+impl std::ops::AddAssign for PackStats {
+    fn add_assign(&mut self, other: PackStats) {
+        self.blocks += other.blocks;
+        self.rows += other.rows;
+        self.bytes += other.bytes;
+    }
+}
+
 /// A position in the database's change sequence. Opaque: only compare and pass back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
