@@ -484,6 +484,60 @@ mod tests {
     use kith_store::{Community, Store};
 
     #[test]
+    fn a_database_from_before_the_packs_is_packed_when_it_migrates() {
+        use kith_model::{Activity, Author, Kind, Timestamp};
+        use kith_store::ImportAudit;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kith.db");
+        // A v4 database with 5,000 activities (one whole block of packs).
+        {
+            let mut conn = crate::connect(&path, true).unwrap();
+            migrate_with(&mut conn, &path, &MIGRATIONS[..PACKS_VERSION as usize - 1]).unwrap();
+        }
+        let store = crate::SqliteStore {
+            path: path.clone(),
+            writer: std::sync::Mutex::new(crate::connect(&path, true).unwrap()),
+            readers: std::sync::Mutex::new(Vec::new()),
+        };
+        let batch: Vec<Activity> = (0..5_000)
+            .map(|i| {
+                Activity::new(
+                    "forum",
+                    format!("p{i}"),
+                    Kind::Post,
+                    Timestamp::from_secs(1_700_000_000 + i),
+                    Some(Author::new(format!("u{}", i % 13))),
+                )
+            })
+            .collect();
+        let mut session = store.ingest().unwrap();
+        session.ensure_source("forum", "jsonl").unwrap();
+        session.write(&batch).unwrap();
+        session
+            .commit(&ImportAudit::new("jsonl", vec![], 0))
+            .unwrap();
+        drop(store);
+
+        let store = crate::SqliteStore::open(&path).unwrap();
+        let packed: i64 = store
+            .read("test", |c| {
+                c.query_row("SELECT sum(rows) FROM activity_packs", [], |r| r.get(0))
+                    .ctx("test")
+            })
+            .unwrap();
+        assert_eq!(packed, 4_095, "block 0 (ids 1..=4095) is packed on opening");
+        let (ids, mark) = store.activity_id_range().unwrap();
+        let mut n = 0;
+        store
+            .read_activities(ids, mark, &mut |_| {
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 5_000);
+    }
+
+    #[test]
     fn an_older_database_is_backed_up_then_migrated_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kith.db");
