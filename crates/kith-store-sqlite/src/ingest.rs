@@ -156,6 +156,8 @@ struct State {
     /// Activity ids a bulk preparer gave to repeats it no longer remembered, and the rows
     /// those repeats turned out to be (references to the first are read as the second).
     fixups: HashMap<i64, i64>,
+    /// The read packs of the blocks this session fills (`packs::SessionPacks`).
+    packs: crate::packs::SessionPacks,
     /// Threads marked inferred before any activity of theirs was written (an importer may send
     /// the mark first): marked at commit. Creating the row at the mark would take an id a bulk
     /// preparer does not know, and its own row for the thread would then collide.
@@ -250,6 +252,7 @@ impl<'a> Session<'a> {
                 counters,
                 first_activity,
                 fixups: HashMap::default(),
+                packs: crate::packs::SessionPacks::new(first_activity),
                 inferred_later: Vec::new(),
             },
         };
@@ -458,13 +461,29 @@ impl<'a> Session<'a> {
                     .with_ctx(|| format!("updating activity `{}`", a.id))?;
                 Ok(())
             };
+            // What an activity pack keeps of the row (`packs::SessionPacks`), id filled in below.
+            let mut stored_values = crate::packs::ActivityValues {
+                id: 0,
+                source: source_id,
+                kind: a.kind,
+                ts: a.ts.secs,
+                identity,
+                channel,
+                thread,
+                reply_to: reply_to_id,
+                deleted: false,
+                to: to_ext.map(str::as_bytes),
+            };
             let changed = match planned.map(|p| p.write) {
                 Some(RowWrite::Unchanged(_)) => {
                     out.unchanged += 1;
                     false
                 }
                 Some(RowWrite::Update(row)) => {
-                    update(&mut values, remap(&st.fixups, row))?;
+                    let row = remap(&st.fixups, row);
+                    update(&mut values, row)?;
+                    stored_values.id = row;
+                    st.packs.updated(&stored_values);
                     out.updated += 1;
                     true
                 }
@@ -480,6 +499,8 @@ impl<'a> Session<'a> {
                         .with_ctx(|| format!("storing activity `{}`", a.id))?
                         == 1
                     {
+                        stored_values.id = row;
+                        st.packs.inserted(conn, seq, &stored_values)?;
                         out.inserted += 1;
                         if plan.is_none() {
                             remember(recent, &a.id, row);
@@ -499,6 +520,8 @@ impl<'a> Session<'a> {
                             false
                         } else {
                             update(&mut values, stored)?;
+                            stored_values.id = stored;
+                            st.packs.updated(&stored_values);
                             out.updated += 1;
                             true
                         }
@@ -516,6 +539,10 @@ impl<'a> Session<'a> {
                     target,
                     a.text.as_deref(),
                 )?;
+                // An edit changes the text alone, which no pack holds.
+                if a.kind == Kind::Delete {
+                    st.packs.deleted(target);
+                }
             }
         }
         Ok(out)
@@ -539,6 +566,10 @@ impl<'a> Session<'a> {
                 .query(params![self.seq, source, self.state.first_activity])
                 .ctx("resolving replies")?;
             while let Some(row) = rows.next().ctx("resolving replies")? {
+                self.state.packs.replies_to(
+                    row.get(4).ctx("resolving replies")?,
+                    row.get(1).ctx("resolving replies")?,
+                );
                 let kind: String = row.get(0).ctx("resolving replies")?;
                 if kind == Kind::Edit.as_str() || kind == Kind::Delete.as_str() {
                     waiting.push((
@@ -566,6 +597,9 @@ impl<'a> Session<'a> {
                 target,
                 text.as_deref(),
             )?;
+            if kind == Kind::Delete {
+                self.state.packs.deleted(target);
+            }
         }
         Ok(())
     }
@@ -728,6 +762,10 @@ impl Ingest for Session<'_> {
         self.resolve_replies()?;
         self.mark_inferred_later()?;
         let next_activity = self.state.counters.activity.load(Ordering::Relaxed);
+        // Whole blocks end below the next id as the table has it (ids the counter took for
+        // repeats are free again: a later session may insert there).
+        let next_id = crate::schema::next_id(&self.conn, "activities")?;
+        self.state.packs.finish(&self.conn, self.seq, next_id)?;
         if next_activity > self.state.first_activity {
             self.conn
                 .execute(

@@ -186,45 +186,25 @@ impl Packed for ActivityFact {
         decode_activity(row, into)
     }
 
-    /// Kind, flags, source, time (from the previous row's), identity, then what is present:
-    /// channel, thread, reply target (from the row's id), addressees (as stored).
     fn encode(row: &RowValues<'_>, prev_ts: &mut i64, out: &mut Vec<u8>) -> StoreResult<()> {
         let id = row.int(0);
         let kind = row
             .text(2)
             .and_then(Kind::from_bytes)
             .ok_or_else(|| StoreError::Invalid(format!("activity {id}: unknown kind")))?;
-        let (channel, thread, reply_to) = (row.opt_int(5), row.opt_int(6), row.opt_int(7));
-        let to = row.text(9);
-        let mut flags = 0u8;
-        for (present, flag) in [
-            (channel.is_some(), HAS_CHANNEL),
-            (thread.is_some(), HAS_THREAD),
-            (reply_to.is_some(), HAS_REPLY_TO),
-            (to.is_some(), HAS_TO),
-            (row.int(8) != 0, DELETED),
-        ] {
-            if present {
-                flags |= flag;
-            }
-        }
-        let ts = row.int(3);
-        out.push(kind.code());
-        out.push(flags);
-        put_varint(out, zigzag(row.int(1)));
-        put_varint(out, zigzag(ts.wrapping_sub(*prev_ts)));
-        put_varint(out, zigzag(row.int(4)));
-        for v in [channel, thread].into_iter().flatten() {
-            put_varint(out, zigzag(v));
-        }
-        if let Some(r) = reply_to {
-            put_varint(out, zigzag(id.wrapping_sub(r)));
-        }
-        if let Some(to) = to {
-            put_varint(out, to.len() as u64);
-            out.extend_from_slice(to);
-        }
-        *prev_ts = ts;
+        let values = ActivityValues {
+            id,
+            source: row.int(1),
+            kind,
+            ts: row.int(3),
+            identity: row.int(4),
+            channel: row.opt_int(5),
+            thread: row.opt_int(6),
+            reply_to: row.opt_int(7),
+            deleted: row.int(8) != 0,
+            to: row.text(9),
+        };
+        encode_activity(&values, prev_ts, out);
         Ok(())
     }
 
@@ -260,6 +240,54 @@ impl Packed for ActivityFact {
         f.id = ActivityId(id);
         Ok(())
     }
+}
+
+/// What an activity pack keeps of a row, as stored.
+pub(crate) struct ActivityValues<'a> {
+    pub(crate) id: i64,
+    pub(crate) source: i64,
+    pub(crate) kind: Kind,
+    pub(crate) ts: i64,
+    pub(crate) identity: i64,
+    pub(crate) channel: Option<i64>,
+    pub(crate) thread: Option<i64>,
+    pub(crate) reply_to: Option<i64>,
+    pub(crate) deleted: bool,
+    /// `to_ext` as stored (JSON).
+    pub(crate) to: Option<&'a [u8]>,
+}
+
+/// Kind, flags, source, time (from the previous row's), identity, then what is present:
+/// channel, thread, reply target (from the row's id), addressees (as stored).
+fn encode_activity(v: &ActivityValues<'_>, prev_ts: &mut i64, out: &mut Vec<u8>) {
+    let mut flags = 0u8;
+    for (present, flag) in [
+        (v.channel.is_some(), HAS_CHANNEL),
+        (v.thread.is_some(), HAS_THREAD),
+        (v.reply_to.is_some(), HAS_REPLY_TO),
+        (v.to.is_some(), HAS_TO),
+        (v.deleted, DELETED),
+    ] {
+        if present {
+            flags |= flag;
+        }
+    }
+    out.push(v.kind.code());
+    out.push(flags);
+    put_varint(out, zigzag(v.source));
+    put_varint(out, zigzag(v.ts.wrapping_sub(*prev_ts)));
+    put_varint(out, zigzag(v.identity));
+    for x in [v.channel, v.thread].into_iter().flatten() {
+        put_varint(out, zigzag(x));
+    }
+    if let Some(r) = v.reply_to {
+        put_varint(out, zigzag(v.id.wrapping_sub(r)));
+    }
+    if let Some(to) = v.to {
+        put_varint(out, to.len() as u64);
+        out.extend_from_slice(to);
+    }
+    *prev_ts = v.ts;
 }
 
 impl Packed for TextFact {
@@ -737,6 +765,223 @@ pub(crate) fn write_blocks(conn: &mut Connection, packed: Packs) -> StoreResult<
     Ok(stats)
 }
 
+/// The activity packs a write session makes of the rows it inserts, whose values it has at
+/// hand, so that an import does not read its rows back to pack them. Only blocks whose ids
+/// all belong to the session are packed. The last [`SESSION_WINDOW`] blocks are kept as rows
+/// and take the session's later changes to them (a row written again, a deletion, a reply
+/// target found at commit); older blocks are written (in the session's transaction) and a
+/// later change to one of their rows drops its pack at the end, to be packed from the rows by
+/// `Store::pack_for_reads`. Ids that do not ascend turn it off and drop what it wrote: then
+/// everything is left to `pack_for_reads`.
+pub(crate) struct SessionPacks {
+    /// The first block all of whose ids are the session's.
+    first_block: i64,
+    /// The blocks still taking changes, ascending, with their rows in id order.
+    window: std::collections::VecDeque<(i64, Vec<SessionRow>)>,
+    last_id: i64,
+    written: Vec<i64>,
+    tainted: Vec<i64>,
+    off: bool,
+}
+
+/// Blocks a session keeps as rows before writing them (about 16 × 4,096 rows × 64 bytes).
+const SESSION_WINDOW: usize = 16;
+
+/// An activity row as [`ActivityValues`], owned.
+struct SessionRow {
+    id: i64,
+    source: i64,
+    kind: Kind,
+    ts: i64,
+    identity: i64,
+    channel: Option<i64>,
+    thread: Option<i64>,
+    reply_to: Option<i64>,
+    deleted: bool,
+    to: Option<Box<[u8]>>,
+}
+
+impl SessionRow {
+    fn new(v: &ActivityValues<'_>) -> SessionRow {
+        SessionRow {
+            id: v.id,
+            source: v.source,
+            kind: v.kind,
+            ts: v.ts,
+            identity: v.identity,
+            channel: v.channel,
+            thread: v.thread,
+            reply_to: v.reply_to,
+            deleted: v.deleted,
+            to: v.to.map(Box::from),
+        }
+    }
+
+    fn values(&self) -> ActivityValues<'_> {
+        ActivityValues {
+            id: self.id,
+            source: self.source,
+            kind: self.kind,
+            ts: self.ts,
+            identity: self.identity,
+            channel: self.channel,
+            thread: self.thread,
+            reply_to: self.reply_to,
+            deleted: self.deleted,
+            to: self.to.as_deref(),
+        }
+    }
+}
+
+impl SessionPacks {
+    /// For a session whose activity ids start at `first_activity`.
+    pub(crate) fn new(first_activity: i64) -> SessionPacks {
+        SessionPacks {
+            first_block: (first_activity.saturating_add((1 << BLOCK_SHIFT) - 1)) >> BLOCK_SHIFT,
+            window: std::collections::VecDeque::new(),
+            last_id: i64::MIN,
+            written: Vec::new(),
+            tainted: Vec::new(),
+            off: false,
+        }
+    }
+
+    /// A row the session just inserted; `seq` stamps the packs written meanwhile.
+    pub(crate) fn inserted(
+        &mut self,
+        conn: &Connection,
+        seq: i64,
+        row: &ActivityValues<'_>,
+    ) -> StoreResult<()> {
+        if self.off {
+            return Ok(());
+        }
+        if row.id <= self.last_id {
+            return self.turn_off(conn);
+        }
+        self.last_id = row.id;
+        let block = row.id >> BLOCK_SHIFT;
+        if block < self.first_block {
+            return Ok(());
+        }
+        if self.window.back().is_none_or(|(b, _)| *b != block) {
+            self.window
+                .push_back((block, Vec::with_capacity(1 << BLOCK_SHIFT)));
+            while self.window.len() > SESSION_WINDOW {
+                self.write_first(conn, seq)?;
+            }
+        }
+        if let Some((_, rows)) = self.window.back_mut() {
+            rows.push(SessionRow::new(row));
+        }
+        Ok(())
+    }
+
+    /// The row `id` the session inserted, while its block takes changes.
+    fn row(&mut self, id: i64) -> Option<&mut SessionRow> {
+        let block = id >> BLOCK_SHIFT;
+        let i = self.window.binary_search_by_key(&block, |(b, _)| *b).ok()?;
+        let rows = &mut self.window[i].1;
+        let j = rows.binary_search_by_key(&id, |r| r.id).ok()?;
+        Some(&mut rows[j])
+    }
+
+    /// Row `id` written again with `values`.
+    pub(crate) fn updated(&mut self, values: &ActivityValues<'_>) {
+        match self.row(values.id) {
+            Some(row) => *row = SessionRow::new(values),
+            None => self.changed(values.id),
+        }
+    }
+
+    /// Row `id` marked deleted.
+    pub(crate) fn deleted(&mut self, id: i64) {
+        match self.row(id) {
+            Some(row) => row.deleted = true,
+            None => self.changed(id),
+        }
+    }
+
+    /// Row `id` given its reply target `target`.
+    pub(crate) fn replies_to(&mut self, id: i64, target: i64) {
+        match self.row(id) {
+            Some(row) => row.reply_to = Some(target),
+            None => self.changed(id),
+        }
+    }
+
+    /// Row `id` changed after its block was written (or outside the session's blocks).
+    fn changed(&mut self, id: i64) {
+        let block = id >> BLOCK_SHIFT;
+        if !self.off && block >= self.first_block {
+            self.tainted.push(block);
+        }
+    }
+
+    /// At commit, with the next activity id (`schema::next_id`): writes the blocks kept that
+    /// are whole, and drops the packs of blocks changed after they were written.
+    pub(crate) fn finish(&mut self, conn: &Connection, seq: i64, next_id: i64) -> StoreResult<()> {
+        if self.off {
+            return Ok(());
+        }
+        while let Some(&(block, _)) = self.window.front() {
+            if block_start(block + 1) > next_id {
+                break;
+            }
+            self.write_first(conn, seq)?;
+        }
+        self.window.clear();
+        self.tainted.sort_unstable();
+        self.tainted.dedup();
+        let mut drop = conn
+            .prepare_cached("DELETE FROM activity_packs WHERE block = ?1")
+            .ctx("writing packs")?;
+        for block in &self.tainted {
+            if self.written.binary_search(block).is_ok() {
+                drop.execute([block]).ctx("writing packs")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Packs and writes the first block kept.
+    fn write_first(&mut self, conn: &Connection, seq: i64) -> StoreResult<()> {
+        let Some((block, rows)) = self.window.pop_front() else {
+            return Ok(());
+        };
+        let mut packer = Packer::new(block);
+        for row in &rows {
+            put_varint(
+                &mut packer.data,
+                zigzag(row.id.wrapping_sub(packer.prev_id)),
+            );
+            encode_activity(&row.values(), &mut packer.prev, &mut packer.data);
+            packer.prev_id = row.id;
+            packer.rows += 1;
+        }
+        let n = packer.rows;
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO activity_packs (block, built_seq, rows, data) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![block, seq, n, packer.finish()]))
+        .ctx("writing packs")?;
+        self.written.push(block);
+        Ok(())
+    }
+
+    fn turn_off(&mut self, conn: &Connection) -> StoreResult<()> {
+        self.off = true;
+        self.window.clear();
+        let mut drop = conn
+            .prepare_cached("DELETE FROM activity_packs WHERE block = ?1")
+            .ctx("writing packs")?;
+        for block in self.written.drain(..) {
+            drop.execute([block]).ctx("writing packs")?;
+        }
+        Ok(())
+    }
+}
+
 /// Drops every pack (the rows they hold are being deleted). Call inside the write transaction.
 pub(crate) fn drop_all(conn: &Connection) -> StoreResult<()> {
     for table in [&ACTIVITIES, &TEXTS] {
@@ -790,6 +1035,112 @@ mod tests {
             .query_row("SELECT count(*) FROM activity_packs", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 0, "nothing written");
+    }
+
+    /// Ids that do not ascend turn a session's packing off and drop what it wrote.
+    #[test]
+    fn a_session_whose_ids_do_not_ascend_packs_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE activity_packs (block INTEGER PRIMARY KEY, built_seq BIGINT NOT NULL, \
+             rows INTEGER NOT NULL, data BLOB NOT NULL)",
+        )
+        .unwrap();
+        let count = || -> i64 {
+            conn.query_row("SELECT count(*) FROM activity_packs", [], |r| r.get(0))
+                .unwrap()
+        };
+        let row = |id| ActivityValues {
+            id,
+            source: 1,
+            kind: Kind::Post,
+            ts: 1_700_000_000 + id,
+            identity: 1,
+            channel: None,
+            thread: None,
+            reply_to: None,
+            deleted: false,
+            to: None,
+        };
+        let mut packs = SessionPacks::new(4_096);
+        let end = block_start(SESSION_WINDOW as i64 + 1) + 10;
+        for id in 4_096..end {
+            packs.inserted(&conn, 7, &row(id)).unwrap();
+        }
+        assert_eq!(count(), 1, "block 1 written once the window moved past it");
+        packs.inserted(&conn, 7, &row(5_000)).unwrap();
+        assert_eq!(count(), 0, "dropped");
+        packs.inserted(&conn, 7, &row(end + 1)).unwrap();
+        packs.finish(&conn, 7, end + 100_000).unwrap();
+        assert_eq!(count(), 0, "and off for the rest of the session");
+    }
+
+    /// Changes to rows of the blocks a session keeps are in their packs; a change to a
+    /// block already written drops its pack at the end, as does a whole block's absence.
+    #[test]
+    fn a_session_patches_the_blocks_it_keeps_and_drops_those_it_wrote() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE activity_packs (block INTEGER PRIMARY KEY, built_seq BIGINT NOT NULL, \
+             rows INTEGER NOT NULL, data BLOB NOT NULL)",
+        )
+        .unwrap();
+        let row = |id| ActivityValues {
+            id,
+            source: 1,
+            kind: Kind::Reply,
+            ts: 1_700_000_000 + id,
+            identity: 1,
+            channel: None,
+            thread: None,
+            reply_to: None,
+            deleted: false,
+            to: None,
+        };
+        let mut packs = SessionPacks::new(1);
+        // Blocks 1 ..= WINDOW + 2 and a part of the next: blocks 1 and 2 are written.
+        let end = block_start(SESSION_WINDOW as i64 + 3) + 10;
+        for id in 1..end {
+            packs.inserted(&conn, 7, &row(id)).unwrap();
+        }
+        packs.deleted(5_000); // block 1, written: dropped
+        packs.deleted(block_start(5) + 1); // kept: patched
+        packs.replies_to(block_start(6) + 2, 3);
+        let mut moved = row(block_start(7) + 3);
+        moved.channel = Some(9);
+        packs.updated(&moved);
+        packs.finish(&conn, 7, end + 1).unwrap();
+        let blocks: Vec<i64> = conn
+            .prepare("SELECT block FROM activity_packs ORDER BY block")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want: Vec<i64> = (2..=SESSION_WINDOW as i64 + 2).collect();
+        assert_eq!(blocks, want, "block 1 dropped, the last one not whole");
+        let mut facts = Vec::new();
+        for block in [5, 6, 7] {
+            let data: Vec<u8> = conn
+                .query_row(
+                    "SELECT data FROM activity_packs WHERE block = ?1",
+                    [block],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let mut fact = empty_fact();
+            unpack(block, &data, &(0..i64::MAX), &mut fact, &mut |f| {
+                facts.push(f.clone());
+                Ok(())
+            })
+            .unwrap();
+        }
+        let find = |id| facts.iter().find(|f| f.id.0 == id).unwrap();
+        assert!(find(block_start(5) + 1).deleted);
+        assert!(!find(block_start(5) + 2).deleted);
+        assert_eq!(find(block_start(6) + 2).reply_to, Some(ActivityId(3)));
+        assert_eq!(find(block_start(7) + 3).channel, Some(ChannelId(9)));
+        assert_eq!(find(block_start(7) + 4).channel, None);
     }
 
     #[test]

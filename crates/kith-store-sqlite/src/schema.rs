@@ -485,39 +485,22 @@ mod tests {
 
     #[test]
     fn a_database_from_before_the_packs_is_packed_when_it_migrates() {
-        use kith_model::{Activity, Author, Kind, Timestamp};
-        use kith_store::ImportAudit;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kith.db");
-        // A v4 database with 5,000 activities (one whole block of packs).
+        // A v4 database with 5,000 activities (one whole block of packs), written as v4 did.
         {
             let mut conn = crate::connect(&path, true).unwrap();
             migrate_with(&mut conn, &path, &MIGRATIONS[..PACKS_VERSION as usize - 1]).unwrap();
-        }
-        let store = crate::SqliteStore {
-            path: path.clone(),
-            writer: std::sync::Mutex::new(crate::connect(&path, true).unwrap()),
-            readers: std::sync::Mutex::new(Vec::new()),
-        };
-        let batch: Vec<Activity> = (0..5_000)
-            .map(|i| {
-                Activity::new(
-                    "forum",
-                    format!("p{i}"),
-                    Kind::Post,
-                    Timestamp::from_secs(1_700_000_000 + i),
-                    Some(Author::new(format!("u{}", i % 13))),
-                )
-            })
-            .collect();
-        let mut session = store.ingest().unwrap();
-        session.ensure_source("forum", "jsonl").unwrap();
-        session.write(&batch).unwrap();
-        session
-            .commit(&ImportAudit::new("jsonl", vec![], 0))
+            conn.execute_batch(
+                "INSERT INTO sources (id, name, format, created_at, seq) VALUES (1, 'forum', 'jsonl', 0, 1);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+                 INSERT INTO activities (id, source_id, ext_id, kind, ts, identity_id, content_hash, seq)
+                 SELECT i, 1, 'p' || i, 'post', 1700000000 + i, 1 + i % 13, i, 1 FROM n;
+                 INSERT INTO activity_inserts (seq, first_id, last_id) VALUES (1, 1, 5000);
+                 UPDATE kith_meta SET value = '1' WHERE key = 'seq';",
+            )
             .unwrap();
-        drop(store);
-
+        }
         let store = crate::SqliteStore::open(&path).unwrap();
         let packed: i64 = store
             .read("test", |c| {
@@ -529,7 +512,8 @@ mod tests {
         let (ids, mark) = store.activity_id_range().unwrap();
         let mut n = 0;
         store
-            .read_activities(ids, mark, &mut |_| {
+            .read_activities(ids, mark, &mut |f| {
+                assert_eq!(f.ts, 1_700_000_000 + f.id.0);
                 n += 1;
                 Ok(())
             })
