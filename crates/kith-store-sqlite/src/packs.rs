@@ -886,10 +886,14 @@ impl SessionPacks {
         Some(&mut rows[j])
     }
 
-    /// Row `id` written again with `values`.
+    /// Row `values.id` written again with `values` (an update keeps the row's deletion mark).
     pub(crate) fn updated(&mut self, values: &ActivityValues<'_>) {
         match self.row(values.id) {
-            Some(row) => *row = SessionRow::new(values),
+            Some(row) => {
+                let deleted = row.deleted;
+                *row = SessionRow::new(values);
+                row.deleted = deleted;
+            }
             None => self.changed(values.id),
         }
     }
@@ -1105,6 +1109,9 @@ mod tests {
         }
         packs.deleted(5_000); // block 1, written: dropped
         packs.deleted(block_start(5) + 1); // kept: patched
+        let mut again = row(block_start(5) + 1);
+        again.ts += 1;
+        packs.updated(&again); // still deleted
         packs.replies_to(block_start(6) + 2, 3);
         let mut moved = row(block_start(7) + 3);
         moved.channel = Some(9);
@@ -1137,6 +1144,7 @@ mod tests {
         }
         let find = |id| facts.iter().find(|f| f.id.0 == id).unwrap();
         assert!(find(block_start(5) + 1).deleted);
+        assert_eq!(find(block_start(5) + 1).ts, again.ts);
         assert!(!find(block_start(5) + 2).deleted);
         assert_eq!(find(block_start(6) + 2).reply_to, Some(ActivityId(3)));
         assert_eq!(find(block_start(7) + 3).channel, Some(ChannelId(9)));

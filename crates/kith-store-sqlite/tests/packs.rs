@@ -414,6 +414,16 @@ fn an_import_packs_its_whole_blocks_except_those_it_changed_again() {
         early.insert(0, deletion);
         assert_eq!(import_packs(&early), vec![1, 2], "deleted before it came");
 
+        let mut deleted_then_again = deleted.clone();
+        let mut copy = deleted_then_again[6_000].clone();
+        copy.ts = Timestamp::from_secs(T0 + 1);
+        deleted_then_again.push(copy);
+        assert_eq!(
+            import_packs(&deleted_then_again),
+            vec![1, 2],
+            "deleted, then written again"
+        );
+
         let mut late = plain.clone();
         late[4_500].kind = Kind::Reply;
         late[4_500].reply_to = Some("a4505".into());
