@@ -104,9 +104,12 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
         };
         // A database from before the read packs (schema v5) gets them once, with its
-        // migration: its next builds read them.
+        // migration: its next builds read them. The packs are a cache: should packing fail
+        // (a full disk), the database is opened all the same, reads use the rows, and the
+        // next packing (after an import or scoring, or in `kith serve`) packs it; a lasting
+        // cause shows in those writes.
         if found.is_some_and(|v| v < schema::PACKS_VERSION) {
-            store.pack_for_reads()?;
+            let _ = store.pack_for_reads();
         }
         Ok(store)
     }

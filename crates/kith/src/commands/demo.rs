@@ -115,7 +115,7 @@ pub fn demo(cx: &Context, args: &DemoArgs) -> Result<(), Failure> {
         },
     )?;
     let elapsed = started.elapsed().as_secs_f64();
-    super::pack(cx, store.as_ref())?;
+    super::pack(cx, store.as_ref());
     let counts = store.counts()?;
     let where_ = store.describe().location;
     let rate = audit.audit.imported as f64 / elapsed.max(1e-9);

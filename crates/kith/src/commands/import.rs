@@ -77,7 +77,7 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
             (resolution, packing)
         });
         let resolution = resolution?;
-        packed = packing.transpose()?;
+        packed = packing;
         audit.audit.members_merged = resolution.applied.len() as u64;
         if !resolution.applied.is_empty() {
             store.set_audit_members_merged(audit.id, audit.audit.members_merged)?;
@@ -101,8 +101,8 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         ));
     }
     cx.out.result(&audit, || audit_text(&audit));
-    if let Some((packed, took)) = packed {
-        super::note_packed(cx, &packed, took);
+    if let Some(packed) = packed {
+        super::note_packed(cx, packed);
     }
     // Scoring runs after the commit and the audit (SPEC §9: the ingest figures do not pay for
     // it, and the import is usable before it finishes).

@@ -67,22 +67,31 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Brings the read packs up to date after a write (`Store::pack_for_reads`): the next
-/// process builds its snapshot from them. Notes what was packed, if anything.
-fn pack(cx: &Context, store: &dyn kith_store::Store) -> Result<(), Failure> {
+/// process builds its snapshot from them. Notes what was packed, if anything. The packs are a
+/// cache, so a failure is a note, not a failed command: what was written stays written, and
+/// the next import, scoring pass or `kith serve` packs again.
+fn pack(cx: &Context, store: &dyn kith_store::Store) {
     let started = std::time::Instant::now();
-    let packed = store.pack_for_reads()?;
-    note_packed(cx, &packed, started.elapsed());
-    Ok(())
+    let packed = store.pack_for_reads();
+    note_packed(cx, packed.map(|p| (p, started.elapsed())));
 }
 
-/// Notes what a packing did, if anything.
-fn note_packed(cx: &Context, packed: &kith_store::PackStats, took: std::time::Duration) {
-    if packed.blocks > 0 {
-        cx.out.note(&format!(
+/// Notes what a packing did, if anything, or why it failed.
+fn note_packed(
+    cx: &Context,
+    packed: Result<(kith_store::PackStats, std::time::Duration), kith_store::StoreError>,
+) {
+    match packed {
+        Ok((p, took)) if p.blocks > 0 => cx.out.note(&format!(
             "{} in {:.1} s",
-            pack_summary(packed),
+            pack_summary(&p),
             took.as_secs_f64()
-        ));
+        )),
+        Ok(_) => {}
+        Err(e) => cx.out.note(&format!(
+            "packing for fast starts failed ({e}); nothing written is lost, and kith packs \
+             again after the next import or scoring pass, or while `kith serve` runs"
+        )),
     }
 }
 

@@ -52,7 +52,8 @@ pub fn rescore(cx: &Context, args: &RescoreArgs) -> Result<(), Failure> {
     let report = kith_scoring::run(store.as_ref(), &pass, &bar)?;
     cx.out.result(&report, || summary(&report));
     // The scores' read packs: the next process builds its snapshot from them.
-    super::pack(cx, store.as_ref())
+    super::pack(cx, store.as_ref());
+    Ok(())
 }
 
 /// The pass after an import: the audit is printed and the import committed before it starts,
@@ -67,7 +68,8 @@ pub fn after_import(cx: &Context, store: &dyn Store) -> Result<(), Failure> {
         ))
     })?;
     cx.out.note(&summary(&report));
-    super::pack(cx, store)
+    super::pack(cx, store);
+    Ok(())
 }
 
 /// How often the background scorer looks for new messages.
