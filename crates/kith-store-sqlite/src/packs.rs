@@ -158,9 +158,17 @@ impl Packer {
     }
 
     fn push<P: Packed>(&mut self, row: &RowValues<'_>) -> StoreResult<()> {
-        let id = row.int(0);
+        self.push_with(row.int(0), |prev, out| P::encode(row, prev, out))
+    }
+
+    /// Appends row `id` (above the last one): its id, then what `encode` writes.
+    fn push_with(
+        &mut self,
+        id: i64,
+        encode: impl FnOnce(&mut i64, &mut Vec<u8>) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         put_varint(&mut self.data, zigzag(id.wrapping_sub(self.prev_id)));
-        P::encode(row, &mut self.prev, &mut self.data)?;
+        encode(&mut self.prev, &mut self.data)?;
         self.prev_id = id;
         self.rows += 1;
         Ok(())
@@ -746,23 +754,46 @@ pub(crate) fn write_blocks(conn: &mut Connection, packed: Packs) -> StoreResult<
     if removed {
         return Ok(stats);
     }
-    {
-        let sql = format!(
-            "INSERT OR REPLACE INTO {} (block, built_seq, rows, data) VALUES (?1, ?2, ?3, ?4)",
-            packed.table.packs
-        );
-        let mut insert = tx.prepare_cached(&sql).ctx("writing packs")?;
-        for (block, rows, data) in &packed.packs {
-            insert
-                .execute(params![block, packed.built, rows, data])
-                .ctx("writing packs")?;
-            stats.blocks += 1;
-            stats.rows += u64::from(*rows);
-            stats.bytes += data.len() as u64;
-        }
+    for (block, rows, data) in &packed.packs {
+        insert_pack(&tx, packed.table, *block, packed.built, *rows, data)?;
+        stats.blocks += 1;
+        stats.rows += u64::from(*rows);
+        stats.bytes += data.len() as u64;
     }
     tx.commit().ctx("writing packs")?;
     Ok(stats)
+}
+
+/// Writes (or replaces) the `table` pack of `block`, read at change number `built`.
+fn insert_pack(
+    conn: &Connection,
+    table: &Table,
+    block: i64,
+    built: i64,
+    rows: u32,
+    data: &[u8],
+) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT OR REPLACE INTO {} (block, built_seq, rows, data) VALUES (?1, ?2, ?3, ?4)",
+        table.packs
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut s| s.execute(params![block, built, rows, data]))
+        .ctx("writing packs")?;
+    Ok(())
+}
+
+/// Drops the activity packs of `blocks`.
+fn drop_activity_packs(
+    conn: &Connection,
+    blocks: impl IntoIterator<Item = i64>,
+) -> StoreResult<()> {
+    let sql = format!("DELETE FROM {} WHERE block = ?1", ACTIVITIES.packs);
+    let mut drop = conn.prepare_cached(&sql).ctx("writing packs")?;
+    for block in blocks {
+        drop.execute([block]).ctx("writing packs")?;
+    }
+    Ok(())
 }
 
 /// The activity packs a write session makes of the rows it inserts, whose values it has at
@@ -937,15 +968,14 @@ impl SessionPacks {
         self.window.clear();
         self.tainted.sort_unstable();
         self.tainted.dedup();
-        let mut drop = conn
-            .prepare_cached("DELETE FROM activity_packs WHERE block = ?1")
-            .ctx("writing packs")?;
-        for block in &self.tainted {
-            if self.written.binary_search(block).is_ok() {
-                drop.execute([block]).ctx("writing packs")?;
-            }
-        }
-        Ok(())
+        let written = &self.written;
+        drop_activity_packs(
+            conn,
+            self.tainted
+                .iter()
+                .copied()
+                .filter(|b| written.binary_search(b).is_ok()),
+        )
     }
 
     /// Packs and writes the first block kept.
@@ -955,20 +985,13 @@ impl SessionPacks {
         };
         let mut packer = Packer::new(block);
         for row in &rows {
-            put_varint(
-                &mut packer.data,
-                zigzag(row.id.wrapping_sub(packer.prev_id)),
-            );
-            encode_activity(&row.values(), &mut packer.prev, &mut packer.data);
-            packer.prev_id = row.id;
-            packer.rows += 1;
+            packer.push_with(row.id, |prev, out| {
+                encode_activity(&row.values(), prev, out);
+                Ok(())
+            })?;
         }
         let n = packer.rows;
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO activity_packs (block, built_seq, rows, data) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .and_then(|mut s| s.execute(params![block, seq, n, packer.finish()]))
-        .ctx("writing packs")?;
+        insert_pack(conn, &ACTIVITIES, block, seq, n, &packer.finish())?;
         self.written.push(block);
         Ok(())
     }
@@ -976,13 +999,7 @@ impl SessionPacks {
     fn turn_off(&mut self, conn: &Connection) -> StoreResult<()> {
         self.off = true;
         self.window.clear();
-        let mut drop = conn
-            .prepare_cached("DELETE FROM activity_packs WHERE block = ?1")
-            .ctx("writing packs")?;
-        for block in self.written.drain(..) {
-            drop.execute([block]).ctx("writing packs")?;
-        }
-        Ok(())
+        drop_activity_packs(conn, self.written.drain(..))
     }
 }
 
@@ -1041,23 +1058,23 @@ mod tests {
         assert_eq!(left, 0, "nothing written");
     }
 
-    /// Ids that do not ascend turn a session's packing off and drop what it wrote.
-    #[test]
-    fn a_session_whose_ids_do_not_ascend_packs_nothing() {
+    /// An in-memory database with the activity packs' table alone.
+    fn packs_table() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE activity_packs (block INTEGER PRIMARY KEY, built_seq BIGINT NOT NULL, \
              rows INTEGER NOT NULL, data BLOB NOT NULL)",
         )
         .unwrap();
-        let count = || -> i64 {
-            conn.query_row("SELECT count(*) FROM activity_packs", [], |r| r.get(0))
-                .unwrap()
-        };
-        let row = |id| ActivityValues {
+        conn
+    }
+
+    /// A reply `id` with nothing optional.
+    fn row(id: i64) -> ActivityValues<'static> {
+        ActivityValues {
             id,
             source: 1,
-            kind: Kind::Post,
+            kind: Kind::Reply,
             ts: 1_700_000_000 + id,
             identity: 1,
             channel: None,
@@ -1065,6 +1082,16 @@ mod tests {
             reply_to: None,
             deleted: false,
             to: None,
+        }
+    }
+
+    /// Ids that do not ascend turn a session's packing off and drop what it wrote.
+    #[test]
+    fn a_session_whose_ids_do_not_ascend_packs_nothing() {
+        let conn = packs_table();
+        let count = || -> i64 {
+            conn.query_row("SELECT count(*) FROM activity_packs", [], |r| r.get(0))
+                .unwrap()
         };
         let mut packs = SessionPacks::new(4_096);
         let end = block_start(SESSION_WINDOW as i64 + 1) + 10;
@@ -1083,24 +1110,7 @@ mod tests {
     /// block already written drops its pack at the end, as does a whole block's absence.
     #[test]
     fn a_session_patches_the_blocks_it_keeps_and_drops_those_it_wrote() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE activity_packs (block INTEGER PRIMARY KEY, built_seq BIGINT NOT NULL, \
-             rows INTEGER NOT NULL, data BLOB NOT NULL)",
-        )
-        .unwrap();
-        let row = |id| ActivityValues {
-            id,
-            source: 1,
-            kind: Kind::Reply,
-            ts: 1_700_000_000 + id,
-            identity: 1,
-            channel: None,
-            thread: None,
-            reply_to: None,
-            deleted: false,
-            to: None,
-        };
+        let conn = packs_table();
         let mut packs = SessionPacks::new(1);
         // Blocks 1 ..= WINDOW + 2 and a part of the next: blocks 1 and 2 are written.
         let end = block_start(SESSION_WINDOW as i64 + 3) + 10;

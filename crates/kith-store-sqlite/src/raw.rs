@@ -239,39 +239,38 @@ impl RowValues<'_> {
 
     /// A blob value's bytes, `None` for NULL; valid during the callback.
     pub(crate) fn blob(&self, col: usize) -> Option<&[u8]> {
-        let v = self.value(col)?;
-        // SAFETY: as for `text`: a protected value SQLite passed to the running callback,
-        // valid until it returns; `bytes` is asked after `blob`.
-        unsafe {
-            if ffi::sqlite3_value_type(v) == ffi::SQLITE_NULL {
-                return None;
-            }
-            let blob = ffi::sqlite3_value_blob(v).cast::<u8>();
-            let len = ffi::sqlite3_value_bytes(v);
-            if blob.is_null() {
-                return Some(&[]);
-            }
-            Some(std::slice::from_raw_parts(blob, len.max(0) as usize))
-        }
+        // SAFETY (of the call `bytes` makes): `v` is a protected value of the running callback.
+        self.bytes(col, |v| unsafe { ffi::sqlite3_value_blob(v) }.cast::<u8>())
     }
 
-    /// A text value's bytes, `None` for NULL; valid during the callback.
+    /// A text value's bytes (converted to UTF-8), `None` for NULL; valid during the callback.
     pub(crate) fn text(&self, col: usize) -> Option<&[u8]> {
+        // SAFETY (of the call `bytes` makes): `v` is a protected value of the running callback.
+        self.bytes(col, |v| unsafe { ffi::sqlite3_value_text(v) })
+    }
+
+    /// The bytes `read` (`sqlite3_value_blob` or `sqlite3_value_text`) gives of value `col`,
+    /// `None` for NULL.
+    fn bytes(
+        &self,
+        col: usize,
+        read: impl FnOnce(*mut ffi::sqlite3_value) -> *const u8,
+    ) -> Option<&[u8]> {
         let v = self.value(col)?;
         // SAFETY: a protected value SQLite passed to the running callback, which keeps it (and
-        // its text, converted to UTF-8 once) until the callback returns, beyond which the
-        // borrow of `self` cannot reach; `bytes` is asked after `text`, as SQLite's
-        // documentation requires.
+        // the bytes `read` asked for, a text converted to UTF-8 once) until the callback
+        // returns, beyond which the borrow of `self` cannot reach; `bytes` is asked after
+        // `read`, as SQLite's documentation requires.
         unsafe {
             if ffi::sqlite3_value_type(v) == ffi::SQLITE_NULL {
                 return None;
             }
-            let text = ffi::sqlite3_value_text(v);
+            let data = read(v);
             let len = ffi::sqlite3_value_bytes(v);
-            if text.is_null() {
+            if data.is_null() {
                 return Some(&[]);
             }
-            Some(std::slice::from_raw_parts(text, len.max(0) as usize))
+            Some(std::slice::from_raw_parts(data, len.max(0) as usize))
         }
     }
 }

@@ -1522,16 +1522,7 @@ pub fn packing_for_reads_changes_no_read(store: &dyn Store) {
             ids.start + 17..ids.end - 17,
         ]
         .into_iter()
-        .map(|range| {
-            let mut out = Vec::new();
-            store
-                .read_activities(range.clone(), mark, &mut |f| {
-                    out.push(f.clone());
-                    Ok(())
-                })
-                .unwrap_or_else(|e| panic!("read_activities({range:?}): {e}"));
-            out
-        })
+        .map(|range| bulk_read(store, range, mark))
         .collect()
     };
     let unpacked = reads(store);
@@ -1585,6 +1576,18 @@ pub fn packing_for_reads_changes_no_read(store: &dyn Store) {
     );
 }
 
+/// `Store::read_activities` of `range` below `mark`, collected.
+fn bulk_read(store: &dyn Store, range: std::ops::Range<i64>, mark: Watermark) -> Vec<ActivityFact> {
+    let mut out = Vec::new();
+    store
+        .read_activities(range.clone(), mark, &mut |f| {
+            out.push(f.clone());
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("read_activities({range:?}): {e}"));
+    out
+}
+
 fn a_bulk_read_then_the_changes_since_equal_the_change_stream(store: &dyn Store) {
     let mut first = generate("forum", "a", 300, 11);
     first[5].to = vec!["someone".into(), "with \"quotes\" and \\ escapes".into()];
@@ -1630,16 +1633,7 @@ fn a_bulk_read_then_the_changes_since_equal_the_change_stream(store: &dyn Store)
     let (ids, _) = store
         .activity_id_range()
         .unwrap_or_else(|e| panic!("activity_id_range: {e}"));
-    let read = |range: std::ops::Range<i64>| {
-        let mut out = Vec::new();
-        store
-            .read_activities(range.clone(), mark, &mut |f| {
-                out.push(f.clone());
-                Ok(())
-            })
-            .unwrap_or_else(|e| panic!("read_activities({range:?}): {e}"));
-        out
-    };
+    let read = |range: std::ops::Range<i64>| bulk_read(store, range, mark);
     let whole = read(ids.clone());
     let mid = ids.start + (ids.end - ids.start) / 2;
     let halves: Vec<ActivityFact> = read(ids.start..mid)
