@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Stratified sample of real community messages for kith-text's fourth real set (data/eval/real4.tsv).
+
+Usage:
+    kith --database /tmp/rpd.db import mbox "$KITH_SHARED_DATA/mbox-r-package-devel" --no-score
+    kith --database /tmp/rpd.db export -o /tmp/rpd.jsonl
+    python3 scripts/real4_sample.py /tmp/rpd.jsonl [OUT_DIR]
+
+Python 3 standard library only. The messages are those of a community none of the earlier
+sets came from: the R package-devel mailing list (public archive, 2015-05 to 2026-07), as
+kith stores them (the canonical JSONL kith exports after importing the archive), so each text
+is exactly what the product analyses: the whole body, quoted lines and signatures included.
+
+Items are grouped into strata by STRUCTURE only (kind, thread, author, position in the
+author's history, thread size), never by content. Quotas were fixed in this file before any
+message was read; each stratum is filled in ascending order of FNV-1a-64(SALT + message id).
+An item in several strata goes to the first in QUOTAS order; a stratum smaller than its quota
+is taken whole. Every drawn item is kept whatever it says; only empty texts are skipped (the
+next in hash order takes the place). Texts longer than MAX characters are cut as the earlier
+sets' (at a line or sentence end, marked ` [...]`); MAX is 3,000 here (the 95th percentile of
+this list's messages; 1,500 in the earlier sets, whose messages are shorter). Ids u0001... are
+numbered stratum by stratum in QUOTAS order, hash order within.
+
+Role (from structure only): a thread's opening message (kind `post`) is `opening`, any other
+message (kind `reply`) is `reply`.
+
+Prints the stratum table on stderr and, on stdout, id, source, role, stratum, text (escaped as
+in messages.tsv). With OUT_DIR, also writes there real4.tsv (labels empty, split `holdout`),
+real4-sources.tsv, real4-context.tsv and real4-strata.tsv. OUT_DIR must not be
+crates/kith-text/data/eval once labelled: its real4.tsv would lose the labels.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import real_eval_sample as base  # noqa: E402
+
+SALT = "kith-real4/"
+LIST = "r-package-devel"
+MAX = 3000
+
+# (stratum, quota), in precedence order. Fixed before any message was read.
+QUOTAS = [
+    ("ml opening, the author's first message", 90),
+    ("ml opening, other", 170),
+    ("ml reply by the thread's opener", 110),
+    ("ml reply, the author's first message", 40),
+    ("ml reply in a thread of 10 or more messages", 70),
+    ("ml reply, other", 140),
+]
+
+
+def cut(t):
+    if len(t) <= MAX:
+        return t
+    head = t[:MAX]
+    at = max(head.rfind("\n"), head.rfind(". "), head.rfind("? "), head.rfind("! "))
+    if at < MAX // 2:
+        at = head.rfind(" ")
+    return head[: at + 1].rstrip() + " [...]"
+
+
+def structure(path):
+    """(source note, strata, role, text) of every message, in file order."""
+    msgs = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    msgs.sort(key=lambda a: (a["ts"], a["id"]))
+    opener = {}
+    size = {}
+    for a in msgs:
+        t = a.get("thread") or a["id"]
+        size[t] = size.get(t, 0) + 1
+        if a["kind"] == "post":
+            opener.setdefault(t, a["author"]["id"])
+    seen = set()
+    out = []
+    for a in msgs:
+        author = a["author"]["id"]
+        first = author not in seen
+        seen.add(author)
+        t = a.get("thread") or a["id"]
+        strata = []
+        if a["kind"] == "post":
+            strata.append("ml opening, the author's first message" if first else "ml opening, other")
+            role = "opening"
+        else:
+            if opener.get(t) == author:
+                strata.append("ml reply by the thread's opener")
+            if first:
+                strata.append("ml reply, the author's first message")
+            if size[t] >= 10:
+                strata.append("ml reply in a thread of 10 or more messages")
+            strata.append("ml reply, other")
+            role = "reply"
+        out.append((f"{LIST} message {a['id']}", strata, role, a.get("text") or ""))
+    return out
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    out_dir = sys.argv[2] if len(sys.argv) > 2 else None
+    order = [name for name, _ in QUOTAS]
+    pools = {name: [] for name in order}
+    for src, strata, role, text in structure(sys.argv[1]):
+        first = min(strata, key=order.index)
+        pools[first].append((base.fnv1a64(SALT + src), src, role, text))
+    out, table = [], []
+    for name, quota in QUOTAS:
+        taken = 0
+        start = len(out) + 1
+        for _, src, role, text in sorted(pools[name]):
+            if taken == quota:
+                break
+            text = base.tidy(text)
+            if not text.strip():
+                continue
+            out.append((src, role, name, cut(text)))
+            taken += 1
+        ids = f"u{start:04d}-u{len(out):04d}" if taken else "-"
+        table.append((name, quota, len(pools[name]), taken, ids))
+        print(f"{name}: {taken} of {len(pools[name])} (quota {quota}) {ids}", file=sys.stderr)
+    print(f"{len(out)} sampled", file=sys.stderr)
+    rows = [(f"u{i:04d}", src, role, name, text) for i, (src, role, name, text) in enumerate(out, 1)]
+    for r in rows:
+        print("\t".join(r[:4]) + "\t" + base.escape(r[4]))
+    if out_dir:
+        def write(name, header, lines):
+            with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
+                f.write(header + "\n")
+                for line in lines:
+                    f.write(line + "\n")
+
+        write("real4.tsv", "id\tsplit\tintents\thostile\ttext",
+              (f"{i}\tholdout\t\t\t{base.escape(t)}" for i, _, _, _, t in rows))
+        write("real4-sources.tsv", "id\tsource", (f"{i}\t{s}" for i, s, _, _, _ in rows))
+        write("real4-context.tsv", "id\trole", (f"{i}\t{r}" for i, _, r, _, _ in rows))
+        write("real4-strata.tsv", "stratum\tquota\tavailable\ttaken\tids",
+              (f"{n}\t{q}\t{a}\t{t}\t{ids}" for n, q, a, t, ids in table))
+
+
+if __name__ == "__main__":
+    main()
