@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""Stratified sample of real community messages for kith-text's fourth real set (data/eval/real4.tsv).
+"""Stratified sample of real community messages for kith-text's fourth and fifth real sets
+(data/eval/real4.tsv, real5.tsv).
 
 Usage:
     kith --database /tmp/rpd.db import mbox "$KITH_SHARED_DATA/mbox-r-package-devel" --no-score
     kith --database /tmp/rpd.db export -o /tmp/rpd.jsonl
-    python3 scripts/real4_sample.py /tmp/rpd.jsonl [OUT_DIR]
+    python3 scripts/real4_sample.py /tmp/rpd.jsonl [OUT_DIR]            # set 4
+    python3 scripts/real4_sample.py --set 5 /tmp/rpd.jsonl [OUT_DIR]    # set 5
+
+Set 5 is drawn the same way from the messages set 4 did not take (every source note of
+crates/kith-text/data/eval/real4-sources.tsv is excluded first), with its own salt
+(`kith-real5/`) and ids v0001...; its files are named real5*.
 
 Python 3 standard library only. The messages are those of a community none of the earlier
 sets came from: the R package-devel mailing list (public archive, 2015-05 to 2026-07), as
@@ -37,7 +43,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import real_eval_sample as base  # noqa: E402
 
-SALT = "kith-real4/"
+# Per set: hash salt, id prefix, file name, the sets whose messages are excluded.
+SETS = {
+    "4": ("kith-real4/", "u", "real4", []),
+    "5": ("kith-real5/", "v", "real5", ["real4-sources.tsv"]),
+}
 LIST = "r-package-devel"
 MAX = 3000
 
@@ -98,14 +108,27 @@ def structure(path):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    which = "4"
+    if args[:1] == ["--set"]:
+        which, args = args[1], args[2:]
+    if not args or which not in SETS:
         sys.exit(__doc__)
-    out_dir = sys.argv[2] if len(sys.argv) > 2 else None
+    salt, prefix, name_of_set, excluded = SETS[which]
+    out_dir = args[1] if len(args) > 1 else None
+    here = os.path.dirname(os.path.abspath(__file__))
+    used = set()
+    for name in excluded:
+        path = os.path.join(here, "..", "crates", "kith-text", "data", "eval", name)
+        with open(path, encoding="utf-8") as f:
+            used |= {line.rstrip("\n").split("\t")[1] for line in f.readlines()[1:] if "\t" in line}
     order = [name for name, _ in QUOTAS]
     pools = {name: [] for name in order}
-    for src, strata, role, text in structure(sys.argv[1]):
+    for src, strata, role, text in structure(args[0]):
+        if src in used:
+            continue
         first = min(strata, key=order.index)
-        pools[first].append((base.fnv1a64(SALT + src), src, role, text))
+        pools[first].append((base.fnv1a64(salt + src), src, role, text))
     out, table = [], []
     for name, quota in QUOTAS:
         taken = 0
@@ -118,11 +141,11 @@ def main():
                 continue
             out.append((src, role, name, cut(text)))
             taken += 1
-        ids = f"u{start:04d}-u{len(out):04d}" if taken else "-"
+        ids = f"{prefix}{start:04d}-{prefix}{len(out):04d}" if taken else "-"
         table.append((name, quota, len(pools[name]), taken, ids))
         print(f"{name}: {taken} of {len(pools[name])} (quota {quota}) {ids}", file=sys.stderr)
     print(f"{len(out)} sampled", file=sys.stderr)
-    rows = [(f"u{i:04d}", src, role, name, text) for i, (src, role, name, text) in enumerate(out, 1)]
+    rows = [(f"{prefix}{i:04d}", src, role, name, text) for i, (src, role, name, text) in enumerate(out, 1)]
     for r in rows:
         print("\t".join(r[:4]) + "\t" + base.escape(r[4]))
     if out_dir:
@@ -132,11 +155,11 @@ def main():
                 for line in lines:
                     f.write(line + "\n")
 
-        write("real4.tsv", "id\tsplit\tintents\thostile\ttext",
+        write(name_of_set + ".tsv", "id\tsplit\tintents\thostile\ttext",
               (f"{i}\tholdout\t\t\t{base.escape(t)}" for i, _, _, _, t in rows))
-        write("real4-sources.tsv", "id\tsource", (f"{i}\t{s}" for i, s, _, _, _ in rows))
-        write("real4-context.tsv", "id\trole", (f"{i}\t{r}" for i, _, r, _, _ in rows))
-        write("real4-strata.tsv", "stratum\tquota\tavailable\ttaken\tids",
+        write(name_of_set + "-sources.tsv", "id\tsource", (f"{i}\t{s}" for i, s, _, _, _ in rows))
+        write(name_of_set + "-context.tsv", "id\trole", (f"{i}\t{r}" for i, _, r, _, _ in rows))
+        write(name_of_set + "-strata.tsv", "stratum\tquota\tavailable\ttaken\tids",
               (f"{n}\t{q}\t{a}\t{t}\t{ids}" for n, q, a, t, ids in table))
 
 

@@ -63,6 +63,85 @@ pub const REAL3_SOURCES_TSV: &str = include_str!("../data/eval/real3-sources.tsv
 /// threads). Derived from the data's structure, never from the text.
 pub const REAL3_CONTEXT_TSV: &str = include_str!("../data/eval/real3-context.tsv");
 
+/// Real-message set 4 (`data/eval/real4.tsv`, ids `u0001`…, split `holdout` on every row):
+/// messages of the R package-devel mailing list, a community none of the earlier sets came
+/// from, labelled blind to the rules. **Labels only**: the `text` column is empty, because
+/// the list's messages are not copied into the repository; the texts are read from the
+/// shared data with kith's mbox importer and made by [`real4_text`] (see
+/// `data/eval/README.md`).
+pub const REAL4_TSV: &str = include_str!("../data/eval/real4.tsv");
+
+/// Attribution of every message of [`REAL4_TSV`]: `id`, then `r-package-devel message
+/// <Message-ID>` (the activity's id in the source).
+pub const REAL4_SOURCES_TSV: &str = include_str!("../data/eval/real4-sources.tsv");
+
+/// Structural role of every message of [`REAL4_TSV`]: `opening` (a thread's first message)
+/// or `reply`.
+pub const REAL4_CONTEXT_TSV: &str = include_str!("../data/eval/real4-context.tsv");
+
+/// The second labeller's labels of [`REAL4_TSV`] (`id`, `intents`, `hostile`), made
+/// independently: the measure of how reproducibly the guide is read.
+pub const REAL4_SECOND_TSV: &str = include_str!("../data/eval/real4-second.tsv");
+
+/// The characters at which [`real4_text`] cuts a text (and keeps at least half of them).
+pub const REAL4_MAX_CHARS: usize = 3000;
+
+/// A message of set 4 as its labellers read it, from the text kith stores: carriage returns
+/// dropped, each line's trailing whitespace trimmed, three or more line breaks made two, the
+/// whole trimmed; then, past [`REAL4_MAX_CHARS`] characters, cut after the last line break or
+/// sentence end (`. `, `? `, `! `) in the first [`REAL4_MAX_CHARS`] (after the last space
+/// when that leaves less than half) and marked ` [...]`. The same as `tidy` and `cut` in
+/// `scripts/real4_sample.py`, which drew the sample.
+pub fn real4_text(raw: &str) -> String {
+    let joined = raw
+        .replace('\r', "")
+        .split('\n')
+        .map(|l| l.trim_end_matches(char::is_whitespace))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut text = String::with_capacity(joined.len());
+    let mut breaks = 0usize;
+    for c in joined.chars() {
+        if c == '\n' {
+            breaks += 1;
+            continue;
+        }
+        if breaks > 0 {
+            text.push_str(if breaks >= 3 {
+                "\n\n"
+            } else {
+                &"\n\n"[..breaks]
+            });
+            breaks = 0;
+        }
+        text.push(c);
+    }
+    let text = text.trim();
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= REAL4_MAX_CHARS {
+        return text.to_string();
+    }
+    let head = &chars[..REAL4_MAX_CHARS];
+    let rfind = |pat: &[char]| -> Option<usize> {
+        (0..=head.len().saturating_sub(pat.len()))
+            .rev()
+            .find(|&i| head[i..].starts_with(pat))
+    };
+    let at = [&['\n'][..], &['.', ' '], &['?', ' '], &['!', ' ']]
+        .iter()
+        .filter_map(|p| rfind(p))
+        .max();
+    let at = match at {
+        Some(a) if a >= REAL4_MAX_CHARS / 2 => Some(a),
+        _ => rfind(&[' ']),
+    };
+    let kept: String = match at {
+        Some(a) => head[..=a].iter().collect(),
+        None => String::new(),
+    };
+    format!("{} [...]", kept.trim_end())
+}
+
 /// Where each message of [`REAL_TSV`] stands in its thread (`id`, `role`), derived from the
 /// structure only (Stack Exchange post type, comment; Slack unknown) by
 /// `scripts/real_context.py`.
@@ -226,6 +305,33 @@ impl Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `real4_text` as the sampler's `tidy` and `cut` (their outputs for these inputs were
+    /// taken from Python).
+    #[test]
+    fn real4_text_tidies_and_cuts_as_the_sampler() {
+        assert_eq!(real4_text("  Hi  \r\n\r\n\r\n\nthere \t\n"), "Hi\n\nthere");
+        assert_eq!(real4_text("a\n\nb\n\n\nc"), "a\n\nb\n\nc");
+        assert_eq!(real4_text(""), "");
+        // Cut after the last sentence end in the first 3,000 characters.
+        let long = format!("{}. {}", "x".repeat(2000), "y".repeat(1500));
+        assert_eq!(real4_text(&long), format!("{}. [...]", "x".repeat(2000)));
+        // A sentence end before the half: after the last space instead.
+        let early = format!(
+            "{}. {} {}",
+            "x".repeat(100),
+            "y".repeat(2500),
+            "z".repeat(900)
+        );
+        assert_eq!(
+            real4_text(&early),
+            format!("{}. {} [...]", "x".repeat(100), "y".repeat(2500))
+        );
+        // No place to cut at all: only the mark is left, as in Python.
+        assert_eq!(real4_text(&"é".repeat(3001)), " [...]");
+        // Characters, not bytes, are counted.
+        assert_eq!(real4_text(&"é".repeat(3000)), "é".repeat(3000));
+    }
 
     #[test]
     fn context_files_parse_and_name_each_role() {

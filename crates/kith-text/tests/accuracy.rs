@@ -376,35 +376,9 @@ fn hostility_precision_on_holdout2_at_least_0_90() {
     );
 }
 
-/// SPEC §9 on the bar, real-message set 3 (labelled blind to the rules by a third
-/// labeller, read once, each message in its structural role): precision and recall ≥ 0.80
-/// for every intent it has examples of, hostility precision ≥ 0.90.
-#[test]
-#[ignore = "not met on real-message set 3 (read once, docs/text-accuracy.md): \
-            question P 0.80 R 0.84 (136 examples) meets it; answer P 0.85 R 0.76 (264), \
-            thanks P 0.86 R 0.75 (24), complaint P 0.32 R 0.40 (58), \
-            praise P 0.52 R 0.33 (45), announcement P 0.56 R 0.16 (32), \
-            bug_report P 0.00 R 0.00 (5), feature_request P 0.00 R 0.00 (5), \
-            introduction P 0.20 R 0.33 (3) do not; hostility P 0.00 \
-            (1 false alarm, the 1 hostile message missed)"]
-fn intent_precision_and_recall_on_real3_at_least_0_80() {
-    let (per, host) = counts(eval::REAL3_TSV, Some(eval::REAL3_CONTEXT_TSV));
-    let measured: Vec<(Intent, Counts)> =
-        per.into_iter().filter(|(_, c)| c.tp + c.fn_ > 0).collect();
-    let short = below(&measured, 0.80, 0.80);
-    assert!(
-        short.is_empty(),
-        "below 0.80 on real-message set 3: {short:?}"
-    );
-    assert!(
-        host.precision() >= 0.90,
-        "hostility precision {:.2} on real-message set 3",
-        host.precision()
-    );
-}
-
 /// The figures reached on real-message set 3 at its one reading (commit "Real-message set 3,
-/// first reading"), truncated to two decimals, as floors: no rule change may lower them.
+/// first reading"), truncated to two decimals, as floors: no rule change may lower them. Set 3
+/// was the bar until set 4's reading and is tuning data since.
 /// Bug report and feature request (5 examples each, none found) have no floor to hold, so
 /// their false alarms (4 and 9) are ceilings, like hostility's (1).
 #[test]
@@ -644,4 +618,240 @@ fn vader_port_matches_python_vader_on_every_tweet() {
         mismatches.len(),
         &mismatches[..mismatches.len().min(10)]
     );
+}
+
+#[path = "../examples/common/real4.rs"]
+mod real4;
+
+/// The shared data directory, or `None` (the caller skips) when `KITH_SHARED_DATA` is not
+/// set; under `CI=true` a missing directory fails instead.
+fn shared_data() -> Option<std::path::PathBuf> {
+    let Some(dir) = std::env::var_os("KITH_SHARED_DATA") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "KITH_SHARED_DATA must be set in CI"
+        );
+        eprintln!("skipped: KITH_SHARED_DATA not set");
+        return None;
+    };
+    Some(dir.into())
+}
+
+/// Set 4 as committed: labels only (no text: the list's messages stay in the shared data),
+/// every row held out, each message attributed to one list message and given its role from
+/// structure; the counts are those README.md gives.
+#[test]
+fn real4_set_parses_all_holdout_labels_only_attributed_with_context() {
+    let set = eval::parse_labelled(eval::REAL4_TSV).expect("real4.tsv parses");
+    assert_eq!(set.len(), 620);
+    for (n, m) in set.iter().enumerate() {
+        assert_eq!(m.id, format!("u{:04}", n + 1));
+        assert!(m.test, "{}: held out", m.id);
+        assert!(m.text.is_empty(), "{}: real4.tsv must hold no text", m.id);
+    }
+    let pairs = |tsv: &'static str| -> Vec<(&'static str, &'static str)> {
+        tsv.lines()
+            .skip(1)
+            .filter_map(|l| l.split_once('\t'))
+            .collect()
+    };
+    let sources = pairs(eval::REAL4_SOURCES_TSV);
+    let roles = pairs(eval::REAL4_CONTEXT_TSV);
+    assert_eq!(sources.len(), set.len());
+    assert_eq!(roles.len(), set.len());
+    for ((m, (id, source)), (role_id, role)) in set.iter().zip(&sources).zip(&roles) {
+        assert_eq!((m.id.as_str(), m.id.as_str()), (*id, *role_id));
+        assert!(
+            source.starts_with("r-package-devel message ") && source.len() > 24,
+            "{id}: {source}"
+        );
+        assert!(matches!(*role, "opening" | "reply"), "{id}: role {role}");
+    }
+    let distinct: HashSet<&str> = sources.iter().map(|s| s.1).collect();
+    assert_eq!(distinct.len(), sources.len(), "a message appears twice");
+    let role_count = |r: &str| roles.iter().filter(|(_, role)| *role == r).count();
+    assert_eq!((role_count("opening"), role_count("reply")), (260, 360));
+
+    let count = |i: Intent| set.iter().filter(|m| m.intents.contains(&i)).count();
+    let expected = [
+        (Intent::Question, 305),
+        (Intent::Answer, 296),
+        (Intent::Thanks, 77),
+        (Intent::BugReport, 67),
+        (Intent::FeatureRequest, 30),
+        (Intent::Complaint, 44),
+        (Intent::Praise, 18),
+        (Intent::Introduction, 1),
+        (Intent::Announcement, 12),
+    ];
+    for (i, n) in expected {
+        assert_eq!(count(i), n, "{}", i.as_str());
+    }
+    assert_eq!(set.iter().filter(|m| m.intents.is_empty()).count(), 2);
+    assert_eq!(set.iter().filter(|m| m.hostile).count(), 2);
+}
+
+/// The texts made from the shared data (kith's mbox importer, then `real4_text`) are the ones
+/// the labellers read: the FNV-1a-64 digest of all 620, each followed by a NUL byte, taken from
+/// the sampler's output when the set was drawn.
+#[test]
+fn real4_texts_from_the_shared_data_are_the_ones_labelled() {
+    let Some(dir) = shared_data() else { return };
+    let set = real4::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in &set {
+        assert!(!m.text.trim().is_empty(), "{}: empty text", m.id);
+        for &b in m.text.as_bytes().iter().chain(&[0u8]) {
+            digest ^= u64::from(b);
+            digest = digest.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    assert_eq!(digest, 0x1b69_ab83_a52e_210c, "digest {digest:#x}");
+}
+
+/// README.md's agreement table, recomputed from the two labellers' files: per class, how many
+/// each gave, how many both, and Cohen's kappa (two decimals).
+#[test]
+fn real4_second_labeller_agreement_is_the_readme_table() {
+    let first = eval::parse_labelled(eval::REAL4_TSV).expect("real4.tsv parses");
+    let mut second: Vec<(String, Vec<Intent>, bool)> = Vec::new();
+    for (n, line) in eval::REAL4_SECOND_TSV.lines().enumerate().skip(1) {
+        let [id, intents, hostile] = line.split('\t').collect::<Vec<_>>()[..] else {
+            panic!("real4-second.tsv line {}: expected 3 columns", n + 1)
+        };
+        let intents = intents
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| Intent::parse(s).unwrap_or_else(|| panic!("line {}: {s}", n + 1)))
+            .collect();
+        assert!(matches!(hostile, "0" | "1"), "line {}", n + 1);
+        second.push((id.to_string(), intents, hostile == "1"));
+    }
+    assert_eq!(second.len(), first.len());
+    let kappa = |a: &[bool], b: &[bool]| -> f64 {
+        let n = a.len() as f64;
+        let agree = a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / n;
+        let (pa, pb) = (
+            a.iter().filter(|x| **x).count() as f64 / n,
+            b.iter().filter(|x| **x).count() as f64 / n,
+        );
+        let chance = pa * pb + (1.0 - pa) * (1.0 - pb);
+        (agree - chance) / (1.0 - chance)
+    };
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    // (class, first, second, both, κ) as README.md's table gives them.
+    let table: [(Option<Intent>, usize, usize, usize, f64); 10] = [
+        (Some(Intent::Question), 305, 302, 301, 0.98),
+        (Some(Intent::Answer), 296, 274, 274, 0.93),
+        (Some(Intent::Thanks), 77, 80, 77, 0.98),
+        (Some(Intent::BugReport), 67, 55, 52, 0.84),
+        (Some(Intent::FeatureRequest), 30, 32, 30, 0.97),
+        (Some(Intent::Complaint), 44, 47, 40, 0.87),
+        (Some(Intent::Praise), 18, 20, 16, 0.84),
+        (Some(Intent::Introduction), 1, 1, 1, 1.00),
+        (Some(Intent::Announcement), 12, 11, 10, 0.87),
+        (None, 2, 2, 2, 1.00),
+    ];
+    for (class, n1, n2, both, k) in table {
+        let (a, b): (Vec<bool>, Vec<bool>) = first
+            .iter()
+            .zip(&second)
+            .map(|(m, s)| {
+                assert_eq!(m.id, s.0);
+                match class {
+                    Some(i) => (m.intents.contains(&i), s.1.contains(&i)),
+                    None => (m.hostile, s.2),
+                }
+            })
+            .unzip();
+        let name = class.map_or("hostile", |i| i.as_str());
+        let got = (
+            a.iter().filter(|x| **x).count(),
+            b.iter().filter(|x| **x).count(),
+            a.iter().zip(&b).filter(|(x, y)| **x && **y).count(),
+        );
+        assert_eq!(got, (n1, n2, both), "{name}");
+        assert_eq!(round(kappa(&a, &b)), k, "{name}: kappa");
+    }
+}
+
+/// Set 4's per-intent and hostility counts (texts from the shared data), or `None` when
+/// the shared data is absent (skipped outside CI).
+fn real4_counts() -> Option<(Vec<(Intent, Counts)>, Counts)> {
+    let dir = shared_data()?;
+    let set = real4::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let roles = eval::parse_context(eval::REAL4_CONTEXT_TSV).expect("context file parses");
+    Some(counts_of(set.iter(), &roles))
+}
+
+/// SPEC §9 on the bar, real-message set 4 (a community no other set came from, labelled blind
+/// to the rules, read once, each message in its structural role): precision and recall
+/// ≥ 0.80 for every intent it has examples of, hostility precision ≥ 0.90.
+#[test]
+#[ignore = "not met on real-message set 4 (read once, docs/text-accuracy.md): \
+            question P 0.91 R 0.48 (305 examples), answer P 0.88 R 0.75 (296), \
+            thanks P 0.86 R 0.65 (77), bug_report P 0.29 R 0.09 (67), \
+            feature_request P 1.00 R 0.03 (30), complaint P 0.31 R 0.25 (44), \
+            praise P 0.05 R 0.06 (18), introduction P 0.01 R 1.00 (1; 72 false alarms), \
+            announcement P 0.00 R 0.00 (12); hostility P 0.20 (4 false alarms)"]
+fn intent_precision_and_recall_on_real4_at_least_0_80() {
+    let Some((per, host)) = real4_counts() else {
+        return;
+    };
+    let measured: Vec<(Intent, Counts)> =
+        per.into_iter().filter(|(_, c)| c.tp + c.fn_ > 0).collect();
+    let short = below(&measured, 0.80, 0.80);
+    assert!(
+        short.is_empty(),
+        "below 0.80 on real-message set 4: {short:?}"
+    );
+    assert!(
+        host.precision() >= 0.90,
+        "hostility precision {:.2} on real-message set 4",
+        host.precision()
+    );
+}
+
+/// The figures reached on real-message set 4 at its one reading (commit "Real-message set 4,
+/// first reading"; the rules of set 3's reading, unchanged), truncated to two decimals, as
+/// floors; the false alarms of the classes found least (introduction, announcement,
+/// hostility) as ceilings.
+#[test]
+fn intent_real4_figures_do_not_regress() {
+    let Some((per, host)) = real4_counts() else {
+        return;
+    };
+    let floors: &[(Intent, f64, f64)] = &[
+        // 146 of 161 predicted right, 146 of 305 found.
+        (Intent::Question, 0.90, 0.47),
+        // 222 of 252, 222 of 296.
+        (Intent::Answer, 0.88, 0.75),
+        // 50 of 58, 50 of 77.
+        (Intent::Thanks, 0.86, 0.64),
+        // 6 of 21, 6 of 67.
+        (Intent::BugReport, 0.28, 0.08),
+        // 1 of 1, 1 of 30.
+        (Intent::FeatureRequest, 1.00, 0.03),
+        // 11 of 36, 11 of 44.
+        (Intent::Complaint, 0.30, 0.25),
+        // 1 of 20, 1 of 18.
+        (Intent::Praise, 0.05, 0.05),
+    ];
+    hold_floors(&per, floors, "real-message set 4");
+    let fp = |intent: Intent| {
+        per.iter()
+            .find(|(i, _)| *i == intent)
+            .map_or(0, |(_, c)| c.fp)
+    };
+    assert!(
+        fp(Intent::Introduction) <= 72,
+        "{} false introductions",
+        fp(Intent::Introduction)
+    );
+    assert!(
+        fp(Intent::Announcement) <= 2,
+        "{} false announcements",
+        fp(Intent::Announcement)
+    );
+    assert!(host.fp <= 4, "{} false hostility alarms", host.fp);
 }
