@@ -83,10 +83,24 @@ pub const REAL4_CONTEXT_TSV: &str = include_str!("../data/eval/real4-context.tsv
 /// independently: the measure of how reproducibly the guide is read.
 pub const REAL4_SECOND_TSV: &str = include_str!("../data/eval/real4-second.tsv");
 
+/// Real-message set 5 (`data/eval/real5.tsv`, ids `v0001`…, split `holdout` on every row):
+/// further messages of the R package-devel list, none of them in set 4, labelled blind to the
+/// rules after set 4's reading. Labels only, as [`REAL4_TSV`].
+pub const REAL5_TSV: &str = include_str!("../data/eval/real5.tsv");
+
+/// Attribution of every message of [`REAL5_TSV`], as [`REAL4_SOURCES_TSV`].
+pub const REAL5_SOURCES_TSV: &str = include_str!("../data/eval/real5-sources.tsv");
+
+/// Structural role of every message of [`REAL5_TSV`], as [`REAL4_CONTEXT_TSV`].
+pub const REAL5_CONTEXT_TSV: &str = include_str!("../data/eval/real5-context.tsv");
+
+/// The second labeller's labels of [`REAL5_TSV`], as [`REAL4_SECOND_TSV`].
+pub const REAL5_SECOND_TSV: &str = include_str!("../data/eval/real5-second.tsv");
+
 /// The characters at which [`real4_text`] cuts a text (and keeps at least half of them).
 pub const REAL4_MAX_CHARS: usize = 3000;
 
-/// A message of set 4 as its labellers read it, from the text kith stores: carriage returns
+/// A message of sets 4 and 5 as their labellers read it, from the text kith stores: carriage returns
 /// dropped, each line's trailing whitespace trimmed, three or more line breaks made two, the
 /// whole trimmed; then, past [`REAL4_MAX_CHARS`] characters, cut after the last line break or
 /// sentence end (`. `, `? `, `! `) in the first [`REAL4_MAX_CHARS`] (after the last space

@@ -363,9 +363,11 @@ fn sentence_evidence(s: &Sentence, out: &mut Vec<Evidence>) {
     }
 }
 
-/// A command ("go away", "shut up", "get lost") said of something rather than to someone:
-/// after a modal, a negation or "to" it describes ("the alert won't go away", "it does not
-/// go away", "I had to shut up").
+/// A command ("go away", "shut up", "get lost") said of something rather than to someone.
+/// Said to someone, it opens its sentence or follows a word that leads an imperative ("Go
+/// away.", "just go away", "please shut up", "why don't you get lost"); after anything else
+/// it describes ("the warnings go away", "the alert won't go away", "make the NOTE go away",
+/// "I had to shut up").
 fn described(joined: &str, phrase: &str) -> bool {
     if !phrase
         .split(' ')
@@ -379,22 +381,24 @@ fn described(joined: &str, phrase: &str) -> bool {
             .split(' ')
             .rfind(|w| !w.is_empty())
             .is_some_and(|w| {
-                matches!(
+                !matches!(
                     w,
-                    "not"
-                        | "never"
-                        | "won't"
-                        | "wont"
-                        | "will"
-                        | "would"
-                        | "doesn't"
-                        | "didn't"
-                        | "don't"
-                        | "can't"
-                        | "cannot"
-                        | "couldn't"
-                        | "to"
-                        | "simply"
+                    "just"
+                        | "please"
+                        | "pls"
+                        | "plz"
+                        | "now"
+                        | "so"
+                        | "and"
+                        | "then"
+                        | "you"
+                        | "u"
+                        | "off"
+                        | "hey"
+                        | "oh"
+                        | "seriously"
+                        | "lol"
+                        | "ugh"
                 )
             })
     })
@@ -517,9 +521,19 @@ mod tests {
             "the `(idiot|moron)` regex only matches whole words",
             "The alert simply won't go away, even after a refresh.",
             "It does not go away when I reload the page.",
+            "If I put version=2 into my save() call, the warnings go away.",
+            "hoping that might make the warning go away",
             "a man sticking a fag in his braces",
         ] {
             assert!(!hostility(t).is_hostile(), "{t}: {:?}", hostility(t));
+        }
+        // Said to someone, the command stays harassment.
+        for t in [
+            "Go away.",
+            "Just go away, nobody wants you here.",
+            "why don't you go away",
+        ] {
+            assert!(hostility(t).is_hostile(), "{t}");
         }
     }
 }

@@ -307,6 +307,10 @@ pub(crate) const NOT_THANKS: &[&str] = &[
     "for the suggestion",
     "thanks for having me",
     "would thank you",
+    "thanks for any",
+    "thank you for any",
+    "thanks for raising",
+    "thank you for raising",
 ];
 
 pub(crate) const BUG_PHRASES: &[&str] = &[
@@ -726,6 +730,46 @@ pub(crate) const QUESTION_ANYWHERE: &[&str] = &[
     "i'd love to know",
 ];
 
+/// Asking for help without a question mark, wherever it stands in the writer's own thread
+/// ("Any help would be appreciated.", "Thanks in advance for any suggestions.", "I can't
+/// figure out what I'm doing wrong."): on help lists and forums the opening post asks this
+/// way as often as with a question.
+pub(crate) const HELP_REQUEST: &[&str] = &[
+    "any help",
+    "any suggestion",
+    "any advice",
+    "any hint",
+    "any pointer",
+    "any thoughts",
+    "any insight",
+    "any guidance",
+    "thanks in advance",
+    "thank you in advance",
+    "thanks for any",
+    "would appreciate",
+    "i'd appreciate",
+    "would be grateful",
+    "would be very grateful",
+    "grateful for any",
+    "appreciate any",
+    "please advise",
+    "help is appreciated",
+    "help is much appreciated",
+    "help would be",
+    "i'm wondering",
+    "i am wondering",
+    "i was wondering",
+    "can't figure out",
+    "cannot figure out",
+    "not sure how to",
+    "don't know how to",
+    "what am i doing wrong",
+    "what i'm doing wrong",
+    "what am i missing",
+    "i'm stuck",
+    "i am stuck",
+];
+
 /// Answer cues anywhere: the reply explains or points somewhere.
 pub(crate) const ANSWER_ANYWHERE: &[&str] = &[
     "means",
@@ -971,12 +1015,43 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         });
     // A long message thanks in its opening; a thanks word closing it ("Cheers", "appreciate
     // it") signs off.
+    // A reply that thanks someone for something ("Thanks for the pointer.", "thank you for
+    // this info", "Thanks to Tomas for pointing me in the right direction") thanks wherever
+    // it says so: gratitude with its object is no sign-off.
+    // Not thanks in advance or politeness for a report ("thanks for any hints", "thank you
+    // for raising this").
+    let thanked_for = |s: &Sentence| {
+        [
+            "thanks for",
+            "thank you for",
+            "thanks to",
+            "thank you to",
+            "i thank you",
+        ]
+        .iter()
+        .any(|p| has_phrase(&s.joined, p))
+            && ![
+                "for any",
+                "for raising",
+                "for reporting",
+                "for asking",
+                "for bringing",
+                "for reading",
+                "for your patience",
+                "for your time",
+                "for coming",
+                "in advance",
+            ]
+            .iter()
+            .any(|p| has_phrase(&s.joined, p))
+    };
     let thanks_word = find(ss, PhraseSet::THANKS).filter(|_| {
         !long
             || ss
                 .iter()
                 .take(2)
                 .any(|s| PhraseSet::THANKS.first_in(s).is_some())
+            || (role == Role::Reply && ss.iter().any(thanked_for))
     });
     // "Thanks a lot." after bad news, "thanks for the \"quick\" reply": sarcasm.
     let sarcastic = (has_in_all(ss, "thanks a lot")
@@ -997,7 +1072,11 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             .flatten()
     });
     let answer_cue = sentence_start(ss, PhraseSet::ANSWER_STARTS)
-        .or_else(|| find(ss, PhraseSet::ANSWER_ANYWHERE));
+        .or_else(|| find(ss, PhraseSet::ANSWER_ANYWHERE))
+        .or_else(|| {
+            (role == Role::Reply && qss.iter().any(|s| s.question && suggests(s)))
+                .then(|| "suggestion".to_string())
+        });
     let bug = find(ss, PhraseSet::BUG)
         .filter(|b| {
             b != "bug"
@@ -1084,8 +1163,12 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // A long message's question is also worded as one ("is it …?", not "perhaps we can
     // combine them?").
     // An opening post asks the readers wherever its question stands.
+    // In a reply, a suggestion put as a question ("Have you tried …?", "Could you not skip
+    // these tests?", "I think quote(x) will work here?") answers: it does not ask.
+    let suggestion = |s: &Sentence| role == Role::Reply && suggests(s);
     let asks = |i: usize, s: &Sentence| {
         s.question
+            && !suggestion(s)
             && !rhetorical_form(s)
             && (!long
                 || (interrogative(s)
@@ -1099,6 +1182,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         .or_else(|| {
             (!long)
                 .then(|| find(ss, PhraseSet::QUESTION_ANYWHERE))
+                .flatten()
+        })
+        // A thread's opening post that asks for help in so many words, wherever
+        // ("Any help would be appreciated.", "thanks in advance").
+        .or_else(|| {
+            (role == Role::Opening)
+                .then(|| find(ss, PhraseSet::HELP_REQUEST))
                 .flatten()
         })
         // An opening post titled with a question, with or without its "?" ("Should we
@@ -1150,13 +1240,17 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
 
     // "Would you mind …? Thanks.": thanks that only closes a request or a question, with
     // nothing resolved, is politeness in advance.
-    let closing_politeness = question.is_some()
-        && resolution.is_none()
+    // The same after a plea for help without a question mark ("If you have someone to
+    // recommend, I would appreciate the lead. Thanks.").
+    let closing_politeness = resolution.is_none()
         && ss.len() >= 2
-        && ss[..ss.len() - 1]
-            .iter()
-            .all(|s| PhraseSet::THANKS.first_in(s).is_none())
-        && ss[ss.len() - 2].question;
+        && ss[..ss.len() - 1].iter().all(|s| {
+            PhraseSet::THANKS.first_in(s).is_none() || PhraseSet::HELP_REQUEST.first_in(s).is_some()
+        })
+        && ((question.is_some() && ss[ss.len() - 2].question)
+            || PhraseSet::HELP_REQUEST
+                .first_in(&ss[ss.len() - 2])
+                .is_some());
     let thanks = match (&thanks_word, &not_thanks) {
         _ if intro.is_some() || announce.is_some() || closing_politeness => None,
         (Some(w), None) => Some(w.clone()),
@@ -1265,6 +1359,24 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         && announce.is_none()
         && request.is_none()
         && bug.is_none();
+    // A reply that thanks and goes on to tell something (what the writer found, tried or
+    // decided: "Thanks, Uwe. I moved the data to inst/extdata and the NOTE is gone …")
+    // answers as well, when what it tells runs to twenty words or more.
+    let told_after_thanks = role == Role::Reply
+        && thanks.is_some()
+        && question.is_none()
+        && intro.is_none()
+        && announce.is_none()
+        && request.is_none()
+        && ss
+            .iter()
+            .filter(|s| PhraseSet::THANKS.first_in(s).is_none())
+            .map(Sentence::word_count)
+            .sum::<usize>()
+            >= 20;
+    if told_after_thanks {
+        add(Intent::Answer, "told after thanks".into());
+    }
     if answered {
         if let Some(e) = answer_cue {
             add(Intent::Answer, e);
@@ -1291,6 +1403,15 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             && informative(ss, prose)
         {
             add(Intent::Answer, "informative statement".into());
+        } else if no_other
+            && thanks_word.is_none()
+            && role == Role::Reply
+            && ctx.had_quote
+            && words >= 7
+        {
+            // A reply under the message it quotes (e-mail's way of answering) that does
+            // nothing else tells the asker something.
+            add(Intent::Answer, "reply under a quote".into());
         }
     }
     out.sort_by_key(|m| m.intent);
@@ -2112,7 +2233,17 @@ fn intro(prose: &str, ss: &[Sentence]) -> Option<String> {
     if let Some(p) = PhraseSet::INTRO_STRONG.first_in_all(ss) {
         return Some(p.to_string());
     }
-    let phrase = PhraseSet::INTRO.first_in_all(ss)?;
+    // "I'm …" / "I am …" presents the writer only when a name, a role or an origin follows
+    // ("I'm Ana", "I am a PhD student", "I'm from Houston") or a name says "here" ("Marta
+    // here."), not a state or what they are doing ("Hi all, I'm trying to …", "I am writing
+    // because …"); any other cue ("my name is", "new here") counts as it is.
+    let weak = |p: &str| matches!(p, "i'm" | "i am");
+    let phrases = PhraseSet::INTRO.all_in_all(ss);
+    let phrase = match phrases.iter().find(|p| !weak(p)) {
+        Some(p) => *p,
+        None if presents_self(prose) => *phrases.first()?,
+        None => return None,
+    };
     let starts_with_name = ["I'm ", "I am "].iter().any(|p| {
         prose
             .trim_start()
@@ -2127,6 +2258,98 @@ fn intro(prose: &str, ss: &[Sentence]) -> Option<String> {
     } else {
         None
     }
+}
+
+/// A question-form sentence that proposes rather than asks: "have you tried …?", "could you
+/// not …?", "why not …?", "what about …?", "I think … will work?".
+fn suggests(s: &Sentence) -> bool {
+    const STARTS: &[&str] = &[
+        "have you tried",
+        "have you considered",
+        "have you looked",
+        "have you checked",
+        "have you added",
+        "did you try",
+        "did you add",
+        "did you check",
+        "did you consider",
+        "could you not",
+        "can't you",
+        "cant you",
+        "couldn't you",
+        "why not",
+        "what about",
+        "how about",
+        "would it work",
+        "would it help",
+        "wouldn't it",
+        "would that work",
+        "does it work if",
+        "what if you",
+        "i think",
+        "maybe",
+        "perhaps",
+        "shouldn't",
+    ];
+    STARTS.iter().any(|p| {
+        s.joined.starts_with(p)
+            && (s.joined.len() == p.len() || s.joined.as_bytes()[p.len()] == b' ')
+    })
+}
+
+/// Whether some "I'm" / "I am" in `prose` is followed by what presents a person: a name
+/// (a capitalised word), "a"/"an" and a noun ("a PhD student"; not "a bit", "a little"), an
+/// origin or a role ("from", "based", "new", "the maintainer of" …).
+fn presents_self(prose: &str) -> bool {
+    const FOLLOWERS: &[&str] = &[
+        "from ",
+        "based ",
+        "originally ",
+        "new ",
+        "the maintainer",
+        "the author",
+        "the developer",
+        "the creator",
+        "the new ",
+        "the organizer",
+        "the organiser",
+        "one of the",
+        "part of the",
+        "currently a",
+        "currently an",
+    ];
+    const NOT_A_ROLE: &[&str] = &["a bit", "a little", "a lot", "a big fan"];
+    // "Marta here." / "Hello all, Dmitri here," in the opening.
+    let named_here = prose.split(['.', ',', '!', '\n']).take(3).any(|part| {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        matches!(words[..], [name, "here"] if name.chars().next().is_some_and(char::is_uppercase))
+    });
+    if named_here {
+        return true;
+    }
+    let lower = prose.to_lowercase();
+    ["i'm ", "i am ", "i’m "].iter().any(|p| {
+        lower.match_indices(p).any(|(at, m)| {
+            // Only at a word start ("Hi, I'm", not "Hi, Tim ").
+            if lower[..at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+            {
+                return false;
+            }
+            let rest_lower = &lower[at + m.len()..];
+            let rest = prose.get(at + m.len()..).unwrap_or("");
+            let capitalised = rest
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_uppercase() && !rest.starts_with("I "));
+            capitalised
+                || FOLLOWERS.iter().any(|f| rest_lower.starts_with(f))
+                || ((rest_lower.starts_with("a ") || rest_lower.starts_with("an "))
+                    && !NOT_A_ROLE.iter().any(|n| rest_lower.starts_with(n)))
+        })
+    })
 }
 
 /// Evaluative adjectives that judge a product, a process or a place negatively.
@@ -3272,5 +3495,81 @@ mod role_tests {
             allowing them.";
         assert!(intents(t, Role::Opening).contains(&Intent::FeatureRequest));
         assert!(!intents(t, Role::Unknown).contains(&Intent::FeatureRequest));
+    }
+
+    /// The mailing-list round (set 4): e-mail's ways of asking, answering and thanking.
+    #[test]
+    fn an_opening_post_asks_for_help_without_a_question_mark() {
+        let post = "Dear all,\n\nmy package fails R CMD check on win-builder with an error \
+            about a missing DLL, while it passes on Linux and macOS. I have tried rebuilding the \
+            vignettes and updating Rcpp. Any help would be appreciated.\n\nBest,\nAnn";
+        assert!(intents(post, Role::Opening).contains(&Intent::Question));
+        // The same words in a reply tell, they do not open a request for help.
+        assert!(!intents(post, Role::Reply).contains(&Intent::Question));
+    }
+
+    #[test]
+    fn a_suggestion_put_as_a_question_in_a_reply_answers() {
+        let t = "Have you tried adding importFrom(stats, median) to your NAMESPACE?";
+        let got = intents(t, Role::Reply);
+        assert!(got.contains(&Intent::Answer), "{got:?}");
+        assert!(!got.contains(&Intent::Question), "{got:?}");
+        // Asked of the readers in an opening post, it asks.
+        assert!(intents(t, Role::Opening).contains(&Intent::Question));
+    }
+
+    #[test]
+    fn a_reply_that_thanks_and_goes_on_to_report_answers_as_well() {
+        let t = "Thanks, Uwe. I moved the data files to inst/extdata as you suggested, rebuilt \
+            the tarball with R CMD build and the NOTE about the installed size is gone on all \
+            the platforms I tried.";
+        let got = intents(t, Role::Reply);
+        assert!(
+            got.contains(&Intent::Thanks) && got.contains(&Intent::Answer),
+            "{got:?}"
+        );
+        // A bare thanks is only thanks.
+        assert_eq!(
+            intents("Thanks, that fixed it.", Role::Reply),
+            [Intent::Thanks]
+        );
+    }
+
+    #[test]
+    fn a_long_reply_thanks_for_something_wherever_it_says_so() {
+        let t = "I looked at the check logs again and the warning comes from the compiler \
+            flags that the Windows builder sets, not from the package code itself, so the \
+            configure script is fine as it is. Thanks for the pointer to the logs.";
+        assert!(intents(t, Role::Reply).contains(&Intent::Thanks));
+        // Thanks in advance or for raising a matter is politeness.
+        let ahead = t.replace(
+            "Thanks for the pointer to the logs.",
+            "Thanks for any hints.",
+        );
+        assert!(!intents(&ahead, Role::Reply).contains(&Intent::Thanks));
+    }
+
+    #[test]
+    fn i_am_introduces_only_with_a_name_a_role_or_an_origin() {
+        for t in [
+            "Hi all, I'm Ana, a data scientist from Houston.",
+            "Hello everyone! I am a PhD student working on spatial statistics.",
+            "Hey everybody, Marta here. I'm the new community lead.",
+        ] {
+            assert!(
+                intents(t, Role::Unknown).contains(&Intent::Introduction),
+                "{t}"
+            );
+        }
+        for t in [
+            "Hi all, I'm trying to ready a package update for CRAN but it fails.",
+            "Hi, I am writing because my check fails on Windows.",
+            "Hello, I'm a bit confused by the new NOTE about URLs.",
+        ] {
+            assert!(
+                !intents(t, Role::Opening).contains(&Intent::Introduction),
+                "{t}"
+            );
+        }
     }
 }

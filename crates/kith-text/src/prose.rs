@@ -1,6 +1,16 @@
 //! Prose extraction: what a member wrote in their own words. Code blocks, inline code, quoted
 //! lines (`> `), stack traces and URLs carry no sentiment of the author and are removed before
 //! any scoring; what was removed is reported so that callers can explain a score.
+//!
+//! E-mail (mailing lists) adds what is not the author's writing either: the attribution line
+//! of a quote ("On Mon, 5 Jan 2015, Ann <ann at x.org> wrote:", whose quoted lines list
+//! archives often strip), the signature after a `-- ` line, a list footer or Outlook's reply
+//! separator (a rule of underscores), a forwarded or original message below its header
+//! ("-----Original Message-----", "From: … Sent: …"), the archive's "[[alternative HTML
+//! version deleted]]", and the sign-off ("Best regards,\nAnn Smith\nUniversity of X"): its
+//! closing formula and the name and address lines under it. A sign-off that thanks
+//! ("Thanks,", "Many thanks,") keeps its formula line, which says something; the lines under
+//! it go.
 
 /// A message reduced to its author's own prose.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -15,6 +25,9 @@ pub struct Prose {
     pub had_trace: bool,
     /// Number of URLs removed.
     pub urls: usize,
+    /// An e-mail's signature, sign-off, footer or a message quoted below the author's
+    /// (forwarded, original, attribution line) was removed.
+    pub had_signature: bool,
 }
 
 impl Prose {
@@ -52,14 +65,18 @@ fn is_url(token: &str) -> bool {
     t.starts_with("http://") || t.starts_with("https://") || t.starts_with("www.")
 }
 
-/// Removes code, quotes, traces and URLs. Never fails; an unterminated fence drops the rest.
+/// Removes code, quotes, traces, URLs and e-mail furniture (see the module). Never fails; an
+/// unterminated fence drops the rest.
 pub fn extract(text: &str) -> Prose {
     let mut p = Prose {
         text: String::with_capacity(text.len()),
         ..Prose::default()
     };
+    let lines: Vec<&str> = text.lines().collect();
+    let (end, cut) = email_end(&lines);
+    p.had_signature = cut;
     let mut in_fence = false;
-    for line in text.lines() {
+    for (i, &line) in lines[..end].iter().enumerate() {
         let trimmed = line.trim_start();
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             in_fence = !in_fence;
@@ -69,7 +86,11 @@ pub fn extract(text: &str) -> Prose {
         if in_fence {
             continue;
         }
-        if trimmed.starts_with('>') {
+        // `>` quotes; `|` quotes too, as some mail readers mark them (a Markdown table row
+        // ends with `|` as well and stays).
+        if trimmed.starts_with('>')
+            || (trimmed.starts_with('|') && !trimmed.trim_end().ends_with('|'))
+        {
             p.had_quote = true;
             continue;
         }
@@ -81,12 +102,173 @@ pub fn extract(text: &str) -> Prose {
             p.had_trace = true;
             continue;
         }
+        if is_attribution(&lines, i) || is_archive_note(trimmed) {
+            p.had_quote = true;
+            continue;
+        }
         if !p.text.is_empty() {
             p.text.push('\n');
         }
         push_without_inline_code(&mut p, line);
     }
     p
+}
+
+/// Where the author's own writing of an e-mail ends (a line index), and whether anything was
+/// cut there: the first signature delimiter, rule of underscores, forwarded or original
+/// message header; then a sign-off among the last lines before it.
+fn email_end(lines: &[&str]) -> (usize, bool) {
+    let mut end = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        let underscores = t.len() >= 10 && t.bytes().all(|b| b == b'_');
+        if *line == "--" || *line == "-- " || underscores || is_forward_header(lines, i) {
+            end = i;
+            break;
+        }
+    }
+    let cut = end < lines.len();
+    match sign_off(&lines[..end]) {
+        Some(at) if at < end => (at, true),
+        _ => (end, cut),
+    }
+}
+
+/// A quoted message's header: "-----Original Message-----", "---------- Forwarded message
+/// ---------", "Begin forwarded message:", or Outlook's "From: …" with "Sent:"/"Date:" and
+/// "To:"/"Subject:" in the lines after it.
+fn is_forward_header(lines: &[&str], i: usize) -> bool {
+    let t = lines[i].trim();
+    let lower = t.to_ascii_lowercase();
+    if (t.starts_with("---")
+        && (lower.contains("original message") || lower.contains("forwarded message")))
+        || lower == "begin forwarded message:"
+    {
+        return true;
+    }
+    if !t.starts_with("From:") {
+        return false;
+    }
+    let next = &lines[i + 1..lines.len().min(i + 6)];
+    let has = |field: &str| next.iter().any(|l| l.trim_start().starts_with(field));
+    (has("Sent:") || has("Date:")) && (has("To:") || has("Subject:"))
+}
+
+/// A quote's attribution line ("On <date>, <name> wrote:", "<name> writes:"), or the first
+/// line of one wrapped over two ("On Mon, 5 Jan 2015 at 10:00, Ann Smith <" + "ann at x.org>
+/// wrote:").
+fn is_attribution(lines: &[&str], i: usize) -> bool {
+    // "… wrote:", or a date and an address then a colon ("2017-05-16 13:12 GMT+02:00 Ann
+    // Smith <ann at x.org>:").
+    let says = |l: &str| {
+        let t = l.trim_end();
+        t.chars().count() <= 200
+            && (["wrote:", "writes:", "schrieb:", "a écrit :", "a écrit:"]
+                .iter()
+                .any(|w| t.ends_with(w))
+                || (t.ends_with(">:") && t.contains('<')))
+    };
+    if says(lines[i]) {
+        return true;
+    }
+    lines[i].trim_start().starts_with("On ")
+        && lines[i].chars().count() <= 200
+        && lines.get(i + 1).is_some_and(|next| {
+            says(next) && !next.trim_start().starts_with("On ") && next.chars().count() <= 120
+        })
+}
+
+/// A line a list archive adds in place of what it removed.
+fn is_archive_note(t: &str) -> bool {
+    t.starts_with("[[alternative HTML version deleted]]")
+        || t.starts_with("[[alternative text/enriched version deleted]]")
+}
+
+/// Closing formulas of a sign-off, lower case, without punctuation. Those that thank keep
+/// their line ([`THANKING_SIGN_OFFS`]).
+const SIGN_OFFS: [&str; 27] = [
+    "best",
+    "best regards",
+    "kind regards",
+    "warm regards",
+    "warmest regards",
+    "with best regards",
+    "with kind regards",
+    "regards",
+    "cheers",
+    "best wishes",
+    "all the best",
+    "sincerely",
+    "yours sincerely",
+    "sincerely yours",
+    "yours",
+    "greetings",
+    "ciao",
+    "many thanks",
+    "thanks",
+    "thank you",
+    "thanks again",
+    "thanks a lot",
+    "thank you very much",
+    "thanks so much",
+    "thank you so much",
+    "thanks and regards",
+    "thx",
+];
+const THANKING_SIGN_OFFS: [&str; 9] = [
+    "many thanks",
+    "thanks",
+    "thank you",
+    "thanks again",
+    "thanks a lot",
+    "thank you very much",
+    "thanks so much",
+    "thank you so much",
+    "thx",
+];
+
+/// The line where a sign-off starts, if the text ends with one: a closing formula alone on
+/// its line (optionally followed by a name of up to three words: "Best, Ann"), below some
+/// writing, with at most six short lines (a name, a title, an address: eight words or fewer)
+/// after it. A sign-off that thanks starts one line later: its formula is kept.
+fn sign_off(lines: &[&str]) -> Option<usize> {
+    let filled: Vec<usize> = (0..lines.len())
+        .filter(|&i| !lines[i].trim().is_empty())
+        .collect();
+    for (k, &i) in filled.iter().enumerate().rev().take(7) {
+        if k == 0 {
+            break;
+        }
+        let after = &filled[k + 1..];
+        if after.len() > 6
+            || after
+                .iter()
+                .any(|&j| lines[j].split_whitespace().count() > 8)
+        {
+            continue;
+        }
+        let line = lines[i].trim();
+        let (formula, name) = line.split_once(',').unwrap_or((line, ""));
+        let formula = formula.trim().trim_end_matches(['.', '!']).to_lowercase();
+        // A name after the formula: up to three capitalised words ("Best, Ann", "Thanks, -Dirk").
+        let name_words: Vec<&str> = name.split_whitespace().collect();
+        let named = name_words.len() <= 3
+            && name_words.iter().all(|w| {
+                w.trim_start_matches('-')
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase)
+            });
+        if !SIGN_OFFS.contains(&formula.as_str()) || !named {
+            continue;
+        }
+        return Some(if THANKING_SIGN_OFFS.contains(&formula.as_str()) {
+            filled.get(k + 1).copied().unwrap_or(lines.len())
+        } else {
+            i
+        });
+    }
+    None
 }
 
 fn push_without_inline_code(p: &mut Prose, line: &str) {
@@ -140,5 +322,50 @@ mod tests {
     #[test]
     fn unmatched_backtick_is_kept() {
         assert_eq!(extract("it`s fine").text, "it`s fine");
+    }
+
+    #[test]
+    fn an_emails_signature_sign_off_footer_and_quoted_message_are_not_prose() {
+        let mail = "On Mon, 5 Jan 2015 at 10:00, Ann Smith <ann at x.org> wrote:\n\
+            \n\
+            It works now, the NOTE is gone.\n\
+            \n\
+            Best regards,\n\
+            Bob Jones\n\
+            University of Somewhere\n\
+            \n\
+            \t[[alternative HTML version deleted]]\n\
+            \n\
+            ______________________________________________\n\
+            R-package-devel at r-project.org mailing list";
+        let p = extract(mail);
+        assert_eq!(p.text.trim(), "It works now, the NOTE is gone.");
+        assert!(p.had_signature && p.had_quote);
+        // A `-- ` signature, and a top-posted reply above Outlook's quoted message.
+        let p = extract("Yes, that is the fix.\n-- \nBob\nhttp://bob.example.org");
+        assert_eq!(p.text.trim(), "Yes, that is the fix.");
+        let p = extract(
+            "I agree.\n\nFrom: Ann\nSent: Monday\nTo: list\nSubject: Re: NOTE\n\nYou idiot.",
+        );
+        assert_eq!(p.text.trim(), "I agree.");
+        // A wrapped attribution line, and `|` quotes (a table row stays).
+        let p = extract(
+            "On Sun, Aug 9, 2015 at 7:04 AM, Joshua Ulrich <\njosh at x.com> wrote:\n| quoted\n| a | b |\nMine.",
+        );
+        assert_eq!(p.text, "| a | b |\nMine.");
+    }
+
+    #[test]
+    fn a_thanking_sign_off_keeps_its_formula_and_a_lone_closing_stays() {
+        let p = extract("Could you check the logs?\n\nThanks,\nAnn\nSomewhere Inc.");
+        assert_eq!(p.text.trim(), "Could you check the logs?\n\nThanks,");
+        // A message that is only a closing word is its own writing.
+        assert_eq!(extract("Cheers!").text, "Cheers!");
+        // "Thanks, that fixed it" is no sign-off: it stays whole.
+        assert_eq!(
+            extract("Thanks, that fixed it").text,
+            "Thanks, that fixed it"
+        );
+        assert!(!extract("Thanks, that fixed it").had_signature);
     }
 }

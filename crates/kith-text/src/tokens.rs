@@ -161,8 +161,9 @@ impl PhraseSet {
     pub const ANSWER_STARTS: PhraseSet = PhraseSet(25);
     pub const DIRECT_QUESTION: PhraseSet = PhraseSet(26);
     pub const SHAPE_REPEATS: PhraseSet = PhraseSet(27);
+    pub const HELP_REQUEST: PhraseSet = PhraseSet(28);
     /// The single phrases the rules test one at a time ([`Sentence::has`]).
-    const FIXED: PhraseSet = PhraseSet(28);
+    const FIXED: PhraseSet = PhraseSet(29);
 
     fn phrases(self) -> &'static [&'static str] {
         SETS.get(usize::from(self.0)).copied().unwrap_or(&[])
@@ -216,7 +217,7 @@ fn first_id(set: PhraseSet, hits: &[Hit]) -> Option<u16> {
 }
 
 /// The lists, indexed by [`PhraseSet`].
-const SETS: [&[&str]; 29] = [
+const SETS: [&[&str]; 30] = [
     crate::hostility::THREATS,
     crate::hostility::DIRECTED_PROFANITY,
     crate::hostility::HARASSMENT,
@@ -245,6 +246,7 @@ const SETS: [&[&str]; 29] = [
     crate::intent::ANSWER_STARTS,
     crate::intent::DIRECT_QUESTION,
     crate::intent::SHAPE_REPEATS,
+    crate::intent::HELP_REQUEST,
     FIXED,
 ];
 

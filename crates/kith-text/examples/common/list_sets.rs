@@ -1,8 +1,8 @@
-//! Real-message set 4 with its texts. The set's messages (the R package-devel list) are not in
-//! the repository: kith's own mbox importer reads `$KITH_SHARED_DATA/mbox-r-package-devel`,
-//! and each labelled message gets the text of the activity its source note names, made as
-//! the labellers read it by [`eval::real4_text`]. Shared by the accuracy example and
-//! `tests/accuracy.rs` (`#[path]`).
+//! Real-message sets 4 and 5 with their texts. Their messages (the R package-devel list) are
+//! not in the repository: kith's own mbox importer reads
+//! `$KITH_SHARED_DATA/mbox-r-package-devel`, and each labelled message gets the text of the
+//! activity its source note names, made as the labellers read it by [`eval::real4_text`].
+//! Shared by the accuracy example and `tests/accuracy.rs` (`#[path]`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -34,7 +34,16 @@ const SOURCE_PREFIX: &str = "r-package-devel message ";
 
 /// Set 4's labelled messages, in file order, with their texts from the shared data in
 /// `shared`. `Err` names what is missing: the archive, a message, a source note.
-pub fn load(shared: &Path) -> Result<Vec<Labelled>, String> {
+pub fn set4(shared: &Path) -> Result<Vec<Labelled>, String> {
+    load(shared, eval::REAL4_TSV, eval::REAL4_SOURCES_TSV, "real4")
+}
+
+/// Set 5's, as [`set4`].
+pub fn set5(shared: &Path) -> Result<Vec<Labelled>, String> {
+    load(shared, eval::REAL5_TSV, eval::REAL5_SOURCES_TSV, "real5")
+}
+
+fn load(shared: &Path, labels: &str, sources: &str, name: &str) -> Result<Vec<Labelled>, String> {
     let dir = shared.join("mbox-r-package-devel");
     let format = kith_import::format_by_name("mbox").ok_or("kith-import has no mbox format")?;
     let inputs = format
@@ -44,16 +53,16 @@ pub fn load(shared: &Path) -> Result<Vec<Labelled>, String> {
     format
         .read(&inputs, &kith_import::ReadContext::default(), &mut texts)
         .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let sources: HashMap<&str, &str> = eval::REAL4_SOURCES_TSV
+    let sources: HashMap<&str, &str> = sources
         .lines()
         .skip(1)
         .filter_map(|l| l.split_once('\t'))
         .collect();
-    let mut set = eval::parse_labelled(eval::REAL4_TSV)?;
+    let mut set = eval::parse_labelled(labels)?;
     for m in &mut set {
         let source = sources
             .get(m.id.as_str())
-            .ok_or_else(|| format!("real4-sources.tsv: no source for {}", m.id))?;
+            .ok_or_else(|| format!("{name}-sources.tsv: no source for {}", m.id))?;
         let id = source.strip_prefix(SOURCE_PREFIX).ok_or_else(|| {
             format!(
                 "real4-sources.tsv: {}: `{source}` is not a list message",
