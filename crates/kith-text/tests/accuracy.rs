@@ -879,7 +879,6 @@ fn real4_counts() -> Option<(Vec<(Intent, Counts)>, Counts)> {
     list_counts(list_sets::set4, eval::REAL4_CONTEXT_TSV)
 }
 
-#[allow(dead_code)] // until set 5's reading
 fn real5_counts() -> Option<(Vec<(Intent, Counts)>, Counts)> {
     list_counts(list_sets::set5, eval::REAL5_CONTEXT_TSV)
 }
@@ -930,6 +929,79 @@ fn intent_real4_figures_do_not_regress() {
         fp(Intent::Announcement) <= 3,
         "{} false announcements",
         fp(Intent::Announcement)
+    );
+    assert_eq!(host.fp, 0, "false hostility alarms");
+}
+
+/// SPEC §9 on the bar, real-message set 5 (the mailing list, drawn after set 4 was read,
+/// labelled blind to the rules, read once after the round on set 4, each message in its
+/// structural role): precision and recall ≥ 0.80 for every intent it has examples of,
+/// hostility precision ≥ 0.90 (it has no hostile message: no false alarm is allowed).
+#[test]
+#[ignore = "not met on real-message set 5 (read once, docs/text-accuracy.md): \
+            answer P 0.89 R 0.85 (317 examples) and thanks P 0.84 R 0.82 (85) meet it; \
+            question P 0.90 R 0.58 (316), bug_report P 0.58 R 0.15 (71), \
+            feature_request P 0.00 R 0.00 (20), complaint P 0.17 R 0.21 (33), \
+            praise P 0.12 R 0.11 (27), announcement P 0.50 R 0.09 (11) do not; \
+            no hostility false alarm; 6 false introductions (none labelled)"]
+fn intent_precision_and_recall_on_real5_at_least_0_80() {
+    let Some((per, host)) = real5_counts() else {
+        return;
+    };
+    let measured: Vec<(Intent, Counts)> =
+        per.into_iter().filter(|(_, c)| c.tp + c.fn_ > 0).collect();
+    let short = below(&measured, 0.80, 0.80);
+    assert!(
+        short.is_empty(),
+        "below 0.80 on real-message set 5: {short:?}"
+    );
+    assert!(
+        host.fp == 0 || host.precision() >= 0.90,
+        "hostility precision {:.2} on real-message set 5",
+        host.precision()
+    );
+}
+
+/// The figures reached on real-message set 5 at its one reading (commit "Real-message set 5,
+/// first reading"; MODEL_VERSION 6), truncated to two decimals, as floors: answer and thanks
+/// meet the 0.80 bar there and must keep it. Introduction (no example) and hostility (none)
+/// hold their false alarms as ceilings (6 and 0).
+#[test]
+fn intent_real5_figures_do_not_regress() {
+    let Some((per, host)) = real5_counts() else {
+        return;
+    };
+    let floors: &[(Intent, f64, f64)] = &[
+        // 182 of 202 predicted right, 182 of 316 found.
+        (Intent::Question, 0.90, 0.57),
+        // 268 of 300, 268 of 317.
+        (Intent::Answer, 0.89, 0.84),
+        // 70 of 83, 70 of 85.
+        (Intent::Thanks, 0.84, 0.82),
+        // 11 of 19, 11 of 71.
+        (Intent::BugReport, 0.57, 0.15),
+        // 7 of 42, 7 of 33.
+        (Intent::Complaint, 0.16, 0.21),
+        // 3 of 25, 3 of 27.
+        (Intent::Praise, 0.12, 0.11),
+        // 1 of 2, 1 of 11.
+        (Intent::Announcement, 0.50, 0.09),
+    ];
+    hold_floors(&per, floors, "real-message set 5");
+    let fp = |intent: Intent| {
+        per.iter()
+            .find(|(i, _)| *i == intent)
+            .map_or(0, |(_, c)| c.fp)
+    };
+    assert!(
+        fp(Intent::Introduction) <= 6,
+        "{} false introductions",
+        fp(Intent::Introduction)
+    );
+    assert!(
+        fp(Intent::FeatureRequest) <= 1,
+        "{} false feature requests",
+        fp(Intent::FeatureRequest)
     );
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
