@@ -1244,13 +1244,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // recommend, I would appreciate the lead. Thanks.").
     let closing_politeness = resolution.is_none()
         && ss.len() >= 2
-        && ss[..ss.len() - 1].iter().all(|s| {
-            PhraseSet::THANKS.first_in(s).is_none() || PhraseSet::HELP_REQUEST.first_in(s).is_some()
-        })
         && ((question.is_some() && ss[ss.len() - 2].question)
             || PhraseSet::HELP_REQUEST
                 .first_in(&ss[ss.len() - 2])
-                .is_some());
+                .is_some())
+        && ss[..ss.len() - 1].iter().all(|s| {
+            PhraseSet::THANKS.first_in(s).is_none() || PhraseSet::HELP_REQUEST.first_in(s).is_some()
+        });
     let thanks = match (&thanks_word, &not_thanks) {
         _ if intro.is_some() || announce.is_some() || closing_politeness => None,
         (Some(w), None) => Some(w.clone()),
@@ -2238,11 +2238,20 @@ fn intro(prose: &str, ss: &[Sentence]) -> Option<String> {
     // here."), not a state or what they are doing ("Hi all, I'm trying to …", "I am writing
     // because …"); any other cue ("my name is", "new here") counts as it is.
     let weak = |p: &str| matches!(p, "i'm" | "i am");
-    let phrases = PhraseSet::INTRO.all_in_all(ss);
-    let phrase = match phrases.iter().find(|p| !weak(p)) {
-        Some(p) => *p,
-        None if presents_self(prose) => *phrases.first()?,
-        None => return None,
+    // Most messages have no cue at all: the first one found decides that without a list.
+    let first = PhraseSet::INTRO.first_in_all(ss)?;
+    let phrase = if !weak(first) {
+        first
+    } else {
+        match PhraseSet::INTRO
+            .all_in_all(ss)
+            .into_iter()
+            .find(|p| !weak(p))
+        {
+            Some(p) => p,
+            None if presents_self(prose) => first,
+            None => return None,
+        }
     };
     let starts_with_name = ["I'm ", "I am "].iter().any(|p| {
         prose
@@ -2321,34 +2330,49 @@ fn presents_self(prose: &str) -> bool {
     const NOT_A_ROLE: &[&str] = &["a bit", "a little", "a lot", "a big fan"];
     // "Marta here." / "Hello all, Dmitri here," in the opening.
     let named_here = prose.split(['.', ',', '!', '\n']).take(3).any(|part| {
-        let words: Vec<&str> = part.split_whitespace().collect();
-        matches!(words[..], [name, "here"] if name.chars().next().is_some_and(char::is_uppercase))
+        let mut words = part.split_whitespace();
+        matches!(
+            (words.next(), words.next(), words.next()),
+            (Some(name), Some("here"), None) if name.chars().next().is_some_and(char::is_uppercase)
+        )
     });
     if named_here {
         return true;
     }
-    let lower = prose.to_lowercase();
-    ["i'm ", "i am ", "i’m "].iter().any(|p| {
-        lower.match_indices(p).any(|(at, m)| {
-            // Only at a word start ("Hi, I'm", not "Hi, Tim ").
-            if lower[..at]
-                .chars()
-                .next_back()
-                .is_some_and(char::is_alphanumeric)
-            {
-                return false;
-            }
-            let rest_lower = &lower[at + m.len()..];
-            let rest = prose.get(at + m.len()..).unwrap_or("");
-            let capitalised = rest
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_uppercase() && !rest.starts_with("I "));
-            capitalised
-                || FOLLOWERS.iter().any(|f| rest_lower.starts_with(f))
-                || ((rest_lower.starts_with("a ") || rest_lower.starts_with("an "))
-                    && !NOT_A_ROLE.iter().any(|n| rest_lower.starts_with(n)))
-        })
+    // Case-insensitive prefix test without lower-casing the whole message.
+    let starts = |rest: &str, p: &str| {
+        rest.len() >= p.len()
+            && rest.is_char_boundary(p.len())
+            && rest[..p.len()].eq_ignore_ascii_case(p)
+    };
+    prose.char_indices().any(|(at, c)| {
+        if c != 'I' && c != 'i' {
+            return false;
+        }
+        // Only at a word start ("Hi, I'm", not "Hi, Tim ").
+        if prose[..at]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+        {
+            return false;
+        }
+        let after = &prose[at + 1..];
+        let Some(rest) = ["'m ", "’m ", " am "]
+            .iter()
+            .find(|p| starts(after, p))
+            .map(|p| &after[p.len()..])
+        else {
+            return false;
+        };
+        let capitalised = rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_uppercase() && !rest.starts_with("I "));
+        capitalised
+            || FOLLOWERS.iter().any(|f| starts(rest, f))
+            || ((starts(rest, "a ") || starts(rest, "an "))
+                && !NOT_A_ROLE.iter().any(|n| starts(rest, n)))
     })
 }
 

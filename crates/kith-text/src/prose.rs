@@ -72,8 +72,20 @@ pub fn extract(text: &str) -> Prose {
         text: String::with_capacity(text.len()),
         ..Prose::default()
     };
-    let lines: Vec<&str> = text.lines().collect();
-    let (end, cut) = email_end(&lines);
+    // A one-line message (most chat messages) has no signature, sign-off or quoted message
+    // below it, and needs no list of lines.
+    let many: Vec<&str>;
+    let one: [&str; 1];
+    let (lines, end, cut): (&[&str], usize, bool) = if text.contains('\n') {
+        many = text.lines().collect();
+        let (end, cut) = email_end(&many);
+        (&many, end, cut)
+    } else if text.is_empty() {
+        (&[], 0, false)
+    } else {
+        one = [text];
+        (&one, 1, false)
+    };
     p.had_signature = cut;
     let mut in_fence = false;
     for (i, &line) in lines[..end].iter().enumerate() {
@@ -102,7 +114,7 @@ pub fn extract(text: &str) -> Prose {
             p.had_trace = true;
             continue;
         }
-        if is_attribution(&lines, i) || is_archive_note(trimmed) {
+        if is_attribution(lines, i) || is_archive_note(trimmed) {
             p.had_quote = true;
             continue;
         }
@@ -139,11 +151,11 @@ fn email_end(lines: &[&str]) -> (usize, bool) {
 /// "To:"/"Subject:" in the lines after it.
 fn is_forward_header(lines: &[&str], i: usize) -> bool {
     let t = lines[i].trim();
-    let lower = t.to_ascii_lowercase();
-    if (t.starts_with("---")
-        && (lower.contains("original message") || lower.contains("forwarded message")))
-        || lower == "begin forwarded message:"
-    {
+    if t.starts_with("---") {
+        let lower = t.to_ascii_lowercase();
+        return lower.contains("original message") || lower.contains("forwarded message");
+    }
+    if t.eq_ignore_ascii_case("begin forwarded message:") {
         return true;
     }
     if !t.starts_with("From:") {
@@ -162,20 +174,21 @@ fn is_attribution(lines: &[&str], i: usize) -> bool {
     // Smith <ann at x.org>:").
     let says = |l: &str| {
         let t = l.trim_end();
-        t.chars().count() <= 200
+        t.ends_with(':')
             && (["wrote:", "writes:", "schrieb:", "a écrit :", "a écrit:"]
                 .iter()
                 .any(|w| t.ends_with(w))
                 || (t.ends_with(">:") && t.contains('<')))
+            && t.chars().count() <= 200
     };
     if says(lines[i]) {
         return true;
     }
     lines[i].trim_start().starts_with("On ")
-        && lines[i].chars().count() <= 200
         && lines.get(i + 1).is_some_and(|next| {
             says(next) && !next.trim_start().starts_with("On ") && next.chars().count() <= 120
         })
+        && lines[i].chars().count() <= 200
 }
 
 /// A line a list archive adds in place of what it removed.
@@ -227,48 +240,71 @@ const THANKING_SIGN_OFFS: [&str; 9] = [
     "thx",
 ];
 
-/// The line where a sign-off starts, if the text ends with one: a closing formula alone on
-/// its line (optionally followed by a name of up to three words: "Best, Ann"), below some
-/// writing, with at most six short lines (a name, a title, an address: eight words or fewer)
-/// after it. A sign-off that thanks starts one line later: its formula is kept.
+/// The line where a sign-off starts, if the text ends with one: a closing formula
+/// ([`is_sign_off_formula`]) among the last seven filled lines, below some writing, with at
+/// most six short lines (a name, a title, an address: eight words or fewer) after it. A
+/// sign-off that thanks starts one line later: its formula is kept.
 fn sign_off(lines: &[&str]) -> Option<usize> {
-    let filled: Vec<usize> = (0..lines.len())
-        .filter(|&i| !lines[i].trim().is_empty())
-        .collect();
-    for (k, &i) in filled.iter().enumerate().rev().take(7) {
-        if k == 0 {
+    // The last seven filled lines, from the bottom: the lowest formula line whose lines below
+    // are few and short.
+    let mut below = 0usize;
+    let mut below_short = true;
+    let mut seen = 0usize;
+    let mut after_formula: Option<usize> = None;
+    for i in (0..lines.len()).rev() {
+        let line = lines[i].trim();
+        if line.is_empty() {
+            continue;
+        }
+        if seen == 7 {
             break;
         }
-        let after = &filled[k + 1..];
-        if after.len() > 6
-            || after
-                .iter()
-                .any(|&j| lines[j].split_whitespace().count() > 8)
+        seen += 1;
+        // Some writing above it: a filled line before `i`.
+        if below <= 6
+            && below_short
+            && is_sign_off_formula(line)
+            && lines[..i].iter().any(|l| !l.trim().is_empty())
         {
-            continue;
-        }
-        let line = lines[i].trim();
-        let (formula, name) = line.split_once(',').unwrap_or((line, ""));
-        let formula = formula.trim().trim_end_matches(['.', '!']).to_lowercase();
-        // A name after the formula: up to three capitalised words ("Best, Ann", "Thanks, -Dirk").
-        let name_words: Vec<&str> = name.split_whitespace().collect();
-        let named = name_words.len() <= 3
-            && name_words.iter().all(|w| {
-                w.trim_start_matches('-')
-                    .chars()
-                    .next()
-                    .is_some_and(char::is_uppercase)
+            let formula = line.split(',').next().unwrap_or(line);
+            let formula = formula.trim().trim_end_matches(['.', '!']);
+            let thanking = THANKING_SIGN_OFFS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(formula));
+            return Some(if thanking {
+                after_formula.unwrap_or(lines.len())
+            } else {
+                i
             });
-        if !SIGN_OFFS.contains(&formula.as_str()) || !named {
-            continue;
         }
-        return Some(if THANKING_SIGN_OFFS.contains(&formula.as_str()) {
-            filled.get(k + 1).copied().unwrap_or(lines.len())
-        } else {
-            i
-        });
+        below += 1;
+        below_short &= line.split_whitespace().nth(8).is_none();
+        after_formula = Some(i);
     }
     None
+}
+
+/// A closing formula alone on its line, optionally followed by a name of up to three
+/// capitalised words ("Best, Ann", "Thanks, -Dirk").
+fn is_sign_off_formula(line: &str) -> bool {
+    // Every formula is short: a longer line is writing.
+    if line.len() > 60 {
+        return false;
+    }
+    let (formula, name) = line.split_once(',').unwrap_or((line, ""));
+    let formula = formula.trim().trim_end_matches(['.', '!']);
+    if formula.len() > 20 || !SIGN_OFFS.iter().any(|f| f.eq_ignore_ascii_case(formula)) {
+        return false;
+    }
+    let mut words = 0;
+    name.split_whitespace().all(|w| {
+        words += 1;
+        words <= 3
+            && w.trim_start_matches('-')
+                .chars()
+                .next()
+                .is_some_and(char::is_uppercase)
+    })
 }
 
 fn push_without_inline_code(p: &mut Prose, line: &str) {
