@@ -1171,10 +1171,13 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
             && !suggestion(s)
             && !rhetorical_form(s)
             && (!long
+                // The writer's own thread asks with any question it puts ("So my question is
+                // whether …?"), worded as one or not.
+                || role == Role::Opening
                 || (interrogative(s)
-                    && (role == Role::Opening
-                        || (role != Role::Reply && (i <= 1 || i + 1 == qss.len()))
-                        || PhraseSet::DIRECT_QUESTION.first_in(s).is_some())))
+                    && ((role != Role::Reply && (i <= 1 || i + 1 == qss.len()))
+                        || PhraseSet::DIRECT_QUESTION.first_in(s).is_some()
+                        || (role == Role::Reply && addressed(s)))))
     };
     let qmark = qss.iter().enumerate().any(|(i, s)| asks(i, s));
     let opening = if long { &qss[..qss.len().min(1)] } else { qss };
@@ -1237,6 +1240,43 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     } else {
         None
     };
+    // A thread opened to describe a problem of the writer's own asks for help with it, even
+    // without a question ("Hi, I am receiving a NOTE upon submission regarding …").
+    let question = question.or_else(|| {
+        (role == Role::Opening && !direct_request && announce.is_none() && intro.is_none())
+            .then(|| {
+                ss.iter().take(3).find_map(|s| {
+                    [
+                        "i am receiving",
+                        "i'm receiving",
+                        "i am getting",
+                        "i'm getting",
+                        "i get an",
+                        "i get the",
+                        "i got an",
+                        "i got the",
+                        "i keep getting",
+                        "i am having",
+                        "i'm having",
+                        "i have a problem",
+                        "i have an issue",
+                        "i am unable",
+                        "i'm unable",
+                        "i am trying",
+                        "i'm trying",
+                        "i tried to",
+                        "i try to",
+                        "fails with",
+                        "is failing",
+                        "keeps failing",
+                    ]
+                    .into_iter()
+                    .find(|p| s.has(p))
+                    .map(|p| format!("problem: {p}"))
+                })
+            })
+            .flatten()
+    });
 
     // "Would you mind …? Thanks.": thanks that only closes a request or a question, with
     // nothing resolved, is politeness in advance.
@@ -1351,9 +1391,11 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
         && complaint.is_none()
         && praise.is_none();
     // An answer replies: an opening post never answers.
+    // A long reply that also asks the one it answers something ("Which version do you use?
+    // Meanwhile, try …") answers as well.
     let answered = !ctx.hostile
         && role != Role::Opening
-        && question.is_none()
+        && (question.is_none() || (role == Role::Reply && long))
         && thanks.is_none()
         && intro.is_none()
         && announce.is_none()
@@ -2267,6 +2309,13 @@ fn intro(prose: &str, ss: &[Sentence]) -> Option<String> {
     } else {
         None
     }
+}
+
+/// A sentence put to the reader in the second person ("you", "your").
+fn addressed(s: &Sentence) -> bool {
+    s.words()
+        .iter()
+        .any(|w| matches!(*w, "you" | "your" | "you're" | "you've"))
 }
 
 /// A question-form sentence that proposes rather than asks: "have you tried …?", "could you
@@ -3595,5 +3644,56 @@ mod role_tests {
                 "{t}"
             );
         }
+    }
+
+    /// The second list round (sets 4 and 5).
+    #[test]
+    fn a_question_wrapped_over_two_lines_is_one_sentence_and_asks() {
+        let post = "Hello everyone!\nI try to upload my package on CRAN but the package\n\
+            does not pass the incoming checks. How to link external\ncompiler with fftw? My \
+            package is on GitHub and the installation log follows below with all its lines.";
+        assert!(intents(post, Role::Opening).contains(&Intent::Question));
+    }
+
+    #[test]
+    fn an_opening_post_asks_with_any_question_it_puts() {
+        let post = "I got a message that a package I maintain has errors. The issue is that a \
+            package I use requires another one that is being replaced. Its developer is fixing \
+            this and it should be on CRAN before my two week period ends. So my question is if \
+            the packages I depend on have been fixed would I need to do anything on my end?";
+        assert!(intents(post, Role::Opening).contains(&Intent::Question));
+        // The same sentence inside a long reply argues; it does not ask the thread.
+        assert!(!intents(post, Role::Reply).contains(&Intent::Question));
+    }
+
+    #[test]
+    fn an_opening_post_that_describes_the_writers_problem_asks_for_help() {
+        let post = "Hi, I am receiving a NOTE upon submission regarding the re-building of \
+            vignettes for CPU time on the Debian check machine, and the package builds in \
+            under a minute everywhere else.";
+        assert_eq!(
+            evidence_in(post, Role::Opening, Intent::Question).as_deref(),
+            Some("problem: i am receiving")
+        );
+    }
+
+    #[test]
+    fn a_long_reply_that_asks_the_asker_asks_and_answers() {
+        let reply = "The error comes from the compiler flags the Windows builder uses, not from \
+            your code, and the log shows the same warning for other packages that link to the \
+            same library. Which version of Rtools do you have installed?";
+        let got = intents(reply, Role::Reply);
+        assert!(
+            got.contains(&Intent::Question) && got.contains(&Intent::Answer),
+            "{got:?}"
+        );
+    }
+
+    fn evidence_in(text: &str, role: Role, intent: Intent) -> Option<String> {
+        analyze_in(text, role)
+            .intents
+            .into_iter()
+            .find(|m| m.intent == intent)
+            .map(|m| m.evidence)
     }
 }

@@ -51,9 +51,18 @@ pub(crate) fn sentences(text: &str) -> Vec<Sentence> {
     let mut start = 0;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
+        // A line break before a lower-case word continues the sentence: e-mail and other
+        // hard-wrapped text breaks its lines inside sentences ("How to link external\n
+        // compiler with fftw?").
         let end = matches!(c, '.' | '!' | '?' | '\n' | ';' | ':')
             && !(c == '.' && chars.peek().is_some_and(|&(_, n)| n.is_alphanumeric()))
-            && !(c == ':' && chars.peek().is_some_and(|&(_, n)| !n.is_whitespace()));
+            && !(c == ':' && chars.peek().is_some_and(|&(_, n)| !n.is_whitespace()))
+            && !(c == '\n'
+                && text[i + 1..]
+                    .trim_start_matches([' ', '\t'])
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_lowercase));
         if end {
             push_part(&mut out, &text[start..i], c == '?');
             start = i + c.len_utf8();
