@@ -979,7 +979,13 @@ fn intent_real4_figures_do_not_regress() {
 /// in its structural role): precision and recall ≥ 0.80 for every intent it has examples
 /// of, hostility precision ≥ 0.90 (it has no hostile message: no false alarm is allowed).
 #[test]
-#[ignore = "READING_PLACEHOLDER"]
+#[ignore = "not met on real-message set 6 (read once, docs/text-accuracy.md): \
+            answer P 0.94 R 0.87 (336 examples) and thanks P 0.83 R 0.83 (78) meet it; \
+            question P 0.92 R 0.77 (321), bug_report P 0.20 R 0.08 (52), \
+            feature_request P 0.33 R 0.06 (17), complaint P 0.19 R 0.23 (40), \
+            praise P 0.08 R 0.08 (13), announcement P 0.25 R 0.08 (12) do not; \
+            1 hostility false alarm (R's version nickname \"You Stupid Darkness\" in a \
+            pasted log), 7 false introductions (none labelled)"]
 fn intent_precision_and_recall_on_real6_at_least_0_80() {
     let Some((per, host)) = real6_counts() else {
         return;
@@ -1045,4 +1051,48 @@ fn intent_real5_figures_do_not_regress() {
         fp(Intent::FeatureRequest)
     );
     assert_eq!(host.fp, 0, "false hostility alarms");
+}
+
+/// The figures reached on real-message set 6 at its one reading (commit "Real-message set 6,
+/// first reading"; MODEL_VERSION 7), truncated to two decimals, as floors: answer and thanks
+/// meet the 0.80 bar there and must keep it. Introduction (no example), feature request and
+/// hostility (no example) hold their false alarms as ceilings (7, 2 and 1).
+#[test]
+fn intent_real6_figures_do_not_regress() {
+    let Some((per, host)) = real6_counts() else {
+        return;
+    };
+    let floors: &[(Intent, f64, f64)] = &[
+        // 248 of 271 predicted right, 248 of 321 found.
+        (Intent::Question, 0.91, 0.77),
+        // 293 of 312, 293 of 336.
+        (Intent::Answer, 0.93, 0.87),
+        // 65 of 78, 65 of 78.
+        (Intent::Thanks, 0.83, 0.83),
+        // 4 of 20, 4 of 52.
+        (Intent::BugReport, 0.20, 0.07),
+        // 9 of 48, 9 of 40.
+        (Intent::Complaint, 0.18, 0.22),
+        // 1 of 13, 1 of 13.
+        (Intent::Praise, 0.07, 0.07),
+        // 1 of 4, 1 of 12.
+        (Intent::Announcement, 0.25, 0.08),
+    ];
+    hold_floors(&per, floors, "real-message set 6");
+    let fp = |intent: Intent| {
+        per.iter()
+            .find(|(i, _)| *i == intent)
+            .map_or(0, |(_, c)| c.fp)
+    };
+    assert!(
+        fp(Intent::Introduction) <= 7,
+        "{} false introductions",
+        fp(Intent::Introduction)
+    );
+    assert!(
+        fp(Intent::FeatureRequest) <= 2,
+        "{} false feature requests",
+        fp(Intent::FeatureRequest)
+    );
+    assert!(host.fp <= 1, "{} false hostility alarms", host.fp);
 }
