@@ -88,13 +88,21 @@ fn main() {
             }),
             None => Vec::new(),
         };
+        let real6 = match std::env::var_os("KITH_SHARED_DATA") {
+            Some(dir) => list_sets::set6(std::path::Path::new(&dir)).unwrap_or_else(|e| {
+                eprintln!("error: real-message set 6: {e}");
+                std::process::exit(1);
+            }),
+            None => Vec::new(),
+        };
         let none = Roles::new();
-        let (real_roles, real2_roles, real3_roles, real4_roles, real5_roles) = (
+        let (real_roles, real2_roles, real3_roles, real4_roles, real5_roles, real6_roles) = (
             roles(eval::REAL_CONTEXT_TSV),
             roles(eval::REAL2_CONTEXT_TSV),
             roles(eval::REAL3_CONTEXT_TSV),
             roles(eval::REAL4_CONTEXT_TSV),
             roles(eval::REAL5_CONTEXT_TSV),
+            roles(eval::REAL6_CONTEXT_TSV),
         );
         for (name, set, roles) in [
             ("messages", &written, &none),
@@ -104,6 +112,7 @@ fn main() {
             ("real3", &real3, &real3_roles),
             ("real4", &real4, &real4_roles),
             ("real5", &real5, &real5_roles),
+            ("real6", &real6, &real6_roles),
         ] {
             let part: Vec<&Labelled> = set.iter().collect();
             let (per, host) = score(&part, roles);

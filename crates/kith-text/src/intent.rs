@@ -737,9 +737,13 @@ pub(crate) const QUESTION_ANYWHERE: &[&str] = &[
 pub(crate) const HELP_REQUEST: &[&str] = &[
     "any help",
     "any suggestion",
+    "any suggestions",
     "any advice",
     "any hint",
+    "any hints",
     "any pointer",
+    "any pointers",
+    "any ideas",
     "any thoughts",
     "any insight",
     "any guidance",
@@ -1188,11 +1192,18 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 .flatten()
         })
         // A thread's opening post that asks for help in so many words, wherever
-        // ("Any help would be appreciated.", "thanks in advance").
+        // ("Any help would be appreciated.", "thanks in advance"); a reply too when it puts
+        // the plea as a question ("Any suggestions on how this could be resolved?").
         .or_else(|| {
             (role == Role::Opening)
                 .then(|| find(ss, PhraseSet::HELP_REQUEST))
                 .flatten()
+                .or_else(|| {
+                    qss.iter()
+                        .filter(|s| s.question && !suggests(s))
+                        .find_map(|s| PhraseSet::HELP_REQUEST.first_in(s))
+                        .map(str::to_string)
+                })
         })
         // An opening post titled with a question, with or without its "?" ("Should we
         // authorize a list of reference questions").
@@ -2313,9 +2324,24 @@ fn intro(prose: &str, ss: &[Sentence]) -> Option<String> {
 
 /// A sentence put to the reader in the second person ("you", "your").
 fn addressed(s: &Sentence) -> bool {
-    s.words()
-        .iter()
-        .any(|w| matches!(*w, "you" | "your" | "you're" | "you've"))
+    s.words().iter().any(|w| {
+        matches!(
+            *w,
+            "you"
+                | "your"
+                | "you're"
+                | "you've"
+                | "anyone"
+                | "anybody"
+                | "someone"
+                | "somebody"
+                | "i"
+                | "my"
+                | "me"
+                | "i'm"
+                | "i've"
+        )
+    })
 }
 
 /// A question-form sentence that proposes rather than asks: "have you tried …?", "could you
@@ -3695,5 +3721,23 @@ mod role_tests {
             .into_iter()
             .find(|m| m.intent == intent)
             .map(|m| m.evidence)
+    }
+
+    /// The third list round (sets 4 to 6).
+    #[test]
+    fn a_reply_that_asks_for_help_or_in_the_first_person_asks() {
+        for reply in [
+            "I added the flag to Makevars as suggested and rebuilt the package, but the same \
+             NOTE about the compiled code still shows on the Windows check. Any suggestions on \
+             how this problem could be resolved?",
+            "I added the flag to Makevars as suggested and rebuilt the package, but the same \
+             NOTE about the compiled code still shows on the Windows check. Is this something \
+             I can resolve on my side?",
+        ] {
+            assert!(
+                intents(reply, Role::Reply).contains(&Intent::Question),
+                "{reply}"
+            );
+        }
     }
 }

@@ -23,6 +23,8 @@ pub struct Prose {
     pub had_quote: bool,
     /// Stack-trace lines were removed.
     pub had_trace: bool,
+    /// Lines of a tool's output (check messages, aligned columns) were removed.
+    pub had_log: bool,
     /// Number of URLs removed.
     pub urls: usize,
     /// An e-mail's signature, sign-off, footer or a message quoted below the author's
@@ -33,7 +35,7 @@ pub struct Prose {
 impl Prose {
     /// The message contained technical material (code, a trace).
     pub fn is_technical(&self) -> bool {
-        self.had_code || self.had_trace
+        self.had_code || self.had_trace || self.had_log
     }
 }
 
@@ -58,6 +60,39 @@ fn is_trace_line(t: &str) -> bool {
                 && !head.ends_with('.')
                 && (head.ends_with("Error") || head.ends_with("Exception"))
         }
+}
+
+/// A line of a tool's output pasted unfenced: R's check and error messages ("* checking …",
+/// "Error in …", "Execution halted") and aligned columns (`sessionInfo()`, a table: a run of
+/// three or more spaces inside the line, not after a sentence's end).
+fn is_log_line(line: &str) -> bool {
+    let t = line.trim();
+    if [
+        "* checking",
+        "** ",
+        "*** ",
+        "Error in ",
+        "Error: ",
+        "Warning in ",
+        "Warning: ",
+        "Warning message",
+        "Execution halted",
+        "Quitting from",
+        "Backtrace:",
+        "#> ",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+    {
+        return true;
+    }
+    let bytes = t.as_bytes();
+    bytes.windows(4).any(|w| {
+        w[1] == b' '
+            && w[2] == b' '
+            && w[3] == b' '
+            && !matches!(w[0], b' ' | b'.' | b'?' | b'!' | b':' | b',' | b';')
+    }) && bytes.last().is_some_and(|&b| b != b' ')
 }
 
 fn is_url(token: &str) -> bool {
@@ -112,6 +147,10 @@ pub fn extract(text: &str) -> Prose {
         }
         if is_trace_line(line) {
             p.had_trace = true;
+            continue;
+        }
+        if is_log_line(line) {
+            p.had_log = true;
             continue;
         }
         if is_attribution(lines, i) || is_archive_note(trimmed) {
@@ -403,5 +442,17 @@ mod tests {
             "Thanks, that fixed it"
         );
         assert!(!extract("Thanks, that fixed it").had_signature);
+    }
+
+    #[test]
+    fn pasted_tool_output_is_not_prose() {
+        let p = extract(
+            "My check fails:\n* checking examples ... ERROR\nError in f(x) : boom\n\
+             Execution halted\nnickname       You Stupid Darkness\nWhat can I do?",
+        );
+        assert_eq!(p.text, "My check fails:\nWhat can I do?");
+        assert!(p.had_log && p.is_technical());
+        // Two spaces after a sentence are prose.
+        assert_eq!(extract("It works.  Thanks!").text, "It works.  Thanks!");
     }
 }

@@ -457,7 +457,8 @@ fn intent_real2_figures_do_not_regress() {
         // of 163, 139 of 157: P 0.85 R 0.88). Accepted: an opening post's question counts
         // worded as one or not, and a reply's question put to "you" counts (F1 0.87 -> 0.87,
         // set 4 question R 0.61 -> 0.82).
-        (Intent::Question, 0.83, 0.91),
+        // Third round: 145 of 176, 145 of 157 (a reply's plea for help put as a question).
+        (Intent::Question, 0.82, 0.92),
         // 167 of 226, 167 of 211 since the mailing-list round (was 163 of 217, 163 of 211:
         // P 0.75 R 0.77). Accepted: a reply that thanks and goes on for twenty words or more
         // answers too, which found 4 answers here and 38 on set 4 and added 5 false alarms
@@ -512,9 +513,10 @@ fn intent_real_set_figures_do_not_regress() {
     let (per, _) = counts(eval::REAL_TSV, Some(eval::REAL_CONTEXT_TSV));
     let floors: &[(Intent, f64, f64)] = &[
         // 81 of 108 predicted right, 81 of 93 found.
-        // 86 of 119, 86 of 93 since the second list round (was P 0.75 R 0.87: an opening
-        // post's questions count worded as one or not, a reply's put to "you" count).
-        (Intent::Question, 0.72, 0.92),
+        // 87 of 122, 87 of 93 since the third list round (was P 0.75 R 0.87: an opening
+        // post's questions count worded as one or not, a reply's put to the asker, put in the
+        // first person or asking for help count).
+        (Intent::Question, 0.71, 0.93),
         // 189 of 366, 189 of 224.
         (Intent::Answer, 0.51, 0.84),
         // 19 of 24, 19 of 19.
@@ -1021,16 +1023,18 @@ fn intent_real5_figures_do_not_regress() {
     let floors: &[(Intent, f64, f64)] = &[
         // 252 of 285 predicted right, 252 of 316 found.
         (Intent::Question, 0.88, 0.79),
-        // 270 of 306, 270 of 317.
-        (Intent::Answer, 0.88, 0.85),
+        // 268 of 304, 268 of 317 since the third round (270 of 306 before: two short replies
+        // that ask for help are questions now).
+        (Intent::Answer, 0.88, 0.84),
         // 68 of 82, 68 of 85.
         (Intent::Thanks, 0.82, 0.80),
         // 11 of 22, 11 of 71.
         (Intent::BugReport, 0.50, 0.15),
         // 6 of 43, 6 of 33.
         (Intent::Complaint, 0.13, 0.18),
-        // 3 of 20, 3 of 27.
-        (Intent::Praise, 0.15, 0.11),
+        // 3 of 21, 3 of 27 since the third round (3 of 20 before: one more false alarm once
+        // tool output lines left a message's prose).
+        (Intent::Praise, 0.14, 0.11),
         // 1 of 2, 1 of 11.
         (Intent::Announcement, 0.50, 0.09),
     ];
@@ -1053,26 +1057,29 @@ fn intent_real5_figures_do_not_regress() {
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
-/// The figures reached on real-message set 6 at its one reading (commit "Real-message set 6,
-/// first reading"; MODEL_VERSION 7), truncated to two decimals, as floors: answer and thanks
-/// meet the 0.80 bar there and must keep it. Introduction (no example), feature request and
-/// hostility (no example) hold their false alarms as ceilings (7, 2 and 1).
+/// Set 6 was read once (commit "Real-message set 6, first reading": question P 0.92 R 0.77,
+/// answer 0.94/0.87, thanks 0.83/0.83, bug report 0.20/0.08, feature request 0.33/0.06,
+/// complaint 0.19/0.23, praise 0.08/0.08, announcement 0.25/0.08, 7 false introductions, 1
+/// hostility false alarm) and is tuning data since. Its figures after the third list round
+/// (a reply's question put in the first person or pleading for help asks; tool output lines
+/// are not prose), truncated to two decimals, are floors; introduction, feature request and
+/// hostility false alarms are ceilings.
 #[test]
 fn intent_real6_figures_do_not_regress() {
     let Some((per, host)) = real6_counts() else {
         return;
     };
     let floors: &[(Intent, f64, f64)] = &[
-        // 248 of 271 predicted right, 248 of 321 found.
-        (Intent::Question, 0.91, 0.77),
-        // 293 of 312, 293 of 336.
-        (Intent::Answer, 0.93, 0.87),
+        // 256 of 285 predicted right, 256 of 321 found.
+        (Intent::Question, 0.89, 0.79),
+        // 291 of 310, 291 of 336.
+        (Intent::Answer, 0.93, 0.86),
         // 65 of 78, 65 of 78.
         (Intent::Thanks, 0.83, 0.83),
         // 4 of 20, 4 of 52.
         (Intent::BugReport, 0.20, 0.07),
-        // 9 of 48, 9 of 40.
-        (Intent::Complaint, 0.18, 0.22),
+        // 9 of 47, 9 of 40.
+        (Intent::Complaint, 0.19, 0.22),
         // 1 of 13, 1 of 13.
         (Intent::Praise, 0.07, 0.07),
         // 1 of 4, 1 of 12.
@@ -1094,5 +1101,5 @@ fn intent_real6_figures_do_not_regress() {
         "{} false feature requests",
         fp(Intent::FeatureRequest)
     );
-    assert!(host.fp <= 1, "{} false hostility alarms", host.fp);
+    assert_eq!(host.fp, 0, "false hostility alarms");
 }
