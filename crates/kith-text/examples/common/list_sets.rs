@@ -1,4 +1,4 @@
-//! Real-message sets 4, 5 and 6 with their texts. Their messages (the R package-devel list) are
+//! Real-message sets 4 to 7 with their texts. Their messages (the R package-devel list) are
 //! not in the repository: kith's own mbox importer reads
 //! `$KITH_SHARED_DATA/mbox-r-package-devel`, and each labelled message gets the text of the
 //! activity its source note names, made as the labellers read it by [`eval::real4_text`].
@@ -46,6 +46,11 @@ pub fn set5(shared: &Path) -> Result<Vec<Labelled>, String> {
 /// Set 6's, as [`set4`].
 pub fn set6(shared: &Path) -> Result<Vec<Labelled>, String> {
     load(shared, eval::REAL6_TSV, eval::REAL6_SOURCES_TSV, "real6")
+}
+
+/// Set 7's, as [`set4`].
+pub fn set7(shared: &Path) -> Result<Vec<Labelled>, String> {
+    load(shared, eval::REAL7_TSV, eval::REAL7_SOURCES_TSV, "real7")
 }
 
 fn load(shared: &Path, labels: &str, sources: &str, name: &str) -> Result<Vec<Labelled>, String> {
