@@ -1018,7 +1018,12 @@ fn intent_real4_figures_do_not_regress() {
 /// its structural role): precision and recall ≥ 0.80 for every intent it has examples of,
 /// hostility precision ≥ 0.90 (it has no hostile message: no false alarm is allowed).
 #[test]
-#[ignore = "READING_PLACEHOLDER"]
+#[ignore = "not met on real-message set 7 (read once, docs/text-accuracy.md): \
+            answer P 0.90 R 0.86 (311 examples) meets it; question P 0.89 R 0.78 (319), \
+            thanks P 0.82 R 0.78 (72), bug_report P 0.54 R 0.20 (66), \
+            feature_request P 0.00 R 0.00 (18), complaint P 0.15 R 0.18 (33), \
+            praise P 0.10 R 0.05 (21), announcement P 0.00 R 0.00 (11), \
+            introduction P 0.07 R 1.00 (1; 14 false alarms) do not; no hostility false alarm"]
 fn intent_precision_and_recall_on_real7_at_least_0_80() {
     let Some((per, host)) = real7_counts() else {
         return;
@@ -1131,6 +1136,53 @@ fn intent_real6_figures_do_not_regress() {
         fp(Intent::FeatureRequest) <= 2,
         "{} false feature requests",
         fp(Intent::FeatureRequest)
+    );
+    assert_eq!(host.fp, 0, "false hostility alarms");
+}
+
+/// The figures reached on real-message set 7 at its one reading (commit "Real-message set 7,
+/// first reading"; MODEL_VERSION 8), truncated to two decimals, as floors: answer meets the
+/// 0.80 bar there and must keep it. Introduction, feature request, announcement and hostility
+/// false alarms are ceilings (14, 4, 2, 0).
+#[test]
+fn intent_real7_figures_do_not_regress() {
+    let Some((per, host)) = real7_counts() else {
+        return;
+    };
+    let floors: &[(Intent, f64, f64)] = &[
+        // 249 of 280 predicted right, 249 of 319 found.
+        (Intent::Question, 0.88, 0.78),
+        // 268 of 297, 268 of 311.
+        (Intent::Answer, 0.90, 0.86),
+        // 56 of 68, 56 of 72.
+        (Intent::Thanks, 0.82, 0.77),
+        // 13 of 24, 13 of 66.
+        (Intent::BugReport, 0.54, 0.19),
+        // 6 of 41, 6 of 33.
+        (Intent::Complaint, 0.14, 0.18),
+        // 1 of 10, 1 of 21.
+        (Intent::Praise, 0.10, 0.04),
+    ];
+    hold_floors(&per, floors, "real-message set 7");
+    let fp = |intent: Intent| {
+        per.iter()
+            .find(|(i, _)| *i == intent)
+            .map_or(0, |(_, c)| c.fp)
+    };
+    assert!(
+        fp(Intent::Introduction) <= 14,
+        "{} false introductions",
+        fp(Intent::Introduction)
+    );
+    assert!(
+        fp(Intent::FeatureRequest) <= 4,
+        "{} false feature requests",
+        fp(Intent::FeatureRequest)
+    );
+    assert!(
+        fp(Intent::Announcement) <= 2,
+        "{} false announcements",
+        fp(Intent::Announcement)
     );
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
