@@ -304,7 +304,6 @@ pub(crate) const NOT_THANKS: &[&str] = &[
     "thanks to everyone",
     "thanks to the",
     "for organizing",
-    "for the suggestion",
     "thanks for having me",
     "would thank you",
     "thanks for any",
@@ -1293,6 +1292,10 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
     // nothing resolved, is politeness in advance.
     // The same after a plea for help without a question mark ("If you have someone to
     // recommend, I would appreciate the lead. Thanks.").
+    // A message that asks presents its writer only by name ("Hi, I'm Ana. How do I …?");
+    // "I'm new to R", "I am the developer of …", "I just joined the list" there preface the
+    // question (the guide: being new as the reason for a question is no introduction).
+    let intro = intro.filter(|_| question.is_none() || names_self(prose));
     let closing_politeness = resolution.is_none()
         && ss.len() >= 2
         && ((question.is_some() && ss[ss.len() - 2].question)
@@ -2320,6 +2323,42 @@ fn intro(prose: &str, ss: &[Sentence]) -> Option<String> {
     } else {
         None
     }
+}
+
+/// Whether the writer gives their name: "my name is …", "I'm Ana", "I am Ravi", "Marta here".
+fn names_self(prose: &str) -> bool {
+    if prose
+        .as_bytes()
+        .windows(7)
+        .any(|w| w.eq_ignore_ascii_case(b"my name"))
+    {
+        return true;
+    }
+    prose.char_indices().any(|(at, c)| {
+        if c != 'I'
+            || prose[..at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+        {
+            return false;
+        }
+        let after = &prose[at + 1..];
+        let rest = after
+            .strip_prefix("'m ")
+            .or_else(|| after.strip_prefix("’m "))
+            .or_else(|| after.strip_prefix(" am "));
+        rest.is_some_and(|r| {
+            let word: String = r.chars().take_while(|c| c.is_alphabetic()).collect();
+            word.chars().next().is_some_and(char::is_uppercase) && word != "I" && word.len() > 1
+        })
+    }) || prose.split(['.', ',', '!', '\n']).take(3).any(|part| {
+        let mut words = part.split_whitespace();
+        matches!(
+            (words.next(), words.next(), words.next()),
+            (Some(name), Some("here"), None) if name.chars().next().is_some_and(char::is_uppercase)
+        )
+    })
 }
 
 /// A sentence put to the reader in the second person ("you", "your").
@@ -3739,5 +3778,31 @@ mod role_tests {
                 "{reply}"
             );
         }
+    }
+
+    /// The fourth list round (sets 4 to 7).
+    #[test]
+    fn a_message_that_asks_introduces_its_writer_only_by_name() {
+        let prefaced = "Hi all, I'm new to R and this is my first package. How do I declare a \
+            dependency on a package that is only on GitHub?";
+        assert!(!intents(prefaced, Role::Opening).contains(&Intent::Introduction));
+        let named = "Hi all, I'm Ana, new to R and to this list. How do I declare a dependency \
+            on a package that is only on GitHub?";
+        assert!(intents(named, Role::Opening).contains(&Intent::Introduction));
+        // Without a question, being new still introduces.
+        assert!(
+            intents("Hi everyone, I'm new here!", Role::Unknown).contains(&Intent::Introduction)
+        );
+    }
+
+    #[test]
+    fn thanks_for_the_suggestion_thanks() {
+        assert_eq!(
+            intents(
+                "That works quite well! Thank you for the suggestion.",
+                Role::Reply
+            ),
+            [Intent::Thanks]
+        );
     }
 }

@@ -570,7 +570,10 @@ fn intent_holdout2_figures_do_not_regress() {
         (Intent::FeatureRequest, 0.94, 0.74),
         (Intent::Complaint, 0.74, 0.59),
         (Intent::Praise, 0.89, 0.56),
-        (Intent::Introduction, 0.97, 0.88),
+        // 36 of 36, 36 of 42 since the fourth list round (37 of 38, 37 of 42 before): a
+        // message that asks introduces its writer only by name; one written introduction
+        // that asks without a name is lost, its one false alarm gone.
+        (Intent::Introduction, 1.00, 0.85),
         (Intent::Announcement, 0.88, 0.74),
     ];
     hold_floors(&per, floors, "held-out set 2");
@@ -1059,9 +1062,10 @@ fn intent_real5_figures_do_not_regress() {
     let floors: &[(Intent, f64, f64)] = &[
         // 252 of 285 predicted right, 252 of 316 found.
         (Intent::Question, 0.88, 0.79),
-        // 268 of 304, 268 of 317 since the third round (270 of 306 before: two short replies
-        // that ask for help are questions now).
-        (Intent::Answer, 0.88, 0.84),
+        // 268 of 305, 268 of 317 since the fourth round (270 of 306 after the second: two
+        // short replies that ask for help are questions now, and one more false alarm once a
+        // prefatory introduction no longer hides a reply's answer).
+        (Intent::Answer, 0.87, 0.84),
         // 68 of 82, 68 of 85.
         (Intent::Thanks, 0.82, 0.80),
         // 11 of 22, 11 of 71.
@@ -1112,10 +1116,12 @@ fn intent_real6_figures_do_not_regress() {
         (Intent::Answer, 0.93, 0.86),
         // 65 of 78, 65 of 78.
         (Intent::Thanks, 0.83, 0.83),
-        // 4 of 20, 4 of 52.
-        (Intent::BugReport, 0.20, 0.07),
-        // 9 of 47, 9 of 40.
-        (Intent::Complaint, 0.19, 0.22),
+        // 4 of 21, 4 of 52 (4 of 20 before the fourth round: a prefatory introduction no
+        // longer hides a bug report).
+        (Intent::BugReport, 0.19, 0.07),
+        // 8 of 46, 8 of 40 since the fourth round (9 of 47 before: one complaint lost when
+        // "thanks for the suggestion" became thanks).
+        (Intent::Complaint, 0.17, 0.20),
         // 1 of 13, 1 of 13.
         (Intent::Praise, 0.07, 0.07),
         // 1 of 4, 1 of 12.
@@ -1140,20 +1146,20 @@ fn intent_real6_figures_do_not_regress() {
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
-/// The figures reached on real-message set 7 at its one reading (commit "Real-message set 7,
-/// first reading"; MODEL_VERSION 8), truncated to two decimals, as floors: answer meets the
-/// 0.80 bar there and must keep it. Introduction, feature request, announcement and hostility
-/// false alarms are ceilings (14, 4, 2, 0).
+/// Set 7 was read once (commit "Real-message set 7, first reading": question P 0.89 R 0.78,
+/// answer 0.90/0.86, thanks 0.82/0.78, bug report 0.54/0.20, feature request 0.00/0.00,
+/// complaint 0.15/0.18, praise 0.10/0.05, announcement 0.00/0.00, 14 false introductions, no
+/// hostility false alarm) and is tuning data since. Its figures after the fourth list round,
+/// truncated to two decimals, are floors; introduction, feature request, announcement and
+/// hostility false alarms are ceilings (2, 4, 2, 0).
 #[test]
 fn intent_real7_figures_do_not_regress() {
-    let Some((per, host)) = real7_counts() else {
-        return;
-    };
+    let Some((per, host)) = real7_counts() else { return };
     let floors: &[(Intent, f64, f64)] = &[
         // 249 of 280 predicted right, 249 of 319 found.
         (Intent::Question, 0.88, 0.78),
-        // 268 of 297, 268 of 311.
-        (Intent::Answer, 0.90, 0.86),
+        // 268 of 298, 268 of 311.
+        (Intent::Answer, 0.89, 0.86),
         // 56 of 68, 56 of 72.
         (Intent::Thanks, 0.82, 0.77),
         // 13 of 24, 13 of 66.
@@ -1170,7 +1176,7 @@ fn intent_real7_figures_do_not_regress() {
             .map_or(0, |(_, c)| c.fp)
     };
     assert!(
-        fp(Intent::Introduction) <= 14,
+        fp(Intent::Introduction) <= 2,
         "{} false introductions",
         fp(Intent::Introduction)
     );
