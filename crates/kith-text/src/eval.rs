@@ -123,10 +123,23 @@ pub const REAL7_CONTEXT_TSV: &str = include_str!("../data/eval/real7-context.tsv
 /// The second labeller's labels of [`REAL7_TSV`], as [`REAL4_SECOND_TSV`].
 pub const REAL7_SECOND_TSV: &str = include_str!("../data/eval/real7-second.tsv");
 
+/// Real-message set 8 (`data/eval/real8.tsv`, ids `y0001`…): further messages of the list,
+/// none of them in sets 4 to 7, labelled blind after set 7's reading. Labels only.
+pub const REAL8_TSV: &str = include_str!("../data/eval/real8.tsv");
+
+/// Attribution of every message of [`REAL8_TSV`], as [`REAL4_SOURCES_TSV`].
+pub const REAL8_SOURCES_TSV: &str = include_str!("../data/eval/real8-sources.tsv");
+
+/// Structural role of every message of [`REAL8_TSV`], as [`REAL4_CONTEXT_TSV`].
+pub const REAL8_CONTEXT_TSV: &str = include_str!("../data/eval/real8-context.tsv");
+
+/// The second labeller's labels of [`REAL8_TSV`], as [`REAL4_SECOND_TSV`].
+pub const REAL8_SECOND_TSV: &str = include_str!("../data/eval/real8-second.tsv");
+
 /// The characters at which [`real4_text`] cuts a text (and keeps at least half of them).
 pub const REAL4_MAX_CHARS: usize = 3000;
 
-/// A message of sets 4 to 7 as their labellers read it, from the text kith stores: carriage returns
+/// A message of sets 4 to 8 as their labellers read it, from the text kith stores: carriage returns
 /// dropped, each line's trailing whitespace trimmed, three or more line breaks made two, the
 /// whole trimmed; then, past [`REAL4_MAX_CHARS`] characters, cut after the last line break or
 /// sentence end (`. `, `? `, `! `) in the first [`REAL4_MAX_CHARS`] (after the last space

@@ -1,4 +1,4 @@
-//! Real-message sets 4 to 7 with their texts. Their messages (the R package-devel list) are
+//! Real-message sets 4 to 8 with their texts. Their messages (the R package-devel list) are
 //! not in the repository: kith's own mbox importer reads
 //! `$KITH_SHARED_DATA/mbox-r-package-devel`, and each labelled message gets the text of the
 //! activity its source note names, made as the labellers read it by [`eval::real4_text`].
@@ -51,6 +51,11 @@ pub fn set6(shared: &Path) -> Result<Vec<Labelled>, String> {
 /// Set 7's, as [`set4`].
 pub fn set7(shared: &Path) -> Result<Vec<Labelled>, String> {
     load(shared, eval::REAL7_TSV, eval::REAL7_SOURCES_TSV, "real7")
+}
+
+/// Set 8's, as [`set4`].
+pub fn set8(shared: &Path) -> Result<Vec<Labelled>, String> {
+    load(shared, eval::REAL8_TSV, eval::REAL8_SOURCES_TSV, "real8")
 }
 
 fn load(shared: &Path, labels: &str, sources: &str, name: &str) -> Result<Vec<Labelled>, String> {
