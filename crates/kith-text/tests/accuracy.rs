@@ -1058,7 +1058,12 @@ fn intent_real4_figures_do_not_regress() {
 /// its structural role): precision and recall ≥ 0.80 for every intent it has examples of,
 /// hostility precision ≥ 0.90 (it has no hostile message: no false alarm is allowed).
 #[test]
-#[ignore = "READING_PLACEHOLDER"]
+#[ignore = "not met on real-message set 8 (read once, docs/text-accuracy.md): \
+            question P 0.86 R 0.82 (330 examples), answer P 0.91 R 0.83 (326) and \
+            thanks P 0.87 R 0.80 (82) meet it; bug_report P 0.24 R 0.10 (72), \
+            feature_request P 0.50 R 0.04 (23), complaint P 0.19 R 0.29 (28), \
+            praise P 0.00 R 0.00 (14; 17 false alarms), announcement P 0.50 R 0.12 (8), \
+            introduction P 0.33 R 1.00 (1; 2 false alarms) do not; no hostility false alarm"]
 fn intent_precision_and_recall_on_real8_at_least_0_80() {
     let Some((per, host)) = real8_counts() else {
         return;
@@ -1223,6 +1228,57 @@ fn intent_real7_figures_do_not_regress() {
         fp(Intent::Announcement) <= 2,
         "{} false announcements",
         fp(Intent::Announcement)
+    );
+    assert_eq!(host.fp, 0, "false hostility alarms");
+}
+
+/// The figures reached on real-message set 8 at its one reading (commit "Real-message set 8,
+/// first reading"; MODEL_VERSION 9), truncated to two decimals, as floors: question, answer
+/// and thanks meet the 0.80 bar there and must keep it. Praise (none found), introduction,
+/// feature request and hostility hold their false alarms as ceilings (17, 2, 1, 0).
+#[test]
+fn intent_real8_figures_do_not_regress() {
+    let Some((per, host)) = real8_counts() else {
+        return;
+    };
+    let floors: &[(Intent, f64, f64)] = &[
+        // 271 of 314 predicted right, 271 of 330 found.
+        (Intent::Question, 0.86, 0.82),
+        // 269 of 295, 269 of 326.
+        (Intent::Answer, 0.91, 0.82),
+        // 66 of 76, 66 of 82.
+        (Intent::Thanks, 0.86, 0.80),
+        // 7 of 29, 7 of 72.
+        (Intent::BugReport, 0.24, 0.09),
+        // 1 of 2, 1 of 23.
+        (Intent::FeatureRequest, 0.50, 0.04),
+        // 8 of 43, 8 of 28.
+        (Intent::Complaint, 0.18, 0.28),
+        // 1 of 3, 1 of 1.
+        (Intent::Introduction, 0.33, 1.00),
+        // 1 of 2, 1 of 8.
+        (Intent::Announcement, 0.50, 0.12),
+    ];
+    hold_floors(&per, floors, "real-message set 8");
+    let fp = |intent: Intent| {
+        per.iter()
+            .find(|(i, _)| *i == intent)
+            .map_or(0, |(_, c)| c.fp)
+    };
+    assert!(
+        fp(Intent::Praise) <= 17,
+        "{} false praise",
+        fp(Intent::Praise)
+    );
+    assert!(
+        fp(Intent::Introduction) <= 2,
+        "{} false introductions",
+        fp(Intent::Introduction)
+    );
+    assert!(
+        fp(Intent::FeatureRequest) <= 1,
+        "{} false feature requests",
+        fp(Intent::FeatureRequest)
     );
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
