@@ -63,11 +63,10 @@ fn is_trace_line(t: &str) -> bool {
 }
 
 /// A line of a tool's output pasted unfenced: R's check and error messages ("* checking …",
-/// "Error in …", "Execution halted") and aligned columns (`sessionInfo()`, a table: a run of
-/// three or more spaces inside the line, not after a sentence's end).
+/// "Error in …", "Execution halted").
 fn is_log_line(line: &str) -> bool {
     let t = line.trim();
-    if [
+    [
         "* checking",
         "** ",
         "*** ",
@@ -83,16 +82,19 @@ fn is_log_line(line: &str) -> bool {
     ]
     .iter()
     .any(|p| t.starts_with(p))
-    {
-        return true;
-    }
-    let bytes = t.as_bytes();
+}
+
+/// A line with aligned columns: a run of three or more spaces inside it, not after a
+/// sentence's end. One such line is someone typing; a block of them (another within two
+/// lines: `sessionInfo()`, a table) is a tool's output.
+fn is_column_line(line: &str) -> bool {
+    let bytes = line.trim().as_bytes();
     bytes.windows(4).any(|w| {
         w[1] == b' '
             && w[2] == b' '
             && w[3] == b' '
             && !matches!(w[0], b' ' | b'.' | b'?' | b'!' | b':' | b',' | b';')
-    }) && bytes.last().is_some_and(|&b| b != b' ')
+    })
 }
 
 fn is_url(token: &str) -> bool {
@@ -149,7 +151,12 @@ pub fn extract(text: &str) -> Prose {
             p.had_trace = true;
             continue;
         }
-        if is_log_line(line) {
+        // A column line belongs to a block when another one stands within two lines.
+        let in_block = || {
+            (i.saturating_sub(2)..(i + 3).min(lines.len()))
+                .any(|j| j != i && is_column_line(lines[j]))
+        };
+        if is_log_line(line) || (is_column_line(line) && in_block()) {
             p.had_log = true;
             continue;
         }
@@ -448,11 +455,16 @@ mod tests {
     fn pasted_tool_output_is_not_prose() {
         let p = extract(
             "My check fails:\n* checking examples ... ERROR\nError in f(x) : boom\n\
-             Execution halted\nnickname       You Stupid Darkness\nWhat can I do?",
+             Execution halted\nlanguage       R\nnickname       You Stupid Darkness\n\
+             What can I do?",
         );
         assert_eq!(p.text, "My check fails:\nWhat can I do?");
         assert!(p.had_log && p.is_technical());
-        // Two spaces after a sentence are prose.
+        // Two spaces after a sentence are prose, and so is one line with a wide gap.
         assert_eq!(extract("It works.  Thanks!").text, "It works.  Thanks!");
+        assert_eq!(
+            extract("@anon   I think it's time for a marathon weekend").text,
+            "@anon   I think it's time for a marathon weekend"
+        );
     }
 }

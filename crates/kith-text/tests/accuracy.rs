@@ -1019,8 +1019,9 @@ fn intent_real4_figures_do_not_regress() {
         return;
     };
     let floors: &[(Intent, f64, f64)] = &[
-        // 249 of 276 predicted right, 249 of 305 found.
-        (Intent::Question, 0.90, 0.81),
+        // 257 of 286 predicted right, 257 of 305 found (MODEL_VERSION 10: one short reply's
+        // wide-gap line is prose again, and its "how to" asks).
+        (Intent::Question, 0.89, 0.84),
         // 257 of 299, 257 of 296.
         (Intent::Answer, 0.85, 0.86),
         // 64 of 74, 64 of 77.
