@@ -1180,6 +1180,9 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                 || (interrogative(s)
                     && ((role != Role::Reply && (i <= 1 || i + 1 == qss.len()))
                         || PhraseSet::DIRECT_QUESTION.first_in(s).is_some()
+                        // A reply's question to the one it answers, to anyone or about the
+                        // writer's own case ("Which version do you use?", "Has anyone
+                        // managed that?", "Is this something I can fix on my side?").
                         || (role == Role::Reply && addressed(s)))))
     };
     let qmark = qss.iter().enumerate().any(|(i, s)| asks(i, s));
@@ -2361,7 +2364,8 @@ fn names_self(prose: &str) -> bool {
     })
 }
 
-/// A sentence put to the reader in the second person ("you", "your").
+/// A sentence that asks someone in particular: the one it answers ("you", "your"), anyone
+/// ("anyone", "someone") or the writer's own case ("I", "my", "me").
 fn addressed(s: &Sentence) -> bool {
     s.words().iter().any(|w| {
         matches!(

@@ -33,7 +33,7 @@ pub struct Prose {
 }
 
 impl Prose {
-    /// The message contained technical material (code, a trace).
+    /// The message contained technical material (code, a trace, a tool's output).
     pub fn is_technical(&self) -> bool {
         self.had_code || self.had_trace || self.had_log
     }
