@@ -10,12 +10,13 @@ Usage:
     python3 scripts/real4_sample.py --set 6 /tmp/rpd.jsonl [OUT_DIR]    # set 6
     python3 scripts/real4_sample.py --set 7 /tmp/rpd.jsonl [OUT_DIR]    # set 7
     python3 scripts/real4_sample.py --set 8 /tmp/rpd.jsonl [OUT_DIR]    # set 8
+    python3 scripts/real4_sample.py --set 9 /tmp/rpd.jsonl [OUT_DIR]    # set 9
 
 Set 5 is drawn the same way from the messages set 4 did not take (every source note of
 crates/kith-text/data/eval/real4-sources.tsv is excluded first), with its own salt
 (`kith-real5/`) and ids v0001...; its files are named real5*. Set 6 likewise excludes sets 4
 and 5 (salt `kith-real6/`, ids w0001...), set 7 sets 4 to 6 (salt `kith-real7/`, ids x0001...), set 8 sets 4 to 7 (salt
-`kith-real8/`, ids y0001...).
+`kith-real8/`, ids y0001...), set 9 sets 4 to 8 (salt `kith-real9/`, ids z0001...).
 
 Python 3 standard library only. The messages are those of a community none of the earlier
 sets came from: the R package-devel mailing list (public archive, 2015-05 to 2026-07), as
@@ -56,6 +57,9 @@ SETS = {
     "7": ("kith-real7/", "x", "real7", ["real4-sources.tsv", "real5-sources.tsv", "real6-sources.tsv"]),
     "8": ("kith-real8/", "y", "real8",
           ["real4-sources.tsv", "real5-sources.tsv", "real6-sources.tsv", "real7-sources.tsv"]),
+    "9": ("kith-real9/", "z", "real9",
+          ["real4-sources.tsv", "real5-sources.tsv", "real6-sources.tsv", "real7-sources.tsv",
+           "real8-sources.tsv"]),
 }
 LIST = "r-package-devel"
 MAX = 3000

@@ -101,6 +101,13 @@ fn main() {
             }),
             None => Vec::new(),
         };
+        let real8 = match std::env::var_os("KITH_SHARED_DATA") {
+            Some(dir) => list_sets::set8(std::path::Path::new(&dir)).unwrap_or_else(|e| {
+                eprintln!("error: real-message set 8: {e}");
+                std::process::exit(1);
+            }),
+            None => Vec::new(),
+        };
         let none = Roles::new();
         let (real_roles, real2_roles, real3_roles, real4_roles, real5_roles, real6_roles) = (
             roles(eval::REAL_CONTEXT_TSV),
@@ -111,6 +118,7 @@ fn main() {
             roles(eval::REAL6_CONTEXT_TSV),
         );
         let real7_roles = roles(eval::REAL7_CONTEXT_TSV);
+        let real8_roles = roles(eval::REAL8_CONTEXT_TSV);
         for (name, set, roles) in [
             ("messages", &written, &none),
             ("holdout2", &holdout2, &none),
@@ -121,6 +129,7 @@ fn main() {
             ("real5", &real5, &real5_roles),
             ("real6", &real6, &real6_roles),
             ("real7", &real7, &real7_roles),
+            ("real8", &real8, &real8_roles),
         ] {
             let part: Vec<&Labelled> = set.iter().collect();
             let (per, host) = score(&part, roles);

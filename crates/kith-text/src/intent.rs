@@ -1380,6 +1380,9 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                         && (PhraseSet::THANKS.first_in(s).is_none()
                             || PhraseSet::NOT_THANKS.first_in(s).is_some())
                         && PhraseSet::REQUEST.first_in(s).is_none()
+                        // A sign-off left inside a message ("Best regards," above a forwarded
+                        // mail's signature) judges nothing.
+                        && !crate::prose::is_sign_off_formula(&s.joined)
                 })
                 .find_map(|s| {
                     PhraseSet::PRAISE
@@ -3807,6 +3810,20 @@ mod role_tests {
                 Role::Reply
             ),
             [Intent::Thanks]
+        );
+    }
+
+    /// The fifth list round (sets 4 to 8).
+    #[test]
+    fn a_sign_off_inside_a_message_is_no_praise() {
+        let forwarded = "Dear maintainer,\n\nplease see the problems shown on the check page.\n\n\
+            Best regards,\nCRAN teams' auto-check service\nFlavor: r-devel-linux\n\n\
+            What should I change in my package to fix this?";
+        assert!(!intents(forwarded, Role::Opening).contains(&Intent::Praise));
+        // "the best solution" still judges.
+        assert!(
+            intents("This is the best solution I have seen for it.", Role::Reply)
+                .contains(&Intent::Praise)
         );
     }
 }

@@ -51,7 +51,7 @@ pub use sentiment::{Polarity3, Sentiment};
 /// `kith rescore` (and the background pass of `kith serve`) recompute what an older version
 /// scored. Raise it whenever a change to this crate can change any score, intent or language
 /// decision.
-pub const MODEL_VERSION: u32 = 10;
+pub const MODEL_VERSION: u32 = 11;
 
 /// Everything kith reads from one message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -332,7 +332,7 @@ fn sign_off(lines: &[&str]) -> Option<usize> {
 
 /// A closing formula alone on its line, optionally followed by a name of up to three
 /// capitalised words ("Best, Ann", "Thanks, -Dirk").
-fn is_sign_off_formula(line: &str) -> bool {
+pub(crate) fn is_sign_off_formula(line: &str) -> bool {
     // Every formula is short: a longer line is writing.
     if line.len() > 60 {
         return false;
