@@ -1389,6 +1389,7 @@ pub(crate) fn intents_of_sentences(prose: &str, ss: &[Sentence], ctx: Context) -
                         .first_in(s)
                         .filter(|&p| p != "great" || !great_as_size(&s.joined))
                         .filter(|&p| p != "best" || best_as_judgement(s))
+                        .filter(|&p| !hedged_or_negated(&s.joined, p))
                         .or_else(|| judged_good(s))
                 })
         })
@@ -2329,6 +2330,27 @@ fn intro(prose: &str, ss: &[Sentence]) -> Option<String> {
     } else {
         None
     }
+}
+
+/// A praise word under a hypothetical or a negation among the three words before it ("any
+/// advice would be helpful", "it might be great to …", "not really helpful", "nothing
+/// helpful"): a wish or a lack, not a judgement; said of a person ("you would be an
+/// excellent moderator") the hypothetical still praises.
+fn hedged_or_negated(joined: &str, phrase: &str) -> bool {
+    let Some(at) = joined.find(phrase) else {
+        return false;
+    };
+    let before: Vec<&str> = joined[..at].split(' ').filter(|w| !w.is_empty()).collect();
+    let near = &before[before.len().saturating_sub(3)..];
+    near.iter().enumerate().any(|(i, w)| match *w {
+        "not" | "nothing" | "never" | "no" | "isn't" | "wasn't" | "aren't" | "wouldn't" => true,
+        // "you would be an excellent moderator" praises a person all the same.
+        "would" | "could" | "might" => {
+            let k = before.len() - near.len() + i;
+            k == 0 || !matches!(before[k - 1], "you" | "he" | "she" | "they")
+        }
+        _ => false,
+    })
 }
 
 /// Whether the writer gives their name: "my name is …", "I'm Ana", "I am Ravi", "Marta here".
@@ -3824,6 +3846,20 @@ mod role_tests {
         assert!(
             intents("This is the best solution I have seen for it.", Role::Reply)
                 .contains(&Intent::Praise)
+        );
+    }
+
+    #[test]
+    fn a_wished_or_missing_quality_is_no_praise() {
+        for t in [
+            "Any advice would be helpful.",
+            "The error message is not really helpful here.",
+            "I searched the web and found nothing helpful.",
+        ] {
+            assert!(!intents(t, Role::Unknown).contains(&Intent::Praise), "{t}");
+        }
+        assert!(
+            intents("You would be an excellent moderator.", Role::Reply).contains(&Intent::Praise)
         );
     }
 }
