@@ -136,10 +136,23 @@ pub const REAL8_CONTEXT_TSV: &str = include_str!("../data/eval/real8-context.tsv
 /// The second labeller's labels of [`REAL8_TSV`], as [`REAL4_SECOND_TSV`].
 pub const REAL8_SECOND_TSV: &str = include_str!("../data/eval/real8-second.tsv");
 
+/// Real-message set 9 (`data/eval/real9.tsv`, ids `z0001`…): further messages of the list,
+/// none of them in sets 4 to 8, labelled blind after set 8's reading. Labels only.
+pub const REAL9_TSV: &str = include_str!("../data/eval/real9.tsv");
+
+/// Attribution of every message of [`REAL9_TSV`], as [`REAL4_SOURCES_TSV`].
+pub const REAL9_SOURCES_TSV: &str = include_str!("../data/eval/real9-sources.tsv");
+
+/// Structural role of every message of [`REAL9_TSV`], as [`REAL4_CONTEXT_TSV`].
+pub const REAL9_CONTEXT_TSV: &str = include_str!("../data/eval/real9-context.tsv");
+
+/// The second labeller's labels of [`REAL9_TSV`], as [`REAL4_SECOND_TSV`].
+pub const REAL9_SECOND_TSV: &str = include_str!("../data/eval/real9-second.tsv");
+
 /// The characters at which [`real4_text`] cuts a text (and keeps at least half of them).
 pub const REAL4_MAX_CHARS: usize = 3000;
 
-/// A message of sets 4 to 8 as their labellers read it, from the text kith stores: carriage returns
+/// A message of sets 4 to 9 as their labellers read it, from the text kith stores: carriage returns
 /// dropped, each line's trailing whitespace trimmed, three or more line breaks made two, the
 /// whole trimmed; then, past [`REAL4_MAX_CHARS`] characters, cut after the last line break or
 /// sentence end (`. `, `? `, `! `) in the first [`REAL4_MAX_CHARS`] (after the last space

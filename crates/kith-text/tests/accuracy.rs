@@ -679,6 +679,17 @@ const SET4: ListSet = ListSet {
     hostile: 2,
 };
 
+const SET9: ListSet = ListSet {
+    labels: eval::REAL9_TSV,
+    sources: eval::REAL9_SOURCES_TSV,
+    context: eval::REAL9_CONTEXT_TSV,
+    prefix: 'z',
+    roles: (260, 360),
+    intents: [310, 328, 74, 82, 20, 24, 18, 1, 8],
+    none: 2,
+    hostile: 1,
+};
+
 const SET8: ListSet = ListSet {
     labels: eval::REAL8_TSV,
     sources: eval::REAL8_SOURCES_TSV,
@@ -772,12 +783,13 @@ fn check_list_set(set: &ListSet) {
 }
 
 #[test]
-fn list_sets_4_to_8_parse_all_holdout_labels_only_attributed_with_context() {
+fn list_sets_4_to_9_parse_all_holdout_labels_only_attributed_with_context() {
     check_list_set(&SET4);
     check_list_set(&SET5);
     check_list_set(&SET6);
     check_list_set(&SET7);
     check_list_set(&SET8);
+    check_list_set(&SET9);
     // Set 5 was drawn from what set 4 left.
     let sources = |tsv: &'static str| -> HashSet<&'static str> {
         tsv.lines()
@@ -793,6 +805,9 @@ fn list_sets_4_to_8_parse_all_holdout_labels_only_attributed_with_context() {
     }
     for earlier in [&SET4, &SET5, &SET6, &SET7] {
         assert!(sources(earlier.sources).is_disjoint(&sources(SET8.sources)));
+    }
+    for earlier in [&SET4, &SET5, &SET6, &SET7, &SET8] {
+        assert!(sources(earlier.sources).is_disjoint(&sources(SET9.sources)));
     }
 }
 
@@ -813,7 +828,7 @@ fn digest(set: &[eval::Labelled]) -> u64 {
 /// the labellers read: the digest of all 620, taken from the sampler's output when each set
 /// was drawn.
 #[test]
-fn list_sets_4_to_8_texts_from_the_shared_data_are_the_ones_labelled() {
+fn list_sets_4_to_9_texts_from_the_shared_data_are_the_ones_labelled() {
     let Some(dir) = shared_data() else { return };
     let set4 = list_sets::set4(&dir).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(digest(&set4), 0x1b69_ab83_a52e_210c, "set 4");
@@ -825,6 +840,8 @@ fn list_sets_4_to_8_texts_from_the_shared_data_are_the_ones_labelled() {
     assert_eq!(digest(&set7), 0x13dd_a624_98e8_244b, "set 7");
     let set8 = list_sets::set8(&dir).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(digest(&set8), 0x5eef_875d_0b07_f99a, "set 8");
+    let set9 = list_sets::set9(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(digest(&set9), 0x5608_fed5_08a0_2cad, "set 9");
 }
 
 /// (class, first, second, both, κ) per class, as README.md's tables give them (`None`:
@@ -888,7 +905,7 @@ fn check_agreement(labels: &str, second: &str, table: &Agreement) {
 }
 
 #[test]
-fn list_sets_4_to_8_second_labeller_agreement_is_the_readme_tables() {
+fn list_sets_4_to_9_second_labeller_agreement_is_the_readme_tables() {
     check_agreement(
         eval::REAL4_TSV,
         eval::REAL4_SECOND_TSV,
@@ -969,6 +986,22 @@ fn list_sets_4_to_8_second_labeller_agreement_is_the_readme_tables() {
             (None, 0, 0, 0, 1.00),
         ],
     );
+    check_agreement(
+        eval::REAL9_TSV,
+        eval::REAL9_SECOND_TSV,
+        &[
+            (Some(Intent::Question), 310, 312, 308, 0.98),
+            (Some(Intent::Answer), 328, 328, 327, 0.99),
+            (Some(Intent::Thanks), 74, 73, 73, 0.99),
+            (Some(Intent::BugReport), 82, 79, 76, 0.94),
+            (Some(Intent::FeatureRequest), 20, 21, 20, 0.97),
+            (Some(Intent::Complaint), 24, 25, 24, 0.98),
+            (Some(Intent::Praise), 18, 17, 17, 0.97),
+            (Some(Intent::Introduction), 1, 1, 1, 1.00),
+            (Some(Intent::Announcement), 8, 11, 8, 0.84),
+            (None, 1, 1, 1, 1.00),
+        ],
+    );
 }
 
 /// A list set's per-intent and hostility counts (texts from the shared data), or `None` when
@@ -1001,6 +1034,10 @@ fn real7_counts() -> Option<(Vec<(Intent, Counts)>, Counts)> {
 
 fn real8_counts() -> Option<(Vec<(Intent, Counts)>, Counts)> {
     list_counts(list_sets::set8, eval::REAL8_CONTEXT_TSV)
+}
+
+fn real9_counts() -> Option<(Vec<(Intent, Counts)>, Counts)> {
+    list_counts(list_sets::set9, eval::REAL9_CONTEXT_TSV)
 }
 
 /// Set 4 was read once (commit "Real-message set 4, first reading": question P 0.91 R 0.48,
@@ -1054,19 +1091,14 @@ fn intent_real4_figures_do_not_regress() {
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
-/// SPEC §9 on the bar, real-message set 8 (the mailing list, drawn after set 7 was read,
-/// labelled blind to the rules, read once after the fourth round on the list, each message in
+/// SPEC §9 on the bar, real-message set 9 (the mailing list, drawn after set 8 was read,
+/// labelled blind to the rules, read once after the fifth round on the list, each message in
 /// its structural role): precision and recall ≥ 0.80 for every intent it has examples of,
-/// hostility precision ≥ 0.90 (it has no hostile message: no false alarm is allowed).
+/// hostility precision ≥ 0.90.
 #[test]
-#[ignore = "not met on real-message set 8 (read once, docs/text-accuracy.md): \
-            question P 0.86 R 0.82 (330 examples), answer P 0.91 R 0.83 (326) and \
-            thanks P 0.87 R 0.80 (82) meet it; bug_report P 0.24 R 0.10 (72), \
-            feature_request P 0.50 R 0.04 (23), complaint P 0.19 R 0.29 (28), \
-            praise P 0.00 R 0.00 (14; 17 false alarms), announcement P 0.50 R 0.12 (8), \
-            introduction P 0.33 R 1.00 (1; 2 false alarms) do not; no hostility false alarm"]
-fn intent_precision_and_recall_on_real8_at_least_0_80() {
-    let Some((per, host)) = real8_counts() else {
+#[ignore = "READING_PLACEHOLDER"]
+fn intent_precision_and_recall_on_real9_at_least_0_80() {
+    let Some((per, host)) = real9_counts() else {
         return;
     };
     let measured: Vec<(Intent, Counts)> =
@@ -1074,11 +1106,11 @@ fn intent_precision_and_recall_on_real8_at_least_0_80() {
     let short = below(&measured, 0.80, 0.80);
     assert!(
         short.is_empty(),
-        "below 0.80 on real-message set 8: {short:?}"
+        "below 0.80 on real-message set 9: {short:?}"
     );
     assert!(
         host.fp == 0 || host.precision() >= 0.90,
-        "hostility precision {:.2} on real-message set 8",
+        "hostility precision {:.2} on real-message set 9",
         host.precision()
     );
 }
@@ -1235,8 +1267,9 @@ fn intent_real7_figures_do_not_regress() {
 
 /// The figures reached on real-message set 8 at its one reading (commit "Real-message set 8,
 /// first reading"; MODEL_VERSION 9), truncated to two decimals, as floors: question, answer
-/// and thanks meet the 0.80 bar there and must keep it. Praise (none found), introduction,
-/// feature request and hostility hold their false alarms as ceilings (17, 2, 1, 0).
+/// and thanks met the 0.80 bar there and must keep it. Praise (none found), introduction,
+/// feature request and hostility hold their false alarms as ceilings (10 since the fifth
+/// round, which took 7 praise false alarms off; 2, 1, 0). Set 8 is tuning data since.
 #[test]
 fn intent_real8_figures_do_not_regress() {
     let Some((per, host)) = real8_counts() else {

@@ -1,4 +1,4 @@
-//! Real-message sets 4 to 8 with their texts. Their messages (the R package-devel list) are
+//! Real-message sets 4 to 9 with their texts. Their messages (the R package-devel list) are
 //! not in the repository: kith's own mbox importer reads
 //! `$KITH_SHARED_DATA/mbox-r-package-devel`, and each labelled message gets the text of the
 //! activity its source note names, made as the labellers read it by [`eval::real4_text`].
@@ -56,6 +56,11 @@ pub fn set7(shared: &Path) -> Result<Vec<Labelled>, String> {
 /// Set 8's, as [`set4`].
 pub fn set8(shared: &Path) -> Result<Vec<Labelled>, String> {
     load(shared, eval::REAL8_TSV, eval::REAL8_SOURCES_TSV, "real8")
+}
+
+/// Set 9's, as [`set4`].
+pub fn set9(shared: &Path) -> Result<Vec<Labelled>, String> {
+    load(shared, eval::REAL9_TSV, eval::REAL9_SOURCES_TSV, "real9")
 }
 
 fn load(shared: &Path, labels: &str, sources: &str, name: &str) -> Result<Vec<Labelled>, String> {
