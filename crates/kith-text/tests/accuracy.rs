@@ -1096,7 +1096,13 @@ fn intent_real4_figures_do_not_regress() {
 /// its structural role): precision and recall ≥ 0.80 for every intent it has examples of,
 /// hostility precision ≥ 0.90.
 #[test]
-#[ignore = "READING_PLACEHOLDER"]
+#[ignore = "not met on real-message set 9 (read once, docs/text-accuracy.md): \
+            question P 0.91 R 0.85 (310 examples), answer P 0.92 R 0.84 (328) and \
+            thanks P 0.85 R 0.85 (74) meet it; bug_report P 0.32 R 0.15 (82), \
+            feature_request P 0.00 R 0.00 (20), complaint P 0.18 R 0.29 (24), \
+            praise P 0.30 R 0.17 (18), announcement P 0.00 R 0.00 (8), \
+            introduction P 0.25 R 1.00 (1; 3 false alarms) do not; hostility: none \
+            predicted, the one hostile message missed"]
 fn intent_precision_and_recall_on_real9_at_least_0_80() {
     let Some((per, host)) = real9_counts() else {
         return;
@@ -1313,6 +1319,50 @@ fn intent_real8_figures_do_not_regress() {
         fp(Intent::FeatureRequest) <= 1,
         "{} false feature requests",
         fp(Intent::FeatureRequest)
+    );
+    assert_eq!(host.fp, 0, "false hostility alarms");
+}
+
+/// The figures reached on real-message set 9 at its one reading (commit "Real-message set 9,
+/// first reading"; MODEL_VERSION 11), truncated to two decimals, as floors: question, answer
+/// and thanks meet the 0.80 bar there and must keep it. Introduction, feature request,
+/// announcement and hostility hold their false alarms as ceilings (3, 4, 3, 0).
+#[test]
+fn intent_real9_figures_do_not_regress() {
+    let Some((per, host)) = real9_counts() else {
+        return;
+    };
+    let floors: &[(Intent, f64, f64)] = &[
+        // 264 of 290 predicted right, 264 of 310 found.
+        (Intent::Question, 0.91, 0.85),
+        // 275 of 300, 275 of 328.
+        (Intent::Answer, 0.91, 0.83),
+        // 63 of 74, 63 of 74.
+        (Intent::Thanks, 0.85, 0.85),
+        // 12 of 38, 12 of 82.
+        (Intent::BugReport, 0.31, 0.14),
+        // 7 of 39, 7 of 24.
+        (Intent::Complaint, 0.17, 0.29),
+        // 3 of 10, 3 of 18.
+        (Intent::Praise, 0.30, 0.16),
+        // 1 of 4, 1 of 1.
+        (Intent::Introduction, 0.25, 1.00),
+    ];
+    hold_floors(&per, floors, "real-message set 9");
+    let fp = |intent: Intent| {
+        per.iter()
+            .find(|(i, _)| *i == intent)
+            .map_or(0, |(_, c)| c.fp)
+    };
+    assert!(
+        fp(Intent::FeatureRequest) <= 4,
+        "{} false feature requests",
+        fp(Intent::FeatureRequest)
+    );
+    assert!(
+        fp(Intent::Announcement) <= 3,
+        "{} false announcements",
+        fp(Intent::Announcement)
     );
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
