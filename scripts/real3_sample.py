@@ -233,18 +233,7 @@ def main():
     for r in rows:
         print("\t".join(r[:4]) + "\t" + base.escape(r[4]))
     if out_dir:
-        def write(name, header, lines):
-            with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
-                f.write(header + "\n")
-                for line in lines:
-                    f.write(line + "\n")
-
-        write("real3.tsv", "id\tsplit\tintents\thostile\ttext",
-              (f"{i}\tholdout\t\t\t{base.escape(t)}" for i, _, _, _, t in rows))
-        write("real3-sources.tsv", "id\tsource", (f"{i}\t{s}" for i, s, _, _, _ in rows))
-        write("real3-context.tsv", "id\trole", (f"{i}\t{r}" for i, _, r, _, _ in rows))
-        write("real3-strata.tsv", "stratum\tquota\tavailable\ttaken\tids",
-              (f"{n}\t{q}\t{a}\t{t}\t{ids}" for n, q, a, t, ids in table))
+        base.write_sample(out_dir, "real3", rows, table)
 
 
 if __name__ == "__main__":

@@ -75,16 +75,6 @@ QUOTAS = [
 ]
 
 
-def cut(t):
-    if len(t) <= MAX:
-        return t
-    head = t[:MAX]
-    at = max(head.rfind("\n"), head.rfind(". "), head.rfind("? "), head.rfind("! "))
-    if at < MAX // 2:
-        at = head.rfind(" ")
-    return head[: at + 1].rstrip() + " [...]"
-
-
 def structure(path):
     """(source note, strata, role, text) of every message, in file order."""
     msgs = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
@@ -152,7 +142,7 @@ def main():
             text = base.tidy(text)
             if not text.strip():
                 continue
-            out.append((src, role, name, cut(text)))
+            out.append((src, role, name, base.cut(text, MAX)))
             taken += 1
         ids = f"{prefix}{start:04d}-{prefix}{len(out):04d}" if taken else "-"
         table.append((name, quota, len(pools[name]), taken, ids))
@@ -162,18 +152,7 @@ def main():
     for r in rows:
         print("\t".join(r[:4]) + "\t" + base.escape(r[4]))
     if out_dir:
-        def write(name, header, lines):
-            with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
-                f.write(header + "\n")
-                for line in lines:
-                    f.write(line + "\n")
-
-        write(name_of_set + ".tsv", "id\tsplit\tintents\thostile\ttext",
-              (f"{i}\tholdout\t\t\t{base.escape(t)}" for i, _, _, _, t in rows))
-        write(name_of_set + "-sources.tsv", "id\tsource", (f"{i}\t{s}" for i, s, _, _, _ in rows))
-        write(name_of_set + "-context.tsv", "id\trole", (f"{i}\t{r}" for i, _, r, _, _ in rows))
-        write(name_of_set + "-strata.tsv", "stratum\tquota\tavailable\ttaken\tids",
-              (f"{n}\t{q}\t{a}\t{t}\t{ids}" for n, q, a, t, ids in table))
+        base.write_sample(out_dir, name_of_set, rows, table)
 
 
 if __name__ == "__main__":

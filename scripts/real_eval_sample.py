@@ -113,18 +113,36 @@ def tidy(t):
     return t
 
 
-def cut(t):
-    if len(t) <= MAX:
+def cut(t, limit=MAX):
+    if len(t) <= limit:
         return t
-    head = t[:MAX]
+    head = t[:limit]
     at = max(head.rfind("\n"), head.rfind(". "), head.rfind("? "), head.rfind("! "))
-    if at < MAX // 2:
+    if at < limit // 2:
         at = head.rfind(" ")
     return head[: at + 1].rstrip() + " [...]"
 
 
 def escape(t):
     return t.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def write_sample(out_dir, name, rows, table):
+    """Writes a stratified sample's files into out_dir: NAME.tsv (labels empty, split
+    `holdout`), NAME-sources.tsv, NAME-context.tsv and NAME-strata.tsv. `rows` are (id,
+    source, role, stratum, text); `table` is (stratum, quota, available, taken, ids)."""
+    def write(suffix, header, lines):
+        with open(os.path.join(out_dir, name + suffix), "w", encoding="utf-8") as f:
+            f.write(header + "\n")
+            for line in lines:
+                f.write(line + "\n")
+
+    write(".tsv", "id\tsplit\tintents\thostile\ttext",
+          (f"{i}\tholdout\t\t\t{escape(t)}" for i, _, _, _, t in rows))
+    write("-sources.tsv", "id\tsource", (f"{i}\t{s}" for i, s, _, _, _ in rows))
+    write("-context.tsv", "id\trole", (f"{i}\t{r}" for i, _, r, _, _ in rows))
+    write("-strata.tsv", "stratum\tquota\tavailable\ttaken\tids",
+          (f"{n}\t{q}\t{a}\t{t}\t{ids}" for n, q, a, t, ids in table))
 
 
 def rows(path):

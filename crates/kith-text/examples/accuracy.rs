@@ -62,75 +62,58 @@ fn main() {
                 std::process::exit(1);
             })
         };
-        // Tuning data: both written sets (no thread structure: role unknown) and both real
-        // sets, all of them (each spent by its one reading), with each real message's role.
-        let written = parse(eval::MESSAGES_TSV);
-        let holdout2 = parse(eval::HOLDOUT2_TSV);
-        let real = parse(eval::REAL_TSV);
-        let real2 = parse(eval::REAL2_TSV);
-        let real3 = parse(eval::REAL3_TSV);
-        // Set 4 is tuning data since its reading; its texts are in the shared data only.
-        let real4 = match std::env::var_os("KITH_SHARED_DATA") {
-            Some(dir) => list_sets::set4(std::path::Path::new(&dir)).unwrap_or_else(|e| {
-                eprintln!("error: real-message set 4: {e}");
-                std::process::exit(1);
-            }),
-            None => {
-                eprintln!("note: KITH_SHARED_DATA not set: real-message sets 4 and 5 left out");
-                Vec::new()
-            }
-        };
-        let real5 = match std::env::var_os("KITH_SHARED_DATA") {
-            Some(dir) => list_sets::set5(std::path::Path::new(&dir)).unwrap_or_else(|e| {
-                eprintln!("error: real-message set 5: {e}");
-                std::process::exit(1);
-            }),
+        // Tuning data: both written sets (no thread structure: role unknown) and every real
+        // set read once (each spent by its reading), with each real message's role; the list
+        // sets' texts are in the shared data only.
+        let shared = std::env::var_os("KITH_SHARED_DATA");
+        if shared.is_none() {
+            eprintln!("note: KITH_SHARED_DATA not set: real-message sets 4 to 8 left out");
+        }
+        let list_set = |load: ListSetLoader, n: u8| match &shared {
+            Some(dir) => load_list_set(std::path::Path::new(dir), load, n),
             None => Vec::new(),
         };
-        let real6 = match std::env::var_os("KITH_SHARED_DATA") {
-            Some(dir) => list_sets::set6(std::path::Path::new(&dir)).unwrap_or_else(|e| {
-                eprintln!("error: real-message set 6: {e}");
-                std::process::exit(1);
-            }),
-            None => Vec::new(),
-        };
-        let real7 = match std::env::var_os("KITH_SHARED_DATA") {
-            Some(dir) => list_sets::set7(std::path::Path::new(&dir)).unwrap_or_else(|e| {
-                eprintln!("error: real-message set 7: {e}");
-                std::process::exit(1);
-            }),
-            None => Vec::new(),
-        };
-        let real8 = match std::env::var_os("KITH_SHARED_DATA") {
-            Some(dir) => list_sets::set8(std::path::Path::new(&dir)).unwrap_or_else(|e| {
-                eprintln!("error: real-message set 8: {e}");
-                std::process::exit(1);
-            }),
-            None => Vec::new(),
-        };
-        let none = Roles::new();
-        let (real_roles, real2_roles, real3_roles, real4_roles, real5_roles, real6_roles) = (
-            roles(eval::REAL_CONTEXT_TSV),
-            roles(eval::REAL2_CONTEXT_TSV),
-            roles(eval::REAL3_CONTEXT_TSV),
-            roles(eval::REAL4_CONTEXT_TSV),
-            roles(eval::REAL5_CONTEXT_TSV),
-            roles(eval::REAL6_CONTEXT_TSV),
-        );
-        let real7_roles = roles(eval::REAL7_CONTEXT_TSV);
-        let real8_roles = roles(eval::REAL8_CONTEXT_TSV);
-        for (name, set, roles) in [
-            ("messages", &written, &none),
-            ("holdout2", &holdout2, &none),
-            ("real", &real, &real_roles),
-            ("real2", &real2, &real2_roles),
-            ("real3", &real3, &real3_roles),
-            ("real4", &real4, &real4_roles),
-            ("real5", &real5, &real5_roles),
-            ("real6", &real6, &real6_roles),
-            ("real7", &real7, &real7_roles),
-            ("real8", &real8, &real8_roles),
-        ] {
+        let sets: [(&str, Vec<Labelled>, Roles); 10] = [
+            ("messages", parse(eval::MESSAGES_TSV), Roles::new()),
+            ("holdout2", parse(eval::HOLDOUT2_TSV), Roles::new()),
+            ("real", parse(eval::REAL_TSV), roles(eval::REAL_CONTEXT_TSV)),
+            (
+                "real2",
+                parse(eval::REAL2_TSV),
+                roles(eval::REAL2_CONTEXT_TSV),
+            ),
+            (
+                "real3",
+                parse(eval::REAL3_TSV),
+                roles(eval::REAL3_CONTEXT_TSV),
+            ),
+            (
+                "real4",
+                list_set(list_sets::set4, 4),
+                roles(eval::REAL4_CONTEXT_TSV),
+            ),
+            (
+                "real5",
+                list_set(list_sets::set5, 5),
+                roles(eval::REAL5_CONTEXT_TSV),
+            ),
+            (
+                "real6",
+                list_set(list_sets::set6, 6),
+                roles(eval::REAL6_CONTEXT_TSV),
+            ),
+            (
+                "real7",
+                list_set(list_sets::set7, 7),
+                roles(eval::REAL7_CONTEXT_TSV),
+            ),
+            (
+                "real8",
+                list_set(list_sets::set8, 8),
+                roles(eval::REAL8_CONTEXT_TSV),
+            ),
+        ];
+        for (name, set, roles) in &sets {
             let part: Vec<&Labelled> = set.iter().collect();
             let (per, host) = score(&part, roles);
             for (intent, c) in &per {
@@ -422,12 +405,7 @@ fn labelled_section(md: &mut String, errors: bool) {
         std::process::exit(1);
     };
     let shared = std::path::Path::new(&shared);
-    let list_set = |load: fn(&std::path::Path) -> Result<Vec<Labelled>, String>, n: u8| {
-        load(shared).unwrap_or_else(|e| {
-            eprintln!("error: real-message set {n}: {e}");
-            std::process::exit(1);
-        })
-    };
+    let list_set = |load: ListSetLoader, n: u8| load_list_set(shared, load, n);
     let real4 = list_set(list_sets::set4, 4);
     let real5 = list_set(list_sets::set5, 5);
     let real6 = list_set(list_sets::set6, 6);
@@ -749,6 +727,18 @@ fn labelled_section(md: &mut String, errors: bool) {
     if errors {
         print_tune_errors(&tuning, &none, false);
     }
+}
+
+/// How `list_sets` loads one of the mailing-list sets.
+type ListSetLoader = fn(&std::path::Path) -> Result<Vec<Labelled>, String>;
+
+/// A mailing-list set with its texts from the shared data in `shared`; exits naming the set
+/// and what is missing when it cannot.
+fn load_list_set(shared: &std::path::Path, load: ListSetLoader, n: u8) -> Vec<Labelled> {
+    load(shared).unwrap_or_else(|e| {
+        eprintln!("error: real-message set {n}: {e}");
+        std::process::exit(1);
+    })
 }
 
 /// The misclassified messages of the tuning data (never a held-out split); with `all`, every

@@ -2362,30 +2362,53 @@ fn names_self(prose: &str) -> bool {
     {
         return true;
     }
-    prose.char_indices().any(|(at, c)| {
-        if c != 'I'
-            || prose[..at]
-                .chars()
-                .next_back()
-                .is_some_and(char::is_alphanumeric)
-        {
-            return false;
-        }
-        let after = &prose[at + 1..];
-        let rest = after
-            .strip_prefix("'m ")
-            .or_else(|| after.strip_prefix("’m "))
-            .or_else(|| after.strip_prefix(" am "));
-        rest.is_some_and(|r| {
-            let word: String = r.chars().take_while(|c| c.is_alphabetic()).collect();
-            word.chars().next().is_some_and(char::is_uppercase) && word != "I" && word.len() > 1
-        })
-    }) || prose.split(['.', ',', '!', '\n']).take(3).any(|part| {
+    after_i_am(prose, false).any(|r| {
+        let word: String = r.chars().take_while(|c| c.is_alphabetic()).collect();
+        word.chars().next().is_some_and(char::is_uppercase) && word != "I" && word.len() > 1
+    }) || named_here(prose)
+}
+
+/// "Marta here." / "Hello all, Dmitri here," among the first three clauses.
+fn named_here(prose: &str) -> bool {
+    prose.split(['.', ',', '!', '\n']).take(3).any(|part| {
         let mut words = part.split_whitespace();
         matches!(
             (words.next(), words.next(), words.next()),
             (Some(name), Some("here"), None) if name.chars().next().is_some_and(char::is_uppercase)
         )
+    })
+}
+
+/// ASCII-case-insensitive `rest.starts_with(p)`, without lower-casing the whole message.
+fn starts_ci(rest: &str, p: &str) -> bool {
+    rest.len() >= p.len()
+        && rest.is_char_boundary(p.len())
+        && rest[..p.len()].eq_ignore_ascii_case(p)
+}
+
+/// What follows each "I'm " / "I am " (also with a typographic apostrophe) that starts a word
+/// in `prose`; with `any_case`, "i'm", "I AM" and the like too.
+fn after_i_am(prose: &str, any_case: bool) -> impl Iterator<Item = &str> {
+    prose.char_indices().filter_map(move |(at, c)| {
+        if !(c == 'I' || (any_case && c == 'i'))
+            || prose[..at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+        {
+            return None;
+        }
+        let after = &prose[at + 1..];
+        ["'m ", "’m ", " am "]
+            .iter()
+            .find(|p| {
+                if any_case {
+                    starts_ci(after, p)
+                } else {
+                    after.starts_with(*p)
+                }
+            })
+            .map(|p| &after[p.len()..])
     })
 }
 
@@ -2443,10 +2466,7 @@ fn suggests(s: &Sentence) -> bool {
         "perhaps",
         "shouldn't",
     ];
-    STARTS.iter().any(|p| {
-        s.joined.starts_with(p)
-            && (s.joined.len() == p.len() || s.joined.as_bytes()[p.len()] == b' ')
-    })
+    any_sentence_starts(std::slice::from_ref(s), STARTS).is_some()
 }
 
 /// Whether some "I'm" / "I am" in `prose` is followed by what presents a person: a name
@@ -2471,52 +2491,17 @@ fn presents_self(prose: &str) -> bool {
         "currently an",
     ];
     const NOT_A_ROLE: &[&str] = &["a bit", "a little", "a lot", "a big fan"];
-    // "Marta here." / "Hello all, Dmitri here," in the opening.
-    let named_here = prose.split(['.', ',', '!', '\n']).take(3).any(|part| {
-        let mut words = part.split_whitespace();
-        matches!(
-            (words.next(), words.next(), words.next()),
-            (Some(name), Some("here"), None) if name.chars().next().is_some_and(char::is_uppercase)
-        )
-    });
-    if named_here {
-        return true;
-    }
-    // Case-insensitive prefix test without lower-casing the whole message.
-    let starts = |rest: &str, p: &str| {
-        rest.len() >= p.len()
-            && rest.is_char_boundary(p.len())
-            && rest[..p.len()].eq_ignore_ascii_case(p)
-    };
-    prose.char_indices().any(|(at, c)| {
-        if c != 'I' && c != 'i' {
-            return false;
-        }
-        // Only at a word start ("Hi, I'm", not "Hi, Tim ").
-        if prose[..at]
-            .chars()
-            .next_back()
-            .is_some_and(char::is_alphanumeric)
-        {
-            return false;
-        }
-        let after = &prose[at + 1..];
-        let Some(rest) = ["'m ", "’m ", " am "]
-            .iter()
-            .find(|p| starts(after, p))
-            .map(|p| &after[p.len()..])
-        else {
-            return false;
-        };
-        let capitalised = rest
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_uppercase() && !rest.starts_with("I "));
-        capitalised
-            || FOLLOWERS.iter().any(|f| starts(rest, f))
-            || ((starts(rest, "a ") || starts(rest, "an "))
-                && !NOT_A_ROLE.iter().any(|n| starts(rest, n)))
-    })
+    named_here(prose)
+        || after_i_am(prose, true).any(|rest| {
+            let capitalised = rest
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_uppercase() && !rest.starts_with("I "));
+            capitalised
+                || FOLLOWERS.iter().any(|f| starts_ci(rest, f))
+                || ((starts_ci(rest, "a ") || starts_ci(rest, "an "))
+                    && !NOT_A_ROLE.iter().any(|n| starts_ci(rest, n)))
+        })
 }
 
 /// Evaluative adjectives that judge a product, a process or a place negatively.

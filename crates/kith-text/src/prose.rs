@@ -243,9 +243,8 @@ fn is_archive_note(t: &str) -> bool {
         || t.starts_with("[[alternative text/enriched version deleted]]")
 }
 
-/// Closing formulas of a sign-off, lower case, without punctuation. Those that thank keep
-/// their line ([`THANKING_SIGN_OFFS`]).
-const SIGN_OFFS: [&str; 27] = [
+/// Closing formulas of a sign-off, lower case, without punctuation, that say nothing more.
+const CLOSINGS: [&str; 18] = [
     "best",
     "best regards",
     "kind regards",
@@ -263,17 +262,9 @@ const SIGN_OFFS: [&str; 27] = [
     "yours",
     "greetings",
     "ciao",
-    "many thanks",
-    "thanks",
-    "thank you",
-    "thanks again",
-    "thanks a lot",
-    "thank you very much",
-    "thanks so much",
-    "thank you so much",
     "thanks and regards",
-    "thx",
 ];
+/// Closing formulas that thank: a sign-off of these keeps its line.
 const THANKING_SIGN_OFFS: [&str; 9] = [
     "many thanks",
     "thanks",
@@ -339,7 +330,12 @@ pub(crate) fn is_sign_off_formula(line: &str) -> bool {
     }
     let (formula, name) = line.split_once(',').unwrap_or((line, ""));
     let formula = formula.trim().trim_end_matches(['.', '!']);
-    if formula.len() > 20 || !SIGN_OFFS.iter().any(|f| f.eq_ignore_ascii_case(formula)) {
+    if formula.len() > 20
+        || !CLOSINGS
+            .iter()
+            .chain(&THANKING_SIGN_OFFS)
+            .any(|f| f.eq_ignore_ascii_case(formula))
+    {
         return false;
     }
     let mut words = 0;
