@@ -11,12 +11,14 @@ Usage:
     python3 scripts/real4_sample.py --set 7 /tmp/rpd.jsonl [OUT_DIR]    # set 7
     python3 scripts/real4_sample.py --set 8 /tmp/rpd.jsonl [OUT_DIR]    # set 8
     python3 scripts/real4_sample.py --set 9 /tmp/rpd.jsonl [OUT_DIR]    # set 9
+    python3 scripts/real4_sample.py --set 10 /tmp/rpd.jsonl [OUT_DIR]   # sets 10 to 12 likewise
 
 Set 5 is drawn the same way from the messages set 4 did not take (every source note of
 crates/kith-text/data/eval/real4-sources.tsv is excluded first), with its own salt
 (`kith-real5/`) and ids v0001...; its files are named real5*. Set 6 likewise excludes sets 4
 and 5 (salt `kith-real6/`, ids w0001...), set 7 sets 4 to 6 (salt `kith-real7/`, ids x0001...), set 8 sets 4 to 7 (salt
-`kith-real8/`, ids y0001...), set 9 sets 4 to 8 (salt `kith-real9/`, ids z0001...).
+`kith-real8/`, ids y0001...), set 9 sets 4 to 8 (salt `kith-real9/`, ids z0001...), and sets 10 to 12 every set before
+them (salts `kith-real10/` ..., ids t, s, r).
 
 Python 3 standard library only. The messages are those of a community none of the earlier
 sets came from: the R package-devel mailing list (public archive, 2015-05 to 2026-07), as
@@ -61,6 +63,11 @@ SETS = {
           ["real4-sources.tsv", "real5-sources.tsv", "real6-sources.tsv", "real7-sources.tsv",
            "real8-sources.tsv"]),
 }
+# Sets 10 to 12 were drawn together (2026-12-07): 10 the next blind bar, 11 and 12 training
+# data for kith-text's learned intent model. Each excludes every set before it.
+for _n, _p in zip(range(10, 13), "tsr"):
+    SETS[str(_n)] = (f"kith-real{_n}/", _p, f"real{_n}", [f"real{k}-sources.tsv" for k in range(4, _n)])
+
 LIST = "r-package-devel"
 MAX = 3000
 
