@@ -149,6 +149,41 @@ pub const REAL9_CONTEXT_TSV: &str = include_str!("../data/eval/real9-context.tsv
 /// The second labeller's labels of [`REAL9_TSV`], as [`REAL4_SECOND_TSV`].
 pub const REAL9_SECOND_TSV: &str = include_str!("../data/eval/real9-second.tsv");
 
+/// Real-message set 10 (`data/eval/real10.tsv`, ids `t0001`…): further messages of the list,
+/// none of them in sets 4 to 9, labelled blind after set 9's reading by two labellers. Labels
+/// only.
+pub const REAL10_TSV: &str = include_str!("../data/eval/real10.tsv");
+
+/// Attribution of every message of [`REAL10_TSV`], as [`REAL4_SOURCES_TSV`].
+pub const REAL10_SOURCES_TSV: &str = include_str!("../data/eval/real10-sources.tsv");
+
+/// Structural role of every message of [`REAL10_TSV`], as [`REAL4_CONTEXT_TSV`].
+pub const REAL10_CONTEXT_TSV: &str = include_str!("../data/eval/real10-context.tsv");
+
+/// The second labeller's labels of [`REAL10_TSV`], as [`REAL4_SECOND_TSV`].
+pub const REAL10_SECOND_TSV: &str = include_str!("../data/eval/real10-second.tsv");
+
+/// Real-message set 11 (`data/eval/real11.tsv`, ids `s0001`…, split `tune`): further
+/// messages of the list, none of them in sets 4 to 10, labelled by one labeller as training
+/// data (never a bar). Labels only.
+pub const REAL11_TSV: &str = include_str!("../data/eval/real11.tsv");
+
+/// Attribution of every message of [`REAL11_TSV`], as [`REAL4_SOURCES_TSV`].
+pub const REAL11_SOURCES_TSV: &str = include_str!("../data/eval/real11-sources.tsv");
+
+/// Structural role of every message of [`REAL11_TSV`], as [`REAL4_CONTEXT_TSV`].
+pub const REAL11_CONTEXT_TSV: &str = include_str!("../data/eval/real11-context.tsv");
+
+/// Real-message set 12 (`data/eval/real12.tsv`, ids `r0001`…, split `tune`): as
+/// [`REAL11_TSV`], none of its messages in sets 4 to 11.
+pub const REAL12_TSV: &str = include_str!("../data/eval/real12.tsv");
+
+/// Attribution of every message of [`REAL12_TSV`], as [`REAL4_SOURCES_TSV`].
+pub const REAL12_SOURCES_TSV: &str = include_str!("../data/eval/real12-sources.tsv");
+
+/// Structural role of every message of [`REAL12_TSV`], as [`REAL4_CONTEXT_TSV`].
+pub const REAL12_CONTEXT_TSV: &str = include_str!("../data/eval/real12-context.tsv");
+
 /// The characters at which [`real4_text`] cuts a text (and keeps at least half of them).
 pub const REAL4_MAX_CHARS: usize = 3000;
 

@@ -3210,7 +3210,7 @@ mod bit_tests {
 /// look-alike that must not count (invented sentences, not from the labelled sets).
 #[cfg(test)]
 mod complaint_shape_tests {
-    use crate::{Intent, analyze};
+    use crate::{Intent, analyze_rules as analyze};
 
     fn intents(text: &str) -> Vec<Intent> {
         analyze(text).intents.iter().map(|m| m.intent).collect()
@@ -3366,7 +3366,7 @@ mod complaint_shape_tests {
 /// the labelled sets.
 #[cfg(test)]
 mod real_text_shape_tests {
-    use crate::{Intent, analyze};
+    use crate::{Intent, analyze_rules as analyze};
 
     fn intents(text: &str) -> Vec<Intent> {
         analyze(text).intents.iter().map(|m| m.intent).collect()
@@ -3580,7 +3580,7 @@ mod real_text_shape_tests {
 
 #[cfg(test)]
 mod role_tests {
-    use crate::{Intent, Role, analyze, analyze_in};
+    use crate::{Intent, Role, analyze_rules as analyze, analyze_rules_in as analyze_in};
 
     fn intents(text: &str, role: Role) -> Vec<Intent> {
         analyze_in(text, role)

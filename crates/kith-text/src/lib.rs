@@ -35,6 +35,7 @@ pub mod eval;
 pub mod hostility;
 pub mod intent;
 pub mod language;
+pub mod learned;
 pub mod prose;
 pub mod quality;
 pub mod sentiment;
@@ -51,7 +52,7 @@ pub use sentiment::{Polarity3, Sentiment};
 /// `kith rescore` (and the background pass of `kith serve`) recompute what an older version
 /// scored. Raise it whenever a change to this crate can change any score, intent or language
 /// decision.
-pub const MODEL_VERSION: u32 = 11;
+pub const MODEL_VERSION: u32 = 12;
 
 /// Everything kith reads from one message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -77,10 +78,53 @@ pub fn analyze(text: &str) -> Analysis {
 /// rules use it (an answer is a reply, never an opening post), and with [`Role::Unknown`]
 /// they read the text alone.
 pub fn analyze_in(text: &str, role: Role) -> Analysis {
+    analyze_with(text, role, false)
+}
+
+/// [`analyze_in`]; with `words`, the learned model's evidence names the words behind it.
+fn analyze_with(text: &str, role: Role, words: bool) -> Analysis {
+    let (mut analysis, prose, input) = analyze_by_rules(text, role);
+    if let (Some(input), Some(model)) = (input, learned::Model::builtin()) {
+        // The learned model decides its intents in place of their rules (whose outputs it
+        // reads); the others stay as the rules found them.
+        analysis
+            .intents
+            .retain(|m| !learned::LEARNED.contains(&m.intent));
+        for (intent, evidence) in model.decide(&prose, &input, words) {
+            analysis.intents.push(IntentMatch { intent, evidence });
+        }
+        analysis.intents.sort_by_key(|m| m.intent);
+    }
+    analysis
+}
+
+/// What the learned intent model ([`learned`]) reads of a message: its input computed from
+/// the rules' view of it, before the model decides anything. `None` when the message's
+/// language is not supported (it is not scored). Training uses it.
+pub fn learned_input(text: &str, role: Role) -> Option<learned::Input> {
+    analyze_by_rules(text, role).2
+}
+
+/// The analysis by the rules alone, as [`analyze_in`] without the learned model: what the
+/// rules' own tests check.
+#[cfg(test)]
+pub(crate) fn analyze_rules_in(text: &str, role: Role) -> Analysis {
+    analyze_by_rules(text, role).0
+}
+
+/// [`analyze_rules_in`] for a message whose place in its thread is not known.
+#[cfg(test)]
+pub(crate) fn analyze_rules(text: &str) -> Analysis {
+    analyze_rules_in(text, Role::Unknown)
+}
+
+/// The analysis by the rules alone, the author's prose, and (when the message is scored and
+/// a learned model is compiled in, or always for training) the learned model's input.
+fn analyze_by_rules(text: &str, role: Role) -> (Analysis, String, Option<learned::Input>) {
     let prose = prose::extract(text);
     let language = language::detect(&prose.text);
     if !language.supported {
-        return Analysis {
+        let analysis = Analysis {
             language,
             scored: false,
             sentiment: Sentiment {
@@ -95,6 +139,7 @@ pub fn analyze_in(text: &str, role: Role) -> Analysis {
             },
             intents: Vec::new(),
         };
+        return (analysis, prose.text, None);
     }
     let sentiment = sentiment::sentiment_of_prose(&prose);
     // One sentence split serves both rule sets unless quoted speech must be removed first.
@@ -115,13 +160,15 @@ pub fn analyze_in(text: &str, role: Role) -> Analysis {
         role,
     };
     let intents = intent::intents_of_sentences(&prose.text, &ss, ctx);
-    Analysis {
+    let input = learned::Input::new(&prose.text, &ctx, Intent::bits(&intents));
+    let analysis = Analysis {
         language,
         scored: true,
         sentiment,
         hostility,
         intents,
-    }
+    };
+    (analysis, prose.text, Some(input))
 }
 
 /// A message's analysis with everything a view needs to show why: the [`Analysis`] (intents
@@ -145,7 +192,7 @@ pub fn explain(text: &str) -> Explanation {
 
 /// Explains the scores of a message with its place in the thread (see [`analyze_in`]).
 pub fn explain_in(text: &str, role: Role) -> Explanation {
-    let analysis = analyze_in(text, role);
+    let analysis = analyze_with(text, role, true);
     let sentiment_words = if analysis.scored {
         sentiment::evidence(text)
     } else {

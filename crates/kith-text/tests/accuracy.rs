@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use kith_text::eval::{self, Counts};
+use kith_text::learned::{LEARNED, Model, train};
 use kith_text::{Intent, Role, analyze_in, sentiment};
 
 #[test]
@@ -394,25 +395,21 @@ fn intent_real3_figures_do_not_regress() {
         (Intent::Answer, 0.84, 0.75),
         // 18 of 21, 18 of 24.
         (Intent::Thanks, 0.82, 0.79),
-        // 23 of 71, 23 of 58.
-        (Intent::Complaint, 0.32, 0.39),
-        // 15 of 29, 15 of 45.
-        (Intent::Praise, 0.51, 0.33),
         // 1 of 5, 1 of 3.
         (Intent::Introduction, 0.20, 0.33),
-        // 5 of 9, 5 of 32.
-        (Intent::Announcement, 0.55, 0.15),
     ];
     hold_floors(&per, floors, "real-message set 3");
-    hold_ceilings(
-        &per,
-        &[(Intent::BugReport, 4), (Intent::FeatureRequest, 9)],
-        "real-message set 3",
-    );
     assert!(host.fp <= 1, "{} false hostility alarms", host.fp);
 }
 
 /// Asserts every intent's precision and recall on a set stay at or above its floor.
+///
+/// Since MODEL_VERSION 12 the learned model (`src/learned.rs`) decides bug report, feature
+/// request, complaint, praise and announcement, and every tuning set is its training data: on
+/// a tuning set those figures are the model's fit to what it learned from, not a measure, so
+/// the tuning sets' tests hold floors and ceilings of the other intents only. The model's
+/// honest figures are cross-validated (`data/model/intents-cv.md`, each real set held out in
+/// turn) and read on the bar, set 10, which the model never saw.
 fn hold_floors(per: &[(Intent, Counts)], floors: &[(Intent, f64, f64)], set: &str) {
     for &(intent, p, r) in floors {
         let c = per
@@ -471,16 +468,6 @@ fn intent_real2_figures_do_not_regress() {
         (Intent::Answer, 0.73, 0.79),
         // 17 of 22, 17 of 18.
         (Intent::Thanks, 0.77, 0.94),
-        // 8 of 15, 8 of 19.
-        (Intent::BugReport, 0.53, 0.42),
-        // 4 of 13, 4 of 17.
-        (Intent::FeatureRequest, 0.30, 0.23),
-        // 18 of 65, 18 of 63.
-        (Intent::Complaint, 0.27, 0.28),
-        // 20 of 33, 20 of 43.
-        (Intent::Praise, 0.60, 0.46),
-        // 2 of 5, 2 of 16.
-        (Intent::Announcement, 0.40, 0.12),
     ];
     hold_floors(&per, floors, "real-message set 2");
     let introductions = per
@@ -526,18 +513,8 @@ fn intent_real_set_figures_do_not_regress() {
         (Intent::Answer, 0.51, 0.84),
         // 19 of 24, 19 of 19.
         (Intent::Thanks, 0.79, 1.00),
-        // 2 of 5, 2 of 4.
-        (Intent::BugReport, 0.40, 0.50),
-        // 4 of 7, 4 of 7.
-        (Intent::FeatureRequest, 0.57, 0.57),
-        // 46 of 79, 46 of 83.
-        (Intent::Complaint, 0.58, 0.55),
-        // 23 of 36, 23 of 40.
-        (Intent::Praise, 0.63, 0.57),
         // 1 of 3, 1 of 2.
         (Intent::Introduction, 0.33, 0.50),
-        // 10 of 13, 10 of 17.
-        (Intent::Announcement, 0.76, 0.58),
     ];
     hold_floors(&per, floors, "real-message set 1");
 }
@@ -571,26 +548,26 @@ fn intent_holdout2_figures_do_not_regress() {
         (Intent::Question, 0.80, 0.88),
         (Intent::Answer, 0.45, 0.78),
         (Intent::Thanks, 0.89, 0.97),
-        (Intent::BugReport, 0.72, 0.48),
-        (Intent::FeatureRequest, 0.94, 0.74),
-        (Intent::Complaint, 0.74, 0.59),
-        (Intent::Praise, 0.89, 0.56),
         // 36 of 36, 36 of 42 since the fourth list round (37 of 38, 37 of 42 before): a
         // message that asks introduces its writer only by name; one written introduction
         // that asks without a name is lost, its one false alarm gone.
         (Intent::Introduction, 1.00, 0.85),
-        (Intent::Announcement, 0.88, 0.74),
     ];
     hold_floors(&per, floors, "held-out set 2");
 }
 
-/// The tuning data (both splits of the first set) keeps every intent at P, R ≥ 0.80 and
-/// hostility precision ≥ 0.90: a rule that helps elsewhere must not break what it was
-/// tuned on.
+/// The tuning data (both splits of the first set) keeps every intent the rules decide at P,
+/// R ≥ 0.80 and hostility precision ≥ 0.90: a rule that helps elsewhere must not break what
+/// it was tuned on. (The learned model's intents are its training fit here, see
+/// [`hold_floors`].)
 #[test]
 fn tuning_data_keeps_every_intent_at_0_80_and_hostility_precision_at_0_90() {
     let (per, host) = counts(eval::MESSAGES_TSV, None);
-    let short = below(&per, 0.80, 0.80);
+    let by_rules: Vec<(Intent, Counts)> = per
+        .into_iter()
+        .filter(|(i, _)| !LEARNED.contains(i))
+        .collect();
+    let short = below(&by_rules, 0.80, 0.80);
     assert!(short.is_empty(), "below 0.80 on the tuning data: {short:?}");
     assert!(
         host.precision() >= 0.90,
@@ -643,6 +620,25 @@ fn vader_port_matches_python_vader_on_every_tweet() {
 
 #[path = "../examples/common/list_sets.rs"]
 mod list_sets;
+#[path = "../examples/common/training.rs"]
+mod training;
+
+/// The compiled-in learned model was trained on exactly what the labelled tuning sets and
+/// the current rules give (`examples/train_intents.rs`): a rule change or a label change
+/// without retraining fails here, naming the command.
+#[test]
+fn learned_model_was_trained_on_the_current_rules_and_labels() {
+    let Some(dir) = shared_data() else { return };
+    let examples = training::examples(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(examples.len(), 7917);
+    let model = Model::builtin().expect("data/model/intents.bin is a model");
+    assert_eq!(
+        model.trained_on,
+        train::fingerprint(&examples),
+        "data/model/intents.bin is stale: retrain it with `KITH_SHARED_DATA=... cargo run -p \
+         kith-text --release --example train_intents` (and bump MODEL_VERSION)"
+    );
+}
 
 /// The shared data directory, or `None` (the caller skips) when `KITH_SHARED_DATA` is not
 /// set; under `CI=true` a missing directory fails instead.
@@ -671,6 +667,9 @@ struct ListSet {
     intents: [usize; 9],
     none: usize,
     hostile: usize,
+    /// Split `holdout` on every row (a bar once); false for the training sets 11 and 12
+    /// (split `tune`).
+    held_out: bool,
 }
 
 const SET4: ListSet = ListSet {
@@ -682,6 +681,43 @@ const SET4: ListSet = ListSet {
     intents: [305, 296, 77, 67, 30, 44, 18, 1, 12],
     none: 2,
     hostile: 2,
+    held_out: true,
+};
+
+const SET10: ListSet = ListSet {
+    labels: eval::REAL10_TSV,
+    sources: eval::REAL10_SOURCES_TSV,
+    context: eval::REAL10_CONTEXT_TSV,
+    prefix: 't',
+    roles: (260, 356),
+    intents: [320, 315, 76, 68, 18, 27, 24, 1, 6],
+    none: 2,
+    hostile: 0,
+    held_out: true,
+};
+
+const SET11: ListSet = ListSet {
+    labels: eval::REAL11_TSV,
+    sources: eval::REAL11_SOURCES_TSV,
+    context: eval::REAL11_CONTEXT_TSV,
+    prefix: 's',
+    roles: (260, 320),
+    intents: [301, 294, 83, 73, 21, 32, 16, 1, 7],
+    none: 2,
+    hostile: 1,
+    held_out: false,
+};
+
+const SET12: ListSet = ListSet {
+    labels: eval::REAL12_TSV,
+    sources: eval::REAL12_SOURCES_TSV,
+    context: eval::REAL12_CONTEXT_TSV,
+    prefix: 'r',
+    roles: (200, 320),
+    intents: [244, 294, 88, 54, 16, 23, 12, 0, 9],
+    none: 0,
+    hostile: 0,
+    held_out: false,
 };
 
 const SET9: ListSet = ListSet {
@@ -693,6 +729,7 @@ const SET9: ListSet = ListSet {
     intents: [310, 328, 74, 82, 20, 24, 18, 1, 8],
     none: 2,
     hostile: 1,
+    held_out: true,
 };
 
 const SET8: ListSet = ListSet {
@@ -704,6 +741,7 @@ const SET8: ListSet = ListSet {
     intents: [330, 326, 82, 72, 23, 28, 14, 1, 8],
     none: 1,
     hostile: 0,
+    held_out: true,
 };
 
 const SET7: ListSet = ListSet {
@@ -715,6 +753,7 @@ const SET7: ListSet = ListSet {
     intents: [319, 311, 72, 66, 18, 33, 21, 1, 11],
     none: 4,
     hostile: 0,
+    held_out: true,
 };
 
 const SET6: ListSet = ListSet {
@@ -726,6 +765,7 @@ const SET6: ListSet = ListSet {
     intents: [321, 336, 78, 52, 17, 40, 13, 0, 12],
     none: 2,
     hostile: 0,
+    held_out: true,
 };
 
 const SET5: ListSet = ListSet {
@@ -737,6 +777,7 @@ const SET5: ListSet = ListSet {
     intents: [316, 317, 85, 71, 20, 33, 27, 0, 11],
     none: 2,
     hostile: 0,
+    held_out: true,
 };
 
 /// A list set as committed: labels only (no text: the list's messages stay in the shared
@@ -744,10 +785,10 @@ const SET5: ListSet = ListSet {
 /// from structure.
 fn check_list_set(set: &ListSet) {
     let labelled = eval::parse_labelled(set.labels).expect("labels parse");
-    assert_eq!(labelled.len(), 620);
+    assert_eq!(labelled.len(), set.roles.0 + set.roles.1);
     for (n, m) in labelled.iter().enumerate() {
         assert_eq!(m.id, format!("{}{:04}", set.prefix, n + 1));
-        assert!(m.test, "{}: held out", m.id);
+        assert_eq!(m.test, set.held_out, "{}: split", m.id);
         assert!(
             m.text.is_empty(),
             "{}: the labels file must hold no text",
@@ -788,13 +829,16 @@ fn check_list_set(set: &ListSet) {
 }
 
 #[test]
-fn list_sets_4_to_9_parse_all_holdout_labels_only_attributed_with_context() {
+fn list_sets_4_to_12_parse_labels_only_attributed_with_context() {
     check_list_set(&SET4);
     check_list_set(&SET5);
     check_list_set(&SET6);
     check_list_set(&SET7);
     check_list_set(&SET8);
     check_list_set(&SET9);
+    check_list_set(&SET10);
+    check_list_set(&SET11);
+    check_list_set(&SET12);
     // Set 5 was drawn from what set 4 left.
     let sources = |tsv: &'static str| -> HashSet<&'static str> {
         tsv.lines()
@@ -813,6 +857,14 @@ fn list_sets_4_to_9_parse_all_holdout_labels_only_attributed_with_context() {
     }
     for earlier in [&SET4, &SET5, &SET6, &SET7, &SET8] {
         assert!(sources(earlier.sources).is_disjoint(&sources(SET9.sources)));
+    }
+    let sets = [
+        &SET4, &SET5, &SET6, &SET7, &SET8, &SET9, &SET10, &SET11, &SET12,
+    ];
+    for (n, later) in sets.iter().enumerate().skip(6) {
+        for earlier in &sets[..n] {
+            assert!(sources(earlier.sources).is_disjoint(&sources(later.sources)));
+        }
     }
 }
 
@@ -833,7 +885,7 @@ fn digest(set: &[eval::Labelled]) -> u64 {
 /// the labellers read: the digest of all 620, taken from the sampler's output when each set
 /// was drawn.
 #[test]
-fn list_sets_4_to_9_texts_from_the_shared_data_are_the_ones_labelled() {
+fn list_sets_4_to_12_texts_from_the_shared_data_are_the_ones_labelled() {
     let Some(dir) = shared_data() else { return };
     let set4 = list_sets::set4(&dir).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(digest(&set4), 0x1b69_ab83_a52e_210c, "set 4");
@@ -847,6 +899,12 @@ fn list_sets_4_to_9_texts_from_the_shared_data_are_the_ones_labelled() {
     assert_eq!(digest(&set8), 0x5eef_875d_0b07_f99a, "set 8");
     let set9 = list_sets::set9(&dir).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(digest(&set9), 0x5608_fed5_08a0_2cad, "set 9");
+    let set10 = list_sets::set10(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(digest(&set10), DIGEST10, "set 10");
+    let set11 = list_sets::set11(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(digest(&set11), DIGEST11, "set 11");
+    let set12 = list_sets::set12(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(digest(&set12), DIGEST12, "set 12");
 }
 
 /// (class, first, second, both, κ) per class, as README.md's tables give them (`None`:
@@ -910,7 +968,7 @@ fn check_agreement(labels: &str, second: &str, table: &Agreement) {
 }
 
 #[test]
-fn list_sets_4_to_9_second_labeller_agreement_is_the_readme_tables() {
+fn list_sets_4_to_10_second_labeller_agreement_is_the_readme_tables() {
     check_agreement(
         eval::REAL4_TSV,
         eval::REAL4_SECOND_TSV,
@@ -1007,6 +1065,22 @@ fn list_sets_4_to_9_second_labeller_agreement_is_the_readme_tables() {
             (None, 1, 1, 1, 1.00),
         ],
     );
+    check_agreement(
+        eval::REAL10_TSV,
+        eval::REAL10_SECOND_TSV,
+        &[
+            (Some(Intent::Question), 320, 313, 311, 0.96),
+            (Some(Intent::Answer), 315, 313, 312, 0.99),
+            (Some(Intent::Thanks), 76, 77, 76, 0.99),
+            (Some(Intent::BugReport), 68, 64, 58, 0.86),
+            (Some(Intent::FeatureRequest), 18, 19, 18, 0.97),
+            (Some(Intent::Complaint), 27, 28, 26, 0.94),
+            (Some(Intent::Praise), 24, 21, 21, 0.93),
+            (Some(Intent::Introduction), 1, 1, 1, 1.00),
+            (Some(Intent::Announcement), 6, 6, 6, 1.00),
+            (None, 0, 0, 0, 1.00),
+        ],
+    );
 }
 
 /// A list set's per-intent and hostility counts (texts from the shared data), or `None` when
@@ -1045,6 +1119,10 @@ fn real9_counts() -> Option<(Vec<(Intent, Counts)>, Counts)> {
     list_counts(list_sets::set9, eval::REAL9_CONTEXT_TSV)
 }
 
+fn real10_counts() -> Option<(Vec<(Intent, Counts)>, Counts)> {
+    list_counts(list_sets::set10, eval::REAL10_CONTEXT_TSV)
+}
+
 /// Set 4 was read once (commit "Real-message set 4, first reading": question P 0.91 R 0.48,
 /// answer 0.88/0.75, thanks 0.86/0.65, bug report 0.29/0.09, feature request 1.00/0.03,
 /// complaint 0.31/0.25, praise 0.05/0.06, 72 false introductions, 2 false announcements, 4
@@ -1068,38 +1146,25 @@ fn intent_real4_figures_do_not_regress() {
         (Intent::Answer, 0.85, 0.86),
         // 64 of 74, 64 of 77.
         (Intent::Thanks, 0.86, 0.83),
-        // 12 of 40, 12 of 67.
-        (Intent::BugReport, 0.30, 0.17),
-        // 2 of 5, 2 of 30.
-        (Intent::FeatureRequest, 0.40, 0.06),
-        // 11 of 34, 11 of 44.
-        (Intent::Complaint, 0.32, 0.25),
-        // 2 of 10, 2 of 18.
-        (Intent::Praise, 0.20, 0.11),
     ];
     hold_floors(&per, floors, "real-message set 4");
-    hold_ceilings(
-        &per,
-        &[(Intent::Introduction, 5), (Intent::Announcement, 3)],
-        "real-message set 4",
-    );
+    hold_ceilings(&per, &[(Intent::Introduction, 5)], "real-message set 4");
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
-/// SPEC §9 on the bar, real-message set 9 (the mailing list, drawn after set 8 was read,
-/// labelled blind to the rules, read once after the fifth round on the list, each message in
-/// its structural role): precision and recall ≥ 0.80 for every intent it has examples of,
-/// hostility precision ≥ 0.90.
+/// SPEC §9 on the bar, real-message set 10 (the mailing list, drawn after set 9 was read,
+/// labelled blind to the rules and the model, read once after the learned intent model was
+/// trained, each message in its structural role): precision and recall ≥ 0.80 for every
+/// intent it has examples of, hostility precision ≥ 0.90.
 #[test]
-#[ignore = "not met on real-message set 9 (read once, docs/text-accuracy.md): \
-            question P 0.91 R 0.85 (310 examples), answer P 0.92 R 0.84 (328) and \
-            thanks P 0.85 R 0.85 (74) meet it; bug_report P 0.32 R 0.15 (82), \
-            feature_request P 0.00 R 0.00 (20), complaint P 0.18 R 0.29 (24), \
-            praise P 0.30 R 0.17 (18), announcement P 0.00 R 0.00 (8), \
-            introduction P 0.25 R 1.00 (1; 3 false alarms) do not; hostility: none \
-            predicted, the one hostile message missed"]
-fn intent_precision_and_recall_on_real9_at_least_0_80() {
-    let Some((per, host)) = real9_counts() else {
+#[ignore = "not met on real-message set 10 (read once, docs/text-accuracy.md): \
+            question P 0.89 R 0.81 (320 examples) and answer P 0.92 R 0.86 (315) meet it; \
+            thanks P 0.79 R 0.82 (76), bug_report P 0.33 R 0.60 (68), feature_request \
+            P 0.28 R 0.44 (18), complaint P 0.20 R 0.33 (27), praise P 0.25 R 0.17 (24), \
+            announcement P 0.25 R 0.33 (6), introduction P 0.50 R 1.00 (1) do not; no \
+            hostile message and no hostility false alarm"]
+fn intent_precision_and_recall_on_real10_at_least_0_80() {
+    let Some((per, host)) = real10_counts() else {
         return;
     };
     let measured: Vec<(Intent, Counts)> =
@@ -1107,13 +1172,48 @@ fn intent_precision_and_recall_on_real9_at_least_0_80() {
     let short = below(&measured, 0.80, 0.80);
     assert!(
         short.is_empty(),
-        "below 0.80 on real-message set 9: {short:?}"
+        "below 0.80 on real-message set 10: {short:?}"
     );
     assert!(
         host.fp == 0 || host.precision() >= 0.90,
-        "hostility precision {:.2} on real-message set 9",
+        "hostility precision {:.2} on real-message set 10",
         host.precision()
     );
+}
+
+/// The figures reached on real-message set 10 at its one reading (commit "Real-message set
+/// 10, first reading"; MODEL_VERSION 12, the learned model deciding bug report, feature
+/// request, complaint, praise and announcement), truncated to two decimals, as floors; no
+/// hostility false alarm. The rules alone (the model's file emptied) found on the same
+/// messages bug report P 0.23 R 0.09, feature request none of 18, complaint P 0.10 R 0.19,
+/// praise P 0.30 R 0.12, announcement none of 6.
+#[test]
+fn intent_real10_figures_do_not_regress() {
+    let Some((per, host)) = real10_counts() else {
+        return;
+    };
+    let floors: &[(Intent, f64, f64)] = &[
+        // 260 of 292 predicted right, 260 of 320 found.
+        (Intent::Question, 0.89, 0.81),
+        // 271 of 295, 271 of 315.
+        (Intent::Answer, 0.91, 0.86),
+        // 62 of 78, 62 of 76.
+        (Intent::Thanks, 0.79, 0.81),
+        // 41 of 125, 41 of 68.
+        (Intent::BugReport, 0.32, 0.60),
+        // 8 of 29, 8 of 18.
+        (Intent::FeatureRequest, 0.27, 0.44),
+        // 9 of 46, 9 of 27.
+        (Intent::Complaint, 0.19, 0.33),
+        // 4 of 16, 4 of 24.
+        (Intent::Praise, 0.25, 0.16),
+        // 1 of 2, 1 of 1.
+        (Intent::Introduction, 0.50, 1.00),
+        // 2 of 8, 2 of 6.
+        (Intent::Announcement, 0.25, 0.33),
+    ];
+    hold_floors(&per, floors, "real-message set 10");
+    assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
 /// Set 5 was read once (commit "Real-message set 5, first reading": question P 0.90 R 0.58,
@@ -1139,22 +1239,9 @@ fn intent_real5_figures_do_not_regress() {
         (Intent::Answer, 0.87, 0.84),
         // 68 of 82, 68 of 85.
         (Intent::Thanks, 0.82, 0.80),
-        // 11 of 22, 11 of 71.
-        (Intent::BugReport, 0.50, 0.15),
-        // 6 of 43, 6 of 33.
-        (Intent::Complaint, 0.13, 0.18),
-        // 3 of 21, 3 of 27 since the third round (3 of 20 before: one more false alarm once
-        // tool output lines left a message's prose).
-        (Intent::Praise, 0.14, 0.11),
-        // 1 of 2, 1 of 11.
-        (Intent::Announcement, 0.50, 0.09),
     ];
     hold_floors(&per, floors, "real-message set 5");
-    hold_ceilings(
-        &per,
-        &[(Intent::Introduction, 7), (Intent::FeatureRequest, 2)],
-        "real-message set 5",
-    );
+    hold_ceilings(&per, &[(Intent::Introduction, 7)], "real-message set 5");
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
@@ -1177,23 +1264,9 @@ fn intent_real6_figures_do_not_regress() {
         (Intent::Answer, 0.93, 0.86),
         // 65 of 78, 65 of 78.
         (Intent::Thanks, 0.83, 0.83),
-        // 4 of 21, 4 of 52 (4 of 20 before the fourth round: a prefatory introduction no
-        // longer hides a bug report).
-        (Intent::BugReport, 0.19, 0.07),
-        // 8 of 46, 8 of 40 since the fourth round (9 of 47 before: one complaint lost when
-        // "thanks for the suggestion" became thanks).
-        (Intent::Complaint, 0.17, 0.20),
-        // 1 of 13, 1 of 13.
-        (Intent::Praise, 0.07, 0.07),
-        // 1 of 4, 1 of 12.
-        (Intent::Announcement, 0.25, 0.08),
     ];
     hold_floors(&per, floors, "real-message set 6");
-    hold_ceilings(
-        &per,
-        &[(Intent::Introduction, 7), (Intent::FeatureRequest, 2)],
-        "real-message set 6",
-    );
+    hold_ceilings(&per, &[(Intent::Introduction, 7)], "real-message set 6");
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
@@ -1215,23 +1288,9 @@ fn intent_real7_figures_do_not_regress() {
         (Intent::Answer, 0.89, 0.86),
         // 56 of 68, 56 of 72.
         (Intent::Thanks, 0.82, 0.77),
-        // 13 of 24, 13 of 66.
-        (Intent::BugReport, 0.54, 0.19),
-        // 6 of 41, 6 of 33.
-        (Intent::Complaint, 0.14, 0.18),
-        // 1 of 10, 1 of 21.
-        (Intent::Praise, 0.10, 0.04),
     ];
     hold_floors(&per, floors, "real-message set 7");
-    hold_ceilings(
-        &per,
-        &[
-            (Intent::Introduction, 2),
-            (Intent::FeatureRequest, 4),
-            (Intent::Announcement, 2),
-        ],
-        "real-message set 7",
-    );
+    hold_ceilings(&per, &[(Intent::Introduction, 2)], "real-message set 7");
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
@@ -1252,34 +1311,18 @@ fn intent_real8_figures_do_not_regress() {
         (Intent::Answer, 0.91, 0.82),
         // 66 of 76, 66 of 82.
         (Intent::Thanks, 0.86, 0.80),
-        // 7 of 29, 7 of 72.
-        (Intent::BugReport, 0.24, 0.09),
-        // 1 of 2, 1 of 23.
-        (Intent::FeatureRequest, 0.50, 0.04),
-        // 8 of 43, 8 of 28.
-        (Intent::Complaint, 0.18, 0.28),
         // 1 of 3, 1 of 1.
         (Intent::Introduction, 0.33, 1.00),
-        // 1 of 2, 1 of 8.
-        (Intent::Announcement, 0.50, 0.12),
     ];
     hold_floors(&per, floors, "real-message set 8");
-    hold_ceilings(
-        &per,
-        &[
-            (Intent::Praise, 10),
-            (Intent::Introduction, 2),
-            (Intent::FeatureRequest, 1),
-        ],
-        "real-message set 8",
-    );
+    hold_ceilings(&per, &[(Intent::Introduction, 2)], "real-message set 8");
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
 
 /// The figures reached on real-message set 9 at its one reading (commit "Real-message set 9,
 /// first reading"; MODEL_VERSION 11), truncated to two decimals, as floors: question, answer
-/// and thanks meet the 0.80 bar there and must keep it. Introduction, feature request,
-/// announcement and hostility hold their false alarms as ceilings (3, 4, 3, 0).
+/// and thanks met the 0.80 bar there and must keep it; no hostility false alarm. Set 9 is
+/// tuning data (and training data of the learned model) since set 10's reading.
 #[test]
 fn intent_real9_figures_do_not_regress() {
     let Some((per, host)) = real9_counts() else {
@@ -1292,20 +1335,14 @@ fn intent_real9_figures_do_not_regress() {
         (Intent::Answer, 0.91, 0.83),
         // 63 of 74, 63 of 74.
         (Intent::Thanks, 0.85, 0.85),
-        // 12 of 38, 12 of 82.
-        (Intent::BugReport, 0.31, 0.14),
-        // 7 of 39, 7 of 24.
-        (Intent::Complaint, 0.17, 0.29),
-        // 3 of 10, 3 of 18.
-        (Intent::Praise, 0.30, 0.16),
         // 1 of 4, 1 of 1.
         (Intent::Introduction, 0.25, 1.00),
     ];
     hold_floors(&per, floors, "real-message set 9");
-    hold_ceilings(
-        &per,
-        &[(Intent::FeatureRequest, 4), (Intent::Announcement, 3)],
-        "real-message set 9",
-    );
     assert_eq!(host.fp, 0, "false hostility alarms");
 }
+
+/// Digests of sets 10 to 12's texts, taken from the sampler's output the labellers read.
+const DIGEST10: u64 = 0x2a59_2c22_1aa6_b2cf;
+const DIGEST11: u64 = 0xfcb6_23e0_3436_38d4;
+const DIGEST12: u64 = 0xb1df_d4cc_63bf_d4e0;
