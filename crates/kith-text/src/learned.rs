@@ -64,33 +64,42 @@ impl Input {
         let words = for_each_bucket(prose, |bucket| grams.push(bucket));
         grams.sort_unstable();
         grams.dedup();
-        let mut dense = [0f32; DENSE];
-        dense[match ctx.role {
-            Role::Opening => 0,
-            Role::Reply => 1,
-            Role::Unknown => 2,
-        }] = 1.0;
-        dense[3] = ctx.sentiment as f32;
-        dense[4] = f32::from(u8::from(ctx.technical));
-        dense[5] = f32::from(u8::from(ctx.had_code));
-        dense[6] = f32::from(u8::from(ctx.had_trace));
-        dense[7] = f32::from(u8::from(ctx.had_quote));
-        dense[8] = f32::from(u8::from(ctx.hostile));
-        dense[9] = ((1 + words) as f32).ln() / 8.0;
-        for (k, intent) in Intent::ALL.into_iter().enumerate() {
-            dense[10 + k] = f32::from(u8::from(rule_bits & intent.bit() != 0));
+        Input {
+            grams,
+            dense: dense_of(ctx, rule_bits, words),
         }
-        Input { grams, dense }
     }
 
     /// The value of each present word bucket: the word part has unit length.
     fn gram_value(&self) -> f32 {
-        if self.grams.is_empty() {
-            0.0
-        } else {
-            1.0 / (self.grams.len() as f32).sqrt()
-        }
+        gram_value(self.grams.len())
     }
+}
+
+/// The value of each of `n` present word buckets: the word part has unit length.
+fn gram_value(n: usize) -> f32 {
+    if n == 0 { 0.0 } else { 1.0 / (n as f32).sqrt() }
+}
+
+/// The dense inputs: role, what the rules saw, the length in words, the rule intents.
+fn dense_of(ctx: &Context, rule_bits: u16, words: usize) -> [f32; DENSE] {
+    let mut dense = [0f32; DENSE];
+    dense[match ctx.role {
+        Role::Opening => 0,
+        Role::Reply => 1,
+        Role::Unknown => 2,
+    }] = 1.0;
+    dense[3] = ctx.sentiment as f32;
+    dense[4] = f32::from(u8::from(ctx.technical));
+    dense[5] = f32::from(u8::from(ctx.had_code));
+    dense[6] = f32::from(u8::from(ctx.had_trace));
+    dense[7] = f32::from(u8::from(ctx.had_quote));
+    dense[8] = f32::from(u8::from(ctx.hostile));
+    dense[9] = ((1 + words) as f32).ln() / 8.0;
+    for (k, intent) in Intent::ALL.into_iter().enumerate() {
+        dense[10 + k] = f32::from(u8::from(rule_bits & intent.bit() != 0));
+    }
+    dense
 }
 
 /// Calls `f(bucket, gram)` for every word and word pair of `prose` (lower-cased words of
@@ -203,9 +212,18 @@ pub struct Model {
     pub dense: [[f32; 5]; DENSE],
     pub buckets: Vec<u32>,
     pub weights: Vec<[f32; 5]>,
-    /// Open-addressing table of `buckets` (bucket, row; row `u32::MAX` empty), built by
-    /// [`Model::indexed`]: one probe per gram instead of a binary search.
-    pub index: Vec<(u32, u32)>,
+    /// The lookup of `buckets`' weights, built by [`Model::indexed`].
+    pub index: Index,
+}
+
+/// How a gram's weights are found fast: a bit per bucket (128 KiB: most grams of a message
+/// have no weight and stop there), then an open-addressing table holding the weights
+/// themselves (one memory access per gram that has some).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Index {
+    present: Vec<u64>,
+    /// (bucket, weights); bucket `u32::MAX` (never a bucket) marks an empty slot.
+    slots: Vec<(u32, [f32; 5])>,
 }
 
 const MAGIC: &[u8; 8] = b"KITHIM1\n";
@@ -214,29 +232,36 @@ impl Model {
     /// The model with its lookup table built from its buckets.
     pub fn indexed(mut self) -> Model {
         let cap = (self.buckets.len() * 2).next_power_of_two().max(2);
-        let mut index = vec![(0, u32::MAX); cap];
-        for (row, &b) in self.buckets.iter().enumerate() {
+        let mut slots = vec![(u32::MAX, [0f32; 5]); cap];
+        let mut present = vec![0u64; 1 << (BUCKET_BITS - 6)];
+        for (&b, w) in self.buckets.iter().zip(&self.weights) {
+            present[(b >> 6) as usize] |= 1 << (b & 63);
             let mut slot = b as usize & (cap - 1);
-            while index[slot].1 != u32::MAX {
+            while slots[slot].0 != u32::MAX {
                 slot = (slot + 1) & (cap - 1);
             }
-            index[slot] = (b, row as u32);
+            slots[slot] = (b, *w);
         }
-        self.index = index;
+        self.index = Index { present, slots };
         self
     }
 
-    /// The row of a bucket's weights, if it has any.
-    fn row(&self, bucket: u32) -> Option<usize> {
-        let mask = self.index.len().checked_sub(1)?;
+    /// A bucket's weights, if it has any.
+    fn weights_of(&self, bucket: u32) -> Option<&[f32; 5]> {
+        let Index { present, slots } = &self.index;
+        let word = present.get((bucket >> 6) as usize)?;
+        if word & (1 << (bucket & 63)) == 0 {
+            return None;
+        }
+        let mask = slots.len().checked_sub(1)?;
         let mut slot = bucket as usize & mask;
         loop {
-            let (b, row) = self.index[slot];
-            if row == u32::MAX {
-                return None;
+            let (b, w) = &slots[slot];
+            if *b == bucket {
+                return Some(w);
             }
-            if b == bucket {
-                return Some(row as usize);
+            if *b == u32::MAX {
+                return None;
             }
             slot = (slot + 1) & mask;
         }
@@ -250,18 +275,21 @@ impl Model {
 
     /// The probability of each intent of [`LEARNED`] for `input`.
     pub fn probabilities(&self, input: &Input) -> [f32; 5] {
+        self.probabilities_of(&input.grams, &input.dense)
+    }
+
+    /// [`Model::probabilities`] of sorted, distinct grams and dense inputs.
+    fn probabilities_of(&self, grams: &[u32], dense: &[f32; DENSE]) -> [f32; 5] {
         let mut z = self.bias;
-        for (x, w) in input.dense.iter().zip(&self.dense) {
+        for (x, w) in dense.iter().zip(&self.dense) {
             if *x != 0.0 {
                 z.iter_mut().zip(w).for_each(|(z, w)| *z += x * w);
             }
         }
-        let v = input.gram_value();
-        for g in &input.grams {
-            if let Some(i) = self.row(*g) {
-                z.iter_mut()
-                    .zip(&self.weights[i])
-                    .for_each(|(z, w)| *z += v * w);
+        let v = gram_value(grams.len());
+        for g in grams {
+            if let Some(w) = self.weights_of(*g) {
+                z.iter_mut().zip(w).for_each(|(z, w)| *z += v * w);
             }
         }
         z.map(sigmoid)
@@ -271,7 +299,54 @@ impl Model {
     /// probability and, with `words`, the (at most three) words of `prose` that pushed it
     /// most (what an explanation shows; scoring leaves them out, they cost time).
     pub fn decide(&self, prose: &str, input: &Input, words: bool) -> Vec<(Intent, String)> {
-        let p = self.probabilities(input);
+        self.decide_with(prose, &input.grams, &input.dense, words)
+    }
+
+    /// [`Model::decide`] for the prose of a message the rules read with `ctx` and found
+    /// `rule_bits` in: the scoring path, which makes no [`Input`] (a message of up to 512
+    /// grams keeps them on the stack). The same result as `decide(prose, &Input::new(…))`.
+    pub fn decide_prose(
+        &self,
+        prose: &str,
+        ctx: &Context,
+        rule_bits: u16,
+        words: bool,
+    ) -> Vec<(Intent, String)> {
+        let mut buf = [0u32; 512];
+        let mut n = 0;
+        let mut more = false;
+        let count = for_each_bucket(prose, |b| {
+            if n < buf.len() {
+                buf[n] = b;
+                n += 1;
+            } else {
+                more = true;
+            }
+        });
+        if more {
+            return self.decide(prose, &Input::new(prose, ctx, rule_bits), words);
+        }
+        let grams = &mut buf[..n];
+        grams.sort_unstable();
+        let mut distinct = 0;
+        for i in 0..grams.len() {
+            if distinct == 0 || grams[i] != grams[distinct - 1] {
+                grams[distinct] = grams[i];
+                distinct += 1;
+            }
+        }
+        let dense = dense_of(ctx, rule_bits, count);
+        self.decide_with(prose, &grams[..distinct], &dense, words)
+    }
+
+    fn decide_with(
+        &self,
+        prose: &str,
+        grams: &[u32],
+        dense: &[f32; DENSE],
+        words: bool,
+    ) -> Vec<(Intent, String)> {
+        let p = self.probabilities_of(grams, dense);
         let firing: Vec<usize> = (0..5).filter(|&k| p[k] >= self.thresholds[k]).collect();
         if !words {
             return firing
@@ -282,10 +357,12 @@ impl Model {
         // The three heaviest distinct buckets per firing intent (heaviest first, ties by
         // bucket), then their words, made only for those.
         let mut top: Vec<[(f32, u32); 3]> = vec![[(0.0, u32::MAX); 3]; firing.len()];
-        for &g in &input.grams {
-            let Some(row) = self.row(g) else { continue };
+        for &g in grams {
+            let Some(ws) = self.weights_of(g) else {
+                continue;
+            };
             for (t, &k) in top.iter_mut().zip(&firing) {
-                let w = self.weights[row][k];
+                let w = ws[k];
                 if w <= 0.0 {
                     continue;
                 }
@@ -393,7 +470,7 @@ impl Model {
                 dense,
                 buckets,
                 weights,
-                index: Vec::new(),
+                index: Index::default(),
             }
             .indexed(),
         )
@@ -507,6 +584,58 @@ mod tests {
         let plain = "You can set the environment variable in ~/.R/Makevars, then rebuild \
                      the package.";
         assert_eq!(learned(plain, Role::Reply), []);
+    }
+
+    /// Scoring (`analyze_in`, no `Input` made) decides exactly what the model decides on the
+    /// input training reads (`learned_input`): the rules' nine intents, taken before the
+    /// five are replaced, among them.
+    #[test]
+    fn scoring_decides_what_the_training_input_says() {
+        let model = Model::builtin().expect("model");
+        let texts = [
+            (
+                "Since upgrading to R 4.4.0, R CMD check crashes with a segfault in gsub. This \
+              looks like a regression in R itself; the same code passes on 4.3.3.",
+                Role::Opening,
+            ),
+            (
+                "It would be great if the checks could be rerun on demand. Please consider \
+              adding an option for it.",
+                Role::Opening,
+            ),
+            (
+                "This is ridiculous. The third time this month the builder is down and nobody \
+              answers.",
+                Role::Reply,
+            ),
+            (
+                "Thanks a lot, that fixed it! Great work on the new release.",
+                Role::Reply,
+            ),
+            (
+                "We are pleased to announce version 2.0, released today on CRAN.",
+                Role::Opening,
+            ),
+            (
+                "How do I set the compiler flags for one package only?",
+                Role::Opening,
+            ),
+        ];
+        let mut fired = 0;
+        for (text, role) in texts {
+            let input = crate::learned_input(text, role).expect("English");
+            let want: Vec<Intent> = model
+                .decide("", &input, false)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+            fired += want.len();
+            assert_eq!(learned(text, role), want, "{text}");
+        }
+        assert!(
+            fired >= 3,
+            "the texts exercise the model ({fired} decisions)"
+        );
     }
 
     #[test]

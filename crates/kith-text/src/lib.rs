@@ -12,7 +12,9 @@
 //!   negative but not hostile. Quoted and reported insults do not count.
 //! - **Intents** ([`intent`]): question, answer, thanks (resolution), bug report, feature
 //!   request, complaint, praise, introduction, announcement; several at once, each with the
-//!   phrase that triggered it.
+//!   phrase that triggered it. Bug report, feature request, complaint, praise and
+//!   announcement are decided by a learned linear model over the prose's words and the rules'
+//!   view ([`learned`]), its evidence the probability and the words behind it.
 //! - **Language** ([`language`]): offline identification. **Only English is supported** by the
 //!   lexicon models; messages detected as another language are marked not scored
 //!   ([`Analysis::scored`] is false) rather than scored wrong.
@@ -26,8 +28,9 @@
 //! assert!(!a.hostility.is_hostile());
 //! ```
 //!
-//! *Invariants*: pure functions, no I/O, no network, no model files (the VADER lexicons are
-//! compiled in, MIT licence in `data/VADER-LICENSE.txt`); no panic on any input (property
+//! *Invariants*: pure functions, no I/O, no network, nothing read at run time (the VADER
+//! lexicons, MIT licence in `data/VADER-LICENSE.txt`, and the learned model's weights are
+//! compiled in); no panic on any input (property
 //! tested); the same text always gives the same result. Accuracy is measured in
 //! `docs/text-accuracy.md`.
 
@@ -83,14 +86,15 @@ pub fn analyze_in(text: &str, role: Role) -> Analysis {
 
 /// [`analyze_in`]; with `words`, the learned model's evidence names the words behind it.
 fn analyze_with(text: &str, role: Role, words: bool) -> Analysis {
-    let (mut analysis, prose, input) = analyze_by_rules(text, role);
-    if let (Some(input), Some(model)) = (input, learned::Model::builtin()) {
+    let (mut analysis, prose, ctx) = analyze_by_rules(text, role);
+    if let (Some(ctx), Some(model)) = (ctx, learned::Model::builtin()) {
         // The learned model decides its intents in place of their rules (whose outputs it
-        // reads); the others stay as the rules found them.
+        // reads, all nine, before any is replaced); the others stay as the rules found them.
+        let rule_bits = Intent::bits(&analysis.intents);
         analysis
             .intents
             .retain(|m| !learned::LEARNED.contains(&m.intent));
-        for (intent, evidence) in model.decide(&prose, &input, words) {
+        for (intent, evidence) in model.decide_prose(&prose, &ctx, rule_bits, words) {
             analysis.intents.push(IntentMatch { intent, evidence });
         }
         analysis.intents.sort_by_key(|m| m.intent);
@@ -102,7 +106,9 @@ fn analyze_with(text: &str, role: Role, words: bool) -> Analysis {
 /// the rules' view of it, before the model decides anything. `None` when the message's
 /// language is not supported (it is not scored). Training uses it.
 pub fn learned_input(text: &str, role: Role) -> Option<learned::Input> {
-    analyze_by_rules(text, role).2
+    let (analysis, prose, ctx) = analyze_by_rules(text, role);
+    let rule_bits = Intent::bits(&analysis.intents);
+    ctx.map(|ctx| learned::Input::new(&prose, &ctx, rule_bits))
 }
 
 /// The analysis by the rules alone, as [`analyze_in`] without the learned model: what the
@@ -118,9 +124,9 @@ pub(crate) fn analyze_rules(text: &str) -> Analysis {
     analyze_rules_in(text, Role::Unknown)
 }
 
-/// The analysis by the rules alone, the author's prose, and (when the message is scored and
-/// a learned model is compiled in, or always for training) the learned model's input.
-fn analyze_by_rules(text: &str, role: Role) -> (Analysis, String, Option<learned::Input>) {
+/// The analysis by the rules alone, the author's prose, and (when the message is scored) the
+/// context the rules read it with: what the learned model reads besides.
+fn analyze_by_rules(text: &str, role: Role) -> (Analysis, String, Option<intent::Context>) {
     let prose = prose::extract(text);
     let language = language::detect(&prose.text);
     if !language.supported {
@@ -160,7 +166,6 @@ fn analyze_by_rules(text: &str, role: Role) -> (Analysis, String, Option<learned
         role,
     };
     let intents = intent::intents_of_sentences(&prose.text, &ss, ctx);
-    let input = learned::Input::new(&prose.text, &ctx, Intent::bits(&intents));
     let analysis = Analysis {
         language,
         scored: true,
@@ -168,7 +173,7 @@ fn analyze_by_rules(text: &str, role: Role) -> (Analysis, String, Option<learned
         hostility,
         intents,
     };
-    (analysis, prose.text, Some(input))
+    (analysis, prose.text, Some(ctx))
 }
 
 /// A message's analysis with everything a view needs to show why: the [`Analysis`] (intents

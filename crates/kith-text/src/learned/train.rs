@@ -206,7 +206,7 @@ fn fit(examples: &[&Example], thresholds: [f32; 5]) -> Model {
         dense: [[0.0; 5]; DENSE],
         buckets: data.vocab.clone(),
         weights: vec![[0.0; 5]; nv],
-        index: Vec::new(),
+        index: super::Index::default(),
     };
     for (k, theta) in thetas.iter().enumerate() {
         if theta.len() != nv + DENSE + 1 {
