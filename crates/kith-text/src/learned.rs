@@ -13,7 +13,8 @@
 //!
 //! It decides these five intents in place of their rules (the rules' outputs are among its
 //! inputs); question, answer, thanks and introduction stay with the rules. Each decision
-//! carries as evidence the model's probability and the words that pushed it most.
+//! carries as evidence the model's probability, and in an explanation ([`crate::explain_in`])
+//! also the words that pushed it most.
 //!
 //! The weights are data (`data/model/intents.bin`), learned by `examples/train_intents.rs`
 //! from kith's labelled tuning sets (never a held-out set); see that example and
@@ -424,7 +425,7 @@ impl Model {
     }
 
     /// Reads [`Model::to_bytes`]'s layout; `None` when it is not that (wrong magic or dense
-    /// count, truncated, buckets out of order, a weight not finite).
+    /// count, truncated, buckets out of order or out of range, a weight not finite).
     pub fn from_bytes(bytes: &[u8]) -> Option<Model> {
         let mut r = Reader(bytes.strip_prefix(MAGIC.as_slice())?);
         let (lo, hi) = (r.u32()?, r.u32()?);
@@ -453,7 +454,7 @@ impl Model {
         let mut weights = Vec::with_capacity(n);
         for _ in 0..n {
             let b = r.u32()?;
-            if buckets.last().is_some_and(|&last| last >= b) {
+            if b >> BUCKET_BITS != 0 || buckets.last().is_some_and(|&last| last >= b) {
                 return None;
             }
             buckets.push(b);
@@ -532,6 +533,11 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(Model::from_bytes(&longer), None);
+        // A bucket out of range (the last bucket's number, 24 bytes from the end).
+        let mut wide = bytes.clone();
+        let at = wide.len() - 24;
+        wide[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(Model::from_bytes(&wide), None);
         // A weight that is not a number.
         let mut nan = bytes;
         let at = 8 + 8 + 4;
