@@ -42,6 +42,9 @@ pub const LEARNED: [Intent; 5] = [
 /// Hashed word and word-pair buckets: 2^20.
 const BUCKET_BITS: u32 = 20;
 
+/// Bits of the lookup's filter ([`Index`]): 2^17.
+const FILTER_BITS: u32 = 17;
+
 /// Dense inputs besides the words: role (3), sentiment, technical, code, trace, quote,
 /// hostile, length, and one per rule intent (9).
 pub const DENSE: usize = 19;
@@ -217,9 +220,10 @@ pub struct Model {
     pub index: Index,
 }
 
-/// How a gram's weights are found fast: a bit per bucket (128 KiB: most grams of a message
-/// have no weight and stop there), then an open-addressing table holding the weights
-/// themselves (one memory access per gram that has some).
+/// How a gram's weights are found fast: a filter of 2^17 bits (16 KiB, a bucket's low 17 bits
+/// pick its bit: most grams of a message have no weight and stop there), then an
+/// open-addressing table holding the weights themselves (one memory access per gram that
+/// passes).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Index {
     present: Vec<u64>,
@@ -229,14 +233,34 @@ pub struct Index {
 
 const MAGIC: &[u8; 8] = b"KITHIM1\n";
 
+/// `learned model p=0.62`: the probability to two decimals, as `format!("{:.2}")` writes it
+/// (the exact value rounded half to even: `p · 100` is exact in `f64`, a 24-bit mantissa
+/// times 100), without the formatting machinery (scoring writes one per decision).
+fn probability_evidence(p: f32) -> String {
+    let hundredths = (f64::from(p) * 100.0).round_ties_even();
+    let n = if hundredths.is_finite() {
+        hundredths.clamp(0.0, 100.0) as u8
+    } else {
+        0
+    };
+    let mut s = String::with_capacity(20);
+    s.push_str("learned model p=");
+    s.push(char::from(b'0' + n / 100));
+    s.push('.');
+    s.push(char::from(b'0' + n / 10 % 10));
+    s.push(char::from(b'0' + n % 10));
+    s
+}
+
 impl Model {
     /// The model with its lookup table built from its buckets.
     pub fn indexed(mut self) -> Model {
         let cap = (self.buckets.len() * 2).next_power_of_two().max(2);
         let mut slots = vec![(u32::MAX, [0f32; 5]); cap];
-        let mut present = vec![0u64; 1 << (BUCKET_BITS - 6)];
+        let mut present = vec![0u64; 1 << (FILTER_BITS - 6)];
         for (&b, w) in self.buckets.iter().zip(&self.weights) {
-            present[(b >> 6) as usize] |= 1 << (b & 63);
+            let bit = b & ((1 << FILTER_BITS) - 1);
+            present[(bit >> 6) as usize] |= 1 << (bit & 63);
             let mut slot = b as usize & (cap - 1);
             while slots[slot].0 != u32::MAX {
                 slot = (slot + 1) & (cap - 1);
@@ -250,8 +274,9 @@ impl Model {
     /// A bucket's weights, if it has any.
     fn weights_of(&self, bucket: u32) -> Option<&[f32; 5]> {
         let Index { present, slots } = &self.index;
-        let word = present.get((bucket >> 6) as usize)?;
-        if word & (1 << (bucket & 63)) == 0 {
+        let bit = bucket & ((1 << FILTER_BITS) - 1);
+        let word = present.get((bit >> 6) as usize)?;
+        if word & (1 << (bit & 63)) == 0 {
             return None;
         }
         let mask = slots.len().checked_sub(1)?;
@@ -352,7 +377,7 @@ impl Model {
         if !words {
             return firing
                 .into_iter()
-                .map(|k| (LEARNED[k], format!("learned model p={:.2}", p[k])))
+                .map(|k| (LEARNED[k], probability_evidence(p[k])))
                 .collect();
         }
         // The three heaviest distinct buckets per firing intent (heaviest first, ties by
@@ -514,6 +539,22 @@ mod tests {
             .map(|m| m.intent)
             .filter(|i| LEARNED.contains(i))
             .collect()
+    }
+
+    #[test]
+    fn probability_evidence_is_what_format_writes() {
+        let mut p = 0.0f32;
+        while p <= 1.0 {
+            assert_eq!(
+                probability_evidence(p),
+                format!("learned model p={p:.2}"),
+                "{p}"
+            );
+            p = f32::from_bits(p.to_bits() + 997);
+        }
+        for p in [0.005, 0.015, 0.125, 0.994_999_9, 0.995, 0.999_999, 1.0] {
+            assert_eq!(probability_evidence(p), format!("learned model p={p:.2}"));
+        }
     }
 
     #[test]
