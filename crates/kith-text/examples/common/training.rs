@@ -1,7 +1,8 @@
 //! The learned intent model's training data: every labelled set that is tuning data (the two
 //! written sets, real sets 1 to 9, and sets 11 and 12, which were labelled as training data),
 //! never the bar (set 10). Each real set is its own cross-validation fold (its number; set 1
-//! is `real.tsv`); the two written sets are always trained on. Shared by `train_intents` and `tests/accuracy.rs` (`#[path]`).
+//! is `real.tsv`); the two written sets are always trained on. Shared by `train_intents` and
+//! `tests/accuracy.rs` (`#[path]`).
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -195,7 +195,7 @@ fn fit(examples: &[&Example], thresholds: [f32; 5]) -> Model {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
     let nv = data.vocab.len();
@@ -209,9 +209,6 @@ fn fit(examples: &[&Example], thresholds: [f32; 5]) -> Model {
         index: super::Index::default(),
     };
     for (k, theta) in thetas.iter().enumerate() {
-        if theta.len() != nv + DENSE + 1 {
-            continue;
-        }
         for (w, t) in model.weights.iter_mut().zip(&theta[..nv]) {
             w[k] = *t as f32;
         }
