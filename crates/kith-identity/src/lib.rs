@@ -201,64 +201,71 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
         .filter(|i| !i.anonymous && !i.bot)
         .collect();
     // Every (rule, key) an identity carries, sorted so that equal keys form runs: a group is a
-    // run, in rule order (the strong rules first) and key order, which keeps the output
-    // deterministic. Details are only written for the pairs found.
-    let mut keys: Vec<KeyEntry> = Vec::with_capacity(people.len() * 3);
+    // run. Keys are held by a 128-bit hash of their text (a community of 500,000 members
+    // carries about 2 million keys: 32 bytes each instead of a string each; two different keys
+    // sharing a 128-bit hash will not happen in the life of the universe), and a group's text
+    // is made again only for the groups found.
+    // At most five keys an identity (an address or a no-reply login, an obfuscated address, a
+    // handle twice, a name): reserved once, so the vector is never copied to grow (pages not
+    // written to are not taken from the system).
+    let mut keys: Vec<KeyEntry> = Vec::with_capacity(people.len() * 5);
     for (at, i) in people.iter().enumerate() {
         let person = at as u32;
-        if let Some(address) = address_of(i)
-            && let (Some(k), Some(n)) = (address_key(address), i.name.as_deref().and_then(name_key))
-        {
-            keys.push(KeyEntry::new(
-                Rule::ObfuscatedAddress,
-                format!("{k}\u{0}{n}"),
-                i.member,
+        let mut push = |rule: Rule, from_email: bool, key: &str| {
+            keys.push(KeyEntry {
+                rule,
+                hash: key_hash(key),
+                member: i.member,
                 person,
-            ));
-        }
-        if let Some(email) = i.email.as_deref() {
-            if let Some(login) = github_noreply_login(email) {
-                let mut entry = KeyEntry::new(Rule::GithubNoreply, login, i.member, person);
-                entry.address = true;
-                keys.push(entry);
-            } else if let Some(e) = normalize_email(email) {
-                keys.push(KeyEntry::new(Rule::Email, e, i.member, person));
+                from_email,
+                address: from_email,
+            });
+        };
+        for rule in RULES {
+            if let Some(key) = key_text(rule, false, i) {
+                push(rule, false, &key);
             }
-        }
-        if let Some(h) = i.handle.as_deref().and_then(handle_key) {
-            // A GitHub identity's handle is its login: it meets no-reply addresses.
-            keys.push(KeyEntry::new(
-                Rule::GithubNoreply,
-                h.clone(),
-                i.member,
-                person,
-            ));
-            keys.push(KeyEntry::new(Rule::Handle, h, i.member, person));
-        }
-        if let Some(n) = i.name.as_deref().and_then(name_key) {
-            keys.push(KeyEntry::new(Rule::Name, n, i.member, person));
+            if rule == Rule::GithubNoreply
+                && let Some(key) = key_text(rule, true, i)
+            {
+                push(rule, true, &key);
+            }
         }
     }
     keys.sort_unstable_by(|x, y| {
-        (x.rule, &x.key, x.member, x.person).cmp(&(y.rule, &y.key, y.member, y.person))
+        (x.rule, x.hash, x.member, x.person).cmp(&(y.rule, y.hash, y.member, y.person))
     });
     // One entry per member and key: the first identity (in input order) that carried it,
     // marked as an address if any of the member's entries for the key was one.
     keys.dedup_by(|later, first| {
         let same =
-            later.rule == first.rule && later.key == first.key && later.member == first.member;
+            later.rule == first.rule && later.hash == first.hash && later.member == first.member;
         if same {
             first.address |= later.address;
         }
         same
     });
-
-    let mut pairs: HashMap<(MemberId, MemberId), BTreeMap<Rule, Evidence>> = HashMap::new();
-    for group in keys.chunk_by(|x, y| x.rule == y.rule && x.key == y.key) {
-        if group.len() < 2 || group.len() > MAX_GROUP {
+    // The groups of two members or more (and at most MAX_GROUP) with their key's text, in rule
+    // order (the strong rules first), then key order: the evidence a pair keeps for a rule is
+    // that of its first key, so nothing depends on the hashes.
+    let mut groups: Vec<(Rule, String, std::ops::Range<usize>)> = Vec::new();
+    let mut at = 0;
+    for run in keys.chunk_by(|x, y| x.rule == y.rule && x.hash == y.hash) {
+        let range = at..at + run.len();
+        at += run.len();
+        if run.len() < 2 || run.len() > MAX_GROUP {
             continue;
         }
-        let rule = group[0].rule;
+        let first = &run[0];
+        if let Some(text) = key_text(first.rule, first.from_email, people[first.person as usize]) {
+            groups.push((first.rule, text, range));
+        }
+    }
+    groups.sort_unstable_by(|x, y| (x.0, &x.1).cmp(&(y.0, &y.1)));
+
+    let mut pairs: HashMap<(MemberId, MemberId), BTreeMap<Rule, Evidence>> = HashMap::new();
+    for (rule, key, range) in &groups {
+        let (rule, group) = (*rule, &keys[range.clone()]);
         let weak = matches!(rule, Rule::Handle | Rule::Name);
         for (x, a) in group.iter().enumerate() {
             for b in &group[x + 1..] {
@@ -276,7 +283,7 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
                     .entry(rule)
                     .or_insert_with(|| Evidence {
                         rule,
-                        detail: detail(rule, &a.key, people[a.person as usize]),
+                        detail: detail(rule, key, people[a.person as usize]),
                         score: rule.score(),
                     });
             }
@@ -313,27 +320,60 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
     out
 }
 
-/// One key an identity carries for a rule.
+/// One key an identity carries for a rule, by its hash ([`key_text`] makes its text again).
+#[derive(Clone, Copy)]
 struct KeyEntry {
     rule: Rule,
-    key: String,
+    hash: [u64; 2],
     member: MemberId,
     /// The identity's index among the people considered.
     person: u32,
-    /// A GitHub login read from a no-reply address (not from a handle).
+    /// A GitHub login read from the identity's no-reply address (not from its handle): which
+    /// of the two the key's text is made from.
+    from_email: bool,
+    /// A GitHub login read from a no-reply address by any of the member's identities
+    /// carrying this key.
     address: bool,
 }
 
-impl KeyEntry {
-    fn new(rule: Rule, key: String, member: MemberId, person: u32) -> KeyEntry {
-        KeyEntry {
-            rule,
-            key,
-            member,
-            person,
-            address: false,
+/// The rules in the order their groups are read (the strong rules first).
+const RULES: [Rule; 5] = [
+    Rule::Email,
+    Rule::GithubNoreply,
+    Rule::ObfuscatedAddress,
+    Rule::Handle,
+    Rule::Name,
+];
+
+/// The key `i` carries for `rule`, if any. For [`Rule::GithubNoreply`], `from_email` picks the
+/// login of a no-reply address over the handle (a GitHub identity's handle is its login, and
+/// meets no-reply addresses); an address that is a no-reply one carries no e-mail key.
+fn key_text(rule: Rule, from_email: bool, i: &IdentityRow) -> Option<String> {
+    match rule {
+        Rule::ObfuscatedAddress => {
+            let k = address_key(address_of(i)?)?;
+            let n = i.name.as_deref().and_then(name_key)?;
+            Some(format!("{k}\u{0}{n}"))
         }
+        Rule::GithubNoreply if from_email => github_noreply_login(i.email.as_deref()?),
+        Rule::GithubNoreply | Rule::Handle => i.handle.as_deref().and_then(handle_key),
+        Rule::Email => {
+            let email = i.email.as_deref()?;
+            if github_noreply_login(email).is_some() {
+                None
+            } else {
+                normalize_email(email)
+            }
+        }
+        Rule::Name => i.name.as_deref().and_then(name_key),
     }
+}
+
+/// A key's 128-bit hash, as two words (8-byte aligned): equal keys hash equally; it is never
+/// stored.
+fn key_hash(key: &str) -> [u64; 2] {
+    let h = xxhash_rust::xxh3::xxh3_128(key.as_bytes());
+    [(h >> 64) as u64, h as u64]
 }
 
 /// The address an identity is known by: its e-mail, or an mbox author id, which is an address
