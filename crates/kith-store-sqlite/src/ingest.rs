@@ -164,14 +164,22 @@ struct State {
     inferred_later: Vec<(i64, String)>,
 }
 
-/// What is stored for an identity, to notice when an activity brings new values.
+/// What is stored for an identity, to notice when an activity brings new values. The name,
+/// handle and e-mail are kept as 64-bit hashes ([`value_hash`]; 0 for none): a bulk load keeps
+/// one of these per member, and only equality is ever asked of them. (Two different values
+/// sharing a hash would leave the newer one unstored: about one chance in 2^63 a comparison.)
 pub(crate) struct CachedIdentity {
     pub(crate) id: i64,
-    name: Option<String>,
-    handle: Option<String>,
-    email: Option<String>,
+    name: u64,
+    handle: u64,
+    email: u64,
     team: bool,
     bot: bool,
+}
+
+/// A stored value's hash for [`CachedIdentity`]: never 0, which stands for no value.
+fn value_hash(v: Option<&str>) -> u64 {
+    v.map_or(0, |s| xxhash_rust::xxh3::xxh3_64(s.as_bytes()) | 1)
 }
 
 impl CachedIdentity {
@@ -179,9 +187,9 @@ impl CachedIdentity {
     pub(crate) fn new(id: i64, a: &Author) -> CachedIdentity {
         CachedIdentity {
             id,
-            name: a.name.clone(),
-            handle: a.handle.clone(),
-            email: a.email.clone(),
+            name: value_hash(a.name.as_deref()),
+            handle: value_hash(a.handle.as_deref()),
+            email: value_hash(a.email.as_deref()),
             team: a.team.unwrap_or(false),
             bot: a.bot.unwrap_or(false),
         }
@@ -195,7 +203,7 @@ impl CachedIdentity {
             (&a.email, &mut self.email),
         ] {
             if new.is_some() {
-                old.clone_from(new);
+                *old = value_hash(new.as_deref());
             }
         }
         self.team = a.team.unwrap_or(self.team);
@@ -203,12 +211,12 @@ impl CachedIdentity {
     }
 
     pub(crate) fn is_refreshed_by(&self, a: &Author) -> bool {
-        fn newer(new: &Option<String>, old: &Option<String>) -> bool {
-            new.is_some() && new != old
+        fn newer(new: &Option<String>, old: u64) -> bool {
+            new.is_some() && value_hash(new.as_deref()) != old
         }
-        newer(&a.name, &self.name)
-            || newer(&a.handle, &self.handle)
-            || newer(&a.email, &self.email)
+        newer(&a.name, self.name)
+            || newer(&a.handle, self.handle)
+            || newer(&a.email, self.email)
             || a.team.is_some_and(|t| t != self.team)
             || a.bot.is_some_and(|b| b != self.bot)
     }
@@ -902,9 +910,9 @@ fn identity(
         .query_row(params![source_id, author.id], |r| {
             Ok(CachedIdentity {
                 id: r.get(0)?,
-                name: r.get(1)?,
-                handle: r.get(2)?,
-                email: r.get(3)?,
+                name: value_hash(r.get_ref(1)?.as_str_or_null()?),
+                handle: value_hash(r.get_ref(2)?.as_str_or_null()?),
+                email: value_hash(r.get_ref(3)?.as_str_or_null()?),
                 team: r.get(4)?,
                 bot: r.get(5)?,
             })

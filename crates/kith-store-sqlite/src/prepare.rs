@@ -104,9 +104,11 @@ pub(crate) struct Plan {
     pub(crate) rows: Vec<RowPlan>,
 }
 
-/// A bounded name → value memory that knows whether it ever forgot anything.
+/// A bounded name → value memory that knows whether it ever forgot anything. Names are held by
+/// their 128-bit hash ([`key_hash`], as the activities are): 16 bytes and no allocation per
+/// name, where a community of 500,000 members and 1.7 million threads keeps a million of each.
 struct Memory<T> {
-    map: HashMap<String, T>,
+    map: HashMap<u128, T>,
     forgot: bool,
 }
 
@@ -125,7 +127,7 @@ impl<T> Memory<T> {
             self.map.clear();
             self.forgot = true;
         }
-        self.map.insert(key.to_owned(), value);
+        self.map.insert(key_hash(key), value);
     }
 }
 
@@ -142,7 +144,7 @@ struct SourceMemory {
 
 impl SourceMemory {
     fn place(memory: &mut Memory<i64>, counter: &AtomicI64, ext: &str) -> Ref {
-        if let Some(&id) = memory.map.get(ext) {
+        if let Some(&id) = memory.map.get(&key_hash(ext)) {
             return Ref::Known(id);
         }
         if memory.forgot {
@@ -154,7 +156,7 @@ impl SourceMemory {
     }
 
     fn identity(&mut self, counters: &Counters, author: &Author) -> IdentityRef {
-        if let Some(seen) = self.identities.map.get_mut(author.id.as_str()) {
+        if let Some(seen) = self.identities.map.get_mut(&key_hash(&author.id)) {
             return if seen.is_refreshed_by(author) {
                 seen.refresh(author);
                 IdentityRef::Refresh(seen.id)
