@@ -57,6 +57,8 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     };
     let bar = cx.out.progress("importing");
     let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
+    // The ingest session's memory is free now; identity resolution, next, reads every identity.
+    crate::hand_back_freed_memory();
     let mut packed = None;
     if !args.dry_run {
         // Identity resolution: merge what is certain, leave the rest for review. Beside it, on
