@@ -204,10 +204,9 @@ fn find_candidates(identities: &[IdentityRow], weak_pairs: bool) -> Vec<Candidat
     // run. Keys are held by a 128-bit hash of their text (a community of 500,000 members
     // carries about 2 million keys: 32 bytes each instead of a string each; two different keys
     // sharing a 128-bit hash will not happen in the life of the universe), and a group's text
-    // is made again only for the groups found.
-    // At most five keys an identity (an address or a no-reply login, an obfuscated address, a
-    // handle twice, a name): reserved once, so the vector is never copied to grow (pages not
-    // written to are not taken from the system).
+    // is made again only for the groups found. An identity carries at most five keys (an
+    // address or a no-reply login, an obfuscated address, its handle twice, a name): reserved
+    // once, the vector is never copied to grow, and pages never written to are never taken.
     let mut keys: Vec<KeyEntry> = Vec::with_capacity(people.len() * 5);
     for (at, i) in people.iter().enumerate() {
         let person = at as u32;
@@ -336,7 +335,7 @@ struct KeyEntry {
     address: bool,
 }
 
-/// The rules in the order their groups are read (the strong rules first).
+/// Every rule, for gathering an identity's keys.
 const RULES: [Rule; 5] = [
     Rule::Email,
     Rule::GithubNoreply,

@@ -211,8 +211,8 @@ mod tests {
     }
 
     /// Stored hashes decide whether a re-import updates a row, so their values must never
-    /// change between versions: these were computed by the streaming hasher the one-shot hash replaced (the same bytes,
-    /// so the same values).
+    /// change between versions: these were computed by the streaming hasher that the one-shot
+    /// hash replaced (the same bytes, so the same values).
     #[test]
     fn content_hash_values_are_stable_across_versions() {
         let a = sample();
