@@ -57,10 +57,10 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     };
     let bar = cx.out.progress("importing");
     let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
-    // The ingest session's memory is free now; identity resolution, next, reads every identity.
-    crate::hand_back_freed_memory();
     let mut packed = None;
     if !args.dry_run {
+        // The ingest session's memory is free now; identity resolution reads every identity.
+        crate::hand_back_freed_memory();
         // Identity resolution: merge what is certain, leave the rest for review. Beside it, on
         // the other core, the read packs of what came in (`Store::pack_for_reads`; identities
         // are not in them): the next process builds its snapshot from them.
