@@ -163,7 +163,7 @@ pub fn ingest_records(
     produce: impl FnOnce(&mut dyn RecordSink) -> Result<(), ImportError> + Send,
 ) -> Result<StoredAudit, ImportError> {
     let known_formats: HashMap<String, String> = store
-        .sources()?
+        .source_rows()?
         .into_iter()
         .map(|s| (s.name, s.format))
         .collect();

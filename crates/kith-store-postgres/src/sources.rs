@@ -1,8 +1,8 @@
 //! The community settings, sources, import audits, source removal and table counts.
 
 use kith_store::{
-    AuditId, AuditStatus, Community, Counts, DeletedSource, ImportAudit, SourceId, SourceSummary,
-    StoreError, StoreResult, StoredAudit,
+    AuditId, AuditStatus, Community, Counts, DeletedSource, ImportAudit, SourceId, SourceRow,
+    SourceSummary, StoreError, StoreResult, StoredAudit,
 };
 use postgres::{GenericClient, Row};
 
@@ -41,6 +41,27 @@ impl PgStore {
                 .map_err(|e| db_err(format!("saving kith_meta.{key}"), e))?;
             }
             Ok(())
+        })
+    }
+
+    pub(crate) fn list_source_rows(&self) -> StoreResult<Vec<SourceRow>> {
+        self.read("listing sources", |tx| {
+            let rows = tx
+                .query(
+                    "SELECT id, name, format, base_url FROM sources ORDER BY name",
+                    &[],
+                )
+                .map_err(|e| db_err("listing sources", e))?;
+            rows.iter()
+                .map(|row| {
+                    Ok(SourceRow {
+                        id: SourceId(col(row, "id")?),
+                        name: col(row, "name")?,
+                        format: col(row, "format")?,
+                        base_url: col(row, "base_url")?,
+                    })
+                })
+                .collect()
         })
     }
 

@@ -5,8 +5,8 @@ use std::path::Path;
 use kith_store::{
     ActivityId, Affiliation, AuditId, Backend, Change, Community, Counts, DeletedSource,
     ExportedActivity, IdentityRow, ImportAudit, Ingest, MemberDetail, MemberFlags, MemberId,
-    MemberRow, MergeEvidence, MergeId, MergeRecord, SourceSummary, Store, StoreInfo, StoreResult,
-    StoredAudit, Watermark,
+    MemberRow, MergeEvidence, MergeId, MergeRecord, SourceRow, SourceSummary, Store, StoreInfo,
+    StoreResult, StoredAudit, Watermark,
 };
 
 use crate::PgStore;
@@ -34,6 +34,10 @@ impl Store for PgStore {
 
     fn sources(&self) -> StoreResult<Vec<SourceSummary>> {
         self.list_sources()
+    }
+
+    fn source_rows(&self) -> StoreResult<Vec<SourceRow>> {
+        self.list_source_rows()
     }
 
     fn set_source_base_url(&self, source: &str, base_url: Option<&str>) -> StoreResult<()> {

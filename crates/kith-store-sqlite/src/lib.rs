@@ -54,7 +54,7 @@ use std::time::Duration;
 
 use kith_store::{
     AuditId, Backend, Change, Community, Counts, DeletedSource, IdentityRow, ImportAudit, Ingest,
-    MemberDetail, MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId, MergeRecord,
+    MemberDetail, MemberFlags, MemberId, MemberRow, MergeEvidence, MergeId, MergeRecord, SourceRow,
     SourceSummary, Store, StoreError, StoreInfo, StoreResult, StoredAudit, Watermark,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -458,6 +458,10 @@ impl Store for SqliteStore {
 
     fn sources(&self) -> StoreResult<Vec<SourceSummary>> {
         self.read("listing sources", sources::list)
+    }
+
+    fn source_rows(&self) -> StoreResult<Vec<SourceRow>> {
+        self.read("listing sources", sources::rows)
     }
 
     fn set_source_base_url(&self, source: &str, base_url: Option<&str>) -> StoreResult<()> {

@@ -1,13 +1,30 @@
 //! Sources and their import audits: listing, base URLs, removal, counts.
 
 use kith_store::{
-    AuditId, AuditStatus, Counts, DeletedSource, ImportAudit, SourceId, SourceSummary, StoreError,
-    StoreResult, StoredAudit,
+    AuditId, AuditStatus, Counts, DeletedSource, ImportAudit, SourceId, SourceRow, SourceSummary,
+    StoreError, StoreResult, StoredAudit,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::count;
 use crate::error::Context;
+
+pub(crate) fn rows(conn: &Connection) -> StoreResult<Vec<SourceRow>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, name, format, base_url FROM sources ORDER BY name")
+        .ctx("listing sources")?;
+    stmt.query_map([], |r| {
+        Ok(SourceRow {
+            id: SourceId(r.get(0)?),
+            name: r.get(1)?,
+            format: r.get(2)?,
+            base_url: r.get(3)?,
+        })
+    })
+    .ctx("listing sources")?
+    .collect::<Result<Vec<_>, _>>()
+    .ctx("listing sources")
+}
 
 pub(crate) fn list(conn: &Connection) -> StoreResult<Vec<SourceSummary>> {
     let mut stmt = conn

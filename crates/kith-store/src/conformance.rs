@@ -69,6 +69,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     a_failed_import_is_audited_with_record_audit,
     audits_record_members_merged_after_commit,
     identities_list_every_identity_in_id_order,
+    source_rows_are_the_sources_without_their_counts,
     audits_list_newest_first_and_by_source,
     sources_list_with_counts_and_their_latest_audit,
     ensure_source_refuses_another_format_and_bad_names,
@@ -1963,6 +1964,45 @@ pub fn identities_list_every_identity_in_id_order(store: &dyn Store) {
     assert_eq!(all.iter().filter(|i| i.anonymous).count(), 1);
     let u1 = all.iter().find(|i| i.ext_id == "u1").expect("u1");
     assert_eq!(u1.member, member_of(store, "forum", "u1"));
+}
+
+pub fn source_rows_are_the_sources_without_their_counts(store: &dyn Store) {
+    assert!(store.source_rows().expect("source_rows").is_empty());
+    import(store, "forum", &[&[post("forum", "p1", Some("u1"), "a")]]);
+    import(store, "chat", &[&[post("chat", "m1", Some("U1"), "b")]]);
+    store
+        .set_source_base_url("forum", Some("https://forum.example.org"))
+        .expect("set_source_base_url");
+    let rows = store.source_rows().expect("source_rows");
+    let summaries = store.sources().expect("sources");
+    assert_eq!(
+        rows.iter()
+            .map(|r| (
+                r.id,
+                r.name.as_str(),
+                r.format.as_str(),
+                r.base_url.as_deref()
+            ))
+            .collect::<Vec<_>>(),
+        summaries
+            .iter()
+            .map(|s| (
+                s.id,
+                s.name.as_str(),
+                s.format.as_str(),
+                s.base_url.as_deref()
+            ))
+            .collect::<Vec<_>>(),
+        "the same sources, by name"
+    );
+    assert_eq!(
+        rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["chat", "forum"]
+    );
+    assert_eq!(
+        rows[1].base_url.as_deref(),
+        Some("https://forum.example.org")
+    );
 }
 
 pub fn audits_list_newest_first_and_by_source(store: &dyn Store) {

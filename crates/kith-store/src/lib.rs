@@ -56,6 +56,9 @@ pub trait Store: Accounts + MemberRecords + TextScores + Send + Sync {
 
     /// Sources with their latest audit, by name.
     fn sources(&self) -> StoreResult<Vec<SourceSummary>>;
+    /// Sources by name, without the counts and audits of [`Store::sources`] (which count
+    /// every activity: a fraction of a second at millions): what an import needs to know.
+    fn source_rows(&self) -> StoreResult<Vec<SourceRow>>;
     /// Sets (or clears) the base URL used to link back to the platform (SPEC §8).
     fn set_source_base_url(&self, source: &str, base_url: Option<&str>) -> StoreResult<()>;
     /// Removes a source and everything only it contributed: its activities, channels, threads

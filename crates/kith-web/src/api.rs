@@ -499,10 +499,13 @@ pub async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Byt
             kith_import::ImportError::Store(s) => WebError::from(s),
             other => WebError::BadRequest(other.to_string()),
         })?;
-        let resolution = kith_identity::resolve(s.store.as_ref(), s.config.merge_threshold)?;
-        if !resolution.applied.is_empty() {
+        // Live events from known members change no identity: nothing to resolve then.
+        let resolution =
+            s.resolver
+                .after_ingest(s.store.as_ref(), s.config.merge_threshold, false)?;
+        if let Some(r) = resolution.filter(|r| !r.applied.is_empty()) {
             s.store
-                .set_audit_members_merged(audit.id, resolution.applied.len() as u64)?;
+                .set_audit_members_merged(audit.id, r.applied.len() as u64)?;
         }
         s.analytics.refresh()?;
         Ok(audit)

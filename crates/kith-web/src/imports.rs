@@ -108,10 +108,13 @@ pub fn run(
             .ok_or_else(|| format!("kith cannot read format `{}`", job.format))?;
         let mut audit = kith_import::import(state.store.as_ref(), format, &[path], &options, job)
             .map_err(|e| e.to_string())?;
-        let resolution = kith_identity::resolve(state.store.as_ref(), state.config.merge_threshold)
-            .map_err(|e| e.to_string())?;
-        audit.audit.members_merged = resolution.applied.len() as u64;
-        if !resolution.applied.is_empty() {
+        // An upload brings many identities: resolved every time.
+        audit.audit.members_merged = state
+            .resolver
+            .after_ingest(state.store.as_ref(), state.config.merge_threshold, true)
+            .map_err(|e| e.to_string())?
+            .map_or(0, |r| r.applied.len() as u64);
+        if audit.audit.members_merged > 0 {
             state
                 .store
                 .set_audit_members_merged(audit.id, audit.audit.members_merged)

@@ -38,6 +38,7 @@ pub mod imports;
 pub mod openapi;
 pub mod pages;
 pub mod prom;
+pub mod resolver;
 pub mod routes;
 pub mod scores;
 pub mod ui;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub credentials: Arc<auth::CredentialCache>,
     pub http: Arc<prom::HttpMetrics>,
     pub imports: Arc<imports::ImportJobs>,
+    /// Identity resolution after imports from the browser and the ingest API.
+    pub resolver: Arc<resolver::Resolver>,
 }
 
 impl AppState {
@@ -96,6 +99,7 @@ impl AppState {
             credentials: Arc::default(),
             http: Arc::default(),
             imports: Arc::default(),
+            resolver: Arc::default(),
         })
     }
 

@@ -176,6 +176,24 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             "Metric results served from the cache.",
             a.stats.cache_hits.load(Ordering::Relaxed) as f64,
         ),
+        (
+            "kith_identity_resolutions_total",
+            "counter",
+            "Identity resolutions run after imports from the browser and the ingest API.",
+            state.resolver.runs.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "kith_identity_resolution_seconds_total",
+            "counter",
+            "Time spent in those identity resolutions.",
+            state.resolver.micros.load(Ordering::Relaxed) as f64 / 1e6,
+        ),
+        (
+            "kith_identity_resolutions_skipped_total",
+            "counter",
+            "Ingest API batches after which no identity had changed, so none ran.",
+            state.resolver.skipped.load(Ordering::Relaxed) as f64,
+        ),
     ] {
         let _ = writeln!(
             out,

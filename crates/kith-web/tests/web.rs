@@ -665,6 +665,79 @@ async fn the_ingest_api_is_idempotent_and_needs_the_ingest_scope() {
 }
 
 #[tokio::test]
+async fn live_events_of_known_members_skip_identity_resolution() {
+    let app = app(0, false);
+    let admin = app
+        .state
+        .store
+        .create_user("bot-admin", "x", Role::Admin)
+        .unwrap();
+    app.state
+        .store
+        .create_token(
+            admin.id,
+            "ingest",
+            &secret_hash("kith_ingest"),
+            &["ingest".into()],
+        )
+        .unwrap();
+    let post = |body: String| {
+        Request::post("/api/v1/activities")
+            .header(header::AUTHORIZATION, "Bearer kith_ingest")
+            .header(header::CONTENT_TYPE, "application/x-ndjson")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let event = |source: &str, id: &str, author: &str| {
+        format!(
+            "{{\"v\":1,\"source\":\"{source}\",\"id\":\"{id}\",\"kind\":\"post\",\"ts\":\"2024-05-01T10:00:00Z\",\"author\":{author},\"thread\":\"{id}\",\"text\":\"hello\"}}\n"
+        )
+    };
+    let ada = r#"{"id":"u1","name":"Ada Lovelace","email":"ada@example.org"}"#;
+    let runs = |app: &App| {
+        let r = &app.state.resolver;
+        (
+            r.runs.load(std::sync::atomic::Ordering::Relaxed),
+            r.skipped.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    };
+    // A new member: resolved (the server's first ingest resolves in any case).
+    let (status, _, body) = app.send(post(event("chat", "m1", ada))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(runs(&app), (1, 0));
+    // More events by the same member, with the same details: no identity changed, no run.
+    for id in ["m2", "m3"] {
+        let (status, _, body) = app.send(post(event("chat", id, ada))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(runs(&app), (1, 2), "known members' events resolve nothing");
+    // A changed detail of a known identity is a change: resolved.
+    let renamed = r#"{"id":"u1","name":"Ada King","email":"ada@example.org"}"#;
+    app.send(post(event("chat", "m4", renamed))).await;
+    assert_eq!(runs(&app), (2, 2), "a renamed identity is resolved again");
+    // The same person on another platform, by e-mail: resolved and merged at once.
+    let other = r#"{"id":"gh-7","name":"Ada King","email":"ADA@example.org"}"#;
+    let (status, _, body) = app.send(post(event("forum", "f1", other))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(runs(&app).0, 3);
+    let members: Vec<_> = app
+        .state
+        .store
+        .members(None, 10)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.merged_into.is_none())
+        .collect();
+    assert_eq!(members.len(), 1, "one person, merged: {members:?}");
+    let (_, _, metrics) = app.get("/metrics", None).await;
+    assert!(
+        metrics.contains("kith_identity_resolutions_total 3")
+            && metrics.contains("kith_identity_resolutions_skipped_total 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn openapi_describes_exactly_the_api_routes() {
     let spec = kith_web::openapi::spec();
     let paths = spec["paths"].as_object().unwrap();
