@@ -523,6 +523,26 @@ pub struct Resolution {
     pub review: Vec<Candidate>,
 }
 
+/// Whether an identity was added, changed (name, handle, e-mail, flags) or moved to another
+/// member after `since`, and the store's position now: what [`resolve`] finds depends only on
+/// the identities and the merge log, so where none changed since the last resolution there is
+/// nothing new to resolve. A cheap read of what changed (no activity is read), the cost of the
+/// entities written since `since`.
+pub fn identities_changed_since(
+    store: &dyn kith_store::Store,
+    since: kith_store::Watermark,
+) -> kith_store::StoreResult<(bool, kith_store::Watermark)> {
+    let mut changed = false;
+    let now = store.read_changes_except_activities(since, &mut |c| {
+        changed |= matches!(
+            c,
+            kith_store::Change::Identity(_) | kith_store::Change::IdentityRemoved(_)
+        );
+        Ok(())
+    })?;
+    Ok((changed, now))
+}
+
 /// Finds candidates among the store's identities, applies those at or above `threshold`
 /// (never a pair a person has already separated), and returns the rest for review.
 pub fn resolve(

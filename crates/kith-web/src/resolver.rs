@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use kith_store::{Change, Store, StoreResult, Watermark};
+use kith_store::{Store, StoreResult, Watermark};
 
 /// The identity resolver of one server, shared by its handlers.
 #[derive(Default)]
@@ -42,14 +42,7 @@ impl Resolver {
     ) -> StoreResult<Option<kith_identity::Resolution>> {
         let mut since = self.since.lock().unwrap_or_else(|e| e.into_inner());
         let (changed, now) = match *since {
-            Some(from) if !force => {
-                let mut changed = false;
-                let now = store.read_changes_except_activities(from, &mut |c| {
-                    changed |= matches!(c, Change::Identity(_) | Change::IdentityRemoved(_));
-                    Ok(())
-                })?;
-                (changed, now)
-            }
+            Some(from) if !force => kith_identity::identities_changed_since(store, from)?,
             // First run, or forced: the position before it, read cheaply.
             _ => (true, store.activity_id_range()?.1),
         };

@@ -582,6 +582,54 @@ fn postgres_import_backup_restore_and_round_trip() {
 }
 
 #[test]
+fn an_import_resolves_identities_only_when_one_was_added_or_changed() {
+    let k = Kith::new();
+    let line = |source: &str, id: &str, author: &str| {
+        format!(
+            r#"{{"v":1,"source":"{source}","id":"{id}","kind":"post","ts":"2024-01-01T10:00:00Z","author":{author}}}"#
+        ) + "\n"
+    };
+    let import = |name: &str, text: String| {
+        let path = k.write(name, &text);
+        let out = k.run(&["import", "jsonl", "-v", "--json", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{out:?}");
+        let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (audit, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let ada = r#"{"id":"U1","name":"Ada Lovelace"}"#;
+    let (_, log) = import("chat.jsonl", line("chat", "m1", ada));
+    assert!(
+        log.contains("identity resolution: 0 merged"),
+        "a new member: {log}"
+    );
+    let (_, log) = import(
+        "forum.jsonl",
+        line(
+            "forum",
+            "p1",
+            r#"{"id":"7","name":"A. L.","email":"ada@example.org"}"#,
+        ),
+    );
+    assert!(log.contains("identity resolution: 0 merged"), "{log}");
+    // More of a known member, the same details: nothing to resolve.
+    let (audit, log) = import("chat2.jsonl", line("chat", "m2", ada));
+    assert_eq!(audit["imported"], 1);
+    assert!(log.contains("nothing to resolve"), "{log}");
+    // A known member whose details changed (an e-mail now, that of the forum's member): no
+    // member is new, but an identity changed, so resolution runs and merges them.
+    let (audit, log) = import(
+        "chat3.jsonl",
+        line(
+            "chat",
+            "m3",
+            r#"{"id":"U1","name":"Ada Lovelace","email":"ADA@example.org"}"#,
+        ),
+    );
+    assert_eq!(audit["members_created"], 0);
+    assert_eq!(audit["members_merged"], 1, "{log}");
+}
+
+#[test]
 fn identity_resolution_merges_certain_pairs_and_queues_the_rest() {
     let k = Kith::new();
     let chat = concat!(

@@ -55,6 +55,13 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         dry_run: args.dry_run,
         exclusive: true,
     };
+    // Where the change sequence stands before the import (a cheap read), to tell afterwards
+    // whether it added or changed any identity.
+    let before = if args.dry_run {
+        None
+    } else {
+        Some(store.activity_id_range()?.1)
+    };
     let bar = cx.out.progress("importing");
     let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
     let mut packed = None;
@@ -66,6 +73,13 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         // are not in them): the next process builds its snapshot from them.
         let threshold = cx.settings.merge_threshold(None)?;
         let changed = audit.audit.imported + audit.audit.updated > 0;
+        // Resolution reads every identity; new activities of members already known, with the
+        // same details, leave nothing new to resolve (`identities_changed_since`).
+        let resolve = audit.audit.members_created > 0
+            || match before {
+                Some(w) => kith_identity::identities_changed_since(store.as_ref(), w)?.0,
+                None => true,
+            };
         let (resolution, packing) = std::thread::scope(|scope| {
             let packing = changed.then(|| {
                 scope.spawn(|| {
@@ -73,22 +87,40 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
                     store.pack_for_reads().map(|p| (p, started.elapsed()))
                 })
             });
-            let resolution = kith_identity::resolve(store.as_ref(), threshold);
+            let resolution = if resolve {
+                let started = std::time::Instant::now();
+                let r = kith_identity::resolve(store.as_ref(), threshold);
+                if let Ok(r) = &r {
+                    tracing::info!(
+                        "identity resolution: {} merged, {} for review, in {:.1} s",
+                        r.applied.len(),
+                        r.review.len(),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                r.map(Some)
+            } else {
+                tracing::info!(
+                    "identity resolution: no identity added or changed, nothing to resolve"
+                );
+                Ok(None)
+            };
             let packing =
                 packing.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
             (resolution, packing)
         });
-        let resolution = resolution?;
         packed = packing;
-        audit.audit.members_merged = resolution.applied.len() as u64;
-        if !resolution.applied.is_empty() {
-            store.set_audit_members_merged(audit.id, audit.audit.members_merged)?;
-        }
-        if !resolution.review.is_empty() {
-            cx.out.note(&format!(
-                "{} merge candidates wait for review: kith members candidates",
-                resolution.review.len()
-            ));
+        if let Some(resolution) = resolution? {
+            audit.audit.members_merged = resolution.applied.len() as u64;
+            if !resolution.applied.is_empty() {
+                store.set_audit_members_merged(audit.id, audit.audit.members_merged)?;
+            }
+            if !resolution.review.is_empty() {
+                cx.out.note(&format!(
+                    "{} merge candidates wait for review: kith members candidates",
+                    resolution.review.len()
+                ));
+            }
         }
     }
     if args.source.is_none() && !audit.audit.sources.is_empty() {
