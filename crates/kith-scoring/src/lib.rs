@@ -187,7 +187,7 @@ pub fn run(
     let started = Instant::now();
     let threads = pass.threads.max(1);
     let total = if pass.count {
-        store.count_texts_to_score(pass.selection)?
+        store.count_texts_to_score(pass.selection, pass.after)?
     } else {
         0
     };
@@ -297,6 +297,14 @@ pub struct Follower {
 impl Follower {
     pub fn new() -> Follower {
         Follower::default()
+    }
+
+    /// A follower that has seen everything up to `watermark` (what a reader of the change
+    /// stream returned): its first call looks only at what changed after it.
+    pub fn since(watermark: Watermark) -> Follower {
+        Follower {
+            watermark: Some(watermark),
+        }
     }
 
     /// The smallest id of a live message changed since the last call (the first call looks at

@@ -85,12 +85,20 @@ impl TextScores for PgStore {
         })
     }
 
-    fn count_texts_to_score(&self, selection: TextSelection) -> StoreResult<u64> {
+    fn count_texts_to_score(
+        &self,
+        selection: TextSelection,
+        after: Option<ActivityId>,
+    ) -> StoreResult<u64> {
         self.read("counting messages to score", |tx| {
             let row = tx
                 .query_one(
                     &format!("SELECT count(*) AS n {SELECTED}"),
-                    &[&0i64, &selection.all, &version(selection.model_version)],
+                    &[
+                        &after.map_or(0, |a| a.0),
+                        &selection.all,
+                        &version(selection.model_version),
+                    ],
                 )
                 .map_err(|e| db_err("counting messages to score", e))?;
             Ok(count(col(&row, "n")?))

@@ -863,9 +863,13 @@ impl kith_store::TextScores for SqliteStore {
         })
     }
 
-    fn count_texts_to_score(&self, selection: kith_store::TextSelection) -> StoreResult<u64> {
+    fn count_texts_to_score(
+        &self,
+        selection: kith_store::TextSelection,
+        after: Option<kith_store::ActivityId>,
+    ) -> StoreResult<u64> {
         self.read("counting messages to score", |conn| {
-            text::count_to_score(conn, selection)
+            text::count_to_score(conn, selection, after)
         })
     }
 

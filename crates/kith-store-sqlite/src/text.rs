@@ -55,13 +55,22 @@ pub(crate) fn to_score(
         .ctx("reading messages to score")
 }
 
-pub(crate) fn count_to_score(conn: &Connection, selection: TextSelection) -> StoreResult<u64> {
+pub(crate) fn count_to_score(
+    conn: &Connection,
+    selection: TextSelection,
+    after: Option<ActivityId>,
+) -> StoreResult<u64> {
     let n: i64 = conn
         .prepare_cached(&format!("SELECT count(*) {SELECTED}"))
         .and_then(|mut s| {
-            s.query_row(params![0, selection.all, selection.model_version], |r| {
-                r.get(0)
-            })
+            s.query_row(
+                params![
+                    after.map_or(0, |a| a.0),
+                    selection.all,
+                    selection.model_version
+                ],
+                |r| r.get(0),
+            )
         })
         .ctx("counting messages to score")?;
     Ok(crate::count(n))

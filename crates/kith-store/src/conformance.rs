@@ -2870,7 +2870,7 @@ pub fn messages_to_score_are_live_texts_of_message_kinds_in_id_order(store: &dyn
     want_kinds.sort();
     assert_eq!(kinds, want_kinds, "each message's kind as stored");
     assert_eq!(
-        store.count_texts_to_score(STALE_V1).expect("count"),
+        store.count_texts_to_score(STALE_V1, None).expect("count"),
         4,
         "the count matches the pages"
     );
@@ -2881,6 +2881,18 @@ pub fn messages_to_score_are_live_texts_of_message_kinds_in_id_order(store: &dyn
             .iter()
             .all(|t| t.id > id("f1")),
         "`after` is exclusive"
+    );
+    let first = all_to_score(store, STALE_V1, 10)[0].id;
+    let after_first = store
+        .texts_to_score(STALE_V1, Some(first), 10)
+        .expect("after the first");
+    assert_eq!(after_first.len(), 3);
+    assert_eq!(
+        store
+            .count_texts_to_score(STALE_V1, Some(first))
+            .expect("count after the first"),
+        3,
+        "the count after an id matches its pages"
     );
 }
 
@@ -2910,7 +2922,10 @@ pub fn text_scores_round_trip_and_reach_the_change_stream(store: &dyn Store) {
         all_to_score(store, STALE_V1, 100).is_empty(),
         "nothing is left to score by the same model"
     );
-    assert_eq!(store.count_texts_to_score(STALE_V1).expect("count"), 0);
+    assert_eq!(
+        store.count_texts_to_score(STALE_V1, None).expect("count"),
+        0
+    );
     let mut asked: Vec<ActivityId> = scores.iter().rev().map(|s| s.activity).collect();
     asked.push(ActivityId(999_999));
     assert_eq!(
@@ -3080,7 +3095,10 @@ pub fn edited_or_reimported_messages_and_older_models_need_scoring_again(store: 
         3,
         "`all` selects every message"
     );
-    assert_eq!(store.count_texts_to_score(everything).expect("count"), 3);
+    assert_eq!(
+        store.count_texts_to_score(everything, None).expect("count"),
+        3
+    );
 }
 
 pub fn text_scores_go_with_their_source_and_are_dropped_for_unknown_activities(store: &dyn Store) {

@@ -108,9 +108,13 @@ pub trait TextScores {
         limit: usize,
     ) -> StoreResult<Vec<TextToScore>>;
 
-    /// How many messages [`TextScores::texts_to_score`] would page through from the start (for
-    /// progress bars).
-    fn count_texts_to_score(&self, selection: TextSelection) -> StoreResult<u64>;
+    /// How many messages [`TextScores::texts_to_score`] would page through after `after` (from
+    /// the start for `None`), for progress bars.
+    fn count_texts_to_score(
+        &self,
+        selection: TextSelection,
+        after: Option<ActivityId>,
+    ) -> StoreResult<u64>;
 
     /// Stores scores (replacing earlier ones of the same activities) in one transaction that
     /// advances the change sequence. Scores of activities that no longer exist are dropped.

@@ -963,3 +963,41 @@ fn imports_score_their_messages_after_the_audit_and_rescore_recomputes() {
     let text = k.ok(&["rescore"]);
     assert!(text.contains("already has a current score"), "{text}");
 }
+
+#[test]
+fn an_import_scores_what_it_added_or_changed_not_the_whole_database() {
+    let k = Kith::new();
+    let post = |id: &str, text: &str| {
+        format!(
+            r#"{{"v":1,"source":"forum","id":"{id}","kind":"post","ts":"2024-01-01T10:00:00Z","author":{{"id":"u1"}},"text":"{text}"}}"#
+        ) + "\n"
+    };
+    let first = k.write(
+        "first.jsonl",
+        &(post("p1", "How do I start?")
+            + &post("p2", "Thanks, that worked")
+            + &post("p3", "Great tool")),
+    );
+    k.json(&["import", "jsonl", first.to_str().unwrap(), "--no-score"]);
+    // A new message, and an edit of p2 (an older id than any new one): the pass starts at the
+    // lowest message the import changed, p2, and scores whatever needs a score from there (p3,
+    // left unscored by --no-score, too); p1, before it, is not this import's: rescore's.
+    let second = k.write(
+        "second.jsonl",
+        &(post("p2", "Thanks, that worked perfectly") + &post("p4", "Is there a guide?")),
+    );
+    let out = k.run(&["import", "jsonl", second.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(note.contains("scored 3 messages"), "p2, p3 and p4: {note}");
+    assert_eq!(k.json(&["rescore"])["scored"], 1, "p1 was left to rescore");
+    // An import that brought no message (a reaction) has nothing to score.
+    let reaction = k.write(
+        "reaction.jsonl",
+        r#"{"v":1,"source":"forum","id":"r1","kind":"reaction","ts":"2024-01-01T11:00:00Z","author":{"id":"u2"},"reply_to":"p4"}"#,
+    );
+    let out = k.run(&["import", "jsonl", reaction.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(note.contains("no message to score"), "{note}");
+}

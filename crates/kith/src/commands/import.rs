@@ -60,7 +60,7 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     let before = if args.dry_run {
         None
     } else {
-        Some(store.activity_id_range()?.1)
+        Some(store.activity_id_range()?)
     };
     let bar = cx.out.progress("importing");
     let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
@@ -77,7 +77,7 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         // same details, leave nothing new to resolve (`identities_changed_since`).
         let resolve = audit.audit.members_created > 0
             || match before {
-                Some(w) => kith_identity::identities_changed_since(store.as_ref(), w)?.0,
+                Some((_, w)) => kith_identity::identities_changed_since(store.as_ref(), w)?.0,
                 None => true,
             };
         let (resolution, packing) = std::thread::scope(|scope| {
@@ -141,7 +141,7 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     // Scoring runs after the commit and the audit (SPEC §9: the ingest figures do not pay for
     // it, and the import is usable before it finishes).
     if !args.dry_run && !args.no_score && audit.audit.imported + audit.audit.updated > 0 {
-        super::score::after_import(cx, store.as_ref())?;
+        super::score::after_import(cx, store.as_ref(), before.as_ref())?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use kith_scoring::{Follower, Pass, PassReport, ScoringError};
-use kith_store::Store;
+use kith_store::{ActivityId, Store, Watermark};
 
 use super::Context;
 use crate::cli::RescoreArgs;
@@ -59,9 +59,31 @@ pub fn rescore(cx: &Context, args: &RescoreArgs) -> Result<(), Failure> {
 /// The pass after an import: the audit is printed and the import committed before it starts,
 /// so the data is usable meanwhile. Its summary goes to standard error, so that `--json`
 /// output stays the audit alone.
-pub fn after_import(cx: &Context, store: &dyn Store) -> Result<(), Failure> {
+///
+/// `before` is where the store stood before the import ([`Store::activity_id_range`]): the
+/// pass starts at the lowest message the import added or changed (an edit, a reply target
+/// found later), not at the first message of the database, so that a small import into a
+/// large community scores what it brought in a moment. Messages left unscored by an earlier
+/// `--no-score` import are `kith rescore`'s (or `kith serve`'s) to score.
+pub fn after_import(
+    cx: &Context,
+    store: &dyn Store,
+    before: Option<&(std::ops::Range<i64>, Watermark)>,
+) -> Result<(), Failure> {
+    let mut pass = Pass::stale();
+    if let Some((range, mark)) = before
+        && !range.is_empty()
+    {
+        match Follower::since(*mark).changed(store)? {
+            Some(lowest) => pass.after = Some(ActivityId(lowest.0 - 1)),
+            None => {
+                cx.out.note("no message to score");
+                return Ok(());
+            }
+        }
+    }
     let bar = cx.out.progress("scoring");
-    let report = kith_scoring::run(store, &Pass::stale(), &bar).map_err(|e| {
+    let report = kith_scoring::run(store, &pass, &bar).map_err(|e| {
         Failure::Other(anyhow::anyhow!(
             "the import is committed, but scoring its messages failed: {e}; \
              run `kith rescore` to finish"
