@@ -257,12 +257,6 @@ CREATE TABLE text_packs (
 );
 "#;
 
-/// The indexes a bulk load (see `ingest.rs`) drops when an exclusive session starts on an
-/// empty database and builds again, in one sorted pass each, before it commits. The same
-/// definitions as in the migrations (a test compares the schemas).
-pub(crate) const BULK_REBUILT_INDEXES: &[(&str, &str)] =
-    &[("threads_seq", "CREATE INDEX threads_seq ON threads (seq)")];
-
 /// v3: the team's own data (`kith_store::Accounts`, `kith_store::MemberRecords`): accounts,
 /// sessions and API tokens (secrets only as hashes), notes, tags and tasks on members, saved
 /// segments. None of it is part of the change sequence: analytics never reads it.
