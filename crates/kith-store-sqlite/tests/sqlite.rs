@@ -53,11 +53,15 @@ fn open_creates_a_missing_file_in_wal_mode() {
     let path = dir.path().join("new.db");
     let store = SqliteStore::open(&path).unwrap();
     assert!(path.exists());
-    let mode: String = rusqlite::Connection::open(&path)
-        .unwrap()
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
+    let page: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(page, 16_384, "a new database has 16 KiB pages");
     let info = store.describe();
     assert_eq!(info.location, path.display().to_string());
     assert_eq!(info.schema_version, kith_store::SCHEMA_VERSION);
