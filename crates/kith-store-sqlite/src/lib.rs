@@ -293,7 +293,7 @@ fn connect(path: &Path, writer: bool) -> StoreResult<Connection> {
         // A new database gets 16 KiB pages (it must be said before WAL mode, and does nothing
         // on a database that has tables). The bulk load's B-trees are a level shallower and
         // it makes a quarter of the system calls: at 10 M activities the import took 28.6–32.9 s
-        // instead of 31.9–37.7 s (three alternations; 1 M: faster in six of seven), the cold
+        // instead of 31.9–37.7 s (three alternations; 1 M: faster in nine of ten), the cold
         // snapshot build the same or a little faster (docs/benchmarks.md, 2026-12-07).
         conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE};"))
             .map_err(|e| opening(path, "setting the page size of a new database", e))?;
