@@ -26,8 +26,8 @@ use serde_json::{Map, Value};
 use crate::{
     ActivityFact, ActivityId, Affiliation, AuditId, AuditStatus, BatchOutcome, Change, Community,
     EntityKey, ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId, MergeEvidence,
-    Problem, Role, Store, StoreError, TextFact, TextScore, TextSelection, TextToScore, UserId,
-    Watermark,
+    Problem, Role, SourceRow, Store, StoreError, TextFact, TextScore, TextSelection, TextToScore,
+    UserId, Watermark,
 };
 
 /// One conformance check, run on a fresh, empty store.
@@ -1975,26 +1975,16 @@ pub fn source_rows_are_the_sources_without_their_counts(store: &dyn Store) {
         .expect("set_source_base_url");
     let rows = store.source_rows().expect("source_rows");
     let summaries = store.sources().expect("sources");
-    assert_eq!(
-        rows.iter()
-            .map(|r| (
-                r.id,
-                r.name.as_str(),
-                r.format.as_str(),
-                r.base_url.as_deref()
-            ))
-            .collect::<Vec<_>>(),
-        summaries
-            .iter()
-            .map(|s| (
-                s.id,
-                s.name.as_str(),
-                s.format.as_str(),
-                s.base_url.as_deref()
-            ))
-            .collect::<Vec<_>>(),
-        "the same sources, by name"
-    );
+    let summarised: Vec<SourceRow> = summaries
+        .iter()
+        .map(|s| SourceRow {
+            id: s.id,
+            name: s.name.clone(),
+            format: s.format.clone(),
+            base_url: s.base_url.clone(),
+        })
+        .collect();
+    assert_eq!(rows, summarised, "the same sources, by name");
     assert_eq!(
         rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         ["chat", "forum"]

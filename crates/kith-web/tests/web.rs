@@ -591,40 +591,41 @@ async fn an_upload_imports_the_file_and_the_progress_page_shows_the_audit() {
     assert!(!overview.contains("No data yet"));
 }
 
-#[tokio::test]
-async fn the_ingest_api_is_idempotent_and_needs_the_ingest_scope() {
-    let app = app(0, false);
+/// An admin account `bot-admin` with an API token `kith_SCOPE` of each scope.
+fn api_tokens(app: &App, scopes: &[&str]) {
     let admin = app
         .state
         .store
         .create_user("bot-admin", "x", Role::Admin)
         .unwrap();
-    app.state
-        .store
-        .create_token(
-            admin.id,
-            "ingest",
-            &secret_hash("kith_ingest"),
-            &["ingest".into()],
-        )
-        .unwrap();
-    app.state
-        .store
-        .create_token(
-            admin.id,
-            "read",
-            &secret_hash("kith_read"),
-            &["read".into()],
-        )
-        .unwrap();
+    for scope in scopes {
+        app.state
+            .store
+            .create_token(
+                admin.id,
+                scope,
+                &secret_hash(&format!("kith_{scope}")),
+                &[(*scope).into()],
+            )
+            .unwrap();
+    }
+}
+
+/// `POST /api/v1/activities` of JSON lines with bearer `token`.
+fn ingest_request(token: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post("/api/v1/activities")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(body.into())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_ingest_api_is_idempotent_and_needs_the_ingest_scope() {
+    let app = app(0, false);
+    api_tokens(&app, &["ingest", "read"]);
     let batch = "{\"v\":1,\"source\":\"chat\",\"id\":\"m1\",\"kind\":\"post\",\"ts\":\"2024-05-01T10:00:00Z\",\"author\":{\"id\":\"u1\"},\"thread\":\"m1\"}\n{\"v\":1,\"source\":\"chat\",\"id\":\"m2\",\"kind\":\"nonsense\",\"ts\":\"2024-05-01T10:00:00Z\"}\n";
-    let send = |token: &'static str, body: &'static str| {
-        Request::post("/api/v1/activities")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, "application/x-ndjson")
-            .body(Body::from(body))
-            .unwrap()
-    };
+    let send = |token: &str, body: &'static str| ingest_request(token, body);
     let (status, _, body) = app.send(send("kith_read", batch)).await;
     assert_eq!(
         status,
@@ -667,27 +668,8 @@ async fn the_ingest_api_is_idempotent_and_needs_the_ingest_scope() {
 #[tokio::test]
 async fn live_events_of_known_members_skip_identity_resolution() {
     let app = app(0, false);
-    let admin = app
-        .state
-        .store
-        .create_user("bot-admin", "x", Role::Admin)
-        .unwrap();
-    app.state
-        .store
-        .create_token(
-            admin.id,
-            "ingest",
-            &secret_hash("kith_ingest"),
-            &["ingest".into()],
-        )
-        .unwrap();
-    let post = |body: String| {
-        Request::post("/api/v1/activities")
-            .header(header::AUTHORIZATION, "Bearer kith_ingest")
-            .header(header::CONTENT_TYPE, "application/x-ndjson")
-            .body(Body::from(body))
-            .unwrap()
-    };
+    api_tokens(&app, &["ingest"]);
+    let post = |body: String| ingest_request("kith_ingest", body);
     let event = |source: &str, id: &str, author: &str| {
         format!(
             "{{\"v\":1,\"source\":\"{source}\",\"id\":\"{id}\",\"kind\":\"post\",\"ts\":\"2024-05-01T10:00:00Z\",\"author\":{author},\"thread\":\"{id}\",\"text\":\"hello\"}}\n"

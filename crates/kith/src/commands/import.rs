@@ -66,8 +66,6 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     let mut audit = kith_import::import(store.as_ref(), format, &args.paths, &options, &bar)?;
     let mut packed = None;
     if !args.dry_run {
-        // The ingest session's memory is free now; identity resolution reads every identity.
-        crate::hand_back_freed_memory();
         // Identity resolution: merge what is certain, leave the rest for review. Beside it, on
         // the other core, the read packs of what came in (`Store::pack_for_reads`; identities
         // are not in them): the next process builds its snapshot from them.
@@ -80,6 +78,11 @@ pub fn import(cx: &Context, args: &ImportArgs) -> Result<(), Failure> {
                 Some((_, w)) => kith_identity::identities_changed_since(store.as_ref(), w)?.0,
                 None => true,
             };
+        if resolve {
+            // The ingest session's memory is free now; identity resolution reads every
+            // identity.
+            crate::hand_back_freed_memory();
+        }
         let (resolution, packing) = std::thread::scope(|scope| {
             let packing = changed.then(|| {
                 scope.spawn(|| {

@@ -70,11 +70,17 @@ pub fn after_import(
     store: &dyn Store,
     before: Option<&(std::ops::Range<i64>, Watermark)>,
 ) -> Result<(), Failure> {
+    let failed = |e: ScoringError| {
+        Failure::Other(anyhow::anyhow!(
+            "the import is committed, but scoring its messages failed: {e}; \
+             run `kith rescore` to finish"
+        ))
+    };
     let mut pass = Pass::stale();
     if let Some((range, mark)) = before
         && !range.is_empty()
     {
-        match Follower::since(*mark).changed(store)? {
+        match Follower::since(*mark).changed(store).map_err(failed)? {
             Some(lowest) => pass.after = Some(ActivityId(lowest.0 - 1)),
             None => {
                 cx.out.note("no message to score");
@@ -83,12 +89,7 @@ pub fn after_import(
         }
     }
     let bar = cx.out.progress("scoring");
-    let report = kith_scoring::run(store, &pass, &bar).map_err(|e| {
-        Failure::Other(anyhow::anyhow!(
-            "the import is committed, but scoring its messages failed: {e}; \
-             run `kith rescore` to finish"
-        ))
-    })?;
+    let report = kith_scoring::run(store, &pass, &bar).map_err(failed)?;
     cx.out.note(&summary(&report));
     super::pack(cx, store);
     Ok(())
