@@ -34,7 +34,8 @@ use std::time::{Duration, Instant};
 
 use kith_model::Kind;
 use kith_store::{
-    ActivityId, Change, Store, StoreError, TextScore, TextSelection, TextToScore, Watermark,
+    ActivityId, Change, ScoringMark, Store, StoreError, TextScore, TextSelection, TextToScore,
+    Watermark,
 };
 use kith_text::{Explanation, Intent, MODEL_VERSION, Role};
 
@@ -178,7 +179,8 @@ enum Done {
 }
 
 /// Runs one pass: reads chunks on one thread, scores them on `pass.threads`, stores them on
-/// the calling thread.
+/// the calling thread. A pass over every message (`pass.after` is `None`: `kith rescore`)
+/// that completes records the store's [`ScoringMark`] as it stood when the pass began.
 pub fn run(
     store: &dyn Store,
     pass: &Pass<'_>,
@@ -186,6 +188,12 @@ pub fn run(
 ) -> Result<PassReport, ScoringError> {
     let started = Instant::now();
     let threads = pass.threads.max(1);
+    // A pass over every message that completes leaves every message changed before it started
+    // scored: its mark.
+    let mark = match pass.after {
+        None => Some(store.activity_id_range()?.1),
+        Some(_) => None,
+    };
     let total = if pass.count {
         store.count_texts_to_score(pass.selection, pass.after)?
     } else {
@@ -276,6 +284,14 @@ pub fn run(
     progress.finish();
     result?;
     report.stopped = stopped();
+    if let Some(watermark) = mark
+        && !report.stopped
+    {
+        store.record_scoring_mark(ScoringMark {
+            model_version: MODEL_VERSION,
+            watermark,
+        })?;
+    }
     report.elapsed_secs = started.elapsed().as_secs_f64();
     report.scoring_secs = scoring.as_secs_f64();
     report.messages_per_sec = rate(report.scored, report.elapsed_secs);
@@ -289,22 +305,51 @@ fn rate(n: u64, secs: f64) -> f64 {
 
 /// Follows the change stream for messages that need a pass (new, edited, re-imported), for
 /// scoring in the background (`kith serve`, imports through the web or the API).
+///
+/// A follower that started from the beginning of the change stream, or from the store's
+/// [`ScoringMark`] for this model version ([`Follower::resume`]), records a new mark after
+/// each complete pass, and when nothing needed one: so `kith serve`, started again on a large
+/// community, reads only what changed since it last scored instead of every message.
 #[derive(Debug, Default)]
 pub struct Follower {
     watermark: Option<Watermark>,
+    /// Whether everything before `watermark` is known to be scored (started from the
+    /// beginning or from a mark): only then may the follower record a mark.
+    records: bool,
+    /// The watermark of the last mark recorded or read, not to record it twice.
+    recorded: Option<Watermark>,
 }
 
 impl Follower {
+    /// A follower whose first call looks at everything.
     pub fn new() -> Follower {
-        Follower::default()
+        Follower {
+            records: true,
+            ..Follower::default()
+        }
     }
 
     /// A follower that has seen everything up to `watermark` (what a reader of the change
-    /// stream returned): its first call looks only at what changed after it.
+    /// stream returned): its first call looks only at what changed after it. It records no
+    /// mark: what changed before `watermark` may not be scored.
     pub fn since(watermark: Watermark) -> Follower {
         Follower {
             watermark: Some(watermark),
+            ..Follower::default()
         }
+    }
+
+    /// A follower that starts from the store's [`ScoringMark`] when this build's model
+    /// version recorded it, else from the beginning ([`Follower::new`]).
+    pub fn resume(store: &dyn Store) -> Result<Follower, ScoringError> {
+        Ok(match store.scoring_mark()? {
+            Some(mark) if mark.model_version == MODEL_VERSION => Follower {
+                watermark: Some(mark.watermark),
+                records: true,
+                recorded: Some(mark.watermark),
+            },
+            _ => Follower::new(),
+        })
     }
 
     /// The smallest id of a live message changed since the last call (the first call looks at
@@ -328,20 +373,42 @@ impl Follower {
         Ok(lowest)
     }
 
-    /// Runs a pass over what changed since the last call, if anything did.
+    /// Runs a pass over what changed since the last call, if anything did; then records the
+    /// mark when the follower may. A pass that fails or is stopped leaves the follower where
+    /// it was, so that the next call looks at the same changes again.
     pub fn catch_up(
         &mut self,
         store: &dyn Store,
         stop: Option<&AtomicBool>,
     ) -> Result<Option<PassReport>, ScoringError> {
-        let Some(lowest) = self.changed(store)? else {
-            return Ok(None);
+        let before = self.watermark;
+        let report = match self.changed(store)? {
+            None => None,
+            Some(lowest) => {
+                let mut pass = Pass::stale();
+                pass.after = Some(ActivityId(lowest.0 - 1));
+                pass.count = false;
+                pass.stop = stop;
+                match run(store, &pass, &()) {
+                    Ok(report) if !report.stopped => Some(report),
+                    done => {
+                        self.watermark = before;
+                        return done.map(Some);
+                    }
+                }
+            }
         };
-        let mut pass = Pass::stale();
-        pass.after = Some(ActivityId(lowest.0 - 1));
-        pass.count = false;
-        pass.stop = stop;
-        run(store, &pass, &()).map(Some)
+        if let Some(watermark) = self.watermark
+            && self.records
+            && self.recorded != Some(watermark)
+        {
+            store.record_scoring_mark(ScoringMark {
+                model_version: MODEL_VERSION,
+                watermark,
+            })?;
+            self.recorded = Some(watermark);
+        }
+        Ok(report)
     }
 }
 

@@ -255,3 +255,108 @@ fn a_message_is_scored_in_its_role_from_its_kind() {
     assert_eq!(role_of(Kind::Solution), Role::Reply);
     assert_eq!(role_of(Kind::Feedback), Role::Unknown);
 }
+
+/// `kith serve` started again: the follower resumes from the mark its last complete pass
+/// recorded and reads only what changed since (a message imported meanwhile without scoring
+/// is found and scored); a mark of another model version, a follower started from an
+/// import's watermark and a stopped pass record nothing that could hide a message.
+#[test]
+fn a_follower_resumes_from_the_recorded_mark_of_its_model_version() {
+    let db = db();
+    import(
+        &db.store,
+        &[
+            message("m1", Kind::Post, TEXTS[0]),
+            message("m2", Kind::Reply, TEXTS[1]),
+        ],
+    );
+    assert_eq!(db.store.scoring_mark().expect("mark"), None);
+
+    // A follower from an import's watermark records nothing: what came before may be unscored.
+    let (_, mark) = db.store.activity_id_range().expect("watermark");
+    let mut after_import = Follower::since(mark);
+    assert!(
+        after_import
+            .catch_up(&db.store, None)
+            .expect("idle")
+            .is_none()
+    );
+    assert_eq!(db.store.scoring_mark().expect("mark"), None);
+
+    // A stopped pass records nothing and leaves the follower where it was.
+    let mut follower = Follower::resume(&db.store).expect("resume");
+    let stop = AtomicBool::new(true);
+    let stopped = follower
+        .catch_up(&db.store, Some(&stop))
+        .expect("catch up")
+        .expect("a pass");
+    assert!(stopped.stopped);
+    assert_eq!(db.store.scoring_mark().expect("mark"), None);
+    let first = follower
+        .catch_up(&db.store, None)
+        .expect("catch up")
+        .expect("the same changes again");
+    assert_eq!(first.scored, 2);
+    let recorded = db.store.scoring_mark().expect("mark").expect("recorded");
+    assert_eq!(recorded.model_version, MODEL_VERSION);
+
+    // Started again with nothing new: nothing to read, nothing to score.
+    let mut again = Follower::resume(&db.store).expect("resume");
+    assert_eq!(again.changed(&db.store).expect("changed"), None);
+
+    // A message imported while no scorer ran is found from the mark.
+    import(&db.store, &[message("m3", Kind::Reply, TEXTS[3])]);
+    let mut again = Follower::resume(&db.store).expect("resume");
+    let next = again
+        .catch_up(&db.store, None)
+        .expect("catch up")
+        .expect("a pass");
+    assert_eq!(next.scored, 1, "m3 alone");
+    assert_eq!(all_scores(&db.store).len(), 3);
+    let (_, now) = db.store.activity_id_range().expect("watermark");
+    assert!(again.catch_up(&db.store, None).expect("idle").is_none());
+    assert_eq!(
+        db.store.scoring_mark().expect("mark").map(|m| m.watermark),
+        Some(now),
+        "after its pass and its own score writes, the mark is where the store stands"
+    );
+
+    // Another model version's mark says nothing about this one's scores.
+    db.store
+        .record_scoring_mark(ScoringMark {
+            model_version: MODEL_VERSION + 1,
+            watermark: now,
+        })
+        .expect("record");
+    let mut other = Follower::resume(&db.store).expect("resume");
+    assert_eq!(
+        other.changed(&db.store).expect("changed"),
+        Some(ActivityId(1)),
+        "from the beginning"
+    );
+}
+
+/// `kith rescore`: a complete pass over every message records the mark as the store stood when
+/// it began; a stopped one, or one that starts after a message, records none.
+#[test]
+fn a_complete_pass_over_every_message_records_the_mark() {
+    let db = db();
+    import(&db.store, &[message("m1", Kind::Post, TEXTS[0])]);
+    let stop = AtomicBool::new(true);
+    let mut stopped = Pass::stale();
+    stopped.stop = Some(&stop);
+    run(&db.store, &stopped, &()).expect("pass");
+    let mut later = Pass::stale();
+    later.after = Some(ActivityId(0));
+    run(&db.store, &later, &()).expect("pass");
+    assert_eq!(db.store.scoring_mark().expect("mark"), None);
+    let (_, began) = db.store.activity_id_range().expect("watermark");
+    run(&db.store, &Pass::stale(), &()).expect("pass");
+    assert_eq!(
+        db.store.scoring_mark().expect("mark"),
+        Some(ScoringMark {
+            model_version: MODEL_VERSION,
+            watermark: began,
+        })
+    );
+}

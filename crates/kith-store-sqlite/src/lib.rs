@@ -356,7 +356,7 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn meta(conn: &Connection, key: &str) -> StoreResult<Option<String>> {
+pub(crate) fn meta(conn: &Connection, key: &str) -> StoreResult<Option<String>> {
     conn.query_row("SELECT value FROM kith_meta WHERE key = ?1", [key], |r| {
         r.get(0)
     })
@@ -897,6 +897,25 @@ impl kith_store::TextScores for SqliteStore {
         ids: &[kith_store::ActivityId],
     ) -> StoreResult<Vec<kith_store::TextScore>> {
         self.read("reading text scores", |conn| text::scores(conn, ids))
+    }
+
+    fn scoring_mark(&self) -> StoreResult<Option<kith_store::ScoringMark>> {
+        self.read("reading the scoring mark", text::mark)
+    }
+
+    fn record_scoring_mark(&self, mark: kith_store::ScoringMark) -> StoreResult<()> {
+        self.write_plain("recording the scoring mark", |conn| {
+            if text::mark(conn)?.is_some_and(|m| {
+                m.model_version == mark.model_version && m.watermark >= mark.watermark
+            }) {
+                return Ok(());
+            }
+            set_meta(
+                conn,
+                text::MARK_KEY,
+                &format!("{} {}", mark.model_version, mark.watermark.0),
+            )
+        })
     }
 }
 

@@ -146,3 +146,18 @@ pub(crate) fn scores(conn: &Connection, ids: &[ActivityId]) -> StoreResult<Vec<T
     }
     Ok(out)
 }
+
+/// The `kith_meta` key of the scoring mark: `"<model version> <watermark>"`.
+pub(crate) const MARK_KEY: &str = "scoring_mark";
+
+/// The recorded scoring mark; a value kith cannot read is no mark (a scorer then looks at
+/// every message, which is always correct).
+pub(crate) fn mark(conn: &Connection) -> StoreResult<Option<kith_store::ScoringMark>> {
+    Ok(crate::meta(conn, MARK_KEY)?.and_then(|v| {
+        let (version, watermark) = v.split_once(' ')?;
+        Some(kith_store::ScoringMark {
+            model_version: version.parse().ok()?,
+            watermark: kith_store::Watermark(watermark.parse().ok()?),
+        })
+    }))
+}

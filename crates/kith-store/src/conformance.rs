@@ -24,10 +24,10 @@ use kith_model::{Activity, Author, Kind, Timestamp};
 use serde_json::{Map, Value};
 
 use crate::{
-    ActivityFact, ActivityId, Affiliation, AuditId, AuditStatus, BatchOutcome, Change, Community,
-    EntityKey, ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId, MergeEvidence,
-    Problem, Role, SourceRow, Store, StoreError, TextFact, TextScore, TextSelection, TextToScore,
-    UserId, Watermark,
+    ActivityFact, ActivityId, Affiliation, AuditId, AuditStatus, Backend, BatchOutcome, Change,
+    Community, EntityKey, ExportedActivity, IdentityId, ImportAudit, MemberFlags, MemberId,
+    MergeEvidence, Problem, Role, ScoringMark, SourceRow, Store, StoreError, TextFact, TextScore,
+    TextSelection, TextToScore, UserId, Watermark,
 };
 
 /// One conformance check, run on a fresh, empty store.
@@ -87,6 +87,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     text_scores_round_trip_and_reach_the_change_stream,
     edited_or_reimported_messages_and_older_models_need_scoring_again,
     text_scores_go_with_their_source_and_are_dropped_for_unknown_activities,
+    the_scoring_mark_moves_forward_and_is_no_change,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store from `fresh`.
@@ -3129,5 +3130,59 @@ pub fn text_scores_go_with_their_source_and_are_dropped_for_unknown_activities(s
     assert!(
         text_facts(&delta).is_empty(),
         "removal is told by the activity's removal, not by a text change"
+    );
+}
+
+/// SQLite records the scoring mark: a later watermark of the same model version replaces it,
+/// an earlier one does not (two scorers on one database), another model version always does,
+/// and recording it is not a change. PostgreSQL keeps none (see
+/// [`crate::TextScores::scoring_mark`]).
+pub fn the_scoring_mark_moves_forward_and_is_no_change(store: &dyn Store) {
+    let mark = |model_version, w| ScoringMark {
+        model_version,
+        watermark: Watermark(w),
+    };
+    assert_eq!(
+        store.scoring_mark().expect("read the mark"),
+        None,
+        "no mark at first"
+    );
+    let (_, before) = store.activity_id_range().expect("watermark");
+    let record = |m| store.record_scoring_mark(m).expect("record the mark");
+    record(mark(12, 40));
+    if store.describe().backend == Backend::Postgres {
+        assert_eq!(
+            store.scoring_mark().expect("read"),
+            None,
+            "PostgreSQL keeps no mark"
+        );
+        return;
+    }
+    assert_eq!(store.scoring_mark().expect("read"), Some(mark(12, 40)));
+    record(mark(12, 30));
+    assert_eq!(
+        store.scoring_mark().expect("read"),
+        Some(mark(12, 40)),
+        "an earlier watermark of the same model does not move the mark back"
+    );
+    record(mark(12, 55));
+    assert_eq!(store.scoring_mark().expect("read"), Some(mark(12, 55)));
+    record(mark(11, 20));
+    assert_eq!(
+        store.scoring_mark().expect("read"),
+        Some(mark(11, 20)),
+        "another model's pass replaces the mark"
+    );
+    let mut changes = 0;
+    let after = store
+        .read_changes(before, &mut |_| {
+            changes += 1;
+            Ok(())
+        })
+        .expect("read changes");
+    assert_eq!(
+        (changes, after),
+        (0, before),
+        "recording the mark is no change"
     );
 }

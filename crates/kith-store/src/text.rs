@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::{ActivityId, StoreResult};
+use crate::{ActivityId, StoreResult, Watermark};
 
 /// The kinds whose text is scored: what people write to each other.
 pub const SCORED_KINDS: &[kith_model::Kind] = &[
@@ -96,6 +96,15 @@ pub struct TextFact {
     pub intents: u16,
 }
 
+/// Where scoring stands: every live message changed at or before `watermark` has a score by
+/// model version `model_version` or a later one. A background scorer that starts again reads
+/// only what changed after it instead of looking at every message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScoringMark {
+    pub model_version: u32,
+    pub watermark: Watermark,
+}
+
 /// Reading and writing text scores. Part of every [`crate::Store`].
 pub trait TextScores {
     /// Up to `limit` messages (live activities of [`SCORED_KINDS`] with non-empty text) with an
@@ -123,4 +132,20 @@ pub trait TextScores {
     /// The stored scores of these activities, in id order; activities without a score are
     /// left out.
     fn text_scores(&self, ids: &[ActivityId]) -> StoreResult<Vec<TextScore>>;
+
+    /// The last recorded [`ScoringMark`], if any. A hint only: without one, a scorer looks at
+    /// every message. The default keeps none (PostgreSQL: its change numbers are transaction
+    /// ids, which a restore into another cluster does not carry over, so a recorded watermark
+    /// could hide messages written after such a restore).
+    fn scoring_mark(&self) -> StoreResult<Option<ScoringMark>> {
+        Ok(None)
+    }
+
+    /// Records `mark`, unless the recorded one has the same model version and a watermark at
+    /// or after it (several processes may score one database). Outside the change sequence:
+    /// recording it is not a change the change stream delivers.
+    fn record_scoring_mark(&self, mark: ScoringMark) -> StoreResult<()> {
+        let _ = mark;
+        Ok(())
+    }
 }

@@ -43,7 +43,8 @@ fn keep_freed_memory() {
 
 /// Hands the memory the process has freed back to the OS now instead of after the purge
 /// delay: between two phases that each allocate a lot and would otherwise add up (an import's
-/// ingest session, and the identity resolution that reads every identity after it).
+/// ingest session, and the identity resolution that reads every identity after it), and after
+/// `kith serve` built its snapshot (an idle server may not reach the next purge for long).
 pub(crate) fn hand_back_freed_memory() {
     // SAFETY: `mi_collect` takes a bool and walks mimalloc's own heaps; no pointer crosses,
     // and mimalloc makes it safe to call from any thread while others allocate.

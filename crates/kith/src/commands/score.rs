@@ -113,7 +113,13 @@ impl BackgroundScorer {
         let thread = std::thread::Builder::new()
             .name("kith-scoring".into())
             .spawn(move || {
-                let mut follower = Follower::new();
+                let mut follower = match Follower::resume(store.as_ref()) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::warn!("background scoring: reading the scoring mark: {e}");
+                        Follower::new()
+                    }
+                };
                 while !flag.load(Ordering::Relaxed) {
                     match follower.catch_up(store.as_ref(), Some(&flag)) {
                         Ok(Some(r)) if r.scored > 0 => tracing::info!("{}", summary(&r)),

@@ -37,6 +37,9 @@ pub fn serve_store(
         kith_web::WebError::Unavailable(m) => Failure::Unavailable(m),
         other => Failure::Other(anyhow::anyhow!("{other}")),
     })?;
+    // The build's read buffers and working maps are freed: hand them back now, not at the
+    // allocator's next purge, which an idle server may not reach for a long time.
+    crate::hand_back_freed_memory();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
