@@ -287,8 +287,10 @@ pub fn run(
     if let Some(watermark) = mark
         && !report.stopped
     {
+        // What the pass guarantees: a score by the selection's model version or a later one
+        // (this build's, which scored what it found stale).
         store.record_scoring_mark(ScoringMark {
-            model_version: MODEL_VERSION,
+            model_version: pass.selection.model_version,
             watermark,
         })?;
     }
@@ -340,10 +342,11 @@ impl Follower {
     }
 
     /// A follower that starts from the store's [`ScoringMark`] when this build's model
-    /// version recorded it, else from the beginning ([`Follower::new`]).
+    /// version or a later one recorded it (a later version's scores are current for this
+    /// one), else from the beginning ([`Follower::new`]).
     pub fn resume(store: &dyn Store) -> Result<Follower, ScoringError> {
         Ok(match store.scoring_mark()? {
-            Some(mark) if mark.model_version == MODEL_VERSION => Follower {
+            Some(mark) if mark.model_version >= MODEL_VERSION => Follower {
                 watermark: Some(mark.watermark),
                 records: true,
                 recorded: Some(mark.watermark),

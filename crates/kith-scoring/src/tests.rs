@@ -321,16 +321,30 @@ fn a_follower_resumes_from_the_recorded_mark_of_its_model_version() {
         "after its pass and its own score writes, the mark is where the store stands"
     );
 
-    // Another model version's mark says nothing about this one's scores.
+    // A later model version's mark holds for this one (its scores are not stale here).
     db.store
         .record_scoring_mark(ScoringMark {
             model_version: MODEL_VERSION + 1,
             watermark: now,
         })
         .expect("record");
-    let mut other = Follower::resume(&db.store).expect("resume");
+    let mut later = Follower::resume(&db.store).expect("resume");
+    assert_eq!(later.changed(&db.store).expect("changed"), None);
+
+    // An earlier model version's mark says nothing about this one's scores.
+    let older = self::db();
+    import(&older.store, &[message("m1", Kind::Post, TEXTS[0])]);
+    let (_, w) = older.store.activity_id_range().expect("watermark");
+    older
+        .store
+        .record_scoring_mark(ScoringMark {
+            model_version: MODEL_VERSION - 1,
+            watermark: w,
+        })
+        .expect("record");
+    let mut other = Follower::resume(&older.store).expect("resume");
     assert_eq!(
-        other.changed(&db.store).expect("changed"),
+        other.changed(&older.store).expect("changed"),
         Some(ActivityId(1)),
         "from the beginning"
     );

@@ -906,7 +906,7 @@ impl kith_store::TextScores for SqliteStore {
     fn record_scoring_mark(&self, mark: kith_store::ScoringMark) -> StoreResult<()> {
         self.write_plain("recording the scoring mark", |conn| {
             if text::mark(conn)?.is_some_and(|m| {
-                m.model_version == mark.model_version && m.watermark >= mark.watermark
+                (m.model_version, m.watermark) >= (mark.model_version, mark.watermark)
             }) {
                 return Ok(());
             }

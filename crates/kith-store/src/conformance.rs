@@ -3134,8 +3134,8 @@ pub fn text_scores_go_with_their_source_and_are_dropped_for_unknown_activities(s
 }
 
 /// SQLite records the scoring mark: a later watermark of the same model version replaces it,
-/// an earlier one does not (two scorers on one database), another model version always does,
-/// and recording it is not a change. PostgreSQL keeps none (see
+/// an earlier one does not (two scorers on one database), a later model version always does
+/// and an earlier one never, and recording it is not a change. PostgreSQL keeps none (see
 /// [`crate::TextScores::scoring_mark`]).
 pub fn the_scoring_mark_moves_forward_and_is_no_change(store: &dyn Store) {
     let mark = |model_version, w| ScoringMark {
@@ -3167,11 +3167,17 @@ pub fn the_scoring_mark_moves_forward_and_is_no_change(store: &dyn Store) {
     );
     record(mark(12, 55));
     assert_eq!(store.scoring_mark().expect("read"), Some(mark(12, 55)));
-    record(mark(11, 20));
+    record(mark(11, 90));
     assert_eq!(
         store.scoring_mark().expect("read"),
-        Some(mark(11, 20)),
-        "another model's pass replaces the mark"
+        Some(mark(12, 55)),
+        "an earlier model's pass does not replace a later model's mark"
+    );
+    record(mark(13, 20));
+    assert_eq!(
+        store.scoring_mark().expect("read"),
+        Some(mark(13, 20)),
+        "a later model's pass replaces the mark"
     );
     let mut changes = 0;
     let after = store

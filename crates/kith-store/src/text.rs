@@ -141,9 +141,10 @@ pub trait TextScores {
         Ok(None)
     }
 
-    /// Records `mark`, unless the recorded one has the same model version and a watermark at
-    /// or after it (several processes may score one database). Outside the change sequence:
-    /// recording it is not a change the change stream delivers.
+    /// Records `mark`, unless the recorded one is of a later model version, or of the same
+    /// one with a watermark at or after it (several processes, even of different versions,
+    /// may score one database: a later version's mark holds for every earlier one). Outside
+    /// the change sequence: recording it is not a change the change stream delivers.
     fn record_scoring_mark(&self, mark: ScoringMark) -> StoreResult<()> {
         let _ = mark;
         Ok(())
