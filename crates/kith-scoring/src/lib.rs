@@ -384,6 +384,20 @@ impl Follower {
         store: &dyn Store,
         stop: Option<&AtomicBool>,
     ) -> Result<Option<PassReport>, ScoringError> {
+        if self.watermark.is_none() {
+            // The first call of a follower from the beginning: every message may need a
+            // score, so one pass walks them all (and records the mark itself when it
+            // completes) instead of the whole change stream being read to find the first.
+            let (_, watermark) = store.activity_id_range()?;
+            let mut pass = Pass::stale();
+            pass.count = false;
+            pass.stop = stop;
+            let report = run(store, &pass, &())?;
+            if !report.stopped {
+                self.watermark = Some(watermark);
+            }
+            return Ok(Some(report));
+        }
         let before = self.watermark;
         let report = match self.changed(store)? {
             None => None,
