@@ -308,10 +308,11 @@ fn rate(n: u64, secs: f64) -> f64 {
 /// Follows the change stream for messages that need a pass (new, edited, re-imported), for
 /// scoring in the background (`kith serve`, imports through the web or the API).
 ///
-/// A follower that started from the beginning of the change stream, or from the store's
-/// [`ScoringMark`] for this model version ([`Follower::resume`]), records a new mark after
-/// each complete pass, and when nothing needed one: so `kith serve`, started again on a large
-/// community, reads only what changed since it last scored instead of every message.
+/// A follower that started from the beginning (its first call is one pass over every
+/// message), or from the store's [`ScoringMark`] of this model version or a later one
+/// ([`Follower::resume`]), records a new mark after each complete pass, and when nothing
+/// needed one: so `kith serve`, started again on a large community, reads only what changed
+/// since it last scored instead of every message.
 #[derive(Debug, Default)]
 pub struct Follower {
     watermark: Option<Watermark>,
@@ -376,9 +377,10 @@ impl Follower {
         Ok(lowest)
     }
 
-    /// Runs a pass over what changed since the last call, if anything did; then records the
-    /// mark when the follower may. A pass that fails or is stopped leaves the follower where
-    /// it was, so that the next call looks at the same changes again.
+    /// Runs a pass over what changed since the last call, if anything did (the first call of
+    /// a follower from the beginning: over every message); then records the mark when the
+    /// follower may. A pass that fails or is stopped leaves the follower where it was, so
+    /// that the next call looks at the same changes again.
     pub fn catch_up(
         &mut self,
         store: &dyn Store,
