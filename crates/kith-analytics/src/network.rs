@@ -196,22 +196,23 @@ pub fn components(g: &Graph) -> Vec<u32> {
 /// close together. The sums are taken in the same order as over the adjacency, so they are the
 /// same to the last bit.
 pub fn dependency_sums(g: &Graph, sources: &[u32]) -> Vec<f64> {
-    /// A node's state in the breadth-first pass, 16 bytes: four nodes to a cache line.
+    /// A node's place in the visiting order and its number of shortest paths, 16 bytes: four
+    /// nodes to a cache line.
     #[derive(Clone, Copy)]
     struct Visit {
-        dist: i32,
-        /// Its place in the visiting order.
         pos: u32,
         sigma: f64,
     }
-    const UNSEEN: Visit = Visit {
-        dist: -1,
-        pos: 0,
-        sigma: 0.0,
-    };
+    const UNSEEN: Visit = Visit { pos: 0, sigma: 0.0 };
     let n = g.nodes();
     let mut total = vec![0.0f64; n];
     let mut at = vec![UNSEEN; n];
+    // Each node's distance from the source as a byte: 0 while unseen, else its distance
+    // modulo 4, plus 1. The neighbours of a node at distance d that are already seen lie at
+    // d − 1, d or d + 1 (breadth-first order), which the remainder tells apart; so the test
+    // every edge makes reads a byte per node (a table that stays in the core's cache) and the
+    // 16-byte states only for the next level's nodes.
+    let mut level = vec![0u8; n];
     let mut order: Vec<u32> = Vec::with_capacity(n);
     // The successors of `order[i]` are `succ[succ_end[i - 1]..succ_end[i]]` (from 0 for i = 0),
     // as places in `order`.
@@ -225,29 +226,29 @@ pub fn dependency_sums(g: &Graph, sources: &[u32]) -> Vec<f64> {
         order.clear();
         succ.clear();
         succ_end.clear();
-        at[s] = Visit {
-            dist: 0,
-            pos: 0,
-            sigma: 1.0,
-        };
+        at[s] = Visit { pos: 0, sigma: 1.0 };
+        level[s] = 1;
         order.push(s as u32);
         // The BFS queue is `order` itself: nodes are appended in visiting order.
         let mut head = 0;
         while head < order.len() {
             let v = order[head] as usize;
             head += 1;
-            let (dv, sv) = (at[v].dist, at[v].sigma);
+            let sv = at[v].sigma;
+            let next = (level[v] & 3) + 1;
             for &w in g.neighbours(v) {
-                let x = &mut at[w as usize];
-                if x.dist < 0 {
-                    x.dist = dv + 1;
-                    x.pos = order.len() as u32;
-                    order.push(w);
+                let w = w as usize;
+                let lw = level[w];
+                if lw == 0 {
+                    level[w] = next;
+                    at[w].pos = order.len() as u32;
+                    order.push(w as u32);
+                } else if lw != next {
+                    continue;
                 }
-                if x.dist == dv + 1 {
-                    x.sigma += sv;
-                    succ.push(x.pos);
-                }
+                let x = &mut at[w];
+                x.sigma += sv;
+                succ.push(x.pos);
             }
             succ_end.push(succ.len() as u32);
         }
@@ -271,6 +272,7 @@ pub fn dependency_sums(g: &Graph, sources: &[u32]) -> Vec<f64> {
         }
         for &v in &order {
             at[v as usize] = UNSEEN;
+            level[v as usize] = 0;
         }
     }
     total
@@ -1152,6 +1154,42 @@ mod tests {
                 b
             })
             .collect()
+    }
+
+    /// Graphs deeper than the small random ones: a path, an odd cycle and a ladder (many tied
+    /// shortest paths), whose breadth-first levels run far past the four that the pass's
+    /// distance byte tells apart.
+    #[test]
+    fn brandes_equals_path_counting_on_deep_graphs() {
+        let path: Vec<(usize, usize)> = (0..29).map(|i| (i, i + 1)).collect();
+        let cycle: Vec<(usize, usize)> = (0..31).map(|i| (i, (i + 1) % 31)).collect();
+        let ladder: Vec<(usize, usize)> = (0..15)
+            .flat_map(|i| {
+                let mut e = vec![(2 * i, 2 * i + 1)];
+                if i < 14 {
+                    e.extend([(2 * i, 2 * i + 2), (2 * i + 1, 2 * i + 3)]);
+                }
+                e
+            })
+            .collect();
+        for (name, n, edges) in [
+            ("path", 30, path),
+            ("cycle", 31, cycle),
+            ("ladder", 30, ladder),
+        ] {
+            let g = random_graph(n, &edges);
+            let all: Vec<u32> = (0..n as u32).collect();
+            let fast = dependency_sums(&g, &all);
+            let slow = naive_betweenness(&g);
+            for v in 0..n {
+                assert!(
+                    (fast[v] - slow[v]).abs() <= 1e-9 * slow[v].max(1.0),
+                    "{name} {v}: {} vs {}",
+                    fast[v],
+                    slow[v]
+                );
+            }
+        }
     }
 
     proptest! {
