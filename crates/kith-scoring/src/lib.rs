@@ -377,6 +377,17 @@ impl Follower {
         Ok(lowest)
     }
 
+    /// The pass over what changed since the last call ([`Follower::changed`]): every message
+    /// without a current score from just below the lowest one changed; `None` when no message
+    /// changed.
+    pub fn next_pass(&mut self, store: &dyn Store) -> Result<Option<Pass<'static>>, ScoringError> {
+        Ok(self.changed(store)?.map(|lowest| {
+            let mut pass = Pass::stale();
+            pass.after = Some(ActivityId(lowest.0 - 1));
+            pass
+        }))
+    }
+
     /// Runs a pass over what changed since the last call, if anything did (the first call of
     /// a follower from the beginning: over every message); then records the mark when the
     /// follower may. A pass that fails or is stopped leaves the follower where it was, so
@@ -401,11 +412,10 @@ impl Follower {
             return Ok(Some(report));
         }
         let before = self.watermark;
-        let report = match self.changed(store)? {
+        let report = match self.next_pass(store)? {
             None => None,
-            Some(lowest) => {
-                let mut pass = Pass::stale();
-                pass.after = Some(ActivityId(lowest.0 - 1));
+            Some(pass) => {
+                let mut pass: Pass<'_> = pass;
                 pass.count = false;
                 pass.stop = stop;
                 match run(store, &pass, &()) {

@@ -275,11 +275,11 @@ impl Drop for PooledReader<'_> {
     }
 }
 
-/// Opens one connection with kith's settings. The writer creates the file and switches it to
-/// WAL (a persistent property of the file); readers are `query_only`.
 /// The page size of the databases kith creates (SQLite's default is 4 KiB).
 const PAGE_SIZE: u32 = 16_384;
 
+/// Opens one connection with kith's settings. The writer creates the file and switches it to
+/// WAL (a persistent property of the file); readers are `query_only`.
 fn connect(path: &Path, writer: bool) -> StoreResult<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if writer {

@@ -3158,27 +3158,32 @@ pub fn the_scoring_mark_moves_forward_and_is_no_change(store: &dyn Store) {
         );
         return;
     }
-    assert_eq!(store.scoring_mark().expect("read"), Some(mark(12, 40)));
-    record(mark(12, 30));
-    assert_eq!(
-        store.scoring_mark().expect("read"),
-        Some(mark(12, 40)),
-        "an earlier watermark of the same model does not move the mark back"
-    );
-    record(mark(12, 55));
-    assert_eq!(store.scoring_mark().expect("read"), Some(mark(12, 55)));
-    record(mark(11, 90));
-    assert_eq!(
-        store.scoring_mark().expect("read"),
-        Some(mark(12, 55)),
-        "an earlier model's pass does not replace a later model's mark"
-    );
-    record(mark(13, 20));
-    assert_eq!(
-        store.scoring_mark().expect("read"),
-        Some(mark(13, 20)),
-        "a later model's pass replaces the mark"
-    );
+    for (recorded, kept, why) in [
+        (mark(12, 40), mark(12, 40), "the first mark"),
+        (
+            mark(12, 30),
+            mark(12, 40),
+            "an earlier watermark of the same model does not move the mark back",
+        ),
+        (
+            mark(12, 55),
+            mark(12, 55),
+            "a later watermark moves it forward",
+        ),
+        (
+            mark(11, 90),
+            mark(12, 55),
+            "an earlier model's pass does not replace a later model's mark",
+        ),
+        (
+            mark(13, 20),
+            mark(13, 20),
+            "a later model's pass replaces the mark",
+        ),
+    ] {
+        record(recorded);
+        assert_eq!(store.scoring_mark().expect("read"), Some(kept), "{why}");
+    }
     let mut changes = 0;
     let after = store
         .read_changes(before, &mut |_| {

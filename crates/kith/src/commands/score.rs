@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use kith_scoring::{Follower, Pass, PassReport, ScoringError};
-use kith_store::{ActivityId, Store, Watermark};
+use kith_store::{Store, Watermark};
 
 use super::Context;
 use crate::cli::RescoreArgs;
@@ -76,18 +76,18 @@ pub fn after_import(
              run `kith rescore` to finish"
         ))
     };
-    let mut pass = Pass::stale();
-    if let Some((range, mark)) = before
-        && !range.is_empty()
-    {
-        match Follower::since(*mark).changed(store).map_err(failed)? {
-            Some(lowest) => pass.after = Some(ActivityId(lowest.0 - 1)),
-            None => {
-                cx.out.note("no message to score");
-                return Ok(());
+    let pass = match before {
+        Some((range, mark)) if !range.is_empty() => {
+            match Follower::since(*mark).next_pass(store).map_err(failed)? {
+                Some(pass) => pass,
+                None => {
+                    cx.out.note("no message to score");
+                    return Ok(());
+                }
             }
         }
-    }
+        _ => Pass::stale(),
+    };
     let bar = cx.out.progress("scoring");
     let report = kith_scoring::run(store, &pass, &bar).map_err(failed)?;
     cx.out.note(&summary(&report));
