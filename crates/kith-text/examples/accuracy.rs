@@ -203,8 +203,14 @@ fn main() {
          ## Throughput\n\n\
          `cargo bench -p kith-text --bench score` runs language + sentiment + hostility + \
          intents over the labelled set repeated to ≥ 200,000 messages on one thread and \
-         prints messages/s (SPEC §9 bar: ≥ 50,000 per core). The figure depends on the \
-         machine and its load, so it is not written here; see the commit history.\n",
+         prints messages/s (SPEC §9 bar: ≥ 50,000 per core); with `KITH_SHARED_DATA` set it \
+         also reads the texts of the mailing list, the Stack Exchange site and the Slack \
+         workspace of the shared data through kith's importers and prints their rates. The \
+         cost grows with a message's length (about 5–14 MB of text per second): the labelled \
+         set's chat-length messages (75 bytes on average) and the Slack messages pass the bar, \
+         the mailing list's e-mails (1 KB on average) and the Q&A posts (0.5 KB) run at a \
+         quarter to a third of it. The figures depend on the machine and its load, so they are \
+         not written here; see `docs/benchmarks.md`.\n",
     );
 
     match write {
