@@ -23,6 +23,16 @@ pub fn metrics_markdown() -> String {
          member's `team_since`) and bots are excluded unless asked for; author-less content counts as a\n\
          human in conversations but never as a member. **Participation**: post, reply, answer, solution,\n\
          contribution, feedback, attend. Quantiles are nearest-rank (the ⌈q·n⌉-th smallest).\n\n\
+         ## Reading a report\n\n\
+         Every result is tables of numbers and labels, the same in every format. JSON and CSV keep\n\
+         them as computed: instants in epoch seconds, durations in seconds (columns ending in `_s`),\n\
+         members by the store's member id. The formats people read, `kith report` as text and as\n\
+         HTML, show instants (columns ending in `_at`, and `since`, `opened`, `posted`, `start`,\n\
+         `end`, `ts`, `hold_from`, `first_participation`, `last_participation`) as local date and\n\
+         time in the report's time zone, durations in minutes, hours or days, and members\n\
+         (`member_id`, `author_id`, and the lists `top_connections`, `helped_members`) by display\n\
+         name and id, `Ada Lovelace (#12)`; `kith report --anonymise` shows members by id alone, for\n\
+         a report to share.\n\n\
          ## Running the reference SQL\n\n\
          The queries read the canonical tables plus three generated ones: `kith_calendar` (one row per\n\
          local day: `day_start`, `day_end` (exclusive), `day`, `week`, `month`, `quarter` labels, their\n\

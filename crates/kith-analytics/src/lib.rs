@@ -63,7 +63,10 @@ mod testkit;
 pub mod threads;
 
 pub use calendar::{Calendar, Period};
-pub use metric::{Cell, MetricDef, MetricValue, Reference, Table, explain, find, registry};
+pub use metric::{
+    Cell, ColumnKind, MetricDef, MetricValue, Reference, Table, column_kind, explain, find,
+    registry,
+};
 pub use params::{Params, Resolved, SqlParams};
 pub use scope::Scope;
 pub use snapshot::{MemoryUse, RefreshStats, Snapshot};

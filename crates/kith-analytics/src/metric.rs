@@ -124,6 +124,56 @@ impl From<&str> for Cell {
     }
 }
 
+/// What a column's values stand for, so that the formats people read (`kith report` as text
+/// and HTML) can show them as such; the cells themselves stay numbers (JSON and CSV keep
+/// epoch seconds, seconds and member ids). Decided by the column's name, the same in every
+/// metric ([`column_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// An instant, in epoch seconds.
+    Instant,
+    /// A duration, in seconds.
+    Seconds,
+    /// A member id (the store's).
+    Member,
+    /// Member ids separated by spaces, as text.
+    Members,
+    /// Anything else: counts, shares, labels, other ids.
+    Plain,
+}
+
+/// Instants whose name does not end in `_at`.
+const INSTANT_COLUMNS: &[&str] = &[
+    "since",
+    "opened",
+    "posted",
+    "first_participation",
+    "last_participation",
+    "start",
+    "end",
+    "ts",
+    "hold_from",
+];
+const MEMBER_COLUMNS: &[&str] = &["member_id", "author_id"];
+const MEMBER_LIST_COLUMNS: &[&str] = &["top_connections", "helped_members"];
+
+/// The kind of a column by its name: instants end in `_at` or are named in a short list
+/// (`since`, `opened`, `last_participation`, …), durations end in `_s`, members are
+/// `member_id` and `author_id`, member lists `top_connections` and `helped_members`.
+pub fn column_kind(column: &str) -> ColumnKind {
+    if column.ends_with("_at") || INSTANT_COLUMNS.contains(&column) {
+        ColumnKind::Instant
+    } else if column.ends_with("_s") {
+        ColumnKind::Seconds
+    } else if MEMBER_COLUMNS.contains(&column) {
+        ColumnKind::Member
+    } else if MEMBER_LIST_COLUMNS.contains(&column) {
+        ColumnKind::Members
+    } else {
+        ColumnKind::Plain
+    }
+}
+
 /// One result table: named columns, rows in a defined order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Table {
@@ -295,6 +345,92 @@ graphs through time in ways the SQL subset shared by SQLite, DuckDB and PostgreS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every column of every metric over a generated community is classified as it reads:
+    /// no unclassified column holds instants (they are epoch seconds of the community's
+    /// years, far above any count or id of 20,000 activities), every instant column holds
+    /// instants, every duration column non-negative seconds, every member column members of
+    /// the store; and each name the lists give is a column somewhere (none is stale).
+    #[test]
+    fn every_column_is_classified_by_what_it_holds() {
+        let acts: Vec<kith_model::Activity> =
+            kith_gen::generate(kith_gen::GenConfig::new(20_000, 3))
+                .expect("a generator")
+                .collect();
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store =
+            kith_store_sqlite::SqliteStore::open(&dir.path().join("kith.db")).expect("a store");
+        crate::testkit::write(&store, &acts);
+        let members: std::collections::HashSet<i64> = {
+            use kith_store::Store as _;
+            let mut all = std::collections::HashSet::new();
+            let mut after = None;
+            loop {
+                let page = store.members(after, 1000).expect("members");
+                let Some(last) = page.last() else { break };
+                after = Some(last.id);
+                all.extend(page.iter().map(|m| m.id.0));
+            }
+            all
+        };
+        let first = acts.iter().map(|a| a.ts.secs).min().expect("activities");
+        let last = acts.iter().map(|a| a.ts.secs).max().expect("activities");
+        // Levels hold and demote up to 395 days after the last event.
+        let instants = first - 400 * 86_400..=last + 800 * 86_400;
+        let snap = crate::Snapshot::build(&store).expect("a snapshot");
+        let values = crate::compute_all(&snap, &crate::Params::default()).expect("metrics");
+        let mut seen = std::collections::HashSet::new();
+        let mut checked = [0usize; 4];
+        for m in &values {
+            for t in &m.tables {
+                for (i, &column) in t.columns.iter().enumerate() {
+                    seen.insert(column);
+                    let kind = column_kind(column);
+                    let at = format!("{}.{}.{column}", m.metric, t.name);
+                    for row in &t.rows {
+                        match (kind, &row[i]) {
+                            (_, Cell::Null) => {}
+                            (ColumnKind::Plain, Cell::Int(v)) => {
+                                assert!(!instants.contains(v), "{at} holds an instant: {v}")
+                            }
+                            (ColumnKind::Plain, _) => {}
+                            (ColumnKind::Instant, Cell::Int(v)) => {
+                                assert!(instants.contains(v), "{at}: {v} is no instant");
+                                checked[0] += 1;
+                            }
+                            (ColumnKind::Seconds, Cell::Int(v)) => {
+                                assert!(*v >= 0, "{at}: {v}");
+                                checked[1] += 1;
+                            }
+                            (ColumnKind::Member, Cell::Int(v)) => {
+                                assert!(members.contains(v), "{at}: no member {v}");
+                                checked[2] += 1;
+                            }
+                            (ColumnKind::Members, Cell::Text(list)) => {
+                                for id in list.split_whitespace() {
+                                    let id: i64 = id.parse().expect("a member id");
+                                    assert!(members.contains(&id), "{at}: no member {id}");
+                                }
+                                checked[3] += 1;
+                            }
+                            (kind, cell) => panic!("{at} is {kind:?} but holds {cell:?}"),
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            checked.iter().all(|&n| n > 0),
+            "every kind met: {checked:?}"
+        );
+        for name in INSTANT_COLUMNS
+            .iter()
+            .chain(MEMBER_COLUMNS)
+            .chain(MEMBER_LIST_COLUMNS)
+        {
+            assert!(seen.contains(name), "no metric has a column `{name}`");
+        }
+    }
 
     #[test]
     fn nearest_rank_is_the_ceiling_of_q_n_th_smallest() {

@@ -485,6 +485,20 @@ async fn pages_render_the_generated_community() {
         );
         assert!(!body.contains("<script"), "{path} needs no script");
     }
+    // Generic metric tables show durations in a unit, not seconds (first response's median).
+    let (_, _, conversations) = app.get("/conversations", Some(&cookie)).await;
+    let segments = conversations
+        .split("<caption>segments</caption>")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the first-response table");
+    assert!(
+        segments.contains("<th scope=\"col\">median s</th>")
+            && [" s</td>", " min</td>", " h</td>", " days</td>"]
+                .iter()
+                .any(|unit| segments.contains(unit)),
+        "durations read as durations: {segments}"
+    );
     // The overview's numbers come from the same computation as the API.
     let (_, _, overview) = app.get("/", Some(&cookie)).await;
     assert!(overview.contains("<svg"), "charts are inline SVG");

@@ -245,6 +245,10 @@ pub struct ReportArgs {
     /// Write to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Show members by id only, without their names (text and HTML; JSON and CSV carry ids
+    /// alone), for a report to share
+    #[arg(long, alias = "anonymize")]
+    pub anonymise: bool,
     /// Print a metric's definition and its reference SQL (or how it is verified without)
     #[arg(long, value_name = "METRIC")]
     pub explain: Option<String>,

@@ -834,6 +834,40 @@ fn report_lists_explains_and_renders_every_format() {
         text.contains("Time to first response") && text.contains("kith report --explain"),
         "{text}"
     );
+    // Text reads as people read: Ada's last participation (11:02 UTC) in the report's zone,
+    // the median first response (5,310 s) in minutes, members by name and id; JSON keeps the
+    // numbers; --anonymise leaves the names out.
+    let inactive = json["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "recently_inactive")
+        .unwrap()["tables"][0]["rows"][0]
+        .clone();
+    assert_eq!(
+        inactive[1], 1_709_550_120,
+        "JSON keeps epoch seconds: {inactive}"
+    );
+    let ada = format!("Ada Lovelace (#{})", inactive[0]);
+    let berlin = k.ok(&["report", "--as-of", "2024-03-31", "--tz", "Europe/Berlin"]);
+    for shown in [
+        ada.as_str(),
+        "2024-03-04 12:02",
+        "89 min",
+        "as of 2024-03-31 23:59:59 CEST",
+    ] {
+        assert!(berlin.contains(shown), "`{shown}` in {berlin}");
+    }
+    assert!(!berlin.contains("1709550120"), "{berlin}");
+    let anonymous = k.ok(&["report", "--as-of", "2024-03-31", "--anonymise"]);
+    assert!(
+        !anonymous.contains("Ada") && !anonymous.contains("Grace"),
+        "{anonymous}"
+    );
+    assert!(
+        anonymous.contains(&format!("#{}", inactive[0])),
+        "{anonymous}"
+    );
     let csv = k.ok(&["report", "--format", "csv", "--as-of", "2024-03-31"]);
     assert!(csv.starts_with("metric,table,row,column,value\n"));
     k.ok(&[
@@ -849,6 +883,25 @@ fn report_lists_explains_and_renders_every_format() {
     assert!(
         html.contains("<svg") && html.contains("Reference SQL"),
         "the HTML report has charts and definitions"
+    );
+    assert!(
+        html.contains(&format!("<td>{ada}</td>")) && html.contains("<td>2024-03-04 11:02</td>"),
+        "members by name, instants in the community's zone (UTC)"
+    );
+    k.ok(&[
+        "report",
+        "--format",
+        "html",
+        "--anonymise",
+        "--output",
+        "anonymous.html",
+        "--as-of",
+        "2024-03-31",
+    ]);
+    let anonymous = std::fs::read_to_string(k.path("anonymous.html")).unwrap();
+    assert!(
+        !anonymous.contains("Ada") && anonymous.contains(&format!("<td>#{}</td>", inactive[0])),
+        "an anonymised report names no one"
     );
     let without_svg_namespace = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     assert!(

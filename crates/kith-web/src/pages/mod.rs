@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use kith_analytics::{Cell, MetricValue, Table};
+use kith_analytics::{Cell, ColumnKind, MetricValue, Table, column_kind};
 use maud::{Markup, html};
 
 use crate::analytics::{Computed, PeriodQuery};
@@ -185,12 +185,34 @@ pub fn table(t: &Table, max_rows: usize) -> Markup {
             thead { tr { @for c in &t.columns { th scope="col" { (c.replace('_', " ")) } } } }
             tbody {
                 @for r in t.rows.iter().take(max_rows) {
-                    tr { @for c in r { @let num = matches!(c, Cell::Int(_) | Cell::Real(_)); td class=[num.then_some("num")] { (cell(c)) } } }
+                    tr { @for (c, column) in r.iter().zip(&t.columns) { (column_cell(column, c)) } }
                 }
             }
         }
         @if t.rows.len() > max_rows {
             p.muted.small { (t.rows.len() - max_rows) " more rows in the API: " code { "/api/v1/metrics/…" } }
+        }
+    }
+}
+
+/// A cell of a generic table, by its column's kind: instants as date and time, durations in
+/// a unit, members as links to their pages; other numbers as numbers.
+fn column_cell(column: &str, c: &Cell) -> Markup {
+    match (column_kind(column), c) {
+        (ColumnKind::Instant, Cell::Int(t)) => html! { td { (ui::when(*t)) } },
+        (ColumnKind::Seconds, Cell::Int(s)) => html! { td.num { (ui::duration(*s)) } },
+        (ColumnKind::Member, Cell::Int(id)) => {
+            html! { td { a href={ "/members/" (id) } { "member " (id) } } }
+        }
+        (ColumnKind::Members, Cell::Text(list)) => html! {
+            td { @for (i, id) in list.split_whitespace().enumerate() {
+                @if i > 0 { ", " }
+                a href={ "/members/" (id) } { (id) }
+            } }
+        },
+        _ => {
+            let num = matches!(c, Cell::Int(_) | Cell::Real(_));
+            html! { td class=[num.then_some("num")] { (cell(c)) } }
         }
     }
 }

@@ -1,12 +1,19 @@
 //! `kith report`: the period's attachment scorecard as text, JSON, CSV or a self-contained
 //! HTML file; `--explain` and `--list` for the definitions. Metrics come from kith-analytics;
-//! this module only renders them.
+//! this module only renders them. The formats people read (text, HTML) show instants as dates
+//! in the report's time zone, durations in hours or days and members by name ([`Shown`]); JSON
+//! and CSV keep the numbers.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use chrono::{NaiveDate, TimeZone};
-use kith_analytics::{Cell, MetricValue, Params, Period, Snapshot, Table, explain, find, registry};
+use kith_analytics::{
+    Cell, ColumnKind, MetricValue, Params, Period, Snapshot, Table, column_kind, explain, find,
+    registry,
+};
+use kith_store::{MemberId, Store};
 
 use super::Context;
 use crate::cli::{ReportArgs, ReportFormat, ReportPeriod};
@@ -125,9 +132,15 @@ pub fn report(cx: &Context, args: &ReportArgs) -> Result<(), Failure> {
             &serde_json::json!({ "report": header, "metrics": metrics }),
         )
         .map_err(|e| Failure::Other(e.into()))?,
-        ReportFormat::Text => text(&header, &metrics),
+        ReportFormat::Text => {
+            let shown = Shown::new(store.as_ref(), tz, &metrics, TEXT_MAX_ROWS, args.anonymise);
+            text(&header, &metrics, &shown)
+        }
         ReportFormat::Csv => csv(&metrics),
-        ReportFormat::Html => html(&header, &metrics),
+        ReportFormat::Html => {
+            let shown = Shown::new(store.as_ref(), tz, &metrics, HTML_MAX_ROWS, args.anonymise);
+            html(&header, &metrics, &shown)
+        }
     };
     match &args.output {
         Some(path) => {
@@ -168,6 +181,8 @@ fn cell(c: &Cell) -> String {
     match c {
         Cell::Null => "–".into(),
         Cell::Int(i) => i.to_string(),
+        // A sum that came to −0 reads as 0.
+        Cell::Real(r) if *r == 0.0 => "0".into(),
         Cell::Real(r) => {
             if r.fract() == 0.0 && r.abs() < 1e15 {
                 format!("{r:.0}")
@@ -179,18 +194,116 @@ fn cell(c: &Cell) -> String {
     }
 }
 
-fn as_of_text(h: &Header) -> String {
+/// How text and HTML show a cell: instants as local date and time in the report's zone,
+/// durations in the largest sensible unit, members by display name and id (by id alone when
+/// anonymised or nameless), by the column's kind ([`column_kind`]).
+struct Shown {
+    tz: chrono_tz::Tz,
+    /// The display names of the members the shown rows name (none when anonymised).
+    names: HashMap<i64, String>,
+}
+
+impl Shown {
+    /// Reads the names of the members named in the first `rows` rows of every table (what the
+    /// format shows), unless `anonymise`. A member the store no longer has is shown by id.
+    fn new(
+        store: &dyn Store,
+        tz: chrono_tz::Tz,
+        metrics: &[MetricValue],
+        rows: usize,
+        anonymise: bool,
+    ) -> Shown {
+        let mut names = HashMap::new();
+        if !anonymise {
+            let mut ids = BTreeSet::new();
+            for t in metrics.iter().flat_map(|m| &m.tables) {
+                for (i, &column) in t.columns.iter().enumerate() {
+                    for row in t.rows.iter().take(rows) {
+                        match (column_kind(column), &row[i]) {
+                            (ColumnKind::Member, Cell::Int(id)) => {
+                                ids.insert(*id);
+                            }
+                            (ColumnKind::Members, Cell::Text(list)) => {
+                                ids.extend(
+                                    list.split_whitespace()
+                                        .filter_map(|id| id.parse::<i64>().ok()),
+                                );
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            for id in ids {
+                if let Ok(detail) = store.member(MemberId(id))
+                    && let Some(name) = detail.member.display_name
+                {
+                    names.insert(id, name);
+                }
+            }
+        }
+        Shown { tz, names }
+    }
+
+    fn cell(&self, column: &str, c: &Cell) -> String {
+        match (column_kind(column), c) {
+            (ColumnKind::Instant, Cell::Int(t)) => chrono::DateTime::from_timestamp(*t, 0)
+                .map_or_else(
+                    || t.to_string(),
+                    |d| {
+                        d.with_timezone(&self.tz)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    },
+                ),
+            (ColumnKind::Seconds, Cell::Int(s)) => kith_web::ui::duration(*s),
+            (ColumnKind::Member, Cell::Int(id)) => self.member(*id),
+            (ColumnKind::Members, Cell::Text(list)) => list
+                .split_whitespace()
+                .map(|id| {
+                    id.parse()
+                        .map_or_else(|_| id.to_owned(), |id| self.member(id))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => cell(c),
+        }
+    }
+
+    fn member(&self, id: i64) -> String {
+        match self.names.get(&id) {
+            Some(name) => format!("{name} (#{id})"),
+            None => format!("#{id}"),
+        }
+    }
+}
+
+/// As-of in the report's time zone, with the zone's abbreviation.
+fn as_of_text(h: &Header, tz: chrono_tz::Tz) -> String {
     chrono::DateTime::from_timestamp(h.as_of, 0).map_or_else(
         || h.as_of.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        |t| {
+            t.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        },
     )
 }
 
-fn text_table(t: &Table, out: &mut String) {
+/// Rows a text table shows (the other formats have them all).
+const TEXT_MAX_ROWS: usize = 40;
+
+fn text_table(t: &Table, out: &mut String, shown: &Shown) {
     let rows: Vec<Vec<String>> = t
         .rows
         .iter()
-        .map(|r| r.iter().map(cell).collect())
+        .take(TEXT_MAX_ROWS)
+        .map(|r| {
+            r.iter()
+                .zip(&t.columns)
+                .map(|(c, column)| shown.cell(column, c))
+                .collect()
+        })
         .collect();
     let widths: Vec<usize> = t
         .columns
@@ -204,13 +317,23 @@ fn text_table(t: &Table, out: &mut String) {
                 .unwrap_or(0)
         })
         .collect();
+    // The first column (a period, a member, a label) to the left, the figures to the right.
     let line = |cells: Vec<String>| {
         cells
             .iter()
             .zip(&widths)
-            .map(|(c, w)| format!("{c:>w$}"))
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i == 0 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
             .collect::<Vec<_>>()
             .join("  ")
+            .trim_end()
+            .to_owned()
     };
     let _ = writeln!(out, "  [{}]", t.name);
     let _ = writeln!(
@@ -218,24 +341,23 @@ fn text_table(t: &Table, out: &mut String) {
         "  {}",
         line(t.columns.iter().map(|c| (*c).to_owned()).collect())
     );
-    const MAX_ROWS: usize = 40;
-    for r in rows.iter().take(MAX_ROWS) {
+    for r in &rows {
         let _ = writeln!(out, "  {}", line(r.clone()));
     }
-    if rows.len() > MAX_ROWS {
+    if t.rows.len() > TEXT_MAX_ROWS {
         let _ = writeln!(
             out,
             "  ... {} more rows (--format json, csv or html has them all)",
-            rows.len() - MAX_ROWS
+            t.rows.len() - TEXT_MAX_ROWS
         );
     }
 }
 
-fn text(h: &Header, metrics: &[MetricValue]) -> String {
+fn text(h: &Header, metrics: &[MetricValue], shown: &Shown) -> String {
     let mut out = format!(
         "{} — attachment scorecard\nas of {} · period {} · time zone {}{}{}\n",
         h.community,
-        as_of_text(h),
+        as_of_text(h, shown.tz),
         h.period,
         h.zone,
         if h.include_team {
@@ -257,7 +379,7 @@ fn text(h: &Header, metrics: &[MetricValue]) -> String {
             m.metric, m.metric
         );
         for t in &m.tables {
-            text_table(t, &mut out);
+            text_table(t, &mut out, shown);
         }
     }
     out
@@ -433,7 +555,7 @@ fn charts_for(m: &MetricValue) -> Vec<String> {
 const HTML_MAX_ROWS: usize = 200;
 
 /// A self-contained page (no external asset), printable to PDF from a browser.
-fn html(h: &Header, metrics: &[MetricValue]) -> String {
+fn html(h: &Header, metrics: &[MetricValue], shown: &Shown) -> String {
     let mut out = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — kith report</title><style>\
          body{{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}}\
@@ -443,7 +565,7 @@ fn html(h: &Header, metrics: &[MetricValue]) -> String {
          <h1>{} — attachment scorecard</h1><p>As of {} · period {} · time zone {} · team {} · bots {}</p><nav><ul>",
         esc(&h.community),
         esc(&h.community),
-        esc(&as_of_text(h)),
+        esc(&as_of_text(h, shown.tz)),
         h.period,
         esc(&h.zone),
         if h.include_team {
@@ -479,8 +601,8 @@ fn html(h: &Header, metrics: &[MetricValue]) -> String {
             // first ones, the CSV and JSON formats have them all.
             for r in t.rows.iter().take(HTML_MAX_ROWS) {
                 out.push_str("<tr>");
-                for c in r {
-                    let _ = write!(out, "<td>{}</td>", esc(&cell(c)));
+                for (c, column) in r.iter().zip(&t.columns) {
+                    let _ = write!(out, "<td>{}</td>", esc(&shown.cell(column, c)));
                 }
                 out.push_str("</tr>");
             }
