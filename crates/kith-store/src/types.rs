@@ -13,8 +13,9 @@ macro_rules! id_type {
         pub struct $name(pub i64);
 
         impl std::fmt::Display for $name {
+            /// The number, with the formatter's width and alignment (`{:>8}` pads it).
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "{}", self.0)
+                std::fmt::Display::fmt(&self.0, f)
             }
         }
     )*};
@@ -499,4 +500,17 @@ pub struct ExportedActivity {
     pub activity: Activity,
     pub derived: Derived,
     pub deleted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_display_as_their_number_with_width_and_alignment() {
+        assert_eq!(
+            format!("{:>5}|{:<4}|{}", MemberId(42), SourceId(7), IdentityId(-3)),
+            "   42|7   |-3"
+        );
+    }
 }

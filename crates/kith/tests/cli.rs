@@ -681,6 +681,20 @@ fn identity_resolution_merges_certain_pairs_and_queues_the_rest() {
     );
     let shown = k.json(&["members", "show", &into.to_string()]);
     assert_eq!(shown["identities"].as_array().unwrap().len(), 2);
+    // The list as text: ids right-aligned under their heading, no trailing spaces.
+    let list = k.ok(&["members", "list"]);
+    let mut lines = list.lines();
+    assert!(
+        lines.next().unwrap().starts_with("      id  name"),
+        "{list}"
+    );
+    for line in lines {
+        let (id, _) = line.split_at(8);
+        assert!(
+            id.trim_start().parse::<i64>().is_ok() && !line.ends_with(' '),
+            "{list}"
+        );
+    }
 
     // Undo: the pair comes back as a candidate, and automatic resolution leaves it alone.
     k.json(&["members", "unmerge", &merge_id.to_string()]);

@@ -17,8 +17,8 @@ pub fn members(cx: &Context, args: &MembersArgs) -> Result<(), Failure> {
                     "id", "name", "team", "bot", "merged into"
                 );
                 for m in &list {
-                    t.push_str(&format!(
-                        "{:>8}  {:<32} {:<6} {:<5} {}\n",
+                    let line = format!(
+                        "{:>8}  {:<32} {:<6} {:<5} {}",
                         m.id,
                         m.display_name.as_deref().unwrap_or(if m.anonymous {
                             "(anonymous)"
@@ -28,7 +28,9 @@ pub fn members(cx: &Context, args: &MembersArgs) -> Result<(), Failure> {
                         if m.team { "yes" } else { "" },
                         if m.bot { "yes" } else { "" },
                         m.merged_into.map(|i| i.to_string()).unwrap_or_default()
-                    ));
+                    );
+                    t.push_str(line.trim_end());
+                    t.push('\n');
                 }
                 t
             });
