@@ -130,6 +130,23 @@ pub struct PassReport {
     pub stopped: bool,
 }
 
+impl PassReport {
+    /// What a pass that had no message to look at reports.
+    pub fn nothing(threads: usize) -> PassReport {
+        PassReport {
+            scored: 0,
+            not_scored: 0,
+            model_version: MODEL_VERSION,
+            threads,
+            elapsed_secs: 0.0,
+            scoring_secs: 0.0,
+            messages_per_sec: 0.0,
+            messages_per_core_sec: 0.0,
+            stopped: false,
+        }
+    }
+}
+
 /// Where a message of this kind stands in its thread, for the intent rules: a post opens a
 /// thread; a reply, an answer or a solution replies in one; anything else (feedback) is
 /// unknown. A chat message whose thread an importer inferred by conversation window is a
@@ -397,15 +414,32 @@ impl Follower {
         store: &dyn Store,
         stop: Option<&AtomicBool>,
     ) -> Result<Option<PassReport>, ScoringError> {
+        let mut settings = Pass::stale();
+        settings.count = false;
+        settings.stop = stop;
+        self.catch_up_with(store, &settings, &())
+    }
+
+    /// [`Follower::catch_up`] with the threads, the counting (for a progress bar) and the stop
+    /// flag of `settings`, reporting to `progress` (`kith rescore`: a mark of this model
+    /// version spares it the walk over every message).
+    pub fn catch_up_with(
+        &mut self,
+        store: &dyn Store,
+        settings: &Pass<'_>,
+        progress: &dyn Progress,
+    ) -> Result<Option<PassReport>, ScoringError> {
+        let stop = settings.stop;
         if self.watermark.is_none() {
             // The first call of a follower from the beginning: every message may need a
             // score, so one pass walks them all (and records the mark itself when it
             // completes) instead of the whole change stream being read to find the first.
             let (_, watermark) = store.activity_id_range()?;
             let mut pass = Pass::stale();
-            pass.count = false;
+            pass.threads = settings.threads;
+            pass.count = settings.count;
             pass.stop = stop;
-            let report = run(store, &pass, &())?;
+            let report = run(store, &pass, progress)?;
             if !report.stopped {
                 self.watermark = Some(watermark);
             }
@@ -416,9 +450,10 @@ impl Follower {
             None => None,
             Some(pass) => {
                 let mut pass: Pass<'_> = pass;
-                pass.count = false;
+                pass.threads = settings.threads;
+                pass.count = settings.count;
                 pass.stop = stop;
-                match run(store, &pass, &()) {
+                match run(store, &pass, progress) {
                     Ok(report) if !report.stopped => Some(report),
                     done => {
                         self.watermark = before;

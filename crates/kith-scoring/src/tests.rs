@@ -352,6 +352,59 @@ fn a_follower_resumes_from_the_recorded_mark_of_its_model_version() {
 
 /// `kith rescore`: a complete pass over every message records the mark as the store stood when
 /// it began; a stopped one, or one that starts after a message, records none.
+/// `kith rescore` catches up with its own settings: the threads it was given, a count for
+/// its progress bar, and from the mark only what changed since.
+#[test]
+fn catching_up_with_settings_counts_and_scores_only_what_changed_since_the_mark() {
+    struct Seen(std::sync::Mutex<Vec<u64>>);
+    impl Progress for Seen {
+        fn start(&self, total: u64) {
+            self.0.lock().expect("lock").push(total);
+        }
+        fn update(&self, _: u64) {}
+        fn finish(&self) {}
+    }
+    let db = db();
+    import(
+        &db.store,
+        &[
+            message("m1", Kind::Post, TEXTS[0]),
+            message("m2", Kind::Reply, TEXTS[1]),
+        ],
+    );
+    let mut settings = Pass::stale();
+    settings.threads = 1;
+    let seen = Seen(std::sync::Mutex::new(Vec::new()));
+    let first = Follower::resume(&db.store)
+        .expect("resume")
+        .catch_up_with(&db.store, &settings, &seen)
+        .expect("catch up")
+        .expect("a pass over every message");
+    assert_eq!((first.scored, first.threads), (2, 1));
+    assert!(db.store.scoring_mark().expect("mark").is_some());
+
+    import(&db.store, &[message("m3", Kind::Reply, TEXTS[3])]);
+    let next = Follower::resume(&db.store)
+        .expect("resume")
+        .catch_up_with(&db.store, &settings, &seen)
+        .expect("catch up")
+        .expect("a pass from the mark");
+    assert_eq!((next.scored, next.threads), (1, 1), "m3 alone");
+    assert_eq!(
+        *seen.0.lock().expect("lock"),
+        [2, 1],
+        "each pass counted its messages first"
+    );
+    assert!(
+        Follower::resume(&db.store)
+            .expect("resume")
+            .catch_up_with(&db.store, &settings, &seen)
+            .expect("idle")
+            .is_none(),
+        "nothing changed since"
+    );
+}
+
 #[test]
 fn a_complete_pass_over_every_message_records_the_mark() {
     let db = db();
