@@ -31,8 +31,9 @@ pub fn metrics_markdown() -> String {
          `end`, `ts`, `hold_from`, `first_participation`, `last_participation`) as local date and\n\
          time in the report's time zone, durations in minutes, hours or days, and members\n\
          (`member_id`, `author_id`, and the lists `top_connections`, `helped_members`) by display\n\
-         name and id, `Ada Lovelace (#12)`; `kith report --anonymise` shows members by id alone, for\n\
-         a report to share.\n\n\
+         name and id, `Ada Lovelace (#12)`, and activities (`post_id`, `activity_id`) by their link on\n\
+         the platform or the start of their text and id; `kith report --anonymise` shows members and\n\
+         activities by id alone, for a report to share.\n\n\
          ## Running the reference SQL\n\n\
          The queries read the canonical tables plus three generated ones: `kith_calendar` (one row per\n\
          local day: `day_start`, `day_end` (exclusive), `day`, `week`, `month`, `quarter` labels, their\n\

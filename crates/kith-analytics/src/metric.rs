@@ -138,6 +138,8 @@ pub enum ColumnKind {
     Member,
     /// Member ids separated by spaces, as text.
     Members,
+    /// An activity id (the store's): a post, a message.
+    Activity,
     /// Anything else: counts, shares, labels, other ids.
     Plain,
 }
@@ -156,10 +158,12 @@ const INSTANT_COLUMNS: &[&str] = &[
 ];
 const MEMBER_COLUMNS: &[&str] = &["member_id", "author_id"];
 const MEMBER_LIST_COLUMNS: &[&str] = &["top_connections", "helped_members"];
+const ACTIVITY_COLUMNS: &[&str] = &["post_id", "activity_id"];
 
 /// The kind of a column by its name: instants end in `_at` or are named in a short list
 /// (`since`, `opened`, `last_participation`, …), durations end in `_s`, members are
-/// `member_id` and `author_id`, member lists `top_connections` and `helped_members`.
+/// `member_id` and `author_id`, member lists `top_connections` and `helped_members`,
+/// activities `post_id` and `activity_id`.
 pub fn column_kind(column: &str) -> ColumnKind {
     if column.ends_with("_at") || INSTANT_COLUMNS.contains(&column) {
         ColumnKind::Instant
@@ -169,6 +173,8 @@ pub fn column_kind(column: &str) -> ColumnKind {
         ColumnKind::Member
     } else if MEMBER_LIST_COLUMNS.contains(&column) {
         ColumnKind::Members
+    } else if ACTIVITY_COLUMNS.contains(&column) {
+        ColumnKind::Activity
     } else {
         ColumnKind::Plain
     }
@@ -380,7 +386,8 @@ mod tests {
         let snap = crate::Snapshot::build(&store).expect("a snapshot");
         let values = crate::compute_all(&snap, &crate::Params::default()).expect("metrics");
         let mut seen = std::collections::HashSet::new();
-        let mut checked = [0usize; 4];
+        let mut checked = [0usize; 5];
+        let mut activities = Vec::new();
         for m in &values {
             for t in &m.tables {
                 for (i, &column) in t.columns.iter().enumerate() {
@@ -413,6 +420,10 @@ mod tests {
                                 }
                                 checked[3] += 1;
                             }
+                            (ColumnKind::Activity, Cell::Int(v)) => {
+                                activities.push(kith_store::ActivityId(*v));
+                                checked[4] += 1;
+                            }
                             (kind, cell) => panic!("{at} is {kind:?} but holds {cell:?}"),
                         }
                     }
@@ -423,10 +434,22 @@ mod tests {
             checked.iter().all(|&n| n > 0),
             "every kind met: {checked:?}"
         );
+        activities.sort_unstable();
+        activities.dedup();
+        let found = {
+            use kith_store::Store as _;
+            store.activities_by_id(&activities).expect("activities")
+        };
+        assert_eq!(
+            found.len(),
+            activities.len(),
+            "every activity column names stored activities"
+        );
         for name in INSTANT_COLUMNS
             .iter()
             .chain(MEMBER_COLUMNS)
             .chain(MEMBER_LIST_COLUMNS)
+            .chain(ACTIVITY_COLUMNS)
         {
             assert!(seen.contains(name), "no metric has a column `{name}`");
         }

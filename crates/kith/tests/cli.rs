@@ -864,18 +864,22 @@ fn report_lists_explains_and_renders_every_format() {
     );
     let ada = format!("Ada Lovelace (#{})", inactive[0]);
     let berlin = k.ok(&["report", "--as-of", "2024-03-31", "--tz", "Europe/Berlin"]);
+    // The needs-reply queue names the waiting post by the start of its text.
     for shown in [
         ada.as_str(),
         "2024-03-04 12:02",
         "89 min",
         "as of 2024-03-31 23:59:59 CEST",
+        "“Posted by a since-deleted account.” (#",
     ] {
         assert!(berlin.contains(shown), "`{shown}` in {berlin}");
     }
     assert!(!berlin.contains("1709550120"), "{berlin}");
     let anonymous = k.ok(&["report", "--as-of", "2024-03-31", "--anonymise"]);
     assert!(
-        !anonymous.contains("Ada") && !anonymous.contains("Grace"),
+        !anonymous.contains("Ada")
+            && !anonymous.contains("Grace")
+            && !anonymous.contains("Posted by"),
         "{anonymous}"
     );
     assert!(

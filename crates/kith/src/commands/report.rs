@@ -13,7 +13,7 @@ use kith_analytics::{
     Cell, ColumnKind, MetricValue, Params, Period, Snapshot, Table, column_kind, explain, find,
     registry,
 };
-use kith_store::{MemberId, Store};
+use kith_store::{ActivityId, MemberId, Store};
 
 use super::Context;
 use crate::cli::{ReportArgs, ReportFormat, ReportPeriod};
@@ -195,12 +195,15 @@ fn cell(c: &Cell) -> String {
 }
 
 /// How text and HTML show a cell: instants as local date and time in the report's zone,
-/// durations in the largest sensible unit, members by display name and id (by id alone when
-/// anonymised or nameless), by the column's kind ([`column_kind`]).
+/// durations in the largest sensible unit, members by display name and id, activities by
+/// their link or the start of their text and id (both by id alone when anonymised), by the
+/// column's kind ([`column_kind`]).
 struct Shown {
     tz: chrono_tz::Tz,
     /// The display names of the members the shown rows name (none when anonymised).
     names: HashMap<i64, String>,
+    /// How the activities the shown rows name are shown (none when anonymised).
+    activities: HashMap<i64, String>,
 }
 
 impl Shown {
@@ -214,8 +217,10 @@ impl Shown {
         anonymise: bool,
     ) -> Shown {
         let mut names = HashMap::new();
+        let mut activities = HashMap::new();
         if !anonymise {
             let mut ids = BTreeSet::new();
+            let mut activity_ids = BTreeSet::new();
             for t in metrics.iter().flat_map(|m| &m.tables) {
                 for (i, &column) in t.columns.iter().enumerate() {
                     for row in t.rows.iter().take(rows) {
@@ -229,6 +234,9 @@ impl Shown {
                                         .filter_map(|id| id.parse::<i64>().ok()),
                                 );
                             }
+                            (ColumnKind::Activity, Cell::Int(id)) => {
+                                activity_ids.insert(ActivityId(*id));
+                            }
                             _ => {}
                         }
                     }
@@ -241,8 +249,18 @@ impl Shown {
                     names.insert(id, name);
                 }
             }
+            let activity_ids: Vec<ActivityId> = activity_ids.into_iter().collect();
+            for a in store.activities_by_id(&activity_ids).unwrap_or_default() {
+                if let Some(shown) = activity_text(&a.activity) {
+                    activities.insert(a.id.0, shown);
+                }
+            }
         }
-        Shown { tz, names }
+        Shown {
+            tz,
+            names,
+            activities,
+        }
     }
 
     fn cell(&self, column: &str, c: &Cell) -> String {
@@ -258,6 +276,10 @@ impl Shown {
                 ),
             (ColumnKind::Seconds, Cell::Int(s)) => kith_web::ui::duration(*s),
             (ColumnKind::Member, Cell::Int(id)) => self.member(*id),
+            (ColumnKind::Activity, Cell::Int(id)) => match self.activities.get(id) {
+                Some(shown) => format!("{shown} (#{id})"),
+                None => format!("#{id}"),
+            },
             (ColumnKind::Members, Cell::Text(list)) => list
                 .split_whitespace()
                 .map(|id| {
@@ -276,6 +298,26 @@ impl Shown {
             None => format!("#{id}"),
         }
     }
+}
+
+/// How a report names an activity: its link on the platform when the export had one, else
+/// the start of its text (its first line that is not quoted, up to 48 characters).
+fn activity_text(a: &kith_model::Activity) -> Option<String> {
+    if let Some(url) = a.url.as_deref().filter(|u| !u.is_empty()) {
+        return Some(url.to_owned());
+    }
+    let line = a
+        .text
+        .as_deref()?
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('>'))?;
+    let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut shown: String = words.chars().take(48).collect();
+    if shown.len() < words.len() {
+        shown.push('…');
+    }
+    Some(format!("“{shown}”"))
 }
 
 /// As-of in the report's time zone, with the zone's abbreviation.
