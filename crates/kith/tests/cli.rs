@@ -903,7 +903,8 @@ fn report_lists_explains_and_renders_every_format() {
         "the HTML report has charts and definitions"
     );
     assert!(
-        html.contains(&format!("<td>{ada}</td>")) && html.contains("<td>2024-03-04 11:02</td>"),
+        html.contains(&format!("<td class=\"l\">{ada}</td>"))
+            && html.contains("<td>2024-03-04 11:02</td>"),
         "members by name, instants in the community's zone (UTC)"
     );
     k.ok(&[
@@ -918,7 +919,8 @@ fn report_lists_explains_and_renders_every_format() {
     ]);
     let anonymous = std::fs::read_to_string(k.path("anonymous.html")).unwrap();
     assert!(
-        !anonymous.contains("Ada") && anonymous.contains(&format!("<td>#{}</td>", inactive[0])),
+        !anonymous.contains("Ada")
+            && anonymous.contains(&format!("<td class=\"l\">#{}</td>", inactive[0])),
         "an anonymised report names no one"
     );
     let without_svg_namespace = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");

@@ -601,7 +601,8 @@ fn html(h: &Header, metrics: &[MetricValue], shown: &Shown) -> String {
     let mut out = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — kith report</title><style>\
          body{{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}}\
-         table{{border-collapse:collapse;margin:.5rem 0 1rem}}th,td{{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:right}}\
+         table{{border-collapse:collapse;margin:.5rem 0 1rem}}th,td{{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}}\
+         .wide{{overflow-x:auto}}td.l{{text-align:left}}@media print{{.wide{{overflow:visible}}table{{font-size:.7rem}}}}\
          th:first-child,td:first-child{{text-align:left}}details{{margin:.3rem 0 1rem}}pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}}\
          section{{break-inside:avoid}}@media print{{details{{display:block}}}}</style></head><body><main>\
          <h1>{} — attachment scorecard</h1><p>As of {} · period {} · time zone {} · team {} · bots {}</p><nav><ul>",
@@ -634,7 +635,12 @@ fn html(h: &Header, metrics: &[MetricValue], shown: &Shown) -> String {
             out.push_str(&svg);
         }
         for t in &m.tables {
-            let _ = write!(out, "<table><caption>{}</caption><thead><tr>", esc(t.name));
+            // Wide tables scroll on a screen instead of pushing the page wider.
+            let _ = write!(
+                out,
+                "<div class=\"wide\"><table><caption>{}</caption><thead><tr>",
+                esc(t.name)
+            );
             for c in &t.columns {
                 let _ = write!(out, "<th scope=\"col\">{}</th>", esc(c));
             }
@@ -644,11 +650,22 @@ fn html(h: &Header, metrics: &[MetricValue], shown: &Shown) -> String {
             for r in t.rows.iter().take(HTML_MAX_ROWS) {
                 out.push_str("<tr>");
                 for (c, column) in r.iter().zip(&t.columns) {
-                    let _ = write!(out, "<td>{}</td>", esc(&shown.cell(column, c)));
+                    // Names and texts read from the left, figures from the right.
+                    let words = matches!(c, Cell::Text(_))
+                        || matches!(
+                            column_kind(column),
+                            ColumnKind::Member | ColumnKind::Members | ColumnKind::Activity
+                        );
+                    let _ = write!(
+                        out,
+                        "<td{}>{}</td>",
+                        if words { " class=\"l\"" } else { "" },
+                        esc(&shown.cell(column, c))
+                    );
                 }
                 out.push_str("</tr>");
             }
-            out.push_str("</tbody></table>");
+            out.push_str("</tbody></table></div>");
             if t.rows.len() > HTML_MAX_ROWS {
                 let _ = write!(
                     out,
