@@ -184,7 +184,12 @@ fn main() {
          package at 4 decimals on the 4,200 tweets, checked while porting), run on the \
          author's prose only: fenced and indented code, inline code, `>` and `|` quotes, \
          stack-trace lines and URLs are removed first, and in e-mail a quote's attribution \
-         line, the signature, the sign-off, list footers and forwarded messages. In a technical context (code, a trace, or a word \
+         line, the signature, the sign-off, list footers and forwarded messages. A message \
+         written in HTML (a Stack Exchange post body, a Discourse post without its raw text) is \
+         read as text first (`src/html.rs`): blocks on their own lines, `<blockquote>` lines \
+         quoted, `<pre>` and `<code>` as code, links by their text, entities decoded; the \
+         labelled sets' Stack Exchange excerpts were made the same way (there, code stayed as \
+         text). In a technical context (code, a trace, or a word \
          such as *bug*, *error*, *build*, *server*) a small domain table softens words whose \
          everyday valence misreads technical writing (*kill*, *dead*, *fatal*, *panic*, \
          *conflict*, *like*, *support*…). The tweet figures above include both steps. \

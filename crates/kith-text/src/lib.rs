@@ -36,6 +36,7 @@
 
 pub mod eval;
 pub mod hostility;
+pub mod html;
 pub mod intent;
 pub mod language;
 pub mod learned;
@@ -55,7 +56,7 @@ pub use sentiment::{Polarity3, Sentiment};
 /// `kith rescore` (and the background pass of `kith serve`) recompute what an older version
 /// scored. Raise it whenever a change to this crate can change any score, intent or language
 /// decision.
-pub const MODEL_VERSION: u32 = 12;
+pub const MODEL_VERSION: u32 = 13;
 
 /// Everything kith reads from one message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

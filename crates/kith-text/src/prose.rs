@@ -103,8 +103,16 @@ fn is_url(token: &str) -> bool {
 }
 
 /// Removes code, quotes, traces, URLs and e-mail furniture (see the module). Never fails; an
-/// unterminated fence drops the rest.
+/// unterminated fence drops the rest. A message written in HTML is read as its plain text
+/// first ([`crate::html`]: its blockquotes become quoted lines, its `<pre>` and `<code>` code).
 pub fn extract(text: &str) -> Prose {
+    match crate::html::to_text(text) {
+        Some(plain) => extract_plain(&plain),
+        None => extract_plain(text),
+    }
+}
+
+fn extract_plain(text: &str) -> Prose {
     let mut p = Prose {
         text: String::with_capacity(text.len()),
         ..Prose::default()

@@ -222,6 +222,7 @@ pub fn flash(ok: Option<&str>, error: Option<&str>) -> Markup {
 
 /// Text cut to `n` characters, with an ellipsis.
 pub fn excerpt(text: &str, n: usize) -> String {
+    let text = plain(text);
     let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if t.chars().count() <= n {
         t
@@ -229,6 +230,16 @@ pub fn excerpt(text: &str, n: usize) -> String {
         let mut s: String = t.chars().take(n).collect();
         s.push('…');
         s
+    }
+}
+
+/// A message's text as people read it: a message written in HTML (a Stack Exchange post,
+/// a Discourse post without its raw text) as its plain text ([`kith_text::html`]), tags out,
+/// quotes as `> ` lines; any other text as it is.
+pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
+    match kith_text::html::to_text(text) {
+        Some(t) => std::borrow::Cow::Owned(t),
+        None => std::borrow::Cow::Borrowed(text),
     }
 }
 
@@ -240,6 +251,18 @@ pub fn raw(s: String) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_messages_read_as_their_text() {
+        assert_eq!(
+            excerpt(
+                "<p>Why was <em>my</em> question &amp; answer closed?</p>",
+                80
+            ),
+            "Why was my question & answer closed?"
+        );
+        assert_eq!(plain("I <3 this"), "I <3 this");
+    }
 
     #[test]
     fn numbers_durations_and_urls_read_well() {

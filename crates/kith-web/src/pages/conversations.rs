@@ -206,7 +206,7 @@ pub async fn thread(
                     " · " (a.activity.kind.as_str()) " · " (ui::when(a.activity.ts.secs)) " UTC"
                     @if let Some(url) = platform_link(&a.activity, bases.get(&a.activity.source).and_then(|b| b.as_deref())) { " · " a href=(url) rel="noreferrer" { "open on the platform" } }
                 }
-                @if let Some(t) = &a.activity.text { blockquote { (t) } }
+                @if let Some(t) = &a.activity.text { blockquote { (ui::plain(t)) } }
                 (crate::scores::render(texts.get(&a.id.0)))
             }
         }
