@@ -371,6 +371,19 @@ mod tests {
         assert!(raw.text.contains("idiot"), "{raw:?}");
     }
 
+    proptest::proptest! {
+        /// Any text, HTML or not, is read without a panic, and what it gives holds no tag of
+        /// the markers (tags are dropped, `&lt;` decoded text aside).
+        #[test]
+        fn any_text_reads(body in "(<p>|</p>|<blockquote>|</blockquote>|<pre>|</pre>|<code>|</code>|<a href=\"x\">|</a>|<li>|&amp;|&#x41;|&#99999999;|&|<|>|[a-zé ]{0,6}|\n){0,40}") {
+            let _ = to_text(&body);
+            let html = format!("<p>{body}</p>");
+            let text = to_text(&html).expect("opens with <p> and holds </p>");
+            proptest::prop_assert!(!text.contains("<p>") && !text.contains("</blockquote>"));
+            let _ = crate::analyze(&html);
+        }
+    }
+
     #[test]
     fn nested_quotes_and_unclosed_brackets() {
         assert_eq!(
