@@ -189,7 +189,8 @@ fn main() {
          read as text first (`src/html.rs`): blocks on their own lines, `<blockquote>` lines \
          quoted, `<pre>` and `<code>` as code, links by their text, entities decoded; the \
          labelled sets' Stack Exchange excerpts were made the same way (there, code stayed as \
-         text). In a technical context (code, a trace, or a word \
+         text); so is Slack's markup (`src/chat.rs`: mentions, channels and labelled links by \
+         their names, as the labelled Slack messages were). In a technical context (code, a trace, or a word \
          such as *bug*, *error*, *build*, *server*) a small domain table softens words whose \
          everyday valence misreads technical writing (*kill*, *dead*, *fatal*, *panic*, \
          *conflict*, *like*, *support*…). The tweet figures above include both steps. \

@@ -34,6 +34,7 @@
 //! tested); the same text always gives the same result. Accuracy is measured in
 //! `docs/text-accuracy.md`.
 
+pub mod chat;
 pub mod eval;
 pub mod hostility;
 pub mod html;
@@ -56,7 +57,15 @@ pub use sentiment::{Polarity3, Sentiment};
 /// `kith rescore` (and the background pass of `kith serve`) recompute what an older version
 /// scored. Raise it whenever a change to this crate can change any score, intent or language
 /// decision.
-pub const MODEL_VERSION: u32 = 13;
+pub const MODEL_VERSION: u32 = 14;
+
+/// A message as a person reads it, when its text is markup: HTML ([`html`]: a Stack Exchange
+/// post, a Discourse post without its raw text) or Slack's mentions, channels and labelled
+/// links ([`chat`]). `None` for any other text, which reads as it is. Scoring reads prose from
+/// it; views show it.
+pub fn readable(text: &str) -> Option<String> {
+    html::to_text(text).or_else(|| chat::to_text(text))
+}
 
 /// Everything kith reads from one message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

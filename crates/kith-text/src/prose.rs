@@ -103,10 +103,11 @@ fn is_url(token: &str) -> bool {
 }
 
 /// Removes code, quotes, traces, URLs and e-mail furniture (see the module). Never fails; an
-/// unterminated fence drops the rest. A message written in HTML is read as its plain text
-/// first ([`crate::html`]: its blockquotes become quoted lines, its `<pre>` and `<code>` code).
+/// unterminated fence drops the rest. A message written in HTML or with Slack's markup is
+/// read as its plain text first ([`crate::readable`]: HTML blockquotes become quoted lines,
+/// `<pre>` and `<code>` code; Slack mentions and labelled links their names).
 pub fn extract(text: &str) -> Prose {
-    match crate::html::to_text(text) {
+    match crate::readable(text) {
         Some(plain) => extract_plain(&plain),
         None => extract_plain(text),
     }

@@ -233,11 +233,11 @@ pub fn excerpt(text: &str, n: usize) -> String {
     }
 }
 
-/// A message's text as people read it: a message written in HTML (a Stack Exchange post,
-/// a Discourse post without its raw text) as its plain text ([`kith_text::html`]), tags out,
-/// quotes as `> ` lines; any other text as it is.
+/// A message's text as people read it: HTML (a Stack Exchange post, a Discourse post without
+/// its raw text) or Slack's markup as plain text ([`kith_text::readable`]: tags out, quotes as
+/// `> ` lines, mentions and links by their names); any other text as it is.
 pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
-    match kith_text::html::to_text(text) {
+    match kith_text::readable(text) {
         Some(t) => std::borrow::Cow::Owned(t),
         None => std::borrow::Cow::Borrowed(text),
     }
@@ -262,6 +262,10 @@ mod tests {
             "Why was my question & answer closed?"
         );
         assert_eq!(plain("I <3 this"), "I <3 this");
+        assert_eq!(
+            excerpt("thanks <@U061A1R2R|ann>, see <https://x.org|the guide>", 80),
+            "thanks @ann, see the guide"
+        );
     }
 
     #[test]
