@@ -1,6 +1,7 @@
 //! Messages written in HTML (Stack Exchange post bodies, Discourse's `cooked` posts, Mastodon
 //! statuses) read as the plain text prose extraction expects: paragraphs and other blocks on
-//! lines of their own, blockquote lines prefixed `> ` (quoted: not the author's words), `<pre>`
+//! lines of their own, blockquote and aside lines (a Discourse quote with its title, a link
+//! preview) prefixed `> ` (quoted: not the author's words), `<pre>`
 //! blocks fenced with ```` ``` ```` and inline `<code>` in backticks (code: no sentiment), links
 //! by their text, other tags dropped, entities decoded. Text that is not HTML is left alone:
 //! only a known tag (a paragraph, a line break, a quote, code, a list, a link, emphasis) makes a
@@ -220,7 +221,9 @@ fn tag(w: &mut Writer, inside: &str) {
             w.pre = !closing;
         }
         "code" if !w.pre => w.push_inline('`'),
-        "blockquote" => {
+        // An aside (Discourse's quote with its "name:" title, or a link's preview) is not the
+        // author's writing either: quoted, like a blockquote.
+        "blockquote" | "aside" => {
             w.break_line();
             if closing {
                 w.quotes = w.quotes.saturating_sub(1);
@@ -382,6 +385,20 @@ mod tests {
             proptest::prop_assert!(!text.contains("<p>") && !text.contains("</blockquote>"));
             let _ = crate::analyze(&html);
         }
+    }
+
+    /// A Discourse reply as `cooked`: the quote's title and text, and a link preview, are not
+    /// the author's words.
+    #[test]
+    fn discourse_quotes_and_link_previews_are_quoted() {
+        let cooked = "<aside class=\"quote\" data-post=\"3\"><div class=\"title\">\n<img src=\"a.png\"> ann:</div>\n\
+                      <blockquote><p>Is there a shortcut?</p></blockquote></aside>\n<p>Not yet, sorry.</p>\n\
+                      <aside class=\"onebox\"><header><a href=\"https://x.org\">x.org</a></header><article><h3>Great tool</h3></article></aside>";
+        assert_eq!(
+            to_text(cooked).unwrap(),
+            "> ann:\n> > Is there a shortcut?\nNot yet, sorry.\n> x.org\n> Great tool"
+        );
+        assert_eq!(crate::prose::extract(cooked).text, "Not yet, sorry.");
     }
 
     #[test]
