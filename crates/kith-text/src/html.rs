@@ -100,12 +100,17 @@ fn is_block(name: &str) -> bool {
             | "dl"
             | "dt"
             | "dd"
+            | "header"
+            | "article"
+            | "section"
+            | "figure"
+            | "figcaption"
     )
 }
 
 struct Writer {
     out: String,
-    /// Open `<blockquote>` elements: each prefixes `> ` to the lines inside.
+    /// Open `<blockquote>` and `<aside>` elements: each prefixes `> ` to the lines inside.
     quotes: usize,
     /// Inside `<pre>`: whitespace kept as written.
     pre: bool,
@@ -161,6 +166,25 @@ impl Writer {
         for c in s.chars() {
             self.push_char(c);
         }
+    }
+
+    /// A fence line around a `<pre>` block.
+    fn push_fence(&mut self) {
+        self.prefix();
+        self.out.push_str("```\n");
+        self.at_line_start = true;
+        self.space = false;
+    }
+
+    /// A backtick around inline code, joined to the word it touches as written.
+    fn push_inline(&mut self, tick: char) {
+        if self.at_line_start {
+            self.prefix();
+        } else if self.space {
+            self.out.push(' ');
+            self.space = false;
+        }
+        self.out.push(tick);
     }
 
     /// What opens a line inside quotes.
@@ -238,27 +262,6 @@ fn tag(w: &mut Writer, inside: &str) {
         n if is_block(n) => w.break_line(),
         // Anything else (links, emphasis, images, spans): its text stays, the tag goes.
         _ => {}
-    }
-}
-
-impl Writer {
-    /// A fence line around a `<pre>` block.
-    fn push_fence(&mut self) {
-        self.prefix();
-        self.out.push_str("```\n");
-        self.at_line_start = true;
-        self.space = false;
-    }
-
-    /// A backtick around inline code, joined to the word it touches as written.
-    fn push_inline(&mut self, tick: char) {
-        if self.at_line_start {
-            self.prefix();
-        } else if self.space {
-            self.out.push(' ');
-            self.space = false;
-        }
-        self.out.push(tick);
     }
 }
 
