@@ -212,6 +212,11 @@ fn convert(text: &str) -> String {
             rest = after;
             continue;
         }
+        // A comment runs to `-->` (it may hold `>`), an unclosed one to the end.
+        if let Some(comment) = after.strip_prefix("!--") {
+            rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
+            continue;
+        }
         let Some(gt) = after.find('>') else {
             // An unclosed `<`: text.
             push_text(&mut w, &rest[lt..]);
@@ -407,7 +412,7 @@ mod tests {
     #[test]
     fn nested_quotes_and_unclosed_brackets() {
         assert_eq!(
-            to_text("<blockquote><blockquote><p>a</p></blockquote><p>b</p></blockquote><p>c < d &bogus; &amp</p>").unwrap(),
+            to_text("<blockquote><blockquote><p>a</p></blockquote><p>b</p></blockquote><!-- x > y --><p>c < d &bogus; &amp</p>").unwrap(),
             "> > a\n> b\nc < d &bogus; &amp"
         );
     }

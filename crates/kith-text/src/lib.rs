@@ -57,7 +57,7 @@ pub use sentiment::{Polarity3, Sentiment};
 /// `kith rescore` (and the background pass of `kith serve`) recompute what an older version
 /// scored. Raise it whenever a change to this crate can change any score, intent or language
 /// decision.
-pub const MODEL_VERSION: u32 = 16;
+pub const MODEL_VERSION: u32 = 17;
 
 /// A message as a person reads it, when its text is markup: HTML ([`html`]: a Stack Exchange
 /// post, a Discourse post without its raw text) or Slack's mentions, channels and labelled
