@@ -245,8 +245,8 @@ pub struct ReportArgs {
     /// Write to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Show members by id only, without their names (text and HTML; JSON and CSV carry ids
-    /// alone), for a report to share
+    /// Show members and messages by id only, without names or message texts (text and HTML;
+    /// JSON and CSV carry ids alone), for a report to share
     #[arg(long, alias = "anonymize")]
     pub anonymise: bool,
     /// Print a metric's definition and its reference SQL (or how it is verified without)
