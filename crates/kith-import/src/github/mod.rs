@@ -161,6 +161,56 @@ fn str_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
+/// A body as GitHub shows it: without its HTML comments (`<!-- … -->`, an issue template's
+/// instructions, which the page hides; an unclosed one hides the rest), except inside fenced
+/// code, where they are code. `None` for an empty body or one that was only comments.
+fn shown_body(v: &Value) -> Option<String> {
+    let body = str_of(v, "body")?;
+    if !body.contains("<!--") {
+        return Some(body.to_owned());
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut in_comment = false;
+    let mut in_fence = false;
+    for line in body.split_inclusive('\n') {
+        if !in_comment {
+            let t = line.trim_start();
+            if t.starts_with("```") || t.starts_with("~~~") {
+                in_fence = !in_fence;
+            }
+            if in_fence || t.starts_with("```") || t.starts_with("~~~") {
+                out.push_str(line);
+                continue;
+            }
+        }
+        let mut rest = line;
+        loop {
+            if in_comment {
+                match rest.find("-->") {
+                    Some(end) => {
+                        in_comment = false;
+                        rest = &rest[end + 3..];
+                    }
+                    None => break,
+                }
+            } else {
+                match rest.find("<!--") {
+                    Some(start) => {
+                        out.push_str(&rest[..start]);
+                        in_comment = true;
+                        rest = &rest[start + 4..];
+                    }
+                    None => {
+                        out.push_str(rest);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    (!out.trim().is_empty()).then_some(out)
+}
+
 fn u64_of(v: &Value, key: &str) -> Option<u64> {
     match v.get(key)? {
         Value::Number(n) => n.as_u64(),
@@ -350,7 +400,7 @@ impl Reader<'_> {
         let mut a = Activity::new(source.clone(), key.clone(), Kind::Post, ts, author.clone());
         a.thread = Some(thread.clone());
         a.channel = Some(repo.clone());
-        a.text = str_of(v, "body").map(str::to_owned);
+        a.text = shown_body(v);
         a.url = str_of(v, "html_url").map(str::to_owned);
         let mut attrs = Map::new();
         copy(
@@ -457,7 +507,7 @@ impl Reader<'_> {
         }
         a.thread = Some(thread);
         a.channel = Some(repo.to_owned());
-        a.text = str_of(v, "body").map(str::to_owned);
+        a.text = shown_body(v);
         a.url = str_of(v, "html_url").map(str::to_owned);
         copy(v, &mut a.attrs, &["updated_at", "author_association"]);
         if let Some(r) = reactions(v) {
@@ -568,6 +618,25 @@ impl crate::ExportWriter for GitHub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An issue written in its template: the page shows neither the template's comments nor
+    /// anything after an unclosed one, but a comment in fenced code is code.
+    #[test]
+    fn bodies_are_read_as_github_shows_them() {
+        let v = serde_json::json!({
+            "body": "<!-- Describe the bug. Be kind! -->\r\n**What happened**\r\nThe export crashes <!-- here -->.\r\n```html\r\n<!-- kept -->\r\n```\r\nbye <!-- never closed\r\ngone"
+        });
+        assert_eq!(
+            shown_body(&v).as_deref(),
+            Some(
+                "\r\n**What happened**\r\nThe export crashes .\r\n```html\r\n<!-- kept -->\r\n```\r\nbye "
+            )
+        );
+        let only_template = serde_json::json!({ "body": "<!-- Please fill in -->\n" });
+        assert_eq!(shown_body(&only_template), None);
+        let plain = serde_json::json!({ "body": "No comment here" });
+        assert_eq!(shown_body(&plain).as_deref(), Some("No comment here"));
+    }
 
     #[test]
     fn addresses_name_repository_and_number() {
