@@ -301,17 +301,24 @@ impl Shown {
 }
 
 /// How a report names an activity: its link on the platform when the export had one, else
-/// the start of its text (its first line that is not quoted or code, HTML read as text, up to
-/// 48 characters).
+/// the start of its text (the first line of the author's prose, or of the text when it has
+/// none, up to 48 characters).
 fn activity_text(a: &kith_model::Activity) -> Option<String> {
     if let Some(url) = a.url.as_deref().filter(|u| !u.is_empty()) {
         return Some(url.to_owned());
     }
-    let text = kith_web::ui::plain(a.text.as_deref()?);
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('>') && !l.starts_with("```"))?;
+    // The author's own words first (no quotes, code, signature or links); a message of a
+    // link or code alone by its first line.
+    let text = a.text.as_deref()?;
+    let prose = kith_text::prose::extract(text).text;
+    let plain = kith_web::ui::plain(text);
+    let first = |t: &str| {
+        t.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(str::to_owned)
+    };
+    let line = first(&prose).or_else(|| first(&plain))?;
     let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut shown: String = words.chars().take(48).collect();
     if shown.len() < words.len() {
