@@ -131,7 +131,7 @@ pub struct PassReport {
 }
 
 impl PassReport {
-    /// What a pass that had no message to look at reports.
+    /// What a pass that has looked at no message reports (where every pass starts).
     pub fn nothing(threads: usize) -> PassReport {
         PassReport {
             scored: 0,
@@ -218,17 +218,7 @@ pub fn run(
     };
     progress.start(total);
     let stopped = || pass.stop.is_some_and(|s| s.load(Ordering::Relaxed));
-    let mut report = PassReport {
-        scored: 0,
-        not_scored: 0,
-        model_version: MODEL_VERSION,
-        threads,
-        elapsed_secs: 0.0,
-        scoring_secs: 0.0,
-        messages_per_sec: 0.0,
-        messages_per_core_sec: 0.0,
-        stopped: false,
-    };
+    let mut report = PassReport::nothing(threads);
     let mut scoring = Duration::ZERO;
     let result = std::thread::scope(|scope| -> Result<(), ScoringError> {
         let (work_tx, work_rx) = sync_channel::<Work>(threads + 1);
@@ -429,34 +419,29 @@ impl Follower {
         settings: &Pass<'_>,
         progress: &dyn Progress,
     ) -> Result<Option<PassReport>, ScoringError> {
-        let stop = settings.stop;
-        if self.watermark.is_none() {
+        let before = (self.watermark, self.recorded);
+        let pass = match self.watermark {
             // The first call of a follower from the beginning: every message may need a
-            // score, so one pass walks them all (and records the mark itself when it
-            // completes) instead of the whole change stream being read to find the first.
-            let (_, watermark) = store.activity_id_range()?;
-            let mut pass = Pass::stale();
-            pass.threads = settings.threads;
-            pass.count = settings.count;
-            pass.stop = stop;
-            let report = run(store, &pass, progress)?;
-            if !report.stopped {
+            // score, so one pass walks them all (and `run` records the mark when it completes)
+            // instead of the whole change stream being read to find the first.
+            None => {
+                let (_, watermark) = store.activity_id_range()?;
                 self.watermark = Some(watermark);
+                self.recorded = Some(watermark);
+                Some(Pass::stale())
             }
-            return Ok(Some(report));
-        }
-        let before = self.watermark;
-        let report = match self.next_pass(store)? {
+            Some(_) => self.next_pass(store)?,
+        };
+        let report = match pass {
             None => None,
-            Some(pass) => {
-                let mut pass: Pass<'_> = pass;
+            Some(mut pass) => {
                 pass.threads = settings.threads;
                 pass.count = settings.count;
-                pass.stop = stop;
+                pass.stop = settings.stop;
                 match run(store, &pass, progress) {
                     Ok(report) if !report.stopped => Some(report),
                     done => {
-                        self.watermark = before;
+                        (self.watermark, self.recorded) = before;
                         return done.map(Some);
                     }
                 }

@@ -176,17 +176,6 @@ impl Writer {
         self.space = false;
     }
 
-    /// A backtick around inline code, joined to the word it touches as written.
-    fn push_inline(&mut self, tick: char) {
-        if self.at_line_start {
-            self.prefix();
-        } else if self.space {
-            self.out.push(' ');
-            self.space = false;
-        }
-        self.out.push(tick);
-    }
-
     /// What opens a line inside quotes.
     fn prefix(&mut self) {
         for _ in 0..self.quotes {
@@ -249,7 +238,8 @@ fn tag(w: &mut Writer, inside: &str) {
             w.push_fence();
             w.pre = !closing;
         }
-        "code" if !w.pre => w.push_inline('`'),
+        // A backtick around inline code, joined to the word it touches as written.
+        "code" if !w.pre => w.push_char('`'),
         // An aside (Discourse's quote with its "name:" title, or a link's preview) is not the
         // author's writing either: quoted, like a blockquote.
         "blockquote" | "aside" => {

@@ -133,12 +133,12 @@ pub fn report(cx: &Context, args: &ReportArgs) -> Result<(), Failure> {
         )
         .map_err(|e| Failure::Other(e.into()))?,
         ReportFormat::Text => {
-            let shown = Shown::new(store.as_ref(), tz, &metrics, TEXT_MAX_ROWS, args.anonymise);
+            let shown = Shown::new(store.as_ref(), tz, &metrics, TEXT_MAX_ROWS, args.anonymise)?;
             text(&header, &metrics, &shown)
         }
         ReportFormat::Csv => csv(&metrics),
         ReportFormat::Html => {
-            let shown = Shown::new(store.as_ref(), tz, &metrics, HTML_MAX_ROWS, args.anonymise);
+            let shown = Shown::new(store.as_ref(), tz, &metrics, HTML_MAX_ROWS, args.anonymise)?;
             html(&header, &metrics, &shown)
         }
     };
@@ -215,7 +215,7 @@ impl Shown {
         metrics: &[MetricValue],
         rows: usize,
         anonymise: bool,
-    ) -> Shown {
+    ) -> Result<Shown, Failure> {
         let mut names = HashMap::new();
         let mut activities = HashMap::new();
         if !anonymise {
@@ -223,8 +223,12 @@ impl Shown {
             let mut activity_ids = BTreeSet::new();
             for t in metrics.iter().flat_map(|m| &m.tables) {
                 for (i, &column) in t.columns.iter().enumerate() {
+                    let kind = column_kind(column);
+                    if kind == ColumnKind::Plain {
+                        continue;
+                    }
                     for row in t.rows.iter().take(rows) {
-                        match (column_kind(column), &row[i]) {
+                        match (kind, &row[i]) {
                             (ColumnKind::Member, Cell::Int(id)) => {
                                 ids.insert(*id);
                             }
@@ -243,24 +247,28 @@ impl Shown {
                 }
             }
             for id in ids {
-                if let Ok(detail) = store.member(MemberId(id))
-                    && let Some(name) = detail.member.display_name
-                {
-                    names.insert(id, name);
+                match store.member(MemberId(id)) {
+                    Ok(detail) => {
+                        if let Some(name) = detail.member.display_name {
+                            names.insert(id, name);
+                        }
+                    }
+                    Err(kith_store::StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
                 }
             }
             let activity_ids: Vec<ActivityId> = activity_ids.into_iter().collect();
-            for a in store.activities_by_id(&activity_ids).unwrap_or_default() {
+            for a in store.activities_by_id(&activity_ids)? {
                 if let Some(shown) = activity_text(&a.activity) {
                     activities.insert(a.id.0, shown);
                 }
             }
         }
-        Shown {
+        Ok(Shown {
             tz,
             names,
             activities,
-        }
+        })
     }
 
     fn cell(&self, column: &str, c: &Cell) -> String {
