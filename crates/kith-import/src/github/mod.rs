@@ -175,10 +175,10 @@ fn shown_body(v: &Value) -> Option<String> {
     for line in body.split_inclusive('\n') {
         if !in_comment {
             let t = line.trim_start();
-            if t.starts_with("```") || t.starts_with("~~~") {
-                in_fence = !in_fence;
-            }
-            if in_fence || t.starts_with("```") || t.starts_with("~~~") {
+            let fence = t.starts_with("```") || t.starts_with("~~~");
+            in_fence ^= fence;
+            // A fence line and the code between are kept as written.
+            if fence || in_fence {
                 out.push_str(line);
                 continue;
             }
