@@ -16,6 +16,10 @@ use std::time::Instant;
 use kith_model::{Activity, Kind};
 use kith_text::Role;
 
+/// The `kith` binary's allocator: the rates are those of the scoring `kith` runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let set = kith_text::eval::parse_labelled(kith_text::eval::MESSAGES_TSV)
         .unwrap_or_else(|e| panic!("labelled set: {e}"));
