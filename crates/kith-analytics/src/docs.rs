@@ -32,8 +32,10 @@ pub fn metrics_markdown() -> String {
          time in the report's time zone, durations in minutes, hours or days, and members\n\
          (`member_id`, `author_id`, and the lists `top_connections`, `helped_members`) by display\n\
          name and id, `Ada Lovelace (#12)`, and activities (`post_id`, `activity_id`) by their link on\n\
-         the platform or the start of their text and id; `kith report --anonymise` shows members and\n\
-         activities by id alone, for a report to share.\n\n\
+         the platform or the start of their text and id (the first line of the author's own words,\n\
+         without quotes, code or signature, after a salutation such as `Hi all,` on a line of its\n\
+         own); `kith report --anonymise` shows members and activities by id alone, for a report to\n\
+         share.\n\n\
          ## Running the reference SQL\n\n\
          The queries read the canonical tables plus three generated ones: `kith_calendar` (one row per\n\
          local day: `day_start`, `day_end` (exclusive), `day`, `week`, `month`, `quarter` labels, their\n\

@@ -220,10 +220,14 @@ pub fn flash(ok: Option<&str>, error: Option<&str>) -> Markup {
     }
 }
 
-/// Text cut to `n` characters, with an ellipsis.
+/// Text cut to `n` characters, with an ellipsis; an opening salutation on a line of its own
+/// left out ([`after_salutation`]).
 pub fn excerpt(text: &str, n: usize) -> String {
     let text = plain(text);
-    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let t: String = after_salutation(&text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if t.chars().count() <= n {
         t
     } else {
@@ -231,6 +235,77 @@ pub fn excerpt(text: &str, n: usize) -> String {
         s.push('…');
         s
     }
+}
+
+/// `text` from its first line that says something: opening salutations on lines of their own
+/// ("Hi all,", "Dear Samuel,", "Hello everyone!", "Thomas,") name no message, so what follows
+/// them is what an excerpt shows. A text of salutations alone is returned whole.
+pub fn after_salutation(text: &str) -> &str {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if !t.is_empty() && !is_salutation(t) {
+            return &text[at..];
+        }
+        at += line.len();
+    }
+    text
+}
+
+/// A line that only greets: a greeting word and at most five more words closed by `,`, `!`,
+/// `:` or a dash, or three words at most ("Hi Thomas", "Hey"), with no sentence's end inside;
+/// or a name of one to three words closed by a comma ("Thomas,", "Dr. Ligges,").
+fn is_salutation(line: &str) -> bool {
+    const GREETINGS: [&str; 12] = [
+        "hi",
+        "hello",
+        "hey",
+        "dear",
+        "greetings",
+        "howdy",
+        "hiya",
+        "heya",
+        "hallo",
+        "g'day",
+        "morning",
+        "evening",
+    ];
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some(first) = words.first() else {
+        return false;
+    };
+    let word = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+            .to_lowercase()
+    };
+    let first = word(first);
+    let greets = GREETINGS.contains(&first.as_str())
+        || (first == "good"
+            && words.get(1).is_some_and(|w| {
+                matches!(
+                    word(w).as_str(),
+                    "morning" | "afternoon" | "evening" | "day"
+                )
+            }));
+    let body = line.trim_end_matches([',', '!', ':', '-', '–', '—']);
+    let closed = body.len() < line.len();
+    if greets {
+        return !body.contains(['.', '?', ';'])
+            && (words.len() <= 3 || (closed && words.len() <= 6));
+    }
+    // A name: capitalised words, not a word people open a sentence with ("Thanks,", "Yes,").
+    const NOT_NAMES: [&str; 24] = [
+        "thanks", "thank", "cheers", "regards", "best", "sorry", "yes", "no", "ok", "okay", "well",
+        "so", "indeed", "agreed", "also", "however", "but", "and", "right", "sure", "great",
+        "again", "anyway", "btw",
+    ];
+    line.ends_with(',')
+        && words.len() <= 3
+        && !body.contains([',', '?', ';'])
+        && !NOT_NAMES.contains(&first.as_str())
+        && words
+            .iter()
+            .all(|w| w.chars().next().is_some_and(char::is_uppercase))
 }
 
 /// A message's text as people read it: HTML (a Stack Exchange post, a Discourse post without
@@ -280,5 +355,23 @@ mod tests {
         assert_eq!(url_decode("a+b%2Fc%zz%"), "a b/c%zz%");
         assert_eq!(url_encode("/members?q=a b"), "/members%3Fq%3Da%20b");
         assert_eq!(excerpt("one  two\nthree", 7), "one two…");
+    }
+
+    #[test]
+    fn excerpts_leave_out_an_opening_salutation() {
+        assert_eq!(
+            excerpt("Hi all,\n\nThe build fails on Windows.\nAny idea?", 80),
+            "The build fails on Windows. Any idea?"
+        );
+        assert_eq!(excerpt("Dear Samuel,\nsee below.", 80), "see below.");
+        assert_eq!(
+            excerpt("Hi all, the build fails.", 80),
+            "Hi all, the build fails."
+        );
+        assert_eq!(excerpt("Hello!\n", 80), "Hello!");
+        // Not names: a thanks and its signature, a lower-case opening.
+        assert_eq!(excerpt("Thanks,\nJohn", 80), "Thanks, John");
+        assert_eq!(excerpt("Yes,\nit works.", 80), "Yes, it works.");
+        assert_eq!(excerpt("well,\nit works.", 80), "well, it works.");
     }
 }

@@ -309,8 +309,8 @@ impl Shown {
 }
 
 /// How a report names an activity: its link on the platform when the export had one, else
-/// the start of its text (the first line of the author's prose, or of the text when it has
-/// none, up to 48 characters).
+/// the start of its text (the first line of the author's prose that is not a salutation, or
+/// of the text when it has no prose, up to 48 characters).
 fn activity_text(a: &kith_model::Activity) -> Option<String> {
     if let Some(url) = a.url.as_deref().filter(|u| !u.is_empty()) {
         return Some(url.to_owned());
@@ -320,19 +320,22 @@ fn activity_text(a: &kith_model::Activity) -> Option<String> {
     let text = a.text.as_deref()?;
     let prose = kith_text::prose::extract(text).text;
     let plain = kith_web::ui::plain(text);
-    let first = |t: &str| {
-        t.lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .map(str::to_owned)
-    };
-    let line = first(&prose).or_else(|| first(&plain))?;
+    let line = first_line(&prose).or_else(|| first_line(&plain))?;
     let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut shown: String = words.chars().take(48).collect();
     if shown.len() < words.len() {
         shown.push('…');
     }
     Some(format!("“{shown}”"))
+}
+
+/// The first filled line of `text` after an opening salutation ([`kith_web::ui::after_salutation`]).
+fn first_line(text: &str) -> Option<String> {
+    kith_web::ui::after_salutation(text)
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned)
 }
 
 /// As-of in the report's time zone, with the zone's abbreviation.
@@ -712,4 +715,62 @@ fn html(h: &Header, metrics: &[MetricValue], shown: &Shown) -> String {
     }
     out.push_str("</main></body></html>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str) -> kith_model::Activity {
+        let mut a = kith_model::Activity::new(
+            "list",
+            "m1",
+            kith_model::Kind::Reply,
+            kith_model::Timestamp::parse_rfc3339("2018-09-26T16:46:00Z").expect("a time"),
+            None,
+        );
+        a.text = Some(text.to_owned());
+        a
+    }
+
+    #[test]
+    fn salutations_on_a_line_of_their_own_are_passed_over() {
+        for (text, shown) in [
+            (
+                "Hi Thomas,\n\nThe build fails on Windows.",
+                "“The build fails on Windows.”",
+            ),
+            ("Dear all,\nI maintain stringi.", "“I maintain stringi.”"),
+            ("Hi -\n\nNew package here.", "“New package here.”"),
+            ("Hey,\nthanks for the fix", "“thanks for the fix”"),
+            ("Hello everyone!\nWe released 2.0.", "“We released 2.0.”"),
+            (
+                "Good afternoon,\nA question on vignettes.",
+                "“A question on vignettes.”",
+            ),
+            ("Thomas,\n\nI agree.", "“I agree.”"),
+            ("Dr. Ligges,\nthank you.", "“thank you.”"),
+            // A first line that says something stays, greeting or not.
+            ("Hi. The build fails.\nMore.", "“Hi. The build fails.”"),
+            (
+                "Hi all, the build fails on Windows since R 4.3 came out\n",
+                "“Hi all, the build fails on Windows since R 4.3 c…”",
+            ),
+            (
+                "Good afternoon - I am updating my package simstudy today",
+                "“Good afternoon - I am updating my package simstu…”",
+            ),
+            ("Indeed. Clear enough:\n", "“Indeed. Clear enough:”"),
+            ("Fantastic!\n", "“Fantastic!”"),
+            ("Thanks, Duncan,\nthat worked.", "“Thanks, Duncan,”"),
+            // Salutations alone: the first.
+            ("Hi all,\n", "“Hi all,”"),
+        ] {
+            assert_eq!(
+                activity_text(&message(text)).as_deref(),
+                Some(shown),
+                "{text:?}"
+            );
+        }
+    }
 }
