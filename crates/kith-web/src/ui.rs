@@ -313,9 +313,51 @@ fn is_salutation(line: &str) -> bool {
 /// `> ` lines, mentions and links by their names); any other text as it is.
 pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
     match kith_text::readable(text) {
-        Some(t) => std::borrow::Cow::Owned(t),
-        None => std::borrow::Cow::Borrowed(text),
+        Some(t) => std::borrow::Cow::Owned(shown(&t).into_owned()),
+        None => shown(text),
     }
+}
+
+/// What a reader does not see of a text written in Markdown or chat markup: an HTML comment
+/// (`<!-- a template's hint -->`, closed; an unclosed one stays) is left out, and a link
+/// written in angle brackets (`<https://x.org/a>`, Slack's bare links, e-mail's convention)
+/// shows without them.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if !text.contains("<!--") && !text.contains("<http") && !text.contains("<mailto:") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        let from = &rest[lt..];
+        if let Some(inside) = from.strip_prefix("<!--")
+            && let Some(end) = inside.find("-->")
+        {
+            rest = &inside[end + 3..];
+            continue;
+        }
+        let link = ["<http://", "<https://", "<mailto:"]
+            .iter()
+            .any(|p| from.starts_with(p));
+        match from[1..].find(['>', '<']).map(|e| e + 1) {
+            Some(end)
+                if link
+                    && from.as_bytes()[end] == b'>'
+                    && !from[1..end].contains(char::is_whitespace) =>
+            {
+                out.push_str(&from[1..end]);
+                rest = &from[end + 1..];
+            }
+            _ => {
+                out.push('<');
+                rest = &from[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// Raw trusted markup (the charts module builds escaped SVG).
@@ -355,6 +397,56 @@ mod tests {
         assert_eq!(url_decode("a+b%2Fc%zz%"), "a b/c%zz%");
         assert_eq!(url_encode("/members?q=a b"), "/members%3Fq%3Da%20b");
         assert_eq!(excerpt("one  two\nthree", 7), "one two…");
+    }
+
+    #[test]
+    fn comments_and_bracketed_links_read_as_a_reader_sees_them() {
+        assert_eq!(
+            plain("<!-- Describe the bug -->\nThe build fails, see <https://x.org/a?b=1>."),
+            "\nThe build fails, see https://x.org/a?b=1."
+        );
+        assert_eq!(
+            plain("write to <mailto:a@x.org> or <http://x.org>"),
+            "write to mailto:a@x.org or http://x.org"
+        );
+        // Not links, or not closed: as written.
+        for t in [
+            "a <b> c",
+            "x <!-- never closed",
+            "<https://x.org with space>",
+            "I <3 this",
+            "<http://a<b>",
+        ] {
+            assert_eq!(plain(t), t);
+        }
+        // Slack's bare link, beside a labelled one.
+        assert_eq!(
+            plain("see <https://x.org/a> and <https://x.org/b|the guide> <@U061A1R2R|ann>"),
+            "see https://x.org/a and the guide @ann"
+        );
+    }
+
+    #[test]
+    fn any_mix_of_brackets_comments_and_links_reads_without_panic() {
+        // Every text of up to six pieces from these (6^6 texts plus the shorter ones): no
+        // panic, nothing added, a text without what is tidied unchanged.
+        const PIECES: [&str; 6] = ["<", "<!--", "-->", "<https://x.é", ">", " é\n"];
+        let mut texts = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| PIECES.iter().map(move |p| format!("{t}{p}")))
+                .collect();
+            for t in &longer {
+                let s = shown(t);
+                assert!(s.len() <= t.len(), "{t:?} → {s:?}");
+                if !t.contains("<!--") && !t.contains("<http") {
+                    assert_eq!(s, t.as_str());
+                }
+                let _ = excerpt(t, 20);
+            }
+            texts = longer;
+        }
     }
 
     #[test]
