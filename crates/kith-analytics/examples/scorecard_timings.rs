@@ -451,6 +451,10 @@ const EXPORT: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "thread_topics",
+        &[("thread_id", "BIGINT"), ("topic", "TEXT")],
+    ),
+    (
         "text_scores",
         &[
             ("activity_id", "BIGINT"),

@@ -192,6 +192,11 @@ pub struct Snapshot {
     pub(crate) thread_op: Vec<u32>,
     thread_store_id: Vec<i64>,
     threads_dirty: bool,
+    /// Topics (the labels of threads' opening posts, `kith_store::topics_of`): names by dense
+    /// topic id, and per thread that has any, its topic ids. Empty for most communities.
+    pub(crate) topic_names: Vec<String>,
+    topic_ids: HashMap<String, u32>,
+    pub(crate) thread_topics: HashMap<u32, Vec<u32>>,
 
     // --- members and identities ---
     member_ids: DenseIds,
@@ -716,7 +721,19 @@ impl Snapshot {
             + v(&self.text_flags)
             + v(&self.text_sentiment)
             + v(&self.text_intents);
-        let threads = self.thread_ids.bytes() + v(&self.thread_op) + v(&self.thread_store_id);
+        let threads = self.thread_ids.bytes()
+            + v(&self.thread_op)
+            + v(&self.thread_store_id)
+            + self
+                .topic_names
+                .iter()
+                .map(|n| 2 * (n.capacity() + std::mem::size_of::<String>()) + 8)
+                .sum::<usize>()
+            + self
+                .thread_topics
+                .values()
+                .map(|t| v(t) + std::mem::size_of::<(u32, Vec<u32>)>())
+                .sum::<usize>();
         let members = self.member_ids.bytes()
             + v(&self.member_store_id)
             + v(&self.member_flags)
@@ -830,8 +847,9 @@ impl Snapshot {
                 ext_id.clone_into(&mut e.ext_id);
                 e.removed = false;
             }
-            EntityKey::Thread(id) => {
-                self.thread_slot(id.0);
+            EntityKey::Thread { id, topics } => {
+                let t = self.thread_slot(id.0);
+                self.set_topics(t, topics);
             }
             EntityKey::Member {
                 id,
@@ -1173,6 +1191,37 @@ impl Snapshot {
             self.thread_store_id.push(id);
         }
         t
+    }
+
+    /// Thread `t`'s topics, one per line (as `kith_store::ThreadRow::topics`).
+    fn set_topics(&mut self, t: u32, topics: &str) {
+        if topics.is_empty() {
+            self.thread_topics.remove(&t);
+            return;
+        }
+        let ids = topics
+            .split('\n')
+            .map(|name| match self.topic_ids.get(name) {
+                Some(&id) => id,
+                None => {
+                    let id = self.topic_names.len() as u32;
+                    self.topic_names.push(name.to_owned());
+                    self.topic_ids.insert(name.to_owned(), id);
+                    id
+                }
+            })
+            .collect();
+        self.thread_topics.insert(t, ids);
+    }
+
+    /// Some thread has topics.
+    pub(crate) fn has_topics(&self) -> bool {
+        !self.thread_topics.is_empty()
+    }
+
+    /// The topic ids of thread `t` (none for most threads).
+    pub(crate) fn topics_of_thread(&self, t: u32) -> &[u32] {
+        self.thread_topics.get(&t).map_or(&[], Vec::as_slice)
     }
 
     fn member_slot(&mut self, id: i64) -> u32 {

@@ -243,6 +243,22 @@ impl Community {
     }
 
     /// Records what kith-text read from activity `id` (stored when the snapshot is taken).
+    /// Labels thread `thread`'s opening post with `tags` (its topics, as a Stack Exchange
+    /// question's tags).
+    pub fn tag(&mut self, thread: &str, tags: &[&str]) {
+        let op = self
+            .threads
+            .get(thread)
+            .expect("a thread opened by a post")
+            .clone();
+        let a = self
+            .acts
+            .iter_mut()
+            .find(|a| a.id == op)
+            .expect("the opening post is not written yet");
+        a.attrs.insert("tags".into(), serde_json::json!(tags));
+    }
+
     pub fn say(&mut self, id: &str, said: Said) {
         self.said.push((id.to_owned(), said));
     }
@@ -533,6 +549,18 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
                     let name = format!("t{i}");
                     a.thread = Some(name.clone());
                     threads.push((source.to_owned(), name, id.clone(), a.author.clone(), ts));
+                }
+                // Topics on most posts (a later post's replace the thread's): a few labels,
+                // upper case and non-ASCII among them for the byte order of the topic table.
+                if e.sec % 4 != 0 {
+                    const LABELS: [&str; 5] = ["api", "Bugs", "docs", "été", "ux"];
+                    let tags: Vec<&str> = LABELS
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| (e.target >> k) & 1 == 1)
+                        .map(|(_, l)| *l)
+                        .collect();
+                    a.attrs.insert("tags".into(), serde_json::json!(tags));
                 }
             }
             Kind::Reply | Kind::Answer | Kind::Solution | Kind::Reaction => {

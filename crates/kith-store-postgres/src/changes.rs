@@ -54,9 +54,18 @@ const FEEDS: [(Feed, &str); 8] = [
         Feed::Channel,
         "SELECT id, source_id, ext_id FROM channels WHERE seq >= $1 AND seq < $2 ORDER BY id",
     ),
+    // With the topics of the same threads, grouped beside them: a read from zero merges the
+    // two tables in id order (an empty topics table costs nothing), a later read looks up the
+    // few changed threads' topics.
     (
         Feed::Thread,
-        "SELECT id, source_id, ext_id, inferred FROM threads WHERE seq >= $1 AND seq < $2 ORDER BY id",
+        "SELECT t.id, t.source_id, t.ext_id, t.inferred, COALESCE(x.topics, '') AS topics
+           FROM threads t
+           LEFT JOIN (SELECT g.thread_id, string_agg(g.topic, E'\\n' ORDER BY g.topic COLLATE \"C\") AS topics
+                        FROM thread_topics g JOIN threads c ON c.id = g.thread_id
+                       WHERE c.seq >= $1 AND c.seq < $2
+                       GROUP BY g.thread_id) x ON x.thread_id = t.id
+          WHERE t.seq >= $1 AND t.seq < $2 ORDER BY t.id",
     ),
     (
         Feed::Member,
@@ -140,9 +149,14 @@ const KEY_FEEDS: [(Feed, &str); 5] = [
         Feed::Channel,
         "SELECT id, source_id, ext_id FROM channels WHERE seq < $1 ORDER BY id",
     ),
+    // The topics of all threads, grouped beside the threads (an empty table costs nothing).
     (
         Feed::Thread,
-        "SELECT id FROM threads WHERE seq < $1 ORDER BY id",
+        "SELECT t.id, COALESCE(x.topics, '') AS topics
+           FROM threads t
+           LEFT JOIN (SELECT thread_id, string_agg(topic, E'\\n' ORDER BY topic COLLATE \"C\") AS topics
+                        FROM thread_topics GROUP BY thread_id) x ON x.thread_id = t.id
+          WHERE t.seq < $1 ORDER BY t.id",
     ),
     (
         Feed::Member,
@@ -178,7 +192,10 @@ impl PgStore {
                             source: SourceId(col(&row, "source_id")?),
                             ext_id: col(&row, "ext_id")?,
                         },
-                        Feed::Thread => EntityKey::Thread(ThreadId(col(&row, "id")?)),
+                        Feed::Thread => EntityKey::Thread {
+                            id: ThreadId(col(&row, "id")?),
+                            topics: col(&row, "topics")?,
+                        },
                         Feed::Member => EntityKey::Member {
                             id: MemberId(col(&row, "id")?),
                             team: flag(&row, "team")?,
@@ -287,6 +304,7 @@ fn decode(feed: Feed, row: &Row) -> StoreResult<Change> {
             source: SourceId(col(row, "source_id")?),
             ext_id: col(row, "ext_id")?,
             inferred: flag(row, "inferred")?,
+            topics: col(row, "topics")?,
         }),
         Feed::Member => Change::Member(member_from_row(row)?),
         Feed::Identity => Change::Identity(identity_from_row(row)?),

@@ -9,16 +9,19 @@
 //!    hash differs RETURNING (xmax = 0)` stores them and says which were inserted and updated
 //!    (rows not returned were already stored unchanged);
 //! 4. replies waiting for an activity of the batch get their `reply_to_id`;
-//! 5. `edit` and `delete` activities that were stored are applied to their targets.
+//! 5. `edit` and `delete` activities that were stored are applied to their targets;
+//! 6. after the last round, posts that were stored with labels, or changed, give their threads
+//!    their topics (`kith_store::topics_of`), in batch order ([`PgIngest::write_topics`]).
 //!
 //! `ON CONFLICT DO UPDATE` cannot touch one row twice in a statement, so a batch that repeats a
 //! key with different content is split into rounds that each hold a key once (byte-identical
 //! repeats are simply counted as unchanged).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use kith_model::Activity;
 use kith_store::{AuditId, BatchOutcome, ImportAudit, Ingest, SourceId, StoreError, StoreResult};
+use postgres::GenericClient;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 
@@ -103,7 +106,9 @@ const STAGE_TYPES: [Type; 17] = [
 ];
 
 /// Stores the staged batch; counts what it inserted and updated, and queues the stored edits.
-const UPSERT: &str = "
+/// `$extra` adds columns to the counts' row.
+macro_rules! upsert {
+    ($extra:literal) => { concat!("
 WITH up AS (
     INSERT INTO activities AS a (id, source_id, ext_id, kind, ts, ts_micros, ts_offset, identity_id, channel_id, thread_id,
                                  reply_to_ext, reply_to_id, to_ext, text, url, attrs, content_hash, deleted, seq)
@@ -129,8 +134,25 @@ WITH up AS (
 )
 SELECT count(*) FILTER (WHERE inserted) AS inserted,
        count(*) FILTER (WHERE NOT inserted) AS updated,
-       count(*) FILTER (WHERE kind IN ('edit', 'delete') AND reply_to_ext IS NOT NULL) AS edits
-  FROM up";
+       count(*) FILTER (WHERE kind IN ('edit', 'delete') AND reply_to_ext IS NOT NULL) AS edits",
+       $extra, "
+  FROM up") };
+}
+
+/// [`upsert!`] for a round without posts in threads (nothing said about topics).
+const UPSERT: &str = upsert!("");
+
+/// [`upsert!`] for a round with posts in threads (`$2`, their `ord`s; `$3`, whether each has
+/// labels): also which of them give their thread its topics (`topic_ords`): those stored with
+/// labels, and those updated (`kith_store::topics_of`).
+const UPSERT_TOPICS: &str = upsert!(
+    ",
+       (SELECT array_agg(c.ord)
+          FROM up
+          JOIN kith_stage s ON s.source_id = up.source_id AND s.ext_id = up.ext_id
+          JOIN unnest($2::integer[], $3::boolean[]) AS c (ord, labelled) ON c.ord = s.ord
+         WHERE c.labelled OR NOT up.inserted) AS topic_ords"
+);
 
 /// Replies stored earlier whose target has just arrived. (Replies of the batch itself were
 /// resolved on insert: the batch's rows get their ids before the insert, see [`PgIngest::stage`].)
@@ -184,7 +206,15 @@ struct Item<'a> {
     activity: &'a Activity,
     source: i64,
     hash: i64,
+    /// Its place in the batch.
+    index: usize,
+    /// What it says about its thread's topics (`kith_store::topics_of`).
+    topics: Option<Vec<String>>,
 }
+
+/// A post of the batch that gives its thread its topics: (its place in the batch, the thread,
+/// the topics).
+type TopicWrite<'r> = (usize, i64, &'r [String]);
 
 impl PgIngest<'_> {
     fn source_id(&self, a: &Activity) -> StoreResult<i64> {
@@ -199,7 +229,12 @@ impl PgIngest<'_> {
             })
     }
 
-    fn write_round(&mut self, items: &[Item<'_>]) -> StoreResult<BatchOutcome> {
+    /// Stores a round; adds to `topics` the posts of the round that give their thread its topics.
+    fn write_round<'r>(
+        &mut self,
+        items: &'r [Item<'_>],
+        topics: &mut Vec<TopicWrite<'r>>,
+    ) -> StoreResult<BatchOutcome> {
         let mut outcome = BatchOutcome::default();
         self.resolve_identities(items, &mut outcome)?;
         let channels: Vec<(i64, &str)> = items
@@ -226,10 +261,47 @@ impl PgIngest<'_> {
         )?;
         self.stage(items)?;
 
-        let row = self
-            .conn
-            .query_one(UPSERT, &[&self.xid])
-            .map_err(|e| db_err("storing a batch of activities", e))?;
+        // Posts in threads, the only activities that say anything about topics.
+        let (ords, labelled): (Vec<i32>, Vec<bool>) = items
+            .iter()
+            .enumerate()
+            .filter_map(|(ord, it)| {
+                let topics = it.topics.as_ref()?;
+                Some((i32::try_from(ord).unwrap_or(i32::MAX), !topics.is_empty()))
+            })
+            .unzip();
+        let row = if ords.is_empty() {
+            self.conn.query_one(UPSERT, &[&self.xid])
+        } else {
+            self.conn
+                .query_one(UPSERT_TOPICS, &[&self.xid, &ords, &labelled])
+        }
+        .map_err(|e| db_err("storing a batch of activities", e))?;
+        if !ords.is_empty() {
+            let written: Option<Vec<i32>> = col(&row, "topic_ords")?;
+            for ord in written.unwrap_or_default() {
+                let it = usize::try_from(ord).ok().and_then(|i| items.get(i));
+                let Some((it, Some(list), Some(ext))) =
+                    it.map(|it| (it, it.topics.as_deref(), it.activity.thread.as_ref()))
+                else {
+                    continue;
+                };
+                let thread = self
+                    .threads
+                    .get(&(it.source, ext.clone()))
+                    .copied()
+                    .ok_or_else(|| {
+                        StoreError::backend(
+                            "storing thread topics",
+                            format!(
+                                "thread `{ext}` of activity `{}` was not resolved",
+                                it.activity.id
+                            ),
+                        )
+                    })?;
+                topics.push((it.index, thread, list));
+            }
+        }
         outcome.inserted = count(col(&row, "inserted")?);
         outcome.updated = count(col(&row, "updated")?);
         outcome.unchanged = (items.len() as u64).saturating_sub(outcome.inserted + outcome.updated);
@@ -249,6 +321,28 @@ impl PgIngest<'_> {
                 .map_err(|e| db_err("clearing the staged edits", e))?;
         }
         Ok(outcome)
+    }
+
+    /// Gives threads the topics of the batch's posts that were stored with labels or changed
+    /// (`written`, [`Self::write_round`]), in batch order: the last post of a thread wins, as
+    /// if each replaced the thread's topics in turn.
+    fn write_topics(&mut self, mut written: Vec<TopicWrite<'_>>) -> StoreResult<()> {
+        if written.is_empty() {
+            return Ok(());
+        }
+        written.sort_unstable_by_key(|w| w.0);
+        let mut last: BTreeMap<i64, &[String]> = BTreeMap::new();
+        // A replacement with topics changes the thread whatever it had before.
+        let mut labelled: Vec<i64> = Vec::new();
+        for (_, thread, topics) in written {
+            last.insert(thread, topics);
+            if !topics.is_empty() {
+                labelled.push(thread);
+            }
+        }
+        labelled.sort_unstable();
+        labelled.dedup();
+        replace_topics(&mut *self.conn, &last, Some((self.xid, &labelled)))
     }
 
     /// Copies the round into the staging table.
@@ -785,7 +879,7 @@ impl Ingest for PgIngest<'_> {
         // Split into rounds that hold each key once; byte-identical repeats are just unchanged.
         let mut rounds: Vec<Vec<Item<'_>>> = vec![Vec::with_capacity(batch.len())];
         let mut seen: HashMap<(i64, &str), (usize, i64)> = HashMap::with_capacity(batch.len());
-        for (a, &hash) in batch.iter().zip(hashes) {
+        for (index, (a, &hash)) in batch.iter().zip(hashes).enumerate() {
             let source = self.source_id(a)?;
             let hash = hash as i64;
             let round = match seen.get_mut(&(source, a.id.as_str())) {
@@ -810,11 +904,15 @@ impl Ingest for PgIngest<'_> {
                 activity: a,
                 source,
                 hash,
+                index,
+                topics: kith_store::topics_of(a),
             });
         }
+        let mut topics = Vec::new();
         for round in rounds.iter().filter(|r| !r.is_empty()) {
-            outcome += self.write_round(round)?;
+            outcome += self.write_round(round, &mut topics)?;
         }
+        self.write_topics(topics)?;
         Ok(outcome)
     }
 
@@ -854,6 +952,54 @@ impl Ingest for PgIngest<'_> {
     fn rollback(mut self: Box<Self>) -> StoreResult<()> {
         self.finish("ROLLBACK", "rolling back the import")
     }
+}
+
+/// Replaces the topics of the threads of `topics` (each ascending, each once). With `seq` (the
+/// writing transaction's id and the threads given topics by at least one of the replacements
+/// this stands for), the threads are locked first (a concurrent import waits, then sees these
+/// topics), and those whose topics changed move their change number to it, so that the change
+/// stream reports them again: the ones that had topics, and the ones of `seq`'s list.
+pub(crate) fn replace_topics<T: AsRef<[String]>>(
+    client: &mut impl GenericClient,
+    topics: &BTreeMap<i64, T>,
+    seq: Option<(i64, &[i64])>,
+) -> StoreResult<()> {
+    let what = "replacing thread topics";
+    let threads: Vec<i64> = topics.keys().copied().collect();
+    match seq {
+        None => client.execute(
+            "DELETE FROM thread_topics WHERE thread_id = ANY($1)",
+            &[&threads],
+        ),
+        Some((xid, labelled)) => client
+            .execute(
+                "SELECT id FROM threads WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+                &[&threads],
+            )
+            .and_then(|_| {
+                client.execute(
+                    "WITH gone AS (DELETE FROM thread_topics WHERE thread_id = ANY($1) RETURNING thread_id)
+                     UPDATE threads SET seq = $3
+                      WHERE id IN (SELECT thread_id FROM gone UNION SELECT unnest($2::bigint[]))",
+                    &[&threads, &labelled, &xid],
+                )
+            }),
+    }
+    .map_err(|e| db_err(what, e))?;
+    let (ids, names): (Vec<i64>, Vec<&str>) = topics
+        .iter()
+        .flat_map(|(thread, list)| list.as_ref().iter().map(move |t| (*thread, t.as_str())))
+        .unzip();
+    if !ids.is_empty() {
+        client
+            .execute(
+                "INSERT INTO thread_topics (thread_id, topic)
+                 SELECT thread_id, topic FROM unnest($1::bigint[], $2::text[]) AS x (thread_id, topic)",
+                &[&ids, &names],
+            )
+            .map_err(|e| db_err(what, e))?;
+    }
+    Ok(())
 }
 
 fn format_conflict(name: &str, known: &str, wanted: &str) -> StoreError {

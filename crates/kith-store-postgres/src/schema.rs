@@ -7,13 +7,17 @@
 //! Types keep reference SQL portable across SQLite, DuckDB and PostgreSQL: times are `BIGINT`
 //! epoch seconds, booleans are `SMALLINT` 0/1, JSON is `TEXT`.
 
-use kith_store::{StoreError, StoreResult};
-use postgres::Client;
+use std::collections::BTreeMap;
 
-use crate::db_err;
+use kith_store::{StoreError, StoreResult};
+use postgres::{Client, Transaction};
+
+use crate::{col, db_err};
 
 /// Migrations in order; the schema version is how many have been applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+
+const _: () = assert!(MIGRATIONS.len() == kith_store::SCHEMA_VERSION as usize);
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> u32 {
@@ -30,6 +34,60 @@ const V2: &str = "SELECT 1;";
 /// v5 gave the SQLite backend its read packs (`activity_packs`, a cache of the analytic
 /// columns by blocks of ids); PostgreSQL reads its rows by `COPY` and needs nothing new.
 const V5: &str = "SELECT 1;";
+
+/// v6: thread topics (`kith_store::topics_of`): the labels a thread's opening post carries on
+/// its platform (Stack Exchange tags, Discourse tags, GitHub labels), one row each, written by
+/// the import sessions; a change moves the thread's `seq`. Filled from the stored activities
+/// once, after the script, when an existing database is migrated ([`backfill_topics`]).
+const V6: &str = r#"
+CREATE TABLE thread_topics (
+    thread_id BIGINT NOT NULL REFERENCES threads (id),
+    topic     TEXT NOT NULL,
+    PRIMARY KEY (thread_id, topic)
+);
+"#;
+
+/// The schema version that brought thread topics: a migration from before it fills them.
+const TOPICS_VERSION: usize = 6;
+
+/// Posts whose attributes may hold labels, in id order, read by [`backfill_topics`] a chunk at
+/// a time. The same filter as the SQLite backend's, on the same JSON text.
+const LABELLED_POSTS: &str = "
+SELECT thread_id, attrs FROM activities
+ WHERE kind = 'post' AND thread_id IS NOT NULL
+   AND (strpos(attrs, '\"tags\"') > 0 OR strpos(attrs, '\"topic_tags\"') > 0 OR strpos(attrs, '\"labels\"') > 0)
+ ORDER BY id";
+
+/// Rows of [`LABELLED_POSTS`] read at a time.
+const BACKFILL_CHUNK: i32 = 10_000;
+
+/// Thread topics of the posts stored before schema v6, as the import sessions write them: every
+/// post in a thread whose attributes may hold labels, in id order, replaces its thread's topics
+/// with its own (`kith_store::topics_of_attrs`; a later post of the same thread wins). Change
+/// numbers stay (as in the SQLite backend).
+fn backfill_topics(tx: &mut Transaction<'_>) -> StoreResult<()> {
+    let what = "filling thread topics from the stored posts";
+    let posts = tx.bind(LABELLED_POSTS, &[]).map_err(|e| db_err(what, e))?;
+    loop {
+        let rows = tx
+            .query_portal(&posts, BACKFILL_CHUNK)
+            .map_err(|e| db_err(what, e))?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // Within a chunk only each thread's last post counts: it replaces what came before.
+        let mut last: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for row in &rows {
+            let thread: i64 = col(row, "thread_id")?;
+            let attrs: String = col(row, "attrs")?;
+            let Ok(attrs) = serde_json::from_str(&attrs) else {
+                continue;
+            };
+            last.insert(thread, kith_store::topics_of_attrs(&attrs));
+        }
+        crate::ingest::replace_topics(tx, &last, None)?;
+    }
+}
 
 /// v4: what kith-text read from each message (`kith_store::TextScores`), written by the scoring
 /// pass beside the import, followed by the change stream through `seq` (the writing
@@ -283,6 +341,9 @@ pub(crate) fn migrate(client: &mut Client, location: &str) -> StoreResult<u32> {
         let version = i + 1;
         tx.batch_execute(script)
             .map_err(|e| db_err(format!("migrating the schema to version {version}"), e))?;
+        if version == TOPICS_VERSION && found > 0 {
+            backfill_topics(&mut tx)?;
+        }
     }
     if found < supported {
         tx.execute(

@@ -131,6 +131,12 @@ impl PgStore {
             )
             .map_err(|e| db_err(ctx("members"), e))?;
 
+            // Topics go with their threads.
+            tx.execute(
+                "DELETE FROM thread_topics x USING threads t WHERE t.id = x.thread_id AND t.source_id = $1",
+                &[&id],
+            )
+            .map_err(|e| db_err(ctx("thread topics"), e))?;
             // Scores go with their activities (whose removal the change stream reports).
             tx.execute(
                 "DELETE FROM text_scores t USING activities a WHERE a.id = t.activity_id AND a.source_id = $1",

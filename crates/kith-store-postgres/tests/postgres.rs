@@ -293,3 +293,175 @@ fn an_unreachable_server_is_reported_without_the_password() {
         Ok(_) => panic!("connected to nothing"),
     }
 }
+
+/// A post in `thread` with platform labels under `key` (`kith_store::topics_of`).
+fn labelled(id: &str, thread: &str, key: &str, labels: serde_json::Value) -> Activity {
+    let mut a = post("qa", id, "u1");
+    a.thread = Some(thread.into());
+    a.attrs.insert(key.into(), labels);
+    a
+}
+
+/// Every thread's topics by platform id, from the change stream read from zero; checked
+/// against the entity keys, which must carry the same.
+fn topics_by_thread(store: &dyn Store) -> std::collections::BTreeMap<String, String> {
+    let mut by_id = std::collections::BTreeMap::new();
+    let mut by_ext = std::collections::BTreeMap::new();
+    store
+        .read_changes(Watermark::ZERO, &mut |c| {
+            if let Change::Thread(t) = c {
+                by_id.insert(t.id, t.topics.clone());
+                by_ext.insert(t.ext_id, t.topics);
+            }
+            Ok(())
+        })
+        .expect("read_changes");
+    let mut keyed = std::collections::BTreeMap::new();
+    store
+        .read_entity_keys(&mut |k| {
+            if let kith_store::EntityKey::Thread { id, topics } = k {
+                keyed.insert(id, topics.to_owned());
+            }
+            Ok(())
+        })
+        .expect("read_entity_keys");
+    assert_eq!(
+        keyed, by_id,
+        "the entity keys carry the change stream's topics"
+    );
+    by_ext
+}
+
+fn import(store: &dyn Store, batch: &[Activity]) {
+    let mut s = store.ingest().expect("session");
+    s.ensure_source("qa", "jsonl").expect("source");
+    s.write(batch).expect("write");
+    s.commit(&audit("qa")).expect("commit");
+}
+
+#[test]
+fn thread_topics_follow_the_batch_order_across_rounds() {
+    let Some(server) = TestServer::from_env("thread_topics_follow_the_batch_order_across_rounds")
+    else {
+        return;
+    };
+    let store = server.fresh_store();
+    // The second version of p1 goes to a later round than p2; applied in batch order, p2's
+    // labels, written last, are the thread's.
+    let v1 = labelled("p1", "t", "tags", serde_json::json!(["a"]));
+    let mut v2 = labelled("p1", "t", "tags", serde_json::json!(["c"]));
+    v2.text = Some("second version".into());
+    let p2 = labelled("p2", "t", "labels", serde_json::json!([{"name": "b"}]));
+    import(&store, &[v1, v2, p2]);
+    assert_eq!(
+        topics_by_thread(&store).get("t").map(String::as_str),
+        Some("b")
+    );
+}
+
+#[test]
+fn a_database_from_before_topics_gets_its_threads_topics_when_it_migrates() {
+    let Some(server) = TestServer::from_env(
+        "a_database_from_before_topics_gets_its_threads_topics_when_it_migrates",
+    ) else {
+        return;
+    };
+    let url = server.fresh_database();
+    let store = PgStore::connect(&url).expect("create");
+    let mut reply = post("qa", "r1", "u2");
+    reply.kind = Kind::Reply;
+    reply.thread = Some("t1".into());
+    reply.reply_to = Some("q1".into());
+    reply
+        .attrs
+        .insert("tags".into(), serde_json::json!(["not-a-topic"]));
+    let mut unthreaded = post("qa", "q3", "u1");
+    unthreaded
+        .attrs
+        .insert("tags".into(), serde_json::json!(["nowhere"]));
+    import(
+        &store,
+        &[
+            labelled(
+                "q1",
+                "t1",
+                "tags",
+                serde_json::json!(["python", "csv", "python"]),
+            ),
+            reply,
+            labelled(
+                "q2",
+                "t2",
+                "topic_tags",
+                serde_json::json!([{"name": "ux"}, "Äpfel", "zebra"]),
+            ),
+            unthreaded,
+            post("qa", "q4", "u1"),
+            labelled("q5", "t5", "labels", serde_json::json!(["early"])),
+            labelled("q6", "t5", "labels", serde_json::json!(["late", "bug"])),
+        ],
+    );
+    let written = topics_by_thread(&store);
+    assert_eq!(written.get("t1").map(String::as_str), Some("csv\npython"));
+    assert_eq!(
+        written.get("t2").map(String::as_str),
+        Some("ux\nzebra\nÄpfel"),
+        "byte order"
+    );
+    assert_eq!(written.get("t5").map(String::as_str), Some("bug\nlate"));
+    drop(store);
+
+    // The same database as a v5 kith left it (v6 only added the table), with more posts than
+    // the backfill reads at a time written as v5 did: each a thread of its own, but thread
+    // `span`'s first post comes before them and its last after them.
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    c.batch_execute(
+        r#"DROP TABLE thread_topics;
+           UPDATE kith_meta SET value = '5' WHERE key = 'schema_version';
+           INSERT INTO threads (source_id, ext_id, seq)
+           SELECT s.id, x.ext, 1 FROM sources s,
+                  (SELECT 'bulk' || i AS ext FROM generate_series(1, 12000) i
+                   UNION ALL VALUES ('span'), ('cleared'), ('broken')) x;
+           CREATE TEMP TABLE v5 (ext_id TEXT, thread TEXT, attrs TEXT, ord SERIAL);
+           INSERT INTO v5 (ext_id, thread, attrs) VALUES
+               ('s1', 'span', '{"tags":["early"]}'),
+               ('c1', 'cleared', '{"tags":["gone"]}'),
+               ('k1', 'broken', '{"labels":["kept"]}');
+           INSERT INTO v5 (ext_id, thread, attrs)
+           SELECT 'b' || i, 'bulk' || i, '{"tags":["t' || (i % 7) || '"," x  y "]}' FROM generate_series(1, 12000) i;
+           INSERT INTO v5 (ext_id, thread, attrs) VALUES
+               ('s2', 'span', '{"text":"tags","labels":["late"]}'),
+               ('c2', 'cleared', '{"tags":[]}'),
+               ('k2', 'broken', '{"labels": ["not json"');
+           INSERT INTO activities (source_id, ext_id, kind, ts, identity_id, thread_id, attrs, content_hash, seq)
+           SELECT t.source_id, v5.ext_id, 'post', 0, (SELECT min(id) FROM identities), t.id, v5.attrs, 0, 1
+             FROM v5 JOIN threads t ON t.ext_id = v5.thread ORDER BY v5.ord;"#,
+    )
+    .expect("a v5 database");
+    drop(c);
+
+    let store = PgStore::connect(&url).expect("migrate");
+    let migrated = topics_by_thread(&store);
+    for (thread, topics) in &written {
+        assert_eq!(
+            migrated.get(thread),
+            Some(topics),
+            "thread `{thread}` gets the topics the import gave it"
+        );
+    }
+    assert_eq!(migrated.get("span").map(String::as_str), Some("late"));
+    assert_eq!(migrated.get("cleared").map(String::as_str), Some(""));
+    assert_eq!(migrated.get("broken").map(String::as_str), Some("kept"));
+    for i in [1, 9_999, 10_000, 12_000] {
+        assert_eq!(
+            migrated.get(&format!("bulk{i}")).map(String::as_str),
+            Some(format!("t{}\nx y", i % 7).as_str())
+        );
+    }
+    assert_eq!(migrated.len(), written.len() + 12_003);
+
+    // Opening again migrates nothing.
+    drop(store);
+    let store = PgStore::connect(&url).expect("reopen");
+    assert_eq!(topics_by_thread(&store), migrated);
+}

@@ -71,7 +71,10 @@ pub(crate) fn read(
     stream(
         conn,
         &entity_query(
-            "SELECT id, source_id, ext_id, inferred FROM threads",
+            "SELECT id, source_id, ext_id, inferred, \
+             coalesce((SELECT group_concat(topic, char(10)) FROM \
+                 (SELECT topic FROM thread_topics WHERE thread_id = threads.id ORDER BY topic)), '') \
+             FROM threads",
             "threads_seq",
             since,
         ),
@@ -83,6 +86,7 @@ pub(crate) fn read(
                 source: SourceId(r.get(1)?),
                 ext_id: r.get(2)?,
                 inferred: r.get(3)?,
+                topics: r.get(4)?,
             }))
         },
     )?;
@@ -173,9 +177,7 @@ pub(crate) fn read_entity_keys(
             })
         },
     )?;
-    keys(conn, "SELECT id FROM threads ORDER BY id", sink, |r| {
-        Ok(EntityKey::Thread(ThreadId(r.get(0)?)))
-    })?;
+    thread_keys(conn, sink)?;
     keys(
         conn,
         "SELECT id, team, team_since, bot, anonymous FROM members ORDER BY id",
@@ -207,6 +209,56 @@ pub(crate) fn read_entity_keys(
 }
 
 /// Runs `sql` and lends each row's key to `sink`.
+/// Every thread with its topics, in id order: the threads and the topics (both in thread
+/// order) read side by side, so that a database without topics pays nothing for them.
+fn thread_keys(
+    conn: &Connection,
+    sink: &mut dyn FnMut(EntityKey<'_>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut threads = conn
+        .prepare_cached("SELECT id FROM threads ORDER BY id")
+        .ctx("preparing to read threads")?;
+    let mut topics = conn
+        .prepare_cached("SELECT thread_id, topic FROM thread_topics ORDER BY thread_id, topic")
+        .ctx("preparing to read thread topics")?;
+    let mut threads = threads.query([]).ctx("reading threads")?;
+    let mut topics = topics.query([]).ctx("reading thread topics")?;
+    let mut next: Option<(i64, String)> = None;
+    let mut advance = |next: &mut Option<(i64, String)>| -> StoreResult<()> {
+        *next = match topics.next().ctx("reading thread topics")? {
+            Some(r) => Some((
+                r.get(0).ctx("reading thread topics")?,
+                r.get(1).ctx("reading thread topics")?,
+            )),
+            None => None,
+        };
+        Ok(())
+    };
+    advance(&mut next)?;
+    let mut joined = String::new();
+    while let Some(row) = threads.next().ctx("reading threads")? {
+        let id: i64 = row.get(0).ctx("reading threads")?;
+        joined.clear();
+        // Topics of threads that no longer exist cannot be: the table refers to threads.
+        while let Some((thread, topic)) = next.as_ref()
+            && *thread <= id
+        {
+            if *thread == id {
+                if !joined.is_empty() {
+                    joined.push('\n');
+                }
+                joined.push_str(topic);
+            }
+            advance(&mut next)?;
+        }
+        sink(EntityKey::Thread {
+            id: ThreadId(id),
+            topics: &joined,
+        })?;
+    }
+    Ok(())
+}
+
 fn keys(
     conn: &Connection,
     sql: &str,

@@ -470,6 +470,7 @@ impl<'a> Session<'a> {
                 deleted: false,
                 to: to_ext.map(str::as_bytes),
             };
+            let updates_before = out.updated;
             let changed = match planned.map(|p| p.write) {
                 Some(RowWrite::Unchanged(_)) => {
                     out.unchanged += 1;
@@ -524,6 +525,15 @@ impl<'a> Session<'a> {
                     }
                 }
             };
+            // Topics (`kith_store::topics_of`): a post stored for the first time with labels,
+            // or changed, gives its thread its own.
+            if changed
+                && let Some(thread) = thread
+                && let Some(topics) = kith_store::topics_of(a)
+                && (!topics.is_empty() || out.updated > updates_before)
+            {
+                replace_topics(conn, Some(seq), thread, &topics)?;
+            }
             if changed
                 && matches!(a.kind, Kind::Edit | Kind::Delete)
                 && let Some(target) = reply_to_id
@@ -778,6 +788,36 @@ impl Ingest for Session<'_> {
     fn rollback(mut self: Box<Self>) -> StoreResult<()> {
         self.end("ROLLBACK", "rolling back the import")
     }
+}
+
+/// Replaces the topics of `thread` with `topics` (ascending, each once); with `seq`, moves
+/// the thread's change number so that the change stream carries the new list.
+pub(crate) fn replace_topics(
+    conn: &Connection,
+    seq: Option<i64>,
+    thread: i64,
+    topics: &[String],
+) -> StoreResult<()> {
+    let removed = conn
+        .prepare_cached("DELETE FROM thread_topics WHERE thread_id = ?1")
+        .and_then(|mut s| s.execute([thread]))
+        .ctx("replacing a thread's topics")?;
+    let mut insert = conn
+        .prepare_cached("INSERT INTO thread_topics (thread_id, topic) VALUES (?1, ?2)")
+        .ctx("preparing to store thread topics")?;
+    for topic in topics {
+        insert
+            .execute(params![thread, topic])
+            .with_ctx(|| format!("storing topic `{topic}` of thread {thread}"))?;
+    }
+    if let Some(seq) = seq
+        && (removed > 0 || !topics.is_empty())
+    {
+        conn.prepare_cached("UPDATE threads SET seq = ?1 WHERE id = ?2")
+            .and_then(|mut s| s.execute(params![seq, thread]))
+            .ctx("marking a thread's topics changed")?;
+    }
+    Ok(())
 }
 
 /// Marks a stored thread inferred (its change number moves only if it was not); changes one

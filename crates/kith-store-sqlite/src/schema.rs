@@ -325,7 +325,46 @@ CREATE TABLE segments (
 "#;
 
 /// The migrations of this build, oldest first. Its length is `kith_store::SCHEMA_VERSION`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+/// v6: thread topics (`kith_store::topics_of`): the labels a thread's opening post carries
+/// on its platform (Stack Exchange tags, Discourse tags, GitHub labels), one row each, written
+/// by the ingest sessions; a change bumps the thread's `seq`. Filled from the stored
+/// activities once, after the script ([`backfill_topics`]).
+const V6: &str = r#"
+CREATE TABLE thread_topics (
+    thread_id BIGINT NOT NULL REFERENCES threads (id),
+    topic     TEXT NOT NULL,
+    PRIMARY KEY (thread_id, topic)
+) WITHOUT ROWID;
+"#;
+
+/// The schema version that brought thread topics: a migration from before it fills them.
+const TOPICS_VERSION: u32 = 6;
+
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+
+/// Thread topics of the posts stored before schema v6, as the ingest path writes them: every
+/// post in a thread whose attributes may hold labels, in id order (a later post of the same
+/// thread replaces an earlier one's).
+fn backfill_topics(conn: &Connection) -> StoreResult<()> {
+    let mut posts = conn
+        .prepare(
+            "SELECT thread_id, attrs FROM activities WHERE kind = 'post' AND thread_id IS NOT NULL \
+             AND (instr(attrs, '\"tags\"') > 0 OR instr(attrs, '\"topic_tags\"') > 0 OR instr(attrs, '\"labels\"') > 0) \
+             ORDER BY id",
+        )
+        .ctx("finding the posts with labels")?;
+    let mut rows = posts.query([]).ctx("reading the posts with labels")?;
+    while let Some(row) = rows.next().ctx("reading the posts with labels")? {
+        let thread: i64 = row.get(0).ctx("reading a post's thread")?;
+        let attrs: String = row.get(1).ctx("reading a post's attributes")?;
+        let Ok(attrs) = serde_json::from_str(&attrs) else {
+            continue;
+        };
+        let topics = kith_store::topics_of_attrs(&attrs);
+        crate::ingest::replace_topics(conn, None, thread, &topics)?;
+    }
+    Ok(())
+}
 
 const _: () = assert!(MIGRATIONS.len() == kith_store::SCHEMA_VERSION as usize);
 
@@ -416,6 +455,9 @@ pub(crate) fn migrate_with(
     for (i, script) in migrations.iter().enumerate().skip(from as usize) {
         tx.execute_batch(script)
             .with_ctx(|| format!("migrating {} to schema version {}", path.display(), i + 1))?;
+        if i + 1 == TOPICS_VERSION as usize && from > 0 {
+            backfill_topics(&tx)?;
+        }
     }
     tx.execute(
         "INSERT INTO kith_meta (key, value) VALUES ('schema_version', ?1)
@@ -513,6 +555,50 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 5_000);
+    }
+
+    #[test]
+    fn a_database_from_before_topics_gets_its_posts_labels_as_topics_when_it_migrates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kith.db");
+        // A v5 database: two questions with tags (one with a duplicate and an object label),
+        // a reply with tags (not a post: no topics), a post without labels, attributes that
+        // are not JSON, written as v5 did.
+        {
+            let mut conn = crate::connect(&path, true).unwrap();
+            migrate_with(&mut conn, &path, &MIGRATIONS[..TOPICS_VERSION as usize - 1]).unwrap();
+            conn.execute_batch(
+                r#"INSERT INTO sources (id, name, format, created_at, seq) VALUES (1, 'qa', 'stackexchange', 0, 1);
+                 INSERT INTO threads (id, source_id, ext_id, seq) VALUES (1, 1, '10', 1), (2, 1, '20', 1), (3, 1, '30', 1);
+                 INSERT INTO activities (id, source_id, ext_id, kind, ts, identity_id, thread_id, attrs, content_hash, seq) VALUES
+                   (1, 1, '10', 'post', 1700000000, 1, 1, '{"tags":["python","csv","python"]}', 1, 1),
+                   (2, 1, '11', 'reply', 1700000100, 1, 1, '{"tags":["not-a-topic"]}', 2, 1),
+                   (3, 1, '20', 'post', 1700000200, 1, 2, '{"labels":[{"name":"bug"}," Help  wanted "]}', 3, 1),
+                   (4, 1, '30', 'post', 1700000300, 1, 3, 'not json "tags"', 4, 1),
+                   (5, 1, '40', 'post', 1700000400, 1, NULL, '{"tags":["no-thread"]}', 5, 1);
+                 INSERT INTO activity_inserts (seq, first_id, last_id) VALUES (1, 1, 5);
+                 UPDATE kith_meta SET value = '1' WHERE key = 'seq';"#,
+            )
+            .unwrap();
+        }
+        let store = crate::SqliteStore::open(&path).unwrap();
+        let mut topics = Vec::new();
+        store
+            .read_entity_keys(&mut |k| {
+                if let kith_store::EntityKey::Thread { id, topics: t } = k {
+                    topics.push((id.0, t.to_owned()));
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            topics,
+            [
+                (1, "csv\npython".to_owned()),
+                (2, "Help wanted\nbug".to_owned()),
+                (3, String::new())
+            ]
+        );
     }
 
     #[test]

@@ -100,6 +100,12 @@ pub(crate) fn delete(conn: &Connection, seq: i64, name: &str) -> StoreResult<Del
     // Packs hold rows that are about to go; the next packing writes them again.
     crate::packs::drop_all(conn)?;
     crate::schema::raise_floor(conn, "threads")?;
+    // Topics go with their threads.
+    conn.execute(
+        "DELETE FROM thread_topics WHERE thread_id IN (SELECT id FROM threads WHERE source_id = ?1)",
+        [source],
+    )
+    .ctx("removing thread topics")?;
     // Scores go with their activities (whose removal the change stream reports).
     conn.execute(
         "DELETE FROM text_scores WHERE activity_id IN (SELECT id FROM activities WHERE source_id = ?1)",

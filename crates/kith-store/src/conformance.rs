@@ -63,6 +63,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     a_bulk_read_by_id_ranges_then_the_changes_since_equals_the_change_stream,
     packing_for_reads_changes_no_read,
     entity_keys_are_the_entities_of_the_change_stream_from_zero,
+    opening_posts_labels_are_their_threads_topics,
     edits_deletions_and_merges_appear_as_changes,
     source_removal_appears_as_changes,
     a_dropped_or_rolled_back_session_leaves_no_trace,
@@ -1480,7 +1481,7 @@ pub fn entity_keys_are_the_entities_of_the_change_stream_from_zero(store: &dyn S
         "the merged identity points at the member it was merged into"
     );
     assert!(
-        count(|k| matches!(k, EntityKey::Thread(_))) as u64
+        count(|k| matches!(k, EntityKey::Thread { .. })) as u64
             == store.counts().expect("counts").threads,
         "every thread"
     );
@@ -1496,6 +1497,105 @@ pub fn entity_keys_are_the_entities_of_the_change_stream_from_zero(store: &dyn S
         .unwrap_or_else(|e| panic!("read_entity_keys: {e}"));
     assert!(later > mark, "the watermark moves with a write");
     assert!(again > got.len(), "the later read has the new entities");
+}
+
+/// An opening post's platform labels are its thread's topics ([`crate::topics_of`]), in the
+/// change stream and the entity keys; a reply's are not; a re-import that changes them
+/// replaces them (and only then is the thread a change); deleting the source takes them.
+pub fn opening_posts_labels_are_their_threads_topics(store: &dyn Store) {
+    let tagged = |id: &str, tags: serde_json::Value| {
+        let mut a = post("qa", id, Some("u1"), "How do I read a CSV file?");
+        a.attrs.insert("tags".into(), tags);
+        a
+    };
+    let mut r = reply("qa", "r1", "u2", "q1");
+    r.thread = Some("t-q1".into());
+    r.attrs
+        .insert("tags".into(), serde_json::json!(["not-a-topic"]));
+    let q1 = tagged("q1", serde_json::json!(["python", "csv", "python"]));
+    let q2 = post("qa", "q2", Some("u1"), "No labels here");
+    import(store, "qa", &[&[q1, r, q2]]);
+
+    let topics_by_thread = |changes: &[Change]| -> BTreeMap<String, String> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Thread(t) => Some((t.ext_id.clone(), t.topics.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let (all, mark) = changes(store, Watermark::ZERO);
+    let threads = topics_by_thread(&all);
+    assert_eq!(threads.get("t-q1").map(String::as_str), Some("csv\npython"));
+    assert_eq!(threads.get("t-q2").map(String::as_str), Some(""));
+    // The entity keys carry the same topics.
+    let mut keyed = Vec::new();
+    store
+        .read_entity_keys(&mut |k| {
+            if let EntityKey::Thread { topics, .. } = k {
+                keyed.push(topics.to_owned());
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("read_entity_keys: {e}"));
+    keyed.sort();
+    assert_eq!(
+        keyed,
+        ["", "csv\npython"],
+        "the threads' topics as entity keys"
+    );
+
+    // The same export again: nothing changes, no thread is a change.
+    let q1 = tagged("q1", serde_json::json!(["python", "csv", "python"]));
+    let again = import(store, "qa", &[&[q1]]);
+    assert_eq!(again.unchanged, 1);
+    let (later, mark2) = changes(store, mark);
+    assert!(
+        topics_by_thread(&later).is_empty(),
+        "an unchanged re-import changes no thread: {later:?}"
+    );
+    // Labels changed on the platform: replaced.
+    let q1 = tagged("q1", serde_json::json!([{"name": "pandas"}, "csv"]));
+    let changed = import(store, "qa", &[&[q1]]);
+    assert_eq!(changed.updated, 1);
+    let (later, mark3) = changes(store, mark2);
+    assert_eq!(
+        topics_by_thread(&later).get("t-q1").map(String::as_str),
+        Some("csv\npandas"),
+        "the new labels replace the old"
+    );
+    // Labels removed: the thread has none.
+    let q1 = tagged("q1", serde_json::json!([]));
+    import(store, "qa", &[&[q1]]);
+    let (later, _) = changes(store, mark3);
+    assert_eq!(
+        topics_by_thread(&later).get("t-q1").map(String::as_str),
+        Some("")
+    );
+
+    // The source deleted: its threads and their topics go; another source's stay.
+    let other = tagged("o1", serde_json::json!(["kept"]));
+    import(
+        store,
+        "qa2",
+        &[&[{
+            let mut o = other;
+            o.source = "qa2".into();
+            o
+        }]],
+    );
+    store.delete_source("qa").expect("delete_source");
+    let mut keyed = Vec::new();
+    store
+        .read_entity_keys(&mut |k| {
+            if let EntityKey::Thread { topics, .. } = k {
+                keyed.push(topics.to_owned());
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("read_entity_keys: {e}"));
+    assert_eq!(keyed, ["kept"], "only the other source's thread is left");
 }
 
 /// The three steps of a bulk read (`read_changes_except_activities` from zero, the

@@ -29,7 +29,50 @@ use kith_model::Activity;
 
 /// The schema version this build of kith writes. A database at a higher version is refused
 /// ([`StoreError::NewerSchema`]); a lower one is migrated on open.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
+
+/// Topics a thread may have at most, and the longest topic kept (in characters).
+pub const MAX_TOPICS: usize = 20;
+pub const MAX_TOPIC_CHARS: usize = 100;
+
+/// The topics an activity gives its thread, when it is the thread's opening post: the labels
+/// the platform put on it (the attributes `tags` of a Stack Exchange question, `topic_tags` of
+/// a Discourse topic's first post, `labels` of a GitHub issue or pull request; each a string or
+/// an object with a `name`), white space collapsed, ascending, once, at most [`MAX_TOPICS`] of
+/// at most [`MAX_TOPIC_CHARS`] characters. `None` for an activity that is not a post in a
+/// thread (it says nothing about topics); an empty list for a post without labels. Every
+/// backend stores exactly this: a post stored for the first time with labels, or changed (a
+/// re-import with other content), replaces its thread's topics with its own (a changed post
+/// without labels clears them).
+pub fn topics_of(a: &Activity) -> Option<Vec<String>> {
+    if a.kind != kith_model::Kind::Post || a.thread.is_none() {
+        return None;
+    }
+    Some(topics_of_attrs(&a.attrs))
+}
+
+/// The labels in a post's attributes, as [`topics_of`] takes them.
+pub fn topics_of_attrs(attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    let mut topics: Vec<String> = ["tags", "topic_tags", "labels"]
+        .iter()
+        .filter_map(|k| attrs.get(*k)?.as_array())
+        .flatten()
+        .filter_map(|v| v.as_str().or_else(|| v.get("name")?.as_str()))
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.chars()
+                .take(MAX_TOPIC_CHARS)
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    topics.sort_unstable();
+    topics.dedup();
+    topics.truncate(MAX_TOPICS);
+    topics
+}
 
 /// A community's database. It also keeps the team's own data ([`Accounts`],
 /// [`MemberRecords`]: schema version 3) and what kith read from each message
@@ -278,5 +321,69 @@ impl Prepare for HashOnly {
             hashes,
             plan: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kith_model::{Kind, Timestamp};
+    use serde_json::json;
+
+    fn activity(kind: Kind, thread: bool, attrs: serde_json::Value) -> Activity {
+        let ts = Timestamp::parse_rfc3339("2024-01-01T00:00:00Z").expect("a time");
+        let mut a = Activity::new("s", "1", kind, ts, None);
+        a.thread = thread.then(|| "1".to_owned());
+        a.attrs = attrs.as_object().cloned().unwrap_or_default();
+        a
+    }
+
+    #[test]
+    fn topics_come_from_the_opening_posts_labels_of_every_platform() {
+        let topics = |kind, thread, attrs| topics_of(&activity(kind, thread, attrs));
+        let some = |t: &[&str]| Some(t.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        // Stack Exchange tags, GitHub labels, Discourse tags as strings or objects.
+        assert_eq!(
+            topics(Kind::Post, true, json!({"tags": ["python", "csv"]})),
+            some(&["csv", "python"])
+        );
+        assert_eq!(
+            topics(
+                Kind::Post,
+                true,
+                json!({"labels": ["bug", "good first issue"]})
+            ),
+            some(&["bug", "good first issue"])
+        );
+        assert_eq!(
+            topics(
+                Kind::Post,
+                true,
+                json!({"topic_tags": [{"id": 1, "name": "ux"}, "ux", " a\n b "]})
+            ),
+            some(&["a b", "ux"])
+        );
+        // Nothing usable: an empty list, which clears the thread's topics.
+        assert_eq!(
+            topics(
+                Kind::Post,
+                true,
+                json!({"tags": "python", "labels": [1, null, ""]})
+            ),
+            some(&[])
+        );
+        assert_eq!(topics(Kind::Post, true, json!({})), some(&[]));
+        // Not an opening post in a thread: says nothing.
+        assert_eq!(topics(Kind::Reply, true, json!({"tags": ["x"]})), None);
+        assert_eq!(topics(Kind::Post, false, json!({"tags": ["x"]})), None);
+        // Bounded.
+        let many: Vec<String> = (0..50).map(|i| format!("t{i:02}")).collect();
+        let long = "x".repeat(500);
+        let got =
+            topics(Kind::Post, true, json!({"tags": many, "labels": [long]})).expect("topics");
+        assert_eq!(got.len(), MAX_TOPICS);
+        assert_eq!(got[0], "t00");
+        let got = topics(Kind::Post, true, json!({"labels": ["x".repeat(500)]})).expect("topics");
+        assert_eq!(got[0].chars().count(), MAX_TOPIC_CHARS);
     }
 }

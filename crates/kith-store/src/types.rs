@@ -387,6 +387,9 @@ pub struct ThreadRow {
     pub ext_id: String,
     /// Reconstructed by kith (conversation window), not given by the platform.
     pub inferred: bool,
+    /// The thread's topics ([`crate::topics_of`]): ascending, each once, one per line; empty
+    /// when it has none.
+    pub topics: String,
 }
 
 /// The compact form of an activity that analytics reads: no text, no attributes.
@@ -444,7 +447,11 @@ pub enum EntityKey<'a> {
         source: SourceId,
         ext_id: &'a str,
     },
-    Thread(ThreadId),
+    Thread {
+        id: ThreadId,
+        /// As [`ThreadRow::topics`]: ascending, one per line, empty when none.
+        topics: &'a str,
+    },
     Member {
         id: MemberId,
         team: bool,
@@ -474,7 +481,10 @@ impl<'a> EntityKey<'a> {
                 source: c.source,
                 ext_id: &c.ext_id,
             },
-            Change::Thread(t) => EntityKey::Thread(t.id),
+            Change::Thread(t) => EntityKey::Thread {
+                id: t.id,
+                topics: &t.topics,
+            },
             Change::Member(m) => EntityKey::Member {
                 id: m.id,
                 team: m.team,

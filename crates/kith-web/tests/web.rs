@@ -897,7 +897,8 @@ async fn message_scores_show_with_their_evidence_in_timelines_threads_and_the_ap
             "post",
             "ann",
             "2020-01-06T10:00:00Z",
-            "",
+            // Labels on the platform: the thread's topics.
+            ",\"attrs\":{\"tags\":[\"proxy\",\"setup\"]}",
             "How do I configure the proxy? It keeps failing with a timeout.",
         ),
         line(
@@ -1046,4 +1047,10 @@ async fn message_scores_show_with_their_evidence_in_timelines_threads_and_the_ap
         "overview sentiment"
     );
     assert!(!page.contains("Not measured yet"));
+    // By topic: the thread's labels, each with the thread's messages.
+    assert!(page.contains("By topic"), "overview sentiment by topic");
+    assert!(
+        page.contains("<td>proxy</td>") && page.contains("<td>setup</td>"),
+        "both topics listed"
+    );
 }

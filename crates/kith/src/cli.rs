@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (database schema ", "5", ")");
+pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (database schema ", "6", ")");
 
 /// kith: see and tend the health of your community.
 ///

@@ -313,6 +313,18 @@ fn threads_match_jsonl(k: &Kith, db: &str, table: &ParquetTable) {
                 "{field}: {line}"
             );
         }
+        // Topics: a JSON array in the table's text column, an array in JSONL (left out when
+        // the thread has none).
+        let topics = match get(table, row, "topics") {
+            Field::Null => Value::Null,
+            Field::Str(json) => serde_json::from_str(json).expect("topics as JSON"),
+            other => panic!("topics as {other:?}"),
+        };
+        assert_eq!(
+            topics,
+            line.get("topics").cloned().unwrap_or(Value::Null),
+            "{line}"
+        );
     }
 }
 
@@ -384,7 +396,8 @@ fn parquet_columns_have_precise_types() {
             "id int64",
             "source string",
             "thread string",
-            "inferred boolean"
+            "inferred boolean",
+            "topics string null"
         ]
     );
 }
@@ -458,13 +471,23 @@ fn awkward_text_and_missing_fields_survive_parquet_and_csv() {
     // Line breaks, quotes, commas, non-Latin scripts and emoji in text and names; an activity
     // with nothing optional (no channel, thread, text, URL, author name); an author-less one.
     let lines = [
-        r#"{"v":1,"source":"chat","id":"1","kind":"post","ts":"2024-05-01T09:30:00.123456-07:00","author":{"id":"u1","name":"Zoë \"Z\" O'Brien, Jr."},"channel":"général","thread":"1","text":"line one\nline two\r\n\"quoted\", and, commas","url":"https://example.org/1?a=1,b=2"}"#,
+        r#"{"v":1,"source":"chat","id":"1","kind":"post","ts":"2024-05-01T09:30:00.123456-07:00","author":{"id":"u1","name":"Zoë \"Z\" O'Brien, Jr."},"channel":"général","thread":"1","text":"line one\nline two\r\n\"quoted\", and, commas","url":"https://example.org/1?a=1,b=2","attrs":{"tags":["général","a \"q\", b"]}}"#,
         r#"{"v":1,"source":"chat","id":"2","kind":"reply","ts":"2024-05-01T17:00:00Z","author":{"id":"u2","name":"李小龍"},"channel":"général","thread":"1","reply_to":"1","to":["u1"],"text":"Привет! 你好 👋🏽 مرحبا","attrs":{"note":"a\nb","n":[1,2]}}"#,
         r#"{"v":1,"source":"chat","id":"3","kind":"join","ts":"2024-05-02T00:00:00+05:30","author":{"id":"u3"}}"#,
         r#"{"v":1,"source":"chat","id":"4","kind":"reply","ts":"2024-05-02T01:00:00Z","author":null,"thread":"1","text":""}"#,
     ];
     k.import("awkward.db", &(lines.join("\n") + "\n"));
-    let [activities, members, _] = check_every_table(&k, "awkward.db");
+    let [activities, members, threads] = check_every_table(&k, "awkward.db");
+    // The thread's topics, its opening post's tags in byte order, quotes and commas kept.
+    let thread = threads
+        .rows
+        .iter()
+        .find(|r| get(&threads, r, "thread") == &Field::Str("1".into()))
+        .unwrap();
+    assert_eq!(
+        get(&threads, thread, "topics"),
+        &Field::Str(r#"["a \"q\", b","général"]"#.into())
+    );
     let by_id = |id: &str| {
         activities
             .rows

@@ -1,4 +1,4 @@
-//! Sentiment and hostility of messages per period and per channel (SPEC §4.5), from the text
+//! Sentiment and hostility of messages per period, channel and topic (SPEC §4.5), from the text
 //! scores kith-text stored for each message.
 
 use kith_model::Kind;
@@ -30,11 +30,14 @@ messages kith-text found hostile (insults, slurs, threats, harassment aimed at p
 report or a complaint is negative, not hostile); `hostile_share` is over the scored messages.
 `small_sample` is 1 when fewer than 30 messages are confident.
 
-Three tables: `summary` (the whole range, one row), `periods` (one row per calendar period
-overlapping the range; messages bucketed by their local day) and `channels` (the whole range,
+Four tables: `summary` (the whole range, one row), `periods` (one row per calendar period
+overlapping the range; messages bucketed by their local day), `channels` (the whole range,
 one row per source and channel with messages, by store ids; `channel` is empty for messages
-outside any channel). Per topic is not
-available: kith has no topic model yet.";
+outside any channel) and `topics` (the whole range, one row per topic with messages, by
+topic name in byte order; a message counts under every topic of its thread). A thread's
+**topics** are the labels its platform put on its opening post — Stack Exchange tags,
+Discourse tags, GitHub labels (`thread_topics`) — so a community whose platform has none (a
+chat, a mailing list) has no `topics` rows.";
 
 /// The aggregate columns, shared by both tables.
 macro_rules! tally_sql {
@@ -121,7 +124,25 @@ SELECT src.name AS source, ch.ext_id AS channel, ",
     shares_sql!(),
     "
 FROM per JOIN sources src ON src.id = per.source_id LEFT JOIN channels ch ON ch.id = per.channel_id
-ORDER BY per.source_id, COALESCE(per.channel_id, 0)"
+ORDER BY per.source_id, COALESCE(per.channel_id, 0);
+WITH ",
+    crate::scope_ctes!(),
+    ",
+msg AS (
+  SELECT c.id, c.thread_id, s.scored, s.sentiment, s.confidence, s.hostile
+  FROM counted c JOIN text_scores s ON s.activity_id = c.id
+  WHERE c.kind IN ('post', 'reply', 'answer', 'feedback') AND c.ts >= :from_ts AND c.ts < :to_ts
+),
+per AS (
+  SELECT tt.topic, ",
+    tally_sql!(),
+    "
+  FROM msg m JOIN thread_topics tt ON tt.thread_id = m.thread_id GROUP BY tt.topic
+)
+SELECT topic, ",
+    shares_sql!(),
+    "
+FROM per ORDER BY topic"
 );
 
 /// A confident message is positive at or above this sentiment (ten-thousandths: 0.05).
@@ -211,6 +232,9 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     // (source store id, channel store id or 0) → (source, channel, tally)
     let mut per_channel: std::collections::BTreeMap<(i64, i64), (u16, u32, Tally)> =
         std::collections::BTreeMap::new();
+    // Topic id → tally (a community without topics never fills it, nor looks).
+    let mut per_topic: std::collections::HashMap<u32, Tally> = std::collections::HashMap::new();
+    let any_topics = snap.has_topics();
     if snap.has_text_scores() {
         for slot in s.counted_slots_from(s.p.from_ts) {
             let flags = snap.text_flags(slot);
@@ -245,6 +269,12 @@ fn compute(s: &Scope<'_>) -> MetricValue {
                 .or_insert((src, ch, Tally::default()))
                 .2
                 .add(flags, sentiment);
+            let thread = snap.thread[slot];
+            if any_topics && thread != NONE {
+                for &topic in snap.topics_of_thread(thread) {
+                    per_topic.entry(topic).or_default().add(flags, sentiment);
+                }
+            }
         }
     }
     let mut summary = Table::new("summary", &TALLY_COLUMNS);
@@ -272,9 +302,23 @@ fn compute(s: &Scope<'_>) -> MetricValue {
         row.extend(tally.cells());
         channels.push(row);
     }
+    let mut columns = vec!["topic"];
+    columns.extend(TALLY_COLUMNS);
+    let mut topics = Table::new("topics", &columns);
+    let mut by_name: Vec<(&str, &Tally)> = per_topic
+        .iter()
+        .map(|(&t, tally)| (snap.topic_names[t as usize].as_str(), tally))
+        .collect();
+    // Byte order, as the reference SQL's `ORDER BY topic` (binary collation).
+    by_name.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    for (name, tally) in by_name {
+        let mut row = vec![Cell::from(name.to_owned())];
+        row.extend(tally.cells());
+        topics.push(row);
+    }
     MetricValue {
         metric: METRIC.name,
-        tables: vec![summary, periods, channels],
+        tables: vec![summary, periods, channels, topics],
     }
 }
 
@@ -342,6 +386,59 @@ mod tests {
         assert_eq!(ch.rows[0][2..], t.rows[0][1..]);
         // The whole range is January's messages (February has none).
         assert_eq!(v.table("summary").unwrap().rows, [t.rows[0][1..].to_vec()]);
+    }
+
+    // Topics: three threads in January 2024.
+    // - t1, tagged `python` and `csv`: ann's post +0.6 (confident, positive) and bob's reply
+    //   −0.3 (confident, negative);
+    // - t2, tagged `python` and `Été`: cat's post hostile at −0.9 (confident, negative,
+    //   hostile) and dan's reply in German (not scored);
+    // - t3, no tags: eve's post +0.5 (counts under no topic).
+    // So `csv`: 2 messages, 2 scored, 2 confident, 1 positive, 1 negative, shares 0.5 / 0.5;
+    // `python`: 4 messages, 3 scored, 1 not scored, 3 confident, 1 positive, 2 negative, 1
+    // hostile (1/3); `Été` (byte order: `É` after ASCII letters, so last): 2 messages, 1
+    // scored, 1 not scored, 1 confident, 0 positive, 1 negative, 1 hostile (1/1). Every row a
+    // small sample (fewer than 30 confident).
+    #[test]
+    fn messages_count_under_every_topic_of_their_thread() {
+        let mut c = Community::new();
+        let a = c.post("ann", at("2024-01-02T10:00:00Z"), "t1");
+        c.say(&a, Said::new(6_000, &[]));
+        let b = c.reply("bob", at("2024-01-02T11:00:00Z"), "t1");
+        c.say(&b, Said::new(-3_000, &[]));
+        let x = c.post("cat", at("2024-01-03T10:00:00Z"), "t2");
+        c.say(&x, Said::new(-9_000, &[]).hostile());
+        let d = c.reply("dan", at("2024-01-03T11:00:00Z"), "t2");
+        c.say(&d, Said::other_language());
+        let e = c.post("eve", at("2024-01-04T10:00:00Z"), "t3");
+        c.say(&e, Said::new(5_000, &[]));
+        c.tag("t1", &["python", "csv"]);
+        c.tag("t2", &["python", "Été"]);
+        let snap = c.snapshot();
+        let v =
+            crate::compute(&snap, &day_params("2024-01-01", "2024-01-31"), "sentiment").unwrap();
+        let t = v.table("topics").unwrap();
+        let row = |topic: &str, n: [i64; 6], shares: [Option<f64>; 2], hostile: i64, hs: f64| {
+            let mut r = vec![Cell::Text(topic.into())];
+            r.extend(n.iter().map(|&k| Cell::Int(k)));
+            r.extend(shares.iter().map(|s| s.map_or(Cell::Null, Cell::Real)));
+            r.extend([Cell::Int(hostile), Cell::Real(hs), Cell::Int(1)]);
+            r
+        };
+        assert_eq!(
+            t.rows,
+            vec![
+                row("csv", [2, 2, 0, 2, 1, 1], [Some(0.5), Some(0.5)], 0, 0.0),
+                row(
+                    "python",
+                    [4, 3, 1, 3, 1, 2],
+                    [Some(1.0 / 3.0), Some(2.0 / 3.0)],
+                    1,
+                    1.0 / 3.0
+                ),
+                row("Été", [2, 1, 1, 1, 0, 1], [Some(0.0), Some(1.0)], 1, 1.0),
+            ]
+        );
     }
 
     #[test]

@@ -220,6 +220,54 @@ fn sentiment_section(c: &Computed, prev: Option<&Computed>) -> Markup {
                 p.small.muted { (ui::num(not_scored as i64)) " messages are in a language kith-text does not score (English only) and count nowhere here." }
             }
             @if let Some(svg) = chart { (ui::raw(svg)) }
+            (topics_table(c))
+        }
+    }
+}
+
+/// Topics with the most messages in the range (the labels of the threads' opening posts),
+/// with their shares; nothing for a community whose platform has no labels.
+fn topics_table(c: &Computed) -> Markup {
+    const SHOWN: usize = 10;
+    let Some(t) = c.metric("sentiment").and_then(|m| m.table("topics")) else {
+        return html! {};
+    };
+    if t.rows.is_empty() {
+        return html! {};
+    }
+    let number = |i: usize, col: &str| t.get(i, col).and_then(|v| v.as_f64());
+    let mut rows: Vec<usize> = (0..t.rows.len()).collect();
+    // Most messages first; the table's own (byte) order between equals.
+    rows.sort_by(|&a, &b| {
+        number(b, "messages")
+            .unwrap_or(0.0)
+            .total_cmp(&number(a, "messages").unwrap_or(0.0))
+    });
+    let share = |i: usize, col: &str| number(i, col).map_or_else(|| "–".to_owned(), ui::pct);
+    html! {
+        table {
+            caption { "By topic (the labels of the threads' opening posts), most messages first" }
+            thead { tr {
+                th scope="col" { "topic" }
+                th.num scope="col" { "messages" }
+                th.num scope="col" { "positive" }
+                th.num scope="col" { "negative" }
+                th.num scope="col" { "hostile" }
+            } }
+            tbody {
+                @for &i in rows.iter().take(SHOWN) {
+                    tr {
+                        td { (t.get(i, "topic").map(super::cell).unwrap_or_default()) }
+                        td.num { (ui::num(number(i, "messages").unwrap_or(0.0) as i64)) }
+                        td.num { (share(i, "positive_share")) }
+                        td.num { (share(i, "negative_share")) }
+                        td.num { (share(i, "hostile_share")) }
+                    }
+                }
+            }
+        }
+        @if t.rows.len() > SHOWN {
+            p.muted.small { (t.rows.len() - SHOWN) " more topics in " code { "kith report" } " and the API." }
         }
     }
 }

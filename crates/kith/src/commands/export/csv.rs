@@ -99,12 +99,13 @@ mod tests {
                 Cell::Text(Some("forum")),
                 Cell::Text(Some("t,1")),
                 Cell::Bool(true),
+                Cell::Text(Some(r#"["a","b"]"#)),
             ])
             .unwrap();
         table.finish().unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "id,source,thread,inferred\n4,forum,\"t,1\",1\n"
+            "id,source,thread,inferred,topics\n4,forum,\"t,1\",1,\"[\"\"a\"\",\"\"b\"\"]\"\n"
         );
 
         let mut out = Vec::new();

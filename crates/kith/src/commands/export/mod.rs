@@ -265,14 +265,16 @@ fn write_export(
                     Change::Thread(t) => {
                         n += 1;
                         let source = source_names.get(&t.source).map_or("", String::as_str);
+                        let topics = table::topics_json(&t);
                         let written = match (&mut jsonl, &mut writer) {
-                            (Some(out), _) => writeln!(
-                                out,
-                                "{}",
-                                serde_json::json!({ "id": t.id, "source": source, "thread": t.ext_id, "inferred": t.inferred })
-                            )
-                            .map_err(WriteError::from),
-                            (None, Some(w)) => w.row(&table::thread_row(&t, source)),
+                            (Some(out), _) => {
+                                let mut row = serde_json::json!({ "id": t.id, "source": source, "thread": t.ext_id, "inferred": t.inferred });
+                                if !t.topics.is_empty() {
+                                    row["topics"] = t.topics.split('\n').collect::<Vec<_>>().into();
+                                }
+                                writeln!(out, "{row}").map_err(WriteError::from)
+                            }
+                            (None, Some(w)) => w.row(&table::thread_row(&t, source, topics.as_deref())),
                             (None, None) => Ok(()),
                         };
                         written.map_err(|err| stop_on(err, &mut failed))?;

@@ -286,12 +286,14 @@ mod tests {
             .collect()
     }
 
-    fn thread(id: i64, name: &str, inferred: bool) -> [Cell<'_>; 4] {
+    /// A thread row; the inferred one has topics.
+    fn thread(id: i64, name: &str, inferred: bool) -> [Cell<'_>; 5] {
         [
             Cell::Int(Some(id)),
             Cell::Text(Some("forum")),
             Cell::Text(Some(name)),
             Cell::Bool(inferred),
+            Cell::Text(inferred.then_some(r#"["x"]"#)),
         ]
     }
 
@@ -324,6 +326,11 @@ mod tests {
                     Field::Str("forum".into()),
                     Field::Str((*name).into()),
                     Field::Bool(i == 2),
+                    if i == 2 {
+                        Field::Str(r#"["x"]"#.into())
+                    } else {
+                        Field::Null
+                    },
                 ]
             })
             .collect();

@@ -138,6 +138,7 @@ pub const THREADS: &[Column] = &[
     column("source", Text),
     column("thread", Text),
     column("inferred", Bool),
+    nullable("topics", Json),
 ];
 
 /// The JSON columns of an activity, rendered once per row (the cells borrow them).
@@ -206,13 +207,21 @@ pub fn member_row(m: &MemberRow) -> [Cell<'_>; 8] {
     ]
 }
 
-/// A thread as a row of [`THREADS`], with its source's name.
-pub fn thread_row<'a>(t: &'a ThreadRow, source: &'a str) -> [Cell<'a>; 4] {
+/// A thread's topics as a JSON array of strings, `None` when it has none.
+pub fn topics_json(t: &ThreadRow) -> Option<String> {
+    (!t.topics.is_empty())
+        .then(|| serde_json::Value::from(t.topics.split('\n').collect::<Vec<_>>()).to_string())
+}
+
+/// A thread as a row of [`THREADS`], with its source's name and its topics as
+/// [`topics_json`] gives them.
+pub fn thread_row<'a>(t: &'a ThreadRow, source: &'a str, topics: Option<&'a str>) -> [Cell<'a>; 5] {
     [
         Cell::Int(Some(t.id.0)),
         Cell::Text(Some(source)),
         Cell::Text(Some(&t.ext_id)),
         Cell::Bool(t.inferred),
+        Cell::Text(topics),
     ]
 }
 
@@ -276,8 +285,17 @@ mod tests {
             source: SourceId(1),
             ext_id: "t".into(),
             inferred: true,
+            topics: "csv\npython".into(),
         };
-        assert_fits(THREADS, &thread_row(&thread, "s"));
+        let topics = topics_json(&thread);
+        assert_eq!(topics.as_deref(), Some(r#"["csv","python"]"#));
+        assert_fits(THREADS, &thread_row(&thread, "s", topics.as_deref()));
+        let untagged = ThreadRow {
+            topics: String::new(),
+            ..thread
+        };
+        assert_eq!(topics_json(&untagged), None);
+        assert_fits(THREADS, &thread_row(&untagged, "s", None));
     }
 
     #[test]
