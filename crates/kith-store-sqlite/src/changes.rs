@@ -208,7 +208,6 @@ pub(crate) fn read_entity_keys(
     Ok(Watermark(counter + 1))
 }
 
-/// Runs `sql` and lends each row's key to `sink`.
 /// Every thread with its topics, in id order: the threads and the topics (both in thread
 /// order) read side by side, so that a database without topics pays nothing for them.
 fn thread_keys(
@@ -239,7 +238,8 @@ fn thread_keys(
     while let Some(row) = threads.next().ctx("reading threads")? {
         let id: i64 = row.get(0).ctx("reading threads")?;
         joined.clear();
-        // Topics of threads that no longer exist cannot be: the table refers to threads.
+        // Topics of a thread id that `threads` lacks are passed over (there are none: a
+        // thread's topics go with it when its source is deleted).
         while let Some((thread, topic)) = next.as_ref()
             && *thread <= id
         {
@@ -259,6 +259,7 @@ fn thread_keys(
     Ok(())
 }
 
+/// Runs `sql` and lends each row's key to `sink`.
 fn keys(
     conn: &Connection,
     sql: &str,
