@@ -193,10 +193,15 @@ pub struct Snapshot {
     thread_store_id: Vec<i64>,
     threads_dirty: bool,
     /// Topics (the labels of threads' opening posts, `kith_store::topics_of`): names by dense
-    /// topic id, and per thread that has any, its topic ids. Empty for most communities.
+    /// topic id; the distinct sets of topics threads have (topic ids in name order), each
+    /// once; and per thread its set (`NONE`: none; threads past the end have none). Empty for
+    /// most communities; a forum where every thread is labelled keeps 4 bytes per thread,
+    /// and a metric tallies per set, not per topic, while it passes over the messages.
     pub(crate) topic_names: Vec<String>,
     topic_ids: HashMap<String, u32>,
-    pub(crate) thread_topics: HashMap<u32, Vec<u32>>,
+    pub(crate) topic_sets: Vec<Vec<u32>>,
+    topic_set_ids: HashMap<Vec<u32>, u32>,
+    thread_topic_set: Vec<u32>,
 
     // --- members and identities ---
     member_ids: DenseIds,
@@ -730,10 +735,11 @@ impl Snapshot {
                 .map(|n| 2 * (n.capacity() + std::mem::size_of::<String>()) + 8)
                 .sum::<usize>()
             + self
-                .thread_topics
-                .values()
-                .map(|t| v(t) + std::mem::size_of::<(u32, Vec<u32>)>())
-                .sum::<usize>();
+                .topic_sets
+                .iter()
+                .map(|t| 2 * (v(t) + std::mem::size_of::<Vec<u32>>()) + 8)
+                .sum::<usize>()
+            + v(&self.thread_topic_set);
         let members = self.member_ids.bytes()
             + v(&self.member_store_id)
             + v(&self.member_flags)
@@ -1195,11 +1201,14 @@ impl Snapshot {
 
     /// Thread `t`'s topics, one per line (as `kith_store::ThreadRow::topics`).
     fn set_topics(&mut self, t: u32, topics: &str) {
+        let t = t as usize;
         if topics.is_empty() {
-            self.thread_topics.remove(&t);
+            if let Some(set) = self.thread_topic_set.get_mut(t) {
+                *set = NONE;
+            }
             return;
         }
-        let ids = topics
+        let ids: Vec<u32> = topics
             .split('\n')
             .map(|name| match self.topic_ids.get(name) {
                 Some(&id) => id,
@@ -1211,17 +1220,33 @@ impl Snapshot {
                 }
             })
             .collect();
-        self.thread_topics.insert(t, ids);
+        let set = match self.topic_set_ids.get(&ids) {
+            Some(&set) => set,
+            None => {
+                let set = self.topic_sets.len() as u32;
+                self.topic_sets.push(ids.clone());
+                self.topic_set_ids.insert(ids, set);
+                set
+            }
+        };
+        if self.thread_topic_set.len() <= t {
+            self.thread_topic_set.resize(t + 1, NONE);
+        }
+        self.thread_topic_set[t] = set;
     }
 
-    /// Some thread has topics.
+    /// Some thread has (or had) topics.
     pub(crate) fn has_topics(&self) -> bool {
-        !self.thread_topics.is_empty()
+        !self.topic_sets.is_empty()
     }
 
-    /// The topic ids of thread `t` (none for most threads).
-    pub(crate) fn topics_of_thread(&self, t: u32) -> &[u32] {
-        self.thread_topics.get(&t).map_or(&[], Vec::as_slice)
+    /// The topic set of thread `t` (an index into `topic_sets`; `NONE`: no topics).
+    #[inline]
+    pub(crate) fn topic_set_of(&self, t: u32) -> u32 {
+        self.thread_topic_set
+            .get(t as usize)
+            .copied()
+            .unwrap_or(NONE)
     }
 
     fn member_slot(&mut self, id: i64) -> u32 {

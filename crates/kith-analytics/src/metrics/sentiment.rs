@@ -191,6 +191,16 @@ impl Tally {
         }
     }
 
+    fn merge(&mut self, other: &Tally) {
+        self.messages += other.messages;
+        self.scored += other.scored;
+        self.not_scored += other.not_scored;
+        self.confident += other.confident;
+        self.positive += other.positive;
+        self.negative += other.negative;
+        self.hostile += other.hostile;
+    }
+
     fn cells(&self) -> Vec<Cell> {
         vec![
             self.messages.into(),
@@ -232,9 +242,9 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     // (source store id, channel store id or 0) → (source, channel, tally)
     let mut per_channel: std::collections::BTreeMap<(i64, i64), (u16, u32, Tally)> =
         std::collections::BTreeMap::new();
-    // Topic id → tally (a community without topics never fills it, nor looks).
-    let mut per_topic: std::collections::HashMap<u32, Tally> = std::collections::HashMap::new();
+    // Per topic set (what threads carry): a community without topics never looks.
     let any_topics = snap.has_topics();
+    let mut per_set = vec![Tally::default(); if any_topics { snap.topic_sets.len() } else { 0 }];
     if snap.has_text_scores() {
         for slot in s.counted_slots_from(s.p.from_ts) {
             let flags = snap.text_flags(slot);
@@ -269,10 +279,10 @@ fn compute(s: &Scope<'_>) -> MetricValue {
                 .or_insert((src, ch, Tally::default()))
                 .2
                 .add(flags, sentiment);
-            let thread = snap.thread[slot];
-            if any_topics && thread != NONE {
-                for &topic in snap.topics_of_thread(thread) {
-                    per_topic.entry(topic).or_default().add(flags, sentiment);
+            if any_topics {
+                let set = snap.topic_set_of(snap.thread[slot]);
+                if set != NONE {
+                    per_set[set as usize].add(flags, sentiment);
                 }
             }
         }
@@ -305,9 +315,20 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     let mut columns = vec!["topic"];
     columns.extend(TALLY_COLUMNS);
     let mut topics = Table::new("topics", &columns);
+    // Each set's counts go to each of its topics.
+    let mut per_topic = vec![Tally::default(); snap.topic_names.len()];
+    for (set, tally) in per_set.iter().enumerate() {
+        if tally.messages > 0 {
+            for &topic in &snap.topic_sets[set] {
+                per_topic[topic as usize].merge(tally);
+            }
+        }
+    }
     let mut by_name: Vec<(&str, &Tally)> = per_topic
         .iter()
-        .map(|(&t, tally)| (snap.topic_names[t as usize].as_str(), tally))
+        .enumerate()
+        .filter(|(_, tally)| tally.messages > 0)
+        .map(|(t, tally)| (snap.topic_names[t].as_str(), tally))
         .collect();
     // Byte order, as the reference SQL's `ORDER BY topic` (binary collation).
     by_name.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
