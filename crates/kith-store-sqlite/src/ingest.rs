@@ -150,6 +150,12 @@ struct State {
     /// The first activity id of this session: rows below it existed before, and any change
     /// to them is marked (`changed`); the session's own rows are found by their id range.
     first_activity: i64,
+    /// The first thread id of this session: threads from it on were created by this session
+    /// and already carry its change number.
+    first_thread: i64,
+    /// A bit per thread this session created (from `first_thread`): it has topics already, so
+    /// new ones replace them; without it there is nothing to replace.
+    new_thread_topics: Vec<u64>,
     /// Activity ids a bulk preparer gave to repeats it no longer remembered, and the rows
     /// those repeats turned out to be (references to the first are read as the second).
     fixups: HashMap<i64, i64>,
@@ -238,6 +244,7 @@ impl<'a> Session<'a> {
             }
         };
         let first_activity = counters.activity.load(Ordering::Relaxed);
+        let first_thread = counters.thread.load(Ordering::Relaxed);
         let mut session = Session {
             conn,
             open: true,
@@ -255,6 +262,8 @@ impl<'a> Session<'a> {
                 recent: HashMap::default(),
                 counters,
                 first_activity,
+                first_thread,
+                new_thread_topics: Vec::new(),
                 fixups: HashMap::default(),
                 packs: crate::packs::SessionPacks::new(first_activity),
                 inferred_later: Vec::new(),
@@ -532,7 +541,23 @@ impl<'a> Session<'a> {
                 && let Some(topics) = kith_store::topics_of(a)
                 && (!topics.is_empty() || out.updated > updates_before)
             {
-                replace_topics(conn, Some(seq), thread, &topics)?;
+                if let Ok(k) = usize::try_from(thread - st.first_thread) {
+                    // A thread this session created: it carries the session's change number
+                    // already, and has topics only if an earlier post of the session gave it
+                    // some.
+                    let (word, bit) = (k / 64, 1u64 << (k % 64));
+                    if st.new_thread_topics.len() <= word {
+                        st.new_thread_topics.resize(word + 1, 0);
+                    }
+                    if st.new_thread_topics[word] & bit == 0 {
+                        add_topics(conn, thread, &topics)?;
+                    } else {
+                        replace_topics(conn, None, thread, &topics)?;
+                    }
+                    st.new_thread_topics[word] |= bit;
+                } else {
+                    replace_topics(conn, Some(seq), thread, &topics)?;
+                }
             }
             if changed
                 && matches!(a.kind, Kind::Edit | Kind::Delete)
@@ -790,6 +815,19 @@ impl Ingest for Session<'_> {
     }
 }
 
+/// Stores `topics` for `thread`, which has none.
+fn add_topics(conn: &Connection, thread: i64, topics: &[String]) -> StoreResult<()> {
+    let mut insert = conn
+        .prepare_cached("INSERT INTO thread_topics (thread_id, topic) VALUES (?1, ?2)")
+        .ctx("preparing to store thread topics")?;
+    for topic in topics {
+        insert
+            .execute(params![thread, topic])
+            .with_ctx(|| format!("storing topic `{topic}` of thread {thread}"))?;
+    }
+    Ok(())
+}
+
 /// Replaces the topics of `thread` with `topics` (ascending, each once); with `seq`, moves
 /// the thread's change number so that the change stream carries the new list.
 pub(crate) fn replace_topics(
@@ -802,14 +840,7 @@ pub(crate) fn replace_topics(
         .prepare_cached("DELETE FROM thread_topics WHERE thread_id = ?1")
         .and_then(|mut s| s.execute([thread]))
         .ctx("replacing a thread's topics")?;
-    let mut insert = conn
-        .prepare_cached("INSERT INTO thread_topics (thread_id, topic) VALUES (?1, ?2)")
-        .ctx("preparing to store thread topics")?;
-    for topic in topics {
-        insert
-            .execute(params![thread, topic])
-            .with_ctx(|| format!("storing topic `{topic}` of thread {thread}"))?;
-    }
+    add_topics(conn, thread, topics)?;
     if let Some(seq) = seq
         && (removed > 0 || !topics.is_empty())
     {

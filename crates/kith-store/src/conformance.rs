@@ -1574,6 +1574,21 @@ pub fn opening_posts_labels_are_their_threads_topics(store: &dyn Store) {
         Some("")
     );
 
+    // Two labelled posts of one new thread in one session: the later one's labels replace
+    // the earlier one's, as across sessions.
+    let mut first = tagged("n1", serde_json::json!(["old", "shared"]));
+    first.thread = Some("t-new".into());
+    let mut second = tagged("n2", serde_json::json!(["shared", "young"]));
+    second.thread = Some("t-new".into());
+    let mark4 = changes(store, Watermark::ZERO).1;
+    import(store, "qa", &[&[first], &[second]]);
+    let (later, _) = changes(store, mark4);
+    assert_eq!(
+        topics_by_thread(&later).get("t-new").map(String::as_str),
+        Some("shared\nyoung"),
+        "the later post of the session gives the topics"
+    );
+
     // The source deleted: its threads and their topics go; another source's stay.
     let other = tagged("o1", serde_json::json!(["kept"]));
     import(
