@@ -15,6 +15,7 @@
 mod activity;
 pub mod jsonl;
 mod kind;
+pub mod markdown;
 mod time;
 
 pub use activity::{Activity, Author, Derived, Sentiment};

@@ -1530,18 +1530,21 @@ pub fn opening_posts_labels_are_their_threads_topics(store: &dyn Store) {
     assert_eq!(threads.get("t-q1").map(String::as_str), Some("csv\npython"));
     assert_eq!(threads.get("t-q2").map(String::as_str), Some(""));
     // The entity keys carry the same topics.
-    let mut keyed = Vec::new();
-    store
-        .read_entity_keys(&mut |k| {
-            if let EntityKey::Thread { topics, .. } = k {
-                keyed.push(topics.to_owned());
-            }
-            Ok(())
-        })
-        .unwrap_or_else(|e| panic!("read_entity_keys: {e}"));
-    keyed.sort();
+    let keyed_topics = || {
+        let mut keyed = Vec::new();
+        store
+            .read_entity_keys(&mut |k| {
+                if let EntityKey::Thread { topics, .. } = k {
+                    keyed.push(topics.to_owned());
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("read_entity_keys: {e}"));
+        keyed.sort();
+        keyed
+    };
     assert_eq!(
-        keyed,
+        keyed_topics(),
         ["", "csv\npython"],
         "the threads' topics as entity keys"
     );
@@ -1601,16 +1604,11 @@ pub fn opening_posts_labels_are_their_threads_topics(store: &dyn Store) {
         }]],
     );
     store.delete_source("qa").expect("delete_source");
-    let mut keyed = Vec::new();
-    store
-        .read_entity_keys(&mut |k| {
-            if let EntityKey::Thread { topics, .. } = k {
-                keyed.push(topics.to_owned());
-            }
-            Ok(())
-        })
-        .unwrap_or_else(|e| panic!("read_entity_keys: {e}"));
-    assert_eq!(keyed, ["kept"], "only the other source's thread is left");
+    assert_eq!(
+        keyed_topics(),
+        ["kept"],
+        "only the other source's thread is left"
+    );
 }
 
 /// The three steps of a bulk read (`read_changes_except_activities` from zero, the

@@ -323,24 +323,21 @@ pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
 /// written in angle brackets (`<https://x.org/a>`, Slack's bare links, e-mail's convention)
 /// shows without them.
 fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    use kith_model::markdown::{Unclosed, without_html_comments};
     use std::borrow::Cow;
-    if !text.contains("<!--") && !text.contains("<http") && !text.contains("<mailto:") {
-        return Cow::Borrowed(text);
+    let text = without_html_comments(text, Unclosed::Stays);
+    if !text.contains("<http") && !text.contains("<mailto:") {
+        return text;
     }
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut rest: &str = &text;
     while let Some(lt) = rest.find('<') {
         out.push_str(&rest[..lt]);
         let from = &rest[lt..];
-        if let Some(inside) = from.strip_prefix("<!--")
-            && let Some(end) = inside.find("-->")
-        {
-            rest = &inside[end + 3..];
-            continue;
-        }
         let link = ["<http://", "<https://", "<mailto:"]
             .iter()
             .any(|p| from.starts_with(p));
+        // A link runs to the first `>`, without white space or another `<` before it.
         match from[1..].find(['>', '<']).map(|e| e + 1) {
             Some(end)
                 if link
@@ -408,6 +405,11 @@ mod tests {
         assert_eq!(
             plain("write to <mailto:a@x.org> or <http://x.org>"),
             "write to mailto:a@x.org or http://x.org"
+        );
+        // A comment in fenced code is code.
+        assert_eq!(
+            plain("Use this:\n```html\n<!-- placeholder -->\n```\n<!-- hint -->done"),
+            "Use this:\n```html\n<!-- placeholder -->\n```\ndone"
         );
         // Not links, or not closed: as written.
         for t in [

@@ -166,49 +166,11 @@ fn str_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 /// code, where they are code. `None` for an empty body or one that was only comments.
 fn shown_body(v: &Value) -> Option<String> {
     let body = str_of(v, "body")?;
-    if !body.contains("<!--") {
-        return Some(body.to_owned());
-    }
-    let mut out = String::with_capacity(body.len());
-    let mut in_comment = false;
-    let mut in_fence = false;
-    for line in body.split_inclusive('\n') {
-        if !in_comment {
-            let t = line.trim_start();
-            let fence = t.starts_with("```") || t.starts_with("~~~");
-            in_fence ^= fence;
-            // A fence line and the code between are kept as written.
-            if fence || in_fence {
-                out.push_str(line);
-                continue;
-            }
-        }
-        let mut rest = line;
-        loop {
-            if in_comment {
-                match rest.find("-->") {
-                    Some(end) => {
-                        in_comment = false;
-                        rest = &rest[end + 3..];
-                    }
-                    None => break,
-                }
-            } else {
-                match rest.find("<!--") {
-                    Some(start) => {
-                        out.push_str(&rest[..start]);
-                        in_comment = true;
-                        rest = &rest[start + 4..];
-                    }
-                    None => {
-                        out.push_str(rest);
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    (!out.trim().is_empty()).then_some(out)
+    let shown = kith_model::markdown::without_html_comments(
+        body,
+        kith_model::markdown::Unclosed::HidesTheRest,
+    );
+    (!shown.trim().is_empty()).then(|| shown.into_owned())
 }
 
 fn u64_of(v: &Value, key: &str) -> Option<u64> {
