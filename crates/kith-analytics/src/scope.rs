@@ -465,17 +465,10 @@ fn admit_run(
     let base = lo * 64;
     let end = (hi * 64).min(snap.slots());
     for slot in base..end {
-        // The member lookups below miss the caches (a random member per slot): the identity's
-        // member is asked for two strides ahead, the member's flags and figures one stride
-        // ahead (`prefetch`).
-        if slot + 2 * AHEAD < end {
-            prefetch(
-                &snap.identity_member,
-                snap.identity[slot + 2 * AHEAD] as usize,
-            );
-        }
+        // The member's flags and figures below miss the caches (a random member per slot):
+        // they are asked for one stride ahead (`prefetch`).
         if slot + AHEAD < end {
-            let m = snap.member_of(slot + AHEAD) as usize;
+            let m = snap.member[slot + AHEAD] as usize;
             prefetch(&per_member, m);
             prefetch(&snap.member_flags, m);
         }
@@ -493,7 +486,7 @@ fn admit_run(
                 continue;
             }
         }
-        let m = snap.member_of(slot);
+        let m = snap.member[slot];
         if m == NONE {
             continue;
         }
