@@ -64,9 +64,9 @@ pub struct Scope<'a> {
     /// in store id order, which is mostly time order, so the passes that only look at recent
     /// activity (the report range, the health index's year) pass over old words unread.
     word_latest: Vec<i64>,
-    /// Per slot: its author (dense member) when admitted, else `NONE`. The passes over every
-    /// slot read it in order instead of looking up identity then member.
-    pub slot_member: Vec<u32>,
+    /// Per slot: its author (dense member; `NONE` if unknown), the snapshot's column. The
+    /// passes over every slot read it in order instead of looking up identity then member.
+    pub slot_member: &'a [u32],
     /// Per member: earliest counted activity of any kind (`i64::MAX`: none).
     pub first_seen: Vec<i64>,
     /// Per member `m`: its counted participations are `part_ts[part_start[m]..part_start[m+1]]`,
@@ -115,20 +115,16 @@ impl<'a> Scope<'a> {
             .clamp(1, 8)
             .min(words.max(1));
         let per = words.div_ceil(threads).max(1);
-        let mut slot_member = vec![NONE; n];
+        let slot_member: &[u32] = &snap.member;
         let runs: Vec<AdmitRun> = if threads == 1 {
-            vec![admit_run(snap, &p, 0, words, &mut slot_member)]
+            vec![admit_run(snap, &p, 0, words)]
         } else {
             std::thread::scope(|scope| {
-                let mut rest: &mut [u32] = &mut slot_member;
                 let handles: Vec<_> = (0..threads)
                     .map(|i| {
                         let (lo, hi) = ((i * per).min(words), ((i + 1) * per).min(words));
-                        let len = (hi * 64).min(n).saturating_sub(lo * 64);
-                        let (mine, next) = std::mem::take(&mut rest).split_at_mut(len);
-                        rest = next;
                         let p = &p;
-                        scope.spawn(move || admit_run(snap, p, lo, hi, mine))
+                        scope.spawn(move || admit_run(snap, p, lo, hi))
                     })
                     .collect();
                 handles
@@ -176,7 +172,7 @@ impl<'a> Scope<'a> {
         // disjoint (the counts above), so the result is the sequential one.
         {
             let cells = atomic_cells(&mut part_ts);
-            let (counted, slot_member) = (&counted, &slot_member);
+            let counted = &counted;
             let scatter = |(i, fill): (usize, &mut Vec<u32>)| {
                 for (m, f) in fill.iter_mut().enumerate() {
                     *f += part_start[m];
@@ -441,13 +437,7 @@ struct MemberRun {
     presence: u32,
 }
 
-fn admit_run(
-    snap: &Snapshot,
-    p: &Resolved,
-    lo: usize,
-    hi: usize,
-    slot_member: &mut [u32],
-) -> AdmitRun {
+fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
     let members = snap.members();
     let mut admitted = vec![0u64; hi - lo];
     let mut counted = vec![0u64; hi - lo];
@@ -492,7 +482,6 @@ fn admit_run(
         }
         let w = slot / 64 - lo;
         admitted[w] |= 1 << (slot % 64);
-        slot_member[slot - base] = m;
         let mu = m as usize;
         let flags = snap.member_flags[mu];
         let ts = snap.ts[slot];
