@@ -296,7 +296,7 @@ fn summaries(
     // A message counts at or after its thread's opening post: nothing before the earliest.
     let from = (threads.list.iter().zip(covered))
         .filter(|(_, c)| **c)
-        .map(|(th, _)| snap.ts[th.op as usize])
+        .map(|(th, _)| th.op_ts)
         .min()
         .unwrap_or(i64::MAX);
     for slot in s.admitted_slots_from(from) {
@@ -316,7 +316,7 @@ fn summaries(
                 return;
             }
             let th = threads.list[i as usize];
-            if ts >= snap.ts[th.op as usize] {
+            if ts >= th.op_ts {
                 found.push((i, (ts, snap.ids_of(slot as u32), m, slot as u32)));
             }
         };
@@ -371,7 +371,7 @@ fn summaries(
                 }
             }
         }
-        let op_ts = snap.ts[th.op as usize];
+        let op_ts = th.op_ts;
         out.push(Some(ThreadSummary {
             answered: first[i].is_some(),
             first_response_secs: first[i].map(|(ts, _, _)| u64::try_from(ts - op_ts).unwrap_or(0)),
