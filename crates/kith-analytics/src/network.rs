@@ -256,16 +256,17 @@ pub fn dependency_sums(g: &Graph, sources: &[u32]) -> Vec<f64> {
         sigma.extend(order.iter().map(|&v| at[v as usize].sigma));
         delta.clear();
         delta.resize(order.len(), 0.0);
-        // Dependencies in reverse BFS order, from the recorded successors.
+        // Dependencies in reverse BFS order, from the recorded successors. `delta` holds, once
+        // a node's dependency is known, (1 + dependency) / paths: what each predecessor
+        // multiplies by its own number of paths (one read and no division per edge).
         for i in (0..order.len()).rev() {
             let from = if i == 0 { 0 } else { succ_end[i - 1] as usize };
-            let sv = sigma[i];
             let mut d = 0.0;
             for &p in &succ[from..succ_end[i] as usize] {
-                let p = p as usize;
-                d += sv / sigma[p] * (1.0 + delta[p]);
+                d += delta[p as usize];
             }
-            delta[i] = d;
+            let d = d * sigma[i];
+            delta[i] = (1.0 + d) / sigma[i];
             if i != 0 {
                 total[order[i] as usize] += d;
             }
