@@ -289,11 +289,7 @@ pub fn reply_target(s: &Scope<'_>, slot: usize) -> u32 {
     if target == NONE {
         return NONE;
     }
-    // The scope's column when the target is admitted (most are): one lookup, not two.
-    match s.slot_member[target as usize] {
-        NONE => snap.member_of(target as usize),
-        m => m,
-    }
+    snap.member_of(target as usize)
 }
 
 /// A member's level at as-of and why.

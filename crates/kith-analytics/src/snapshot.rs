@@ -487,7 +487,9 @@ impl Snapshot {
 
     /// Applies every change since the last read (edits, deletions, merges, removals) and moves
     /// the watermark. Costs time in the number of changes, not in the size of the log (except
-    /// for recomputing opening posts when a post was edited, deleted or removed).
+    /// for recomputing opening posts when a post was edited, deleted or removed, and every
+    /// slot's member after a merge, an unmerge or an identity's removal: one pass on every
+    /// core).
     pub fn refresh(&mut self, store: &dyn Store) -> Result<RefreshStats, AnalyticsError> {
         let applied = self.apply_changes(store);
         // Also after a failed read: the changes applied before it are in the columns.
