@@ -13,7 +13,7 @@ use crate::calendar::{self, DAY};
 use crate::config::{GenConfig, GenError};
 use crate::names;
 use crate::population::{NOBODY, Population};
-use crate::sim::{HORIZON, Pending, Sim};
+use crate::sim::{Channel, HORIZON, Pending, Sim};
 use crate::texts::{self, Intent};
 
 const EMOJI: [&str; 10] = [
@@ -106,10 +106,22 @@ impl Generator {
         if p.to != NOBODY {
             a.to.push(names::prefixed(b'u', u64::from(p.to) + 1));
         }
+        let mut tag = None;
         if let Some(intent) = p.intent {
-            a.text = Some(texts::compose(&mut self.text_rng, intent, p.aux));
+            let (text, topic) = texts::compose_tagged(&mut self.text_rng, intent, p.aux);
+            a.text = Some(text);
+            tag = topic;
         }
         a.attrs = attrs(&p);
+        // The help channel is the community's forum: a question there is tagged with the
+        // topic it names, as Stack Exchange and Discourse tag theirs (kith's topics).
+        if p.kind == Kind::Post
+            && p.channel == Channel::Help
+            && let Some(tag) = tag
+        {
+            a.attrs
+                .insert("tags".into(), Value::Array(vec![Value::String(tag.into())]));
+        }
         a
     }
 }

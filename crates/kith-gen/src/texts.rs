@@ -67,6 +67,41 @@ const TOPICS: &[&str] = &[
     "two-factor auth",
 ];
 
+/// The tag of each of [`TOPICS`], in the same order, as a forum would label a question about
+/// it (Stack Exchange style: lower case, words joined by hyphens, no article).
+const TAGS: &[&str] = &[
+    "cli",
+    "python-sdk",
+    "rest-api",
+    "webhooks",
+    "docker-image",
+    "helm-chart",
+    "sso-login",
+    "dashboard",
+    "csv-export",
+    "search-index",
+    "plugin-system",
+    "rate-limiting",
+    "postgres-backend",
+    "mobile-app",
+    "notifications",
+    "config-file",
+    "migration-tool",
+    "oauth-tokens",
+    "scheduler",
+    "javascript-client",
+    "importer",
+    "admin-panel",
+    "backups",
+    "graphql-endpoint",
+    "i18n-support",
+    "terraform-provider",
+    "audit-log",
+    "slack-integration",
+    "metrics-page",
+    "two-factor-auth",
+];
+
 const ERRORS: &[&str] = &[
     "`connection refused`",
     "a 502 from the gateway",
@@ -415,14 +450,20 @@ fn pick<'a, R: Rng>(rng: &mut R, pool: &'a [&'a str]) -> &'a str {
     pool[rng.random_range(0..pool.len())]
 }
 
-/// Writes `template` into `out`, filling placeholders from the pools.
-fn fill<R: Rng>(rng: &mut R, template: &str, aux: u32, out: &mut String) {
+/// Writes `template` into `out`, filling placeholders from the pools; returns the tag of the
+/// first topic it wrote, if any.
+fn fill<R: Rng>(rng: &mut R, template: &str, aux: u32, out: &mut String) -> Option<&'static str> {
+    let mut tag_of_first = None;
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let tag = rest.as_bytes().get(open + 1).copied().unwrap_or(b'}');
         match tag {
-            b't' => out.push_str(pick(rng, TOPICS)),
+            b't' => {
+                let i = rng.random_range(0..TOPICS.len());
+                out.push_str(TOPICS[i]);
+                tag_of_first = tag_of_first.or(TAGS.get(i).copied());
+            }
             b'e' => out.push_str(pick(rng, ERRORS)),
             b'v' => out.push_str(pick(rng, VERSIONS)),
             b'o' => out.push_str(pick(rng, SYSTEMS)),
@@ -439,10 +480,22 @@ fn fill<R: Rng>(rng: &mut R, template: &str, aux: u32, out: &mut String) {
         rest = rest.get(open + 3..).unwrap_or("");
     }
     out.push_str(rest);
+    tag_of_first
 }
 
 /// A message for `intent`. `aux` numbers the event for event announcements.
+#[cfg(test)]
 pub(crate) fn compose<R: Rng>(rng: &mut R, intent: Intent, aux: u32) -> String {
+    compose_tagged(rng, intent, aux).0
+}
+
+/// [`compose`], with the tag of the first topic the message names (the same draws: the same
+/// text for the same generator state).
+pub(crate) fn compose_tagged<R: Rng>(
+    rng: &mut R,
+    intent: Intent,
+    aux: u32,
+) -> (String, Option<&'static str>) {
     let mut out = String::with_capacity(96);
     let (pool, decorate, snippet): (&[&str], bool, f64) = match intent {
         Intent::Question => (QUESTION, true, 0.15),
@@ -475,7 +528,7 @@ pub(crate) fn compose<R: Rng>(rng: &mut R, intent: Intent, aux: u32) -> String {
         out.push_str(pick(rng, OPENERS));
     }
     let template = pick(rng, pool);
-    fill(rng, template, aux, &mut out);
+    let tag = fill(rng, template, aux, &mut out);
     if decorate {
         out.push_str(pick(rng, CLOSERS));
     }
@@ -483,7 +536,7 @@ pub(crate) fn compose<R: Rng>(rng: &mut R, intent: Intent, aux: u32) -> String {
         out.push_str("\n\n");
         out.push_str(pick(rng, SNIPPETS));
     }
-    out
+    (out, tag)
 }
 
 #[cfg(test)]
@@ -491,6 +544,20 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    /// Each topic's tag is the topic in lower case, its article dropped, its words joined by
+    /// hyphens.
+    #[test]
+    fn each_topic_has_its_tag() {
+        assert_eq!(TAGS.len(), TOPICS.len());
+        for (topic, tag) in TOPICS.iter().zip(TAGS) {
+            let slug = topic
+                .trim_start_matches("the ")
+                .to_lowercase()
+                .replace(' ', "-");
+            assert_eq!(&slug, tag);
+        }
+    }
 
     #[test]
     fn texts_are_filled_and_varied() {

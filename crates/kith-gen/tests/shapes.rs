@@ -146,6 +146,40 @@ fn the_records_are_well_formed() {
     assert!(hostile > 0, "a few hostile messages are moderated");
 }
 
+/// The help channel is a forum: its questions carry the tag of the topic they name, which
+/// kith keeps as their thread's topic; nothing else is tagged.
+#[test]
+fn help_questions_are_tagged_with_the_topic_they_name() {
+    let all: Vec<Activity> = generate(GenConfig::new(50_000, 5)).unwrap().collect();
+    let (mut tagged, mut help_posts) = (0, 0);
+    let mut tags: HashSet<String> = HashSet::new();
+    for a in &all {
+        let help_post = a.kind == Kind::Post && a.channel.as_deref() == Some("help");
+        help_posts += usize::from(help_post);
+        let Some(value) = a.attrs.get("tags") else {
+            continue;
+        };
+        assert!(help_post, "only help questions are tagged: {:?}", a.id);
+        let list = value.as_array().expect("tags are a list");
+        assert_eq!(list.len(), 1, "one tag: {value}");
+        let tag = list[0].as_str().expect("a tag is a string");
+        // The tag names the topic: its words are in the question, in order.
+        let text = a.text.as_deref().unwrap_or_default().to_lowercase();
+        assert!(
+            text.replace('-', " ").contains(&tag.replace('-', " ")),
+            "{tag} in {text:?}"
+        );
+        assert_eq!(kith_store::topics_of_attrs(&a.attrs), vec![tag.to_owned()]);
+        tagged += 1;
+        tags.insert(tag.to_owned());
+    }
+    assert!(
+        tagged * 2 > help_posts,
+        "most help questions name a topic: {tagged} of {help_posts}"
+    );
+    assert!(tags.len() >= 20, "the topics vary: {}", tags.len());
+}
+
 #[test]
 fn bad_configurations_are_refused() {
     assert!(generate(GenConfig::new(0, 1)).is_err());
