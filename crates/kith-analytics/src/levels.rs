@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::calendar::{Calendar, DayNo, Period};
 use crate::scope::{Scope, is_participation, is_presence};
-use crate::snapshot::NONE;
+use crate::snapshot::{M_BOT, M_REMOVED, M_TEAM, NONE, Snapshot};
 
 /// One sweep thread's result: the levels of its members and its pipeline counts.
 type SweepRun = (Vec<MemberLevel>, Vec<[[i64; 5]; 5]>);
@@ -230,16 +230,17 @@ const KIND_CLASS: [Class; 16] = {
     t
 };
 
-/// [`class_of`] without the `Option`, from a table: the hot path of the sweep.
+/// [`class_of`] of the activity in `slot` by `member`, without the `Option`, from a table:
+/// what the snapshot's `level_events` and the gathering below store.
 #[inline]
-fn fast_class(s: &Scope<'_>, slot: usize, member: u32) -> Class {
-    let code = s.snap.kind[slot];
+pub(crate) fn fast_class(snap: &Snapshot, slot: usize, member: u32) -> Class {
+    let code = snap.kind[slot];
     let class = KIND_CLASS
         .get(usize::from(code))
         .copied()
         .unwrap_or(NO_CLASS);
     if class == C_REPLY {
-        let target = reply_target(s, slot);
+        let target = target_member(snap, slot);
         if target != NONE && target != member {
             return C_REPLY_TO_MEMBER;
         }
@@ -278,7 +279,11 @@ pub fn class_of(s: &Scope<'_>, slot: usize) -> Option<Class> {
 /// The member a reply answers: the author of the activity it replies to, else of its thread's
 /// opening post; `NONE` when neither is known.
 pub fn reply_target(s: &Scope<'_>, slot: usize) -> u32 {
-    let snap = s.snap;
+    target_member(s.snap, slot)
+}
+
+/// [`reply_target`] on the snapshot.
+fn target_member(snap: &Snapshot, slot: usize) -> u32 {
     let mut target = snap.reply_to[slot];
     if target == NONE {
         let t = snap.thread[slot];
@@ -397,13 +402,40 @@ fn compute(s: &Scope<'_>) -> Timeline {
     let members = s.members();
     let reach = s.p.levels.reach();
     // A member whose last event is older than this has no level at any instant the report
-    // looks at (the sweep would pass over them): their events are not gathered.
+    // looks at (the sweep would pass over them): their events are not read.
     let earliest = bounds.first().map_or(s.p.as_of, |&b| b.min(s.p.as_of));
     let gone = earliest.saturating_sub(reach);
-
-    // 1. Each member's events (counted activities that are participation or presence), packed
-    //    as ts × 16 + class, written in slot order straight into the member's run (sized from
-    //    the scope's counts of participations and presence).
+    if s.p.source_filter.is_none() && s.p.channel_filter.is_none() {
+        // 1. Without source or channel filters, what counts of a member's events is a prefix
+        //    of the snapshot's list: those up to as-of, and for team members (team activity
+        //    left out) those before they joined the team.
+        let start = &snap.level_event_start;
+        let mut ends = vec![0u32; members];
+        for (m, end) in ends.iter_mut().enumerate() {
+            let (a, b) = (start[m] as usize, start[m + 1] as usize);
+            *end = start[m];
+            let flags = snap.member_flags[m];
+            if s.is_anonymous(m)
+                || flags & M_REMOVED != 0
+                || (flags & M_BOT != 0 && !s.p.include_bots)
+            {
+                continue;
+            }
+            let mut cut = s.p.as_of;
+            if flags & M_TEAM != 0 && !s.p.include_team {
+                cut = cut.min(snap.team_since[m].saturating_sub(1));
+            }
+            let list = &snap.level_events[a..b];
+            let len = list.partition_point(|&k| (k >> 4) <= cut);
+            if len > 0 && (list[len - 1] >> 4) > gone {
+                *end = (a + len) as u32;
+            }
+        }
+        return sweep_members(s, &bounds, start, &ends, &snap.level_events);
+    }
+    // 1. With filters: each member's events (counted activities that are participation or
+    //    presence), packed as ts × 16 + class, written in slot order straight into the
+    //    member's run (sized from the scope's counts of participations and presence).
     // The members with an event after `gone` (from the recent slots only), a bit each: the
     // pass over every slot below tests this before it looks further.
     let mut alive = vec![0u64; members.div_ceil(64)];
@@ -441,7 +473,7 @@ fn compute(s: &Scope<'_>) -> Timeline {
         if !is_alive(mu) || fill[mu] == NONE {
             continue;
         }
-        let class = fast_class(s, slot, m);
+        let class = fast_class(snap, slot, m);
         if class == NO_CLASS {
             continue;
         }
@@ -456,10 +488,35 @@ fn compute(s: &Scope<'_>) -> Timeline {
         }
     }
 
+    // In order, member by member (most already are).
+    for (m, &end) in fill.iter().enumerate() {
+        let list = &mut events[start[m] as usize..end as usize];
+        if !list.is_sorted() {
+            list.sort_unstable();
+        }
+    }
+    sweep_members(s, &bounds, &start, &fill, &events)
+}
+
+/// Every member's sweep over their events `events[start[m]..ends[m]]` (in order): the
+/// timeline.
+fn sweep_members(
+    s: &Scope<'_>,
+    bounds: &[i64],
+    start: &[u32],
+    ends: &[u32],
+    events: &[i64],
+) -> Timeline {
+    let members = s.members();
     // 2. A calendar of local days over the span the events cover (milestones count days).
-    let (lo, hi) = events.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &k| {
-        (lo.min(k.div_euclid(16)), hi.max(k.div_euclid(16)))
-    });
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for m in 0..members {
+        let list = &events[start[m] as usize..ends[m] as usize];
+        if let (Some(&first), Some(&last)) = (list.first(), list.last()) {
+            lo = lo.min(first.div_euclid(16));
+            hi = hi.max(last.div_euclid(16));
+        }
+    }
     let tz = s.p.calendar.tz();
     let calendar = if lo <= hi {
         crate::calendar::day_of_instant(tz, lo)
@@ -474,17 +531,26 @@ fn compute(s: &Scope<'_>) -> Timeline {
     //    runs' members are concatenated and their moves added in run order.
     let sweep = Sweeper {
         s,
-        bounds: &bounds,
+        bounds,
         calendar: calendar.as_ref(),
-        ends: &fill,
+        start,
+        ends,
+        events,
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, |c| c.get())
         .clamp(1, 4);
+    let mut before = Vec::with_capacity(members + 1);
+    let mut total = 0u64;
+    for m in 0..members {
+        before.push(total);
+        total += u64::from(ends[m] - start[m]);
+    }
+    before.push(total);
     let mut cuts = vec![0usize];
     for k in 1..threads {
-        let target = (u64::from(total) * k as u64 / threads as u64) as u32;
-        let m = start.partition_point(|&x| x < target).min(members);
+        let target = total * k as u64 / threads as u64;
+        let m = before.partition_point(|&x| x < target).min(members);
         if m > *cuts.last().unwrap_or(&0) {
             cuts.push(m);
         }
@@ -492,19 +558,16 @@ fn compute(s: &Scope<'_>) -> Timeline {
     cuts.push(members);
     cuts.dedup();
     let runs: Vec<SweepRun> = if cuts.len() <= 2 {
-        vec![sweep.run(0, members, &start, &mut events)]
+        vec![sweep.run(0, members)]
     } else {
         std::thread::scope(|scope| {
-            let mut rest: &mut [i64] = &mut events;
-            let mut handles = Vec::new();
-            for w in cuts.windows(2) {
-                let (lo, hi) = (w[0], w[1]);
-                let len = (start[hi] - start[lo]) as usize;
-                let (mine, next) = std::mem::take(&mut rest).split_at_mut(len);
-                rest = next;
-                let (sweep, start) = (&sweep, &start);
-                handles.push(scope.spawn(move || sweep.run(lo, hi, start, mine)));
-            }
+            let handles: Vec<_> = cuts
+                .windows(2)
+                .map(|w| {
+                    let (lo, hi, sweep) = (w[0], w[1], &sweep);
+                    scope.spawn(move || sweep.run(lo, hi))
+                })
+                .collect();
             handles
                 .into_iter()
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
@@ -532,19 +595,15 @@ struct Sweeper<'a, 's> {
     s: &'a Scope<'s>,
     bounds: &'a [i64],
     calendar: Option<&'a Calendar>,
-    /// Per member, the end of its filled events (its run starts at `start[m]`).
+    /// Member `m`'s events, in order: `events[start[m]..ends[m]]`.
+    start: &'a [u32],
     ends: &'a [u32],
+    events: &'a [i64],
 }
 
 impl Sweeper<'_, '_> {
     /// Members `lo..hi`, whose events (from `start[lo]` on) are `events`.
-    fn run(
-        &self,
-        lo: usize,
-        hi: usize,
-        start: &[u32],
-        events: &mut [i64],
-    ) -> (Vec<MemberLevel>, Vec<[[i64; 5]; 5]>) {
+    fn run(&self, lo: usize, hi: usize) -> (Vec<MemberLevel>, Vec<[[i64; 5]; 5]>) {
         let lp = &self.s.p.levels;
         let reach = lp.reach();
         let as_of = self.s.p.as_of;
@@ -561,14 +620,10 @@ impl Sweeper<'_, '_> {
         let mut at_bounds = vec![0u8; nb];
         let mut out = Vec::new();
         let mut days: Vec<DayNo> = Vec::new();
-        let base = start[lo] as usize;
         for m in lo..hi {
-            let list = &mut events[start[m] as usize - base..self.ends[m] as usize - base];
+            let list = &self.events[self.start[m] as usize..self.ends[m] as usize];
             if list.is_empty() {
                 continue;
-            }
-            if !list.is_sorted() {
-                list.sort_unstable();
             }
             // No level at any instant the report looks at: nothing to count or explain.
             let last = list[list.len() - 1] >> 4;

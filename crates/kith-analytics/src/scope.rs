@@ -409,7 +409,7 @@ impl<'a> Scope<'a> {
 
 /// `values` as atomic cells, for threads that each store into their own (disjoint) places of
 /// one array. Relaxed stores compile to plain stores; the atomics only make the sharing sound.
-fn atomic_cells(values: &mut [i64]) -> &[AtomicI64] {
+pub(crate) fn atomic_cells(values: &mut [i64]) -> &[AtomicI64] {
     const _: () = assert!(std::mem::align_of::<AtomicI64>() == std::mem::align_of::<i64>());
     // SAFETY: `AtomicI64` has the size and bit validity of `i64` and (checked above) its
     // alignment on this target; the exclusive borrow of `values` lasts as long as the cells,

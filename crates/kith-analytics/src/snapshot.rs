@@ -173,6 +173,16 @@ pub struct Snapshot {
     /// second lands anywhere. Brought up to date at the end of every refresh
     /// (`update_members`).
     pub(crate) member: Vec<u32>,
+    /// Every member's level events (SPEC §4.3): their live activities that are participation
+    /// or presence, packed as ts × 16 + class (`levels::Class`), in that order, member by
+    /// member: `level_events[level_event_start[m]..level_event_start[m + 1]]`. What counts
+    /// for a report without source or channel filters is a prefix of each (the activities up
+    /// to as-of, and for team members those before they joined the team), so the engagement
+    /// levels read them here instead of gathering and sorting them per computation. Rebuilt
+    /// at the end of a refresh that changed activities, identities or threads.
+    pub(crate) level_events: Vec<i64>,
+    pub(crate) level_event_start: Vec<u32>,
+    level_events_stale: bool,
     /// Slots below `member.len()` whose identity this refresh changed.
     member_touched: Vec<u32>,
     /// The identities known when this refresh began, and whether one of them now points at
@@ -494,6 +504,11 @@ impl Snapshot {
         let applied = self.apply_changes(store);
         // Also after a failed read: the changes applied before it are in the columns.
         self.update_members();
+        if std::mem::take(&mut self.level_events_stale)
+            || self.level_event_start.len() != self.members() + 1
+        {
+            self.index_level_events();
+        }
         applied
     }
 
@@ -610,6 +625,106 @@ impl Snapshot {
     #[inline]
     pub fn member_of(&self, slot: usize) -> u32 {
         self.member[slot]
+    }
+
+    /// Rebuilds `level_events`: counted per member over the slots (a run per core), placed
+    /// by each run into the places its counts reserve (disjoint), then each member's list put
+    /// in order (most already are: slots come mostly in time order).
+    fn index_level_events(&mut self) {
+        // The old index goes first: a refresh holds one at a time.
+        self.level_events = Vec::new();
+        self.level_event_start = Vec::new();
+        let n = self.slots();
+        let members = self.members();
+        let event_member = |slot: usize| -> Option<usize> {
+            let m = self.member[slot];
+            let k = self.kind[slot];
+            (self.flags[slot] == 0
+                && m != NONE
+                && (crate::scope::is_participation(k) || crate::scope::is_presence(k)))
+            .then_some(m as usize)
+        };
+        let cores = crate::par::cores();
+        let per = n.div_ceil(cores).max(1);
+        let parts: Vec<std::ops::Range<usize>> = (0..cores)
+            .map(|i| (i * per).min(n)..((i + 1) * per).min(n))
+            .collect();
+        let counts: Vec<Vec<u32>> = std::thread::scope(|ts| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|r| {
+                    let r = r.clone();
+                    ts.spawn(move || {
+                        let mut c = vec![0u32; members];
+                        for slot in r {
+                            if let Some(m) = event_member(slot) {
+                                c[m] += 1;
+                            }
+                        }
+                        c
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut start = vec![0u32; members + 1];
+        let mut fills: Vec<Vec<u32>> = vec![Vec::with_capacity(members); counts.len()];
+        let mut total = 0u32;
+        for m in 0..members {
+            start[m] = total;
+            for (fill, c) in fills.iter_mut().zip(&counts) {
+                fill.push(total);
+                total += c[m];
+            }
+        }
+        start[members] = total;
+        drop(counts);
+        let mut events = vec![0i64; total as usize];
+        {
+            let cells = crate::scope::atomic_cells(&mut events);
+            let this = &*self;
+            std::thread::scope(|ts| {
+                for (r, mut fill) in parts.iter().cloned().zip(fills) {
+                    ts.spawn(move || {
+                        for slot in r {
+                            if let Some(m) = event_member(slot) {
+                                let class = crate::levels::fast_class(this, slot, m as u32);
+                                let key = this.ts[slot].saturating_mul(16) | i64::from(class);
+                                cells[fill[m] as usize]
+                                    .store(key, std::sync::atomic::Ordering::Relaxed);
+                                fill[m] += 1;
+                            }
+                        }
+                    });
+                }
+            });
+        }
+        let per_run = members.div_ceil(cores).max(1);
+        std::thread::scope(|ts| {
+            let mut rest = &mut events[..];
+            let mut done = 0usize;
+            for lo in (0..members).step_by(per_run) {
+                let hi = (lo + per_run).min(members);
+                let end = start[hi] as usize;
+                let (run, next) = std::mem::take(&mut rest).split_at_mut(end - done);
+                rest = next;
+                let (starts, base) = (&start[lo..=hi], done);
+                ts.spawn(move || {
+                    for w in starts.windows(2) {
+                        let list = &mut run[w[0] as usize - base..w[1] as usize - base];
+                        if !list.is_sorted() {
+                            list.sort_unstable();
+                        }
+                    }
+                });
+                done = end;
+            }
+        });
+        self.level_events = events;
+        self.level_event_start = start;
     }
 
     /// The member of a slot from its identity: what the `member` column holds once a
@@ -807,6 +922,8 @@ impl Snapshot {
             + self.identity_ids.bytes()
             + v(&self.identity_member)
             + v(&self.member)
+            + v(&self.level_events)
+            + v(&self.level_event_start)
             + v(&self.affiliations)
             + self
                 .organisations
@@ -835,6 +952,11 @@ impl Snapshot {
     }
 
     fn apply(&mut self, change: Change, stats: &mut RefreshStats) -> Result<(), AnalyticsError> {
+        // Text scores and members' flags do not change level events (flags are read when a
+        // report is computed); anything else may.
+        if !matches!(change, Change::Text(_) | Change::Member(_)) {
+            self.level_events_stale = true;
+        }
         match change {
             Change::SourceRemoved(id) => {
                 if let Some(s) = self.source_ids.get(id.0) {
