@@ -2033,6 +2033,14 @@ mod tests {
                 format!("{:?}", streamed.member),
             )?;
             same(
+                "level_events",
+                format!("{:?} {:?}", bulk.level_event_start, bulk.level_events),
+                format!(
+                    "{:?} {:?}",
+                    streamed.level_event_start, streamed.level_events
+                ),
+            )?;
+            same(
                 "member_flags",
                 format!("{:?}", bulk.member_flags),
                 format!("{:?}", streamed.member_flags),
@@ -2106,7 +2114,7 @@ mod tests {
 
     /// The `member` column follows every way a slot's member changes: an activity imported
     /// again under another author (that slot only), a new author's activity (appended), a
-    /// merge (every slot).
+    /// merge (every slot); and the members' level events with it.
     #[test]
     fn the_member_column_follows_reimports_new_authors_and_merges() {
         let dir = tempfile::tempdir().unwrap();
@@ -2153,6 +2161,15 @@ mod tests {
         assert_eq!(snap.member_of(0), snap.member_ids.get(into.0).unwrap());
         assert_eq!(snap.member_of(1), snap.member_ids.get(into.0).unwrap());
         assert_eq!(snap.member, by_identity(&snap));
+        // The members' level events moved with them, as a new build has them.
+        let fresh = Snapshot::build(&store).unwrap();
+        assert_eq!(
+            (&snap.level_event_start, &snap.level_events),
+            (&fresh.level_event_start, &fresh.level_events)
+        );
+        let ann = snap.member_ids.get(into.0).unwrap() as usize;
+        let (a, b) = (snap.level_event_start[ann], snap.level_event_start[ann + 1]);
+        assert_eq!(b - a, 2, "posts 1 and 2, bob's before the merge");
     }
 
     #[test]
