@@ -230,6 +230,13 @@ const KIND_CLASS: [Class; 16] = {
     t
 };
 
+/// Whether a level class is presence (join, reaction, RSVP: SPEC §4.0) rather than
+/// participation; level events are one or the other.
+#[inline]
+pub(crate) fn is_presence_class(class: Class) -> bool {
+    matches!(class, C_JOIN | C_REACTION | C_RSVP)
+}
+
 /// [`class_of`] of the activity in `slot` by `member`, without the `Option`, from a table:
 /// what the snapshot's `level_events` and the gathering below store.
 #[inline]

@@ -104,106 +104,44 @@ impl<'a> Scope<'a> {
     }
 
     pub fn with_resolved(snap: &'a Snapshot, p: Resolved) -> Scope<'a> {
-        let n = snap.slots();
-        let words = n.div_ceil(64);
+        Scope::build(snap, p, true)
+    }
+
+    /// The scope; with `use_default` a report without source or channel filters that leaves
+    /// bots and team activity out (the default) is read from the snapshot's
+    /// [`DefaultScope`](crate::snapshot::DefaultScope) and each member's level events instead
+    /// of a pass over every slot (tests compare both ways).
+    pub(crate) fn build(snap: &'a Snapshot, p: Resolved, use_default: bool) -> Scope<'a> {
         let members = snap.members();
-        // The pass over every slot is split into runs of whole bit words, one per core; each
-        // run's per-member figures are merged after (min of first seen, sum of counts), and
-        // its reply slots appended in run order, so the result is the sequential one.
         let threads = std::thread::available_parallelism()
             .map_or(1, |c| c.get())
-            .clamp(1, 8)
-            .min(words.max(1));
-        let per = words.div_ceil(threads).max(1);
-        let slot_member: &[u32] = &snap.member;
-        let runs: Vec<AdmitRun> = if threads == 1 {
-            vec![admit_run(snap, &p, 0, words)]
+            .clamp(1, 8);
+        let default = use_default
+            && p.source_filter.is_none()
+            && p.channel_filter.is_none()
+            && !p.include_bots
+            && !p.include_team
+            && snap.default_scope.fits(snap.slots(), members)
+            && snap.level_event_start.len() == members + 1;
+        let pass = if default {
+            default_pass(snap, &p)
         } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|i| {
-                        let (lo, hi) = ((i * per).min(words), ((i + 1) * per).min(words));
-                        let p = &p;
-                        scope.spawn(move || admit_run(snap, p, lo, hi))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            })
+            slot_pass(snap, &p, threads)
         };
-        let mut admitted = Vec::with_capacity(words);
-        let mut counted = Vec::with_capacity(words);
-        let mut word_latest = Vec::with_capacity(words);
-        let mut reply_slots = Vec::new();
-        let mut first_seen = vec![i64::MAX; members];
-        let mut part_count = vec![0u32; members + 1];
-        let mut presence_count = vec![0u32; members];
-        // Per run, where each member's participations in it go within the member's list:
-        // after those of the runs before (runs are in slot order, so each list stays in
-        // slot order).
-        let mut run_fill: Vec<Vec<u32>> = Vec::with_capacity(runs.len());
-        for run in runs {
-            admitted.extend_from_slice(&run.admitted);
-            counted.extend_from_slice(&run.counted);
-            word_latest.extend_from_slice(&run.word_latest);
-            reply_slots.extend_from_slice(&run.reply_slots);
-            let mut before = Vec::with_capacity(members);
-            for (m, r) in run.per_member.iter().enumerate() {
-                first_seen[m] = first_seen[m].min(r.first_seen);
-                before.push(part_count[m]);
-                part_count[m] += r.participations;
-                presence_count[m] += r.presence;
-            }
-            run_fill.push(before);
-        }
-
-        // Counting sort by member, then each member's (short, mostly sorted) list by time.
-        let mut part_start = vec![0u32; members + 1];
-        let mut total = 0u32;
-        for m in 0..members {
-            part_start[m] = total;
-            total += part_count[m];
-        }
-        part_start[members] = total;
-        let mut part_ts = vec![0i64; total as usize];
-        // Each run puts its own slots in place, on its own thread: the places of the runs are
-        // disjoint (the counts above), so the result is the sequential one.
-        {
-            let cells = atomic_cells(&mut part_ts);
-            let counted = &counted;
-            let scatter = |(i, fill): (usize, &mut Vec<u32>)| {
-                for (m, f) in fill.iter_mut().enumerate() {
-                    *f += part_start[m];
-                }
-                let (lo, hi) = ((i * per).min(words), ((i + 1) * per).min(words));
-                for (w, &bits) in counted[lo..hi].iter().enumerate() {
-                    let mut bits = bits;
-                    while bits != 0 {
-                        let slot = (lo + w) * 64 + bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        if is_participation(snap.kind[slot]) {
-                            let m = slot_member[slot] as usize;
-                            cells[fill[m] as usize].store(snap.ts[slot], Ordering::Relaxed);
-                            fill[m] += 1;
-                        }
-                    }
-                }
-            };
-            if run_fill.len() == 1 {
-                run_fill.iter_mut().enumerate().for_each(scatter);
-            } else {
-                std::thread::scope(|ts| {
-                    for run in run_fill.iter_mut().enumerate() {
-                        ts.spawn(move || scatter(run));
-                    }
-                });
-            }
-        }
-        drop(run_fill);
+        let Pass {
+            admitted,
+            counted,
+            word_latest,
+            reply_slots,
+            first_seen,
+            part_start,
+            mut part_ts,
+            presence_count,
+            event_ends,
+        } = pass;
+        let slot_member: &[u32] = &snap.member;
         // Sorting each member's list and finding local days: by runs of members, one per core.
-        let mut part_day = vec![NO_DAY; total as usize];
+        let mut part_day = vec![NO_DAY; part_ts.len()];
         let cal = &p.calendar;
         let per_run = members.div_ceil(threads).max(1);
         std::thread::scope(|scope| {
@@ -216,10 +154,24 @@ impl<'a> Scope<'a> {
                 let (day_run, day_next) = std::mem::take(&mut day_rest).split_at_mut(end - done);
                 (ts_rest, day_rest) = (ts_next, day_next);
                 let (starts, base) = (&part_start[lo..=hi], done);
+                let event_ends = event_ends.as_deref();
                 let mut work = move || {
-                    for w in starts.windows(2) {
+                    for (i, w) in starts.windows(2).enumerate() {
                         let list = &mut ts_run[w[0] as usize - base..w[1] as usize - base];
-                        if !list.is_sorted() {
+                        if let Some(ends) = event_ends {
+                            // The member's level events up to the cut, in time order: the
+                            // participations among them are the list.
+                            let m = lo + i;
+                            let from = snap.level_event_start[m] as usize;
+                            let events = &snap.level_events[from..ends[m] as usize];
+                            let times = events
+                                .iter()
+                                .filter(|&&k| !crate::levels::is_presence_class((k & 15) as u8))
+                                .map(|&k| k >> 4);
+                            for (t, ts) in list.iter_mut().zip(times) {
+                                *t = ts;
+                            }
+                        } else if !list.is_sorted() {
                             list.sort_unstable();
                         }
                     }
@@ -418,6 +370,247 @@ pub(crate) fn atomic_cells(values: &mut [i64]) -> &[AtomicI64] {
     unsafe { std::slice::from_raw_parts(values.as_mut_ptr().cast::<AtomicI64>(), values.len()) }
 }
 
+/// What the scope's first pass finds: the slots admitted and counted, the response
+/// candidates, and per member the first activity, the participations (in place for the
+/// slot pass; for the default pass, the end of each member's level events up to the cut,
+/// from which they are copied) and the presence count.
+struct Pass {
+    admitted: Vec<u64>,
+    counted: Vec<u64>,
+    word_latest: Vec<i64>,
+    reply_slots: Vec<u32>,
+    first_seen: Vec<i64>,
+    part_start: Vec<u32>,
+    part_ts: Vec<i64>,
+    presence_count: Vec<u32>,
+    event_ends: Option<Vec<u32>>,
+}
+
+/// The pass over every slot: any filters, any inclusion of bots and team. Split into runs of
+/// whole bit words, one per core; each run's per-member figures are merged after (min of
+/// first seen, sum of counts), and its reply slots appended in run order, so the result is
+/// the sequential one.
+fn slot_pass(snap: &Snapshot, p: &Resolved, threads: usize) -> Pass {
+    let n = snap.slots();
+    let words = n.div_ceil(64);
+    let members = snap.members();
+    let threads = threads.min(words.max(1));
+    let per = words.div_ceil(threads).max(1);
+    let slot_member: &[u32] = &snap.member;
+    let runs: Vec<AdmitRun> = if threads == 1 {
+        vec![admit_run(snap, p, 0, words)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|i| {
+                    let (lo, hi) = ((i * per).min(words), ((i + 1) * per).min(words));
+                    scope.spawn(move || admit_run(snap, p, lo, hi))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let mut admitted = Vec::with_capacity(words);
+    let mut counted = Vec::with_capacity(words);
+    let mut word_latest = Vec::with_capacity(words);
+    let mut reply_slots = Vec::new();
+    let mut first_seen = vec![i64::MAX; members];
+    let mut part_count = vec![0u32; members + 1];
+    let mut presence_count = vec![0u32; members];
+    // Per run, where each member's participations in it go within the member's list: after
+    // those of the runs before (runs are in slot order, so each list stays in slot order).
+    let mut run_fill: Vec<Vec<u32>> = Vec::with_capacity(runs.len());
+    for run in runs {
+        admitted.extend_from_slice(&run.admitted);
+        counted.extend_from_slice(&run.counted);
+        word_latest.extend_from_slice(&run.word_latest);
+        reply_slots.extend_from_slice(&run.reply_slots);
+        let mut before = Vec::with_capacity(members);
+        for (m, r) in run.per_member.iter().enumerate() {
+            first_seen[m] = first_seen[m].min(r.first_seen);
+            before.push(part_count[m]);
+            part_count[m] += r.participations;
+            presence_count[m] += r.presence;
+        }
+        run_fill.push(before);
+    }
+
+    // Counting sort by member (each member's list is then sorted by time, by the caller).
+    let mut part_start = vec![0u32; members + 1];
+    let mut total = 0u32;
+    for m in 0..members {
+        part_start[m] = total;
+        total += part_count[m];
+    }
+    part_start[members] = total;
+    let mut part_ts = vec![0i64; total as usize];
+    // Each run puts its own slots in place, on its own thread: the places of the runs are
+    // disjoint (the counts above), so the result is the sequential one.
+    {
+        let cells = atomic_cells(&mut part_ts);
+        let counted = &counted;
+        let part_start = &part_start;
+        let scatter = |(i, fill): (usize, &mut Vec<u32>)| {
+            for (m, f) in fill.iter_mut().enumerate() {
+                *f += part_start[m];
+            }
+            let (lo, hi) = ((i * per).min(words), ((i + 1) * per).min(words));
+            for (w, &bits) in counted[lo..hi].iter().enumerate() {
+                let mut bits = bits;
+                while bits != 0 {
+                    let slot = (lo + w) * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if is_participation(snap.kind[slot]) {
+                        let m = slot_member[slot] as usize;
+                        cells[fill[m] as usize].store(snap.ts[slot], Ordering::Relaxed);
+                        fill[m] += 1;
+                    }
+                }
+            }
+        };
+        if run_fill.len() == 1 {
+            run_fill.iter_mut().enumerate().for_each(scatter);
+        } else {
+            std::thread::scope(|ts| {
+                for run in run_fill.iter_mut().enumerate() {
+                    ts.spawn(move || scatter(run));
+                }
+            });
+        }
+    }
+    Pass {
+        admitted,
+        counted,
+        word_latest,
+        reply_slots,
+        first_seen,
+        part_start,
+        part_ts,
+        presence_count,
+        event_ends: None,
+    }
+}
+
+/// The default report's pass (no source or channel filters, bots and team activity left out):
+/// the snapshot's [`DefaultScope`](crate::snapshot::DefaultScope) words as they are, except
+/// those holding a live slot after as-of, redone slot by slot; per member, what counts of
+/// their level events is a prefix (up to as-of, and for team members before they joined the
+/// team), so their participations and presence are counted there, and their first activity
+/// is their first live one if it is within that cut.
+fn default_pass(snap: &Snapshot, p: &Resolved) -> Pass {
+    let d = &snap.default_scope;
+    let as_of = p.as_of;
+    let words = d.live.len();
+    let members = snap.members();
+    let cores = crate::par::cores();
+    let runs = crate::par::runs(words, words.div_ceil(cores).max(1), |run| {
+        let mut admitted = Vec::with_capacity(run.len());
+        let mut counted = Vec::with_capacity(run.len());
+        let mut word_latest = Vec::with_capacity(run.len());
+        let mut reply_slots = Vec::new();
+        for w in run {
+            let (mut live, mut count, mut replies, mut latest) =
+                (d.live[w], d.counted[w], d.replies[w], d.latest[w]);
+            if latest > as_of {
+                // A live slot after as-of: keep those at or before it.
+                let mut keep = 0u64;
+                latest = i64::MIN;
+                let mut bits = live;
+                while bits != 0 {
+                    let b = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    let ts = snap.ts[w * 64 + b as usize];
+                    if ts <= as_of {
+                        keep |= 1 << b;
+                        latest = latest.max(ts);
+                    }
+                }
+                live &= keep;
+                count &= keep;
+                replies &= keep;
+            }
+            admitted.push(live);
+            counted.push(count);
+            word_latest.push(latest);
+            while replies != 0 {
+                reply_slots.push((w * 64 + replies.trailing_zeros() as usize) as u32);
+                replies &= replies - 1;
+            }
+        }
+        (admitted, counted, word_latest, reply_slots)
+    });
+    let mut admitted = Vec::with_capacity(words);
+    let mut counted = Vec::with_capacity(words);
+    let mut word_latest = Vec::with_capacity(words);
+    let mut reply_slots = Vec::new();
+    for (a, c, l, r) in runs {
+        admitted.extend_from_slice(&a);
+        counted.extend_from_slice(&c);
+        word_latest.extend_from_slice(&l);
+        reply_slots.extend_from_slice(&r);
+    }
+
+    // Per member: first activity, end of the counted events, participations and presence.
+    let start = &snap.level_event_start;
+    let per_member = crate::par::runs(members, members.div_ceil(cores).max(1), |run| {
+        let mut out = Vec::with_capacity(run.len());
+        for m in run {
+            let flags = snap.member_flags[m];
+            if flags & (M_REMOVED | M_BOT) != 0 {
+                out.push((i64::MAX, start[m], 0u32, 0u32));
+                continue;
+            }
+            let mut cut = as_of;
+            if flags & M_TEAM != 0 {
+                cut = cut.min(snap.team_since[m].saturating_sub(1));
+            }
+            let first = d.first_live[m];
+            let first = if first <= cut { first } else { i64::MAX };
+            let list = &snap.level_events[start[m] as usize..start[m + 1] as usize];
+            let len = list.partition_point(|&k| (k >> 4) <= cut);
+            let presence = list[..len]
+                .iter()
+                .filter(|&&k| crate::levels::is_presence_class((k & 15) as u8))
+                .count() as u32;
+            out.push((
+                first,
+                start[m] + len as u32,
+                len as u32 - presence,
+                presence,
+            ));
+        }
+        out
+    });
+    let mut first_seen = Vec::with_capacity(members);
+    let mut event_ends = Vec::with_capacity(members);
+    let mut presence_count = Vec::with_capacity(members);
+    let mut part_start = Vec::with_capacity(members + 1);
+    let mut total = 0u32;
+    for (first, end, participations, presence) in per_member.into_iter().flatten() {
+        first_seen.push(first);
+        event_ends.push(end);
+        presence_count.push(presence);
+        part_start.push(total);
+        total += participations;
+    }
+    part_start.push(total);
+    Pass {
+        admitted,
+        counted,
+        word_latest,
+        reply_slots,
+        first_seen,
+        part_start,
+        // Filled from the level events by the caller, member run by member run.
+        part_ts: vec![0i64; total as usize],
+        presence_count,
+        event_ends: Some(event_ends),
+    }
+}
+
 /// What one run of bit words `lo..hi` of the slots admits and counts.
 struct AdmitRun {
     admitted: Vec<u64>,
@@ -536,6 +729,102 @@ mod tests {
     use super::*;
     use crate::testkit::{Community, at, day_params};
 
+    /// Everything a scope holds, for comparing two ways of building one.
+    fn parts(s: &Scope<'_>) -> String {
+        format!(
+            "admitted {:?}\ncounted {:?}\nword_latest {:?}\nfirst_seen {:?}\npart_start {:?}\n\
+             part_ts {:?}\npart_day {:?}\npresence {:?}\nreplies {:?}",
+            s.admitted,
+            s.counted,
+            s.word_latest,
+            s.first_seen,
+            s.part_start,
+            s.part_ts,
+            s.part_day,
+            s.presence_count,
+            s.reply_slots
+        )
+    }
+
+    /// The default report's scope, read from the snapshot's `DefaultScope` and level events,
+    /// equals the one the pass over every slot builds: on random communities (team members,
+    /// some since a day, bots, merges, a deleted source, late imports), refreshed and built
+    /// from scratch, at as-of instants across the whole history (so that words hold
+    /// activities on both sides of it) and in the case's own zone.
+    #[test]
+    fn the_default_scope_equals_the_pass_over_every_slot() {
+        use proptest::test_runner::{Config, TestCaseError, TestRunner};
+        let mut runner = TestRunner::new(Config {
+            cases: 96,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let compared = std::cell::Cell::new(0);
+        let result = runner.run(&crate::testkit::random_case(), |case| {
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("kith.db"))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let snap = crate::testkit::materialise(&case, &store);
+            let fresh = Snapshot::build(&store).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            // Then a refresh with members' flags alone changed: u0 turns bot, u1 team from
+            // day 30 (what counts by default changes with them).
+            for (name, bot, since) in [("u0", true, None), ("u1", false, Some(30))] {
+                if let Some(id) = crate::testkit::member_of(&store, "a", name) {
+                    let flags = kith_store::MemberFlags {
+                        team: since.is_some(),
+                        team_since: since.map(|d| crate::testkit::BASE + d * 86_400),
+                        bot,
+                    };
+                    kith_store::Store::set_member_flags(&store, id, &flags)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                }
+            }
+            let mut flagged = snap.clone();
+            flagged
+                .refresh(&store)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            for snap in [&snap, &fresh, &flagged] {
+                let mut p = crate::testkit::params(&case);
+                p.sources.clear();
+                p.channels.clear();
+                p.include_bots = false;
+                p.include_team = false;
+                for day in [
+                    None,
+                    Some(-1),
+                    Some(0),
+                    Some(30),
+                    Some(90),
+                    Some(150),
+                    Some(239),
+                ] {
+                    p.as_of = day.map(|d: i64| crate::testkit::BASE + d * 86_400 + 45_678);
+                    let Ok(resolved) = Resolved::new(snap, &p) else {
+                        continue;
+                    };
+                    let fast = Scope::build(snap, resolved.clone(), true);
+                    let slow = Scope::build(snap, resolved, false);
+                    if parts(&fast) != parts(&slow) {
+                        return Err(TestCaseError::fail(format!(
+                            "as-of day {day:?}:\ndefault {}\nevery slot {}",
+                            parts(&fast),
+                            parts(&slow)
+                        )));
+                    }
+                    compared.set(compared.get() + 1);
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        assert!(
+            compared.get() > 96,
+            "most cases compare at several instants"
+        );
+    }
+
     /// `counted_slots_from(t)` and `admitted_slots_from(t)` are the counted and admitted slots
     /// at or after `t`, in slot order, whatever the order of time in the slots: here three
     /// 64-slot words of mostly rising times, with old activities imported late (the last word
@@ -586,6 +875,16 @@ mod tests {
             "the bot's posts are admitted only"
         );
         assert_eq!(s.counted_slots_from(i64::MAX).count(), 0);
+        // Three words, read from the snapshot's default scope as they are or redone where
+        // they hold activities after as-of: the same scope as the pass over every slot.
+        for to in ["2024-01-20", "2024-03-15", "2024-04-10", "2024-12-31"] {
+            let p = Resolved::new(&snap, &day_params("2024-01-01", to)).unwrap();
+            assert_eq!(
+                parts(&Scope::build(&snap, p.clone(), true)),
+                parts(&Scope::build(&snap, p, false)),
+                "{to}"
+            );
+        }
         assert_eq!(
             s.counted_slots_from(i64::MIN).count(),
             s.counted_slots().count()

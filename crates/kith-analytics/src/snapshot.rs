@@ -183,6 +183,11 @@ pub struct Snapshot {
     pub(crate) level_events: Vec<i64>,
     pub(crate) level_event_start: Vec<u32>,
     level_events_stale: bool,
+    /// What a report without source or channel filters, bots and team activity left out (the
+    /// default), admits and counts, as-of aside: see [`DefaultScope`]. Rebuilt at the end of a
+    /// refresh that changed anything but text scores.
+    pub(crate) default_scope: DefaultScope,
+    default_scope_stale: bool,
     /// Slots below `member.len()` whose identity this refresh changed.
     member_touched: Vec<u32>,
     /// The identities known when this refresh began, and whether one of them now points at
@@ -508,6 +513,11 @@ impl Snapshot {
             || self.level_event_start.len() != self.members() + 1
         {
             self.index_level_events();
+        }
+        if std::mem::take(&mut self.default_scope_stale)
+            || !self.default_scope.fits(self.slots(), self.members())
+        {
+            self.default_scope = DefaultScope::build(self);
         }
         applied
     }
@@ -924,6 +934,7 @@ impl Snapshot {
             + v(&self.member)
             + v(&self.level_events)
             + v(&self.level_event_start)
+            + self.default_scope.bytes()
             + v(&self.affiliations)
             + self
                 .organisations
@@ -956,6 +967,10 @@ impl Snapshot {
         // report is computed); anything else may.
         if !matches!(change, Change::Text(_) | Change::Member(_)) {
             self.level_events_stale = true;
+        }
+        // Members' flags (team, bot, removed) decide what counts by default.
+        if !matches!(change, Change::Text(_)) {
+            self.default_scope_stale = true;
         }
         match change {
             Change::SourceRemoved(id) => {
@@ -1890,6 +1905,104 @@ pub struct MemoryUse {
 impl MemoryUse {
     pub fn total(&self) -> usize {
         self.activities + self.threads + self.members + self.places
+    }
+}
+
+/// Per 64-slot word and per member, what a report without source or channel filters and with
+/// bots and team activity left out (the default report) admits and counts, as-of aside: the
+/// scope's pass over every slot (`Scope::new`) becomes a copy of these words, except for the
+/// few words holding an activity after as-of, which it redoes slot by slot. Built from the
+/// snapshot's columns at the end of a refresh that changed anything but text scores (members'
+/// flags included).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct DefaultScope {
+    /// Live slots by a known member: what the scope admits up to as-of.
+    pub(crate) live: Vec<u64>,
+    /// Live slots whose author's activity counts by default: not a removed member, not a
+    /// bot, not a team member at the time (at or after `team_since`).
+    pub(crate) counted: Vec<u64>,
+    /// Live replies and answers by members who are neither bots nor removed: the scope's
+    /// candidates for responses.
+    pub(crate) replies: Vec<u64>,
+    /// The latest time of each word's live slots (`i64::MIN`: none).
+    pub(crate) latest: Vec<i64>,
+    /// Per member: the earliest time of their live slots, of any kind (`i64::MAX`: none).
+    pub(crate) first_live: Vec<i64>,
+}
+
+impl DefaultScope {
+    /// Whether this was built for a snapshot of `slots` slots and `members` members.
+    pub(crate) fn fits(&self, slots: usize, members: usize) -> bool {
+        self.live.len() == slots.div_ceil(64) && self.first_live.len() == members
+    }
+
+    fn bytes(&self) -> usize {
+        let v = |n: usize| n * 8;
+        v(self.live.capacity())
+            + v(self.counted.capacity())
+            + v(self.replies.capacity())
+            + v(self.latest.capacity())
+            + v(self.first_live.capacity())
+    }
+
+    /// From the columns, by runs of whole words, one per core (each run with its own earliest
+    /// times per member, merged by minimum after).
+    fn build(snap: &Snapshot) -> DefaultScope {
+        let n = snap.slots();
+        let words = n.div_ceil(64);
+        let members = snap.members();
+        let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
+        let per_core = words.div_ceil(crate::par::cores()).max(1);
+        let runs = crate::par::runs(words, per_core, |run| {
+            let mut live = vec![0u64; run.len()];
+            let mut counted = vec![0u64; run.len()];
+            let mut replies = vec![0u64; run.len()];
+            let mut latest = vec![i64::MIN; run.len()];
+            let mut first = vec![i64::MAX; members];
+            for (i, w) in run.clone().enumerate() {
+                for slot in w * 64..((w + 1) * 64).min(n) {
+                    let m = snap.member[slot];
+                    if snap.flags[slot] != 0 || m == NONE {
+                        continue;
+                    }
+                    let bit = 1u64 << (slot % 64);
+                    let ts = snap.ts[slot];
+                    live[i] |= bit;
+                    latest[i] = latest[i].max(ts);
+                    let f = &mut first[m as usize];
+                    *f = (*f).min(ts);
+                    let flags = snap.member_flags[m as usize];
+                    if flags & (M_REMOVED | M_BOT) != 0 {
+                        continue;
+                    }
+                    let k = snap.kind[slot];
+                    if k == reply || k == answer {
+                        replies[i] |= bit;
+                    }
+                    if flags & M_TEAM == 0 || ts < snap.team_since[m as usize] {
+                        counted[i] |= bit;
+                    }
+                }
+            }
+            (live, counted, replies, latest, first)
+        });
+        let mut out = DefaultScope {
+            live: Vec::with_capacity(words),
+            counted: Vec::with_capacity(words),
+            replies: Vec::with_capacity(words),
+            latest: Vec::with_capacity(words),
+            first_live: vec![i64::MAX; members],
+        };
+        for (live, counted, replies, latest, first) in runs {
+            out.live.extend_from_slice(&live);
+            out.counted.extend_from_slice(&counted);
+            out.replies.extend_from_slice(&replies);
+            out.latest.extend_from_slice(&latest);
+            for (f, ts) in out.first_live.iter_mut().zip(first) {
+                *f = (*f).min(ts);
+            }
+        }
+        out
     }
 }
 

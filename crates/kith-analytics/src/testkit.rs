@@ -405,7 +405,7 @@ const SECONDS: [i64; 12] = [
     0, 1, 3_599, 3_600, 18_000, 18_001, 36_000, 43_210, 66_600, 79_199, 79_200, 86_399,
 ];
 /// 2024-03-01T00:00:00Z: the span covers the 2024 daylight-saving changes.
-const BASE: i64 = 1_709_251_200;
+pub(crate) const BASE: i64 = 1_709_251_200;
 
 fn event() -> impl Strategy<Value = Event> {
     (
@@ -615,7 +615,7 @@ fn activities(case: &RandomCase) -> Vec<Activity> {
     out
 }
 
-fn params(case: &RandomCase) -> Params {
+pub(crate) fn params(case: &RandomCase) -> Params {
     let day = |d: u16| {
         let date = chrono::DateTime::from_timestamp(BASE, 0)
             .unwrap_or_default()
