@@ -783,7 +783,37 @@ mod tests {
             flagged
                 .refresh(&store)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            for snap in [&snap, &fresh, &flagged] {
+            // Then a refresh that only adds activities (by known and new members): the default
+            // scope is extended, not rebuilt.
+            let kinds = [
+                Kind::Post,
+                Kind::Reply,
+                Kind::Answer,
+                Kind::Reaction,
+                Kind::Leave,
+            ];
+            let late: Vec<kith_model::Activity> = (0..9)
+                .map(|k: i64| {
+                    let mut a = kith_model::Activity::new(
+                        "a",
+                        format!("late{k}"),
+                        kinds[k as usize % kinds.len()],
+                        kith_model::Timestamp::from_secs(
+                            crate::testkit::BASE + (100 + 20 * k) * 86_400 + 999,
+                        ),
+                        Some(kith_model::Author::new(format!("u{}", k % 8))),
+                    );
+                    a
+                })
+                .collect();
+            crate::testkit::write(&store, &late);
+            let mut appended = flagged.clone();
+            appended
+                .refresh(&store)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let fresh_appended =
+                Snapshot::build(&store).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            for snap in [&snap, &fresh, &flagged, &appended, &fresh_appended] {
                 let mut p = crate::testkit::params(&case);
                 p.sources.clear();
                 p.channels.clear();

@@ -184,8 +184,11 @@ pub struct Snapshot {
     pub(crate) level_event_start: Vec<u32>,
     level_events_stale: bool,
     /// What a report without source or channel filters, bots and team activity left out (the
-    /// default), admits and counts, as-of aside: see [`DefaultScope`]. Rebuilt at the end of a
-    /// refresh that changed anything but text scores.
+    /// default), admits and counts, as-of aside: see [`DefaultScope`]. At the end of a refresh
+    /// that only added activities, members and identities (and changed threads, channels,
+    /// sources or text scores), extended over the new slots; after any other change (an
+    /// activity updated or removed, a member's flags changed, an identity pointed elsewhere,
+    /// anything removed), rebuilt.
     pub(crate) default_scope: DefaultScope,
     default_scope_stale: bool,
     /// Slots below `member.len()` whose identity this refresh changed.
@@ -514,10 +517,13 @@ impl Snapshot {
         {
             self.index_level_events();
         }
-        if std::mem::take(&mut self.default_scope_stale)
-            || !self.default_scope.fits(self.slots(), self.members())
-        {
-            self.default_scope = DefaultScope::build(self);
+        if std::mem::take(&mut self.default_scope_stale) || !self.default_scope.is_prefix(self) {
+            self.default_scope = DefaultScope::default();
+        }
+        if !self.default_scope.fits(self.slots(), self.members()) {
+            let mut d = std::mem::take(&mut self.default_scope);
+            d.extend(self);
+            self.default_scope = d;
         }
         applied
     }
@@ -968,8 +974,20 @@ impl Snapshot {
         if !matches!(change, Change::Text(_) | Change::Member(_)) {
             self.level_events_stale = true;
         }
-        // Members' flags (team, bot, removed) decide what counts by default.
-        if !matches!(change, Change::Text(_)) {
+        // What counts by default changes with members' flags (team, bot, removed), activities
+        // updated or removed and identities pointed elsewhere (these three are marked where
+        // they are applied), and with anything removed; not with new activities, members and
+        // identities, threads, channels, sources or text scores.
+        if !matches!(
+            change,
+            Change::Text(_)
+                | Change::Activity(_)
+                | Change::Member(_)
+                | Change::Identity(_)
+                | Change::Thread(_)
+                | Change::Channel(_)
+                | Change::Source(_)
+        ) {
             self.default_scope_stale = true;
         }
         match change {
@@ -1063,7 +1081,9 @@ impl Snapshot {
                 anonymous,
             } => {
                 stats.members_changed += 1;
+                let known = self.member_flags.len();
                 let m = self.member_slot(id.0) as usize;
+                let before = (m < known).then(|| (self.member_flags[m], self.team_since[m]));
                 let mut flags = 0;
                 if team {
                     flags |= M_TEAM;
@@ -1080,6 +1100,9 @@ impl Snapshot {
                 } else {
                     i64::MAX
                 };
+                if before.is_some_and(|b| b != (self.member_flags[m], self.team_since[m])) {
+                    self.default_scope_stale = true;
+                }
             }
             EntityKey::Identity {
                 id,
@@ -1130,6 +1153,7 @@ impl Snapshot {
             Some(slot) => {
                 let s = slot as usize;
                 stats.activities_updated += 1;
+                self.default_scope_stale = true;
                 // An edited or deleted post may change which post opens its thread.
                 if self.kind[s] == Kind::Post.code() || is_post {
                     self.threads_dirty = true;
@@ -1469,6 +1493,7 @@ impl Snapshot {
             *cell = m;
             if (i as usize) < self.identities_before {
                 self.members_remapped = true;
+                self.default_scope_stale = true;
             }
         }
     }
@@ -1928,12 +1953,19 @@ pub(crate) struct DefaultScope {
     pub(crate) latest: Vec<i64>,
     /// Per member: the earliest time of their live slots, of any kind (`i64::MAX`: none).
     pub(crate) first_live: Vec<i64>,
+    /// The slots these cover: `0..slots`.
+    slots: usize,
 }
 
 impl DefaultScope {
     /// Whether this was built for a snapshot of `slots` slots and `members` members.
     pub(crate) fn fits(&self, slots: usize, members: usize) -> bool {
-        self.live.len() == slots.div_ceil(64) && self.first_live.len() == members
+        self.slots == slots && self.first_live.len() == members
+    }
+
+    /// Whether these cover no more slots and members than `snap` has (what `extend` needs).
+    fn is_prefix(&self, snap: &Snapshot) -> bool {
+        self.slots <= snap.slots() && self.first_live.len() <= snap.members()
     }
 
     fn bytes(&self) -> usize {
@@ -1945,15 +1977,20 @@ impl DefaultScope {
             + v(self.first_live.capacity())
     }
 
-    /// From the columns, by runs of whole words, one per core (each run with its own earliest
+    /// Extended over the slots and members `snap` has beyond those covered (all of them for
+    /// an empty one): the words from the one holding the first slot not covered are redone
+    /// from the columns, by runs of whole words, one per core (each run with its own earliest
     /// times per member, merged by minimum after).
-    fn build(snap: &Snapshot) -> DefaultScope {
+    fn extend(&mut self, snap: &Snapshot) {
         let n = snap.slots();
         let words = n.div_ceil(64);
         let members = snap.members();
+        let first_word = self.slots / 64;
         let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
-        let per_core = words.div_ceil(crate::par::cores()).max(1);
-        let runs = crate::par::runs(words, per_core, |run| {
+        let todo = words - first_word;
+        let per_core = todo.div_ceil(crate::par::cores()).max(1);
+        let runs = crate::par::runs(todo, per_core, |run| {
+            let run = first_word + run.start..first_word + run.end;
             let mut live = vec![0u64; run.len()];
             let mut counted = vec![0u64; run.len()];
             let mut replies = vec![0u64; run.len()];
@@ -1986,23 +2023,23 @@ impl DefaultScope {
             }
             (live, counted, replies, latest, first)
         });
-        let mut out = DefaultScope {
-            live: Vec::with_capacity(words),
-            counted: Vec::with_capacity(words),
-            replies: Vec::with_capacity(words),
-            latest: Vec::with_capacity(words),
-            first_live: vec![i64::MAX; members],
-        };
+        for v in [&mut self.live, &mut self.counted, &mut self.replies] {
+            v.truncate(first_word);
+            v.reserve(todo);
+        }
+        self.latest.truncate(first_word);
+        self.latest.reserve(todo);
+        self.first_live.resize(members, i64::MAX);
         for (live, counted, replies, latest, first) in runs {
-            out.live.extend_from_slice(&live);
-            out.counted.extend_from_slice(&counted);
-            out.replies.extend_from_slice(&replies);
-            out.latest.extend_from_slice(&latest);
-            for (f, ts) in out.first_live.iter_mut().zip(first) {
+            self.live.extend_from_slice(&live);
+            self.counted.extend_from_slice(&counted);
+            self.replies.extend_from_slice(&replies);
+            self.latest.extend_from_slice(&latest);
+            for (f, ts) in self.first_live.iter_mut().zip(first) {
                 *f = (*f).min(ts);
             }
         }
-        out
+        self.slots = n;
     }
 }
 
