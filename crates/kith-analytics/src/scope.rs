@@ -794,7 +794,7 @@ mod tests {
             ];
             let late: Vec<kith_model::Activity> = (0..9)
                 .map(|k: i64| {
-                    let mut a = kith_model::Activity::new(
+                    kith_model::Activity::new(
                         "a",
                         format!("late{k}"),
                         kinds[k as usize % kinds.len()],
@@ -802,8 +802,7 @@ mod tests {
                             crate::testkit::BASE + (100 + 20 * k) * 86_400 + 999,
                         ),
                         Some(kith_model::Author::new(format!("u{}", k % 8))),
-                    );
-                    a
+                    )
                 })
                 .collect();
             crate::testkit::write(&store, &late);
