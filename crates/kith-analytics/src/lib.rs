@@ -154,17 +154,21 @@ pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
     if threads == 1 {
         return metrics.iter().map(|m| (m.compute)(scope)).collect();
     }
-    // Metrics in registry order, except that those of the second pass (levels) come first
-    // (the thread that computed it goes on with them while the other is still in the first
-    // pass, the network) and the network's own metric last: a thread that reached it while
-    // the other was still building the network would wait idle, with metrics left to do.
-    let mut order: Vec<usize> = (0..metrics.len()).collect();
+    // The network's own metric is computed by the thread that builds the network, right
+    // after it (as the first task, which builds it on the way): taken by another thread, it
+    // would wait for the network idle, and taken last it would run alone at the end. The
+    // other metrics in registry order, except that those of the second pass (levels) come
+    // first (the thread that computed it goes on with them while the other is still in the
+    // network).
+    let network_metric = metrics.iter().position(|m| m.name == "network");
+    let mut order: Vec<usize> = (0..metrics.len())
+        .filter(|&m| Some(m) != network_metric)
+        .collect();
     order.sort_by_key(|&m| match metrics[m].name {
         "engagement_levels" | "level_pipeline" => 0,
-        "network" => 2,
         _ => 1,
     });
-    let tasks = SHARED_PASSES.len() + metrics.len();
+    let tasks = SHARED_PASSES.len() + order.len();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let order = &order;
     let done: Vec<(usize, MetricValue)> = std::thread::scope(|ts| {
@@ -178,6 +182,11 @@ pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
                             break out;
                         }
                         match i.checked_sub(SHARED_PASSES.len()) {
+                            None if i == 0
+                                && let Some(m) = network_metric =>
+                            {
+                                out.push((m, (metrics[m].compute)(scope)));
+                            }
                             None => SHARED_PASSES[i](scope),
                             Some(k) => {
                                 let m = order[k];
@@ -198,4 +207,48 @@ pub fn compute_scope(scope: &Scope<'_>) -> Vec<MetricValue> {
         values[m] = Some(v);
     }
     values.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `compute_all` (threads taking the shared passes and the metrics in turn, the network's
+    /// metric with the network) gives every registered metric in registry order, each equal
+    /// to the metric computed alone, on random communities.
+    #[test]
+    fn every_metric_at_once_equals_each_alone_in_registry_order() {
+        use proptest::test_runner::{Config, TestCaseError, TestRunner};
+        let mut runner = TestRunner::new(Config {
+            cases: 16,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&testkit::random_case(), |case| {
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("kith.db"))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let snap = testkit::materialise(&case, &store);
+            let Ok(scope) = Scope::new(&snap, &Params::default()) else {
+                return Ok(());
+            };
+            let all = compute_scope(&scope);
+            let names: Vec<&str> = all.iter().map(|v| v.metric).collect();
+            let registered: Vec<&str> = registry().iter().map(|m| m.name).collect();
+            if names != registered {
+                return Err(TestCaseError::fail(format!("{names:?} != {registered:?}")));
+            }
+            for (value, m) in all.iter().zip(registry()) {
+                let alone = compute(&snap, &Params::default(), m.name)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                if *value != alone {
+                    return Err(TestCaseError::fail(format!("{} differs", m.name)));
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+    }
 }
