@@ -1936,9 +1936,8 @@ impl MemoryUse {
 /// Per 64-slot word and per member, what a report without source or channel filters and with
 /// bots and team activity left out (the default report) admits and counts, as-of aside: the
 /// scope's pass over every slot (`Scope::new`) becomes a copy of these words, except for the
-/// few words holding an activity after as-of, which it redoes slot by slot. Built from the
-/// snapshot's columns at the end of a refresh that changed anything but text scores (members'
-/// flags included).
+/// few words holding an activity after as-of, which it redoes slot by slot. Kept up to date
+/// from the snapshot's columns at the end of every refresh (see `Snapshot::default_scope`).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct DefaultScope {
     /// Live slots by a known member: what the scope admits up to as-of.
