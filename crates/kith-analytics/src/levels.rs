@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::calendar::{Calendar, DayNo, Period};
 use crate::scope::{Scope, is_participation, is_presence};
-use crate::snapshot::{M_BOT, M_REMOVED, M_TEAM, NONE, Snapshot};
+use crate::snapshot::{NONE, Snapshot};
 
 /// One sweep thread's result: the levels of its members and its pipeline counts.
 type SweepRun = (Vec<MemberLevel>, Vec<[[i64; 5]; 5]>);
@@ -421,17 +421,13 @@ fn compute(s: &Scope<'_>) -> Timeline {
         for (m, end) in ends.iter_mut().enumerate() {
             let (a, b) = (start[m] as usize, start[m + 1] as usize);
             *end = start[m];
-            let flags = snap.member_flags[m];
-            if s.is_anonymous(m)
-                || flags & M_REMOVED != 0
-                || (flags & M_BOT != 0 && !s.p.include_bots)
-            {
+            if s.is_anonymous(m) {
                 continue;
             }
-            let mut cut = s.p.as_of;
-            if flags & M_TEAM != 0 && !s.p.include_team {
-                cut = cut.min(snap.team_since[m].saturating_sub(1));
-            }
+            let Some(cut) = snap.counted_until(m, s.p.as_of, s.p.include_bots, s.p.include_team)
+            else {
+                continue;
+            };
             let list = &snap.level_events[a..b];
             let len = list.partition_point(|&k| (k >> 4) <= cut);
             if len > 0 && (list[len - 1] >> 4) > gone {

@@ -218,17 +218,8 @@ mod tests {
     /// to the metric computed alone, on random communities.
     #[test]
     fn every_metric_at_once_equals_each_alone_in_registry_order() {
-        use proptest::test_runner::{Config, TestCaseError, TestRunner};
-        let mut runner = TestRunner::new(Config {
-            cases: 16,
-            failure_persistence: None,
-            ..Config::default()
-        });
-        let result = runner.run(&testkit::random_case(), |case| {
-            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let store = kith_store_sqlite::SqliteStore::open(&dir.path().join("kith.db"))
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let snap = testkit::materialise(&case, &store);
+        use proptest::test_runner::TestCaseError;
+        testkit::for_random_communities(16, |_, _, _, snap| {
             let Ok(scope) = Scope::new(&snap, &Params::default()) else {
                 return Ok(());
             };
@@ -247,8 +238,5 @@ mod tests {
             }
             Ok(())
         });
-        if let Err(e) = result {
-            panic!("{e}");
-        }
     }
 }

@@ -637,6 +637,28 @@ impl Snapshot {
         self.thread_op.len()
     }
 
+    /// Until when member `m`'s activity counts in a report (up to `as_of`; for a team member
+    /// with team activity left out, until before they joined the team), or `None` if none of
+    /// it does (a removed member, or a bot with bots left out). Without source or channel
+    /// filters, what counts of `m`'s level events is the prefix up to this instant.
+    #[inline]
+    pub(crate) fn counted_until(
+        &self,
+        m: usize,
+        as_of: i64,
+        include_bots: bool,
+        include_team: bool,
+    ) -> Option<i64> {
+        let flags = self.member_flags[m];
+        if flags & M_REMOVED != 0 || (flags & M_BOT != 0 && !include_bots) {
+            return None;
+        }
+        if flags & M_TEAM != 0 && !include_team {
+            return Some(as_of.min(self.team_since[m].saturating_sub(1)));
+        }
+        Some(as_of)
+    }
+
     /// The dense member of an activity slot (`NONE` if its identity is unknown).
     #[inline]
     pub fn member_of(&self, slot: usize) -> u32 {

@@ -795,6 +795,29 @@ pub fn materialise(case: &RandomCase, store: &SqliteStore) -> Snapshot {
     snap
 }
 
+/// Runs `check` on `cases` random communities, each written into a new SQLite database (at the
+/// path given) and materialised as [`materialise`] does; a case fails with `check`'s error.
+pub fn for_random_communities(
+    cases: u32,
+    check: impl Fn(&RandomCase, &std::path::Path, &SqliteStore, Snapshot) -> Result<(), TestCaseError>,
+) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&random_case(), |case| {
+        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let path = dir.path().join("kith.db");
+        let store = SqliteStore::open(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let snap = materialise(&case, &store);
+        check(&case, &path, &store, snap)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
 /// Property test for metrics without reference SQL: on random communities (built, refreshed
 /// and rebuilt exactly as for the oracle), `check` compares the fast implementation with the
 /// slow model on the scope and returns the difference.
@@ -810,17 +833,8 @@ pub fn check_model(
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(cases);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let result = runner.run(&random_case(), |case| {
-        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let store = SqliteStore::open(&dir.path().join("kith.db"))
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let snap = materialise(&case, &store);
-        let p = params(&case);
+    for_random_communities(cases, |case, _, store, snap| {
+        let p = params(case);
         let resolved = match crate::Resolved::new(&snap, &p) {
             Ok(r) => r,
             Err(
@@ -832,7 +846,7 @@ pub fn check_model(
         };
         let scope = crate::Scope::with_resolved(&snap, resolved);
         check(&scope).map_err(TestCaseError::fail)?;
-        let fresh = Snapshot::build(&store).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let fresh = Snapshot::build(store).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let fresh_resolved =
             crate::Resolved::new(&fresh, &p).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let fresh_scope = crate::Scope::with_resolved(&fresh, fresh_resolved);
@@ -847,9 +861,6 @@ pub fn check_model(
             ))
         })
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
 }
 
 /// Property test: on random communities, the metric's fast result equals its reference SQL
@@ -860,19 +871,10 @@ pub fn check_oracle(metric: &MetricDef, cases: u32) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(cases);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let result = runner.run(&random_case(), |case| {
-        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let path = dir.path().join("kith.db");
-        let store = SqliteStore::open(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let snap = materialise(&case, &store);
+    for_random_communities(cases, |case, path, store, snap| {
         // A snapshot built from scratch must equal the refreshed one.
-        let fresh = Snapshot::build(&store).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let p = params(&case);
+        let fresh = Snapshot::build(store).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let p = params(case);
         let resolved = match crate::Resolved::new(&snap, &p) {
             Ok(r) => r,
             // Nothing to compare: no activity, or a filter naming what this case lacks.
@@ -900,7 +902,7 @@ pub fn check_oracle(metric: &MetricDef, cases: u32) {
             )));
         }
         let conn =
-            rusqlite::Connection::open(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            rusqlite::Connection::open(path).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let sql = crate::oracle::run_reference(&conn, metric, &resolved)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         if let Err(diff) = crate::oracle::compare(&fast, &sql) {
@@ -911,7 +913,4 @@ pub fn check_oracle(metric: &MetricDef, cases: u32) {
         }
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
 }
