@@ -268,6 +268,14 @@ impl<'a> Scope<'a> {
         self.slots_from(&self.counted, from)
     }
 
+    /// Whether the 64-slot word `w` may hold an admitted slot at or after `from`: when not,
+    /// every admitted slot of it is older (a pass that looks only at recent activity passes
+    /// over it without reading its slots' times).
+    #[inline]
+    pub fn word_reaches(&self, w: usize, from: i64) -> bool {
+        self.word_latest[w] >= from
+    }
+
     /// Admitted slots at or after `from`, in slot order (as [`Scope::counted_slots_from`]).
     pub fn admitted_slots_from(&self, from: i64) -> impl Iterator<Item = usize> + '_ {
         self.slots_from(&self.admitted, from)

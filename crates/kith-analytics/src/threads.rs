@@ -69,17 +69,18 @@ pub fn for_each_response_from(
         return;
     }
     let snap = s.snap;
-    // Bit per slot: opening posts. Most replies answer something that is not an opening post
-    // of another thread; this tells so without a look at the target's thread.
+    // Bit per slot: the opening posts of these threads. Most replies answer something that is
+    // not one; this tells so without a look at the target's thread (a reply naming the opening
+    // post of another thread responds only to a thread of the list).
     let mut is_op = vec![0u64; snap.slots().div_ceil(64)];
-    for &op in &snap.thread_op {
-        if op != NONE {
-            is_op[op as usize / 64] |= 1 << (op % 64);
-        }
+    for th in &threads.list {
+        is_op[th.op as usize / 64] |= 1 << (th.op % 64);
     }
     for &r in &s.reply_slots {
         let r = r as usize;
-        if snap.ts[r] < from {
+        // Whole words of older activity first (most replies, for a recent `from`), then the
+        // reply's own time.
+        if !s.word_reaches(r / 64, from) || snap.ts[r] < from {
             continue;
         }
         let m = s.slot_member[r];
@@ -157,49 +158,51 @@ pub fn responses_opened_between(s: &Scope<'_>, from: i64, to: i64) -> (i64, i64)
     sum
 }
 
-/// Every counted thread up to as-of (opened at any time) and each member's **first post**:
-/// their earliest counted opening post (by time, then id); and for the threads opened at or
-/// after [`FirstPosts::responses_from`], their responses and first response.
+/// The counted threads opened at or after [`FirstPosts::responses_from`] (up to as-of), with
+/// their responses and first response, and the **first post** of each member who arrived
+/// since then: their earliest counted opening post (by time, then id). Every metric asks
+/// about threads opened since then (the report range, the health index's windows, the 30-day
+/// queues) and about first posts of members whose first participation is since then (the
+/// report's cohorts and newcomers), so older threads are not listed.
 pub struct FirstPosts {
     pub threads: ReportThreads,
-    /// Per dense member: the position of their first post in `threads.list`, or `NONE`.
-    pub of_member: Vec<u32>,
-    /// The earliest opening time whose responses are known (see [`responses_cutoff`]).
+    /// Per dense member: the position of their first post in `threads.list`; `NONE` when
+    /// they have none, [`EARLIER`] when their first participation is before `responses_from`.
+    of_member: Vec<u32>,
+    /// The earliest opening time listed (see [`responses_cutoff`]).
     pub responses_from: i64,
-    /// Per position in `threads.list`: its place in `first` and `responses` (`NONE` for a
-    /// thread opened before `responses_from`).
-    recent: Vec<u32>,
+    /// Per position in `threads.list`: its first response.
     first: Vec<FirstResponse>,
-    /// Per recent thread: its responses, and those by members not team at the time.
+    /// Per position in `threads.list`: its responses, and those by members not team at the
+    /// time.
     responses: Vec<[u32; 2]>,
 }
 
+/// [`FirstPosts::of_member`] of a member who participated before the cutoff: their first post
+/// may be older than the listed threads.
+const EARLIER: u32 = NONE - 1;
+
 impl FirstPosts {
-    /// The first response of the thread at position `i` (opened at or after
-    /// `responses_from`; `None` for an older one).
+    /// The first response of the thread at position `i`.
     pub fn first(&self, i: usize) -> FirstResponse {
-        debug_assert!(
-            self.threads.list[i].op_ts >= self.responses_from,
-            "first response of a thread opened before the cutoff"
-        );
-        self.first.get(self.recent[i] as usize).copied().flatten()
+        self.first[i]
     }
 
     /// The responses to the thread at position `i`, and those by community members.
     pub fn responses(&self, i: usize) -> [u32; 2] {
-        debug_assert!(self.threads.list[i].op_ts >= self.responses_from);
-        self.responses
-            .get(self.recent[i] as usize)
-            .copied()
-            .unwrap_or_default()
+        self.responses[i]
     }
 
     /// Member `m`'s first post: (opening post slot, first response). Asked only for members
     /// whose first participation is at or after `responses_from` (newcomers, the report's
-    /// cohorts): a first post is never before the member's first participation.
+    /// cohorts): a first post is a participation, never before the member's first one.
     pub fn of(&self, m: usize) -> Option<(u32, FirstResponse)> {
         let i = *self.of_member.get(m)?;
-        (i != NONE).then(|| (self.threads.list[i as usize].op, self.first(i as usize)))
+        debug_assert!(
+            i != EARLIER,
+            "first post asked for a member who participated before the cutoff"
+        );
+        (i < EARLIER).then(|| (self.threads.list[i as usize].op, self.first(i as usize)))
     }
 }
 
@@ -215,29 +218,17 @@ pub fn responses_cutoff(s: &Scope<'_>) -> i64 {
         .min(s.p.as_of.saturating_sub(121 * DAY))
 }
 
-/// Each member's first post and the first responses, computed once per scope.
+/// The threads opened since the cutoff, their first responses and the newcomers' first
+/// posts, computed once per scope.
 pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
     s.first_posts.get_or_init(|| {
         let snap = s.snap;
-        let threads = threads_opened_between(s, i64::MIN, i64::MAX);
         let from = responses_cutoff(s);
-        // The threads opened since the cutoff, for the one pass over the responses that
-        // serves every conversation and newcomer metric.
-        let mut recent = ReportThreads {
-            index: vec![NONE; threads.index.len()],
-            list: Vec::new(),
-        };
-        let mut recent_of = vec![NONE; threads.list.len()];
-        for (t, &i) in threads.index.iter().enumerate() {
-            if i != NONE && threads.list[i as usize].op_ts >= from {
-                recent.index[t] = recent.list.len() as u32;
-                recent_of[i as usize] = recent.list.len() as u32;
-                recent.list.push(threads.list[i as usize]);
-            }
-        }
-        let mut first: Vec<FirstResponse> = vec![None; recent.list.len()];
-        let mut responses = vec![[0u32; 2]; recent.list.len()];
-        for_each_response_from(s, &recent, from, |i, r, m| {
+        let threads = threads_opened_between(s, from, i64::MAX);
+        // One pass over the responses serves every conversation and newcomer metric.
+        let mut first: Vec<FirstResponse> = vec![None; threads.list.len()];
+        let mut responses = vec![[0u32; 2]; threads.list.len()];
+        for_each_response_from(s, &threads, from, |i, r, m| {
             let key = (snap.ts[r], snap.ids_of(r as u32));
             let team = s.is_team_at(m as usize, snap.ts[r]);
             if first[i].is_none_or(|(ts, id, _)| key < (ts, id)) {
@@ -246,10 +237,17 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
             responses[i][0] += 1;
             responses[i][1] += u32::from(!team);
         });
-        drop(recent);
         let mut of_member = vec![NONE; s.members()];
+        for (m, of) in of_member.iter_mut().enumerate() {
+            if s.participations(m).0.first().is_some_and(|&t| t < from) {
+                *of = EARLIER;
+            }
+        }
         for (i, th) in threads.list.iter().enumerate() {
             let slot = &mut of_member[th.author as usize];
+            if *slot == EARLIER {
+                continue;
+            }
             // Earliest by (time, id): the id is looked up only when the times tie.
             let earlier = *slot == NONE || {
                 let other = &threads.list[*slot as usize];
@@ -264,7 +262,6 @@ pub fn first_posts<'s>(s: &'s Scope<'_>) -> &'s FirstPosts {
             threads,
             of_member,
             responses_from: from,
-            recent: recent_of,
             first,
             responses,
         }
@@ -301,4 +298,43 @@ first_post AS (
 ),
 "
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{Community, at, day_params};
+
+    /// June 2024, as-of the last activity (June 12): the cutoff is 121 days before as-of
+    /// (February 12), earlier than the 32 days before the range. Cat's thread of January is
+    /// older and not listed; her June thread is. Ann reacted in January but first
+    /// participated in June: her first post is her June thread, with Bob's reply as its
+    /// first response.
+    #[test]
+    fn first_posts_list_the_threads_since_the_cutoff_and_the_newcomers_first_posts() {
+        let mut c = Community::new();
+        c.react("ann", at("2024-01-05T09:00:00Z"));
+        c.post("cat", at("2024-01-10T09:00:00Z"), "old");
+        c.post("ann", at("2024-06-10T09:00:00Z"), "a");
+        c.reply("bob", at("2024-06-11T09:00:00Z"), "a");
+        c.post("cat", at("2024-06-12T09:00:00Z"), "new");
+        let snap = c.snapshot();
+        let s = Scope::new(&snap, &day_params("2024-06-01", "2024-06-30")).unwrap();
+        let posts = first_posts(&s);
+        assert_eq!(
+            posts.responses_from,
+            at("2024-06-12T09:00:00Z") - 121 * 86_400
+        );
+        let opened: Vec<i64> = posts.threads.list.iter().map(|t| t.op_ts).collect();
+        assert_eq!(
+            opened,
+            [at("2024-06-10T09:00:00Z"), at("2024-06-12T09:00:00Z")]
+        );
+        let ann = s.slot_member[posts.threads.list[0].op as usize] as usize;
+        let (op, first) = posts.of(ann).expect("ann's first post");
+        assert_eq!(snap.ts[op as usize], at("2024-06-10T09:00:00Z"));
+        assert_eq!(first.map(|f| f.0), Some(at("2024-06-11T09:00:00Z")));
+        assert_eq!(posts.responses(0), [1, 1]);
+        assert_eq!(posts.first(1), None);
+    }
 }
