@@ -551,14 +551,13 @@ const BA: u32 = 1 << 30;
 const CO: u32 = 2 << 30;
 const NODE: u32 = (1 << 30) - 1;
 
-/// The interactions between two nodes `a < b`, summed: decayed weight from a to b, from b to
-/// a, and of co-participation.
-#[derive(Clone, Copy)]
-struct Pair {
-    b: u32,
-    ab: f64,
-    ba: f64,
-    co: f64,
+/// Connections found in a run of nodes `a`: the nodes `(a, b)` with `a < b`, in that order,
+/// and the interactions between them summed: decayed weight from a to b, from b to a, and of
+/// co-participation.
+#[derive(Default)]
+struct Connections {
+    ends: Vec<(u32, u32)>,
+    weights: Vec<[f64; 3]>,
 }
 
 fn build(s: &Scope<'_>) -> Network {
@@ -616,53 +615,52 @@ fn build(s: &Scope<'_>) -> Network {
     }
     drop(raws);
     drop((co, parts));
-    // Per `a`, interactions with the same `b` are summed in slot order into the first pair
-    // seen (`seen[b]` marks it), then the pairs are put in `b` order. By runs of `a` on every
-    // core, concatenated in order.
-    let parts = crate::par::runs(n, 4096, |run| {
-        let mut pairs: Vec<(u32, Pair)> = Vec::new();
+    // Per `a`, interactions with the same `b` are summed in slot order into the first sum
+    // seen (`seen[b]` marks it, `at[b]` finds it), then the connections are taken in `b`
+    // order. By runs of `a` on every core, kept in run order.
+    let runs = crate::par::runs(n, 4096, |run| {
+        let mut out = Connections::default();
         let mut seen = vec![NONE; n];
         let mut at = vec![0u32; n];
-        let mut own: Vec<Pair> = Vec::new();
+        let mut bs: Vec<u32> = Vec::new();
+        let mut sums: Vec<[f64; 3]> = Vec::new();
         for a in run {
-            own.clear();
+            bs.clear();
+            sums.clear();
             for i in start[a] as usize..start[a + 1] as usize {
                 let (bk, w) = (by_a_bk[i], by_a_w[i]);
                 let b = (bk & NODE) as usize;
                 if seen[b] != a as u32 {
                     seen[b] = a as u32;
-                    at[b] = own.len() as u32;
-                    own.push(Pair {
-                        b: b as u32,
-                        ab: 0.0,
-                        ba: 0.0,
-                        co: 0.0,
-                    });
+                    at[b] = sums.len() as u32;
+                    bs.push(b as u32);
+                    sums.push([0.0; 3]);
                 }
-                let acc = &mut own[at[b] as usize];
-                match bk & !NODE {
-                    AB => acc.ab += w,
-                    BA => acc.ba += w,
-                    _ => acc.co += w,
+                // The kind in the top two bits: AB, BA, CO are 0, 1, 2.
+                sums[at[b] as usize][(bk >> 30) as usize] += w;
+            }
+            bs.sort_unstable();
+            for &b in &bs {
+                let w = sums[at[b as usize] as usize];
+                if w[0] + w[1] + w[2] >= np.min_weight {
+                    out.ends.push((a as u32, b));
+                    out.weights.push(w);
                 }
             }
-            own.sort_unstable_by_key(|p| p.b);
-            pairs.extend(
-                own.iter()
-                    .filter(|p| p.ab + p.ba + p.co >= np.min_weight)
-                    .map(|p| (a as u32, *p)),
-            );
         }
-        pairs
+        out
     });
-    let pairs: Vec<(u32, Pair)> = parts.concat();
     drop((by_a_bk, by_a_w));
+    let connections = || {
+        runs.iter()
+            .flat_map(|r| r.ends.iter().copied().zip(r.weights.iter().copied()))
+    };
 
-    // 4. CSR in both directions, neighbours ascending (pairs are sorted by (a, b)).
+    // 4. CSR in both directions, neighbours ascending (connections come in (a, b) order).
     let mut degree = vec![0u32; n + 1];
-    for (a, p) in &pairs {
-        degree[*a as usize] += 1;
-        degree[p.b as usize] += 1;
+    for ((a, b), _) in connections() {
+        degree[a as usize] += 1;
+        degree[b as usize] += 1;
     }
     let mut gstart = vec![0u32; n + 1];
     let mut t = 0u32;
@@ -677,22 +675,23 @@ fn build(s: &Scope<'_>) -> Network {
     let mut weight = vec![0.0; m2];
     let mut out_weight = vec![0.0; m2];
     let mut in_weight = vec![0.0; m2];
-    for (a, p) in &pairs {
-        let (a, b) = (*a as usize, p.b as usize);
-        let total = p.ab + p.ba + p.co;
+    for ((a, b), [ab, ba, co]) in connections() {
+        let (a, b) = (a as usize, b as usize);
+        let total = ab + ba + co;
         let i = fill[a] as usize;
         adj[i] = b as u32;
         weight[i] = total;
-        out_weight[i] = p.ab;
-        in_weight[i] = p.ba;
+        out_weight[i] = ab;
+        in_weight[i] = ba;
         fill[a] += 1;
         let i = fill[b] as usize;
         adj[i] = a as u32;
         weight[i] = total;
-        out_weight[i] = p.ba;
-        in_weight[i] = p.ab;
+        out_weight[i] = ba;
+        in_weight[i] = ab;
         fill[b] += 1;
     }
+    drop(runs);
     let graph = Graph { start: gstart, adj };
     let core = core_numbers(&graph);
     let component = components(&graph);
@@ -746,14 +745,34 @@ fn interactions(
         let m = s.slot_member[slot];
         if m == NONE { NONE } else { node_of[m as usize] }
     };
-    for slot in s.counted_slots_in(words) {
+    // First the counted slots by nodes, without a branch per slot (whether a slot's author
+    // is a node is a coin toss the branch predictor loses), then those slots.
+    let counted = s.counted_words();
+    let mut by_nodes = vec![
+        0u32;
+        counted[words.clone()]
+            .iter()
+            .map(|w| w.count_ones() as usize)
+            .sum()
+    ];
+    let mut len = 0;
+    for w in words {
+        let mut bits = counted[w];
+        while bits != 0 {
+            let slot = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let m = s.slot_member[slot] as usize;
+            by_nodes[len] = slot as u32;
+            len += ((is_node[m / 64] >> (m % 64)) & 1) as usize;
+        }
+    }
+    by_nodes.truncate(len);
+    for slot in by_nodes {
+        let slot = slot as usize;
         while mi < mentions.len() && (mentions[mi].0 as usize) < slot {
             mi += 1;
         }
         let m = s.slot_member[slot] as usize;
-        if is_node[m / 64] & (1 << (m % 64)) == 0 {
-            continue;
-        }
         let u = node_of[m];
         let kind = snap.kind[slot];
         let thread = snap.thread[slot];

@@ -235,6 +235,11 @@ impl<'a> Scope<'a> {
         })
     }
 
+    /// The counted bits: bit `slot % 64` of word `slot / 64`.
+    pub fn counted_words(&self) -> &[u64] {
+        &self.counted
+    }
+
     /// The number of 64-slot words [`Scope::counted_slots_in`] takes.
     pub fn slot_words(&self) -> usize {
         self.counted.len()
