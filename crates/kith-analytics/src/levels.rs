@@ -351,13 +351,14 @@ pub fn timeline<'s>(s: &'s Scope<'_>) -> &'s Timeline {
 type Key = (i64, u8, Class);
 const NO_KEY: Key = (i64::MIN, 0, 0);
 
-/// What the sweep keeps per level 1..=4 (index 0 unused).
+/// What the sweep keeps per level 1..=4 (index 0 unused). Events are applied in time order.
 struct Sweep {
     reach: i64,
     /// The latest event of exactly this level.
     last: [Key; 5],
-    /// The latest event of this level or higher, and where its unbroken coverage began.
-    latest_ge: [i64; 5],
+    /// When the coverage of the latest event of this level or higher ends (its time plus the
+    /// reach; `i64::MIN`: no event yet), and where its unbroken coverage began.
+    cover_end: [i64; 5],
     run_start: [i64; 5],
 }
 
@@ -366,11 +367,13 @@ impl Sweep {
         Sweep {
             reach,
             last: [NO_KEY; 5],
-            latest_ge: [i64::MIN; 5],
+            cover_end: [i64::MIN; 5],
             run_start: [i64::MIN; 5],
         }
     }
 
+    /// Applies an event no earlier than those applied before (level events are in time
+    /// order, and their times are far from `i64::MIN`: they are packed as ts × 16).
     #[inline]
     fn event(&mut self, ts: i64, level: u8, weight: u8, class: Class) {
         let l = usize::from(level);
@@ -378,15 +381,14 @@ impl Sweep {
         if key > self.last[l] {
             self.last[l] = key;
         }
+        let end = ts.saturating_add(self.reach);
         for g in 1..=l {
             // Coverage of an event is [ts, ts + reach): a later event continues it unless it
-            // starts after the coverage ended.
-            if self.latest_ge[g] == i64::MIN || ts > self.latest_ge[g].saturating_add(self.reach) {
+            // starts after the coverage ended (or is the first).
+            if ts > self.cover_end[g] {
                 self.run_start[g] = ts;
             }
-            if ts > self.latest_ge[g] {
-                self.latest_ge[g] = ts;
-            }
+            self.cover_end[g] = end;
         }
     }
 
