@@ -84,8 +84,9 @@ pub struct Scope<'a> {
         crate::threads::ReportThreads,
         Vec<crate::threads::FirstResponse>,
     )>,
-    /// Every counted thread up to as-of with its first response, and each member's first post:
-    /// computed once for the newcomer metrics.
+    /// The counted threads opened since the earliest opening any metric asks about, with their
+    /// first responses, and the newcomers' first posts: computed once for the conversation and
+    /// newcomer metrics.
     pub(crate) first_posts: std::sync::OnceLock<crate::threads::FirstPosts>,
     /// Engagement levels, computed once for `engagement_levels` and `level_pipeline`.
     pub(crate) levels: std::sync::OnceLock<crate::levels::Timeline>,

@@ -49,8 +49,8 @@ ORDER BY t.op_ts, t.op_id"
 fn compute(s: &Scope<'_>) -> MetricValue {
     let snap = s.snap;
     let as_of = s.p.as_of;
-    // Every counted thread with its first response; the queue is those opened in the 30 days
-    // up to as-of that have none.
+    // The counted threads since the cutoff (which covers the 30 days up to as-of) with their
+    // first responses; the queue is those opened in the 30 days up to as-of that have none.
     let posts = crate::threads::first_posts(s);
     let threads = &posts.threads;
     let mut rows: Vec<(i64, i64, i64, i64, i64, i64)> = Vec::new();
