@@ -77,8 +77,9 @@ pub struct Scope<'a> {
     /// Per member: counted presence activities (reaction, join, rsvp). With the
     /// participations, these are the member's engagement-level events.
     pub presence_count: Vec<u32>,
-    /// Admitted replies and answers by humans (not bots): the candidates for responses.
-    pub reply_slots: Vec<u32>,
+    /// Bit per slot: admitted replies and answers by humans (not bots), the candidates for
+    /// responses ([`Scope::replies_from`]).
+    replies: Vec<u64>,
     /// First responses of the report's threads, computed once for the conversation metrics.
     pub(crate) first_responses: std::sync::OnceLock<(
         crate::threads::ReportThreads,
@@ -133,7 +134,7 @@ impl<'a> Scope<'a> {
             admitted,
             counted,
             word_latest,
-            reply_slots,
+            replies,
             first_seen,
             part_start,
             mut part_ts,
@@ -200,7 +201,7 @@ impl<'a> Scope<'a> {
             part_ts,
             part_day,
             presence_count,
-            reply_slots,
+            replies,
             first_responses: std::sync::OnceLock::new(),
             first_posts: std::sync::OnceLock::new(),
             levels: std::sync::OnceLock::new(),
@@ -274,12 +275,10 @@ impl<'a> Scope<'a> {
         self.slots_from(&self.counted, from)
     }
 
-    /// Whether the 64-slot word `w` may hold an admitted slot at or after `from`: when not,
-    /// every admitted slot of it is older (a pass that looks only at recent activity passes
-    /// over it without reading its slots' times).
-    #[inline]
-    pub fn word_reaches(&self, w: usize, from: i64) -> bool {
-        self.word_latest[w] >= from
+    /// The admitted replies and answers by humans (not bots) at or after `from`, in slot
+    /// order: the candidates for responses to threads opened since then.
+    pub fn replies_from(&self, from: i64) -> impl Iterator<Item = usize> + '_ {
+        self.slots_from(&self.replies, from)
     }
 
     /// Admitted slots at or after `from`, in slot order (as [`Scope::counted_slots_from`]).
@@ -392,7 +391,7 @@ struct Pass {
     admitted: Vec<u64>,
     counted: Vec<u64>,
     word_latest: Vec<i64>,
-    reply_slots: Vec<u32>,
+    replies: Vec<u64>,
     first_seen: Vec<i64>,
     part_start: Vec<u32>,
     part_ts: Vec<i64>,
@@ -430,7 +429,7 @@ fn slot_pass(snap: &Snapshot, p: &Resolved, threads: usize) -> Pass {
     let mut admitted = Vec::with_capacity(words);
     let mut counted = Vec::with_capacity(words);
     let mut word_latest = Vec::with_capacity(words);
-    let mut reply_slots = Vec::new();
+    let mut replies = Vec::with_capacity(words);
     let mut first_seen = vec![i64::MAX; members];
     let mut part_count = vec![0u32; members + 1];
     let mut presence_count = vec![0u32; members];
@@ -441,7 +440,7 @@ fn slot_pass(snap: &Snapshot, p: &Resolved, threads: usize) -> Pass {
         admitted.extend_from_slice(&run.admitted);
         counted.extend_from_slice(&run.counted);
         word_latest.extend_from_slice(&run.word_latest);
-        reply_slots.extend_from_slice(&run.reply_slots);
+        replies.extend_from_slice(&run.replies);
         let mut before = Vec::with_capacity(members);
         for (m, r) in run.per_member.iter().enumerate() {
             first_seen[m] = first_seen[m].min(r.first_seen);
@@ -499,7 +498,7 @@ fn slot_pass(snap: &Snapshot, p: &Resolved, threads: usize) -> Pass {
         admitted,
         counted,
         word_latest,
-        reply_slots,
+        replies,
         first_seen,
         part_start,
         part_ts,
@@ -524,7 +523,7 @@ fn default_pass(snap: &Snapshot, p: &Resolved) -> Pass {
         let mut admitted = Vec::with_capacity(run.len());
         let mut counted = Vec::with_capacity(run.len());
         let mut word_latest = Vec::with_capacity(run.len());
-        let mut reply_slots = Vec::new();
+        let mut reply_bits = Vec::with_capacity(run.len());
         for w in run {
             let (mut live, mut count, mut replies, mut latest) =
                 (d.live[w], d.counted[w], d.replies[w], d.latest[w]);
@@ -549,22 +548,19 @@ fn default_pass(snap: &Snapshot, p: &Resolved) -> Pass {
             admitted.push(live);
             counted.push(count);
             word_latest.push(latest);
-            while replies != 0 {
-                reply_slots.push((w * 64 + replies.trailing_zeros() as usize) as u32);
-                replies &= replies - 1;
-            }
+            reply_bits.push(replies);
         }
-        (admitted, counted, word_latest, reply_slots)
+        (admitted, counted, word_latest, reply_bits)
     });
     let mut admitted = Vec::with_capacity(words);
     let mut counted = Vec::with_capacity(words);
     let mut word_latest = Vec::with_capacity(words);
-    let mut reply_slots = Vec::new();
+    let mut replies = Vec::with_capacity(words);
     for (a, c, l, r) in runs {
         admitted.extend_from_slice(&a);
         counted.extend_from_slice(&c);
         word_latest.extend_from_slice(&l);
-        reply_slots.extend_from_slice(&r);
+        replies.extend_from_slice(&r);
     }
 
     // Per member: first activity, end of the counted events, participations and presence.
@@ -610,7 +606,7 @@ fn default_pass(snap: &Snapshot, p: &Resolved) -> Pass {
         admitted,
         counted,
         word_latest,
-        reply_slots,
+        replies,
         first_seen,
         part_start,
         // Filled from the level events by the caller, member run by member run.
@@ -627,7 +623,7 @@ struct AdmitRun {
     word_latest: Vec<i64>,
     /// Per member, together (one cache line per member met).
     per_member: Vec<MemberRun>,
-    reply_slots: Vec<u32>,
+    replies: Vec<u64>,
 }
 
 /// A member's figures in one run: earliest counted activity, counted participations and
@@ -652,7 +648,7 @@ fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
         };
         members
     ];
-    let mut reply_slots = Vec::new();
+    let mut replies = vec![0u64; hi - lo];
     let (reply, answer) = (Kind::Reply.code(), Kind::Answer.code());
     let base = lo * 64;
     let end = (hi * 64).min(snap.slots());
@@ -693,7 +689,7 @@ fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
         }
         let k = snap.kind[slot];
         if (k == reply || k == answer) && flags & M_BOT == 0 {
-            reply_slots.push(slot as u32);
+            replies[w] |= 1 << (slot % 64);
         }
         // `team_since` is read only for team members (it is never for the others).
         if (flags & M_BOT != 0 && !p.include_bots)
@@ -717,7 +713,7 @@ fn admit_run(snap: &Snapshot, p: &Resolved, lo: usize, hi: usize) -> AdmitRun {
         counted,
         word_latest,
         per_member,
-        reply_slots,
+        replies,
     }
 }
 
@@ -751,7 +747,7 @@ mod tests {
             s.part_ts,
             s.part_day,
             s.presence_count,
-            s.reply_slots
+            s.replies
         )
     }
 

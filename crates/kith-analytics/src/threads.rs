@@ -76,13 +76,9 @@ pub fn for_each_response_from(
     for th in &threads.list {
         is_op[th.op as usize / 64] |= 1 << (th.op % 64);
     }
-    for &r in &s.reply_slots {
-        let r = r as usize;
-        // Whole words of older activity first (most replies, for a recent `from`), then the
-        // reply's own time.
-        if !s.word_reaches(r / 64, from) || snap.ts[r] < from {
-            continue;
-        }
+    // Whole words of older activity are passed over unread (most replies, for a recent
+    // `from`).
+    for r in s.replies_from(from) {
         let m = s.slot_member[r];
         let own = snap.thread[r];
         let mut offer = |t: u32| {
