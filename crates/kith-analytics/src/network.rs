@@ -767,6 +767,10 @@ fn interactions(
         }
     }
     by_nodes.truncate(len);
+    // At most one write per slot; about as many interactions (sized once, not grown by
+    // copying).
+    writes.reserve_exact(len);
+    raw.reserve(len);
     for slot in by_nodes {
         let slot = slot as usize;
         while mi < mentions.len() && (mentions[mi].0 as usize) < slot {
