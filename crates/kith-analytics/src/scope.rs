@@ -275,6 +275,26 @@ impl<'a> Scope<'a> {
         self.slots_from(&self.counted, from)
     }
 
+    /// At least as many as the admitted slots at or after `from` (all those of the words that
+    /// hold one): what a list of them is sized to once, instead of grown by copying.
+    pub fn admitted_bound_from(&self, from: i64) -> usize {
+        Self::bound_from(&self.admitted, &self.word_latest, from)
+    }
+
+    /// At least as many as the counted slots at or after `from` (as
+    /// [`Scope::admitted_bound_from`]).
+    pub fn counted_bound_from(&self, from: i64) -> usize {
+        Self::bound_from(&self.counted, &self.word_latest, from)
+    }
+
+    fn bound_from(bits: &[u64], word_latest: &[i64], from: i64) -> usize {
+        bits.iter()
+            .zip(word_latest)
+            .filter(|&(_, &latest)| latest >= from)
+            .map(|(w, _)| w.count_ones() as usize)
+            .sum()
+    }
+
     /// The admitted replies and answers by humans (not bots) at or after `from`, in slot
     /// order: the candidates for responses to threads opened since then.
     pub fn replies_from(&self, from: i64) -> impl Iterator<Item = usize> + '_ {

@@ -299,6 +299,7 @@ fn summaries(
         .map(|(th, _)| th.op_ts)
         .min()
         .unwrap_or(i64::MAX);
+    found.reserve(s.admitted_bound_from(from));
     for slot in s.admitted_slots_from(from) {
         let k = snap.kind[slot];
         if k != post && k != reply && k != answer {
