@@ -131,7 +131,8 @@ fn compute(s: &Scope<'_>) -> MetricValue {
     let ends: Vec<i64> = periods.iter().map(|p| p.end).collect();
     // (period, member, rung) of each activity in the periods, then grouped by period with a
     // counting sort, so that each period is one pass with a per-member stamp (no hashing).
-    let mut entries: Vec<(u32, u32, u8)> = Vec::with_capacity(s.counted_bound_from(lo));
+    let bound = if lo < hi { s.counted_bound_from(lo) } else { 0 };
+    let mut entries: Vec<(u32, u32, u8)> = Vec::with_capacity(bound);
     let mut per_period = vec![0u32; periods.len() + 1];
     for slot in s.counted_slots_from(lo) {
         let t = snap.ts[slot];
