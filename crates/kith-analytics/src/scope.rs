@@ -278,21 +278,33 @@ impl<'a> Scope<'a> {
     /// At least as many as the admitted slots at or after `from` (all those of the words that
     /// hold one): what a list of them is sized to once, instead of grown by copying.
     pub fn admitted_bound_from(&self, from: i64) -> usize {
-        Self::bound_from(&self.admitted, &self.word_latest, from)
+        self.bound_from(&self.admitted, from)
     }
 
     /// At least as many as the counted slots at or after `from` (as
     /// [`Scope::admitted_bound_from`]).
     pub fn counted_bound_from(&self, from: i64) -> usize {
-        Self::bound_from(&self.counted, &self.word_latest, from)
+        self.bound_from(&self.counted, from)
     }
 
-    fn bound_from(bits: &[u64], word_latest: &[i64], from: i64) -> usize {
-        bits.iter()
-            .zip(word_latest)
-            .filter(|&(_, &latest)| latest >= from)
-            .map(|(w, _)| w.count_ones() as usize)
+    fn bound_from(&self, bits: &[u64], from: i64) -> usize {
+        self.words_from(bits, from)
+            .map(|(_, w)| w.count_ones() as usize)
             .sum()
+    }
+
+    /// The words of `bits` (with their index) that may hold a slot at or after `from`: those
+    /// whose latest admitted time is.
+    fn words_from<'s>(
+        &'s self,
+        bits: &'s [u64],
+        from: i64,
+    ) -> impl Iterator<Item = (usize, u64)> + 's {
+        bits.iter()
+            .zip(&self.word_latest)
+            .enumerate()
+            .filter(move |(_, (_, latest))| **latest >= from)
+            .map(|(w, (&bits, _))| (w, bits))
     }
 
     /// The admitted replies and answers by humans (not bots) at or after `from`, in slot
@@ -308,23 +320,18 @@ impl<'a> Scope<'a> {
 
     fn slots_from<'s>(&'s self, bits: &'s [u64], from: i64) -> impl Iterator<Item = usize> + 's {
         let ts = &self.snap.ts;
-        bits.iter()
-            .zip(&self.word_latest)
-            .enumerate()
-            .filter(move |(_, (_, latest))| **latest >= from)
-            .flat_map(move |(w, (&bits, _))| {
-                let mut bits = bits;
-                std::iter::from_fn(move || {
-                    while bits != 0 {
-                        let slot = w * 64 + bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        if ts[slot] >= from {
-                            return Some(slot);
-                        }
+        self.words_from(bits, from).flat_map(move |(w, mut bits)| {
+            std::iter::from_fn(move || {
+                while bits != 0 {
+                    let slot = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if ts[slot] >= from {
+                        return Some(slot);
                     }
-                    None
-                })
+                }
+                None
             })
+        })
     }
 
     /// Slots that are admitted, in slot order.

@@ -139,9 +139,14 @@ pub fn report_first_responses<'s>(s: &'s Scope<'_>) -> &'s (ReportThreads, Vec<F
 }
 
 /// Over the threads opened in `from <= ts < to`: (responses, responses by community members,
-/// i.e. not team at the time).
+/// i.e. not team at the time). `from` is at or after the cutoff: [`first_posts`] lists no
+/// older thread.
 pub fn responses_opened_between(s: &Scope<'_>, from: i64, to: i64) -> (i64, i64) {
     let all = first_posts(s);
+    debug_assert!(
+        from >= all.responses_from,
+        "responses asked for threads opened before the cutoff"
+    );
     let mut sum = (0i64, 0i64);
     for (i, th) in all.threads.list.iter().enumerate() {
         let ts = th.op_ts;
